@@ -1,0 +1,95 @@
+# portmortem - plain Makefile. `make` builds ./portmortem; `make demo`, `make test` set
+# themselves up (Debian packages) first. See README.md.
+
+SHELL    := /bin/bash
+CC       ?= cc
+PKGS     := libpcap sqlite3 zlib libzstd
+WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
+CSTD     := -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE
+OPT      ?= -O2 -g
+INCLUDES := -I. -Ibuild/gen
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Debian packages each target needs (installed by `make deps` / `make test-deps`).
+DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev
+DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd
+
+LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
+           $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
+GEN_SRC := build/gen/schema_sql.c build/gen/kb_data.c
+TEST_SRC := $(sort $(wildcard tests/unit/*.c))
+
+REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
+
+.PHONY: all deps test-deps demo test unit integration clean bench fuzz format
+all: portmortem
+
+portmortem: build/rel/analyzer/main.o $(REL_OBJ)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+build/asan/portmortem: build/asan/analyzer/main.o $(ASAN_OBJ)
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+build/asan/unit-tests: $(TEST_OBJ) $(ASAN_OBJ)
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) $(LDFLAGS)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+
+# Generated objects are compiled from build/gen (the pattern rules above see "build/gen/x.c").
+build/rel/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+build/asan/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+
+# Data files compiled into the binary: nothing to install beside it.
+build/gen/schema_sql.c: db/schema.sql tests/tools/c-string.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/c-string.sh pm_schema_sql < $< > $@.tmp && mv $@.tmp $@
+build/gen/kb_data.c: reports/kb.txt tests/tools/c-string.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/c-string.sh pm_kb_text < $< > $@.tmp && mv $@.tmp $@
+
+# Dependencies: installs missing Debian packages when root, else prints the command.
+deps:
+	@sh tests/tools/deps.sh $(DEB_BUILD)
+test-deps:
+	@sh tests/tools/deps.sh $(DEB_TEST)
+
+demo: deps
+	$(MAKE) --no-print-directory portmortem
+	rm -f portmortem.db portmortem.db-wal portmortem.db-shm
+	./portmortem analyze --db portmortem.db samples/ ; test $$? -le 1
+	./portmortem report --db portmortem.db -f html -o portmortem-report.html
+	@echo "wrote portmortem-report.html and portmortem.db"
+
+test: test-deps
+	$(MAKE) --no-print-directory portmortem build/asan/portmortem build/asan/unit-tests
+	$(MAKE) --no-print-directory unit integration
+
+unit: build/asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 build/asan/unit-tests --jobs 2
+
+integration: portmortem build/asan/portmortem
+	sh tests/integration.sh
+
+bench: portmortem
+	sh tests/bench/bench.sh
+
+clean:
+	rm -rf build portmortem
+
+-include $(shell find build -name '*.d' 2>/dev/null)

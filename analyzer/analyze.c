@@ -1,0 +1,320 @@
+/* analyze.c - `portmortem analyze`: captures read by worker threads, stored, diagnosed, reported. */
+#include "analyzer/commands.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyzer/corr.h"
+#include "analyzer/diagnose.h"
+#include "analyzer/scan.h"
+#include "analyzer/store.h"
+#include "db/db.h"
+
+#define FLOW_CACHE_SLOTS (1u << 18)
+
+struct capture_list {
+	char **paths;
+	int n, cap;
+	int status;
+	bool stdin_seen;
+};
+
+struct run {
+	const struct cli *cli;
+	struct capture_list list;
+	pthread_mutex_t lock;
+	int next, done;
+	int status;
+	int n_stored, n_known;
+};
+
+static void add_capture(const char *path, const char *err, void *arg)
+{
+	struct capture_list *l = arg;
+	if (err) {
+		fprintf(stderr, "portmortem: %s: %s\n", path, err);
+		l->status = 1;
+		return;
+	}
+	if (strcmp(path, "-") == 0) {
+		if (l->stdin_seen)
+			return;
+		l->stdin_seen = true;
+	}
+	if (l->n == l->cap) {
+		int ncap = l->cap ? l->cap * 2 : 64;
+		char **np = realloc(l->paths, (size_t)ncap * sizeof *np);
+		if (!np) {
+			fprintf(stderr, "portmortem: out of memory listing captures\n");
+			l->status = 1;
+			return;
+		}
+		l->paths = np;
+		l->cap = ncap;
+	}
+	l->paths[l->n] = strdup(path);
+	if (l->paths[l->n])
+		l->n++;
+}
+
+/* One capture in progress in a worker. */
+struct job {
+	struct store *store;
+	struct corr *corr;
+};
+
+static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
+		     const struct dissection *d, void *arg)
+{
+	struct job *j = arg;
+	struct corr_link link = { .flow = -1 };
+	if (d->kind == PK_UDP) {
+		corr_udp(j->corr, ts, d);
+		return 0;
+	}
+	if (d->kind == PK_ICMP_UNREACH)
+		corr_icmp(j->corr, ts, d, &link);
+	return store_event(j->store, frame, ts, d, &link) < 0 ? 3 : 0;
+}
+
+enum outcome { OUT_STORED, OUT_KNOWN, OUT_FAILED };
+
+/* Reads a capture only to learn its content hash. 1 known, 0 not, -1 unreadable. */
+static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
+{
+	char errbuf[CAP_ERRBUF_SIZE], hash[33];
+	struct cap_reader *r = NULL;
+	struct cap_pkt pkt;
+	struct cap_options o = { .filter = NULL, .force_libpcap = cli->cap_opt.force_libpcap };
+	if (cap_open(path, &o, &r, errbuf) < 0)
+		return -1;
+	int rc;
+	while ((rc = cap_next(r, &pkt)) == 1)
+		;
+	cap_content_hash(r, hash);
+	cap_close(r);
+	return db_capture_known(w, "out", hash, errbuf);
+}
+
+static long long file_size(const char *path)
+{
+	struct stat sb;
+	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	return (long long)sb.st_size;
+}
+
+/* The identity of a capture in the database: its content, and the filter it was read with. */
+static void capture_key(const char *hash, const char *filter, char *out, size_t out_len)
+{
+	snprintf(out, out_len, "%s%s%s", hash, filter ? "|filter=" : "", filter ? filter : "");
+}
+
+static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
+				   struct cap_reader *r, const struct cli *cli, char *msg,
+				   size_t msg_len)
+{
+	char errbuf[DB_ERRBUF_SIZE], hash[33], key[4200];
+	struct scan_stats st;
+	struct job j = { 0 };
+	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
+	j.store = j.corr ? store_begin(w, path, cli->cap_opt.filter, errbuf) : NULL;
+	if (!j.store) {
+		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
+		corr_free(j.corr);
+		return OUT_FAILED;
+	}
+	int rc = scan_capture(r, &st, on_packet, &j);
+	if (rc == 3) {
+		snprintf(msg, msg_len, "%s", store_error(j.store));
+		goto fail;
+	}
+	cap_content_hash(r, hash);
+	capture_key(hash, cli->cap_opt.filter, key, sizeof key);
+	int known = db_capture_known(w, "out", key, errbuf);
+	if (known != 0) {
+		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
+		store_abort(j.store);
+		corr_free(j.corr);
+		return known < 0 ? OUT_FAILED : OUT_KNOWN;
+	}
+	struct capture_facts f = {
+		.size = size, .hash = key, .format = cap_format_name(r),
+		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
+		.link_type = cap_linktype(r), .precision = cap_precision(r),
+		.snaplen = cap_snaplen(r), .stats = &st, .corr = j.corr,
+	};
+	if (rc < 0)
+		snprintf(msg, msg_len, "%s", cap_error(r));
+	if (store_finish(j.store, &f, errbuf) < 0) {
+		snprintf(msg, msg_len, "%s", errbuf);
+		corr_free(j.corr);
+		return OUT_FAILED;
+	}
+	corr_free(j.corr);
+	return rc < 0 ? OUT_FAILED : OUT_STORED;
+fail:
+	store_abort(j.store);
+	corr_free(j.corr);
+	return OUT_FAILED;
+}
+
+/* Analyzes one capture into the worker's private database `w`, then copies it into "out".
+ * The message (error or note) goes to msg. A capture cut short is stored and FAILED. */
+static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *cli,
+				char *msg, size_t msg_len)
+{
+	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE];
+	struct cap_reader *r = NULL;
+	long long size = file_size(path);
+	msg[0] = '\0';
+	if (size >= 0 && !cli->cap_opt.filter && db_size_known(w, "out", size, errbuf) == 1 &&
+	    known_content(w, path, cli) == 1) {
+		snprintf(msg, msg_len, "already in the database (same content)");
+		return OUT_KNOWN;
+	}
+	if (cap_open(path, &cli->cap_opt, &r, errbuf) < 0) {
+		snprintf(msg, msg_len, "%s", errbuf);
+		return OUT_FAILED;
+	}
+	enum outcome o = scan_and_store(w, path, size, r, cli, msg, msg_len);
+	cap_close(r);
+	if (o == OUT_KNOWN)
+		return o;
+	int copied = 0, skipped = 0;
+	if (db_copy_captures(w, "main", "out", &copied, &skipped, errbuf) < 0 ||
+	    db_exec(w, "DELETE FROM main.captures", errbuf) < 0) {
+		snprintf(msg, msg_len, "%s", errbuf);
+		return OUT_FAILED;
+	}
+	if (skipped && !copied) {
+		snprintf(msg, msg_len, "already in the database (same content)");
+		return OUT_KNOWN;
+	}
+	return o;
+}
+
+/* A worker's private scratch database with the real one attached as "out". */
+static sqlite3 *open_scratch(const char *db_path, char *errbuf)
+{
+	sqlite3 *w = NULL;
+	if (db_open("", &w, errbuf) < 0)
+		return NULL;
+	if (db_attach(w, db_path, "out", errbuf) < 0) {
+		sqlite3_close(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void report_outcome(struct run *run, const char *path, enum outcome o, const char *msg)
+{
+	pthread_mutex_lock(&run->lock);
+	run->done++;
+	if (o == OUT_FAILED)
+		run->status = 1;
+	run->n_stored += o != OUT_KNOWN && o != OUT_FAILED;
+	run->n_known += o == OUT_KNOWN;
+	if (run->cli->progress)
+		fprintf(stderr, "\r\033[K");
+	if (o == OUT_FAILED)
+		fprintf(stderr, "portmortem: %s: %s\n", path, msg);
+	else if (o == OUT_KNOWN && !run->cli->quiet)
+		fprintf(stderr, "portmortem: %s: %s, nothing added\n", path, msg);
+	if (run->cli->progress && run->list.n > 1)
+		fprintf(stderr, "[%d/%d captures]", run->done, run->list.n);
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void *worker(void *arg)
+{
+	struct run *run = arg;
+	char errbuf[DB_ERRBUF_SIZE], msg[1024];
+	sqlite3 *w = open_scratch(run->cli->db_path, errbuf);
+	if (!w) {
+		pthread_mutex_lock(&run->lock);
+		fprintf(stderr, "portmortem: %s\n", errbuf);
+		run->status = 1;
+		run->next = run->list.n;
+		pthread_mutex_unlock(&run->lock);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&run->lock);
+		int i = run->next < run->list.n ? run->next++ : -1;
+		pthread_mutex_unlock(&run->lock);
+		if (i < 0)
+			break;
+		enum outcome o = analyze_one(w, run->list.paths[i], run->cli, msg, sizeof msg);
+		report_outcome(run, run->list.paths[i], o, msg);
+	}
+	sqlite3_close(w);
+	return NULL;
+}
+
+static void run_workers(struct run *run)
+{
+	int n = run->cli->jobs < run->list.n ? run->cli->jobs : run->list.n;
+	pthread_t tids[64];
+	int started = 0;
+	if (n > 64)
+		n = 64;
+	for (int i = 1; i < n; i++)
+		if (pthread_create(&tids[started], NULL, worker, run) == 0)
+			started++;
+	worker(run);
+	for (int i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	if (run->cli->progress && run->list.n > 1)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* Rebuilds the findings and writes the report: shared by analyze, report and merge. */
+int pm_finish(sqlite3 *db, const struct cli *cli)
+{
+	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
+	if (diagnose_rebuild(db, errbuf) < 0) {
+		fprintf(stderr, "portmortem: %s: %s\n", cli->db_path, errbuf);
+		return 1;
+	}
+	const char *nc = getenv("NO_COLOR");
+	struct report_options ro = {
+		.format = cli->format, .csv_events = cli->csv_events, .version = PM_VERSION,
+		.color = cli->format == REPORT_TEXT && !cli->output && isatty(STDOUT_FILENO) &&
+			 !(nc && nc[0]),
+	};
+	if (report_write_path(db, &ro, cli->output, errbuf) < 0) {
+		fprintf(stderr, "portmortem: report: %s\n", errbuf);
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_analyze(const struct cli *cli)
+{
+	struct run run = { .cli = cli };
+	char errbuf[DB_ERRBUF_SIZE];
+	sqlite3 *db = NULL;
+	if (db_open(cli->db_path, &db, errbuf) < 0) {
+		fprintf(stderr, "portmortem: %s\n", errbuf);
+		return 1;
+	}
+	pthread_mutex_init(&run.lock, NULL);
+	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
+	run.status = run.list.status;
+	run_workers(&run);
+	int st = pm_finish(db, cli);
+	if (!cli->quiet && run.n_known && !run.n_stored)
+		fprintf(stderr, "portmortem: every capture was already in %s; the report covers "
+				"the whole database\n", cli->db_path);
+	for (int i = 0; i < run.list.n; i++)
+		free(run.list.paths[i]);
+	free(run.list.paths);
+	pthread_mutex_destroy(&run.lock);
+	sqlite3_close(db);
+	return st ? st : run.status;
+}

@@ -1,0 +1,644 @@
+/* capture.c - opens captures (pcap, pcapng, gzip, zstd) and hands out records: classic pcap
+ * through our own zero-copy reader, pcapng through libpcap (pcap-savefile(5), pcapng RFC draft). */
+#include "analyzer/capture.h"
+
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/stream.h"
+
+#define READ_SIZE_DEFAULT (1024 * 1024)
+#define GROW_STEP (64 * 1024)
+#define PCAP_FILE_HDR_LEN 24
+#define PEEK_MAX (64 * 1024) /* pcapng bytes looked at for the first interface */
+
+/* Magic numbers as read big-endian (pcap-savefile(5)). */
+#define MAGIC_MICRO 0xa1b2c3d4u
+#define MAGIC_NANO 0xa1b23c4du
+#define MAGIC_KUZNETZOV 0xa1b2cd34u /* patched libpcap: 24-byte record headers */
+#define MAGIC_PCAPNG 0x0a0d0d0au
+
+enum len_order { LEN_AS_IS, LEN_SWAPPED, LEN_MAYBE_SWAPPED };
+enum rd_state { ST_OK, ST_EOF, ST_ERROR };
+
+/* What our classic pcap reader needs from the file header. */
+struct pcap_file {
+	bool be;      /* file written big-endian */
+	bool swapped; /* in the other byte order than this host's */
+	bool nano;
+	size_t rec_hdr_len; /* 16, or 24 for MAGIC_KUZNETZOV */
+	enum len_order len_order;
+	uint32_t snapshot;   /* caplen is cut to this, as libpcap does */
+	uint32_t max_caplen; /* libpcap's max_snaplen_for_dlt(): a bigger caplen is corrupt */
+};
+
+struct cap_reader {
+	struct stream *st;
+	enum cap_format fmt;
+	enum rd_state state;
+	uint8_t *buf; /* one reused buffer: records are handed out in place */
+	size_t buf_cap, buf_len, pos, read_size;
+	bool eof;
+	struct pcap_file pf;
+	pcap_t *pc; /* set: libpcap reads (pcapng, or forced) */
+	FILE *pc_file;
+	pcap_t *dead; /* compiles the filter for our own reader */
+	struct bpf_program prog;
+	bool have_prog;
+	int dlt;
+	int precision;
+	uint32_t snapshot;
+	uint64_t n_read;
+	char fmt_name[16];
+	char lt_name[24];
+	char err[CAP_ERRBUF_SIZE];
+};
+
+static uint32_t get32(const uint8_t *p, bool be)
+{
+	return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+		  : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint16_t get16(const uint8_t *p, bool be)
+{
+	return (uint16_t)(be ? p[0] << 8 | p[1] : p[1] << 8 | p[0]);
+}
+
+/* Sets the sticky error, "... (after N packets)", and returns -1. */
+__attribute__((format(printf, 2, 3))) static int rd_fail(struct cap_reader *r, const char *fmt, ...)
+{
+	char msg[CAP_ERRBUF_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof r->err, "%.400s (after %llu packet%s)", msg,
+		 (unsigned long long)r->n_read, r->n_read == 1 ? "" : "s");
+	r->state = ST_ERROR;
+	return -1;
+}
+
+/* Fraction in ns may be negative or above 1e9 (libpcap passes the 32-bit field on as a
+ * signed value): carry it into the seconds so that 0 <= ts_nsec < 1e9. */
+static void set_ts(struct cap_pkt *pkt, int64_t sec, int64_t frac_ns)
+{
+	int64_t carry = frac_ns / 1000000000, ns = frac_ns % 1000000000;
+
+	if (ns < 0) {
+		ns += 1000000000;
+		carry--;
+	}
+	pkt->ts_sec = sec + carry;
+	pkt->ts_nsec = (uint32_t)ns;
+}
+
+/* ---- our own classic pcap reader ---- */
+
+/*
+ * Makes n bytes available at r->buf + r->pos unless the file ends first. Only the bytes of
+ * a record cut by the end of the buffer are moved; the buffer grows only for a record
+ * bigger than itself (bounded by max_caplen). Returns the bytes available (< n at the end
+ * of the data), or -1 on a stream error.
+ */
+static ssize_t rd_want(struct cap_reader *r, size_t n)
+{
+	size_t have = r->buf_len - r->pos;
+
+	if (have >= n || r->eof)
+		return (ssize_t)have;
+	if (n > r->buf_cap) {
+		size_t cap = (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP;
+		uint8_t *bigger = malloc(cap);
+
+		if (bigger == NULL)
+			return rd_fail(r, "out of memory for a %zu-byte record", n);
+		memcpy(bigger, r->buf + r->pos, have);
+		free(r->buf);
+		r->buf = bigger, r->buf_cap = cap, r->buf_len = have, r->pos = 0;
+	} else if (r->pos + n > r->buf_cap) {
+		memmove(r->buf, r->buf + r->pos, have);
+		r->buf_len = have, r->pos = 0;
+	}
+	while (r->buf_len - r->pos < n) {
+		size_t room = r->buf_cap - r->buf_len;
+		ssize_t k = stream_read(r->st, r->buf + r->buf_len,
+					room < r->read_size ? room : r->read_size);
+
+		if (k < 0)
+			return rd_fail(r, "%s", stream_error(r->st));
+		if (k == 0) {
+			r->eof = true;
+			break;
+		}
+		r->buf_len += (size_t)k;
+	}
+	return (ssize_t)(r->buf_len - r->pos);
+}
+
+/* libpcap's checks on caplen, in its order and words (sf-pcap.c, pcap_next_packet()). */
+static int check_caplen(struct cap_reader *r, uint32_t caplen)
+{
+	const struct pcap_file *f = &r->pf;
+
+	if (caplen <= f->max_caplen)
+		return 0;
+	if (caplen > f->snapshot)
+		return rd_fail(r, "invalid packet capture length %u, bigger than snaplen of %d",
+			       caplen, (int)f->snapshot);
+	return rd_fail(r, "invalid packet capture length %u, bigger than maximum of %u", caplen,
+		       f->max_caplen);
+}
+
+/*
+ * libpcap 1.10 keeps both time stamp fields as signed 32-bit numbers (struct pcap_timeval)
+ * but its byte swap yields an unsigned one: a file in this host's byte order has times
+ * before 1970 where one in the other order has times after 2038. We do the same.
+ */
+static int64_t ts_field(const struct pcap_file *f, uint32_t v)
+{
+	return f->swapped ? (int64_t)v : (int64_t)(int32_t)v;
+}
+
+static int own_next(struct cap_reader *r, struct cap_pkt *pkt)
+{
+	const struct pcap_file *f = &r->pf;
+	ssize_t have = rd_want(r, f->rec_hdr_len);
+
+	if (have <= 0)
+		return (int)have;
+	if ((size_t)have < f->rec_hdr_len)
+		return rd_fail(r,
+			       "truncated dump file; tried to read %zu header bytes, only got %zu",
+			       f->rec_hdr_len, (size_t)have);
+	const uint8_t *h = r->buf + r->pos;
+	uint32_t caplen = get32(h + 8, f->be), len = get32(h + 12, f->be);
+
+	set_ts(pkt, ts_field(f, get32(h, f->be)),
+	       ts_field(f, get32(h + 4, f->be)) * (f->nano ? 1 : 1000));
+	r->pos += f->rec_hdr_len;
+	if (f->len_order == LEN_SWAPPED || (f->len_order == LEN_MAYBE_SWAPPED && caplen > len)) {
+		uint32_t t = caplen;
+
+		caplen = len, len = t;
+	}
+	if (check_caplen(r, caplen) < 0)
+		return -1;
+	have = rd_want(r, caplen);
+	if (have < 0)
+		return -1;
+	if ((size_t)have < caplen) {
+		/* Past the snapshot length libpcap reads it first, then discards the rest. */
+		uint32_t tried =
+		    caplen > f->snapshot && (size_t)have < f->snapshot ? f->snapshot : caplen;
+
+		return rd_fail(r,
+			       "truncated dump file; tried to read %u captured bytes, only got %zu",
+			       tried, (size_t)have);
+	}
+	pkt->data = r->buf + r->pos;
+	pkt->caplen = caplen > f->snapshot ? f->snapshot : caplen;
+	pkt->len = len;
+	r->pos += caplen;
+	return 1;
+}
+
+/* ---- libpcap ---- */
+
+static int lp_next(struct cap_reader *r, struct cap_pkt *pkt)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc = pcap_next_ex(r->pc, &h, &data);
+
+	if (rc == PCAP_ERROR_BREAK)
+		return 0; /* end of file */
+	if (rc != 1) {
+		const char *why = stream_error(r->st);
+
+		return rd_fail(r, "%s", why[0] != '\0' ? why : pcap_geterr(r->pc));
+	}
+	set_ts(pkt, (int64_t)h->ts.tv_sec, (int64_t)h->ts.tv_usec); /* ns: we asked for it */
+	pkt->caplen = h->caplen;
+	pkt->len = h->len;
+	pkt->data = data;
+	return 1;
+}
+
+/* Hands the stream, with the bytes we already read replayed first, to libpcap. */
+static int lp_open(struct cap_reader *r, char *errbuf)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+
+	stream_push_back(r->st, r->buf + r->pos, r->buf_len - r->pos);
+	r->pc_file = stream_fopen(r->st);
+	if (r->pc_file == NULL) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	r->pc =
+	    pcap_fopen_offline_with_tstamp_precision(r->pc_file, PCAP_TSTAMP_PRECISION_NANO, pe);
+	if (r->pc == NULL) {
+		const char *why = stream_error(r->st);
+
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s", why[0] != '\0' ? why : pe);
+		return -1; /* r->pc_file is closed by cap_close() */
+	}
+	r->pc_file = NULL; /* pcap_close() closes it */
+	r->dlt = pcap_datalink(r->pc);
+	r->snapshot = (uint32_t)pcap_snapshot(r->pc);
+	return 0;
+}
+
+/*
+ * libpcap exports neither linktype_to_dlt() nor max_snaplen_for_dlt(), so we ask it: we
+ * open a header-only copy of the file header. Its verdict (and message) on the header,
+ * the DLT and the snapshot length are then libpcap's own, whatever its version.
+ */
+static int lp_probe(const uint8_t *hdr, size_t len, int *dlt, uint32_t *snapshot, char *errbuf)
+{
+	uint8_t copy[PCAP_FILE_HDR_LEN];
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	FILE *f;
+	pcap_t *p;
+
+	memcpy(copy, hdr, len);
+	f = fmemopen(copy, len, "r");
+	if (f == NULL) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, pe);
+	if (p == NULL) {
+		fclose(f);
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s", pe);
+		return -1;
+	}
+	*dlt = pcap_datalink(p);
+	*snapshot = (uint32_t)pcap_snapshot(p);
+	pcap_close(p);
+	return 0;
+}
+
+/* max_snaplen_for_dlt(dlt): what libpcap makes of snaplen 0 (pcap_adjust_snapshot()). */
+static int lp_max_caplen(uint32_t linktype, uint32_t *max, char *errbuf)
+{
+	uint8_t h[PCAP_FILE_HDR_LEN] = {0xa1, 0xb2, 0xc3, 0xd4, 0, 2, 0, 4};
+	int dlt;
+
+	for (int i = 0; i < 4; i++)
+		h[20 + i] = (uint8_t)(linktype >> (24 - 8 * i));
+	return lp_probe(h, sizeof h, &dlt, max, errbuf);
+}
+
+/* Link types whose pseudo-header libpcap rewrites when the file's byte order is not ours
+ * (swap_pseudo_headers()), or whose length it fixes up: left to libpcap to stay exact. */
+static bool lp_rewrites(int dlt, bool swapped)
+{
+	if (dlt == DLT_USB_LINUX_MMAPPED)
+		return true;
+	return swapped && (dlt == DLT_PFLOG || dlt == DLT_LINUX_SLL || dlt == DLT_LINUX_SLL2 ||
+			   dlt == DLT_USB_LINUX || dlt == DLT_NFLOG);
+}
+
+/* Reads the classic pcap file header: 1 when our own reader can take the file, 0 when
+ * libpcap must, -1 (errbuf filled) when libpcap refuses the header. */
+static int pcap_header(struct cap_reader *r, uint32_t magic_be, size_t have, char *errbuf)
+{
+	struct pcap_file *f = &r->pf;
+	const uint8_t *h = r->buf + r->pos;
+	uint32_t m = magic_be;
+
+	f->be = m == MAGIC_MICRO || m == MAGIC_NANO || m == MAGIC_KUZNETZOV;
+	m = f->be ? m : __builtin_bswap32(m);
+	f->nano = m == MAGIC_NANO;
+	f->rec_hdr_len = m == MAGIC_KUZNETZOV ? 24 : 16;
+	r->precision = f->nano ? 9 : 6;
+	if (lp_probe(h, have < PCAP_FILE_HDR_LEN ? have : PCAP_FILE_HDR_LEN, &r->dlt, &f->snapshot,
+		     errbuf) < 0)
+		return -1;
+	if (lp_max_caplen(get32(h + 20, f->be), &f->max_caplen, errbuf) < 0)
+		return -1;
+	r->snapshot = f->snapshot;
+
+	uint16_t major = get16(h + 4, f->be), minor = get16(h + 6, f->be);
+
+	f->len_order = major == 543 || (major == 2 && minor < 3) ? LEN_SWAPPED
+		       : major == 2 && minor == 3		 ? LEN_MAYBE_SWAPPED
+								 : LEN_AS_IS;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	f->swapped = !f->be;
+#else
+	f->swapped = f->be;
+#endif
+	return !lp_rewrites(r->dlt, f->swapped);
+}
+
+/* ---- pcapng: the precision of the first interface ---- */
+
+/* if_tsresol (option 9): 10^-v, or 2^-v when the top bit is set; absent means 10^-6. */
+static int tsresol_digits(uint8_t v)
+{
+	if (v & 0x80)
+		return (v & 0x7f) <= 20 ? 6 : 9; /* 2^-20 s is about 1 us */
+	return v <= 6 ? 6 : 9;
+}
+
+static int idb_precision(const uint8_t *o, size_t n, bool be)
+{
+	while (n >= 4) {
+		uint16_t code = get16(o, be), len = get16(o + 2, be);
+		size_t padded = ((size_t)len + 3) / 4 * 4;
+
+		if (code == 0 || padded > n - 4)
+			break;
+		if (code == 9 && len >= 1)
+			return tsresol_digits(o[4]);
+		o += 4 + padded, n -= 4 + padded;
+	}
+	return 6;
+}
+
+/* 6 or 9 from the first Interface Description Block; -1 while more bytes are needed. */
+static int pcapng_precision(const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+	bool be;
+
+	if (n < 12)
+		return -1;
+	if (get32(p + 8, false) == 0x1a2b3c4d)
+		be = false;
+	else if (get32(p + 8, true) == 0x1a2b3c4d)
+		be = true;
+	else
+		return 6;	       /* libpcap will refuse the file */
+	for (int i = 0; i < 16; i++) { /* the IDB normally follows the section header */
+		if (n - off < 8)
+			return -1;
+		uint32_t type = get32(p + off, be), blen = get32(p + off + 4, be);
+
+		if (blen < 12 || blen % 4 != 0)
+			return 6;
+		if (blen > n - off)
+			return -1;
+		if (type == 1 && blen >= 20)
+			return idb_precision(p + off + 16, blen - 20, be);
+		off += blen;
+	}
+	return 6;
+}
+
+/* Reads on (the buffer holds PEEK_MAX) until the first interface is seen. A read error
+ * only ends the peek: libpcap meets it again after the bytes before it, as it should. */
+static void pcapng_peek(struct cap_reader *r)
+{
+	int digits;
+
+	while ((digits = pcapng_precision(r->buf, r->buf_len)) < 0 && r->buf_len < PEEK_MAX) {
+		ssize_t k = stream_read(r->st, r->buf + r->buf_len, PEEK_MAX - r->buf_len);
+
+		if (k <= 0)
+			break;
+		r->buf_len += (size_t)k;
+	}
+	r->precision = digits > 0 ? digits : 6;
+}
+
+/* ---- opening ---- */
+
+static void describe_magic(const uint8_t *p, size_t n, char *out, size_t out_len)
+{
+	size_t k = n < 4 ? n : 4;
+	int used = snprintf(out, out_len, "starts with %zu byte%s", k, k == 1 ? "" : "s");
+
+	for (size_t i = 0; i < k && used > 0 && (size_t)used < out_len; i++)
+		used += snprintf(out + used, out_len - (size_t)used, " %02x", p[i]);
+}
+
+static int unknown_format(struct cap_reader *r, size_t have, char *errbuf)
+{
+	char what[48];
+
+	describe_magic(r->buf + r->pos, have, what, sizeof what);
+	if (stream_compression(r->st) == CAP_COMP_NONE)
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "not a pcap, pcapng, gzip or zstd file (%s)",
+			 what);
+	else
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s data is not a pcap or pcapng file (%s)",
+			 stream_compression(r->st) == CAP_COMP_GZIP ? "gzip" : "zstd", what);
+	return -1;
+}
+
+/* Detects the format from the first decompressed bytes and sets up the reader for it. */
+static int open_format(struct cap_reader *r, const struct cap_options *opt, char *errbuf)
+{
+	ssize_t have = rd_want(r, PCAP_FILE_HDR_LEN);
+
+	if (have < 0) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s", stream_error(r->st));
+		return -1;
+	}
+	if (have == 0) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s",
+			 stream_compression(r->st) == CAP_COMP_NONE ? "file is empty"
+								    : "decompressed data is empty");
+		return -1;
+	}
+	uint32_t magic = have >= 4 ? get32(r->buf + r->pos, true) : 0;
+	uint32_t swapped = __builtin_bswap32(magic);
+
+	if (magic == MAGIC_PCAPNG) {
+		r->fmt = CAP_FMT_PCAPNG;
+		pcapng_peek(r); /* r->pos is still 0 */
+		return lp_open(r, errbuf);
+	}
+	if (magic != MAGIC_MICRO && magic != MAGIC_NANO && magic != MAGIC_KUZNETZOV &&
+	    swapped != MAGIC_MICRO && swapped != MAGIC_NANO && swapped != MAGIC_KUZNETZOV)
+		return unknown_format(r, (size_t)have, errbuf);
+	r->fmt = CAP_FMT_PCAP;
+	int own = pcap_header(r, magic, (size_t)have, errbuf);
+
+	if (own < 0)
+		return -1;
+	if (!own || opt->force_libpcap)
+		return lp_open(r, errbuf);
+	r->pos += PCAP_FILE_HDR_LEN;
+	return 0;
+}
+
+static int compile_filter(struct cap_reader *r, const char *expr, char *errbuf)
+{
+	pcap_t *p = r->pc;
+
+	if (p == NULL) {
+		r->dead = pcap_open_dead_with_tstamp_precision(r->dlt, (int)r->snapshot,
+							       PCAP_TSTAMP_PRECISION_NANO);
+		if (r->dead == NULL) {
+			snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+			return -1;
+		}
+		p = r->dead;
+	}
+	if (pcap_compile(p, &r->prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "invalid filter \"%.200s\": %.250s", expr,
+			 pcap_geterr(p));
+		return -1;
+	}
+	r->have_prog = true;
+	return 0;
+}
+
+static void name_format(struct cap_reader *r)
+{
+	static const char *const suffix[] = {
+	    [CAP_COMP_NONE] = "", [CAP_COMP_GZIP] = ".gz", [CAP_COMP_ZSTD] = ".zst"};
+	const char *name = pcap_datalink_val_to_name(r->dlt);
+
+	snprintf(r->fmt_name, sizeof r->fmt_name, "%s%s",
+		 r->fmt == CAP_FMT_PCAPNG ? "pcapng" : "pcap", suffix[stream_compression(r->st)]);
+	if (name != NULL)
+		snprintf(r->lt_name, sizeof r->lt_name, "%s", name);
+	else
+		snprintf(r->lt_name, sizeof r->lt_name, "LINKTYPE_%d", cap_linktype(r));
+}
+
+int cap_open(const char *path, const struct cap_options *opt, struct cap_reader **out, char *errbuf)
+{
+	static const struct cap_options defaults = {0};
+	struct cap_reader *r = calloc(1, sizeof *r);
+
+	*out = NULL;
+	opt = opt != NULL ? opt : &defaults;
+	if (r == NULL) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+		goto error;
+	}
+	r->read_size = opt->read_size > 0 ? opt->read_size : READ_SIZE_DEFAULT;
+	r->buf_cap = r->read_size > PEEK_MAX ? r->read_size : PEEK_MAX;
+	r->buf = malloc(r->buf_cap);
+	if (r->buf == NULL) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+		goto error;
+	}
+	if (stream_open(path, &r->st, errbuf) < 0 || open_format(r, opt, errbuf) < 0)
+		goto error;
+	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
+		goto error;
+	name_format(r);
+	*out = r;
+	return 0;
+error:
+	cap_close(r);
+	return -1;
+}
+
+int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
+{
+	for (;;) {
+		if (r->state != ST_OK)
+			return r->state == ST_EOF ? 0 : -1;
+		int rc = r->pc != NULL ? lp_next(r, pkt) : own_next(r, pkt);
+
+		if (rc == 0)
+			r->state = ST_EOF;
+		if (rc <= 0)
+			return rc;
+		r->n_read++;
+		if (!r->have_prog)
+			return 1;
+		struct pcap_pkthdr h = {.caplen = pkt->caplen, .len = pkt->len};
+
+		if (pcap_offline_filter(&r->prog, &h, pkt->data))
+			return 1;
+	}
+}
+
+const char *cap_error(const struct cap_reader *r)
+{
+	return r->err;
+}
+
+/* LINKTYPE_ value of a DLT_ value: they differ on Linux for these only (libpcap's
+ * dlt_to_linktype(), which it does not export). */
+int cap_linktype(const struct cap_reader *r)
+{
+	static const struct {
+		int dlt, linktype;
+	} differ[] = {{DLT_ATM_RFC1483, 100},
+		      {DLT_RAW, 101},
+		      {DLT_SLIP_BSDOS, 102},
+		      {DLT_PPP_BSDOS, 103},
+		      {DLT_ATM_CLIP, 106}};
+
+	for (size_t i = 0; i < sizeof differ / sizeof differ[0]; i++)
+		if (differ[i].dlt == r->dlt)
+			return differ[i].linktype;
+	return r->dlt;
+}
+
+const char *cap_linktype_name(const struct cap_reader *r)
+{
+	return r->lt_name;
+}
+
+int cap_precision(const struct cap_reader *r)
+{
+	return r->precision;
+}
+
+uint32_t cap_snaplen(const struct cap_reader *r)
+{
+	return r->snapshot;
+}
+
+enum cap_format cap_format(const struct cap_reader *r)
+{
+	return r->fmt;
+}
+
+enum cap_compression cap_compression(const struct cap_reader *r)
+{
+	return stream_compression(r->st);
+}
+
+const char *cap_format_name(const struct cap_reader *r)
+{
+	return r->fmt_name;
+}
+
+uint64_t cap_packets_read(const struct cap_reader *r)
+{
+	return r->n_read;
+}
+
+uint64_t cap_bytes_in(const struct cap_reader *r)
+{
+	return stream_bytes_in(r->st);
+}
+
+void cap_content_hash(const struct cap_reader *r, char out[33])
+{
+	stream_hash_hex(r->st, out);
+}
+
+void cap_close(struct cap_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->have_prog)
+		pcap_freecode(&r->prog);
+	if (r->dead != NULL)
+		pcap_close(r->dead);
+	if (r->pc != NULL)
+		pcap_close(r->pc);
+	if (r->pc_file != NULL)
+		fclose(r->pc_file);
+	stream_close(r->st);
+	free(r->buf);
+	free(r);
+}

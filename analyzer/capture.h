@@ -1,0 +1,71 @@
+/* capture.h - opening and streaming capture files: pcap, pcapng, gzip and zstd, files and stdin. */
+#ifndef PM_CAPTURE_H
+#define PM_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_ERRBUF_SIZE 512
+
+/* One record, valid until the next cap_next() or cap_close(). */
+struct cap_pkt {
+	int64_t ts_sec;
+	uint32_t ts_nsec;	/* always nanoseconds, whatever the file's precision */
+	uint32_t caplen;	/* bytes at data */
+	uint32_t len;		/* original length on the wire */
+	const uint8_t *data;
+};
+
+enum cap_format { CAP_FMT_PCAP, CAP_FMT_PCAPNG };
+enum cap_compression { CAP_COMP_NONE, CAP_COMP_GZIP, CAP_COMP_ZSTD };
+
+struct cap_reader;
+
+struct cap_options {
+	const char *filter;	/* BPF expression (pcap_compile syntax) or NULL */
+	bool force_libpcap;	/* read classic pcap through libpcap too (differential tests) */
+	size_t read_size;	/* bytes asked of each read() by our pcap reader; 0 = 1 MiB.
+				 * Tests set tiny sizes so records straddle reads. */
+};
+
+/*
+ * Opens `path` ("-" is standard input). The format and compression are detected from the
+ * content. On failure returns -1, *out is NULL and errbuf (CAP_ERRBUF_SIZE) says what was
+ * wrong, e.g. "unsupported pcap savefile version 1.4". The caller owns *out.
+ */
+int cap_open(const char *path, const struct cap_options *opt, struct cap_reader **out,
+	     char *errbuf);
+
+/*
+ * Next record that passes the filter: 1 and *pkt filled; 0 at a clean end of file;
+ * -1 when the file is cut or corrupt (cap_error() says what and after how many packets).
+ */
+int cap_next(struct cap_reader *r, struct cap_pkt *pkt);
+
+const char *cap_error(const struct cap_reader *r);
+int cap_linktype(const struct cap_reader *r);		/* LINKTYPE_ number */
+const char *cap_linktype_name(const struct cap_reader *r); /* "EN10MB", "LINUX_SLL2", ... */
+int cap_precision(const struct cap_reader *r);		/* 6 (micro) or 9 (nano) */
+uint32_t cap_snaplen(const struct cap_reader *r);
+enum cap_format cap_format(const struct cap_reader *r);
+enum cap_compression cap_compression(const struct cap_reader *r);
+const char *cap_format_name(const struct cap_reader *r); /* "pcap", "pcapng.gz", "pcap.zst" */
+uint64_t cap_packets_read(const struct cap_reader *r);	/* records read, before the filter */
+uint64_t cap_bytes_in(const struct cap_reader *r);	/* bytes read from the file so far */
+
+/*
+ * Content hash of every byte read from the file so far (as stored on disk, before
+ * decompression): complete once cap_next() returned 0. 32 lowercase hex digits + NUL.
+ */
+void cap_content_hash(const struct cap_reader *r, char out[33]);
+
+void cap_close(struct cap_reader *r);
+
+/* Expands CAPTURE arguments: files kept, directories walked recursively in byte order
+ * of their names (symlinked directories not followed), "-" kept. Calls fn for each;
+ * errors (unreadable directory) are reported through fn with err set. */
+typedef void (*cap_walk_fn)(const char *path, const char *err, void *arg);
+void cap_walk(const char *const *args, int n_args, cap_walk_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,44 @@
+/* commands.h - the parsed command line and the commands main() dispatches to. */
+#ifndef PM_COMMANDS_H
+#define PM_COMMANDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzer/capture.h"
+#include "reports/report.h"
+
+#define PM_VERSION "0.1.0"
+
+enum command { CMD_ANALYZE, CMD_REPORT, CMD_MERGE, CMD_EXPLAIN, CMD_EVENTS };
+
+struct cli {
+	enum command cmd;
+	const char *db_path;		/* -d/--db */
+	enum report_format format;	/* -f/--format */
+	const char *output;		/* -o/--output, NULL = stdout */
+	int jobs;			/* -j/--jobs */
+	bool quiet;			/* -q/--quiet */
+	bool csv_events;		/* --events (csv) */
+	bool progress;			/* a progress line on stderr (a terminal, not quiet) */
+	size_t max_endpoints;		/* --max-endpoints */
+	struct cap_options cap_opt;	/* --filter, --libpcap */
+	char **args;			/* captures, shards, or the explain topic */
+	int n_args;
+};
+
+/* Each returns the process exit status (SPEC §4: 0 done, 1 some input unreadable). */
+int cmd_analyze(const struct cli *cli);
+int cmd_report(const struct cli *cli);
+int cmd_merge(const struct cli *cli);
+int cmd_events(const struct cli *cli);
+
+/* Shared helpers. */
+#include <sqlite3.h>
+/* Rebuilds the findings of `db` and writes the report the command line asks for. 0 or 1. */
+int pm_finish(sqlite3 *db, const struct cli *cli);
+const char *pm_proto_name(uint8_t proto);	/* "udp", "tcp", ... or NULL */
+void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
+
+#endif

@@ -1,0 +1,564 @@
+/* corr.c - streaming UDP correlation with bounded tables (endpoints, recent flows, touched flows). */
+#include "analyzer/corr.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOW_WAYS 4
+#define TTL_MAX_ENTRIES 65536
+
+/* A recent flow in the set-associative cache; side 0 is the lower (addr, port). */
+struct flow_slot {
+	struct pm_addr a, b;
+	uint16_t ap, bp;
+	uint8_t used;
+	uint8_t first_dir;	/* direction of the first datagram: 0 = a->b, 1 = b->a */
+	int64_t first, last_dir[2], stamp;
+	uint64_t packets[2], bytes[2];
+};
+
+struct ttl_slot {
+	struct pm_addr ip;
+	uint8_t ttl, used;
+	uint64_t packets;
+};
+
+struct corr {
+	struct endpoint *ep;		/* open addressing, linear probing */
+	uint32_t *ep_bounced;		/* parallel to ep: replies from it that bounced */
+	size_t ep_cap, ep_n, ep_max;
+	struct flow_slot *fc;		/* n_sets * FLOW_WAYS */
+	size_t n_sets;
+	struct touched_flow *tf;
+	int32_t *tf_index;		/* open addressing over tf, -1 = empty */
+	size_t tf_n, tf_max, tf_index_cap;
+	struct ttl_slot *ttl;		/* (ip, ttl) of UDP datagrams from service endpoints */
+	size_t ttl_cap, ttl_n;
+	struct ttl_slot *rep;		/* addresses that sent ICMP errors (ttl unused) */
+	size_t rep_n;
+	bool capped;
+};
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t addr_hash(const struct pm_addr *a, uint64_t seed)
+{
+	uint64_t w0 = 0, w1 = 0;
+	memcpy(&w0, a->b, 8);
+	memcpy(&w1, a->b + 8, 8);
+	return mix64(seed ^ w0 ^ mix64(w1 + a->family));
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 16;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+struct corr *corr_new(size_t max_endpoints, size_t max_flows)
+{
+	struct corr *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->ep_max = max_endpoints < 64 ? 64 : max_endpoints;
+	c->ep_cap = pow2_at_least(c->ep_max + c->ep_max / 2);
+	c->n_sets = pow2_at_least(max_flows / FLOW_WAYS);
+	c->tf_max = max_flows < 1024 ? 1024 : max_flows / 4;
+	c->tf_index_cap = pow2_at_least(c->tf_max * 2);
+	c->ttl_cap = pow2_at_least(TTL_MAX_ENTRIES * 2);
+	c->ep = calloc(c->ep_cap, sizeof *c->ep);
+	c->ep_bounced = calloc(c->ep_cap, sizeof *c->ep_bounced);
+	c->fc = calloc(c->n_sets * FLOW_WAYS, sizeof *c->fc);
+	c->tf = calloc(c->tf_max, sizeof *c->tf);
+	c->tf_index = malloc(c->tf_index_cap * sizeof *c->tf_index);
+	c->ttl = calloc(c->ttl_cap, sizeof *c->ttl);
+	c->rep = calloc(c->ttl_cap, sizeof *c->rep);
+	if (!c->ep || !c->ep_bounced || !c->fc || !c->tf || !c->tf_index || !c->ttl || !c->rep) {
+		corr_free(c);
+		return NULL;
+	}
+	memset(c->tf_index, 0xff, c->tf_index_cap * sizeof *c->tf_index);
+	return c;
+}
+
+void corr_free(struct corr *c)
+{
+	if (!c)
+		return;
+	free(c->ep);
+	free(c->ep_bounced);
+	free(c->fc);
+	free(c->tf);
+	free(c->tf_index);
+	free(c->ttl);
+	free(c->rep);
+	free(c);
+}
+
+/* ---- endpoint table ---- */
+
+static size_t ep_slot(const struct corr *c, const struct pm_addr *ip, uint16_t port)
+{
+	size_t mask = c->ep_cap - 1;
+	size_t i = (size_t)addr_hash(ip, port) & mask;
+	while (c->ep[i].used && !(c->ep[i].port == port && pm_addr_eq(&c->ep[i].ip, ip)))
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Usefulness of an endpoint for the diagnosis: errors first, then traffic. */
+static bool ep_keep(const struct endpoint *e, uint32_t bounced, uint64_t threshold)
+{
+	return e->errors > 0 || bounced > 0 || e->rx_packets + e->tx_packets > threshold;
+}
+
+/* Drops the least useful quarter (or more) of the table and rehashes the survivors. */
+static void ep_evict(struct corr *c)
+{
+	struct endpoint *old = c->ep;
+	uint32_t *old_b = c->ep_bounced;
+	size_t old_cap = c->ep_cap, target = c->ep_max - c->ep_max / 4, kept = c->ep_n;
+	uint64_t threshold = 0;
+	struct endpoint *ne = calloc(old_cap, sizeof *ne);
+	uint32_t *nb = calloc(old_cap, sizeof *nb);
+	if (!ne || !nb) {
+		free(ne);
+		free(nb);
+		return;
+	}
+	for (int round = 0; round < 64 && kept > target; round++, threshold = threshold * 2 + 1) {
+		kept = 0;
+		for (size_t i = 0; i < old_cap; i++)
+			kept += old[i].used && ep_keep(&old[i], old_b[i], threshold);
+	}
+	c->ep = ne;
+	c->ep_bounced = nb;
+	c->ep_n = 0;
+	threshold = threshold ? (threshold - 1) / 2 : 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].used || !ep_keep(&old[i], old_b[i], threshold))
+			continue;
+		size_t s = ep_slot(c, &old[i].ip, old[i].port);
+		c->ep[s] = old[i];
+		c->ep_bounced[s] = old_b[i];
+		c->ep_n++;
+	}
+	free(old);
+	free(old_b);
+	c->capped = true;
+}
+
+/* Finds or adds (ip, port); NULL only when the table is full of endpoints with errors. */
+static struct endpoint *ep_get(struct corr *c, const struct pm_addr *ip, uint16_t port,
+			       size_t *slot_out)
+{
+	size_t s = ep_slot(c, ip, port);
+	if (!c->ep[s].used) {
+		if (c->ep_n >= c->ep_max) {
+			ep_evict(c);
+			if (c->ep_n >= c->ep_max)
+				return NULL;
+			s = ep_slot(c, ip, port);
+		}
+		memset(&c->ep[s], 0, sizeof c->ep[s]);
+		c->ep[s].used = 1;
+		c->ep[s].ip = *ip;
+		c->ep[s].port = port;
+		c->ep[s].ttl_min = 255;
+		c->ep_n++;
+	}
+	if (slot_out)
+		*slot_out = s;
+	return &c->ep[s];
+}
+
+/* Remembers the first CORR_MAX_CLIENTS peers exactly; past them, a 64-bit bitmap of hashed
+ * addresses estimates how many distinct ones came (an undercount past ~64). */
+static void ep_add_client(struct endpoint *e, const struct pm_addr *client)
+{
+	for (unsigned i = 0; i < e->n_client_addrs; i++)
+		if (pm_addr_eq(&e->clients[i], client))
+			return;
+	if (e->n_client_addrs < CORR_MAX_CLIENTS) {
+		e->clients[e->n_client_addrs++] = *client;
+		e->n_clients++;
+		return;
+	}
+	uint64_t bit = 1ULL << (addr_hash(client, 7) & 63);
+	if (!(e->client_bits & bit)) {
+		e->client_bits |= bit;
+		e->n_clients++;
+	}
+}
+
+static void ep_rx(struct endpoint *e, int64_t ts, const struct dissection *d)
+{
+	if (!e->rx_packets)
+		e->first_rx = ts;
+	e->last_rx = ts;
+	e->rx_packets++;
+	e->rx_bytes += d->udp_len;
+	if (e->errors)
+		e->rx_since_err++;
+	ep_add_client(e, &d->src);
+}
+
+static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
+{
+	if (!e->tx_packets)
+		e->first_tx = ts;
+	e->last_tx = ts;
+	e->tx_packets++;
+	e->tx_bytes += d->udp_len;
+	if (d->ttl < e->ttl_min)
+		e->ttl_min = d->ttl;
+	if (d->ttl > e->ttl_max)
+		e->ttl_max = d->ttl;
+	if (!e->errors) {
+		e->tx_before_err = ts;
+	} else {
+		e->tx_since_err++;
+		if (!e->tx_after_err)
+			e->tx_after_err = ts;
+	}
+	if (e->app == HINT_NONE) {
+		struct app_hint h;
+		uint64_t ignore = 0;
+		dissect_app_hint(d->payload.p, d->payload.len, d->sport, d->dport, &h, &ignore);
+		e->app = (uint8_t)h.kind;
+	}
+}
+
+/* ---- recent-flow cache (set-associative, least recently used way replaced) ---- */
+
+/* Orders the two ends; *dir = 0 when (src, sport) is side a. */
+static void flow_key(const struct pm_addr *src, uint16_t sport, const struct pm_addr *dst,
+		     uint16_t dport, struct flow_slot *k, int *dir)
+{
+	int cmp = memcmp(src, dst, sizeof *src);
+	if (cmp < 0 || (cmp == 0 && sport <= dport)) {
+		k->a = *src, k->ap = sport, k->b = *dst, k->bp = dport, *dir = 0;
+	} else {
+		k->a = *dst, k->ap = dport, k->b = *src, k->bp = sport, *dir = 1;
+	}
+}
+
+static bool flow_eq(const struct flow_slot *x, const struct flow_slot *y)
+{
+	return x->ap == y->ap && x->bp == y->bp && pm_addr_eq(&x->a, &y->a) &&
+	       pm_addr_eq(&x->b, &y->b);
+}
+
+static uint64_t flow_hash(const struct flow_slot *k)
+{
+	return addr_hash(&k->a, k->ap) ^ mix64(addr_hash(&k->b, k->bp) + 1);
+}
+
+/* Finds the cached flow; with `add`, replaces the least recently used way if absent. */
+static struct flow_slot *flow_find(struct corr *c, const struct flow_slot *k, bool add,
+				   int64_t ts)
+{
+	struct flow_slot *set = &c->fc[(flow_hash(k) & (c->n_sets - 1)) * FLOW_WAYS];
+	struct flow_slot *victim = &set[0];
+	for (int w = 0; w < FLOW_WAYS; w++) {
+		if (set[w].used && flow_eq(&set[w], k))
+			return &set[w];
+		if (!set[w].used || (victim->used && set[w].stamp < victim->stamp))
+			victim = &set[w];
+	}
+	if (!add)
+		return NULL;
+	memset(victim, 0, sizeof *victim);
+	victim->a = k->a, victim->ap = k->ap, victim->b = k->b, victim->bp = k->bp;
+	victim->used = 1;
+	victim->first = ts;
+	victim->stamp = ts;
+	return victim;
+}
+
+/* ---- flows touched by errors ---- */
+
+static uint64_t touched_hash(const struct pm_addr *cl, uint16_t cp, const struct pm_addr *sv,
+			     uint16_t sp)
+{
+	return addr_hash(cl, cp) ^ mix64(addr_hash(sv, sp) + 3);
+}
+
+/* Index slot for (client, server): the slot holding it, or the empty slot to fill. */
+static size_t touched_slot(const struct corr *c, const struct pm_addr *cl, uint16_t cp,
+			   const struct pm_addr *sv, uint16_t sp)
+{
+	size_t mask = c->tf_index_cap - 1, i = (size_t)touched_hash(cl, cp, sv, sp) & mask;
+	for (;;) {
+		int32_t t = c->tf_index[i];
+		if (t < 0)
+			return i;
+		const struct touched_flow *f = &c->tf[t];
+		if (f->client_port == cp && f->server_port == sp && pm_addr_eq(&f->client, cl) &&
+		    pm_addr_eq(&f->server, sv))
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+/* Counts a datagram in a touched flow, if the conversation is one. */
+static void touched_count(struct corr *c, int64_t ts, const struct dissection *d)
+{
+	int32_t t = c->tf_index[touched_slot(c, &d->src, d->sport, &d->dst, d->dport)];
+	bool c2s = true;
+	if (t < 0) {
+		t = c->tf_index[touched_slot(c, &d->dst, d->dport, &d->src, d->sport)];
+		c2s = false;
+	}
+	if (t < 0)
+		return;
+	struct touched_flow *f = &c->tf[t];
+	if (c2s) {
+		f->c2s_packets++;
+		f->c2s_bytes += d->udp_len;
+	} else {
+		f->s2c_packets++;
+		f->s2c_bytes += d->udp_len;
+	}
+	f->last = ts;
+}
+
+/* Finds or starts the touched flow (client, server), seeded from the flow cache entry. */
+static int32_t touch(struct corr *c, const struct pm_addr *cl, uint16_t cp,
+		     const struct pm_addr *sv, uint16_t sp, const struct flow_slot *cached,
+		     int client_side, int64_t ts)
+{
+	size_t i = touched_slot(c, cl, cp, sv, sp);
+	if (c->tf_index[i] >= 0)
+		return c->tf_index[i];
+	if (c->tf_n >= c->tf_max) {
+		c->capped = true;
+		return -1;
+	}
+	struct touched_flow *f = &c->tf[c->tf_n];
+	memset(f, 0, sizeof *f);
+	f->client = *cl, f->client_port = cp, f->server = *sv, f->server_port = sp;
+	f->first = f->last = ts;
+	if (cached) {
+		f->c2s_packets = cached->packets[client_side];
+		f->c2s_bytes = cached->bytes[client_side];
+		f->s2c_packets = cached->packets[!client_side];
+		f->s2c_bytes = cached->bytes[!client_side];
+		f->first = cached->first;
+	}
+	c->tf_index[i] = (int32_t)c->tf_n;
+	return (int32_t)c->tf_n++;
+}
+
+/* ---- host TTLs and ICMP reporters ---- */
+
+/* Finds or adds (ip, ttl) in an open-addressing table of ttl_cap slots; NULL when full. */
+static struct ttl_slot *ttl_get(struct ttl_slot *tab, size_t cap, size_t *n,
+				const struct pm_addr *ip, uint8_t ttl)
+{
+	size_t mask = cap - 1, i = (size_t)addr_hash(ip, ttl) & mask;
+	while (tab[i].used && !(tab[i].ttl == ttl && pm_addr_eq(&tab[i].ip, ip)))
+		i = (i + 1) & mask;
+	if (!tab[i].used) {
+		if (*n >= TTL_MAX_ENTRIES)
+			return NULL;
+		tab[i].used = 1, tab[i].ip = *ip, tab[i].ttl = ttl;
+		(*n)++;
+	}
+	return &tab[i];
+}
+
+static bool is_reporter(const struct corr *c, const struct pm_addr *ip)
+{
+	size_t mask = c->ttl_cap - 1, i = (size_t)addr_hash(ip, 0) & mask;
+	while (c->rep[i].used) {
+		if (pm_addr_eq(&c->rep[i].ip, ip))
+			return true;
+		i = (i + 1) & mask;
+	}
+	return false;
+}
+
+/* ---- feeding ---- */
+
+void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
+{
+	struct endpoint *e;
+	if (d->dport <= d->sport && (e = ep_get(c, &d->dst, d->dport, NULL)))
+		ep_rx(e, ts, d);
+	if (d->sport <= d->dport && (e = ep_get(c, &d->src, d->sport, NULL))) {
+		ep_tx(e, ts, d);
+		struct ttl_slot *t = ttl_get(c->ttl, c->ttl_cap, &c->ttl_n, &d->src, d->ttl);
+		if (t)
+			t->packets++;
+	}
+	struct flow_slot k;
+	int dir;
+	flow_key(&d->src, d->sport, &d->dst, d->dport, &k, &dir);
+	struct flow_slot *f = flow_find(c, &k, true, ts);
+	if (!f->packets[0] && !f->packets[1])
+		f->first_dir = (uint8_t)dir;
+	f->packets[dir]++;
+	f->bytes[dir] += d->udp_len;
+	f->last_dir[dir] = ts;
+	f->stamp = ts;
+	if (c->tf_n)
+		touched_count(c, ts, d);
+}
+
+static void endpoint_error(struct endpoint *e, int64_t ts, const struct quote *q)
+{
+	if (!e->errors++)
+		e->err_first = ts;
+	e->err_last = ts;
+	e->tx_after_err = 0;
+	e->tx_during_err = e->tx_since_err;
+	e->rx_during_err = e->rx_since_err;
+	if (e->app == HINT_NONE)
+		e->app = (uint8_t)q->hint.kind;
+}
+
+static bool is_port_unreachable(const struct icmp_error *ie)
+{
+	return (ie->family == 4 && ie->type == 3 && ie->code == 3) ||
+	       (ie->family == 6 && ie->type == 1 && ie->code == 4);
+}
+
+void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct corr_link *link)
+{
+	const struct quote *q = &d->icmp.q;
+	memset(link, 0, sizeof *link);
+	link->flow = -1;
+	ttl_get(c->rep, c->ttl_cap, &c->rep_n, &d->src, 0);
+	if (!is_port_unreachable(&d->icmp) || !q->has_ports || q->ip_version == 0)
+		return;
+	struct flow_slot k;
+	int dir;
+	flow_key(&q->src, q->sport, &q->dst, q->dport, &k, &dir);
+	const struct flow_slot *f = flow_find(c, &k, false, ts);
+	if (f)
+		link->is_reply = f->first_dir != dir;
+	else
+		link->is_reply = q->sport < q->dport && q->sport < 1024;
+	if (f && f->packets[dir]) {
+		link->orig_seen = true;
+		link->orig_delay = ts - f->last_dir[dir];
+	}
+	if (q->proto != 17)
+		return;
+	size_t slot;
+	if (link->is_reply) {
+		if (ep_get(c, &q->src, q->sport, &slot))
+			c->ep_bounced[slot]++;
+		link->flow = touch(c, &q->dst, q->dport, &q->src, q->sport, f, 1 - dir, ts);
+	} else {
+		struct endpoint *e = ep_get(c, &q->dst, q->dport, &slot);
+		if (e)
+			endpoint_error(e, ts, q);
+		link->flow = touch(c, &q->src, q->sport, &q->dst, q->dport, f, dir, ts);
+	}
+	if (link->flow >= 0)
+		c->tf[link->flow].errors++;
+}
+
+/* ---- results ---- */
+
+bool corr_capped(const struct corr *c)
+{
+	return c->capped;
+}
+
+size_t corr_n_flows(const struct corr *c)
+{
+	return c->tf_n;
+}
+
+const struct touched_flow *corr_flow(const struct corr *c, size_t i)
+{
+	return i < c->tf_n ? &c->tf[i] : NULL;
+}
+
+static int cmp_addr(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct pm_addr));
+}
+
+static int cmp_u16(const void *x, const void *y)
+{
+	return (int)*(const uint16_t *)x - (int)*(const uint16_t *)y;
+}
+
+/* The hosts and ports that errors were about, sorted for bsearch. */
+struct selection {
+	struct pm_addr *ips;
+	uint16_t *ports;
+	size_t n;
+};
+
+static int select_build(const struct corr *c, struct selection *sel)
+{
+	sel->n = 0;
+	sel->ips = malloc((c->ep_n + 1) * sizeof *sel->ips);
+	sel->ports = malloc((c->ep_n + 1) * sizeof *sel->ports);
+	if (!sel->ips || !sel->ports)
+		return -1;
+	for (size_t i = 0; i < c->ep_cap; i++) {
+		const struct endpoint *e = &c->ep[i];
+		if (e->used && (e->errors || c->ep_bounced[i])) {
+			sel->ips[sel->n] = e->ip;
+			sel->ports[sel->n++] = e->port;
+		}
+	}
+	qsort(sel->ips, sel->n, sizeof *sel->ips, cmp_addr);
+	qsort(sel->ports, sel->n, sizeof *sel->ports, cmp_u16);
+	return 0;
+}
+
+static bool selected(const struct corr *c, const struct selection *sel, size_t i)
+{
+	const struct endpoint *e = &c->ep[i];
+	if (!e->used)
+		return false;
+	if (e->errors || c->ep_bounced[i])
+		return true;
+	return e->tx_packets &&
+	       (bsearch(&e->ip, sel->ips, sel->n, sizeof *sel->ips, cmp_addr) ||
+		bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16));
+}
+
+int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)
+{
+	struct selection sel;
+	int rc = select_build(c, &sel);
+	for (size_t i = 0; rc == 0 && i < c->ep_cap; i++)
+		if (selected(c, &sel, i))
+			rc = fn(&c->ep[i], arg);
+	free(sel.ips);
+	free(sel.ports);
+	return rc;
+}
+
+int corr_each_ttl(struct corr *c, corr_ttl_fn fn, void *arg)
+{
+	struct selection sel;
+	int rc = select_build(c, &sel);
+	for (size_t i = 0; rc == 0 && i < c->ttl_cap; i++) {
+		const struct ttl_slot *t = &c->ttl[i];
+		if (t->used && (is_reporter(c, &t->ip) ||
+				bsearch(&t->ip, sel.ips, sel.n, sizeof *sel.ips, cmp_addr)))
+			rc = fn(&t->ip, t->ttl, t->packets, arg);
+	}
+	free(sel.ips);
+	free(sel.ports);
+	return rc;
+}

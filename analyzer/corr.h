@@ -1,0 +1,81 @@
+/* corr.h - streaming UDP correlation: endpoint statistics, recent flows, flows errors touched. */
+#ifndef PM_CORR_H
+#define PM_CORR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dissectors/dissect.h"
+
+#define CORR_MAX_CLIENTS 4	/* client addresses remembered per endpoint */
+
+/* Statistics of one UDP endpoint (ip, port), the service side of its datagrams. */
+struct endpoint {
+	struct pm_addr ip;
+	uint16_t port;
+	uint8_t used;
+	uint8_t app;		/* enum hint_kind seen in its datagrams, HINT_NONE if none */
+	uint8_t n_client_addrs;
+	uint8_t ttl_min, ttl_max; /* TTLs of its datagrams */
+	uint32_t n_clients;	/* distinct peers that sent to it (first ones exactly, then more) */
+	uint64_t client_bits;	/* hashed peers past the first CORR_MAX_CLIENTS */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	int64_t first_rx, last_rx, first_tx, last_tx;
+	uint32_t errors;	/* port unreachables about it (as the refused destination) */
+	int64_t err_first, err_last;
+	int64_t tx_before_err;	/* last datagram from it before its first error, 0 = none */
+	int64_t tx_after_err;	/* first datagram from it after its latest error, 0 = none */
+	uint64_t tx_since_err;	/* datagrams from it since its first error */
+	uint64_t tx_during_err;	/* ... up to its latest error */
+	uint64_t rx_since_err;	/* datagrams to it since its first error */
+	uint64_t rx_during_err;
+	struct pm_addr clients[CORR_MAX_CLIENTS];
+};
+
+/* A UDP conversation an ICMP error touched. */
+struct touched_flow {
+	struct pm_addr client, server;
+	uint16_t client_port, server_port;
+	uint64_t c2s_packets, c2s_bytes, s2c_packets, s2c_bytes;
+	int64_t first, last;
+	uint32_t errors;
+};
+
+/* How an ICMP error joins the UDP traffic: filled by corr_icmp(). */
+struct corr_link {
+	bool is_reply;		/* the quoted datagram was a reply (the client refused it) */
+	bool orig_seen;		/* the quoted datagram's direction was seen before the error */
+	int64_t orig_delay;	/* error time minus the last datagram in that direction */
+	int32_t flow;		/* index into corr_flows(), -1 when not tracked */
+};
+
+struct corr;
+
+/* A correlation state bounded by max_endpoints (endpoint table) and max_flows (recent-flow
+ * cache and touched flows). NULL when out of memory. */
+struct corr *corr_new(size_t max_endpoints, size_t max_flows);
+void corr_free(struct corr *c);
+
+/* Feeds an outer UDP datagram (d->kind == PK_UDP) seen at ts (ns). */
+void corr_udp(struct corr *c, int64_t ts, const struct dissection *d);
+
+/* Feeds an ICMP error (d->kind == PK_ICMP_UNREACH); fills *link. Only port unreachables
+ * (v4 3/3, v6 1/4) with ports count as errors about an endpoint. */
+void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct corr_link *link);
+
+/* Results, valid until corr_free(). */
+bool corr_capped(const struct corr *c);	/* the endpoint table or flow tracking overflowed */
+size_t corr_n_flows(const struct corr *c);
+const struct touched_flow *corr_flow(const struct corr *c, size_t i);
+
+/* Calls fn for every endpoint worth storing: those errors were about, those that sent
+ * replies that bounced, and those sharing a host or a port with them. */
+typedef int (*corr_endpoint_fn)(const struct endpoint *e, void *arg);
+int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg);
+
+/* Calls fn for every (ip, ttl, packets) of hosts that matter (same selection). */
+typedef int (*corr_ttl_fn)(const struct pm_addr *ip, uint8_t ttl, uint64_t packets, void *arg);
+int corr_each_ttl(struct corr *c, corr_ttl_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,14 @@
+/* diagnose.h - findings from what the database holds (SPEC §6). */
+#ifndef PM_DIAGNOSE_H
+#define PM_DIAGNOSE_H
+
+#include <sqlite3.h>
+
+/*
+ * Recomputes the findings table from every capture in `db` (events, flows, endpoints,
+ * TTLs), in one transaction. Returns the number of findings, or -1 with errbuf
+ * (DB_ERRBUF_SIZE) filled.
+ */
+int diagnose_rebuild(sqlite3 *db, char *errbuf);
+
+#endif

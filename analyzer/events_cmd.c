@@ -1,0 +1,201 @@
+/* events_cmd.c - `portmortem events`: every ICMP destination unreachable, one line each (SPEC §7). */
+#include "analyzer/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "analyzer/scan.h"
+#include "reports/report.h"
+
+struct events_out {
+	bool json;
+	FILE *out;
+	const char *capture;	/* escaped capture path */
+	int precision;
+	sqlite3 *mem;		/* in-memory database: json_object() builds each line */
+	sqlite3_stmt *st;
+};
+
+static const char EVENT_JSON_SQL[] =
+	"SELECT json_object('time', ?1, 'capture', ?2, 'frame', ?3, 'reporter', ?4, 'ttl', ?5, "
+	"'family', ?6, 'type', ?7, 'code', ?8, 'proto', ?9, 'src', ?10, 'sport', ?11, "
+	"'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16))";
+
+const char *pm_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmp6";
+	case 132: return "sctp";
+	case 136: return "udplite";
+	default: return NULL;
+	}
+}
+
+/* Comma-separated (or JSON array) anomaly names of one packet. */
+void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	if (json)
+		o += (size_t)snprintf(buf, buf_len, "[");
+	for (int a = 0; a < AN__COUNT && o < buf_len; a++) {
+		if (!(bits & (1ULL << a)))
+			continue;
+		const char *sep = (json ? o > 1 : o > 0) ? "," : "";
+		o += (size_t)snprintf(buf + o, buf_len - o, json ? "%s\"%s\"" : "%s%s", sep,
+				      anomaly_name((enum anomaly)a));
+	}
+	if (json && o < buf_len)
+		snprintf(buf + o, buf_len - o, "]");
+}
+
+struct event_text {
+	char time[40], reporter[48], src[48], dst[48], hint[1200], anomalies[1024], proto[8];
+};
+
+static void event_text(const struct dissection *d, int64_t ts, int precision, bool json,
+		       struct event_text *t)
+{
+	const struct quote *q = &d->icmp.q;
+	char raw[600];
+	report_time_iso(ts, precision, t->time, sizeof t->time);
+	pm_addr_str(&d->src, t->reporter, sizeof t->reporter);
+	pm_addr_str(&q->src, t->src, sizeof t->src);
+	pm_addr_str(&q->dst, t->dst, sizeof t->dst);
+	app_hint_str(&q->hint, raw, sizeof raw);
+	report_bytes_escape((const uint8_t *)raw, strlen(raw), t->hint, sizeof t->hint);
+	pm_anomaly_list(d->anomalies, json, t->anomalies, sizeof t->anomalies);
+	const char *pn = pm_proto_name(q->proto);
+	if (pn)
+		snprintf(t->proto, sizeof t->proto, "%s", pn);
+	else
+		snprintf(t->proto, sizeof t->proto, "%u", q->proto);
+}
+
+static int print_tsv(struct events_out *eo, uint64_t frame, const struct dissection *d,
+		     const struct event_text *t)
+{
+	const struct quote *q = &d->icmp.q;
+	char sport[8] = "-", dport[8] = "-";
+	if (q->has_ports) {
+		snprintf(sport, sizeof sport, "%u", q->sport);
+		snprintf(dport, sizeof dport, "%u", q->dport);
+	}
+	bool has_ip = q->ip_version != 0;
+	fprintf(eo->out, "%s\t%s\t%llu\t%s\t%u\t%s\t%u\t%u\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\n",
+		t->time, eo->capture, (unsigned long long)frame, t->reporter, d->ttl,
+		d->icmp.family == 6 ? "icmp6" : "icmp", d->icmp.type, d->icmp.code,
+		has_ip ? t->proto : "-", has_ip ? t->src : "-", sport, has_ip ? t->dst : "-", dport,
+		q->quote_len, t->hint[0] ? t->hint : "-", t->anomalies[0] ? t->anomalies : "-");
+	return ferror(eo->out) ? -1 : 0;
+}
+
+static int print_json(struct events_out *eo, uint64_t frame, const struct dissection *d,
+		      const struct event_text *t)
+{
+	const struct quote *q = &d->icmp.q;
+	sqlite3_stmt *st = eo->st;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_text(st, 1, t->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, eo->capture, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)frame);
+	sqlite3_bind_text(st, 4, t->reporter, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, d->ttl);
+	sqlite3_bind_text(st, 6, d->icmp.family == 6 ? "icmp6" : "icmp", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, d->icmp.type);
+	sqlite3_bind_int(st, 8, d->icmp.code);
+	if (q->ip_version) {
+		sqlite3_bind_text(st, 9, t->proto, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, t->src, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, t->dst, -1, SQLITE_STATIC);
+	}
+	if (q->has_ports) {
+		sqlite3_bind_int(st, 11, q->sport);
+		sqlite3_bind_int(st, 13, q->dport);
+	}
+	sqlite3_bind_int(st, 14, q->quote_len);
+	if (t->hint[0])
+		sqlite3_bind_text(st, 15, t->hint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, t->anomalies, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	fprintf(eo->out, "%s\n", (const char *)sqlite3_column_text(st, 0));
+	return ferror(eo->out) ? -1 : 0;
+}
+
+static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
+		     const struct dissection *d, void *arg)
+{
+	struct events_out *eo = arg;
+	struct event_text t;
+	if (d->kind != PK_ICMP_UNREACH)
+		return 0;
+	event_text(d, ts, eo->precision, eo->json, &t);
+	return (eo->json ? print_json(eo, frame, d, &t) : print_tsv(eo, frame, d, &t)) ? 2 : 0;
+}
+
+struct events_run {
+	struct events_out eo;
+	const struct cap_options *copt;
+	int status;
+};
+
+static void events_one(const char *path, const char *werr, void *arg)
+{
+	struct events_run *er = arg;
+	char errbuf[CAP_ERRBUF_SIZE], esc_path[4096];
+	struct cap_reader *r = NULL;
+	struct scan_stats st;
+	if (werr) {
+		fprintf(stderr, "portmortem: %s: %s\n", path, werr);
+		er->status = 1;
+		return;
+	}
+	if (cap_open(path, er->copt, &r, errbuf) < 0) {
+		fprintf(stderr, "portmortem: %s: %s\n", path, errbuf);
+		er->status = 1;
+		return;
+	}
+	report_bytes_escape((const uint8_t *)path, strlen(path), esc_path, sizeof esc_path);
+	er->eo.capture = esc_path;
+	er->eo.precision = cap_precision(r);
+	int rc = scan_capture(r, &st, on_packet, &er->eo);
+	if (rc == -1) {
+		fprintf(stderr, "portmortem: %s: %s\n", path, cap_error(r));
+		er->status = 1;
+	} else if (rc == 2) {
+		fprintf(stderr, "portmortem: %s: cannot write the events\n", path);
+		er->status = 1;
+	}
+	cap_close(r);
+}
+
+int cmd_events(const struct cli *cli)
+{
+	struct events_run er = { .copt = &cli->cap_opt };
+	er.eo.json = cli->format == REPORT_JSON;
+	er.eo.out = stdout;
+	if (er.eo.json) {
+		if (sqlite3_open(":memory:", &er.eo.mem) != SQLITE_OK ||
+		    sqlite3_prepare_v2(er.eo.mem, EVENT_JSON_SQL, -1, &er.eo.st, NULL) != SQLITE_OK) {
+			fprintf(stderr, "portmortem: sqlite: %s\n", sqlite3_errmsg(er.eo.mem));
+			sqlite3_close(er.eo.mem);
+			return 1;
+		}
+	} else {
+		fputs("time\tcapture\tframe\treporter\tttl\tfamily\ttype\tcode\tproto\tsrc\tsport"
+		      "\tdst\tdport\tquote_len\thint\tanomalies\n", stdout);
+	}
+	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);
+	sqlite3_finalize(er.eo.st);
+	sqlite3_close(er.eo.mem);
+	if (fflush(stdout) != 0)
+		er.status = 1;
+	return er.status;
+}

@@ -1,0 +1,202 @@
+/* evidence.c - finding summaries (counts, clients, names) and the sentences of the evidence. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyzer/diagnose_int.h"
+#include "dissectors/dissect.h"
+#include "reports/report.h"
+
+void fmt_clock(int64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+	if (ns < 0 || !gmtime_r(&t, &tm)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ns / 1000000 % 1000));
+}
+
+void fmt_duration(int64_t ns, char *buf, size_t len)
+{
+	if (ns < 0)
+		ns = 0;
+	double s = (double)ns / 1e9;
+	if (s < 0.001)
+		snprintf(buf, len, "%.0f µs", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.0f ms", s * 1e3);
+	else if (s < 60)
+		snprintf(buf, len, "%.1f s", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%d min %d s", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, len, "%d h %d min", (int)(s / 3600), (int)s % 3600 / 60);
+}
+
+int initial_ttl(int ttl)
+{
+	return ttl <= 32 ? 32 : ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;
+}
+
+void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	dx_run(x, dx_prepare(x, "UPDATE findings SET evidence = json_insert(evidence, '$[#]', ?2)"
+			     " WHERE id = ?1", "it", fid, text), "adding evidence");
+}
+
+void dx_add_secondary(struct dx *x, int64_t fid, const char *label)
+{
+	dx_run(x, dx_prepare(x, "UPDATE findings SET secondary = json_insert(secondary, '$[#]', ?2)"
+			     " WHERE id = ?1", "it", fid, label), "adding a label");
+}
+
+/* Sets one column (a fixed name from our own code, never from data) to text or num. */
+void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_t num)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE findings SET %s = ?2 WHERE id = ?1", col);
+	if (text)
+		dx_run(x, dx_prepare(x, sql, "it", fid, text), "setting a finding");
+	else
+		dx_run(x, dx_prepare(x, sql, "ii", fid, num), "setting a finding");
+}
+
+static const char SUMMARY_SQL[] =
+	"UPDATE findings SET"
+	" errors = (SELECT COUNT(*) FROM pu WHERE fid = findings.id),"
+	" first_error_ns = (SELECT MIN(ts_ns) FROM pu WHERE fid = findings.id),"
+	" last_error_ns = (SELECT MAX(ts_ns) FROM pu WHERE fid = findings.id),"
+	" precision = coalesce((SELECT MAX(precision) FROM pu WHERE fid = findings.id), 6),"
+	" clients = (SELECT json_group_array(c) FROM (SELECT DISTINCT CASE WHEN role = 'reply'"
+	"   THEN dst ELSE src END AS c FROM pu WHERE fid = findings.id ORDER BY c LIMIT 100)),"
+	" reporters = (SELECT json_group_array(r) FROM (SELECT DISTINCT reporter AS r FROM pu"
+	"   WHERE fid = findings.id ORDER BY r LIMIT 100))";
+
+/* The failing query names of a finding, as a JSON array of {name, type, count, hex}. */
+static void finding_names(struct dx *x, int64_t fid)
+{
+	sqlite3_stmt *st = dx_prepare(x, "SELECT dns_qname, dns_qtype, COUNT(*) FROM pu WHERE"
+				      " fid = ?1 AND dns_qname IS NOT NULL GROUP BY dns_qname, dns_qtype"
+				      " ORDER BY 3 DESC, 1 LIMIT 20", "i", fid);
+	sqlite3_stmt *add = dx_prepare(x, "UPDATE findings SET names = json_insert(names, '$[#]',"
+				       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
+				       " WHERE id = ?1", "i", fid);
+	int rc = SQLITE_DONE;
+	while (st && add && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *raw = sqlite3_column_blob(st, 0);
+		size_t raw_len = (size_t)sqlite3_column_bytes(st, 0);
+		char name[1100], hex[600], tbuf[16];
+		report_bytes_escape(raw, raw_len, name, sizeof name);
+		report_bytes_hex(raw, raw_len, hex, sizeof hex);
+		int qtype = sqlite3_column_int(st, 1);
+		const char *tn = dns_qtype_name((uint16_t)qtype);
+		if (!tn) {
+			snprintf(tbuf, sizeof tbuf, "TYPE%d", qtype);
+			tn = tbuf;
+		}
+		sqlite3_bind_text(add, 2, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(add, 3, tn, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(add, 4, sqlite3_column_int64(st, 2));
+		sqlite3_bind_text(add, 5, hex, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(add) != SQLITE_DONE)
+			dx_fail(x, "storing names");
+		sqlite3_reset(add);
+	}
+	if (rc != SQLITE_DONE)
+		dx_fail(x, "reading names");
+	sqlite3_finalize(st);
+	sqlite3_finalize(add);
+}
+
+/* What the quotes and the presence of the original datagrams say. */
+static void quote_evidence(struct dx *x, int64_t fid)
+{
+	sqlite3_stmt *st = dx_prepare(x, "SELECT COUNT(*), SUM(orig_seen), AVG(CASE WHEN orig_seen"
+				      " THEN orig_delay_ns END), MAX(quote_len), MAX(quote_ip_len),"
+				      " MAX(family = 'icmp6') FROM pu WHERE fid = ?1", "i", fid);
+	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return;
+	}
+	int64_t n = sqlite3_column_int64(st, 0), seen = sqlite3_column_int64(st, 1);
+	int64_t delay = sqlite3_column_int64(st, 2), qlen = sqlite3_column_int64(st, 3);
+	int64_t iplen = sqlite3_column_int64(st, 4);
+	bool v6 = sqlite3_column_int64(st, 5) != 0;
+	sqlite3_finalize(st);
+	char d[32];
+	fmt_duration(delay, d, sizeof d);
+	if (seen == 0)
+		dx_evidence(x, fid, "The refused datagrams themselves are not in the capture: the"
+			    " capture point sees only one direction, or a filter hid them.");
+	else
+		dx_evidence(x, fid, "%lld of the %lld refused datagrams are in the capture; the error"
+			    " followed each within %s on average.", (long long)seen, (long long)n, d);
+	int hdr8 = v6 ? 48 : 28;
+	if (qlen == hdr8 && iplen > qlen)
+		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
+			    " datagram (%lld of %lld bytes): typical of a router, a firewall or a small"
+			    " embedded stack; Linux quotes up to %d bytes.", (long long)qlen,
+			    (long long)iplen, v6 ? 1232 : 548);
+	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
+		dx_evidence(x, fid, "The errors quote the whole original datagram (%lld bytes), as"
+			    " Linux and other full host stacks do.", (long long)qlen);
+}
+
+struct fsum {
+	int64_t id, port;
+	char label[24], app[16];
+};
+
+static void finding_service(struct dx *x, const struct fsum *f)
+{
+	if (strcmp(f->label, "traceroute") == 0 || strcmp(f->label, "udp-scan") == 0)
+		return;
+	const char *svc = f->app[0] ? f->app : kb_service_for_port((uint16_t)f->port);
+	if (svc)
+		dx_set(x, f->id, "service", svc, 0);
+}
+
+void dx_summaries(struct dx *x)
+{
+	if (x->failed)
+		return;
+	dx_run(x, dx_prepare(x, SUMMARY_SQL, ""), "summarising findings");
+	sqlite3_stmt *st = dx_prepare(x, "SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app)"
+				      " FROM endpoints e WHERE e.ip = f.server_ip AND e.port ="
+				      " f.server_port) FROM findings f ORDER BY f.id", "");
+	struct fsum *fs = NULL;
+	size_t n = 0, cap = 0;
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct fsum *nf = realloc(fs, cap * sizeof *nf);
+			if (!nf)
+				break;
+			fs = nf;
+		}
+		fs[n].id = sqlite3_column_int64(st, 0);
+		fs[n].port = sqlite3_column_int64(st, 1);
+		const unsigned char *l = sqlite3_column_text(st, 2), *a = sqlite3_column_text(st, 3);
+		snprintf(fs[n].label, sizeof fs[n].label, "%s", l ? (const char *)l : "");
+		snprintf(fs[n].app, sizeof fs[n].app, "%s", a ? (const char *)a : "");
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && !x->failed; i++) {
+		finding_service(x, &fs[i]);
+		finding_names(x, fs[i].id);
+		if (strcmp(fs[i].label, "traceroute") != 0 && strcmp(fs[i].label, "udp-scan") != 0)
+			quote_evidence(x, fs[i].id);
+	}
+	free(fs);
+}

@@ -1,0 +1,162 @@
+/* main.c - portmortem's command line: parses options and calls the command (SPEC §4). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyzer/commands.h"
+
+static const char USAGE[] =
+	"usage: portmortem [analyze] [OPTIONS] CAPTURE...   analyze captures, store, report\n"
+	"       portmortem report [OPTIONS]                 report from an existing database\n"
+	"       portmortem merge --db OUT SHARD.db...       merge databases made elsewhere\n"
+	"       portmortem events [-f tsv|json] CAPTURE...  list every ICMP unreachable\n"
+	"       portmortem explain LABEL|PORT|SERVICE       print a knowledge-base entry\n"
+	"\n"
+	"CAPTURE is a pcap or pcapng file (plain, gzip or zstd), a directory (walked\n"
+	"recursively) or - for standard input.\n"
+	"\n"
+	"options:\n"
+	"  -d, --db PATH          database (default ./portmortem.db)\n"
+	"  -f, --format FMT       text, html, json or csv (events: tsv or json)\n"
+	"  -o, --output PATH      write the report there (default standard output)\n"
+	"  -j, --jobs N           captures analyzed at once (default: number of cores)\n"
+	"      --filter BPF       libpcap filter applied to every packet first\n"
+	"      --events           csv: one row per event instead of one per finding\n"
+	"      --max-endpoints N  bound of the UDP endpoint table (default 262144)\n"
+	"      --libpcap          read classic pcap through libpcap too (slower)\n"
+	"  -q, --quiet            no progress, no summary on standard error\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"\n"
+	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error\n";
+
+enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP };
+
+static const struct option LONG_OPTS[] = {
+	{ "db", required_argument, NULL, 'd' },	     { "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },  { "jobs", required_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },	     { "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },	     { "filter", required_argument, NULL, OPT_FILTER },
+	{ "events", no_argument, NULL, OPT_EVENTS }, { "max-endpoints", required_argument, NULL, OPT_MAX_EP },
+	{ "libpcap", no_argument, NULL, OPT_LIBPCAP }, { NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "portmortem: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	fprintf(stderr, "try 'portmortem --help'\n");
+	return 2;
+}
+
+static int parse_format(const char *s, enum command cmd, enum report_format *out)
+{
+	static const struct { const char *name; enum report_format f; } F[] = {
+		{ "text", REPORT_TEXT }, { "html", REPORT_HTML }, { "json", REPORT_JSON },
+		{ "csv", REPORT_CSV },	 { "tsv", REPORT_TEXT },
+	};
+	for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+		if (strcmp(s, F[i].name) != 0)
+			continue;
+		bool events_fmt = F[i].f == REPORT_JSON || strcmp(s, "tsv") == 0;
+		if (cmd == CMD_EVENTS ? !events_fmt : strcmp(s, "tsv") == 0)
+			return -1;
+		*out = F[i].f;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_option(int c, struct cli *cli)
+{
+	long v;
+	switch (c) {
+	case 'd': cli->db_path = optarg; return 0;
+	case 'o': cli->output = optarg; return 0;
+	case 'q': cli->quiet = true; return 0;
+	case OPT_FILTER: cli->cap_opt.filter = optarg; return 0;
+	case OPT_EVENTS: cli->csv_events = true; return 0;
+	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
+	case 'f':
+		return parse_format(optarg, cli->cmd, &cli->format) < 0
+			       ? usage_error("unknown format", optarg) : 0;
+	case 'j':
+		if (parse_count(optarg, 1, 1024, &v) < 0)
+			return usage_error("--jobs wants a number from 1 to 1024", optarg);
+		cli->jobs = (int)v;
+		return 0;
+	case OPT_MAX_EP:
+		if (parse_count(optarg, 64, 1L << 30, &v) < 0)
+			return usage_error("--max-endpoints wants a number from 64", optarg);
+		cli->max_endpoints = (size_t)v;
+		return 0;
+	case 'h': fputs(USAGE, stdout); exit(0);
+	case 'V': printf("portmortem %s\n", PM_VERSION); exit(0);
+	default: return 2;
+	}
+}
+
+static enum command command_of(int *argc, char ***argv)
+{
+	static const struct { const char *name; enum command cmd; } C[] = {
+		{ "analyze", CMD_ANALYZE }, { "report", CMD_REPORT }, { "merge", CMD_MERGE },
+		{ "explain", CMD_EXPLAIN }, { "events", CMD_EVENTS },
+	};
+	if (*argc > 1)
+		for (size_t i = 0; i < sizeof C / sizeof C[0]; i++)
+			if (strcmp((*argv)[1], C[i].name) == 0) {
+				(*argv)[1] = (*argv)[0];
+				(*argc)--;
+				(*argv)++;
+				return C[i].cmd;
+			}
+	return CMD_ANALYZE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { .db_path = "portmortem.db", .format = REPORT_TEXT,
+			   .max_endpoints = 262144 };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cli.jobs = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+	cli.cmd = command_of(&argc, &argv);
+	int c;
+	while ((c = getopt_long(argc, argv, "d:f:o:j:qhV", LONG_OPTS, NULL)) != -1)
+		if (parse_option(c, &cli) != 0)
+			return 2;
+	cli.args = argv + optind;
+	cli.n_args = argc - optind;
+	cli.progress = !cli.quiet && isatty(STDERR_FILENO);
+	switch (cli.cmd) {
+	case CMD_EXPLAIN:
+		if (cli.n_args != 1)
+			return usage_error("explain wants one LABEL, PORT or SERVICE", NULL);
+		if (kb_explain(cli.args[0], stdout) < 0) {
+			fprintf(stderr, "portmortem: nothing in the knowledge base for '%s'\n",
+				cli.args[0]);
+			return 2;
+		}
+		return 0;
+	case CMD_REPORT:
+		return cli.n_args ? usage_error("report takes no CAPTURE", cli.args[0])
+				  : cmd_report(&cli);
+	case CMD_MERGE:
+		return cli.n_args ? cmd_merge(&cli) : usage_error("merge wants SHARD.db files", NULL);
+	case CMD_EVENTS:
+		return cli.n_args ? cmd_events(&cli) : usage_error("events wants a CAPTURE", NULL);
+	case CMD_ANALYZE:
+	default:
+		return cli.n_args ? cmd_analyze(&cli) : usage_error("no CAPTURE given", NULL);
+	}
+}

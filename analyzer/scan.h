@@ -1,0 +1,26 @@
+/* scan.h - the per-packet loop over one open capture: read, count, dissect, hand on. */
+#ifndef PM_SCAN_H
+#define PM_SCAN_H
+
+#include <stdint.h>
+
+#include "analyzer/capture.h"
+#include "dissectors/dissect.h"
+
+struct scan_stats {
+	uint64_t packets, bytes;	/* records read (after the filter) and their captured bytes */
+	uint64_t udp, icmp_unreach, port_unreach, time_exceeded;
+	int64_t first_ns, last_ns;
+	uint64_t anomalies[AN__COUNT];
+};
+
+/* Called for every ICMP error and UDP datagram; `frame` is the 1-based record number in the
+ * file. A nonzero return stops the scan and is returned by scan_capture(). */
+typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
+		       const struct dissection *d, void *arg);
+
+/* Reads `r` to its end. Returns 0 at a clean end, -1 on a read error (cap_error(r)), or
+ * the callback's nonzero value. *st is cleared first. */
+int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg);
+
+#endif

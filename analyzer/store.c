@@ -1,0 +1,360 @@
+/* store.c - one capture's rows written in one transaction with prepared statements. */
+#include "analyzer/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/commands.h"
+#include "db/db.h"
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *ev;
+	int64_t capture_id;
+	char errbuf[DB_ERRBUF_SIZE];
+};
+
+static const char EVENT_SQL[] =
+	"INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
+	" code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
+	" rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
+	" orig_delay_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+	"?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)";
+
+struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf)
+{
+	struct store *s = calloc(1, sizeof *s);
+	sqlite3_stmt *st = NULL;
+	if (!s) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		return NULL;
+	}
+	s->db = db;
+	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", errbuf) < 0)
+		goto error;
+	if (sqlite3_prepare_v2(db, "INSERT INTO captures (path, content_hash, format, filter) "
+				   "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)", -1, &st, NULL) != SQLITE_OK)
+		goto sql_error;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	if (filter)
+		sqlite3_bind_text(st, 2, filter, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sql_error;
+	sqlite3_finalize(st);
+	st = NULL;
+	s->capture_id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db, EVENT_SQL, -1, &s->ev, NULL) != SQLITE_OK)
+		goto sql_error;
+	return s;
+sql_error:
+	snprintf(errbuf, DB_ERRBUF_SIZE, "storing a capture: %s", sqlite3_errmsg(db));
+error:
+	sqlite3_finalize(st);
+	store_abort(s);
+	return NULL;
+}
+
+const char *store_error(const struct store *s)
+{
+	return s->errbuf;
+}
+
+void store_abort(struct store *s)
+{
+	char ignore[DB_ERRBUF_SIZE];
+	if (!s)
+		return;
+	sqlite3_finalize(s->ev);
+	db_exec(s->db, "ROLLBACK", ignore);
+	free(s);
+}
+
+static void bind_addr(sqlite3_stmt *st, int i, const struct pm_addr *a)
+{
+	char buf[64];
+	if (!a->family)
+		return;
+	pm_addr_str(a, buf, sizeof buf);
+	sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_quote(sqlite3_stmt *st, const struct quote *q)
+{
+	if (!q->ip_version)
+		return;
+	sqlite3_bind_int(st, 11, q->proto);
+	bind_addr(st, 12, &q->src);
+	bind_addr(st, 14, &q->dst);
+	if (q->has_ports) {
+		sqlite3_bind_int(st, 13, q->sport);
+		sqlite3_bind_int(st, 15, q->dport);
+	}
+	sqlite3_bind_int(st, 16, q->ttl);
+	sqlite3_bind_int(st, 17, q->ip_total_len);
+	if (q->proto == 17 && q->has_ports)
+		sqlite3_bind_int(st, 18, q->udp_len);
+	if (q->hint.kind != HINT_NONE) {
+		char hint[600];
+		app_hint_str(&q->hint, hint, sizeof hint);
+		sqlite3_bind_blob(st, 21, hint, (int)strlen(hint), SQLITE_TRANSIENT);
+	}
+	if (q->hint.kind == HINT_DNS) {
+		sqlite3_bind_int(st, 22, q->hint.dns_id);
+		if (q->hint.dns_has_question) {
+			sqlite3_bind_int(st, 23, q->hint.dns_qtype);
+			sqlite3_bind_blob(st, 24, q->hint.dns_qname, q->hint.dns_qname_len,
+					  SQLITE_TRANSIENT);
+		}
+	}
+}
+
+int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
+		const struct corr_link *link)
+{
+	sqlite3_stmt *st = s->ev;
+	char anomalies[1024];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_int64(st, 1, s->capture_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)frame);
+	sqlite3_bind_int64(st, 3, ts);
+	bind_addr(st, 4, &d->src);
+	bind_addr(st, 5, &d->dst);
+	sqlite3_bind_int(st, 6, d->ttl);
+	sqlite3_bind_text(st, 7, d->icmp.family == 6 ? "icmp6" : "icmp", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, d->icmp.type);
+	sqlite3_bind_int(st, 9, d->icmp.code);
+	if (d->n_vlan)
+		sqlite3_bind_int(st, 10, d->vlan_id);
+	bind_quote(st, &d->icmp.q);
+	sqlite3_bind_int(st, 19, d->icmp.q.quote_len);
+	sqlite3_bind_int(st, 20, d->icmp.rfc4884_len);
+	pm_anomaly_list(d->anomalies, false, anomalies, sizeof anomalies);
+	sqlite3_bind_text(st, 25, anomalies, -1, SQLITE_TRANSIENT);
+	if (d->icmp.q.has_ports)
+		sqlite3_bind_text(st, 26, link->is_reply ? "reply" : "request", -1, SQLITE_STATIC);
+	if (link->flow >= 0)
+		sqlite3_bind_int64(st, 27, (sqlite3_int64)link->flow + 1);
+	sqlite3_bind_int(st, 28, link->orig_seen);
+	if (link->orig_seen)
+		sqlite3_bind_int64(st, 29, link->orig_delay);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		snprintf(s->errbuf, sizeof s->errbuf, "storing %s: %s", what, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return 0;
+}
+
+static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+static int store_flows(struct store *s, struct corr *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip,"
+			    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
+			    " last_ns, errors) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)", &st);
+	for (size_t i = 0; rc == 0 && i < corr_n_flows(c); i++) {
+		const struct touched_flow *f = corr_flow(c, i);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+		sqlite3_bind_int64(st, 2, s->capture_id);
+		bind_addr(st, 3, &f->client);
+		sqlite3_bind_int(st, 4, f->client_port);
+		bind_addr(st, 5, &f->server);
+		sqlite3_bind_int(st, 6, f->server_port);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->c2s_packets);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)f->c2s_bytes);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)f->s2c_packets);
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)f->s2c_bytes);
+		sqlite3_bind_int64(st, 11, f->first);
+		sqlite3_bind_int64(st, 12, f->last);
+		sqlite3_bind_int(st, 13, (int)f->errors);
+		rc = step_done(s, st, "a flow");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct ep_ctx {
+	struct store *s;
+	sqlite3_stmt *ep, *cl, *ttl;
+};
+
+static const char *app_name(uint8_t kind)
+{
+	static const char *const N[] = { NULL, "dns", "syslog", "ntp", "snmp" };
+	return kind < sizeof N / sizeof N[0] ? N[kind] : NULL;
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
+{
+	if (present)
+		sqlite3_bind_int64(st, i, t);
+}
+
+static int store_endpoint(const struct endpoint *e, void *arg)
+{
+	struct ep_ctx *x = arg;
+	sqlite3_stmt *st = x->ep;
+	sqlite3_bind_int64(st, 1, x->s->capture_id);
+	bind_addr(st, 2, &e->ip);
+	sqlite3_bind_int(st, 3, e->port);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->rx_packets);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)e->rx_bytes);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)e->tx_packets);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)e->tx_bytes);
+	bind_time(st, 8, e->first_rx, e->rx_packets);
+	bind_time(st, 9, e->last_rx, e->rx_packets);
+	bind_time(st, 10, e->first_tx, e->tx_packets);
+	bind_time(st, 11, e->last_tx, e->tx_packets);
+	sqlite3_bind_int64(st, 12, e->n_clients);
+	if (app_name(e->app))
+		sqlite3_bind_text(st, 13, app_name(e->app), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, e->errors);
+	bind_time(st, 15, e->err_first, e->errors);
+	bind_time(st, 16, e->err_last, e->errors);
+	bind_time(st, 17, e->tx_before_err, e->errors && e->tx_before_err);
+	bind_time(st, 18, e->tx_after_err, e->errors && e->tx_after_err);
+	sqlite3_bind_int64(st, 19, (sqlite3_int64)e->tx_during_err);
+	/* Requests from the first error on (the refused one included) that got no reply. */
+	uint64_t asked = e->errors ? e->rx_since_err + (e->rx_packets > 0) : 0;
+	sqlite3_bind_int64(st, 20, (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
+	if (step_done(x->s, st, "an endpoint") < 0)
+		return -1;
+	for (unsigned i = 0; i < e->n_client_addrs; i++) {
+		sqlite3_bind_int64(x->cl, 1, x->s->capture_id);
+		bind_addr(x->cl, 2, &e->ip);
+		sqlite3_bind_int(x->cl, 3, e->port);
+		bind_addr(x->cl, 4, &e->clients[i]);
+		if (step_done(x->s, x->cl, "a client") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int store_ttl(const struct pm_addr *ip, uint8_t ttl, uint64_t packets, void *arg)
+{
+	struct ep_ctx *x = arg;
+	sqlite3_bind_int64(x->ttl, 1, x->s->capture_id);
+	bind_addr(x->ttl, 2, ip);
+	sqlite3_bind_int(x->ttl, 3, ttl);
+	sqlite3_bind_int64(x->ttl, 4, (sqlite3_int64)packets);
+	return step_done(x->s, x->ttl, "a TTL");
+}
+
+static int store_endpoints(struct store *s, struct corr *c)
+{
+	struct ep_ctx x = { .s = s };
+	int rc = prepare(s, "INSERT INTO endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
+			    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
+			    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
+			    " tx_after_err_ns, tx_during_err, rx_unanswered) VALUES (?1,?2,?3,?4,?5,"
+			    "?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)", &x.ep);
+	if (rc == 0)
+		rc = prepare(s, "INSERT OR IGNORE INTO endpoint_clients (capture_id, ip, port,"
+				" client_ip) VALUES (?1,?2,?3,?4)", &x.cl);
+	if (rc == 0)
+		rc = prepare(s, "INSERT OR IGNORE INTO host_ttls (capture_id, ip, ttl, packets)"
+				" VALUES (?1,?2,?3,?4)", &x.ttl);
+	if (rc == 0)
+		rc = corr_each_endpoint(c, store_endpoint, &x);
+	if (rc == 0)
+		rc = corr_each_ttl(c, store_ttl, &x);
+	sqlite3_finalize(x.ep);
+	sqlite3_finalize(x.cl);
+	sqlite3_finalize(x.ttl);
+	return rc;
+}
+
+static int store_anomalies(struct store *s, const struct scan_stats *st)
+{
+	sqlite3_stmt *ins = NULL;
+	int rc = prepare(s, "INSERT INTO capture_anomalies (capture_id, name, count)"
+			    " VALUES (?1, ?2, ?3)", &ins);
+	for (int a = 0; rc == 0 && a < AN__COUNT; a++) {
+		if (!st->anomalies[a])
+			continue;
+		sqlite3_bind_int64(ins, 1, s->capture_id);
+		sqlite3_bind_text(ins, 2, anomaly_name((enum anomaly)a), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)st->anomalies[a]);
+		rc = step_done(s, ins, "an anomaly count");
+	}
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+static int store_capture_row(struct store *s, const struct capture_facts *f)
+{
+	sqlite3_stmt *st = NULL;
+	const struct scan_stats *ss = f->stats;
+	int rc = prepare(s, "UPDATE captures SET size = ?2, content_hash = ?3, format = ?4,"
+			    " link_type = ?5, link_type_name = ?6, precision = ?7, snaplen = ?8,"
+			    " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
+			    " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"
+			    " read_error = ?17, stats_capped = ?18 WHERE id = ?1", &st);
+	if (rc < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, s->capture_id);
+	if (f->size >= 0)
+		sqlite3_bind_int64(st, 2, f->size);
+	sqlite3_bind_text(st, 3, f->hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, f->format, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 5, f->link_type);
+	if (f->link_name)
+		sqlite3_bind_text(st, 6, f->link_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 7, f->precision);
+	sqlite3_bind_int64(st, 8, f->snaplen);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)ss->packets);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)ss->bytes);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)ss->udp);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)ss->icmp_unreach);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)ss->port_unreach);
+	bind_time(st, 14, ss->first_ns, ss->packets);
+	bind_time(st, 15, ss->last_ns, ss->packets);
+	sqlite3_bind_int(st, 16, f->read_error == NULL);
+	if (f->read_error)
+		sqlite3_bind_text(st, 17, f->read_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 18, corr_capped(f->corr));
+	rc = step_done(s, st, "the capture");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_finish(struct store *s, const struct capture_facts *f, char *errbuf)
+{
+	if (store_flows(s, f->corr) < 0 || store_endpoints(s, f->corr) < 0 ||
+	    store_anomalies(s, f->stats) < 0 || store_capture_row(s, f) < 0)
+		goto error;
+	sqlite3_finalize(s->ev);
+	s->ev = NULL;
+	if (db_exec(s->db, "COMMIT", s->errbuf) < 0)
+		goto error;
+	free(s);
+	return 0;
+error:
+	snprintf(errbuf, DB_ERRBUF_SIZE, "%s", s->errbuf);
+	store_abort(s);
+	return -1;
+}

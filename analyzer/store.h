@@ -1,0 +1,39 @@
+/* store.h - writing one capture's rows (capture, events, flows, endpoints) into a database. */
+#ifndef PM_STORE_H
+#define PM_STORE_H
+
+#include <sqlite3.h>
+
+#include "analyzer/corr.h"
+#include "analyzer/scan.h"
+
+struct store;
+
+/* Begins a capture in `db` (schema "main"): opens a transaction and inserts its row.
+ * NULL with errbuf (DB_ERRBUF_SIZE) on failure. */
+struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf);
+
+/* Inserts one ICMP error event (destination unreachable or time exceeded). 0 or -1. */
+int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
+		const struct corr_link *link);
+
+struct capture_facts {
+	long long size;			/* bytes on disk, -1 for stdin */
+	const char *hash, *format, *link_name, *read_error;
+	int link_type, precision;
+	long long snaplen;
+	const struct scan_stats *stats;
+	struct corr *corr;
+};
+
+/* Stores flows, endpoints, TTLs, anomalies, fills in the capture row and commits.
+ * 0, or -1 with errbuf (the transaction is rolled back). */
+int store_finish(struct store *s, const struct capture_facts *f, char *errbuf);
+
+/* The message of the last store_event() failure. */
+const char *store_error(const struct store *s);
+
+/* Rolls back and frees (after an error, or for a duplicate). */
+void store_abort(struct store *s);
+
+#endif

@@ -1,0 +1,166 @@
+/* copy.c - copying whole captures (with all their rows) from one attached database to another. */
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Columns copied as they are (the capture id and flow ids are remapped). */
+static const char CAPTURE_COLS[] =
+	"path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
+	"packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
+	"complete, read_error, stats_capped, filter";
+static const char FLOW_COLS[] =
+	"client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
+	"s2c_bytes, first_ns, last_ns, errors";
+static const char EVENT_COLS[] =
+	"frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
+	"dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
+	"dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns";
+static const char ENDPOINT_COLS[] =
+	"ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
+	"first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
+	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered";
+
+/* Runs `sql` with ?1 = new capture id and ?2 = old capture id. */
+static int run_pair(sqlite3 *db, const char *sql, int64_t new_id, int64_t old_id, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "preparing a copy: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, new_id);
+	sqlite3_bind_int64(st, 2, old_id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_id,
+		     int64_t old_id, char *errbuf)
+{
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.capture_anomalies (capture_id, name, count) "
+		 "SELECT ?1, name, count FROM %s.capture_anomalies WHERE capture_id = ?2",
+		 to, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.flows (capture_id, %s) SELECT ?1, %s FROM %s.flows "
+		 "WHERE capture_id = ?2 ORDER BY id", to, FLOW_COLS, FLOW_COLS, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.events (capture_id, flow_id, %s) SELECT ?1, "
+		 "(SELECT n.id FROM %s.flows o JOIN %s.flows n ON n.capture_id = ?1 "
+		 " AND n.client_ip = o.client_ip AND n.client_port = o.client_port "
+		 " AND n.server_ip = o.server_ip AND n.server_port = o.server_port "
+		 " WHERE o.id = e.flow_id), %s FROM %s.events e WHERE e.capture_id = ?2 ORDER BY e.id",
+		 to, EVENT_COLS, from, to, EVENT_COLS, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.endpoints (capture_id, %s) SELECT ?1, %s FROM %s.endpoints "
+		 "WHERE capture_id = ?2", to, ENDPOINT_COLS, ENDPOINT_COLS, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.endpoint_clients (capture_id, ip, port, client_ip) "
+		 "SELECT ?1, ip, port, client_ip FROM %s.endpoint_clients WHERE capture_id = ?2",
+		 to, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
+		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2", to, from);
+	return run_pair(db, sql, new_id, old_id, errbuf);
+}
+
+/* Copies capture `old_id` in its own transaction; 1 copied, 0 already there, -1 error. */
+static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_id,
+		    const char *hash, char *errbuf)
+{
+	char sql[1024], ignore[DB_ERRBUF_SIZE];
+	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
+		return -1;
+	int known = db_capture_known(db, to, hash, errbuf);
+	if (known != 0) {
+		db_exec(db, "ROLLBACK", ignore);
+		return known < 0 ? -1 : 0;
+	}
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2",
+		 to, CAPTURE_COLS, CAPTURE_COLS, from);
+	if (run_pair(db, sql, 0, old_id, errbuf) < 0)
+		goto error;
+	int64_t new_id = sqlite3_last_insert_rowid(db);
+	if (copy_rows(db, from, to, new_id, old_id, errbuf) < 0)
+		goto error;
+	if (db_exec(db, "COMMIT", errbuf) < 0)
+		goto error;
+	return 1;
+error:
+	db_exec(db, "ROLLBACK", ignore);
+	return -1;
+}
+
+/* Reads up to `max` capture ids greater than `after` (the statement is reset afterwards,
+ * so no read is pending while copy_one writes). Returns the count or -1. */
+static int next_ids(sqlite3_stmt *st, int64_t after, int64_t *ids, char (*hashes)[40], int max)
+{
+	int n = 0, rc;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		const unsigned char *h = sqlite3_column_text(st, 1);
+		snprintf(hashes[n], sizeof hashes[n], "%s", h ? (const char *)h : "");
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE)
+		n = -1;
+	sqlite3_reset(st);
+	return n;
+}
+
+#define COPY_BATCH 256
+
+int db_copy_captures(sqlite3 *db, const char *from, const char *to, int *n_copied,
+		     int *n_skipped, char *errbuf)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int64_t ids[COPY_BATCH], last = -1;
+	char hashes[COPY_BATCH][40];
+	int rc = -1, n;
+	*n_copied = *n_skipped = 0;
+	snprintf(sql, sizeof sql,
+		 "SELECT id, content_hash FROM %s.captures WHERE id > ?1 ORDER BY id LIMIT ?2",
+		 from);
+	if (strpbrk(from, "\"'; ") || strpbrk(to, "\"'; ") ||
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((n = next_ids(st, last, ids, hashes, COPY_BATCH)) > 0) {
+		for (int i = 0; i < n; i++) {
+			int r = copy_one(db, from, to, ids[i], hashes[i], errbuf);
+			if (r < 0)
+				goto done;
+			*(r ? n_copied : n_skipped) += 1;
+		}
+		last = ids[n - 1];
+	}
+	if (n < 0)
+		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
+	else
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}

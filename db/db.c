@@ -1,0 +1,180 @@
+/* db.c - opening the SQLite store, applying the schema, copying captures between databases. */
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const char pm_schema_sql[];
+
+static void set_err(char *errbuf, const char *what, sqlite3 *db)
+{
+	snprintf(errbuf, DB_ERRBUF_SIZE, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int db_exec(sqlite3 *db, const char *sql, char *errbuf)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(sqlite3 *db, int *out, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+		set_err(errbuf, "reading the schema version", db);
+		return -1;
+	}
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		set_err(errbuf, "reading the schema version", db);
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_schema(sqlite3 *db, char *errbuf)
+{
+	int v = 0;
+	if (user_version(db, &v, errbuf) < 0)
+		return -1;
+	if (v > DB_SCHEMA_VERSION) {
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "database schema version %d is newer than this portmortem's (%d)", v,
+			 DB_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == DB_SCHEMA_VERSION)
+		return 0;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
+		return -1;
+	if (db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
+		char ignore[DB_ERRBUF_SIZE];
+		db_exec(db, "ROLLBACK", ignore);
+		return -1;
+	}
+	return db_exec(db, "COMMIT", errbuf);
+}
+
+int db_open(const char *path, sqlite3 **out, char *errbuf)
+{
+	sqlite3 *db = NULL;
+	*out = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot open database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		goto error;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	if (sqlite3_busy_timeout(db, 30000) != SQLITE_OK) {
+		set_err(errbuf, "setting busy_timeout", db);
+		goto error;
+	}
+	if (db_exec(db, "PRAGMA journal_mode = WAL", errbuf) < 0 ||
+	    db_exec(db, "PRAGMA synchronous = NORMAL", errbuf) < 0 ||
+	    db_exec(db, "PRAGMA foreign_keys = ON", errbuf) < 0)
+		goto error;
+	if (apply_schema(db, errbuf) < 0)
+		goto error;
+	*out = db;
+	return 0;
+error:
+	sqlite3_close(db);
+	return -1;
+}
+
+static int query_int(sqlite3 *db, const char *sql, const char *text, int64_t num, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(errbuf, "preparing a lookup", db);
+		return -1;
+	}
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(st, 1, num);
+	int rc = sqlite3_step(st);
+	int found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_err(errbuf, "looking up a capture", db);
+		found = -1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int valid_schema_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+int db_capture_known(sqlite3 *db, const char *schema, const char *hash, char *errbuf)
+{
+	char sql[128];
+	if (!valid_schema_name(schema)) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "bad schema name");
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s.captures WHERE content_hash = ?1", schema);
+	return query_int(db, sql, hash, 0, errbuf);
+}
+
+int db_size_known(sqlite3 *db, const char *schema, int64_t size, char *errbuf)
+{
+	char sql[128];
+	if (!valid_schema_name(schema)) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "bad schema name");
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s.captures WHERE size = ?1", schema);
+	return query_int(db, sql, NULL, size, errbuf);
+}
+
+int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	char uri[64];
+	if (!valid_schema_name(name)) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "bad schema name");
+		return -1;
+	}
+	snprintf(uri, sizeof uri, "ATTACH ?1 AS %s", name);
+	if (sqlite3_prepare_v2(db, uri, -1, &st, NULL) != SQLITE_OK) {
+		set_err(errbuf, "preparing ATTACH", db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot attach %s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int db_detach(sqlite3 *db, const char *name, char *errbuf)
+{
+	char sql[64];
+	if (!valid_schema_name(name)) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "bad schema name");
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "DETACH %s", name);
+	return db_exec(db, sql, errbuf);
+}

@@ -1,0 +1,90 @@
+/* dispatch.c - the tables that pick a dissector: ethertype (IEEE 802 numbers) and IP protocol
+ * (IANA protocol numbers), plus the tunnel depth guard and the "innermost IP wins" rule. */
+#include <string.h>
+
+#include "dissectors/internal.h"
+
+static void ipip4(struct dctx *x, const struct ip_layer *ip, struct cursor c)
+{
+	if (dx_tunnel(x))
+		dx_ipv4(x, c);
+}
+
+static void ipip6(struct dctx *x, const struct ip_layer *ip, struct cursor c)
+{
+	if (dx_tunnel(x))
+		dx_ipv6(x, c);
+}
+
+static const struct {
+	uint16_t etype;
+	dx_fn fn;
+} ETHERTYPES[] = {
+	{ 0x0800, dx_ipv4 },  /* IPv4 */
+	{ 0x86dd, dx_ipv6 },  /* IPv6 */
+	{ 0x8847, dx_mpls },  /* MPLS unicast */
+	{ 0x8848, dx_mpls },  /* MPLS multicast */
+	{ 0x8864, dx_pppoe }, /* PPPoE session stage */
+};
+
+static const struct {
+	uint8_t proto;
+	dx_l4_fn fn;
+} IP_PROTOS[] = {
+	{ 1, dx_icmp4 },  /* ICMP */
+	{ 4, ipip4 },	  /* IPv4 in IP (RFC 2003) */
+	{ 17, dx_udp },	  /* UDP */
+	{ 41, ipip6 },	  /* IPv6 in IP (6in4, RFC 4213; IPv6-in-IPv6, RFC 2473) */
+	{ 47, dx_gre },	  /* GRE */
+	{ 58, dx_icmp6 }, /* ICMPv6 */
+};
+
+/* Walks VLAN tags (they are not tunnels), then hands c to the dissector of the ethertype;
+ * an ethertype we do not decode leaves the frame as it is (PK_OTHER unless set before). */
+void dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c)
+{
+	if (!vlan_walk(x, &etype, &c))
+		return;
+	for (size_t i = 0; i < sizeof ETHERTYPES / sizeof ETHERTYPES[0]; i++) {
+		if (ETHERTYPES[i].etype == etype) {
+			ETHERTYPES[i].fn(x, c);
+			return;
+		}
+	}
+}
+
+/* Hands the payload of an IP datagram to the dissector of its protocol. */
+void dx_ip_payload(struct dctx *x, const struct ip_layer *ip, struct cursor c)
+{
+	for (size_t i = 0; i < sizeof IP_PROTOS / sizeof IP_PROTOS[0]; i++) {
+		if (IP_PROTOS[i].proto == ip->proto) {
+			IP_PROTOS[i].fn(x, ip, c);
+			return;
+		}
+	}
+}
+
+bool dx_tunnel(struct dctx *x)
+{
+	if (x->out->n_encap >= PM_ENCAP_MAX) {
+		dx_flag(x, AN_ENCAP_TOO_DEEP);
+		return false;
+	}
+	x->out->n_encap++;
+	return true;
+}
+
+void dx_commit_ip(struct dctx *x, const struct ip_layer *ip)
+{
+	x->out->kind = PK_OTHER;
+	x->out->ip_version = ip->version;
+	x->out->src = ip->src;
+	x->out->dst = ip->dst;
+	x->out->ttl = ip->ttl;
+	x->out->ip_proto = ip->proto;
+	x->out->ip_len = ip->ip_len;
+	x->out->sport = x->out->dport = x->out->udp_len = 0;
+	x->out->payload.p = NULL;
+	x->out->payload.len = 0;
+	memset(&x->out->icmp, 0, sizeof x->out->icmp);
+}

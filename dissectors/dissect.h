@@ -1,0 +1,190 @@
+/* dissect.h - the face of dissectors/: bytes of one captured frame in, a plain struct out. */
+#ifndef PM_DISSECT_H
+#define PM_DISSECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Anomalies: stable names (see anomaly_name()), stored in the database and printed in
+ * reports, so never renumber or rename one; add new ones before AN__COUNT.
+ */
+enum anomaly {
+	AN_CAPLEN_GT_LEN,	 /* "capture.caplen_gt_len" */
+	AN_CAPLEN_ZERO,		 /* "capture.caplen_zero" */
+	AN_LINK_UNSUPPORTED,	 /* "link.unsupported" */
+	AN_LINK_TRUNCATED,	 /* "link.truncated" */
+	AN_VLAN_TOO_DEEP,	 /* "link.vlan_too_deep" */
+	AN_ENCAP_TOO_DEEP,	 /* "encap.too_deep" */
+	AN_ENCAP_TRUNCATED,	 /* "encap.truncated" */
+	AN_IPV4_TRUNCATED,	 /* "ipv4.truncated" */
+	AN_IPV4_BAD_VERSION,	 /* "ipv4.bad_version" */
+	AN_IPV4_BAD_IHL,	 /* "ipv4.bad_ihl" */
+	AN_IPV4_BAD_TOTAL_LEN,	 /* "ipv4.bad_total_len" */
+	AN_IPV4_BAD_CHECKSUM,	 /* "ipv4.bad_checksum" */
+	AN_IPV4_FRAGMENT,	 /* "ipv4.fragment" (a non-first fragment: no ports) */
+	AN_IPV6_TRUNCATED,	 /* "ipv6.truncated" */
+	AN_IPV6_BAD_VERSION,	 /* "ipv6.bad_version" */
+	AN_IPV6_EXT_TOO_MANY,	 /* "ipv6.ext_too_many" */
+	AN_IPV6_BAD_EXT,	 /* "ipv6.bad_ext" */
+	AN_IPV6_FRAGMENT,	 /* "ipv6.fragment" */
+	AN_UDP_TRUNCATED,	 /* "udp.truncated" */
+	AN_UDP_BAD_LENGTH,	 /* "udp.bad_length" */
+	AN_UDP_BAD_CHECKSUM,	 /* "udp.bad_checksum" */
+	AN_ICMP_TRUNCATED,	 /* "icmp.truncated" */
+	AN_ICMP_BAD_CHECKSUM,	 /* "icmp.bad_checksum" */
+	AN_ICMP_NO_QUOTE,	 /* "icmp.no_quote" */
+	AN_ICMP_BAD_RFC4884_LEN, /* "icmp.bad_rfc4884_length" */
+	AN_QUOTE_TRUNCATED,	 /* "quote.truncated" (quote shorter than its headers) */
+	AN_QUOTE_BAD_VERSION,	 /* "quote.bad_version" */
+	AN_QUOTE_BAD_IHL,	 /* "quote.bad_ihl" (IHL < 5: no ports taken from it) */
+	AN_QUOTE_FRAGMENT,	 /* "quote.fragment" (quoted non-first fragment) */
+	AN_QUOTE_EXT_TOO_MANY,	 /* "quote.ext_too_many" */
+	AN_DNS_TRUNCATED,	 /* "dns.truncated" */
+	AN_DNS_BAD_LABEL,	 /* "dns.bad_label" */
+	AN_DNS_NAME_TOO_LONG,	 /* "dns.name_too_long" */
+	AN_DNS_BAD_POINTER,	 /* "dns.bad_pointer" (forward, self or loop) */
+	AN_IPV6_BAD_PAYLOAD_LEN, /* "ipv6.bad_payload_len" (more than the frame holds) */
+	AN__COUNT
+};
+
+/* Stable dotted name of an anomaly ("ipv4.bad_ihl"); "unknown" out of range. */
+const char *anomaly_name(enum anomaly a);
+
+/* An IP address: family 4 or 6, 0 when absent. Bytes in network order. */
+struct pm_addr {
+	uint8_t family;
+	uint8_t b[16];
+};
+
+/* Writes the textual address (inet_ntop form) into buf (>= 46 bytes); "" when absent. */
+void pm_addr_str(const struct pm_addr *a, char *buf, size_t buf_len);
+bool pm_addr_eq(const struct pm_addr *a, const struct pm_addr *b);
+
+/* Bytes of the packet: valid until the next packet is read. */
+struct pm_span {
+	const uint8_t *p;
+	size_t len;
+};
+
+enum hint_kind { HINT_NONE, HINT_DNS, HINT_SYSLOG, HINT_NTP, HINT_SNMP };
+
+#define PM_DNS_NAME_MAX 255
+
+/* What the start of a (quoted or outer) UDP payload says about the application. */
+struct app_hint {
+	enum hint_kind kind;
+	/* DNS: qname is the raw label bytes joined by '.', NOT escaped (reports escape). */
+	uint16_t dns_id;
+	uint16_t dns_flags;
+	uint16_t dns_qtype;
+	uint16_t dns_qclass;
+	bool dns_has_question;
+	uint16_t dns_qname_len;
+	uint8_t dns_qname[PM_DNS_NAME_MAX + 1]; /* NUL-terminated copy; may hold any byte */
+	int syslog_pri;		/* 0..191, -1 unknown */
+	uint8_t ntp_version, ntp_mode;
+	int snmp_version;	/* 0 = v1, 1 = v2c, 3 = v3, -1 unknown */
+	int snmp_pdu;		/* ASN.1 context tag number of the PDU, -1 unknown */
+};
+
+/* Formats a hint in one line ("dns A example.com", "syslog pri 13", "ntp v4 client",
+ * "snmp v2c get-request"); name bytes are copied raw (the caller escapes). "" if none. */
+void app_hint_str(const struct app_hint *h, char *buf, size_t buf_len);
+const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
+
+/* The IP datagram quoted inside an ICMP error (RFC 792, RFC 4443, RFC 4884). */
+struct quote {
+	uint8_t ip_version;	/* 4 or 6; 0 if the quote held no usable IP header */
+	struct pm_addr src, dst;
+	uint8_t proto;		/* IP protocol of the quoted datagram (after IPv6 ext headers) */
+	uint8_t ttl;		/* quoted TTL / hop limit */
+	uint16_t ip_total_len;	/* declared length of the original datagram */
+	uint16_t ip_id;
+	bool has_ports;		/* ports decoded (UDP, TCP, SCTP, UDP-Lite; first fragment only) */
+	uint16_t sport, dport;
+	uint16_t udp_len;	/* declared UDP length, 0 if not UDP or not quoted */
+	uint16_t udp_cksum;
+	uint16_t quote_len;	/* bytes of the original datagram that the error carries */
+	struct pm_span payload;	/* quoted L4 payload bytes present (after the UDP header) */
+	bool truncated;		/* ran out of quote before the end of the headers */
+	struct app_hint hint;
+};
+
+enum pkt_kind {
+	PK_OTHER,		/* nothing we analyze */
+	PK_UDP,			/* an ordinary UDP datagram (outer) */
+	PK_ICMP_UNREACH,	/* ICMPv4 type 3 or ICMPv6 type 1 */
+	PK_ICMP_TIME_EXCEEDED,	/* ICMPv4 type 11 or ICMPv6 type 3 */
+};
+
+struct icmp_error {
+	uint8_t family;		/* 4 = icmp, 6 = icmp6 */
+	uint8_t type, code;
+	uint16_t next_mtu;	/* type 3 code 4 / ICMPv6 type 2 */
+	uint8_t rfc4884_len;	/* length field, in 32-bit (v4) / 64-bit (v6) words; 0 = none */
+	bool has_extensions;	/* RFC 4884 extension structure present after the quote */
+	struct quote q;
+};
+
+/* One dissected frame. The outer IP fields describe the innermost IP header that carried
+ * the UDP datagram or the ICMP message (after tunnels). */
+struct dissection {
+	enum pkt_kind kind;
+	uint64_t anomalies;	/* bit (1 << enum anomaly) */
+	uint8_t n_vlan;
+	uint16_t vlan_id;	/* outermost VLAN id, 0 if untagged */
+	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, IP-in-IP) */
+	uint8_t ip_version;	/* 4, 6 or 0 when no IP was found */
+	struct pm_addr src, dst;
+	uint8_t ttl;		/* outer TTL / hop limit */
+	uint8_t ip_proto;
+	uint16_t ip_len;	/* declared total length of the outer datagram */
+	/* PK_UDP */
+	uint16_t sport, dport;
+	uint16_t udp_len;
+	struct pm_span payload;	/* UDP payload bytes present */
+	/* PK_ICMP_* */
+	struct icmp_error icmp;
+};
+
+/* LINKTYPE_* values we decode (the numbers written in capture files). */
+enum {
+	PM_LINKTYPE_NULL = 0,
+	PM_LINKTYPE_ETHERNET = 1,
+	PM_LINKTYPE_RAW = 101,
+	PM_LINKTYPE_LOOP = 108,
+	PM_LINKTYPE_LINUX_SLL = 113,
+	PM_LINKTYPE_IPV4 = 228,
+	PM_LINKTYPE_IPV6 = 229,
+	PM_LINKTYPE_LINUX_SLL2 = 276,
+};
+
+/*
+ * Dissects one frame of link type `linktype` (a LINKTYPE_ number; DLT_RAW 12/14 accepted).
+ * `caplen` bytes are at `data`; `wirelen` is the original length. Fills *out completely
+ * (it is cleared first). Pure: no allocation, no I/O. Never reads past caplen.
+ * Returns out->kind. Spans in *out point into `data`.
+ */
+enum pkt_kind dissect_packet(int linktype, const uint8_t *data, size_t caplen, size_t wirelen,
+			     struct dissection *out);
+
+/* True when the link type is one dissect_packet understands. */
+bool dissect_linktype_supported(int linktype);
+
+/* Dissects the payload of an ICMP error (everything after the 8-byte ICMP header) as the
+ * quoted datagram; exposed for tests. `family` is 4 or 6; `rfc4884_len` as in icmp_error. */
+void dissect_quote(const uint8_t *data, size_t len, uint8_t family, uint8_t rfc4884_len,
+		   struct icmp_error *err, uint64_t *anomalies);
+
+/* Decodes the start of a UDP payload for ports we know (DNS 53/5353/5355/8053, syslog 514,
+ * NTP 123, SNMP 161/162); the data may be cut anywhere (a quote). */
+void dissect_app_hint(const uint8_t *data, size_t len, uint16_t sport, uint16_t dport,
+		      struct app_hint *out, uint64_t *anomalies);
+
+/* DNS question decoder (RFC 1035 §4.1): fills id/flags/qname/qtype. Returns 0 ok,
+ * -1 truncated, -2 malformed (an anomaly bit is set). */
+int dissect_dns(const uint8_t *data, size_t len, struct app_hint *out, uint64_t *anomalies);
+
+#endif

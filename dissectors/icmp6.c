@@ -1,0 +1,73 @@
+/* icmp6.c - ICMPv6 error messages (RFC 4443; RFC 4884 length field), checksum with the
+ * IPv6 pseudo header (RFC 8200 §8.1). */
+#include "dissectors/internal.h"
+
+/* Error messages (types 0..127). Types 1 and 3 make a frame PK_ICMP_*; packet too big
+ * and parameter problem are decoded alike but stay PK_OTHER. */
+static const struct {
+	uint8_t type;
+	enum pkt_kind kind;
+	bool rfc4884;	/* byte 4 is the RFC 4884 length of the original datagram field */
+} ICMP6_ERRORS[] = {
+	{ 1, PK_ICMP_UNREACH, true },	    /* destination unreachable, every code */
+	{ 2, PK_OTHER, false },		    /* packet too big: bytes 4..7 are the MTU */
+	{ 3, PK_ICMP_TIME_EXCEEDED, true }, /* time exceeded */
+	{ 4, PK_OTHER, false },		    /* parameter problem: bytes 4..7 are a pointer */
+};
+
+static int icmp6_error_index(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof ICMP6_ERRORS / sizeof ICMP6_ERRORS[0]; i++)
+		if (ICMP6_ERRORS[i].type == type)
+			return (int)i;
+	return -1;
+}
+
+static void icmp6_check(struct dctx *x, const struct ip_layer *ip, struct cursor all)
+{
+	if (!ip_l4_checkable(ip, &all))
+		return;
+	uint64_t sum = cksum_add_addr(0, &ip->src);
+	sum = cksum_add_addr(sum, &ip->dst);
+	sum += (ip->l4_declared >> 16) + (ip->l4_declared & 0xffff) + 58u;
+	if (!cksum_ok(cksum_add(sum, all)))
+		dx_flag(x, AN_ICMP_BAD_CHECKSUM);
+}
+
+/*
+ * An ICMPv6 message in c (after the extension headers, narrowed). For an error: type, code,
+ * MTU (type 2, capped at 65535), RFC 4884 length; the checksum when the whole message is
+ * captured; then the quote. The frame's IP fields stay those of the carrying IPv6 header.
+ */
+void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c)
+{
+	if (ip->version != 6)
+		return;
+	struct cursor all = c;
+	uint8_t type = cur_u8(&c);
+	uint8_t code = cur_u8(&c);
+	int i = icmp6_error_index(type);
+	if (c.err || i < 0) {
+		if (c.err)
+			dx_flag(x, AN_ICMP_TRUNCATED);
+		return;
+	}
+	struct icmp_error *e = &x->out->icmp;
+	e->family = 6;
+	e->type = type;
+	e->code = code;
+	x->out->kind = ICMP6_ERRORS[i].kind;
+	hint_reset(&e->q.hint);
+	cur_skip(&c, 2); /* checksum */
+	uint32_t word = cur_be32(&c);
+	if (c.err) {
+		dx_flag(x, AN_ICMP_TRUNCATED);
+		return;
+	}
+	if (type == 2)
+		e->next_mtu = word > UINT16_MAX ? UINT16_MAX : (uint16_t)word;
+	if (ICMP6_ERRORS[i].rfc4884)
+		e->rfc4884_len = (uint8_t)(word >> 24);
+	icmp6_check(x, ip, all);
+	quote_dissect(c, ip_l4_after(ip, 8), 6, e->rfc4884_len, e, &x->out->anomalies);
+}

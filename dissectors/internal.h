@@ -1,0 +1,149 @@
+/* internal.h - what dissectors/ files share among themselves; not part of the public face. */
+#ifndef PM_DISSECT_INTERNAL_H
+#define PM_DISSECT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dissectors/cursor.h"
+#include "dissectors/dissect.h"
+
+/* Caps on every walk driven by packet data (STYLE.md "Packet bytes" 7). */
+#define PM_ENCAP_MAX 16	   /* tunnel layers peeled per frame (Suricata's figure) */
+#define PM_VLAN_MAX 8	   /* stacked 802.1Q/802.1ad tags per Ethernet header */
+#define PM_MPLS_MAX 16	   /* MPLS label stack entries */
+#define PM_IPV6_EXT_MAX 8  /* IPv6 extension headers per datagram */
+#define PM_DNS_JUMPS_MAX 16 /* DNS compression pointers followed per name */
+
+#define PM_LEN_UNKNOWN SIZE_MAX
+
+static inline void an_set(uint64_t *anomalies, enum anomaly a)
+{
+	*anomalies |= UINT64_C(1) << a;
+}
+
+/* One frame being dissected: the caller's output, and what the capture left out. */
+struct dctx {
+	struct dissection *out;
+	size_t uncaptured;	/* wire bytes after the last captured one (wirelen - caplen) */
+};
+
+static inline void dx_flag(struct dctx *x, enum anomaly a)
+{
+	an_set(&x->out->anomalies, a);
+}
+
+/* At most how many bytes of the frame's wire length remain from the start of c on: an
+ * upper bound (c may have been narrowed by an outer layer; never an underestimate). */
+static inline size_t dx_wire_left(const struct dctx *x, const struct cursor *c)
+{
+	return c->left + x->uncaptured;
+}
+
+/* What an IP layer hands to the dissector of its payload. */
+struct ip_layer {
+	uint8_t version;	/* 4 or 6 */
+	struct pm_addr src, dst;
+	uint8_t proto;		/* transport protocol (after IPv6 extension headers) */
+	uint8_t ttl;
+	uint16_t ip_len;	/* declared total length of the datagram */
+	bool more_frags;	/* first fragment of several: L4 lengths exceed what is here */
+	bool alt_pseudo;	/* IPv6 routing or destination options header: the checksum
+				 * pseudo header may use another address (RFC 8200 §8.1, RFC 6275
+				 * home address), so transport checksums are not verified */
+	size_t l4_declared;	/* declared payload length, PM_LEN_UNKNOWN when not declared */
+};
+
+/* True when `all` (the transport message from its first byte) holds every declared byte. */
+static inline bool ip_l4_complete(const struct ip_layer *ip, const struct cursor *all)
+{
+	return !ip->more_frags && ip->l4_declared != PM_LEN_UNKNOWN && all->left >= ip->l4_declared;
+}
+
+/* True when a transport checksum over `all` can be verified. */
+static inline bool ip_l4_checkable(const struct ip_layer *ip, const struct cursor *all)
+{
+	return !ip->alt_pseudo && ip_l4_complete(ip, all);
+}
+
+/* Declared bytes after the first hdr_len of the transport message (unknown stays unknown). */
+static inline size_t ip_l4_after(const struct ip_layer *ip, size_t hdr_len)
+{
+	if (ip->more_frags || ip->l4_declared == PM_LEN_UNKNOWN || ip->l4_declared < hdr_len)
+		return PM_LEN_UNKNOWN;
+	return ip->l4_declared - hdr_len;
+}
+
+/* A dissector of bytes whose type is known from the layer below (ethertype, AF, PPP). */
+typedef void (*dx_fn)(struct dctx *x, struct cursor c);
+/* A dissector of an IP payload. */
+typedef void (*dx_l4_fn)(struct dctx *x, const struct ip_layer *ip, struct cursor c);
+
+/* dispatch.c: tables ethertype -> dissector and IP protocol -> dissector. */
+void dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c);
+void dx_ip_payload(struct dctx *x, const struct ip_layer *ip, struct cursor c);
+/* Called when a tunnel header has been read: false (and encap.too_deep) past the cap,
+ * else counts the layer. Every recursion into an inner frame passes through here. */
+bool dx_tunnel(struct dctx *x);
+/* Makes ip the frame's IP layer: the innermost one wins, and resets what an outer layer
+ * said about the transport (a UDP tunnel's ports). */
+void dx_commit_ip(struct dctx *x, const struct ip_layer *ip);
+
+/* One per protocol file. */
+void dx_ether(struct dctx *x, struct cursor c);		/* link.c */
+bool vlan_walk(struct dctx *x, uint16_t *etype, struct cursor *c); /* vlan.c */
+void dx_ipv4(struct dctx *x, struct cursor c);		/* ipv4.c */
+void dx_ipv6(struct dctx *x, struct cursor c);		/* ipv6.c */
+void dx_ip_any(struct dctx *x, struct cursor c);		/* ipv4.c: by version nibble */
+void dx_mpls(struct dctx *x, struct cursor c);		/* mpls.c */
+void dx_pppoe(struct dctx *x, struct cursor c);		/* pppoe.c */
+void dx_ppp(struct dctx *x, struct cursor c);		/* pppoe.c: PPP protocol field */
+void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* gre.c */
+/* gre.c: the payload of a GRE header with protocol type `proto` and `flags` (no depth count). */
+void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c);
+void dx_vxlan(struct dctx *x, struct cursor c);		/* vxlan.c */
+void dx_geneve(struct dctx *x, struct cursor c);		/* geneve.c */
+void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);	/* udp.c */
+void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp.c */
+void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp6.c */
+
+/* ipv6.c: walks extension headers from *nh. Stops at the first header that is not an
+ * extension header, and after a fragment header with a non-zero offset. */
+enum ext_rc { EXT_OK, EXT_SHORT, EXT_TOO_MANY };
+struct ip6_frag {
+	bool present;
+	bool more;
+	uint16_t offset;	/* in bytes */
+	uint32_t id;
+	bool alt_pseudo;	/* a routing or destination options header was walked */
+};
+enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag);
+
+/* quote.c: the quote of an ICMP error. `c` holds the captured bytes after the ICMP header,
+ * `decl_len` the bytes the message declares (PM_LEN_UNKNOWN: as captured). */
+void quote_dissect(struct cursor c, size_t decl_len, uint8_t family, uint8_t rfc4884_len,
+		   struct icmp_error *err, uint64_t *anomalies);
+/* True for the transport protocols whose first 4 bytes are source and destination port. */
+bool quote_proto_has_ports(uint8_t proto);
+
+/* cksum.c: Internet checksum (RFC 1071) over a cursor's bytes and over addresses. */
+uint64_t cksum_add(uint64_t sum, struct cursor c);
+uint64_t cksum_add_addr(uint64_t sum, const struct pm_addr *a);
+bool cksum_ok(uint64_t sum);	/* the one's complement sum folds to 0xffff */
+
+/* apphint.c */
+void hint_reset(struct app_hint *h);
+/* dns.c: decodes the name at offset `off` of the DNS message msg[0..msg_len) into h's qname
+ * (RFC 1035 §4.1.4): 0 ok and *end_off past the name in place; -1 truncated; -2 malformed. */
+int dns_name_decode(const uint8_t *msg, size_t msg_len, size_t off, struct app_hint *h,
+		    size_t *end_off, uint64_t *anomalies);
+/* syslog.c, ntp.c, snmp.c: fill h (kind and fields) when the bytes are what the port
+ * promises; leave it as hint_reset() made it otherwise. */
+void syslog_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
+void ntp_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
+void snmp_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
+const char *ntp_mode_name(uint8_t mode);
+const char *snmp_pdu_name(int pdu);
+
+#endif

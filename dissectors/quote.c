@@ -1,0 +1,182 @@
+/* quote.c - the datagram quoted inside an ICMP error (RFC 792, RFC 4443 §3.1, RFC 4884):
+ * its IP header, extension headers, transport ports and the start of a UDP payload. */
+#include <string.h>
+
+#include "dissectors/internal.h"
+
+/* Transport protocols whose header starts with source port, destination port. */
+static const uint8_t PORT_PROTOS[] = {
+	6,   /* TCP */
+	17,  /* UDP */
+	132, /* SCTP */
+	136, /* UDP-Lite */
+};
+
+bool quote_proto_has_ports(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof PORT_PROTOS; i++)
+		if (PORT_PROTOS[i] == proto)
+			return true;
+	return false;
+}
+
+static void quote_short(struct quote *q, uint64_t *an)
+{
+	q->truncated = true;
+	an_set(an, AN_QUOTE_TRUNCATED);
+}
+
+/* Ports; for UDP also length, checksum, the payload present (narrowed to the UDP length)
+ * and what it says about the application. */
+static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
+{
+	if (!quote_proto_has_ports(q->proto))
+		return;
+	uint16_t sport = cur_be16(&c);
+	uint16_t dport = cur_be16(&c);
+	if (c.err) {
+		quote_short(q, an);
+		return;
+	}
+	q->has_ports = true;
+	q->sport = sport;
+	q->dport = dport;
+	if (q->proto != 17)
+		return;
+	q->udp_len = cur_be16(&c);
+	q->udp_cksum = cur_be16(&c);
+	if (c.err) {
+		quote_short(q, an);
+		return;
+	}
+	if (q->udp_len >= 8)
+		cur_limit(&c, (size_t)q->udp_len - 8);
+	q->payload.p = c.p;
+	q->payload.len = c.left;
+	dissect_app_hint(c.p, c.left, sport, dport, &q->hint, an);
+}
+
+/* A quoted IPv4 header. IHL < 5 cannot be a real header: addresses are kept (they sit at
+ * fixed offsets) but nothing after the header is read, so no made-up ports. */
+static void quote_ipv4(struct cursor c, struct quote *q, uint64_t *an)
+{
+	q->ip_version = 4;
+	uint8_t vihl = cur_u8(&c);
+	cur_skip(&c, 1);
+	q->ip_total_len = cur_be16(&c);
+	q->ip_id = cur_be16(&c);
+	uint16_t frag = cur_be16(&c);
+	q->ttl = cur_u8(&c);
+	q->proto = cur_u8(&c);
+	cur_skip(&c, 2);
+	cur_copy(&c, q->src.b, 4);
+	q->src.family = c.err ? 0 : 4;
+	cur_copy(&c, q->dst.b, 4);
+	q->dst.family = c.err ? 0 : 4;
+	size_t hlen = (size_t)(vihl & 0x0f) * 4; /* the caller saw the first byte */
+	if (hlen < 20) {
+		an_set(an, AN_QUOTE_BAD_IHL);
+		return;
+	}
+	cur_skip(&c, hlen - 20);
+	if (c.err) {
+		quote_short(q, an);
+		return;
+	}
+	if (frag & 0x1fff) {
+		an_set(an, AN_QUOTE_FRAGMENT);
+		return;
+	}
+	if (q->ip_total_len >= hlen)
+		cur_limit(&c, q->ip_total_len - hlen);
+	quote_l4(c, q, an);
+}
+
+/* A quoted IPv6 header and its extension headers (same bounded walk as outside). ip_id is
+ * the low 16 bits of a fragment header's identification, 0 without one. */
+static void quote_ipv6(struct cursor c, struct quote *q, uint64_t *an)
+{
+	q->ip_version = 6;
+	cur_skip(&c, 4);
+	uint16_t plen = cur_be16(&c);
+	q->proto = cur_u8(&c);
+	q->ttl = cur_u8(&c);
+	q->ip_total_len = plen > UINT16_MAX - 40 ? UINT16_MAX : (uint16_t)(plen + 40);
+	cur_copy(&c, q->src.b, 16);
+	q->src.family = c.err ? 0 : 6;
+	cur_copy(&c, q->dst.b, 16);
+	q->dst.family = c.err ? 0 : 6;
+	if (c.err) {
+		quote_short(q, an);
+		return;
+	}
+	if (plen)
+		cur_limit(&c, plen);
+	struct ip6_frag frag = { 0 };
+	enum ext_rc rc = ipv6_walk_ext(&c, &q->proto, &frag);
+	if (rc != EXT_OK) {
+		if (rc == EXT_TOO_MANY)
+			an_set(an, AN_QUOTE_EXT_TOO_MANY);
+		else
+			quote_short(q, an);
+		return;
+	}
+	q->ip_id = (uint16_t)frag.id;
+	if (frag.present && frag.offset) {
+		an_set(an, AN_QUOTE_FRAGMENT);
+		return;
+	}
+	quote_l4(c, q, an);
+}
+
+/*
+ * Fills err->q from the bytes after the 8-byte ICMP header. With an RFC 4884 length the
+ * quote is that many 32-bit (v4) / 64-bit (v6) words and what follows is the extension
+ * structure; a length beyond the message is icmp.bad_rfc4884_length and is ignored.
+ * quote_len counts the bytes the message carries (declared), payload the bytes captured.
+ */
+void quote_dissect(struct cursor c, size_t decl_len, uint8_t family, uint8_t rfc4884_len,
+		   struct icmp_error *err, uint64_t *an)
+{
+	struct quote *q = &err->q;
+	memset(q, 0, sizeof *q);
+	hint_reset(&q->hint);
+	err->family = family;
+	err->rfc4884_len = rfc4884_len;
+	err->has_extensions = false;
+	if (decl_len == PM_LEN_UNKNOWN)
+		decl_len = c.left;
+	size_t qlen = decl_len;
+	if (rfc4884_len) {
+		size_t want = (size_t)rfc4884_len * (family == 6 ? 8 : 4);
+		if (want > decl_len) {
+			an_set(an, AN_ICMP_BAD_RFC4884_LEN);
+		} else {
+			qlen = want;
+			err->has_extensions = decl_len > want;
+		}
+	}
+	q->quote_len = qlen > UINT16_MAX ? UINT16_MAX : (uint16_t)qlen;
+	if (qlen == 0) {
+		an_set(an, AN_ICMP_NO_QUOTE);
+		return;
+	}
+	cur_limit(&c, qlen);
+	uint8_t version = cur_peek(&c, 0) >> 4;
+	if (c.err)
+		quote_short(q, an);
+	else if (version == 4)
+		quote_ipv4(c, q, an);
+	else if (version == 6)
+		quote_ipv6(c, q, an);
+	else
+		an_set(an, AN_QUOTE_BAD_VERSION);
+}
+
+void dissect_quote(const uint8_t *data, size_t len, uint8_t family, uint8_t rfc4884_len,
+		   struct icmp_error *err, uint64_t *anomalies)
+{
+	uint64_t ignored = 0;
+	quote_dissect(cur_make(data, len), data ? len : 0, family, rfc4884_len, err,
+		      anomalies ? anomalies : &ignored);
+}

@@ -1,0 +1,304 @@
+/* escape.c - growable strings and escaping for the terminal, HTML and CSV (RFC 4180), SPEC §10. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reports/report_int.h"
+
+void sb_init(struct sbuf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	sb_init(b);
+}
+
+static bool sb_grow(struct sbuf *b, size_t n)
+{
+	if (b->oom)
+		return false;
+	if (n > SIZE_MAX / 2 - b->len) {
+		b->oom = true;
+		return false;
+	}
+	if (b->len + n + 1 <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_grow(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+void sb_putc(struct sbuf *b, char c)
+{
+	sb_put(b, &c, 1);
+}
+
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !sb_grow(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+const char *sb_str(const struct sbuf *b)
+{
+	return b->p && !b->oom ? b->p : "";
+}
+
+char *sb_take(struct sbuf *b)
+{
+	char *p = NULL;
+	if (!b->oom)
+		p = b->p ? b->p : strdup("");
+	else
+		free(b->p);
+	sb_init(b);
+	return p;
+}
+
+static void put_hex_byte(struct sbuf *b, uint8_t c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+	sb_put(b, e, 4);
+}
+
+void esc_name(struct sbuf *b, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\')
+			sb_put(b, "\\\\", 2);
+		else if (s[i] >= 0x20 && s[i] < 0x7f)
+			sb_putc(b, (char)s[i]);
+		else
+			put_hex_byte(b, s[i]);
+	}
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or > U+10FFFF),
+ * its code point in *cp; 0 when invalid. */
+static size_t utf8_seq(const uint8_t *s, size_t n, uint32_t *cp)
+{
+	uint8_t c = s[0];
+	size_t len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Code points that must not reach a terminal or a document as they are. */
+static bool cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+void esc_text(struct sbuf *b, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint32_t cp = 0;
+		size_t len = utf8_seq(s + i, n - i, &cp);
+		if (len == 0) {
+			put_hex_byte(b, s[i++]);
+			continue;
+		}
+		if (cp_unsafe(cp)) {
+			for (size_t k = 0; k < len; k++)
+				put_hex_byte(b, s[i + k]);
+		} else {
+			sb_put(b, (const char *)s + i, len);
+		}
+		i += len;
+	}
+}
+
+char *esc_text_dup(const char *s)
+{
+	if (!s)
+		return NULL;
+	struct sbuf b;
+	sb_init(&b);
+	sb_puts(&b, "");
+	esc_text(&b, (const uint8_t *)s, strlen(s));
+	return sb_take(&b);
+}
+
+char *esc_name_dup(const uint8_t *s, size_t n)
+{
+	struct sbuf b;
+	sb_init(&b);
+	sb_puts(&b, "");
+	if (s)
+		esc_name(&b, s, n);
+	return sb_take(&b);
+}
+
+void html_puts(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+void csv_field(FILE *out, const char *s)
+{
+	if (!s || !*s)
+		return;
+	bool formula = strchr("=+-@\t\r", s[0]) != NULL;
+	bool quote = formula || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
+		     s[strlen(s) - 1] == ' ';
+	if (quote)
+		fputc('"', out);
+	if (formula)
+		fputc('\'', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	if (quote)
+		fputc('"', out);
+}
+
+size_t text_cols(const char *s, size_t n)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < n; i++)
+		if (((uint8_t)s[i] & 0xc0) != 0x80)
+			cols++;
+	return cols;
+}
+
+/* Splits ns since the epoch into a UTC calendar time and the nanoseconds of the second. */
+static bool split_time(int64_t ns, struct tm *tm, int64_t *frac)
+{
+	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+	if (rem < 0) {
+		rem += 1000000000;
+		sec -= 1;
+	}
+	time_t t = (time_t)sec;
+	*frac = rem;
+	return gmtime_r(&t, tm) != NULL;
+}
+
+static void put_frac(char *buf, size_t len, int64_t frac, int precision)
+{
+	if (precision >= 9)
+		snprintf(buf, len, ".%09lld", (long long)frac);
+	else if (precision >= 6)
+		snprintf(buf, len, ".%06lld", (long long)(frac / 1000));
+	else if (precision >= 3)
+		snprintf(buf, len, ".%03lld", (long long)(frac / 1000000));
+	else
+		buf[0] = '\0';
+}
+
+void fmt_iso(char *buf, size_t len, int64_t ns, int precision)
+{
+	struct tm tm;
+	int64_t frac;
+	char f[16];
+	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	put_frac(f, sizeof(f), frac, precision);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
+}
+
+void fmt_human(char *buf, size_t len, int64_t ns, int precision)
+{
+	struct tm tm;
+	int64_t frac;
+	char f[16];
+	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	put_frac(f, sizeof(f), frac, precision);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d%s", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
+}
+
+void fmt_span(char *buf, size_t len, int64_t ns)
+{
+	if (ns < 0)
+		ns = 0;
+	int64_t ms = ns / 1000000, s = ns / 1000000000;
+	if (s < 1)
+		snprintf(buf, len, "%lld ms", (long long)ms);
+	else if (s < 60)
+		snprintf(buf, len, "%lld.%01lld s", (long long)s, (long long)(ms % 1000) / 100);
+	else if (s < 3600)
+		snprintf(buf, len, "%lld min %lld s", (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
+	else
+		snprintf(buf, len, "%lld d %lld h", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600));
+}

@@ -1,0 +1,213 @@
+/* json.c - the JSON report of SPEC §7, built by SQLite's JSON functions (RFC 8259, valid UTF-8). */
+#include <string.h>
+
+#include "reports/report_int.h"
+
+/* Knowledge-base advice per finding, in temporary tables the JSON query reads. TEMP tables
+ * live in the connection's own temp database: the main database is not written. */
+static const char SQL_TEMP[] =
+	"CREATE TEMP TABLE IF NOT EXISTS pm_report_meta (finding_id INTEGER PRIMARY KEY,"
+	" title TEXT, class TEXT, summary TEXT, cause TEXT, kb_service TEXT, note TEXT,"
+	" fix_rate REAL, fix_source TEXT);"
+	"CREATE TEMP TABLE IF NOT EXISTS pm_report_advice (finding_id INTEGER, kind TEXT,"
+	" ord INTEGER, text TEXT, why TEXT, rate REAL, source TEXT);"
+	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cmd (finding_id INTEGER, kind TEXT,"
+	" ord INTEGER, n INTEGER, os TEXT, command TEXT);"
+	"DELETE FROM temp.pm_report_meta; DELETE FROM temp.pm_report_advice;"
+	" DELETE FROM temp.pm_report_cmd;";
+
+static const char SQL_DROP[] = "DROP TABLE IF EXISTS temp.pm_report_meta;"
+			       "DROP TABLE IF EXISTS temp.pm_report_advice;"
+			       "DROP TABLE IF EXISTS temp.pm_report_cmd;";
+
+static const char SQL_INS_META[] =
+	"INSERT INTO temp.pm_report_meta VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_INS_ADVICE[] =
+	"INSERT INTO temp.pm_report_advice VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_INS_CMD[] =
+	"INSERT INTO temp.pm_report_cmd VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/* A JSON array of the strings in a JSON-array column, each escaped (pm_text). */
+#define STRINGS(col)                                                                            \
+	"json((SELECT json_group_array(pm_text(value)) FROM (SELECT value FROM json_each("     \
+	"CASE WHEN json_valid(" col ") THEN " col " ELSE '[]' END) ORDER BY key)))"
+
+#define NAME_ARG "json_extract(value, '$.hex'), json_extract(value, '$.name')"
+
+static const char SQL_REPORT[] =
+	"SELECT json_object('tool', 'portmortem', 'version', ?1,"
+	" 'captures', json((SELECT json_group_array(json(c)) FROM (SELECT json_object("
+	"  'path', pm_text(path), 'link_type', pm_text(link_type_name), 'packets', packets,"
+	"  'first_packet', pm_iso(first_ns, precision), 'last_packet', pm_iso(last_ns, precision),"
+	"  'errors', CASE WHEN read_error IS NULL THEN json_array()"
+	"   ELSE json_array(pm_text(read_error)) END,"
+	"  'id', id, 'format', pm_text(format), 'link_type_number', link_type,"
+	"  'precision', precision, 'size', size, 'bytes', bytes, 'udp_packets', udp_packets,"
+	"  'icmp_errors', icmp_errors, 'port_unreachables', port_unreachables,"
+	"  'complete', json(CASE WHEN complete THEN 'true' ELSE 'false' END),"
+	"  'stats_capped', json(CASE WHEN stats_capped THEN 'true' ELSE 'false' END),"
+	"  'filter', pm_text(filter), 'content_hash', pm_text(content_hash),"
+	"  'anomalies', json((SELECT json_group_object(pm_text(name), count) FROM"
+	"   (SELECT name, count FROM capture_anomalies a WHERE a.capture_id = c0.id ORDER BY name)))"
+	" ) AS c FROM captures c0 ORDER BY id))),"
+	" 'findings', json((SELECT json_group_array(json(f)) FROM (SELECT json_object("
+	"  'diagnosis', pm_text(diagnosis), 'secondary', " STRINGS("f0.secondary") ","
+	"  'server_ip', pm_text(server_ip), 'server_port', server_port, 'proto', pm_text(proto),"
+	"  'service', pm_text(service), 'ports', ports, 'errors', errors, 'requests', requests,"
+	"  'replies', replies, 'clients', " STRINGS("f0.clients") ","
+	"  'reporters', " STRINGS("f0.reporters") ","
+	"  'first_error', pm_iso(first_error_ns, precision),"
+	"  'last_error', pm_iso(last_error_ns, precision),"
+	"  'evidence', " STRINGS("f0.evidence") ","
+	"  'workarounds', json((SELECT json_group_array(json_object('text', pm_text(a.text),"
+	"   'success_rate', a.rate, 'source', pm_text(a.source), 'commands', json((SELECT"
+	"   json_group_array(json_object('os', k.os, 'command', pm_text(k.command))) FROM"
+	"   (SELECT os, command FROM temp.pm_report_cmd k WHERE k.finding_id = a.finding_id"
+	"   AND k.kind = a.kind AND k.ord = a.ord ORDER BY n) k)))) FROM (SELECT * FROM"
+	"   temp.pm_report_advice WHERE finding_id = f0.id AND kind = 'do' ORDER BY ord) a)),"
+	"  'dead_ends', json((SELECT json_group_array(json_object('text', pm_text(a.text),"
+	"   'fail_rate', a.rate, 'why', pm_text(a.why), 'source', pm_text(a.source)))"
+	"   FROM (SELECT * FROM temp.pm_report_advice WHERE finding_id = f0.id"
+	"   AND kind = 'dont' ORDER BY ord) a)),"
+	"  'id', id, 'confidence', pm_text(confidence), 'severity', severity,"
+	"  'source_ip', pm_text(source_ip), 'related', pm_text(related),"
+	"  'outage_start', pm_iso(outage_start_ns, precision),"
+	"  'outage_end', pm_iso(outage_end_ns, precision), 'precision', precision,"
+	"  'names', json((SELECT json_group_array(json_object("
+	"   'name', pm_hexname(" NAME_ARG "), 'hex', pm_hexnorm(" NAME_ARG "),"
+	"   'type', CASE WHEN json_type(value, '$.type') = 'text'"
+	"    THEN pm_text(json_extract(value, '$.type')) ELSE json_extract(value, '$.type') END,"
+	"   'count', json_extract(value, '$.count'))) FROM (SELECT value FROM json_each("
+	"   CASE WHEN json_valid(f0.names) THEN f0.names ELSE '[]' END)"
+	"   WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key))),"
+	"  'title', pm_text(m.title), 'class', pm_text(m.class), 'summary', pm_text(m.summary),"
+	"  'cause', pm_text(m.cause), 'kb_service', pm_text(m.kb_service),"
+	"  'service_note', pm_text(m.note), 'fix_rate', m.fix_rate,"
+	"  'fix_source', pm_text(m.fix_source)"
+	" ) AS f FROM findings f0 LEFT JOIN temp.pm_report_meta m ON m.finding_id = f0.id"
+	" ORDER BY f0.errors DESC, f0.severity DESC, f0.id))))";
+
+struct inserts {
+	sqlite3 *db;
+	sqlite3_stmt *meta, *advice, *cmd;
+};
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int insert_item(struct inserts *in, int64_t id, int ord, const struct kb_adv_item *it)
+{
+	const char *kind = it->is_dont ? "dont" : "do";
+	sqlite3_stmt *st = in->advice;
+	int rc = sqlite3_bind_int64(st, 1, id) | bind_text(st, 2, kind) | sqlite3_bind_int(st, 3, ord) |
+		 bind_text(st, 4, it->text) | bind_text(st, 5, it->why) |
+		 (it->has_rate ? sqlite3_bind_double(st, 6, it->rate) : sqlite3_bind_null(st, 6)) |
+		 bind_text(st, 7, it->source);
+	if (rc != SQLITE_OK || step_reset(st) < 0)
+		return -1;
+	for (int c = 0; c < it->n_cmd; c++) {
+		st = in->cmd;
+		rc = sqlite3_bind_int64(st, 1, id) | bind_text(st, 2, kind) |
+		     sqlite3_bind_int(st, 3, ord) | sqlite3_bind_int(st, 4, c) |
+		     bind_text(st, 5, kb_os_title(it->os[c])) | bind_text(st, 6, it->cmd[c]);
+		if (rc != SQLITE_OK || step_reset(st) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int insert_advice(struct inserts *in, const struct rep_finding *f, const struct kb_advice *a)
+{
+	sqlite3_stmt *st = in->meta;
+	int rc = sqlite3_bind_int64(st, 1, f->id) | bind_text(st, 2, a->title) |
+		 bind_text(st, 3, a->klass) | bind_text(st, 4, a->summary) |
+		 bind_text(st, 5, a->cause) | bind_text(st, 6, a->service_id) |
+		 bind_text(st, 7, a->service_note) |
+		 (a->has_fix ? sqlite3_bind_double(st, 8, a->fix_rate) : sqlite3_bind_null(st, 8)) |
+		 bind_text(st, 9, a->fix_source);
+	if (rc != SQLITE_OK || step_reset(st) < 0)
+		return -1;
+	for (int i = 0; i < a->n_item; i++)
+		if (insert_item(in, f->id, i, &a->item[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Fills the temporary advice tables for every finding. */
+static int fill_advice(sqlite3 *db, const struct rep_model *m, char *errbuf)
+{
+	struct inserts in = {.db = db};
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, SQL_INS_META, -1, &in.meta, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_INS_ADVICE, -1, &in.advice, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_INS_CMD, -1, &in.cmd, NULL) != SQLITE_OK) {
+		rep_sql_error(db, errbuf, "preparing the advice tables");
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_fnd; i++) {
+		struct kb_advice a;
+		if (rep_advise(&m->fnd[i], &a, errbuf) < 0)
+			goto out;
+		int r = insert_advice(&in, &m->fnd[i], &a);
+		kb_advice_free(&a);
+		if (r < 0) {
+			rep_sql_error(db, errbuf, "filling the advice tables");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(in.meta);
+	sqlite3_finalize(in.advice);
+	sqlite3_finalize(in.cmd);
+	return rc;
+}
+
+static int write_report(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, SQL_REPORT, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rep_sql_error(db, errbuf, "preparing the JSON report");
+	rc = bind_text(st, 1, opt->version ? opt->version : "");
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(st, 0);
+		fprintf(out, "%s\n", json ? json : "{}");
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		rep_sql_error(db, errbuf, "building the JSON report");
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
+{
+	struct rep_model m;
+	int rc = rep_model_load(db, &m, errbuf);
+	if (rc == 0 && sqlite3_exec(db, "SAVEPOINT pm_report_json", NULL, NULL, NULL) != SQLITE_OK)
+		rc = rep_sql_error(db, errbuf, "starting the JSON report");
+	if (rc == 0) {
+		if (sqlite3_exec(db, SQL_TEMP, NULL, NULL, NULL) != SQLITE_OK)
+			rc = rep_sql_error(db, errbuf, "creating the advice tables");
+		if (rc == 0)
+			rc = fill_advice(db, &m, errbuf);
+		if (rc == 0)
+			rc = write_report(db, opt, out, errbuf);
+		sqlite3_exec(db, SQL_DROP, NULL, NULL, NULL);
+		if (sqlite3_exec(db, "RELEASE pm_report_json", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+			rc = rep_sql_error(db, errbuf, "finishing the JSON report");
+	}
+	rep_model_free(&m);
+	return rc;
+}

@@ -1,0 +1,597 @@
+/* kb.c - parser and validator of the knowledge base reports/kb.txt (format described in it). */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reports/kb_int.h"
+
+extern const char pm_kb_text[];
+
+const char *const kb_labels[] = {"service-down", "service-restarted", "wrong-port",
+				 "wrong-host",	 "late-reply",	      "traceroute",
+				 "udp-scan",	 "firewall-reject",   "rate-limited",
+				 NULL};
+
+static const char *const kb_classes[] = {"outage", "misconfig", "firewall", "slow",
+					 "benign", "security",	"secondary", NULL};
+
+/* Keys every service must have (the OS commands are checked by expanding them). */
+static const char *const svc_required[] = {"name",   "daemon",	   "daemons",	    "process",
+					   "unit",   "freebsd-rc", "config",	    "client-config",
+					   NULL};
+
+static const char *const os_cmd_keys[] = {
+	"linux-check",	 "linux-start",	  "linux-status",   "linux-log",
+	"windows-check", "windows-start", "windows-status", "windows-log",
+	"freebsd-check", "freebsd-start", "freebsd-status", "freebsd-log",
+	NULL};
+
+#define MIN_SERVICES 25
+
+static bool in_list(const char *const *list, const char *s);
+
+/* Parser state: the output arena, the current section and item, the last value. */
+struct parser {
+	struct kb_db *db;
+	char *w;	       /* next free byte of db->buf */
+	struct kb_section *sec;
+	struct kb_item *item;
+	char *last;	       /* value that a continuation line extends, or NULL */
+	int line;
+	char *err;
+	size_t err_len;
+};
+
+static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct parser *p, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->err_len, "kb.txt:%d: %s", p->line, msg);
+	return -1;
+}
+
+/* Copies s[0..n) into the arena as a C string. The arena is as large as the input and never
+ * receives more than it consumed, so this cannot overflow. */
+static char *arena_put(struct parser *p, const char *s, size_t n)
+{
+	char *d = p->w;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	p->w += n + 1;
+	return d;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s))
+		(*s)++, (*n)--;
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+/* "85%" -> 0.85; "unmeasured" -> has_rate false. 0, or -1 when it is neither. */
+static int parse_rate(const char *s, double *rate, bool *has_rate)
+{
+	if (strcmp(s, "unmeasured") == 0) {
+		*has_rate = false;
+		return 0;
+	}
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || strcmp(end, "%") != 0 || v < 0 || v > 100)
+		return -1;
+	*rate = (double)v / 100.0;
+	*has_rate = true;
+	return 0;
+}
+
+static int parse_ports(struct parser *p, const char *s)
+{
+	while (*s) {
+		char *end;
+		long lo = strtol(s, &end, 10), hi = lo;
+		if (end == s)
+			return perr(p, "ports: expected a number at \"%s\"", s);
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		if (lo < 1 || hi > 65535 || hi < lo)
+			return perr(p, "ports: bad port or range %ld-%ld", lo, hi);
+		if (p->sec->n_r == KB_MAX_RANGES)
+			return perr(p, "ports: more than %d entries", KB_MAX_RANGES);
+		p->sec->r[p->sec->n_r++] = (struct kb_range){(unsigned)lo, (unsigned)hi};
+		s = end + strspn(end, ", ");
+	}
+	return 0;
+}
+
+static int section_start(struct parser *p, const char *s, size_t n)
+{
+	static const struct {
+		const char *word;
+		enum kb_kind kind;
+	} kinds[] = {{"label ", KB_LABEL}, {"service ", KB_SERVICE}, {"source ", KB_SOURCE}};
+	if (n < 2 || s[n - 1] != ']')
+		return perr(p, "a section header looks like [service NAME]");
+	s++, n -= 2;
+	if (p->db->n_s == KB_MAX_SECTIONS)
+		return perr(p, "more than %d sections", KB_MAX_SECTIONS);
+	struct kb_section *sec = &p->db->s[p->db->n_s];
+	memset(sec, 0, sizeof(*sec));
+	sec->line = p->line;
+	sec->first_item = p->db->n_items;
+	if (n == 8 && memcmp(s, "defaults", 8) == 0) {
+		sec->kind = KB_DEFAULTS;
+	} else {
+		size_t i = 0;
+		while (i < 3 && strncmp(s, kinds[i].word, strlen(kinds[i].word)) != 0)
+			i++;
+		if (i == 3)
+			return perr(p, "unknown section [%.*s]", (int)n, s);
+		size_t wl = strlen(kinds[i].word);
+		const char *name = s + wl;
+		size_t nl = n - wl;
+		trim(&name, &nl);
+		if (nl == 0)
+			return perr(p, "section without a name");
+		sec->kind = kinds[i].kind;
+		sec->name = arena_put(p, name, nl);
+		if (kb_find(p->db, sec->kind, sec->name))
+			return perr(p, "section [%.*s] appears twice", (int)n, s);
+	}
+	p->db->n_s++;
+	p->sec = sec;
+	p->item = NULL;
+	p->last = NULL;
+	return 0;
+}
+
+static int item_start(struct parser *p, bool is_dont, char *val)
+{
+	if (p->sec->kind != KB_LABEL)
+		return perr(p, "do: and dont: belong in a [label] section");
+	if (p->db->n_items == KB_MAX_ITEMS)
+		return perr(p, "more than %d do/dont entries", KB_MAX_ITEMS);
+	struct kb_item *it = &p->db->items[p->db->n_items++];
+	memset(it, 0, sizeof(*it));
+	it->is_dont = is_dont;
+	it->text = val;
+	it->line = p->line;
+	p->sec->n_items++;
+	p->item = it;
+	return 0;
+}
+
+/* A sub-key of the current do:/dont: entry; 1 when `key` is not one. */
+static int item_key(struct parser *p, const char *key, char *val)
+{
+	static const char *const os_names[] = {"linux", "windows", "freebsd"};
+	struct kb_item *it = p->item;
+	for (int os = 0; os < KB_N_OS; os++) {
+		if (strcmp(key, os_names[os]) != 0)
+			continue;
+		if (it->n_cmd == KB_MAX_CMDS)
+			return perr(p, "more than %d commands in one entry", KB_MAX_CMDS);
+		it->cmd[it->n_cmd++] = (struct kb_cmd){(enum kb_os)os, val};
+		return 0;
+	}
+	const char **slot = strcmp(key, "why") == 0      ? &it->why
+			    : strcmp(key, "source") == 0 ? &it->source
+			    : strcmp(key, "rate") == 0   ? &it->rate_text
+							 : NULL;
+	if (!slot)
+		return 1;
+	if (*slot)
+		return perr(p, "%s: given twice for one entry", key);
+	*slot = val;
+	return 0;
+}
+
+/* The settings each kind of section may have: a typo is an error, not a silent new key. */
+static bool key_allowed(enum kb_kind kind, const char *key)
+{
+	static const char *const label_keys[] = {"title", "class",	"summary", "cause",
+						 "fix-rate", "fix-source", "ports",   NULL};
+	static const char *const svc_keys[] = {"name",	     "ports",	      "daemon", "daemons",
+					       "versions",   "process",	      "unit",	"windows-service",
+					       "freebsd-rc", "config",	      "client-config",
+					       "probe",	     "note",	      NULL};
+	static const char *const default_keys[] = {"linux-versions", "windows-versions",
+						   "freebsd-versions", "probe", NULL};
+	static const char *const source_keys[] = {"title", "note", NULL};
+	switch (kind) {
+	case KB_LABEL: return in_list(label_keys, key);
+	case KB_SOURCE: return in_list(source_keys, key);
+	case KB_SERVICE: return in_list(svc_keys, key) || in_list(os_cmd_keys, key);
+	case KB_DEFAULTS: return in_list(default_keys, key) || in_list(os_cmd_keys, key);
+	}
+	return false;
+}
+
+static int field_add(struct parser *p, const char *key, char *val)
+{
+	struct kb_section *sec = p->sec;
+	if (!key_allowed(sec->kind, key))
+		return perr(p, "unknown setting %s: in this section", key);
+	if (kb_field(sec, key))
+		return perr(p, "%s: given twice in one section", key);
+	if (sec->n_f == KB_MAX_FIELDS)
+		return perr(p, "more than %d settings in one section", KB_MAX_FIELDS);
+	sec->f[sec->n_f++] = (struct kb_field){key, val, p->line};
+	return 0;
+}
+
+static int key_line(struct parser *p, const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t kl = colon ? (size_t)(colon - s) : 0;
+	for (size_t i = 0; i < kl; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-')
+			kl = 0;
+	if (kl == 0)
+		return perr(p, "expected \"key: value\", got \"%.40s\"", s);
+	if (!p->sec)
+		return perr(p, "a setting before the first [section]");
+	const char *v = colon + 1;
+	size_t vl = n - kl - 1;
+	trim(&v, &vl);
+	char *key = arena_put(p, s, kl);
+	char *val = arena_put(p, v, vl);
+	p->last = val;
+	if (strcmp(key, "do") == 0 || strcmp(key, "dont") == 0)
+		return item_start(p, strcmp(key, "dont") == 0, val);
+	if (p->item) {
+		int rc = item_key(p, key, val);
+		if (rc <= 0)
+			return rc;
+		p->item = NULL; /* a section setting ends the entry list */
+	}
+	return field_add(p, key, val);
+}
+
+/* Appends a continuation line to the last value: the value is the arena's last string. */
+static int continuation(struct parser *p, const char *s, size_t n)
+{
+	if (!p->last)
+		return perr(p, "an indented line continues nothing");
+	trim(&s, &n);
+	p->w[-1] = ' ';
+	memcpy(p->w, s, n);
+	p->w[n] = '\0';
+	p->w += n + 1;
+	return 0;
+}
+
+static int parse_line(struct parser *p, const char *s, size_t n)
+{
+	size_t indent = 0;
+	while (indent < n && (s[indent] == ' ' || s[indent] == '\t'))
+		indent++;
+	if (indent == n || s[indent] == '#') {
+		p->last = NULL;
+		return 0;
+	}
+	if (indent >= 4 || s[0] == '\t')
+		return continuation(p, s, n);
+	if (indent == 0 && s[0] == '[')
+		return section_start(p, s, n - (n && s[n - 1] == '\r'));
+	const char *k = s + indent;
+	size_t kn = n - indent;
+	trim(&k, &kn);
+	return key_line(p, k, kn);
+}
+
+static int parse_text(struct kb_db *db, const char *text, char *errbuf, size_t errbuf_len)
+{
+	struct parser p = {.db = db, .w = db->buf, .err = errbuf, .err_len = errbuf_len};
+	const char *s = text;
+	while (*s) {
+		const char *eol = strchr(s, '\n');
+		size_t n = eol ? (size_t)(eol - s) : strlen(s);
+		p.line++;
+		if (parse_line(&p, s, n) < 0)
+			return -1;
+		s += n + (eol != NULL);
+	}
+	for (int i = 0; i < db->n_s; i++) {
+		const char *ports = kb_field(&db->s[i], "ports");
+		p.sec = &db->s[i];
+		p.line = db->s[i].line;
+		if (ports && parse_ports(&p, ports) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+const char *kb_field(const struct kb_section *s, const char *key)
+{
+	for (int i = 0; s && i < s->n_f; i++)
+		if (strcmp(s->f[i].key, key) == 0)
+			return s->f[i].val;
+	return NULL;
+}
+
+const struct kb_section *kb_find(const struct kb_db *db, enum kb_kind kind, const char *name)
+{
+	for (int i = 0; i < db->n_s; i++) {
+		const struct kb_section *s = &db->s[i];
+		if (s->kind == kind && (kind == KB_DEFAULTS || strcasecmp(s->name, name) == 0))
+			return s;
+	}
+	return NULL;
+}
+
+const char *kb_svc_field(const struct kb_db *db, const struct kb_section *svc, const char *key)
+{
+	const char *v = kb_field(svc, key);
+	return v ? v : kb_field(kb_find(db, KB_DEFAULTS, NULL), key);
+}
+
+static const struct kb_section *find_port_in(const struct kb_db *db, enum kb_kind kind,
+					     unsigned port, bool ranges)
+{
+	for (int i = 0; i < db->n_s; i++) {
+		const struct kb_section *s = &db->s[i];
+		for (int r = 0; s->kind == kind && r < s->n_r; r++)
+			if ((s->r[r].lo != s->r[r].hi) == ranges && port >= s->r[r].lo &&
+			    port <= s->r[r].hi)
+				return s;
+	}
+	return NULL;
+}
+
+const struct kb_section *kb_find_port(const struct kb_db *db, unsigned port)
+{
+	const struct kb_section *s = find_port_in(db, KB_SERVICE, port, false);
+	return s ? s : find_port_in(db, KB_SERVICE, port, true);
+}
+
+const struct kb_section *kb_find_label_port(const struct kb_db *db, unsigned port)
+{
+	const struct kb_section *s = find_port_in(db, KB_LABEL, port, false);
+	return s ? s : find_port_in(db, KB_LABEL, port, true);
+}
+
+/* ---- validation ---- */
+
+static int verr(char *errbuf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int verr(char *errbuf, size_t len, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(errbuf, len, "kb.txt: %s", msg);
+	return -1;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; s && *list; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+/* A source reference is "NAME" or "NAME, detail" with NAME a [source] section. */
+static bool source_known(const struct kb_db *db, const char *ref)
+{
+	char name[64];
+	size_t n = strcspn(ref, ",");
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, ref, n);
+	name[n] = '\0';
+	return kb_find(db, KB_SOURCE, name) != NULL;
+}
+
+static int check_item(const struct kb_db *db, const struct kb_section *l,
+		      const struct kb_item *it, char *errbuf, size_t len)
+{
+	struct kb_item copy = *it;
+	if (!it->rate_text)
+		return verr(errbuf, len, "line %d: [label %s] entry has no rate: (a percentage or "
+				  "\"unmeasured\")", it->line, l->name);
+	if (parse_rate(it->rate_text, &copy.rate, &copy.has_rate) < 0)
+		return verr(errbuf, len, "line %d: rate \"%s\" is not N%% (0-100) or unmeasured",
+			    it->line, it->rate_text);
+	if (copy.has_rate && (!it->source || !source_known(db, it->source)))
+		return verr(errbuf, len, "line %d: a rate needs source: NAME, where NAME is a "
+				  "[source] section", it->line);
+	if (it->is_dont && !it->why)
+		return verr(errbuf, len, "line %d: a dont: needs a why:", it->line);
+	if (it->text[0] == '\0')
+		return verr(errbuf, len, "line %d: empty do:/dont:", it->line);
+	return 0;
+}
+
+static int check_label(struct kb_db *db, struct kb_section *l, char *errbuf, size_t len)
+{
+	static const char *const need[] = {"title", "class", "summary", "cause", NULL};
+	for (const char *const *k = need; *k; k++)
+		if (!kb_field(l, *k))
+			return verr(errbuf, len, "[label %s] has no %s:", l->name, *k);
+	if (!in_list(kb_classes, kb_field(l, "class")))
+		return verr(errbuf, len, "[label %s] class: must be one of outage, misconfig, "
+				  "firewall, slow, benign, security, secondary", l->name);
+	int n_do = 0, n_dont = 0;
+	for (int i = 0; i < l->n_items; i++) {
+		struct kb_item *it = &db->items[l->first_item + i];
+		if (check_item(db, l, it, errbuf, len) < 0)
+			return -1;
+		parse_rate(it->rate_text, &it->rate, &it->has_rate);
+		if (it->is_dont)
+			n_dont++;
+		else
+			n_do++;
+	}
+	if (n_do == 0 || n_dont == 0)
+		return verr(errbuf, len, "[label %s] needs at least one do: and one dont:", l->name);
+	const char *fr = kb_field(l, "fix-rate"), *fs = kb_field(l, "fix-source");
+	double r;
+	bool has;
+	if (fr && (parse_rate(fr, &r, &has) < 0 || (has && (!fs || !source_known(db, fs)))))
+		return verr(errbuf, len, "[label %s] fix-rate needs N%% and a fix-source:", l->name);
+	return 0;
+}
+
+static int check_expands(const struct kb_db *db, const struct kb_section *svc, const char *what,
+			 const char *tmpl, char *errbuf, size_t len)
+{
+	struct kb_ctx ctx;
+	struct sbuf b;
+	char bad[64] = "";
+	kb_sample_ctx(&ctx, NULL);
+	sb_init(&b);
+	int rc = kb_expand(db, svc, &ctx, tmpl, &b, bad, sizeof(bad));
+	sb_free(&b);
+	if (rc < 0)
+		return verr(errbuf, len, "%s, for [service %s]: %s", what, svc->name, bad);
+	return 0;
+}
+
+/* Every template of every label must expand for every service: no unknown placeholder. */
+static int check_label_templates(const struct kb_db *db, const struct kb_section *l,
+				 const struct kb_section *svc, char *errbuf, size_t len)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "[label %s]", l->name);
+	for (int i = 0; i < l->n_f; i++)
+		if (check_expands(db, svc, what, l->f[i].val, errbuf, len) < 0)
+			return -1;
+	for (int i = 0; i < l->n_items; i++) {
+		const struct kb_item *it = &db->items[l->first_item + i];
+		snprintf(what, sizeof(what), "line %d", it->line);
+		if (check_expands(db, svc, what, it->text, errbuf, len) < 0 ||
+		    (it->why && check_expands(db, svc, what, it->why, errbuf, len) < 0))
+			return -1;
+		for (int c = 0; c < it->n_cmd; c++)
+			if (check_expands(db, svc, what, it->cmd[c].tmpl, errbuf, len) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int check_service(const struct kb_db *db, const struct kb_section *s, char *errbuf,
+			 size_t len)
+{
+	for (const char *const *k = svc_required; *k; k++)
+		if (!kb_field(s, *k) || !*kb_field(s, *k))
+			return verr(errbuf, len, "[service %s] has no %s:", s->name, *k);
+	if (s->n_r == 0 && strcmp(s->name, "other") != 0)
+		return verr(errbuf, len, "[service %s] has no ports:", s->name);
+	for (const char *const *k = os_cmd_keys; *k; k++)
+		if (check_expands(db, s, *k, kb_svc_field(db, s, *k), errbuf, len) < 0)
+			return -1;
+	for (int r = 0; r < s->n_r; r++) {
+		const struct kb_section *o = s->r[r].lo == s->r[r].hi ? kb_find_port(db, s->r[r].lo) : s;
+		if (o != s)
+			return verr(errbuf, len, "port %u is in [service %s] and [service %s]",
+				    s->r[r].lo, o->name, s->name);
+	}
+	return 0;
+}
+
+static int validate(struct kb_db *db, char *errbuf, size_t len)
+{
+	for (const char *const *l = kb_labels; *l; l++)
+		if (!kb_find(db, KB_LABEL, *l))
+			return verr(errbuf, len, "no [label %s]", *l);
+	for (const char *const *k = os_cmd_keys; *k; k++)
+		if (!kb_field(kb_find(db, KB_DEFAULTS, NULL), *k))
+			return verr(errbuf, len, "[defaults] has no %s:", *k);
+	int n_svc = 0;
+	for (int i = 0; i < db->n_s; i++) {
+		struct kb_section *s = &db->s[i];
+		if (s->kind == KB_SOURCE && !kb_field(s, "title"))
+			return verr(errbuf, len, "[source %s] has no title:", s->name);
+		if (s->kind == KB_LABEL && check_label(db, s, errbuf, len) < 0)
+			return -1;
+		if (s->kind == KB_SERVICE && check_service(db, s, errbuf, len) < 0)
+			return -1;
+		n_svc += s->kind == KB_SERVICE && s->n_r > 0;
+	}
+	if (n_svc < MIN_SERVICES)
+		return verr(errbuf, len, "%d services with ports; at least %d expected", n_svc,
+			    MIN_SERVICES);
+	for (int i = 0; i < db->n_s; i++)
+		for (int j = 0; db->s[i].kind == KB_LABEL && j < db->n_s; j++)
+			if (db->s[j].kind == KB_SERVICE &&
+			    check_label_templates(db, &db->s[i], &db->s[j], errbuf, len) < 0)
+				return -1;
+	return 0;
+}
+
+int kb_load_text(const char *text, struct kb_db **out, char *errbuf, size_t errbuf_len)
+{
+	struct kb_db *db = calloc(1, sizeof(*db));
+	*out = NULL;
+	if (db)
+		db->buf = malloc(strlen(text) + 1);
+	if (!db || !db->buf) {
+		kb_free(db);
+		snprintf(errbuf, errbuf_len, "kb.txt: out of memory");
+		return -1;
+	}
+	if (parse_text(db, text, errbuf, errbuf_len) < 0 || validate(db, errbuf, errbuf_len) < 0) {
+		kb_free(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+void kb_free(struct kb_db *db)
+{
+	if (db)
+		free(db->buf);
+	free(db);
+}
+
+static struct kb_db *g_kb;
+static char g_kb_err[256];
+static pthread_once_t g_kb_once = PTHREAD_ONCE_INIT;
+
+static void kb_init_once(void)
+{
+	kb_load_text(pm_kb_text, &g_kb, g_kb_err, sizeof(g_kb_err));
+}
+
+const struct kb_db *kb_get(char *errbuf, size_t errbuf_len)
+{
+	pthread_once(&g_kb_once, kb_init_once);
+	if (!g_kb && errbuf)
+		snprintf(errbuf, errbuf_len, "%s", g_kb_err);
+	return g_kb;
+}
+
+int kb_check(char *errbuf, size_t errbuf_len)
+{
+	return kb_get(errbuf, errbuf_len) ? 0 : -1;
+}
+
+const char *kb_service_for_port(uint16_t port)
+{
+	const struct kb_db *db = kb_get(NULL, 0);
+	const struct kb_section *s = db ? kb_find_port(db, port) : NULL;
+	return s ? s->name : NULL;
+}
+
+const char *kb_label_title(const char *label)
+{
+	const struct kb_db *db = kb_get(NULL, 0);
+	return db && label ? kb_field(kb_find(db, KB_LABEL, label), "title") : NULL;
+}
+
+const char *kb_label_class(const char *label)
+{
+	const struct kb_db *db = kb_get(NULL, 0);
+	return db && label ? kb_field(kb_find(db, KB_LABEL, label), "class") : NULL;
+}

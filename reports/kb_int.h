@@ -1,0 +1,98 @@
+/* kb_int.h - the parsed knowledge base (reports/kb.txt), shared by kb.c, advice.c, kb_explain.c. */
+#ifndef PM_KB_INT_H
+#define PM_KB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "reports/report_int.h"
+
+#define KB_MAX_SECTIONS 96
+#define KB_MAX_FIELDS 32
+#define KB_MAX_ITEMS 160
+#define KB_MAX_RANGES 8
+#define KB_MAX_DEPTH 4 /* nesting of service templates ({linux-start} -> {unit}) */
+
+enum kb_kind { KB_LABEL, KB_SERVICE, KB_SOURCE, KB_DEFAULTS };
+
+struct kb_field {
+	const char *key, *val;
+	int line;
+};
+
+struct kb_cmd {
+	enum kb_os os;
+	const char *tmpl;
+};
+
+/* One do: or dont: entry with its sub-keys. */
+struct kb_item {
+	bool is_dont;
+	const char *text, *why, *source, *rate_text;
+	double rate; /* 0..1 when has_rate */
+	bool has_rate;
+	struct kb_cmd cmd[KB_MAX_CMDS];
+	int n_cmd, line;
+};
+
+struct kb_range {
+	unsigned lo, hi;
+};
+
+struct kb_section {
+	enum kb_kind kind;
+	const char *name; /* NULL for [defaults] */
+	int line;
+	struct kb_field f[KB_MAX_FIELDS];
+	int n_f;
+	int first_item, n_items;
+	struct kb_range r[KB_MAX_RANGES];
+	int n_r;
+};
+
+struct kb_db {
+	char *buf; /* the text, values cut out of it in place */
+	struct kb_section s[KB_MAX_SECTIONS];
+	int n_s;
+	struct kb_item items[KB_MAX_ITEMS];
+	int n_items;
+};
+
+/* The compiled-in knowledge base, parsed and validated once (thread-safe); NULL and errbuf
+ * filled when it is broken. Lives until the process exits. */
+const struct kb_db *kb_get(char *errbuf, size_t errbuf_len);
+
+/* Parses and validates `text` as kb.txt into a new database (free with kb_free). 0 or -1. */
+int kb_load_text(const char *text, struct kb_db **out, char *errbuf, size_t errbuf_len);
+void kb_free(struct kb_db *db);
+
+/* Field of a section, NULL when absent. */
+const char *kb_field(const struct kb_section *s, const char *key);
+/* Field of a service, falling back to [defaults]. */
+const char *kb_svc_field(const struct kb_db *db, const struct kb_section *svc, const char *key);
+const struct kb_section *kb_find(const struct kb_db *db, enum kb_kind kind, const char *name);
+/* The service whose ports hold `port` (single ports before ranges), or NULL. */
+const struct kb_section *kb_find_port(const struct kb_db *db, unsigned port);
+/* The label whose `ports:` hold `port` (traceroute), or NULL. */
+const struct kb_section *kb_find_label_port(const struct kb_db *db, unsigned port);
+
+/* Names of the diagnosis labels of SPEC §6, in report order; NULL-terminated. */
+extern const char *const kb_labels[];
+
+/*
+ * Expands a template: {name} from ctx (inserted as plain text), else from the service's
+ * fields, else [defaults] (both expanded in turn, KB_MAX_DEPTH deep). Returns 0, or -1 when a
+ * placeholder is unknown or too deep (written literally; `bad` says which).
+ */
+int kb_expand(const struct kb_db *db, const struct kb_section *svc, const struct kb_ctx *ctx,
+	      const char *tmpl, struct sbuf *out, char *bad, size_t bad_len);
+
+/* A ctx that fills every placeholder with a neutral word (SERVER, PORT, ...): for explain and
+ * for validation. `port` may be NULL ("PORT"). */
+void kb_sample_ctx(struct kb_ctx *ctx, const char *port);
+
+/* Expands an item's source ("seed, workaround 1") to the source's title plus the detail;
+ * heap string, NULL when the item has none. */
+char *kb_source_text(const struct kb_db *db, const char *source);
+
+#endif

@@ -1,0 +1,327 @@
+/* model.c - loads what a report shows (captures, findings, totals) from the database, escaped. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/report_int.h"
+
+/* Port unreachable: ICMPv4 type 3 code 3 or ICMPv6 type 1 code 4. */
+#define IS_PU "((family = 'icmp' AND type = 3 AND code = 3) OR (family = 'icmp6' AND type = 1 AND code = 4))"
+
+static const char SQL_FINDINGS[] =
+	"SELECT id, pm_text(diagnosis), secondary, pm_text(confidence), severity,"
+	" pm_text(server_ip), server_port, pm_text(proto), pm_text(service), ports,"
+	" pm_text(source_ip), errors, requests, replies, clients, reporters, first_error_ns,"
+	" last_error_ns, outage_start_ns, outage_end_ns, precision, evidence, names,"
+	" pm_text(related) FROM findings ORDER BY severity DESC, errors DESC, id";
+
+static const char SQL_STRINGS[] =
+	"SELECT pm_text(value) FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
+	" ORDER BY key";
+
+static const char SQL_NAMES[] =
+	"SELECT pm_hexname(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
+	" pm_hexnorm(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
+	" pm_text(json_extract(value, '$.type')), json_extract(value, '$.count')"
+	" FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
+	" WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key";
+
+static const char SQL_CAPTURES[] =
+	"SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
+	" precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
+	" last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
+	" pm_text(content_hash) FROM captures ORDER BY id";
+
+static const char SQL_ANOMALIES[] =
+	"SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"
+	" ORDER BY count DESC, name";
+
+static const char SQL_TOTALS[] =
+	"SELECT count(*), coalesce(sum(" IS_PU "), 0) FROM events";
+
+struct loader {
+	sqlite3 *db;
+	sqlite3_stmt *strings, *names;
+	char *errbuf;
+};
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? strdup(s) : NULL;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? REP_NO_TIME : sqlite3_column_int64(st, i);
+}
+
+/* Grows an array of `size`-byte elements to hold n + 1; false when out of memory. */
+static bool grow(void **v, size_t n, size_t size)
+{
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return true; /* capacity: 4, then doubled each time n reaches a power of two */
+	size_t cap = n ? n * 2 : 4;
+	void *p = realloc(*v, cap * size);
+	if (!p)
+		return false;
+	*v = p;
+	return true;
+}
+
+/* Runs SQL_STRINGS over a JSON array column value. */
+static int load_strings(struct loader *ld, sqlite3_stmt *row, int col, struct rep_strv *out)
+{
+	sqlite3_stmt *st = ld->strings;
+	int rc;
+	sqlite3_reset(st);
+	if (sqlite3_bind_value(st, 1, sqlite3_column_value(row, col)) != SQLITE_OK)
+		return rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!grow((void **)&out->v, out->n, sizeof(char *)))
+			return rep_sql_error(NULL, ld->errbuf, "out of memory");
+		char *s = col_dup(st, 0);
+		out->v[out->n++] = s ? s : strdup("");
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
+}
+
+static int load_names(struct loader *ld, sqlite3_stmt *row, int col, struct rep_finding *f)
+{
+	sqlite3_stmt *st = ld->names;
+	int rc;
+	sqlite3_reset(st);
+	if (sqlite3_bind_value(st, 1, sqlite3_column_value(row, col)) != SQLITE_OK)
+		return rep_sql_error(ld->db, ld->errbuf, "reading query names");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;
+		if (!grow((void **)&f->names, f->n_names, sizeof(*f->names)))
+			return rep_sql_error(NULL, ld->errbuf, "out of memory");
+		struct rep_name *n = &f->names[f->n_names++];
+		n->shown = col_dup(st, 0);
+		n->hex = col_dup(st, 1);
+		n->type = col_dup(st, 2);
+		n->count = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading query names");
+}
+
+static int load_finding(struct loader *ld, sqlite3_stmt *st, struct rep_finding *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(st, 0);
+	f->diagnosis = col_dup(st, 1);
+	f->confidence = col_dup(st, 3);
+	f->severity = sqlite3_column_int(st, 4);
+	f->server_ip = col_dup(st, 5);
+	f->server_port = sqlite3_column_int(st, 6);
+	f->proto = col_dup(st, 7);
+	f->service = col_dup(st, 8);
+	f->ports = sqlite3_column_int(st, 9);
+	f->source_ip = col_dup(st, 10);
+	f->errors = sqlite3_column_int64(st, 11);
+	f->requests = sqlite3_column_int64(st, 12);
+	f->replies = sqlite3_column_int64(st, 13);
+	f->first_error_ns = col_time(st, 16);
+	f->last_error_ns = col_time(st, 17);
+	f->outage_start_ns = col_time(st, 18);
+	f->outage_end_ns = col_time(st, 19);
+	f->precision = sqlite3_column_int(st, 20) >= 9 ? 9 : 6;
+	f->related = col_dup(st, 23);
+	if (!f->diagnosis || !f->server_ip)
+		return rep_sql_error(NULL, ld->errbuf, "a finding without diagnosis or server");
+	if (load_strings(ld, st, 2, &f->secondary) < 0 || load_strings(ld, st, 14, &f->clients) < 0 ||
+	    load_strings(ld, st, 15, &f->reporters) < 0 || load_strings(ld, st, 21, &f->evidence) < 0)
+		return -1;
+	return load_names(ld, st, 22, f);
+}
+
+static int load_findings(struct loader *ld, struct rep_model *m)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(ld->db, SQL_FINDINGS, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rep_sql_error(ld->db, ld->errbuf, "reading findings");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!grow((void **)&m->fnd, m->n_fnd, sizeof(*m->fnd))) {
+			rc = rep_sql_error(NULL, ld->errbuf, "out of memory");
+			break;
+		}
+		if (load_finding(ld, st, &m->fnd[m->n_fnd++]) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc != -1)
+		rc = rep_sql_error(ld->db, ld->errbuf, "reading findings");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void load_capture_row(sqlite3_stmt *st, struct rep_capture *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(st, 0);
+	c->path = col_dup(st, 1);
+	c->size = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+	c->format = col_dup(st, 3);
+	c->link_type = sqlite3_column_int(st, 4);
+	c->link_type_name = col_dup(st, 5);
+	c->precision = sqlite3_column_int(st, 6) >= 9 ? 9 : 6;
+	c->packets = sqlite3_column_int64(st, 7);
+	c->bytes = sqlite3_column_int64(st, 8);
+	c->udp_packets = sqlite3_column_int64(st, 9);
+	c->icmp_errors = sqlite3_column_int64(st, 10);
+	c->port_unreachables = sqlite3_column_int64(st, 11);
+	c->first_ns = col_time(st, 12);
+	c->last_ns = col_time(st, 13);
+	c->complete = sqlite3_column_int(st, 14) != 0;
+	c->read_error = col_dup(st, 15);
+	c->stats_capped = sqlite3_column_int(st, 16) != 0;
+	c->filter = col_dup(st, 17);
+	c->content_hash = col_dup(st, 18);
+}
+
+static int load_anomalies(struct loader *ld, sqlite3_stmt *an, struct rep_capture *c)
+{
+	int rc;
+	sqlite3_reset(an);
+	if (sqlite3_bind_int64(an, 1, c->id) != SQLITE_OK)
+		return rep_sql_error(ld->db, ld->errbuf, "reading anomalies");
+	while ((rc = sqlite3_step(an)) == SQLITE_ROW) {
+		if (!grow((void **)&c->anomalies, c->n_anomalies, sizeof(*c->anomalies)))
+			return rep_sql_error(NULL, ld->errbuf, "out of memory");
+		c->anomalies[c->n_anomalies].name = col_dup(an, 0);
+		c->anomalies[c->n_anomalies++].count = sqlite3_column_int64(an, 1);
+	}
+	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading anomalies");
+}
+
+static void add_totals(struct rep_model *m, const struct rep_capture *c)
+{
+	m->packets += c->packets;
+	if (c->precision > m->precision)
+		m->precision = c->precision;
+	if (c->first_ns != REP_NO_TIME && (m->first_ns == REP_NO_TIME || c->first_ns < m->first_ns))
+		m->first_ns = c->first_ns;
+	if (c->last_ns != REP_NO_TIME && (m->last_ns == REP_NO_TIME || c->last_ns > m->last_ns))
+		m->last_ns = c->last_ns;
+}
+
+static int load_captures(struct loader *ld, struct rep_model *m)
+{
+	sqlite3_stmt *st = NULL, *an = NULL;
+	int rc = sqlite3_prepare_v2(ld->db, SQL_CAPTURES, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(ld->db, SQL_ANOMALIES, -1, &an, NULL);
+	if (rc != SQLITE_OK) {
+		rc = rep_sql_error(ld->db, ld->errbuf, "reading captures");
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!grow((void **)&m->caps, m->n_caps, sizeof(*m->caps))) {
+			rc = rep_sql_error(NULL, ld->errbuf, "out of memory");
+			goto out;
+		}
+		struct rep_capture *c = &m->caps[m->n_caps++];
+		load_capture_row(st, c);
+		add_totals(m, c);
+		if (load_anomalies(ld, an, c) < 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading captures");
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(an);
+	return rc;
+}
+
+static int load_totals(struct loader *ld, struct rep_model *m)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(ld->db, SQL_TOTALS, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		m->n_events = sqlite3_column_int64(st, 0);
+		m->n_port_unreach = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : rep_sql_error(ld->db, ld->errbuf, "counting events");
+}
+
+int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf)
+{
+	struct loader ld = {.db = db, .errbuf = errbuf};
+	int rc = -1;
+	memset(m, 0, sizeof(*m));
+	m->first_ns = m->last_ns = REP_NO_TIME;
+	m->precision = 6;
+	if (rep_sql_register(db, errbuf) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, SQL_STRINGS, -1, &ld.strings, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_NAMES, -1, &ld.names, NULL) != SQLITE_OK) {
+		rep_sql_error(db, errbuf, "preparing the report queries");
+		goto out;
+	}
+	if (load_captures(&ld, m) == 0 && load_totals(&ld, m) == 0 && load_findings(&ld, m) == 0)
+		rc = 0;
+out:
+	sqlite3_finalize(ld.strings);
+	sqlite3_finalize(ld.names);
+	return rc;
+}
+
+static void free_strv(struct rep_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+}
+
+static void free_finding(struct rep_finding *f)
+{
+	free(f->diagnosis), free(f->confidence), free(f->server_ip), free(f->proto);
+	free(f->service), free(f->source_ip), free(f->related);
+	free_strv(&f->secondary), free_strv(&f->clients), free_strv(&f->reporters);
+	free_strv(&f->evidence);
+	for (size_t i = 0; i < f->n_names; i++)
+		free(f->names[i].shown), free(f->names[i].hex), free(f->names[i].type);
+	free(f->names);
+}
+
+void rep_model_free(struct rep_model *m)
+{
+	for (size_t i = 0; i < m->n_fnd; i++)
+		free_finding(&m->fnd[i]);
+	for (size_t i = 0; i < m->n_caps; i++) {
+		struct rep_capture *c = &m->caps[i];
+		free(c->path), free(c->format), free(c->link_type_name), free(c->read_error);
+		free(c->filter), free(c->content_hash);
+		for (size_t k = 0; k < c->n_anomalies; k++)
+			free(c->anomalies[k].name);
+		free(c->anomalies);
+	}
+	free(m->fnd);
+	free(m->caps);
+	memset(m, 0, sizeof(*m));
+}
+
+bool rep_is_probe_label(const char *diagnosis)
+{
+	return diagnosis && (strcmp(diagnosis, "traceroute") == 0 || strcmp(diagnosis, "udp-scan") == 0);
+}
+
+const char *rep_event_match(const char *diagnosis)
+{
+	if (diagnosis && strcmp(diagnosis, "late-reply") == 0)
+		return "(e.src = ?1 AND e.sport = ?2)";
+	if (rep_is_probe_label(diagnosis))
+		return "(e.dst = ?1 AND (?3 IS NULL OR e.src = ?3))";
+	return "(e.dst = ?1 AND e.dport = ?2)";
+}

@@ -1,0 +1,63 @@
+/* report.h - the face of reports/: knowledge base, and the text/HTML/JSON/CSV writers. */
+#ifndef PM_REPORT_H
+#define PM_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#define REPORT_ERRBUF_SIZE 512
+
+enum report_format { REPORT_TEXT, REPORT_HTML, REPORT_JSON, REPORT_CSV };
+
+struct report_options {
+	enum report_format format;
+	bool color;		/* text: ANSI colour (caller decided: a tty and no NO_COLOR) */
+	bool csv_events;	/* csv: one row per event instead of one per finding */
+	const char *version;	/* portmortem version string */
+};
+
+/*
+ * Writes a report of everything in the database `db` (captures, findings, events) to `out`.
+ * Reads the database only. Returns 0, or -1 with errbuf (REPORT_ERRBUF_SIZE) filled.
+ */
+int report_write(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+
+/*
+ * Writes the report to `path` through a temporary file in the same directory renamed into
+ * place, so a failed write never leaves half a report. "-" or NULL = standard output.
+ */
+int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path,
+		      char *errbuf);
+
+/*
+ * Escapes raw packet bytes (a DNS name) into printable ASCII: bytes 0x20..0x7e stay, except
+ * backslash which becomes "\\"; every other byte becomes "\xNN". The result holds no
+ * control character (callers still escape quotes for HTML/JSON/CSV) and is
+ * valid UTF-8. Writes at most out_len-1 chars plus NUL (cut on a whole escape); returns the
+ * length written.
+ */
+size_t report_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
+size_t report_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
+
+/* ISO 8601 UTC time of ns since the epoch with `precision` fraction digits (0, 3, 6 or 9):
+ * "2026-11-23T21:42:45.501342Z". buf needs 40 bytes. Returns buf. */
+char *report_time_iso(int64_t ns, int precision, char *buf, size_t buf_len);
+
+/* ---- knowledge base (reports/kb.txt compiled in) ---- */
+
+/* Service name for a UDP port ("dns", "syslog", ...) or NULL when the knowledge base has none. */
+const char *kb_service_for_port(uint16_t port);
+
+/* Prints the entry for a diagnosis label, a port number or a service name. 0, or -1 if unknown. */
+int kb_explain(const char *what, FILE *out);
+
+/* Parses and validates the compiled-in knowledge base; 0 or -1 with errbuf. */
+int kb_check(char *errbuf, size_t errbuf_len);
+
+#endif

@@ -1,0 +1,263 @@
+/* report_int.h - internal interfaces shared by the files of reports/ (not part of report.h). */
+#ifndef PM_REPORT_INT_H
+#define PM_REPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "reports/report.h"
+
+/* ---- growable string (escape.c) ---- */
+
+/* A NUL-terminated heap string that grows; `oom` is sticky: once set, appends are no-ops. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void sb_init(struct sbuf *b);
+void sb_free(struct sbuf *b);
+void sb_put(struct sbuf *b, const char *s, size_t n);
+void sb_puts(struct sbuf *b, const char *s);
+void sb_putc(struct sbuf *b, char c);
+void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text so far ("" when empty); valid until the next append or sb_free. */
+const char *sb_str(const struct sbuf *b);
+/* Hands the heap string to the caller (who frees it) and resets b; NULL after an oom. */
+char *sb_take(struct sbuf *b);
+
+/* ---- escaping for every destination (escape.c), SPEC §10 ---- */
+
+/*
+ * Bytes from a packet (a DNS name) as strict printable ASCII: 0x20..0x7e kept, a backslash
+ * doubled, every other byte written \xNN. The result is valid UTF-8 and holds no control
+ * character, whatever the input.
+ */
+void esc_name(struct sbuf *b, const uint8_t *s, size_t n);
+
+/*
+ * Text that may hold UTF-8 (a path, an evidence sentence): valid UTF-8 is kept, except C0 and
+ * C1 controls, DEL, bidirectional overrides and line separators; those and every byte of an
+ * invalid sequence become \xNN. The result is valid UTF-8 without control characters.
+ */
+void esc_text(struct sbuf *b, const uint8_t *s, size_t n);
+
+/* esc_text/esc_name of a C string into a new heap string (caller frees); NULL stays NULL. */
+char *esc_text_dup(const char *s);
+char *esc_name_dup(const uint8_t *s, size_t n);
+
+/* Writes s for HTML text or a quoted attribute value: & < > " ' become entities. */
+void html_puts(FILE *out, const char *s);
+
+/*
+ * Writes one CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, and
+ * prefixed with ' when it starts with = + - @ TAB or CR, so a spreadsheet never reads it as
+ * a formula. `s` NULL writes an empty field.
+ */
+void csv_field(FILE *out, const char *s);
+
+/* Display columns of UTF-8 text (one per code point; the escapes above are ASCII). */
+size_t text_cols(const char *s, size_t n);
+
+#define REP_NO_TIME INT64_MIN
+
+/* "2026-11-23T21:42:45.501342Z": ISO 8601 UTC, precision 6 or 9 digits (0: whole seconds). */
+void fmt_iso(char *buf, size_t len, int64_t ns, int precision);
+/* "2026-11-23 21:42:45" (UTC) with `precision` fraction digits (0, 3, 6 or 9). */
+void fmt_human(char *buf, size_t len, int64_t ns, int precision);
+/* "5 min 11 s", "2 h 3 min", "350 ms" */
+void fmt_span(char *buf, size_t len, int64_t ns);
+
+/* ---- SQL functions used by the report queries (sqlfn.c) ---- */
+
+/*
+ * Registers on `db`: pm_text(x) (esc_text), pm_name(x) (esc_name of the bytes),
+ * pm_hexname(hex, fallback) (esc_name of the bytes the hex spells, else of fallback),
+ * pm_hexnorm(hex, fallback) (lowercase hex of those bytes), pm_iso(ns, precision).
+ * 0, or -1 with errbuf filled.
+ */
+int rep_sql_register(sqlite3 *db, char *errbuf);
+
+/* ---- the data of a report, loaded from the database (model.c) ---- */
+
+struct rep_strv {
+	char **v;
+	size_t n;
+};
+
+/* A failing query name: shown = esc_name of the raw bytes, hex = those bytes in hex. */
+struct rep_name {
+	char *shown, *hex, *type;
+	int64_t count;
+};
+
+struct rep_finding {
+	int64_t id;
+	char *diagnosis, *confidence, *server_ip, *proto, *service, *source_ip, *related;
+	int severity, server_port, ports, precision;
+	int64_t errors, requests, replies;
+	int64_t first_error_ns, last_error_ns, outage_start_ns, outage_end_ns; /* REP_NO_TIME */
+	struct rep_strv secondary, clients, reporters, evidence;
+	struct rep_name *names;
+	size_t n_names;
+};
+
+struct rep_anomaly {
+	char *name;
+	int64_t count;
+};
+
+struct rep_capture {
+	int64_t id, size, packets, bytes, udp_packets, icmp_errors, port_unreachables;
+	int64_t first_ns, last_ns;
+	int precision, link_type;
+	bool complete, stats_capped;
+	char *path, *format, *link_type_name, *read_error, *filter, *content_hash;
+	struct rep_anomaly *anomalies;
+	size_t n_anomalies;
+};
+
+struct rep_model {
+	struct rep_capture *caps;
+	size_t n_caps;
+	struct rep_finding *fnd; /* most severe first: severity, errors, id */
+	size_t n_fnd;
+	int64_t packets, first_ns, last_ns, n_port_unreach, n_events;
+	int precision; /* the finest of the captures' */
+};
+
+/* Loads everything a report shows. Every string is escaped (esc_text/esc_name) already.
+ * 0, or -1 with errbuf; the caller frees with rep_model_free() in both cases. */
+int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf);
+void rep_model_free(struct rep_model *m);
+
+/* SQL condition (on table alias e) selecting the events that belong to a finding, with
+ * placeholders ?1 = server_ip, ?2 = server_port, ?3 = source_ip. */
+const char *rep_event_match(const char *diagnosis);
+bool rep_is_probe_label(const char *diagnosis); /* traceroute, udp-scan */
+
+/* ---- advice: the knowledge base specialised to a finding (advice.c) ---- */
+
+enum kb_os { KB_LINUX, KB_WINDOWS, KB_FREEBSD, KB_N_OS };
+#define KB_MAX_CMDS 8
+#define KB_MAX_ADVICE 16
+
+/* Finding values substituted into knowledge-base templates: plain text, never expanded. */
+struct kb_ctx {
+	const char *ip, *port, *af, *nft_family, *client, *clients, *reporter, *source;
+	const char *related, *related_ip, *related_port, *ports;
+	const char *since, *until, *since_iso, *until_iso;
+};
+
+struct kb_adv_item {
+	bool is_dont;
+	char *text, *why, *source; /* source NULL when the rate is unmeasured */
+	double rate;		   /* success (do) or failure (dont) rate, 0..1 */
+	bool has_rate;
+	enum kb_os os[KB_MAX_CMDS];
+	char *cmd[KB_MAX_CMDS];
+	int n_cmd;
+};
+
+struct kb_advice {
+	const char *label, *title, *klass, *service_id, *service_name, *versions;
+	char *summary, *cause, *fix_source, *service_note;
+	double fix_rate;
+	bool has_fix;
+	struct kb_adv_item item[KB_MAX_ADVICE];
+	int n_item;
+};
+
+const char *kb_os_title(enum kb_os os);
+
+/*
+ * Specialises the entry of `label` to a service (knowledge-base name, or NULL: by port) and
+ * the values in ctx. 0 and *out filled (free with kb_advice_free), or -1 with errbuf.
+ */
+int kb_advise(const char *label, const char *service, unsigned port, const struct kb_ctx *ctx,
+	      struct kb_advice *out, char *errbuf, size_t errbuf_len);
+void kb_advice_free(struct kb_advice *a);
+
+/* Title ("service down") and class ("outage", "benign", ...) of a label; NULL if unknown. */
+const char *kb_label_title(const char *label);
+const char *kb_label_class(const char *label);
+
+/* kb_advise() for a finding: builds the ctx (addresses checked, times formatted). */
+int rep_advise(const struct rep_finding *f, struct kb_advice *out, char *errbuf);
+
+/* ---- word wrap for the terminal (wrap.c) ---- */
+
+#define TEXT_WIDTH 80
+
+/*
+ * Writes `text` word-wrapped so no line passes `width` columns, then a newline. The cursor is
+ * at column `col` (the caller printed a prefix); later lines start with `indent` spaces. A
+ * word longer than a line is cut. `cont` (NULL or e.g. "\\") ends every line that the next
+ * one continues, for commands that must survive copy and paste.
+ */
+void wrap_write(FILE *out, const char *text, size_t col, size_t indent, size_t width,
+		const char *cont);
+/* `indent` spaces, then wrap_write(). */
+void wrap_para(FILE *out, size_t indent, const char *text);
+
+/* ---- writers ---- */
+
+int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+int report_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+
+/* ---- timelines: data (timeline.c) drawn as inline SVG (svg.c) ---- */
+
+#define TL_BINS 160
+#define TL_MAX_LANES 16
+#define TL_MAX_MARKS 4
+
+/* One row of a timeline: a histogram over TL_BINS bins, or a span (a capture's first..last). */
+struct tl_lane {
+	char label[80];	 /* escaped text (esc_text); HTML-escaped when drawn */
+	char href[32];	 /* "#finding-12" or "" */
+	const char *cls; /* CSS class of the bars: req, rep, err, hop, cap, k-outage, ... */
+	bool is_span, estimated;
+	int64_t span_a, span_b;
+	double bins[TL_BINS];
+	double total;
+};
+
+struct tl_mark {
+	int64_t t;
+	const char *label;
+};
+
+struct timeline {
+	int64_t t0, t1; /* t1 > t0 */
+	struct tl_lane lane[TL_MAX_LANES];
+	int n_lanes;
+	bool has_window;
+	int64_t win_a, win_b;
+	const char *win_label;
+	struct tl_mark mark[TL_MAX_MARKS];
+	int n_marks;
+	const char *title;
+};
+
+/* Bin of time t (clamped into the timeline). */
+int tl_bin(const struct timeline *tl, int64_t t);
+/* Adds a datagram count spread evenly over [a, b] (a flow's first..last). */
+void tl_spread(const struct timeline *tl, struct tl_lane *l, int64_t a, int64_t b, double count);
+/* Writes the timeline as an inline <svg> (no script, no external reference). */
+void svg_timeline(FILE *out, const struct timeline *tl);
+
+/* HTML timelines (timeline.c): inline SVG, no script. 0 or -1 with errbuf. */
+int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, char *errbuf);
+int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *errbuf);
+
+/* Fills errbuf (REPORT_ERRBUF_SIZE) with what failed and sqlite's message; returns -1. */
+int rep_sql_error(sqlite3 *db, char *errbuf, const char *what);
+
+#endif

@@ -1,0 +1,136 @@
+/* sqlfn.c - SQL functions the report queries use: escaping, hex names and ISO 8601 times. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/report_int.h"
+
+/* The bytes of a value, whatever its type (NULL for SQL NULL). */
+static const uint8_t *value_bytes(sqlite3_value *v, size_t *n)
+{
+	const uint8_t *p;
+	if (sqlite3_value_type(v) == SQLITE_NULL)
+		return NULL;
+	if (sqlite3_value_type(v) == SQLITE_BLOB)
+		p = sqlite3_value_blob(v);
+	else
+		p = sqlite3_value_text(v);
+	*n = (size_t)sqlite3_value_bytes(v);
+	return p ? p : (const uint8_t *)"";
+}
+
+static void result_sbuf(sqlite3_context *cx, struct sbuf *b)
+{
+	if (b->oom) {
+		sqlite3_result_error_nomem(cx);
+	} else {
+		sqlite3_result_text(cx, sb_str(b), (int)b->len, SQLITE_TRANSIENT);
+	}
+	sb_free(b);
+}
+
+static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	size_t n = 0;
+	const uint8_t *p = value_bytes(argv[0], &n);
+	bool name = sqlite3_user_data(cx) != NULL;
+	struct sbuf b;
+	if (!p) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	sb_init(&b);
+	sb_puts(&b, "");
+	if (name)
+		esc_name(&b, p, n);
+	else
+		esc_text(&b, p, n);
+	result_sbuf(cx, &b);
+}
+
+static int hexval(int c)
+{
+	return isdigit(c) ? c - '0' : (tolower(c) >= 'a' && tolower(c) <= 'f') ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* Decodes hex text into b; false (b unchanged) unless it is an even run of hex digits. */
+static bool unhex(sqlite3_value *v, struct sbuf *b)
+{
+	size_t n = 0;
+	const uint8_t *p = sqlite3_value_type(v) == SQLITE_TEXT ? value_bytes(v, &n) : NULL;
+	if (!p || n % 2 || n > 2048)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (hexval(p[i]) < 0)
+			return false;
+	for (size_t i = 0; i < n; i += 2)
+		sb_putc(b, (char)(hexval(p[i]) << 4 | hexval(p[i + 1])));
+	return true;
+}
+
+/* pm_hexname(hex, fallback) and pm_hexnorm(hex, fallback): see report_int.h. */
+static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	bool norm = sqlite3_user_data(cx) != NULL;
+	struct sbuf raw, b;
+	size_t n = 0;
+	sb_init(&raw);
+	if (!unhex(argv[0], &raw)) {
+		const uint8_t *p = value_bytes(argv[1], &n);
+		if (!p) {
+			sb_free(&raw);
+			sqlite3_result_null(cx);
+			return;
+		}
+		sb_put(&raw, (const char *)p, n);
+	}
+	sb_init(&b);
+	sb_puts(&b, "");
+	if (norm) {
+		for (size_t i = 0; i < raw.len; i++)
+			sb_printf(&b, "%02x", (uint8_t)raw.p[i]);
+	} else {
+		esc_name(&b, (const uint8_t *)sb_str(&raw), raw.len);
+	}
+	sb_free(&raw);
+	result_sbuf(cx, &b);
+}
+
+static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	char buf[48];
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	int prec = sqlite3_value_int(argv[1]) >= 9 ? 9 : 6;
+	fmt_iso(buf, sizeof(buf), sqlite3_value_int64(argv[0]), prec);
+	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
+}
+
+int rep_sql_register(sqlite3 *db, char *errbuf)
+{
+	static int tag; /* non-NULL user data selects the variant */
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+	const struct {
+		const char *name;
+		int n_arg;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+		void *data;
+	} fns[] = {
+		{"pm_text", 1, fn_escape, NULL},   {"pm_name", 1, fn_escape, &tag},
+		{"pm_hexname", 2, fn_hex, NULL},   {"pm_hexnorm", 2, fn_hex, &tag},
+		{"pm_iso", 2, fn_iso, NULL},
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,
+					    fns[i].fn, NULL, NULL) != SQLITE_OK)
+			return rep_sql_error(db, errbuf, "registering SQL functions");
+	return 0;
+}
+
+int rep_sql_error(sqlite3 *db, char *errbuf, const char *what)
+{
+	snprintf(errbuf, REPORT_ERRBUF_SIZE, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
+	return -1;
+}

@@ -1,0 +1,312 @@
+/* text.c - the terminal report: summary, then findings most severe first, 80 columns (SPEC §11). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/kb_int.h"
+
+struct tctx {
+	FILE *out;
+	bool color;
+	bool rates_shown;
+};
+
+static const char *class_color(const char *klass)
+{
+	static const struct {
+		const char *klass, *sgr;
+	} map[] = {{"outage", "1;31"}, {"misconfig", "1;33"}, {"firewall", "1;35"},
+		   {"slow", "1;36"},   {"benign", "1;32"},    {"security", "1;31"}};
+	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].klass, klass) == 0)
+			return map[i].sgr;
+	return "1";
+}
+
+/* Our own escape sequences only: never text from a packet. */
+static void sgr(struct tctx *t, const char *code)
+{
+	if (t->color)
+		fprintf(t->out, "\033[%sm", code);
+}
+
+static void fmt_count(char *buf, size_t len, int64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v), o = 0;
+	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+		if (i > 0 && tmp[i - 1] != '-' && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+}
+
+/* "2026-11-23 10:02:03 → 10:06:41 UTC" (the date once when both are on the same day). */
+static void fmt_range(char *buf, size_t len, int64_t a, int64_t b, int prec)
+{
+	char s[48], e[48];
+	fmt_human(s, sizeof(s), a, prec);
+	fmt_human(e, sizeof(e), b, prec);
+	bool same_day = strncmp(s, e, 10) == 0;
+	snprintf(buf, len, "%s → %s UTC", s, same_day ? e + 11 : e);
+}
+
+static void summary_labels(struct tctx *t, const struct rep_model *m, struct sbuf *b)
+{
+	bool first = true;
+	for (const char *const *l = kb_labels; *l; l++) {
+		size_t n = 0;
+		for (size_t i = 0; i < m->n_fnd; i++)
+			n += strcmp(m->fnd[i].diagnosis, *l) == 0;
+		if (n == 0)
+			continue;
+		const char *klass = kb_label_class(*l);
+		sb_printf(b, "%s%zu %s%s", first ? ": " : ", ", n, kb_label_title(*l),
+			  klass && strcmp(klass, "benign") == 0 ? " (benign)" : "");
+		first = false;
+	}
+}
+
+static void print_summary(struct tctx *t, const struct report_options *opt,
+			  const struct rep_model *m)
+{
+	char num[32], range[128], span[32];
+	struct sbuf b;
+	sb_init(&b);
+	fmt_count(num, sizeof(num), m->packets);
+	sb_printf(&b, "portmortem %s — %zu capture%s, %s packets", opt->version ? opt->version : "",
+		  m->n_caps, m->n_caps == 1 ? "" : "s", num);
+	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME) {
+		fmt_range(range, sizeof(range), m->first_ns, m->last_ns, 0);
+		fmt_span(span, sizeof(span), m->last_ns - m->first_ns);
+		sb_printf(&b, ", %s (%s)", range, span);
+	}
+	sgr(t, "1");
+	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+	sgr(t, "0");
+	sb_free(&b);
+	sb_init(&b);
+	fmt_count(num, sizeof(num), m->n_port_unreach);
+	sb_printf(&b, "%s port-unreachable event%s → %zu finding%s", num,
+		  m->n_port_unreach == 1 ? "" : "s", m->n_fnd, m->n_fnd == 1 ? "" : "s");
+	summary_labels(t, m, &b);
+	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+	sb_free(&b);
+	for (size_t i = 0; i < m->n_caps; i++) {
+		const struct rep_capture *c = &m->caps[i];
+		if (c->complete && !c->read_error)
+			continue;
+		sb_init(&b);
+		sb_printf(&b, "! %s could not be read in full: %s", c->path ? c->path : "?",
+			  c->read_error ? c->read_error : "cut short");
+		wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+		sb_free(&b);
+	}
+}
+
+static void upper(char *dst, size_t len, const char *s)
+{
+	size_t i = 0;
+	for (; s && s[i] && i + 1 < len; i++)
+		dst[i] = (char)toupper((unsigned char)s[i]);
+	dst[i] = '\0';
+}
+
+static void endpoint(const struct rep_finding *f, char *buf, size_t len)
+{
+	bool v6 = strchr(f->server_ip, ':') != NULL;
+	if (rep_is_probe_label(f->diagnosis))
+		snprintf(buf, len, "%s → %s, %d port%s from %d/%s", f->source_ip ? f->source_ip : "?",
+			 f->server_ip, f->ports, f->ports == 1 ? "" : "s", f->server_port,
+			 f->proto ? f->proto : "udp");
+	else
+		snprintf(buf, len, "%s%s%s:%d/%s", v6 ? "[" : "", f->server_ip, v6 ? "]" : "",
+			 f->server_port, f->proto ? f->proto : "udp");
+}
+
+static void print_heading(struct tctx *t, size_t idx, const struct rep_finding *f,
+			  const struct kb_advice *a)
+{
+	char label[64], ep[200], conf[48];
+	upper(label, sizeof(label), a->title);
+	endpoint(f, ep, sizeof(ep));
+	snprintf(conf, sizeof(conf), "confidence %s", f->confidence ? f->confidence : "?");
+	int n = fprintf(t->out, "\n[%zu] ", idx);
+	sgr(t, class_color(a->klass));
+	fputs(label, t->out);
+	sgr(t, "0");
+	const char *svc = f->service && *f->service ? f->service : a->service_id;
+	size_t col = (size_t)n + text_cols(label, strlen(label));
+	size_t rest = 2 + text_cols(svc, strlen(svc)) + 2 + text_cols(ep, strlen(ep));
+	if (col + rest > TEXT_WIDTH) {
+		fprintf(t->out, "\n    ");
+		col = 4;
+	} else {
+		fputs("  ", t->out);
+		col += 2;
+		rest -= 2;
+	}
+	fprintf(t->out, "%s  %s", svc, ep);
+	col += rest;
+	size_t cl = strlen(conf);
+	if (col + 2 + cl <= TEXT_WIDTH)
+		fprintf(t->out, "%*s%s\n", (int)(TEXT_WIDTH - col - cl), "", conf);
+	else
+		fprintf(t->out, "\n    %s\n", conf);
+}
+
+static void print_facts(struct tctx *t, const struct rep_finding *f)
+{
+	char range[128], span[32];
+	struct sbuf b;
+	sb_init(&b);
+	sb_printf(&b, "%lld error%s, %lld request%s, %lld repl%s", (long long)f->errors,
+		  f->errors == 1 ? "" : "s", (long long)f->requests, f->requests == 1 ? "" : "s",
+		  (long long)f->replies, f->replies == 1 ? "y" : "ies");
+	if (f->first_error_ns != REP_NO_TIME && f->last_error_ns != REP_NO_TIME) {
+		fmt_range(range, sizeof(range), f->first_error_ns, f->last_error_ns, 3);
+		sb_printf(&b, "; errors %s", range);
+	}
+	for (size_t i = 0; i < f->clients.n && i < 5; i++)
+		sb_printf(&b, "%s%s", i ? ", " : "; clients ", f->clients.v[i]);
+	if (f->clients.n > 5)
+		sb_printf(&b, " and %zu more", f->clients.n - 5);
+	for (size_t i = 0; i < f->reporters.n && i < 5; i++)
+		sb_printf(&b, "%s%s", i ? ", " : "; reported by ", f->reporters.v[i]);
+	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
+		fmt_range(range, sizeof(range), f->outage_start_ns, f->outage_end_ns, 3);
+		fmt_span(span, sizeof(span), f->outage_end_ns - f->outage_start_ns);
+		sb_printf(&b, "; outage %s (%s)", range, span);
+	}
+	if (f->related && *f->related)
+		sb_printf(&b, "; answers at %s", f->related);
+	sb_putc(&b, '.');
+	wrap_para(t->out, 4, sb_str(&b));
+	sb_free(&b);
+}
+
+static void print_names(struct tctx *t, const struct rep_finding *f)
+{
+	if (f->n_names == 0)
+		return;
+	struct sbuf b;
+	sb_init(&b);
+	sb_puts(&b, "Failing names:");
+	for (size_t i = 0; i < f->n_names && i < 10; i++)
+		sb_printf(&b, "%s %s%s%s (%lld)", i ? "," : "", f->names[i].shown,
+			  f->names[i].type && *f->names[i].type ? " " : "",
+			  f->names[i].type ? f->names[i].type : "", (long long)f->names[i].count);
+	if (f->n_names > 10)
+		sb_printf(&b, ", and %zu more", f->n_names - 10);
+	wrap_para(t->out, 4, sb_str(&b));
+	sb_free(&b);
+}
+
+static void print_commands(struct tctx *t, const struct kb_adv_item *it)
+{
+	enum kb_os last = KB_N_OS;
+	for (int c = 0; c < it->n_cmd; c++) {
+		fprintf(t->out, "         %-9s", it->os[c] != last ? kb_os_title(it->os[c]) : "");
+		last = it->os[c];
+		wrap_write(t->out, it->cmd[c], 18, 20, TEXT_WIDTH, it->os[c] == KB_WINDOWS ? "`" : "\\");
+	}
+}
+
+static void print_advice(struct tctx *t, const struct kb_advice *a)
+{
+	char text[1024];
+	int n = 0;
+	sgr(t, "1");
+	fputs("    Do:\n", t->out);
+	sgr(t, "0");
+	for (int i = 0; i < a->n_item; i++) {
+		const struct kb_adv_item *it = &a->item[i];
+		if (it->is_dont)
+			continue;
+		snprintf(text, sizeof(text), "%s", it->text);
+		if (it->has_rate) {
+			snprintf(text, sizeof(text), "%s (fixes %.0f%%)", it->text, it->rate * 100);
+			t->rates_shown = true;
+		}
+		int w = fprintf(t->out, "      %d. ", ++n);
+		wrap_write(t->out, text, (size_t)w, 9, TEXT_WIDTH, NULL);
+		print_commands(t, it);
+	}
+	sgr(t, "1");
+	fputs("    Don't:\n", t->out);
+	sgr(t, "0");
+	for (int i = 0; i < a->n_item; i++) {
+		const struct kb_adv_item *it = &a->item[i];
+		if (!it->is_dont)
+			continue;
+		snprintf(text, sizeof(text), "%s %s", it->text, it->why ? it->why : "");
+		if (it->has_rate) {
+			snprintf(text, sizeof(text), "%s %s (fails %.0f%%)", it->text,
+				 it->why ? it->why : "", it->rate * 100);
+			t->rates_shown = true;
+		}
+		fputs("      - ", t->out);
+		wrap_write(t->out, text, 8, 8, TEXT_WIDTH, NULL);
+	}
+}
+
+static void print_secondary(struct tctx *t, const struct rep_finding *f)
+{
+	for (size_t i = 0; i < f->secondary.n; i++) {
+		const char *title = kb_label_title(f->secondary.v[i]);
+		struct kb_advice a;
+		char err[REPORT_ERRBUF_SIZE], line[600];
+		if (!title || rep_advise(&(struct rep_finding){.diagnosis = f->secondary.v[i],
+							      .server_ip = f->server_ip,
+							      .server_port = f->server_port},
+					 &a, err) < 0)
+			continue;
+		snprintf(line, sizeof(line), "Also %s: %s", title, a.cause);
+		wrap_para(t->out, 4, line);
+		kb_advice_free(&a);
+	}
+}
+
+static int print_finding(struct tctx *t, size_t idx, const struct rep_finding *f, char *errbuf)
+{
+	struct kb_advice a;
+	if (rep_advise(f, &a, errbuf) < 0)
+		return -1;
+	print_heading(t, idx, f, &a);
+	for (size_t i = 0; i < f->evidence.n; i++)
+		wrap_para(t->out, 4, f->evidence.v[i]);
+	print_facts(t, f);
+	print_secondary(t, f);
+	print_names(t, f);
+	if (a.cause)
+		wrap_para(t->out, 4, a.cause);
+	if (a.service_note)
+		wrap_para(t->out, 4, a.service_note);
+	print_advice(t, &a);
+	kb_advice_free(&a);
+	return 0;
+}
+
+int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
+{
+	struct rep_model m;
+	struct tctx t = {.out = out, .color = opt->color};
+	int rc = rep_model_load(db, &m, errbuf);
+	if (rc == 0) {
+		print_summary(&t, opt, &m);
+		if (m.n_fnd == 0)
+			fputs("\nNo port unreachable messages: nothing to diagnose.\n", out);
+		for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
+			rc = print_finding(&t, i + 1, &m.fnd[i], errbuf);
+	}
+	if (rc == 0 && t.rates_shown) {
+		fputc('\n', out);
+		wrap_para(out, 0, "Rates in parentheses come from the knowledge-base seed "
+				  "networking/udp-port-unreachable (estimates, not measured by "
+				  "portmortem); advice without a rate is unmeasured. portmortem "
+				  "explain LABEL shows the sources.");
+	}
+	rep_model_free(&m);
+	return rc;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# integration.sh - the pipeline on real captures, run by `make test` with the sanitizer build:
+# events against tshark's reading, findings against each sample's expected labels, the corpus
+# without a crash, idempotence, merge, exit statuses, compressed and standard input.
+set -u
+cd "$(dirname "$0")/.."
+BIN=${BIN:-build/asan/portmortem}
+CORPUS=${CORPUS:-../shared/corpus}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*"; }
+check() { # check NAME COMMAND... : passes when the command succeeds
+	local name=$1; shift
+	if "$@" >"$TMP/out" 2>&1; then ok; else bad "$name"; sed 's/^/    /' "$TMP/out" | head -20; fi
+}
+
+# The columns tshark-ref.sh prints, from our events output.
+our_ref() {
+	"$BIN" events -f tsv "$1" 2>"$TMP/events.err" | awk -F'\t' 'NR > 1 {
+		print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }'
+}
+
+# 1. Events agree with tshark on every sample and holdout capture (references committed).
+for ref in samples/expected/*.ref tests/holdout/expected/*.ref; do
+	[ -f "$ref" ] || continue
+	dir=$(dirname "$(dirname "$ref")")
+	cap="$dir/$(basename "$ref" .ref)"
+	if diff <(our_ref "$cap") "$ref" >"$TMP/diff"; then ok; else
+		bad "events of $cap differ from tshark's"; head -20 "$TMP/diff"; fi
+done
+
+# 2. Findings: each capture alone gets its expected labels.
+findings_of() { # DB -> "diagnosis<TAB>server_ip<TAB>server_port<TAB>secondary"
+	sqlite3 -separator $'\t' "$1" "SELECT diagnosis, server_ip, server_port,
+		CASE WHEN secondary = '[]' THEN '-' ELSE (SELECT group_concat(value, ',')
+		FROM (SELECT value FROM json_each(secondary) ORDER BY value)) END
+		FROM findings ORDER BY 1, 2, 3"
+}
+for labels in samples/expected/*.labels tests/holdout/expected/*.labels; do
+	[ -f "$labels" ] || continue
+	dir=$(dirname "$(dirname "$labels")")
+	name=$(basename "$labels" .labels)
+	cap=$(ls "$dir/$name".pcap* 2>/dev/null | head -1)
+	[ -n "$cap" ] || { bad "no capture for $labels"; continue; }
+	rm -f "$TMP/one.db"*
+	"$BIN" analyze -q --db "$TMP/one.db" -f json -o "$TMP/one.json" "$cap" 2>"$TMP/err"
+	st=$?
+	[ $st -eq 0 ] || { bad "analyze $cap exited $st"; cat "$TMP/err"; continue; }
+	if diff <(findings_of "$TMP/one.db") <(sort "$labels") >"$TMP/diff"; then ok; else
+		bad "findings of $cap"; cat "$TMP/diff"; fi
+	check "json of $cap is valid" sqlite3 :memory: "SELECT CASE WHEN json_valid(readfile('$TMP/one.json')) THEN 0 ELSE abs(-9223372036854775807-1) END"
+done
+
+# 3. Whole sample set: re-running adds nothing; merge of two shards equals one run.
+"$BIN" analyze -q --db "$TMP/all.db" -f json -o "$TMP/all1.json" samples 2>"$TMP/err"
+check "analyze samples/" test $? -eq 0
+"$BIN" analyze -q --db "$TMP/all.db" -f json -o "$TMP/all2.json" samples 2>"$TMP/err"
+check "re-run changes no finding" cmp "$TMP/all1.json" "$TMP/all2.json"
+check "re-run adds no capture" test "$(sqlite3 "$TMP/all.db" 'SELECT COUNT(*) FROM captures')" \
+	-eq "$(ls samples/*.pcap* | wc -l)"
+ls samples/*.pcap* | sort | awk 'NR % 2' >"$TMP/a.list"
+ls samples/*.pcap* | sort | awk 'NR % 2 == 0' >"$TMP/b.list"
+"$BIN" analyze -q --db "$TMP/a.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
+"$BIN" analyze -q --db "$TMP/b.db" -o /dev/null $(cat "$TMP/b.list") 2>/dev/null
+"$BIN" merge -q --db "$TMP/m.db" -f json -o "$TMP/merged.json" "$TMP/a.db" "$TMP/b.db"
+check "merge exits 0" test $? -eq 0
+"$BIN" report -q --db "$TMP/m.db" -f json -o "$TMP/merged2.json"
+check "report over merged db is stable" cmp "$TMP/merged.json" "$TMP/merged2.json"
+check "merged findings equal one run's" diff <(findings_of "$TMP/m.db") <(findings_of "$TMP/all.db")
+
+# 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
+plain=$(our_ref samples/dns-closed-v4.pcap)
+check "stdin" test "$(cat samples/dns-closed-v4.pcap | "$BIN" events -f tsv - | awk -F'\t' 'NR > 1 {
+	print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }')" = "$plain"
+check "gzip" test "$(our_ref samples/dns-closed-v4.pcap.gz)" = "$plain"
+check "pcapng" test "$(our_ref samples/dns-closed-v4.pcapng)" = "$plain"
+check "json events are valid" sh -c "'$BIN' events -f json samples/dns-closed-v6.pcap.zst |
+	while read -r l; do sqlite3 :memory: \"SELECT json_valid('\$(printf %s \"\$l\" | sed \"s/'/''/g\")')\"; done | grep -qv 1 && exit 1 || exit 0"
+
+# 5. Exit statuses (SPEC §4).
+"$BIN" events "$TMP/missing.pcap" >/dev/null 2>"$TMP/err"; st=$?
+check "missing file exits 1" test $st -eq 1
+check "missing file is named" grep -q missing.pcap "$TMP/err"
+"$BIN" --no-such-option >/dev/null 2>&1; check "usage error exits 2" test $? -eq 2
+head -c 3000 samples/dns-restart.pcap >"$TMP/cut.pcap"
+"$BIN" analyze -q --db "$TMP/cut.db" -o /dev/null "$TMP/cut.pcap" samples/dns-closed-v4.pcap 2>"$TMP/err"; st=$?
+check "truncated capture exits 1" test $st -eq 1
+check "truncated capture is named with a packet count" grep -q "cut.pcap.*packet" "$TMP/err"
+check "the rest of the batch is stored" test "$(sqlite3 "$TMP/cut.db" 'SELECT COUNT(*) FROM captures')" -eq 2
+
+# 6. Every corpus file: no crash, no hang, no sanitizer report; exit 0 or 1.
+if [ -d "$CORPUS" ]; then
+	find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort >"$TMP/corpus"
+	: >"$TMP/corpus.bad"
+	xargs -P 2 -I{} sh -c 'timeout 20 "$0" events -f json "$1" >/dev/null 2>&1;
+		st=$?; [ $st -le 1 ] || echo "$1 exit $st" >>"$2"' "$BIN" {} "$TMP/corpus.bad" <"$TMP/corpus"
+	n=$(wc -l <"$TMP/corpus")
+	if [ -s "$TMP/corpus.bad" ]; then bad "corpus: $(wc -l <"$TMP/corpus.bad") of $n files"; head "$TMP/corpus.bad"
+	else ok; echo "corpus: $n files, no crash"; fi
+	for f in "$CORPUS"/libpcap/*.pcap*; do
+		[ "$(basename "$f")" = linktype-reserved-field-not-zero.pcap ] && continue
+		"$BIN" events "$f" >/dev/null 2>"$TMP/err"; st=$?
+		check "libpcap reject file $(basename "$f") exits 1 with a message" \
+			sh -c "[ $st -eq 1 ] && grep -q '$(basename "$f")' '$TMP/err'"
+	done
+else
+	echo "corpus not found at $CORPUS: skipped"
+fi
+
+echo "integration: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,783 @@
+/* test_capture.c - capture opening: formats, gzip and zstd, stdin, bad and cut files, the
+ * filter, the content hash and the directory walk. Captures come from ../shared/corpus. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "analyzer/capture.h"
+#include "analyzer/stream.h"
+
+#define CORPUS "../shared/corpus/"
+#define AFS CORPUS "tcpdump/afs.pcap"		   /* 601 packets, 25 port unreachables */
+#define MPLS CORPUS "tcpdump/mpls-traceroute.pcap" /* 18 packets, PPP */
+#define NANO CORPUS "tcpdump/tcp-handshake-nano.pcap"
+#define PCAPNG CORPUS "tcpdump/icmp-cksum-oobr-3.pcapng"
+
+/* What a whole read gave: records, end, a digest of every record, the file's hash. */
+struct readout {
+	int open_rc, end_rc;
+	uint64_t n;
+	char digest[33], hash[33];
+	char err[CAP_ERRBUF_SIZE];
+	char format[16];
+};
+
+static struct readout read_all(const char *path, const struct cap_options *opt)
+{
+	struct readout o = {0};
+	struct cap_reader *r;
+	struct cap_pkt p;
+	struct hash128 h;
+
+	hash128_init(&h);
+	o.open_rc = cap_open(path, opt, &r, o.err);
+	if (o.open_rc < 0)
+		return o;
+	while ((o.end_rc = cap_next(r, &p)) > 0) {
+		o.n++;
+		hash128_update(&h, &p.ts_sec, sizeof p.ts_sec);
+		hash128_update(&h, &p.ts_nsec, sizeof p.ts_nsec);
+		hash128_update(&h, &p.caplen, sizeof p.caplen);
+		hash128_update(&h, &p.len, sizeof p.len);
+		hash128_update(&h, p.data, p.caplen);
+	}
+	hash128_hex(&h, o.digest);
+	cap_content_hash(r, o.hash);
+	snprintf(o.err, sizeof o.err, "%s", cap_error(r));
+	snprintf(o.format, sizeof o.format, "%s", cap_format_name(r));
+	cap_close(r);
+	return o;
+}
+
+static void need_corpus(void)
+{
+	if (access(AFS, R_OK) != 0)
+		cr_skip_test("corpus not found at " CORPUS);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	cr_assert(f != NULL, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	cr_assert(buf != NULL && fread(buf, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* A memory file reachable by path (/proc/self/fd/N); the caller closes the fd. */
+static int mem_file(const void *data, size_t n, char path[64])
+{
+	int fd = memfd_create("pm-test", 0);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, data, n), (ssize_t)n);
+	snprintf(path, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+static size_t gzip_member(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	z_stream z = {0};
+	size_t made;
+
+	cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (uint8_t *)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	made = cap - z.avail_out;
+	deflateEnd(&z);
+	return made;
+}
+
+/* ---- formats ---- */
+
+Test(capture, formats_and_header_fields)
+{
+	struct cap_reader *r;
+	char err[CAP_ERRBUF_SIZE];
+
+	need_corpus();
+	cr_assert_eq(cap_open(AFS, NULL, &r, err), 0, "%s", err);
+	cr_expect_str_eq(cap_format_name(r), "pcap");
+	cr_expect_eq(cap_format(r), CAP_FMT_PCAP);
+	cr_expect_eq(cap_compression(r), CAP_COMP_NONE);
+	cr_expect_eq(cap_linktype(r), 1);
+	cr_expect_str_eq(cap_linktype_name(r), "EN10MB");
+	cr_expect_eq(cap_precision(r), 6);
+	cap_close(r);
+
+	cr_assert_eq(cap_open(NANO, NULL, &r, err), 0, "%s", err);
+	cr_expect_eq(cap_precision(r), 9);
+	cap_close(r);
+
+	cr_assert_eq(cap_open(MPLS, NULL, &r, err), 0, "%s", err);
+	cr_expect_str_eq(cap_linktype_name(r), "PPP");
+	cap_close(r);
+
+	cr_assert_eq(cap_open(PCAPNG, NULL, &r, err), 0, "%s", err);
+	cr_expect_str_eq(cap_format_name(r), "pcapng");
+	cr_expect_eq(cap_format(r), CAP_FMT_PCAPNG);
+	cr_expect_eq(cap_precision(r), 6);
+	cap_close(r);
+}
+
+/* A file header with the given link type, snaplen 65535, and one 4-byte record. */
+static int tiny_pcap(uint32_t linktype, char path[64])
+{
+	uint8_t f[24 + 16 + 4] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0};
+
+	f[16] = 0xff, f[17] = 0xff;
+	memcpy(f + 20, &linktype, 4); /* little-endian host, as the magic says */
+	f[24 + 8] = 4, f[24 + 12] = 4;
+	return mem_file(f, sizeof f, path);
+}
+
+Test(capture, linktype_numbers_and_names)
+{
+	static const struct {
+		uint32_t file;
+		int linktype;
+		const char *name;
+	} cases[] = {{0, 0, "NULL"},
+		     {101, 101, "RAW"},
+		     {12, 101, "RAW"},
+		     {113, 113, "LINUX_SLL"},
+		     {276, 276, "LINUX_SLL2"},
+		     {0x04000001, 1, "EN10MB"},
+		     {3145729, 3145729, "LINKTYPE_3145729"}};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[64], err[CAP_ERRBUF_SIZE];
+		int fd = tiny_pcap(cases[i].file, path);
+		struct cap_reader *r;
+
+		cr_assert_eq(cap_open(path, NULL, &r, err), 0, "%s", err);
+		cr_expect_eq(cap_linktype(r), cases[i].linktype, "file link type %u",
+			     cases[i].file);
+		cr_expect_str_eq(cap_linktype_name(r), cases[i].name);
+		cap_close(r);
+		close(fd);
+	}
+}
+
+/* SHB, IDB with if_tsresol 9 (ns), one EPB at 1.5 s: libpcap delivers ns, we say 9. */
+Test(capture, pcapng_nanosecond_interface)
+{
+	/* clang-format off */
+	static const uint8_t ng[] = {
+		0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0,
+		1, 0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 9, 0, 1, 0, 9, 0, 0, 0,
+		0, 0, 0, 0, 32, 0, 0, 0,
+		6, 0, 0, 0, 36, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x2f, 0x68, 0x59,
+		4, 0, 0, 0, 4, 0, 0, 0, 'a', 'b', 'c', 'd', 36, 0, 0, 0,
+	};
+	/* clang-format on */
+	char path[64], err[CAP_ERRBUF_SIZE];
+	int fd = mem_file(ng, sizeof ng, path);
+	struct cap_reader *r;
+	struct cap_pkt p;
+
+	cr_assert_eq(cap_open(path, NULL, &r, err), 0, "%s", err);
+	cr_expect_eq(cap_precision(r), 9);
+	cr_assert_eq(cap_next(r, &p), 1, "%s", cap_error(r));
+	cr_expect_eq(p.ts_sec, 1);
+	cr_expect_eq(p.ts_nsec, 500000000u);
+	cr_expect_eq(p.caplen, 4);
+	cr_expect_eq(cap_next(r, &p), 0);
+	cap_close(r);
+	close(fd);
+}
+
+/* ---- bad files ---- */
+
+Test(capture, missing_empty_and_unknown_files)
+{
+	char path[64], err[CAP_ERRBUF_SIZE];
+	struct cap_reader *r = (void *)1;
+	int fd;
+
+	cr_expect_eq(cap_open("/nonexistent/x.pcap", NULL, &r, err), -1);
+	cr_expect_null(r);
+	cr_expect_str_eq(err, "cannot open: No such file or directory");
+
+	fd = mem_file("", 0, path);
+	cr_expect_eq(cap_open(path, NULL, &r, err), -1);
+	cr_expect_str_eq(err, "file is empty");
+	close(fd);
+
+	fd = mem_file("# Public capture corpus\n", 24, path);
+	cr_expect_eq(cap_open(path, NULL, &r, err), -1);
+	cr_expect_str_eq(err,
+			 "not a pcap, pcapng, gzip or zstd file (starts with 4 bytes 23 20 50 75)");
+	close(fd);
+
+	fd = mem_file("\x01\x02", 2, path);
+	cr_expect_eq(cap_open(path, NULL, &r, err), -1);
+	cr_expect_str_eq(err, "not a pcap, pcapng, gzip or zstd file (starts with 2 bytes 01 02)");
+	close(fd);
+
+	cr_expect_eq(cap_open("/", NULL, &r, err), -1);
+	cr_expect_str_eq(err, "cannot read: Is a directory");
+}
+
+Test(capture, libpcap_refusals_from_corpus_readme)
+{
+	static const struct {
+		const char *file, *msg, *msg_1_10;
+	} cases[] = {
+	    {"pcap-invalid-version-1.pcap", "unsupported pcap savefile version 1.4",
+	     "archaic pcap savefile format"},
+	    {"pcap-invalid-version-2.pcap", "unsupported pcap savefile version 2.5", ""},
+	    {"pcapng-invalid-vers-1.pcapng", "unsupported pcapng savefile version 0.1", ""},
+	    {"pcapng-invalid-vers-2.pcapng", "unsupported pcapng savefile version 1.1", ""},
+	    {"shb-option-too-long.pcapng",
+	     "block total length in header 32 and trailer 808464432 don't match",
+	     "block total length in header and trailer don't match"},
+	};
+	char path[256], err[CAP_ERRBUF_SIZE];
+	struct cap_reader *r;
+
+	need_corpus();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, CORPUS "libpcap/%s", cases[i].file);
+		cr_expect_eq(cap_open(path, NULL, &r, err), -1, "%s opened", cases[i].file);
+		/* The README quotes libpcap's newer words; 1.10.3 (Debian 12) says these. */
+		cr_expect(strcmp(err, cases[i].msg) == 0 || strcmp(err, cases[i].msg_1_10) == 0,
+			  "%s: %s", cases[i].file, err);
+	}
+	/* 1.10.3 opens this one and keeps the reserved bits in the link type: 0x00300000
+	 * (tcpdump says "unknown data link type 3145728"; the README's 3145729 is off by one). */
+	cr_assert_eq(
+	    cap_open(CORPUS "libpcap/linktype-reserved-field-not-zero.pcap", NULL, &r, err), 0,
+	    "%s", err);
+	cr_expect_eq(cap_linktype(r), 3145728);
+	cap_close(r);
+}
+
+/* Every cut of a small file: records before the cut, then "truncated" (or a clean end at
+ * a record boundary), with the count in the message; our buffer reads 7 bytes at a time. */
+Test(capture, truncated_at_every_offset)
+{
+	struct cap_options opt = {.read_size = 7};
+	size_t len, n_bounds = 0, bounds[64];
+	uint8_t *all;
+
+	need_corpus();
+	all = slurp(MPLS, &len);
+	bounds[n_bounds++] = 24;
+	for (size_t off = 24; off + 16 <= len && n_bounds < 64;) { /* little-endian file */
+		uint32_t caplen = (uint32_t)all[off + 8] | (uint32_t)all[off + 9] << 8;
+
+		off += 16 + caplen;
+		bounds[n_bounds++] = off;
+	}
+	cr_assert_eq(bounds[n_bounds - 1], len);
+	for (size_t cut = 24; cut <= len; cut++) {
+		char path[64], want[64];
+		int fd = mem_file(all, cut, path);
+		struct readout o = read_all(path, &opt);
+		uint64_t whole = 0;
+
+		while (whole + 1 < n_bounds && bounds[whole + 1] <= cut)
+			whole++;
+		cr_assert_eq(o.open_rc, 0, "cut %zu: %s", cut, o.err);
+		cr_expect_eq(o.n, whole, "cut %zu: %llu packets", cut, (unsigned long long)o.n);
+		if (cut == bounds[whole]) {
+			cr_expect_eq(o.end_rc, 0, "cut %zu: %s", cut, o.err);
+		} else {
+			snprintf(want, sizeof want, "(after %llu packet%s)",
+				 (unsigned long long)whole, whole == 1 ? "" : "s");
+			cr_expect_eq(o.end_rc, -1, "cut %zu", cut);
+			cr_expect(strncmp(o.err, "truncated dump file; tried to read ", 35) == 0 &&
+				      strstr(o.err, want) != NULL,
+				  "cut %zu: %s", cut, o.err);
+		}
+		close(fd);
+	}
+	free(all);
+}
+
+/* A few hundred cuts of a bigger file, with the default 1 MiB reads. */
+Test(capture, truncated_big_file)
+{
+	size_t len;
+	uint8_t *all;
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	for (size_t i = 0; i < 300; i++) {
+		char path[64];
+		size_t cut = 24 + (len - 24) * i / 300 + i % 17;
+		int fd = mem_file(all, cut, path);
+		struct readout o = read_all(path, NULL);
+
+		cr_expect(o.end_rc == 0 || strstr(o.err, "truncated dump file") != NULL, "%s",
+			  o.err);
+		cr_expect_lt(o.n, 601u);
+		close(fd);
+	}
+	free(all);
+}
+
+/* ---- compression ---- */
+
+static void expect_same_records(const char *plain, const char *packed, const char *format,
+				size_t read_size)
+{
+	struct cap_options opt = {.read_size = read_size};
+	struct readout a = read_all(plain, NULL), b = read_all(packed, &opt);
+
+	cr_assert_eq(b.open_rc, 0, "%s", b.err);
+	cr_expect_eq(b.end_rc, 0, "%s", b.err);
+	cr_expect_eq(a.n, b.n);
+	cr_expect_str_eq(a.digest, b.digest);
+	cr_expect_str_eq(b.format, format);
+	cr_expect_str_neq(a.hash, b.hash, "the hash is of the stored bytes");
+}
+
+static void gzip_round_trip(const char *file, const char *format)
+{
+	size_t len;
+	uint8_t *all = slurp(file, &len);
+	size_t cap = len + 4096, n;
+	uint8_t *gz = malloc(cap);
+	char path[64];
+	int fd;
+
+	n = gzip_member(all, len, gz, cap);
+	fd = mem_file(gz, n, path);
+	expect_same_records(file, path, format, 0);
+	expect_same_records(file, path, format, 5);
+
+	struct hash128 h;
+	char want[33];
+	struct readout o = read_all(path, NULL);
+
+	hash128_init(&h);
+	hash128_update(&h, gz, n);
+	hash128_hex(&h, want);
+	cr_expect_str_eq(o.hash, want);
+	close(fd);
+	free(gz);
+	free(all);
+}
+
+Test(capture, gzip_round_trip)
+{
+	need_corpus();
+	gzip_round_trip(AFS, "pcap.gz");
+	gzip_round_trip(PCAPNG, "pcapng.gz");
+}
+
+Test(capture, gzip_concatenated_members_and_trailing_junk)
+{
+	size_t len, n = 0;
+	uint8_t *all, *gz;
+	char path[64];
+	int fd;
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	gz = malloc(len + 65536);
+	n += gzip_member(all, 1000, gz, len + 65536);		  /* cuts a record in two */
+	n += gzip_member(all + 1000, 0, gz + n, len + 65536 - n); /* an empty member */
+	n += gzip_member(all + 1000, len - 1000, gz + n, len + 65536 - n);
+	fd = mem_file(gz, n, path);
+	expect_same_records(AFS, path, "pcap.gz", 0);
+	close(fd);
+
+	memset(gz + n, 0, 512); /* tape padding after the last member: ignored, as gzip does */
+	fd = mem_file(gz, n + 512, path);
+	expect_same_records(AFS, path, "pcap.gz", 0);
+	close(fd);
+	free(gz);
+	free(all);
+}
+
+Test(capture, zstd_round_trip_and_frames)
+{
+	size_t len;
+	uint8_t *all, *zs;
+	size_t cap, n;
+	char path[64];
+	int fd;
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	cap = ZSTD_compressBound(len) * 2;
+	zs = malloc(cap);
+	n = ZSTD_compress(zs, cap, all, len, 3);
+	cr_assert(!ZSTD_isError(n));
+	fd = mem_file(zs, n, path);
+	expect_same_records(AFS, path, "pcap.zst", 0);
+	expect_same_records(AFS, path, "pcap.zst", 3);
+	close(fd);
+
+	size_t m = ZSTD_compress(zs, cap, all, 777, 1); /* two frames */
+
+	m += ZSTD_compress(zs + m, cap - m, all + 777, len - 777, 1);
+	fd = mem_file(zs, m, path);
+	expect_same_records(AFS, path, "pcap.zst", 0);
+	close(fd);
+	free(zs);
+	free(all);
+}
+
+static void expect_cut(const uint8_t *data, size_t n, const char *want)
+{
+	char path[64];
+	int fd = mem_file(data, n, path);
+	struct readout o = read_all(path, NULL);
+
+	cr_expect(o.open_rc < 0 || o.end_rc < 0, "cut at %zu read cleanly", n);
+	cr_expect(strstr(o.err, want) != NULL, "cut at %zu: %s", n, o.err);
+	cr_expect_leq(o.n, 601u); /* a cut trailer comes after every record */
+	close(fd);
+}
+
+Test(capture, truncated_gzip_and_zstd)
+{
+	size_t len, cap, n;
+	uint8_t *all, *buf;
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	cap = ZSTD_compressBound(len) + 65536;
+	buf = malloc(cap);
+	n = gzip_member(all, len, buf, cap);
+	expect_cut(buf, n / 2, "gzip stream cut after");
+	expect_cut(buf, n - 1, "gzip stream cut after"); /* inside the trailer */
+	expect_cut(buf, 5, "gzip stream cut after");
+	buf[n / 2] ^= 0x55;
+	expect_cut(buf, n, "gzip data corrupt");
+
+	n = ZSTD_compress(buf, cap, all, len, 3);
+	expect_cut(buf, n / 2, "zstd stream cut after");
+	expect_cut(buf, n - 1, "zstd stream cut after");
+	free(buf);
+	free(all);
+}
+
+/* ---- standard input ---- */
+
+static void feed_stdin(const uint8_t *data, size_t n)
+{
+	int fds[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		for (size_t off = 0; off < n;) { /* small writes: short reads at our end */
+			ssize_t k = write(fds[1], data + off, n - off < 999 ? n - off : 999);
+
+			if (k <= 0)
+				_exit(1);
+			off += (size_t)k;
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	cr_assert_eq(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+	close(fds[0]);
+}
+
+Test(capture, standard_input)
+{
+	size_t len;
+	uint8_t *all;
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	feed_stdin(all, len);
+	struct readout a = read_all(AFS, NULL), b = read_all("-", NULL);
+
+	cr_assert_eq(b.open_rc, 0, "%s", b.err);
+	cr_expect_eq(b.end_rc, 0, "%s", b.err);
+	cr_expect_eq(b.n, a.n);
+	cr_expect_str_eq(b.digest, a.digest);
+	cr_expect_str_eq(b.hash, a.hash);
+	wait(NULL);
+	free(all);
+}
+
+Test(capture, standard_input_gzip)
+{
+	size_t len;
+	uint8_t *all, *gz;
+
+	need_corpus();
+	all = slurp(PCAPNG, &len);
+	gz = malloc(len + 4096);
+	feed_stdin(gz, gzip_member(all, len, gz, len + 4096));
+	struct readout a = read_all(PCAPNG, NULL), b = read_all("-", NULL);
+
+	cr_assert_eq(b.open_rc, 0, "%s", b.err);
+	cr_expect_eq(b.n, a.n);
+	cr_expect_str_eq(b.digest, a.digest);
+	cr_expect_str_eq(b.format, "pcapng.gz");
+	wait(NULL);
+	free(gz);
+	free(all);
+}
+
+/* ---- filter ---- */
+
+static uint64_t libpcap_count(const char *path, const char *expr)
+{
+	char pe[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(path, pe);
+	struct bpf_program prog;
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	uint64_t n = 0;
+
+	cr_assert(p != NULL, "%s", pe);
+	cr_assert_eq(pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN), 0);
+	cr_assert_eq(pcap_setfilter(p, &prog), 0);
+	while (pcap_next_ex(p, &h, &d) == 1)
+		n++;
+	pcap_freecode(&prog);
+	pcap_close(p);
+	return n;
+}
+
+Test(capture, filter_on_both_readers)
+{
+	const char *expr = "icmp[0] = 3 and icmp[1] = 3";
+
+	need_corpus();
+	for (int forced = 0; forced < 2; forced++) {
+		struct cap_options opt = {.filter = expr, .force_libpcap = forced};
+		struct cap_reader *r;
+		struct cap_pkt p;
+		char err[CAP_ERRBUF_SIZE];
+		uint64_t n = 0;
+
+		cr_assert_eq(cap_open(AFS, &opt, &r, err), 0, "%s", err);
+		while (cap_next(r, &p) > 0)
+			n++;
+		cr_expect_eq(n, 25);
+		cr_expect_eq(n, libpcap_count(AFS, expr));
+		cr_expect_eq(cap_packets_read(r), 601, "records are counted before the filter");
+		cap_close(r);
+	}
+}
+
+Test(capture, bad_filter_is_an_open_error)
+{
+	struct cap_options opt = {.filter = "udp port (("};
+	struct cap_reader *r;
+	char err[CAP_ERRBUF_SIZE];
+
+	need_corpus();
+	cr_expect_eq(cap_open(AFS, &opt, &r, err), -1);
+	cr_expect(strstr(err, "invalid filter \"udp port ((\": ") == err, "%s", err);
+	cr_expect(strstr(err, "syntax error") != NULL, "%s", err);
+	opt.force_libpcap = true;
+	cr_expect_eq(cap_open(PCAPNG, &opt, &r, err), -1);
+	cr_expect(strstr(err, "syntax error") != NULL, "%s", err);
+}
+
+/* ---- content hash ---- */
+
+Test(capture, hash_known_values_and_splits)
+{
+	static const struct {
+		size_t len;
+		const char *hex;
+	} golden[] = {{0, "a57526cc3c8629aa549e5d1c9542bb3f"},
+		      {3, "d3b9cb3d69c8f08c32f275f9107fd49f"},
+		      {1000, "58d0b166c67345c5b074f174e0c9e22f"}};
+	uint8_t data[1000];
+	struct hash128 whole, parts;
+	char a[33], b[33];
+
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	for (size_t g = 0; g < sizeof golden / sizeof golden[0]; g++) {
+		hash128_init(&whole);
+		hash128_update(&whole, data, golden[g].len);
+		hash128_hex(&whole, a);
+		cr_expect_str_eq(a, golden[g].hex, "length %zu", golden[g].len);
+	}
+	hash128_init(&whole);
+	hash128_update(&whole, data, sizeof data);
+	hash128_hex(&whole, a);
+	for (size_t step = 1; step < 70; step++) {
+		hash128_init(&parts);
+		for (size_t off = 0; off < sizeof data; off += step)
+			hash128_update(&parts, data + off,
+				       sizeof data - off < step ? sizeof data - off : step);
+		hash128_hex(&parts, b);
+		cr_expect_str_eq(a, b, "split every %zu bytes", step);
+	}
+	data[500] ^= 1;
+	hash128_init(&parts);
+	hash128_update(&parts, data, sizeof data);
+	hash128_hex(&parts, b);
+	cr_expect_str_neq(a, b);
+}
+
+Test(capture, content_hash_is_of_the_file)
+{
+	size_t len;
+	uint8_t *all;
+	struct hash128 h;
+	char want[33];
+
+	need_corpus();
+	all = slurp(AFS, &len);
+	hash128_init(&h);
+	hash128_update(&h, all, len);
+	hash128_hex(&h, want);
+	for (size_t rs = 1; rs < 300000; rs = rs * 7 + 3) {
+		struct cap_options opt = {.read_size = rs};
+		struct readout o = read_all(AFS, &opt);
+
+		cr_expect_str_eq(o.hash, want, "read size %zu", rs);
+	}
+	struct cap_options forced = {.force_libpcap = true};
+
+	cr_expect_str_eq(read_all(AFS, &forced).hash, want);
+	free(all);
+}
+
+/* ---- directory walk ---- */
+
+struct seen {
+	char lines[64][160];
+	int n;
+};
+
+static void note(const char *path, const char *err, void *arg)
+{
+	struct seen *s = arg;
+	const char *rel = strstr(path, "/t/");
+
+	if (s->n < 64)
+		snprintf(s->lines[s->n++], sizeof s->lines[0], "%s%s%s", rel ? rel + 3 : path,
+			 err ? " ! " : "", err ? err : "");
+}
+
+/* Creates base/rel: a directory, a file, a symbolic link to target, or a FIFO. */
+static void make(const char *base, const char *rel, char kind, const char *target)
+{
+	char p[256];
+	int rc = 0;
+
+	snprintf(p, sizeof p, "%s/%s", base, rel);
+	switch (kind) {
+	case 'd':
+		rc = mkdir(p, 0755);
+		break;
+	case 'f':
+		rc = open(p, O_CREAT | O_WRONLY, 0644);
+		rc = rc < 0 ? rc : close(rc);
+		break;
+	case 'l':
+		rc = symlink(target, p);
+		break;
+	default:
+		rc = mkfifo(p, 0644);
+	}
+	cr_assert_eq(rc, 0, "%s: %s", p, strerror(errno));
+}
+
+Test(capture, walk_sorted_no_symlinked_dirs)
+{
+	char base[] = "/tmp/pm-walk-XXXXXX", p[256];
+	struct seen s = {0};
+
+	cr_assert_not_null(mkdtemp(base));
+	make(base, "t", 'd', NULL);
+	make(base, "t/b", 'd', NULL);
+	make(base, "t/b/2.pcap", 'f', NULL);
+	make(base, "t/b/10.pcap", 'f', NULL);
+	make(base, "t/a.pcap", 'f', NULL);
+	make(base, "t/B.pcap", 'f', NULL);
+	make(base, "t/_x", 'f', NULL);
+	make(base, "t/linkdir", 'l', "b");
+	make(base, "t/linkfile", 'l', "a.pcap");
+	make(base, "t/dangling", 'l', "nothing");
+	make(base, "t/fifo", 'p', NULL);
+
+	snprintf(p, sizeof p, "%s/t/", base);
+	const char *args[] = {"-", p, "/nonexistent.pcap"};
+
+	cap_walk(args, 3, note, &s);
+	cr_assert_eq(s.n, 9);
+	cr_expect_str_eq(s.lines[0], "-");
+	cr_expect_str_eq(s.lines[1], "B.pcap");
+	cr_expect_str_eq(s.lines[2], "_x");
+	cr_expect_str_eq(s.lines[3], "a.pcap");
+	cr_expect_str_eq(s.lines[4], "b/10.pcap");
+	cr_expect_str_eq(s.lines[5], "b/2.pcap");
+	cr_expect_str_eq(s.lines[6], "dangling ! broken symbolic link: No such file or directory");
+	cr_expect_str_eq(s.lines[7], "linkfile");
+	cr_expect_str_eq(s.lines[8], "/nonexistent.pcap");
+
+	snprintf(p, sizeof p, "rm -rf %s", base);
+	cr_expect_eq(system(p), 0);
+}
+
+Test(capture, walk_depth_cap_and_unreadable)
+{
+	char base[] = "/tmp/pm-walk-XXXXXX", p[1024];
+	struct seen s = {0};
+	size_t len;
+
+	cr_assert_not_null(mkdtemp(base));
+	len = (size_t)snprintf(p, sizeof p, "%s/t", base);
+	mkdir(p, 0755);
+	for (int i = 0; i < 40; i++) {
+		len += (size_t)snprintf(p + len, sizeof p - len, "/d");
+		cr_assert_eq(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof p, "%s/t", base);
+	const char *args[] = {p};
+
+	cap_walk(args, 1, note, &s);
+	cr_assert_eq(s.n, 1);
+	cr_expect(strstr(s.lines[0], "nested too deep") != NULL, "%s", s.lines[0]);
+
+	if (geteuid() != 0) {
+		snprintf(p, sizeof p, "%s/t/d", base);
+		chmod(p, 0);
+		s.n = 0;
+		snprintf(p, sizeof p, "%s/t", base);
+		cap_walk(args, 1, note, &s);
+		cr_expect_eq(s.n, 1);
+		cr_expect(strstr(s.lines[0], "cannot read directory: Permission denied") != NULL,
+			  "%s", s.lines[0]);
+		snprintf(p, sizeof p, "%s/t/d", base);
+		chmod(p, 0755);
+	} else {
+		cr_log_info("running as root: the unreadable-directory case is not testable");
+	}
+	snprintf(p, sizeof p, "rm -rf %s", base);
+	cr_expect_eq(system(p), 0);
+}

@@ -1,0 +1,272 @@
+/* test_diagnose.c - every diagnosis rule on hand-built databases, with the edges between labels. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/diagnose.h"
+#include "db/db.h"
+
+static sqlite3 *db;
+
+static void setup(void)
+{
+	char err[DB_ERRBUF_SIZE];
+	cr_assert_eq(db_open(":memory:", &db, err), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+	sqlite3_close(db);
+}
+
+static void sql(const char *fmt, ...)
+{
+	char buf[2048], *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	cr_assert_eq(sqlite3_exec(db, buf, NULL, NULL, &msg), SQLITE_OK, "%s: %s", buf, msg);
+}
+
+#define S(x) ((long long)(x) * 1000000000LL)
+
+static void capture(int id, long long first, long long last)
+{
+	sql("INSERT INTO captures (id, path, content_hash, format, precision, first_ns, last_ns)"
+	    " VALUES (%d, 'c%d.pcap', 'h%d', 'pcap', 6, %lld, %lld)", id, id, id, first, last);
+}
+
+/* A port unreachable from `rep` (ttl) quoting src:sport -> dst:dport. */
+static void unreach(int cap, long long ts, const char *rep, int ttl, const char *src, int sport,
+		    const char *dst, int dport, const char *role)
+{
+	sql("INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
+	    " type, code, proto, src, sport, dst, dport, quote_len, quote_ip_len, role, orig_seen)"
+	    " VALUES (%d, 1, %lld, '%s', '%s', %d, 'icmp', 3, 3, 17, '%s', %d, '%s', %d, 60, 60,"
+	    " '%s', 1)", cap, ts, rep, src, ttl, src, sport, dst, dport, role);
+}
+
+static void time_exceeded(int cap, long long ts, const char *rep, const char *src,
+			  const char *dst, int dport)
+{
+	sql("INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
+	    " type, code, proto, src, sport, dst, dport, quote_ttl) VALUES (%d, 1, %lld, '%s', '%s',"
+	    " 64, 'icmp', 11, 0, 17, '%s', 40000, '%s', %d, 1)", cap, ts, rep, src, src, dst, dport);
+}
+
+/* Endpoint statistics: rx/tx counts, first/last tx, errors window. */
+static void endpoint(int cap, const char *ip, int port, long long rx, long long tx,
+		     long long first_tx, long long last_tx, const char *app)
+{
+	sql("INSERT INTO endpoints (capture_id, ip, port, rx_packets, tx_packets, first_tx_ns,"
+	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, %s, %s, %s%s%s)", cap, ip, port, rx,
+	    tx, tx ? "" : "NULL", tx ? "" : "NULL", app ? "'" : "", app ? app : "NULL",
+	    app ? "'" : "");
+	if (tx)
+		sql("UPDATE endpoints SET first_tx_ns = %lld, last_tx_ns = %lld WHERE capture_id = %d"
+		    " AND ip = '%s' AND port = %d", first_tx, last_tx, cap, ip, port);
+}
+
+static int rebuild(void)
+{
+	char err[DB_ERRBUF_SIZE];
+	int n = diagnose_rebuild(db, err);
+	cr_assert_geq(n, 0, "%s", err);
+	return n;
+}
+
+/* The text of column `col` of the finding for server ip:port. */
+static const char *finding(const char *ip, int port, const char *col)
+{
+	static char out[4096];
+	char q[256];
+	sqlite3_stmt *st;
+	snprintf(q, sizeof q, "SELECT %s FROM findings WHERE server_ip = ?1 AND server_port = ?2", col);
+	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, port);
+	out[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+TestSuite(diagnose, .init = setup, .fini = teardown);
+
+Test(diagnose, service_down_when_nothing_answers)
+{
+	capture(1, S(100), S(400));
+	for (int i = 0; i < 3; i++)
+		unreach(1, S(101 + i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53, "request");
+	endpoint(1, "192.0.2.53", 53, 3, 0, 0, 0, "dns");
+	cr_assert_eq(rebuild(), 1);
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-down");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "confidence"), "high");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "3");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "service"), "dns");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "clients"), "[\"192.0.2.10\"]");
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "No datagram from 192.0.2.53:53"));
+	cr_assert_str_eq(finding("192.0.2.53", 53, "secondary"), "[]");
+}
+
+Test(diagnose, restarted_when_it_answered_before_and_after)
+{
+	capture(1, S(100), S(400));
+	endpoint(1, "192.0.2.53", 53, 20, 10, S(100), S(300), "dns");
+	sql("UPDATE endpoints SET tx_before_err_ns = %lld, tx_after_err_ns = %lld", S(150), S(210));
+	unreach(1, S(160), "192.0.2.53", 64, "192.0.2.10", 40000, "192.0.2.53", 53, "request");
+	unreach(1, S(200), "192.0.2.53", 64, "192.0.2.10", 40001, "192.0.2.53", 53, "request");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-restarted");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_start_ns"), "150000000000");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_end_ns"), "210000000000");
+}
+
+Test(diagnose, restarted_across_two_captures)
+{
+	capture(1, S(100), S(199));
+	capture(2, S(200), S(300));
+	endpoint(1, "192.0.2.53", 53, 5, 5, S(100), S(190), "dns");
+	endpoint(2, "192.0.2.53", 53, 2, 0, 0, 0, "dns");
+	unreach(2, S(201), "192.0.2.53", 64, "192.0.2.10", 40000, "192.0.2.53", 53, "request");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-restarted");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_start_ns"), "190000000000");
+}
+
+Test(diagnose, wrong_port_needs_the_same_application)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.53", 64, "192.0.2.10", 40000, "192.0.2.53", 53, "request");
+	endpoint(1, "192.0.2.53", 53, 1, 0, 0, 0, "dns");
+	endpoint(1, "192.0.2.53", 123, 4, 4, S(100), S(300), "ntp");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-down");
+	endpoint(1, "192.0.2.53", 8053, 4, 4, S(100), S(300), "dns");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "wrong-port");
+	cr_assert(strstr(finding("192.0.2.53", 53, "related"), "8053"));
+}
+
+Test(diagnose, wrong_host_needs_shared_clients)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.54", 64, "192.0.2.10", 40000, "192.0.2.54", 53, "request");
+	endpoint(1, "192.0.2.54", 53, 1, 0, 0, 0, "dns");
+	endpoint(1, "192.0.2.53", 53, 4, 4, S(100), S(300), "dns");
+	sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', 53, '192.0.2.99')");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.54", 53, "diagnosis"), "service-down");
+	sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', 53, '192.0.2.10')");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.54", 53, "diagnosis"), "wrong-host");
+}
+
+Test(diagnose, restarted_outranks_wrong_host_which_stays_secondary)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(150), "192.0.2.54", 64, "192.0.2.10", 40000, "192.0.2.54", 53, "request");
+	endpoint(1, "192.0.2.54", 53, 3, 2, S(100), S(300), "dns");
+	endpoint(1, "192.0.2.53", 53, 4, 4, S(100), S(300), "dns");
+	sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', 53, '192.0.2.10')");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.54", 53, "diagnosis"), "service-restarted");
+	cr_assert_str_eq(finding("192.0.2.54", 53, "secondary"), "[\"wrong-host\"]");
+}
+
+Test(diagnose, late_reply_is_keyed_on_the_server)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(102), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40000, "reply");
+	unreach(1, S(104), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40001, "reply");
+	cr_assert_eq(rebuild(), 1);
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "late-reply");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "clients"), "[\"192.0.2.10\"]");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "2");
+}
+
+Test(diagnose, traceroute_one_finding_per_source_and_target)
+{
+	capture(1, S(100), S(400));
+	time_exceeded(1, S(101), "192.0.2.1", "192.0.2.10", "198.51.100.20", 33434);
+	unreach(1, S(102), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33435, "request");
+	unreach(1, S(103), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33436, "request");
+	cr_assert_eq(rebuild(), 1);
+	cr_assert_str_eq(finding("198.51.100.20", 33434, "diagnosis"), "traceroute");
+	cr_assert_str_eq(finding("198.51.100.20", 33434, "ports"), "3");
+	cr_assert_str_eq(finding("198.51.100.20", 33434, "source_ip"), "192.0.2.10");
+}
+
+Test(diagnose, a_lone_high_port_refusal_is_not_a_traceroute)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(102), "198.51.100.20", 64, "192.0.2.10", 40000, "198.51.100.20", 33434, "request");
+	sql("UPDATE events SET quote_ttl = 60");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.20", 33434, "diagnosis"), "service-down");
+}
+
+Test(diagnose, scan_needs_ten_ports)
+{
+	capture(1, S(100), S(400));
+	for (int p = 1; p <= 9; p++)
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p, "request");
+	cr_assert_eq(rebuild(), 9);
+	unreach(1, S(101), "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", 10, "request");
+	cr_assert_eq(rebuild(), 1);
+	cr_assert_str_eq(finding("192.0.2.53", 1, "diagnosis"), "udp-scan");
+	cr_assert_str_eq(finding("192.0.2.53", 1, "ports"), "10");
+}
+
+Test(diagnose, firewall_reject_by_address)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.1", 254, "192.0.2.10", 40000, "198.51.100.53", 53, "request");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.53", 53, "diagnosis"), "firewall-reject");
+	cr_assert_str_eq(finding("198.51.100.53", 53, "reporters"), "[\"192.0.2.1\"]");
+}
+
+Test(diagnose, firewall_reject_by_ttl)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "198.51.100.53", 254, "192.0.2.10", 40000, "198.51.100.53", 53, "request");
+	sql("INSERT INTO host_ttls VALUES (1, '198.51.100.53', 61, 10)");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.53", 53, "diagnosis"), "firewall-reject");
+	sql("DELETE FROM host_ttls");
+	sql("INSERT INTO host_ttls VALUES (1, '198.51.100.53', 62, 10)");
+	sql("UPDATE events SET ttl = 62");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.53", 53, "diagnosis"), "service-down");
+}
+
+Test(diagnose, rate_limited_is_secondary)
+{
+	capture(1, S(100), S(400));
+	for (int i = 0; i < 6; i++)
+		unreach(1, S(101), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53, "request");
+	endpoint(1, "192.0.2.53", 53, 60, 0, 0, 0, "dns");
+	sql("UPDATE endpoints SET rx_unanswered = 60, errors = 6");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-down");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "secondary"), "[\"rate-limited\"]");
+	sql("UPDATE endpoints SET rx_unanswered = 10");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "secondary"), "[]");
+}
+
+Test(diagnose, rebuild_is_idempotent)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.53", 64, "192.0.2.10", 40000, "192.0.2.53", 53, "request");
+	rebuild();
+	char first[4096];
+	snprintf(first, sizeof first, "%s", finding("192.0.2.53", 53, "evidence"));
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "evidence"), first);
+	cr_assert_eq(rebuild(), 1);
+}
