@@ -41,19 +41,21 @@ build/asan/unit-tests: $(TEST_OBJ) $(ASAN_OBJ)
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+	@echo "  CC asan $<"
+	@$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
 
 # Generated objects are compiled from build/gen (the pattern rules above see "build/gen/x.c").
 build/rel/build/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	@$(CC) $(CFLAGS_ALL) -c -o $@ $<
 build/asan/build/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+	@$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
 
 # Data files compiled into the binary: nothing to install beside it.
 build/gen/schema_sql.c: db/schema.sql tests/tools/c-string.sh
@@ -72,7 +74,7 @@ test-deps:
 demo: deps
 	$(MAKE) --no-print-directory portmortem
 	rm -f portmortem.db portmortem.db-wal portmortem.db-shm
-	./portmortem analyze --db portmortem.db samples/ ; test $$? -le 1
+	./portmortem analyze --db portmortem.db samples/*.pcap
 	./portmortem report --db portmortem.db -f html -o portmortem-report.html
 	@echo "wrote portmortem-report.html and portmortem.db"
 

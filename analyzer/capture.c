@@ -83,8 +83,8 @@ __attribute__((format(printf, 2, 3))) static int rd_fail(struct cap_reader *r, c
 	return -1;
 }
 
-/* Fraction in ns may be negative or above 1e9 (libpcap passes the 32-bit field on as a
- * signed value): carry it into the seconds so that 0 <= ts_nsec < 1e9. */
+/* The fraction in ns may be negative (see ts_field()) or 1e9 and more (a file may hold
+ * anything): carry it into the seconds so that 0 <= ts_nsec < 1e9, the same instant. */
 static void set_ts(struct cap_pkt *pkt, int64_t sec, int64_t frac_ns)
 {
 	int64_t carry = frac_ns / 1000000000, ns = frac_ns % 1000000000;

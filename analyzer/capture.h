@@ -63,7 +63,8 @@ void cap_content_hash(const struct cap_reader *r, char out[33]);
 void cap_close(struct cap_reader *r);
 
 /* Expands CAPTURE arguments: files kept, directories walked recursively in byte order
- * of their names (symlinked directories not followed), "-" kept. Calls fn for each;
+ * of their names (symlinked directories not followed), "-" kept. Inside directories, files
+ * whose first bytes are no capture magic number (pcap, pcapng, gzip, zstd) are skipped. Calls fn for each;
  * errors (unreadable directory) are reported through fn with err set. */
 typedef void (*cap_walk_fn)(const char *path, const char *err, void *arg);
 void cap_walk(const char *const *args, int n_args, cap_walk_fn fn, void *arg);

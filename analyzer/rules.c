@@ -263,7 +263,9 @@ static void refusal_facts(struct dx *x, struct refusal *r)
 		snprintf(r->app, sizeof r->app, "%s", app ? (const char *)app : "");
 	}
 	sqlite3_finalize(st);
-	r->span_ns = dx_int(x, dx_prepare(x, "SELECT MAX(last_ns) - MIN(first_ns) FROM captures", ""), 0);
+	/* Time covered by the captures that hold these errors (each capture's own span). */
+	r->span_ns = dx_int(x, dx_prepare(x, "SELECT SUM(last_ns - first_ns) FROM captures WHERE id IN"
+					  " (SELECT capture_id FROM pu WHERE fid = ?1)", "i", r->fid), 0);
 }
 
 /* Other ports of the same host answering the same application; other hosts answering the

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #define IN_SIZE (256 * 1024)	   /* compressed bytes read at a time */
 #define FILE_BUF_SIZE (256 * 1024) /* stdio buffer of the FILE* handed to libpcap */
@@ -264,6 +265,10 @@ static ssize_t zstd_read(struct stream *s, uint8_t *dst, size_t n)
 		size_t ret = ZSTD_decompressStream(s->zd, &out, &in);
 
 		s->in_pos = in.pos;
+		if (ZSTD_isError(ret) &&
+		    ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
+			return fail(s, "zstd frame needs a window over 128 MiB (zstd --long=28 or "
+				       "more): not read, to bound memory");
 		if (ZSTD_isError(ret))
 			return fail(s, "zstd data corrupt near byte %llu: %s",
 				    (unsigned long long)(s->bytes_in - (s->in_len - s->in_pos)),

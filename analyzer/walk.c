@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,29 @@ error:
 	return NULL;
 }
 
+/* False for a file found in a directory that cannot be a capture: its first bytes are none of
+ * the magic numbers cap_open() knows (README, notes, checksums beside rotated captures).
+ * Short and unreadable files are kept, so cap_open() names what is wrong with them. */
+static bool looks_like_capture(const char *path)
+{
+	static const uint8_t MAGIC[][4] = {
+		{ 0xa1, 0xb2, 0xc3, 0xd4 }, { 0xd4, 0xc3, 0xb2, 0xa1 }, { 0xa1, 0xb2, 0x3c, 0x4d },
+		{ 0x4d, 0x3c, 0xb2, 0xa1 }, { 0x0a, 0x0d, 0x0d, 0x0a }, { 0x28, 0xb5, 0x2f, 0xfd },
+	};
+	uint8_t head[4];
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return true;
+	size_t n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	if (n < sizeof head || (head[0] == 0x1f && head[1] == 0x8b))
+		return true;
+	for (size_t i = 0; i < sizeof MAGIC / sizeof MAGIC[0]; i++)
+		if (memcmp(head, MAGIC[i], sizeof head) == 0)
+			return true;
+	return false;
+}
+
 static void walk_entry(const struct walk *w, const char *path, int depth)
 {
 	struct stat st;
@@ -89,11 +114,12 @@ static void walk_entry(const struct walk *w, const char *path, int depth)
 	if (S_ISDIR(st.st_mode)) {
 		walk_dir(w, path, depth + 1);
 	} else if (S_ISREG(st.st_mode)) {
-		w->fn(path, NULL, w->arg);
+		if (looks_like_capture(path))
+			w->fn(path, NULL, w->arg);
 	} else if (S_ISLNK(st.st_mode)) {
 		if (stat(path, &st) < 0)
 			report_errno(w, path, "broken symbolic link", errno);
-		else if (S_ISREG(st.st_mode))
+		else if (S_ISREG(st.st_mode) && looks_like_capture(path))
 			w->fn(path, NULL, w->arg); /* links to directories are not followed */
 	}
 	/* Sockets, FIFOs and devices inside a directory are not captures: skipped. */

@@ -1,5 +1,4 @@
-/* apphint.c - what the start of a UDP payload says about its application, chosen by port
- * (IANA service names and port numbers registry), and its one-line text form. */
+/* apphint.c - application hints from the first bytes of a UDP payload, by port (IANA). */
 #include <stdio.h>
 #include <string.h>
 

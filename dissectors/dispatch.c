@@ -1,5 +1,4 @@
-/* dispatch.c - the tables that pick a dissector: ethertype (IEEE 802 numbers) and IP protocol
- * (IANA protocol numbers), plus the tunnel depth guard and the "innermost IP wins" rule. */
+/* dispatch.c - dissector tables: ethertype (IEEE 802) and IP protocol (IANA) numbers. */
 #include <string.h>
 
 #include "dissectors/internal.h"
@@ -76,15 +75,16 @@ bool dx_tunnel(struct dctx *x)
 
 void dx_commit_ip(struct dctx *x, const struct ip_layer *ip)
 {
-	x->out->kind = PK_OTHER;
-	x->out->ip_version = ip->version;
-	x->out->src = ip->src;
-	x->out->dst = ip->dst;
-	x->out->ttl = ip->ttl;
-	x->out->ip_proto = ip->proto;
-	x->out->ip_len = ip->ip_len;
-	x->out->sport = x->out->dport = x->out->udp_len = 0;
-	x->out->payload.p = NULL;
-	x->out->payload.len = 0;
-	memset(&x->out->icmp, 0, sizeof x->out->icmp);
+	struct dissection *d = x->out;
+	d->kind = PK_OTHER;
+	d->ip_version = ip->version;
+	d->src = ip->src;
+	d->dst = ip->dst;
+	d->ttl = ip->ttl;
+	d->ip_proto = ip->proto;
+	d->ip_len = ip->ip_len;
+	d->sport = d->dport = d->udp_len = 0;
+	d->payload.p = NULL;
+	d->payload.len = 0;
+	memset(&d->icmp, 0, sizeof d->icmp);
 }

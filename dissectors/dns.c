@@ -1,5 +1,4 @@
-/* dns.c - the header and first question of a DNS message (RFC 1035 §4.1), with bounded
- * decoding of names: labels <= 63, names <= 255, compression pointers strictly backwards. */
+/* dns.c - DNS header and first question (RFC 1035 §4.1), names decoded within bounds. */
 #include "dissectors/internal.h"
 
 #define DNS_HDR_LEN 12

@@ -1,5 +1,4 @@
-/* gre.c - GRE (RFC 2784, key and sequence RFC 2890, enhanced GRE v1 RFC 2637) and the ERSPAN
- * mirroring headers it carries (draft-foschiano-erspan). */
+/* gre.c - GRE (RFC 2784, RFC 2890 key/sequence, RFC 2637 v1) and the ERSPAN it carries. */
 #include "dissectors/internal.h"
 
 #define GRE_CSUM 0x8000

@@ -1,5 +1,4 @@
-/* icmp6.c - ICMPv6 error messages (RFC 4443; RFC 4884 length field), checksum with the
- * IPv6 pseudo header (RFC 8200 §8.1). */
+/* icmp6.c - ICMPv6 error messages (RFC 4443; RFC 4884 length), pseudo-header checksum. */
 #include "dissectors/internal.h"
 
 /* Error messages (types 0..127). Types 1 and 3 make a frame PK_ICMP_*; packet too big

@@ -1,5 +1,4 @@
-/* link.c - link layers of capture files (tcpdump.org LINKTYPE_ list): Ethernet (IEEE 802.3),
- * Linux cooked SLL/SLL2, BSD null/loopback, raw IP; and dissect_packet(), the entry point. */
+/* link.c - capture link layers (tcpdump.org LINKTYPE_ list, IEEE 802.3); dissect_packet(). */
 #include <string.h>
 
 #include "dissectors/internal.h"
@@ -134,6 +133,14 @@ bool dissect_linktype_supported(int linktype)
 	return link_fn(linktype) != NULL;
 }
 
+/*
+ * The entry point (contract in dissect.h). What the result means, where dissect.h leaves room:
+ * - the IP fields are those of the innermost IP header decoded; a tunnel (GRE, IP-in-IP,
+ *   VXLAN, GENEVE, MPLS, PPPoE) whose inner frame holds an IP header makes that header the
+ *   frame's, and a UDP tunnel datagram whose inside holds none stays PK_UDP;
+ * - caplen > wirelen is flagged and the captured bytes are decoded; lengths that claim more
+ *   than the wire held are malformed, lengths beyond what was captured are a snaplen cut.
+ */
 enum pkt_kind dissect_packet(int linktype, const uint8_t *data, size_t caplen, size_t wirelen,
 			     struct dissection *out)
 {

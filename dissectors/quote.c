@@ -1,5 +1,4 @@
-/* quote.c - the datagram quoted inside an ICMP error (RFC 792, RFC 4443 §3.1, RFC 4884):
- * its IP header, extension headers, transport ports and the start of a UDP payload. */
+/* quote.c - the datagram quoted in an ICMP error (RFC 792, RFC 4443 §3.1, RFC 4884). */
 #include <string.h>
 
 #include "dissectors/internal.h"

@@ -1,5 +1,4 @@
-/* snmp.c - the start of an SNMP message in BER (RFC 1157 v1, RFC 3416 v2c PDUs, RFC 3412 v3):
- * version and PDU type. */
+/* snmp.c - SNMP version and PDU type from BER (RFC 1157, RFC 3416, RFC 3412). */
 #include "dissectors/internal.h"
 
 #define BER_INTEGER 0x02

@@ -1,5 +1,4 @@
-/* udp.c - UDP (RFC 768; RFC 8200 §8.1 for the IPv6 checksum): ports, length, checksum,
- * and the UDP ports that carry tunnels (VXLAN, GENEVE). */
+/* udp.c - UDP (RFC 768; RFC 8200 §8.1 IPv6 checksum) and the UDP ports of tunnels. */
 #include "dissectors/internal.h"
 
 static const struct {
@@ -49,6 +48,7 @@ static void udp_narrow(struct dctx *x, const struct ip_layer *ip, uint16_t ulen,
  */
 void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 {
+	struct dissection *d = x->out;
 	struct cursor all = c;
 	uint16_t sport = cur_be16(&c);
 	uint16_t dport = cur_be16(&c);
@@ -56,19 +56,19 @@ void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 		dx_flag(x, AN_UDP_TRUNCATED);
 		return;
 	}
-	x->out->kind = PK_UDP;
-	x->out->sport = sport;
-	x->out->dport = dport;
+	d->kind = PK_UDP;
+	d->sport = sport;
+	d->dport = dport;
 	uint16_t ulen = cur_be16(&c);
 	uint16_t cksum = cur_be16(&c);
 	if (c.err) {
 		dx_flag(x, AN_UDP_TRUNCATED);
 		return;
 	}
-	x->out->udp_len = ulen;
+	d->udp_len = ulen;
 	udp_narrow(x, ip, ulen, &c);
-	x->out->payload.p = c.p;
-	x->out->payload.len = c.left;
+	d->payload.p = c.p;
+	d->payload.len = c.left;
 	udp_check(x, ip, all, ulen, cksum);
 	for (size_t i = 0; i < sizeof UDP_TUNNELS / sizeof UDP_TUNNELS[0]; i++) {
 		if (UDP_TUNNELS[i].port == dport) {

@@ -9,11 +9,12 @@ static bool is_vlan_tpid(uint16_t etype)
 
 /*
  * While *etype is a VLAN TPID, reads the tag (TCI, next ethertype) from *c. Counts tags in
- * x->out->n_vlan and keeps the outermost VLAN id. Returns false when the frame cannot go on:
+ * d->n_vlan and keeps the outermost VLAN id. Returns false when the frame cannot go on:
  * a cut tag (link.truncated) or more than PM_VLAN_MAX tags (link.vlan_too_deep).
  */
 bool vlan_walk(struct dctx *x, uint16_t *etype, struct cursor *c)
 {
+	struct dissection *d = x->out;
 	for (unsigned n = 0; is_vlan_tpid(*etype); n++) {
 		if (n == PM_VLAN_MAX) {
 			dx_flag(x, AN_VLAN_TOO_DEEP);
@@ -25,10 +26,10 @@ bool vlan_walk(struct dctx *x, uint16_t *etype, struct cursor *c)
 			dx_flag(x, AN_LINK_TRUNCATED);
 			return false;
 		}
-		if (x->out->n_vlan == 0)
-			x->out->vlan_id = tci & 0x0fff;
-		if (x->out->n_vlan < UINT8_MAX)
-			x->out->n_vlan++;
+		if (d->n_vlan == 0)
+			d->vlan_id = tci & 0x0fff;
+		if (d->n_vlan < UINT8_MAX)
+			d->n_vlan++;
 	}
 	return true;
 }

@@ -110,7 +110,7 @@ static const char *safe_addr(const char *s, const char *fallback)
 
 struct ctx_store {
 	char port[12], ports[24], since[40], until[40], since_iso[40], until_iso[40];
-	char clients[200], rel_ip[64], rel_port[12];
+	char clients[200], rel_ip[64], rel_port[16];
 };
 
 static void join_clients(const struct rep_strv *v, char *buf, size_t len)
@@ -132,30 +132,33 @@ static void join_clients(const struct rep_strv *v, char *buf, size_t len)
 		snprintf(buf, len, "CLIENTS");
 }
 
-/* related: "ip:port", "[v6]:port", a bare port or a bare address. */
-static void parse_related(const char *rel, struct ctx_store *st, struct kb_ctx *ctx)
+/* related, as the diagnosis writes it: "8053 (12 datagrams), 5353 (3 datagrams)" (wrong-port)
+ * or "192.0.2.55 (12 datagrams)" (wrong-host); "ip:port" and "[v6]:port" are read too. The
+ * first entry gives {related-ip} and {related-port}. */
+static void parse_related(const char *rel, const char *ip, const char *port, struct ctx_store *st,
+			  struct kb_ctx *ctx)
 {
 	char tmp[64];
-	const char *port = NULL;
+	const char *p = NULL, *a = NULL;
 	snprintf(tmp, sizeof(tmp), "%s", rel ? rel : "");
-	char *rb = strstr(tmp, "]:");
-	char *colon = strchr(tmp, ':');
+	tmp[strcspn(tmp, " ,")] = '\0';
+	char *rb = strstr(tmp, "]:"), *colon = strchr(tmp, ':');
 	if (tmp[0] == '[' && rb) {
 		*rb = '\0';
-		port = rb + 2;
-		memmove(tmp, tmp + 1, strlen(tmp));
+		a = tmp + 1, p = rb + 2;
 	} else if (colon && colon == strrchr(tmp, ':')) {
 		*colon = '\0';
-		port = colon + 1;
+		a = tmp, p = colon + 1;
 	} else if (tmp[0] && strspn(tmp, "0123456789") == strlen(tmp)) {
-		port = tmp;
+		a = ip, p = tmp;
+	} else if (tmp[0]) {
+		a = tmp, p = port;
 	}
-	if (port && *port && strspn(port, "0123456789") == strlen(port) && strlen(port) < 6)
-		memcpy(st->rel_port, port, strlen(port) + 1);
-	snprintf(st->rel_ip, sizeof(st->rel_ip), "%s",
-		 port == tmp ? ctx->ip : safe_addr(tmp, "OTHER-SERVER"));
+	bool port_ok = p && *p && strspn(p, "0123456789") == strlen(p) && strlen(p) < 6;
+	snprintf(st->rel_port, sizeof(st->rel_port), "%s", port_ok ? p : "OTHER-PORT");
+	snprintf(st->rel_ip, sizeof(st->rel_ip), "%s", safe_addr(a, "OTHER-SERVER"));
 	ctx->related_ip = st->rel_ip;
-	ctx->related_port = st->rel_port[0] ? st->rel_port : "OTHER-PORT";
+	ctx->related_port = st->rel_port;
 	ctx->related = rel && *rel ? rel : "another address";
 }
 
@@ -196,7 +199,7 @@ int rep_advise(const struct rep_finding *f, struct kb_advice *out, char *errbuf)
 	ctx.client = f->clients.n ? safe_addr(f->clients.v[0], "CLIENT") : "CLIENT";
 	ctx.reporter = f->reporters.n ? safe_addr(f->reporters.v[0], "REPORTER") : "REPORTER";
 	ctx.source = safe_addr(f->source_ip, ctx.client);
-	parse_related(f->related, &st, &ctx);
+	parse_related(f->related, ctx.ip, ctx.port, &st, &ctx);
 	window(f, &st, &ctx);
 	if (!kb_get(errbuf, REPORT_ERRBUF_SIZE))
 		return -1;

@@ -260,7 +260,7 @@ void fmt_iso(char *buf, size_t len, int64_t ns, int precision)
 {
 	struct tm tm;
 	int64_t frac;
-	char f[16];
+	char f[24];
 	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
 		snprintf(buf, len, "?");
 		return;
@@ -274,7 +274,7 @@ void fmt_human(char *buf, size_t len, int64_t ns, int precision)
 {
 	struct tm tm;
 	int64_t frac;
-	char f[16];
+	char f[24];
 	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
 		snprintf(buf, len, "?");
 		return;
@@ -302,3 +302,16 @@ void fmt_span(char *buf, size_t len, int64_t ns)
 		snprintf(buf, len, "%lld d %lld h", (long long)(s / 86400),
 			 (long long)(s % 86400 / 3600));
 }
+
+void fmt_count(char *buf, size_t len, int64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v), o = 0;
+	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
+		if (i > 0 && tmp[i - 1] != '-' && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+}
+

@@ -30,7 +30,8 @@ static const char SQL_INS_CMD[] =
 /* A JSON array of the strings in a JSON-array column, each escaped (pm_text). */
 #define STRINGS(col)                                                                            \
 	"json((SELECT json_group_array(pm_text(value)) FROM (SELECT value FROM json_each("     \
-	"CASE WHEN json_valid(" col ") THEN " col " ELSE '[]' END) ORDER BY key)))"
+	"CASE WHEN " col " IS NULL THEN '[]' WHEN json_valid(" col ") THEN " col               \
+	" ELSE json_array(" col ") END) ORDER BY key)))"
 
 #define NAME_ARG "json_extract(value, '$.hex'), json_extract(value, '$.name')"
 
@@ -204,7 +205,8 @@ int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 			rc = fill_advice(db, &m, errbuf);
 		if (rc == 0)
 			rc = write_report(db, opt, out, errbuf);
-		sqlite3_exec(db, SQL_DROP, NULL, NULL, NULL);
+		/* best effort: temporary tables vanish with the connection anyway */
+		(void)sqlite3_exec(db, SQL_DROP, NULL, NULL, NULL);
 		if (sqlite3_exec(db, "RELEASE pm_report_json", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
 			rc = rep_sql_error(db, errbuf, "finishing the JSON report");
 	}

@@ -76,6 +76,15 @@ const struct kb_section *kb_find_port(const struct kb_db *db, unsigned port);
 /* The label whose `ports:` hold `port` (traceroute), or NULL. */
 const struct kb_section *kb_find_label_port(const struct kb_db *db, unsigned port);
 
+/* "85%" -> 0.85 and has_rate; "unmeasured" -> !has_rate. 0, or -1 when it is neither. */
+int kb_parse_rate(const char *s, double *rate, bool *has_rate);
+/* True when s is one of the NULL-terminated list. */
+bool kb_in_list(const char *const *list, const char *s);
+/* Checks a parsed knowledge base for completeness (kb_check.c); 0 or -1 with errbuf. */
+int kb_validate(struct kb_db *db, char *errbuf, size_t errbuf_len);
+/* The command slots of a service: linux-check ... freebsd-log; NULL-terminated. */
+extern const char *const kb_os_cmd_keys[];
+
 /* Names of the diagnosis labels of SPEC §6, in report order; NULL-terminated. */
 extern const char *const kb_labels[];
 

@@ -15,13 +15,14 @@ static const char SQL_FINDINGS[] =
 	" pm_text(related) FROM findings ORDER BY severity DESC, errors DESC, id";
 
 static const char SQL_STRINGS[] =
-	"SELECT pm_text(value) FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
-	" ORDER BY key";
+	"SELECT pm_text(value) FROM json_each(CASE WHEN ?1 IS NULL THEN '[]'"
+	" WHEN json_valid(?1) THEN ?1 ELSE json_array(?1) END) ORDER BY key";
 
 static const char SQL_NAMES[] =
 	"SELECT pm_hexname(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
 	" pm_hexnorm(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
-	" pm_text(json_extract(value, '$.type')), json_extract(value, '$.count')"
+	" CASE WHEN json_type(value, '$.type') = 'integer' THEN json_extract(value, '$.type')"
+	" ELSE pm_text(json_extract(value, '$.type')) END, json_extract(value, '$.count')"
 	" FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
 	" WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key";
 
@@ -86,6 +87,34 @@ static int load_strings(struct loader *ld, sqlite3_stmt *row, int col, struct re
 	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
 }
 
+/* DNS QTYPE number to mnemonic (RFC 1035, 3596, 2782, 9460); NULL for the others. */
+static const char *qtype_name(long t)
+{
+	static const struct {
+		long t;
+		const char *name;
+	} map[] = {{1, "A"},	 {2, "NS"},	{5, "CNAME"}, {6, "SOA"},    {12, "PTR"},  {15, "MX"},
+		   {16, "TXT"},	 {28, "AAAA"},	{33, "SRV"},  {35, "NAPTR"}, {43, "DS"},   {46, "RRSIG"},
+		   {48, "DNSKEY"}, {64, "SVCB"}, {65, "HTTPS"}, {255, "ANY"},  {257, "CAA"}};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].t == t)
+			return map[i].name;
+	return NULL;
+}
+
+/* A numeric type ("28") becomes its mnemonic ("AAAA"), or "TYPE65280" (RFC 3597). */
+static char *type_text(sqlite3_stmt *st, int i)
+{
+	char buf[24];
+	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+		return col_dup(st, i);
+	long t = (long)sqlite3_column_int64(st, i);
+	const char *name = qtype_name(t);
+	if (!name)
+		snprintf(buf, sizeof(buf), "TYPE%ld", t);
+	return strdup(name ? name : buf);
+}
+
 static int load_names(struct loader *ld, sqlite3_stmt *row, int col, struct rep_finding *f)
 {
 	sqlite3_stmt *st = ld->names;
@@ -101,7 +130,7 @@ static int load_names(struct loader *ld, sqlite3_stmt *row, int col, struct rep_
 		struct rep_name *n = &f->names[f->n_names++];
 		n->shown = col_dup(st, 0);
 		n->hex = col_dup(st, 1);
-		n->type = col_dup(st, 2);
+		n->type = type_text(st, 2);
 		n->count = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_reset(st);

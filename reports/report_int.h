@@ -70,6 +70,8 @@ size_t text_cols(const char *s, size_t n);
 void fmt_iso(char *buf, size_t len, int64_t ns, int precision);
 /* "2026-11-23 21:42:45" (UTC) with `precision` fraction digits (0, 3, 6 or 9). */
 void fmt_human(char *buf, size_t len, int64_t ns, int precision);
+/* "48,213": digits grouped by three. */
+void fmt_count(char *buf, size_t len, int64_t v);
 /* "5 min 11 s", "2 h 3 min", "350 ms" */
 void fmt_span(char *buf, size_t len, int64_t ns);
 
@@ -208,6 +210,9 @@ void wrap_para(FILE *out, size_t indent, const char *text);
 /* ---- writers ---- */
 
 int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
+/* The inline stylesheet of the HTML report (html_style.c). */
+extern const char html_css[];
+
 int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
 int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);
 int report_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf);

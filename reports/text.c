@@ -30,18 +30,6 @@ static void sgr(struct tctx *t, const char *code)
 		fprintf(t->out, "\033[%sm", code);
 }
 
-static void fmt_count(char *buf, size_t len, int64_t v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v), o = 0;
-	for (int i = 0; i < n && (size_t)o + 2 < len; i++) {
-		if (i > 0 && tmp[i - 1] != '-' && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-}
-
 /* "2026-11-23 10:02:03 → 10:06:41 UTC" (the date once when both are on the same day). */
 static void fmt_range(char *buf, size_t len, int64_t a, int64_t b, int prec)
 {
@@ -136,18 +124,21 @@ static void print_heading(struct tctx *t, size_t idx, const struct rep_finding *
 	sgr(t, class_color(a->klass));
 	fputs(label, t->out);
 	sgr(t, "0");
-	const char *svc = f->service && *f->service ? f->service : a->service_id;
+	const char *svc = f->service && *f->service ? f->service
+			  : rep_is_probe_label(f->diagnosis) ? ""
+							     : a->service_id;
 	size_t col = (size_t)n + text_cols(label, strlen(label));
-	size_t rest = 2 + text_cols(svc, strlen(svc)) + 2 + text_cols(ep, strlen(ep));
-	if (col + rest > TEXT_WIDTH) {
+	char what[300];
+	snprintf(what, sizeof(what), "%s%s%s", svc, *svc ? "  " : "", ep);
+	size_t rest = text_cols(what, strlen(what));
+	if (col + 2 + rest > TEXT_WIDTH) {
 		fprintf(t->out, "\n    ");
 		col = 4;
 	} else {
 		fputs("  ", t->out);
 		col += 2;
-		rest -= 2;
 	}
-	fprintf(t->out, "%s  %s", svc, ep);
+	fputs(what, t->out);
 	col += rest;
 	size_t cl = strlen(conf);
 	if (col + 2 + cl <= TEXT_WIDTH)
@@ -251,6 +242,16 @@ static void print_advice(struct tctx *t, const struct kb_advice *a)
 	}
 }
 
+/* "    Why: text..." with the text wrapped under itself. */
+static void labelled(struct tctx *t, const char *label, const char *text)
+{
+	if (!text)
+		return;
+	size_t col = 4 + strlen(label);
+	fprintf(t->out, "    %s", label);
+	wrap_write(t->out, text, col, strlen(label) <= 6 ? col : 6, TEXT_WIDTH, NULL);
+}
+
 static void print_secondary(struct tctx *t, const struct rep_finding *f)
 {
 	for (size_t i = 0; i < f->secondary.n; i++) {
@@ -262,8 +263,8 @@ static void print_secondary(struct tctx *t, const struct rep_finding *f)
 							      .server_port = f->server_port},
 					 &a, err) < 0)
 			continue;
-		snprintf(line, sizeof(line), "Also %s: %s", title, a.cause);
-		wrap_para(t->out, 4, line);
+		snprintf(line, sizeof(line), "Also %s: ", title);
+		labelled(t, line, a.cause);
 		kb_advice_free(&a);
 	}
 }
@@ -279,10 +280,10 @@ static int print_finding(struct tctx *t, size_t idx, const struct rep_finding *f
 	print_facts(t, f);
 	print_secondary(t, f);
 	print_names(t, f);
-	if (a.cause)
-		wrap_para(t->out, 4, a.cause);
-	if (a.service_note)
-		wrap_para(t->out, 4, a.service_note);
+	labelled(t, "Why: ", a.cause);
+	if (a.service_note && a.klass &&
+	    (strcmp(a.klass, "outage") == 0 || strcmp(a.klass, "misconfig") == 0))
+		labelled(t, "Note: ", a.service_note);
 	print_advice(t, &a);
 	kb_advice_free(&a);
 	return 0;

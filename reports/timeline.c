@@ -12,13 +12,18 @@
 	" WHERE server_ip = ?1 AND CASE WHEN ?4 THEN (?3 IS NULL OR client_ip = ?3)"            \
 	" ELSE server_port = ?2 END AND first_ns IS NOT NULL"
 
+/* Binds ?1 server ip, ?2 port, ?3 prober, ?4 "is a probe label", as far as the query has them. */
 static int bind_finding(sqlite3_stmt *st, const struct rep_finding *f)
 {
-	int rc = sqlite3_bind_text(st, 1, f->server_ip, -1, SQLITE_STATIC) |
-		 sqlite3_bind_int(st, 2, f->server_port);
-	rc |= f->source_ip ? sqlite3_bind_text(st, 3, f->source_ip, -1, SQLITE_STATIC)
-			   : sqlite3_bind_null(st, 3);
-	if (sqlite3_bind_parameter_count(st) >= 4)
+	int n = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
+	if (n >= 1)
+		rc |= sqlite3_bind_text(st, 1, f->server_ip, -1, SQLITE_STATIC);
+	if (n >= 2)
+		rc |= sqlite3_bind_int(st, 2, f->server_port);
+	if (n >= 3)
+		rc |= f->source_ip ? sqlite3_bind_text(st, 3, f->source_ip, -1, SQLITE_STATIC)
+				   : sqlite3_bind_null(st, 3);
+	if (n >= 4)
 		rc |= sqlite3_bind_int(st, 4, rep_is_probe_label(f->diagnosis));
 	return rc;
 }
@@ -100,6 +105,26 @@ static int bin_events(sqlite3 *db, struct timeline *tl, const struct rep_finding
 	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
 }
 
+/* Replies: none fell inside the outage (it is bounded by the last reply before and the first
+ * after), so a flow's replies are spread over its time outside the window only. */
+static void spread_replies(const struct timeline *tl, struct tl_lane *rep, int64_t a, int64_t b,
+			   double count)
+{
+	if (!tl->has_window || b <= tl->win_a || a >= tl->win_b || b <= a) {
+		tl_spread(tl, rep, a, b, count);
+		return;
+	}
+	int64_t before = tl->win_a > a ? tl->win_a - a : 0, after = b > tl->win_b ? b - tl->win_b : 0;
+	if (before + after == 0) {
+		tl_spread(tl, rep, a, b, count);
+		return;
+	}
+	if (before)
+		tl_spread(tl, rep, a, tl->win_a, count * (double)before / (double)(before + after));
+	if (after)
+		tl_spread(tl, rep, tl->win_b, b, count * (double)after / (double)(before + after));
+}
+
 static int bin_flows(sqlite3 *db, struct timeline *tl, const struct rep_finding *f,
 		     struct tl_lane *req, struct tl_lane *rep)
 {
@@ -111,7 +136,7 @@ static int bin_flows(sqlite3 *db, struct timeline *tl, const struct rep_finding 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
 		tl_spread(tl, req, a, b, (double)sqlite3_column_int64(st, 2));
-		tl_spread(tl, rep, a, b, (double)sqlite3_column_int64(st, 3));
+		spread_replies(tl, rep, a, b, (double)sqlite3_column_int64(st, 3));
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
@@ -240,10 +265,16 @@ int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *e
 	if (rc == 0 && set_range(tl, lo, hi)) {
 		capture_lanes(tl, m);
 		struct tl_lane *all = add_lane(tl, "all port unreachables", "err");
-		if (bin_events(db, tl, NULL, all, NULL) < 0 || finding_lanes(db, tl, m) < 0)
+		int before = tl->n_lanes;
+		if (bin_events(db, tl, NULL, all, NULL) < 0 || finding_lanes(db, tl, m) < 0) {
 			rc = rep_sql_error(db, errbuf, "reading the overall timeline");
-		else
+		} else {
 			svg_timeline(out, tl);
+			size_t shown = (size_t)(tl->n_lanes - before);
+			if (shown < m->n_fnd)
+				fprintf(out, "<p class=\"muted\">Lanes for the first %zu of %zu findings;"
+					" every finding has its own timeline below.</p>\n", shown, m->n_fnd);
+		}
 	} else if (rc == 0) {
 		fputs("<p class=\"muted\">No packet times recorded.</p>\n", out);
 	}

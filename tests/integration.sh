@@ -26,7 +26,8 @@ our_ref() {
 }
 
 # 1. Events agree with tshark on every sample and holdout capture (references committed).
-for ref in samples/expected/*.ref tests/holdout/expected/*.ref; do
+for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/expected/*.ref \
+	tests/holdout/formats/expected/*.ref; do
 	[ -f "$ref" ] || continue
 	dir=$(dirname "$(dirname "$ref")")
 	cap="$dir/$(basename "$ref" .ref)"
@@ -62,7 +63,7 @@ check "analyze samples/" test $? -eq 0
 "$BIN" analyze -q --db "$TMP/all.db" -f json -o "$TMP/all2.json" samples 2>"$TMP/err"
 check "re-run changes no finding" cmp "$TMP/all1.json" "$TMP/all2.json"
 check "re-run adds no capture" test "$(sqlite3 "$TMP/all.db" 'SELECT COUNT(*) FROM captures')" \
-	-eq "$(ls samples/*.pcap* | wc -l)"
+	-eq "$(find samples -name '*.pcap*' | wc -l)"
 ls samples/*.pcap* | sort | awk 'NR % 2' >"$TMP/a.list"
 ls samples/*.pcap* | sort | awk 'NR % 2 == 0' >"$TMP/b.list"
 "$BIN" analyze -q --db "$TMP/a.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
@@ -77,9 +78,9 @@ check "merged findings equal one run's" diff <(findings_of "$TMP/m.db") <(findin
 plain=$(our_ref samples/dns-closed-v4.pcap)
 check "stdin" test "$(cat samples/dns-closed-v4.pcap | "$BIN" events -f tsv - | awk -F'\t' 'NR > 1 {
 	print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }')" = "$plain"
-check "gzip" test "$(our_ref samples/dns-closed-v4.pcap.gz)" = "$plain"
-check "pcapng" test "$(our_ref samples/dns-closed-v4.pcapng)" = "$plain"
-check "json events are valid" sh -c "'$BIN' events -f json samples/dns-closed-v6.pcap.zst |
+check "gzip" test "$(our_ref samples/formats/dns-closed-v4.pcap.gz)" = "$plain"
+check "pcapng" test "$(our_ref samples/formats/dns-closed-v4.pcapng)" = "$plain"
+check "json events are valid" sh -c "'$BIN' events -f json samples/formats/dns-closed-v6.pcap.zst |
 	while read -r l; do sqlite3 :memory: \"SELECT json_valid('\$(printf %s \"\$l\" | sed \"s/'/''/g\")')\"; done | grep -qv 1 && exit 1 || exit 0"
 
 # 5. Exit statuses (SPEC §4).

@@ -11,13 +11,13 @@
 #define N_NAMES (N_PREFIX * N_DOMAIN)
 
 static const char *const prefixes[N_PREFIX] = {
-	"www", "mail", "api", "cdn", "login", "vpn", "git", "wiki", "intranet", "files",
-	"smtp", "imap", "ns1", "ns2", "time", "ldap", "db", "cache", "auth", "sso",
-	"portal", "shop", "static", "img", "video", "chat", "meet", "crm", "erp", "hr"};
+    "www",    "mail", "api",	"cdn", "login", "vpn",	"git",	"wiki",	 "intranet", "files",
+    "smtp",   "imap", "ns1",	"ns2", "time",	"ldap", "db",	"cache", "auth",     "sso",
+    "portal", "shop", "static", "img", "video", "chat", "meet", "crm",	 "erp",	     "hr"};
 static const char *const domains[N_DOMAIN] = {
-	"example.com", "example.net", "example.org", "corp.example", "eng.example",
-	"sales.example", "lab.test", "svc.test", "backup.example.com", "eu.example.net",
-	"old.invalid"}; /* the last one answers NXDOMAIN */
+    "example.com",	  "example.net",    "example.org", "corp.example",
+    "eng.example",	  "sales.example",  "lab.test",	   "svc.test",
+    "backup.example.com", "eu.example.net", "old.invalid"}; /* the last one answers NXDOMAIN */
 
 struct dname {
 	uint8_t wire[72];
@@ -77,7 +77,7 @@ static inline void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static const uint16_t qtypes[4] = {1, 28, 15, 16}; /* A, AAAA, MX, TXT */
+static const uint16_t qtypes[4] = {1, 28, 15, 16};			   /* A, AAAA, MX, TXT */
 static const uint8_t edns_opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0}; /* 4096 bytes */
 
 static size_t dns_question(uint8_t *p, const struct dname *n, uint16_t qtype)
@@ -107,13 +107,16 @@ static size_t dns_answers(uint8_t *p, unsigned ni, int qsel, uint16_t *n_an)
 		for (unsigned i = 0; i < *n_an; i++) {
 			if (qsel == QSEL_A) {
 				o += dns_rr_head(p + o, 1, 4);
-				const uint8_t a[4] = {203, 0, 113, (uint8_t)(1 + (ni * 3 + i) % 62)};
+				const uint8_t a[4] = {203, 0, 113,
+						      (uint8_t)(1 + (ni * 3 + i) % 62)};
 				memcpy(p + o, a, 4);
 				o += 4;
 			} else {
 				o += dns_rr_head(p + o, 28, 16);
-				const uint8_t a[16] = {0x20, 1, 0x0d, 0xb8, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-						       (uint8_t)(i + 1), (uint8_t)ni};
+				const uint8_t a[16] = {0x20,	   1, 0x0d, 0xb8, 2,
+						       0,	   0, 0,    0,	  0,
+						       0,	   0, 0,    0,	  (uint8_t)(i + 1),
+						       (uint8_t)ni};
 				memcpy(p + o, a, 16);
 				o += 16;
 			}
@@ -198,14 +201,14 @@ static size_t syslog_build(uint8_t *p, const struct world *w, const struct dgram
 		int pri;
 		const char *app, *msg;
 	} v[8] = {
-		{86, "sshd", "Accepted publickey for deploy from 198.51.100.# port # ssh2"},
-		{78, "CRON", "(root) CMD (/usr/local/bin/backup --incremental) job # rc #"},
-		{4, "kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.# DST=198.51.100.# PROTO=UDP"},
-		{30, "systemd", "Started Session # of user deploy (slice #)."},
-		{22, "postfix/smtpd", "connect from mail.example.net[203.0.113.#] queue #"},
-		{134, "nginx", "GET /api/v1/items/# HTTP/1.1 200 # \"-\" \"curl/7.88.1\""},
-		{85, "sudo", "deploy : TTY=pts/# ; PWD=/srv ; USER=root ; COMMAND=/bin/systemctl #"},
-		{11, "app", "ERROR worker #: upstream timed out after # ms"}};
+	    {86, "sshd", "Accepted publickey for deploy from 198.51.100.# port # ssh2"},
+	    {78, "CRON", "(root) CMD (/usr/local/bin/backup --incremental) job # rc #"},
+	    {4, "kernel", "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.# DST=198.51.100.# PROTO=UDP"},
+	    {30, "systemd", "Started Session # of user deploy (slice #)."},
+	    {22, "postfix/smtpd", "connect from mail.example.net[203.0.113.#] queue #"},
+	    {134, "nginx", "GET /api/v1/items/# HTTP/1.1 200 # \"-\" \"curl/7.88.1\""},
+	    {85, "sudo", "deploy : TTY=pts/# ; PWD=/srv ; USER=root ; COMMAND=/bin/systemctl #"},
+	    {11, "app", "ERROR worker #: upstream timed out after # ms"}};
 	static const char filler[] = " k8s.ns=prod pod=api-7f9c trace=4bf92f3577b34da6a3ce929d"
 				     "0e0e4736 span=00f067aa0ba902b7 region=eu-1 retry=0;";
 	int mon, day, hh, mm, ss;
@@ -214,7 +217,8 @@ static size_t syslog_build(uint8_t *p, const struct world *w, const struct dgram
 	unsigned k = d->arg % 8;
 	char msg[160];
 	fill_template(msg, sizeof(msg), v[k].msg, d->id % 250 + 1u, d->id * 7u % 60000u);
-	unsigned a = h->fam == 4 ? h->addr[2] : h->addr[14], b = h->fam == 4 ? h->addr[3] : h->addr[15];
+	unsigned a = h->fam == 4 ? h->addr[2] : h->addr[14],
+		 b = h->fam == 4 ? h->addr[3] : h->addr[15];
 	int n = snprintf((char *)p, 1400, "<%d>%s %2d %02d:%02d:%02d ws-%u-%u %s[%u]: %s", v[k].pri,
 			 mons[mon - 1], day, hh, mm, ss, a, b, v[k].app, (unsigned)d->id, msg);
 	size_t o = n < 0 ? 0 : (size_t)n;
@@ -308,9 +312,10 @@ static size_t snmp_build(uint8_t *p, const struct world *w, const struct dgram *
 	if (sel == 1)
 		oid[6] = 3; /* sysUpTime */
 	else if (sel == 2)
-		oid[6] = 5; /* sysName */
+		oid[6] = 5;  /* sysName */
 	else if (sel >= 3) { /* ifInOctets / ifOutOctets .ifx */
-		const uint8_t ifo[10] = {0x2b, 6, 1, 2, 1, 2, 2, 1, sel == 3 ? 10 : 16, (uint8_t)ifx};
+		const uint8_t ifo[10] = {0x2b,	      6, 1, 2, 1, 2, 2, 1, sel == 3 ? 10 : 16,
+					 (uint8_t)ifx};
 		memcpy(oid, ifo, 10);
 		oid_len = 10;
 	}

@@ -55,7 +55,8 @@ static void flow_init(struct bg *b, int i)
 	static const uint16_t ports[8] = {443, 443, 443, 443, 443, 993, 8883, 636};
 	bool v6 = i >= N_FLOWS - N_FLOWS6;
 	f->c = (uint16_t)(v6 ? b->cl6[rng_below(&b->r, N_CL)] : b->cl4[rng_below(&b->r, N_CL)]);
-	f->s = (uint16_t)(v6 ? b->web6[rng_below(&b->r, N_WEB / 2)] : b->web4[rng_below(&b->r, N_WEB)]);
+	f->s = (uint16_t)(v6 ? b->web6[rng_below(&b->r, N_WEB / 2)]
+			     : b->web4[rng_below(&b->r, N_WEB)]);
 	f->cport = ephemeral(b);
 	f->sport = ports[rng_below(&b->r, 8)];
 	f->cseq = (uint32_t)rng_next(&b->r);
@@ -179,7 +180,8 @@ static void dns_next(struct bg *b, uint64_t t, struct dgram *d, bool v6)
 	int s = v6 ? b->res6[rng_below(&b->r, 2)] : b->res4[rng_below(&b->r, 2)];
 	base(b, d, t, c, s, ephemeral(b), 53, APP_DNS_Q);
 	uint32_t n = app_dns_n_names(), r = rng_below(&b->r, 100);
-	uint32_t name = rng_below(&b->r, n) * rng_below(&b->r, n) / n; /* popular names first */
+	uint32_t name = rng_below(&b->r, n);
+	name = name * rng_below(&b->r, n) / n; /* popular names first */
 	d->arg = DNS_ARG(name, r < 55 ? QSEL_A : r < 85 ? QSEL_AAAA : r < 93 ? QSEL_MX : QSEL_TXT);
 	d->id = (uint16_t)rng_next(&b->r);
 	ring_push(q, d);
@@ -204,7 +206,9 @@ static void snmp_next(struct bg *b, uint64_t t, struct dgram *d)
 		ring_answer(b, &b->snmp, t, d, APP_SNMP_RESP);
 		return;
 	}
-	base(b, d, t, b->nms, b->agents[rng_below(&b->r, N_AGENTS)], ephemeral(b), 161, APP_SNMP_GET);
+	int agent = b->agents[rng_below(&b->r, N_AGENTS)]; /* one draw per statement: */
+	uint16_t sport = ephemeral(b);			   /* argument order is unspecified */
+	base(b, d, t, b->nms, agent, sport, 161, APP_SNMP_GET);
 	d->arg = (uint16_t)rng_below(&b->r, 5 * 16);
 	d->id = (uint16_t)rng_next(&b->r);
 	ring_push(&b->snmp, d);
@@ -215,8 +219,9 @@ static void syslog_next(struct bg *b, uint64_t t, struct dgram *d)
 	int c = b->cl4[rng_below(&b->r, N_CL)];
 	base(b, d, t, c, b->syslog4, rng_below(&b->r, 4) ? ephemeral(b) : 514, 514, APP_SYSLOG);
 	uint32_t r = rng_below(&b->r, 100);
-	d->plen = (uint16_t)(r < 60 ? rng_range(&b->r, 80, 200)
-			     : r < 95 ? rng_range(&b->r, 200, 500) : rng_range(&b->r, 500, 1200));
+	d->plen = (uint16_t)(r < 60   ? rng_range(&b->r, 80, 200)
+			     : r < 95 ? rng_range(&b->r, 200, 500)
+				      : rng_range(&b->r, 500, 1200));
 	d->arg = (uint16_t)rng_below(&b->r, 8);
 	d->id = (uint16_t)rng_range(&b->r, 300, 65000);
 }

@@ -49,11 +49,12 @@ static inline uint64_t rng_span(struct rng *r, uint64_t lo, uint64_t hi)
 /* ---- hosts and addresses: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32 ---- */
 
 enum pool {
-	POOL_BG_CLIENT,	 /* background clients: 198.51.100.1-126, 2001:db8:100::/48 */
-	POOL_BG_SERVER,	 /* background servers: 203.0.113.1-62, 2001:db8:200::/48 */
-	POOL_SC_SERVER,	 /* planted servers and targets: 192.0.2.1-223, 2001:db8:300::/48 */
-	POOL_SC_CLIENT,	 /* planted clients: 198.51.100.129-254 then 203.0.113.65-254, 2001:db8:400:: */
-	POOL_ROUTER,	 /* routers and firewalls: 192.0.2.224-254, 2001:db8:ffff::/48 */
+	POOL_BG_CLIENT, /* background clients: 198.51.100.1-126, 2001:db8:100::/48 */
+	POOL_BG_SERVER, /* background servers: 203.0.113.1-62, 2001:db8:200::/48 */
+	POOL_SC_SERVER, /* planted servers and targets: 192.0.2.1-223, 2001:db8:300::/48 */
+	POOL_SC_CLIENT, /* planted clients: 198.51.100.129-254 then 203.0.113.65-254, 2001:db8:400::
+			 */
+	POOL_ROUTER,	/* routers and firewalls: 192.0.2.224-254, 2001:db8:ffff::/48 */
 	POOL__COUNT
 };
 
@@ -61,10 +62,10 @@ struct host {
 	uint8_t fam;	  /* 4 or 6 */
 	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
 	uint8_t mac[6];
-	uint8_t ttl0;	  /* initial TTL / hop limit: 64 Linux, 128 Windows, 255 routers */
-	uint8_t hops;	  /* routers between the capture point and the host */
-	uint16_t vlan;	  /* 802.1Q VLAN of its access port, 0 = untagged */
-	bool qinq;	  /* also carries an outer 802.1ad service tag */
+	uint8_t ttl0;  /* initial TTL / hop limit: 64 Linux, 128 Windows, 255 routers */
+	uint8_t hops;  /* routers between the capture point and the host */
+	uint16_t vlan; /* 802.1Q VLAN of its access port, 0 = untagged */
+	bool qinq;     /* also carries an outer 802.1ad service tag */
 };
 
 #define MAX_HOSTS 4096
@@ -77,7 +78,7 @@ struct world {
 	uint32_t vlan_share;	/* fraction of clients on tagged ports, scaled to 2^32 - 1 */
 	int router4[N_ROUTERS]; /* a chain of routers: router4[i] is i hops from the capture */
 	int router6[N_ROUTERS];
-	uint64_t start_ns;	/* time of the capture's start, ns since the Unix epoch */
+	uint64_t start_ns; /* time of the capture's start, ns since the Unix epoch */
 };
 
 /* Initialises the world (no hosts but the routers); vlan_share in [0, 1]. */
@@ -98,17 +99,17 @@ void host_str(const struct host *h, char *buf, size_t buf_len);
 /* ---- datagrams and events ---- */
 
 enum app {
-	APP_NONE,	/* empty payload (a UDP scan probe) */
-	APP_DNS_Q,	/* DNS query; arg = name index | qtype selector << 12, id = DNS id */
-	APP_DNS_R,	/* DNS response to the same arg and id */
-	APP_SYSLOG,	/* RFC 3164 message; arg = variant, plen = length */
-	APP_NTP_C,	/* NTPv4 client (mode 3) */
-	APP_NTP_S,	/* NTPv4 server (mode 4); seq = microseconds since the request */
-	APP_SNMP_GET,	/* SNMPv2c get-request; arg = OID, id = request id */
-	APP_SNMP_RESP,	/* SNMPv2c response to the same arg and id */
-	APP_TFTP_RRQ,	/* TFTP read request; arg = file name */
-	APP_TRACE,	/* traceroute probe payload, plen bytes */
-	APP_TLS,	/* TCP: one TLS application-data record of plen bytes, or none (plen 0) */
+	APP_NONE,      /* empty payload (a UDP scan probe) */
+	APP_DNS_Q,     /* DNS query; arg = name index | qtype selector << 12, id = DNS id */
+	APP_DNS_R,     /* DNS response to the same arg and id */
+	APP_SYSLOG,    /* RFC 3164 message; arg = variant, plen = length */
+	APP_NTP_C,     /* NTPv4 client (mode 3) */
+	APP_NTP_S,     /* NTPv4 server (mode 4); seq = microseconds since the request */
+	APP_SNMP_GET,  /* SNMPv2c get-request; arg = OID, id = request id */
+	APP_SNMP_RESP, /* SNMPv2c response to the same arg and id */
+	APP_TFTP_RRQ,  /* TFTP read request; arg = file name */
+	APP_TRACE,     /* traceroute probe payload, plen bytes */
+	APP_TLS,       /* TCP: one TLS application-data record of plen bytes, or none (plen 0) */
 };
 
 #define QSEL_A 0
@@ -119,17 +120,17 @@ enum app {
 
 /* One IP datagram, described well enough to be rebuilt byte for byte (for a quote). */
 struct dgram {
-	uint64_t t_orig;     /* ns since the start: when it was sent (payload clocks) */
-	uint32_t seq, ack;   /* TCP; APP_NTP_S: seq = request-to-response microseconds */
-	uint16_t src, dst;   /* host indices */
+	uint64_t t_orig;   /* ns since the start: when it was sent (payload clocks) */
+	uint32_t seq, ack; /* TCP; APP_NTP_S: seq = request-to-response microseconds */
+	uint16_t src, dst; /* host indices */
 	uint16_t sport, dport;
 	uint16_t ip_id;
-	uint16_t arg;	     /* payload selector, see enum app */
-	uint16_t id;	     /* DNS id, SNMP request id, syslog pid */
-	uint16_t plen;	     /* payload length for the sized payloads */
-	uint8_t proto;	     /* 17 UDP or 6 TCP */
-	uint8_t app;	     /* enum app */
-	uint8_t ttl;	     /* TTL / hop limit in its IP header */
+	uint16_t arg;  /* payload selector, see enum app */
+	uint16_t id;   /* DNS id, SNMP request id, syslog pid */
+	uint16_t plen; /* payload length for the sized payloads */
+	uint8_t proto; /* 17 UDP or 6 TCP */
+	uint8_t app;   /* enum app */
+	uint8_t ttl;   /* TTL / hop limit in its IP header */
 	uint8_t tcp_flags;
 };
 
@@ -139,24 +140,24 @@ enum ev_role { ROLE_NONE, ROLE_REQ, ROLE_REPLY, ROLE_ERR };
 
 /* One planted packet: the datagram itself, or an ICMP error quoting it. */
 struct event {
-	uint64_t t;	     /* ns since the start */
-	uint32_t order;	     /* creation order: breaks ties of t */
-	uint16_t finding;    /* index of the finding it is evidence for, or NO_FINDING */
-	uint16_t reporter;   /* EV_ICMP: host that sends the error */
-	uint8_t kind, role;  /* enum ev_kind, enum ev_role */
+	uint64_t t;	    /* ns since the start */
+	uint32_t order;	    /* creation order: breaks ties of t */
+	uint16_t finding;   /* index of the finding it is evidence for, or NO_FINDING */
+	uint16_t reporter;  /* EV_ICMP: host that sends the error */
+	uint8_t kind, role; /* enum ev_kind, enum ev_role */
 	uint8_t icmp_type, icmp_code, icmp_ttl;
-	uint16_t quote_cap;  /* EV_ICMP: most bytes of the datagram quoted */
-	uint16_t mtu;	     /* EV_ICMP type 3 code 4: next-hop MTU */
-	struct dgram d;	     /* EV_DGRAM: the datagram; EV_ICMP: the quoted datagram */
+	uint16_t quote_cap; /* EV_ICMP: most bytes of the datagram quoted */
+	uint16_t mtu;	    /* EV_ICMP type 3 code 4: next-hop MTU */
+	struct dgram d;	    /* EV_DGRAM: the datagram; EV_ICMP: the quoted datagram */
 };
 
 /* A planted finding: what the analyzer should report (the truth file). */
 #define MAX_REPORTERS 4
 struct finding {
 	const char *diagnosis, *secondary, *service;
-	uint16_t server;     /* host index */
+	uint16_t server; /* host index */
 	uint16_t port;
-	uint32_t ports;	     /* distinct ports (traceroute, udp-scan), else 1 */
+	uint32_t ports; /* distinct ports (traceroute, udp-scan), else 1 */
 	uint32_t n_clients;
 	char note[120];
 	/* counted while writing, so they are what the file holds */
@@ -231,7 +232,7 @@ struct out {
 	FILE *f;
 	uint8_t *buf;
 	size_t len;
-	uint64_t total;	 /* bytes handed to the file so far plus buffered */
+	uint64_t total; /* bytes handed to the file so far plus buffered */
 	bool nsec;
 	int err;
 };

@@ -1,7 +1,29 @@
 /* main.c - gen: writes a large deterministic synthetic capture (classic pcap) with planted
- * ICMP port-unreachable scenarios, and optionally their ground truth as TSV. */
+ * ICMP port-unreachable scenarios, and optionally their ground truth as TSV.
+ *
+ * The truth file (--truth): a header line, then one line per planted finding, most errors
+ * first, with these tab-separated columns:
+ *   diagnosis secondary   SPEC §6 labels (secondary empty or "rate-limited")
+ *   server_ip server_port the endpoint the finding is keyed on; traceroute and udp-scan:
+ *                         the target and the lowest port probed (33434, 1)
+ *   proto service         "udp"; dns, syslog, ntp, snmp, tftp, traceroute, udp-scan
+ *   n_errors              port unreachables about it (ICMP 3/3 or ICMPv6 1/4)
+ *   n_requests            datagrams sent to server_ip:server_port (all probes for
+ *                         traceroute and udp-scan, unanswered ones included)
+ *   n_replies             datagrams from server_ip:server_port
+ *   ports                 distinct ports probed (traceroute, udp-scan), else 1
+ *   n_clients             hosts that sent the requests
+ *   reporters             sources of the errors, comma-separated (",+" when more than 4)
+ *   first_error last_error ISO 8601 UTC at the file's precision
+ *   note                  free text (rate limit, outage length, spoofed TTL, ...)
+ * then "# key value" lines: packets, bytes, findings, icmp_port_unreach_v4,
+ * icmp6_port_unreach, icmp_unreach_other (v4 type 3 other codes + v6 type 1 other codes,
+ * also split as _v4 / icmp6_), time_exceeded (v4 type 11 + v6 type 3, also split),
+ * vlan_tagged, link, precision, seed, first_packet, last_packet. Background traffic never
+ * carries an ICMP error, so these counts are the file's. */
 #include "gen.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,7 +32,7 @@
 #include <time.h>
 
 #define START_NS (1795428000ull * 1000000000ull) /* 2026-11-23T10:00:00Z */
-#define MIN_DURATION_NS (20ull * 1000000000ull) /* late replies need > 5 s */
+#define MIN_DURATION_NS (20ull * 1000000000ull)	 /* late replies need > 5 s */
 #define DEFAULT_PACKETS 200000
 #define CALIBRATION_PACKETS 20000
 
@@ -35,7 +57,7 @@ struct gen {
 	struct counts n;
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
 	fputs("usage: gen [--packets N | --bytes SIZE] [--seed S] [--link en10mb|sll2|raw|null]\n"
 	      "           [--nsec] [--vlan-share P] [--rate PPS] [--truth FILE] [-q] -o OUT.pcap\n"
@@ -51,7 +73,7 @@ static void usage(FILE *f)
 	      "                   slower for small captures, which span at least 20 s)\n"
 	      "  --truth FILE     write the planted findings and packet counts (TSV)\n"
 	      "  -o OUT           output file, - for standard output\n",
-	      f);
+	      stdout);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -61,14 +83,10 @@ static int parse_size(const char *s, uint64_t *out)
 	double v = strtod(s, &end);
 	if (errno || end == s || v <= 0)
 		return -1;
-	uint64_t mul = 1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1ull << 10, end++; break;
-	case 'm': case 'M': mul = 1ull << 20, end++; break;
-	case 'g': case 'G': mul = 1ull << 30, end++; break;
-	case 't': case 'T': mul = 1ull << 40, end++; break;
-	default: break;
-	}
+	static const char units[] = "kmgt";
+	const char *u = *end ? strchr(units, tolower((unsigned char)*end)) : NULL;
+	uint64_t mul = u ? 1ull << (10 * (u - units + 1)) : 1;
+	end += u != NULL;
 	if (strcmp(end, "") && strcmp(end, "B") && strcmp(end, "iB"))
 		return -1;
 	*out = (uint64_t)(v * (double)mul);
@@ -91,8 +109,11 @@ static int parse_link(const char *s, enum link *l)
 	static const struct {
 		const char *name;
 		enum link link;
-	} t[] = {{"en10mb", LINK_EN10MB}, {"ether", LINK_EN10MB}, {"sll2", LINK_SLL2},
-		 {"raw", LINK_RAW}, {"null", LINK_NULL}};
+	} t[] = {{"en10mb", LINK_EN10MB},
+		 {"ether", LINK_EN10MB},
+		 {"sll2", LINK_SLL2},
+		 {"raw", LINK_RAW},
+		 {"null", LINK_NULL}};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(s, t[i].name) == 0) {
 			*l = t[i].link;
@@ -101,46 +122,46 @@ static int parse_link(const char *s, enum link *l)
 	return -1;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+/* Applies one option; returns nonzero when its value is bad. */
+static int parse_one(int ch, const char *arg, struct opts *o)
 {
-	static const struct option lo[] = {
-		{"packets", required_argument, 0, 'n'}, {"bytes", required_argument, 0, 'b'},
-		{"seed", required_argument, 0, 's'},	{"link", required_argument, 0, 'l'},
-		{"nsec", no_argument, 0, 'N'},		{"vlan-share", required_argument, 0, 'v'},
-		{"rate", required_argument, 0, 'r'},	{"truth", required_argument, 0, 't'},
-		{"quiet", no_argument, 0, 'q'},		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
-	*o = (struct opts){.seed = 1, .rate = 50000, .link = LINK_EN10MB, .vlan_share = 0.1};
-	int ch;
-	while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
-		int bad = 0;
-		char *end;
-		switch (ch) {
-		case 'n': bad = parse_u64(optarg, &o->packets); break;
-		case 'b': bad = parse_size(optarg, &o->bytes); break;
-		case 's': bad = parse_u64(optarg, &o->seed); break;
-		case 'l': bad = parse_link(optarg, &o->link); break;
-		case 'N': o->nsec = true; break;
-		case 'v':
-			o->vlan_share = strtod(optarg, &end);
-			bad = *end || end == optarg || o->vlan_share < 0 || o->vlan_share > 1;
-			break;
-		case 'r': bad = parse_u64(optarg, &o->rate) || o->rate == 0; break;
-		case 't': o->truth = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'q': o->quiet = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
-		}
-		if (bad) {
-			fprintf(stderr, "gen: bad value for option: %s\n", optarg);
-			return -1;
-		}
+	char *end;
+	switch (ch) {
+	case 'n':
+		return parse_u64(arg, &o->packets);
+	case 'b':
+		return parse_size(arg, &o->bytes);
+	case 's':
+		return parse_u64(arg, &o->seed);
+	case 'l':
+		return parse_link(arg, &o->link);
+	case 'N':
+		o->nsec = true;
+		return 0;
+	case 'v':
+		o->vlan_share = strtod(arg, &end);
+		return *end || end == arg || o->vlan_share < 0 || o->vlan_share > 1;
+	case 'r':
+		return parse_u64(arg, &o->rate) || o->rate == 0;
+	case 't':
+		o->truth = arg;
+		return 0;
+	case 'o':
+		o->out = arg;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	default:
+		return -1;
 	}
-	if (optind != argc || !o->out || (o->packets && o->bytes)) {
-		fprintf(stderr, "gen: %s\n", !o->out ? "-o OUT is required"
-					     : optind != argc ? "unexpected argument"
-							      : "give --packets or --bytes, not both");
+}
+
+static int check_opts(struct opts *o)
+{
+	if (!o->out || (o->packets && o->bytes)) {
+		fprintf(stderr, "gen: %s\n",
+			!o->out ? "-o OUT is required" : "give --packets or --bytes, not both");
 		return -1;
 	}
 	if (!o->packets && !o->bytes)
@@ -156,6 +177,40 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (o->link != LINK_EN10MB)
 		o->vlan_share = 0;
 	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {{"packets", required_argument, 0, 'n'},
+					   {"bytes", required_argument, 0, 'b'},
+					   {"seed", required_argument, 0, 's'},
+					   {"link", required_argument, 0, 'l'},
+					   {"nsec", no_argument, 0, 'N'},
+					   {"vlan-share", required_argument, 0, 'v'},
+					   {"rate", required_argument, 0, 'r'},
+					   {"truth", required_argument, 0, 't'},
+					   {"quiet", no_argument, 0, 'q'},
+					   {"help", no_argument, 0, 'h'},
+					   {0, 0, 0, 0}};
+	*o = (struct opts){.seed = 1, .rate = 50000, .link = LINK_EN10MB, .vlan_share = 0.1};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+		if (ch == 'h') {
+			usage();
+			exit(0);
+		}
+		if (ch == '?')
+			return -1;
+		if (parse_one(ch, optarg, o)) {
+			fprintf(stderr, "gen: bad value: %s\n", optarg);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "gen: unexpected argument: %s\n", argv[optind]);
+		return -1;
+	}
+	return check_opts(o);
 }
 
 /* ---- writing packets ---- */
@@ -313,7 +368,8 @@ static void iso_time(uint64_t ns, bool nsec, char *buf, size_t len)
 static const struct finding *sort_base;
 static int cmp_finding(const void *x, const void *y)
 {
-	const struct finding *a = &sort_base[*(const size_t *)x], *b = &sort_base[*(const size_t *)y];
+	const struct finding *a = &sort_base[*(const size_t *)x],
+			     *b = &sort_base[*(const size_t *)y];
 	if (a->n_err != b->n_err)
 		return a->n_err > b->n_err ? -1 : 1;
 	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
@@ -335,7 +391,8 @@ static void truth_finding(FILE *f, const struct gen *g, const struct finding *x)
 	if (x->more_reporters)
 		strcat(rep, ",+");
 	fprintf(f,
-		"%s\t%s\t%s\t%u\tudp\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\t%s\t%s\t%s\t%s\n",
+		"%s\t%s\t%s\t%u\tudp\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+		"\t%u\t%u\t%s\t%s\t%s\t%s\n",
 		x->diagnosis, x->secondary, ip, x->port, x->service, x->n_err, x->n_req, x->n_rep,
 		x->ports, x->n_clients, rep, a, b, x->note);
 }
@@ -357,13 +414,15 @@ static int write_truth(const struct gen *g)
 	sort_base = g->pl.fd;
 	qsort(idx, g->pl.n_fd, sizeof(*idx), cmp_finding);
 	fputs("diagnosis\tsecondary\tserver_ip\tserver_port\tproto\tservice\tn_errors\tn_requests"
-	      "\tn_replies\tports\tn_clients\treporters\tfirst_error\tlast_error\tnote\n", f);
+	      "\tn_replies\tports\tn_clients\treporters\tfirst_error\tlast_error\tnote\n",
+	      f);
 	for (size_t i = 0; i < g->pl.n_fd; i++)
 		truth_finding(f, g, &g->pl.fd[idx[i]]);
 	free(idx);
 	static const char *const links[] = {[LINK_NULL] = "NULL", [LINK_EN10MB] = "EN10MB"};
-	const char *ln = g->o.link == LINK_RAW ? "RAW" : g->o.link == LINK_SLL2 ? "LINUX_SLL2"
-											 : links[g->o.link];
+	const char *ln = g->o.link == LINK_RAW	  ? "RAW"
+			 : g->o.link == LINK_SLL2 ? "LINUX_SLL2"
+						  : links[g->o.link];
 	char a[48], b[48];
 	iso_time(g->n.first_ns, g->o.nsec, a, sizeof(a));
 	iso_time(g->n.last_ns, g->o.nsec, b, sizeof(b));
@@ -372,14 +431,18 @@ static int write_truth(const struct gen *g)
 		g->out.total, g->pl.n_fd);
 	fprintf(f, "# icmp_port_unreach_v4 %" PRIu64 "\n# icmp6_port_unreach %" PRIu64 "\n",
 		n->icmp4_pu, n->icmp6_pu);
-	fprintf(f, "# icmp_unreach_other %" PRIu64 "\n# icmp_unreach_other_v4 %" PRIu64
-		"\n# icmp6_unreach_other %" PRIu64 "\n", n->unreach4_other + n->unreach6_other,
-		n->unreach4_other, n->unreach6_other);
-	fprintf(f, "# time_exceeded %" PRIu64 "\n# time_exceeded_v4 %" PRIu64
-		"\n# time_exceeded_v6 %" PRIu64 "\n", n->te4 + n->te6, n->te4, n->te6);
-	fprintf(f, "# vlan_tagged %" PRIu64 "\n# link %s\n# precision %s\n# seed %" PRIu64
-		"\n# first_packet %s\n# last_packet %s\n", n->vlan, ln, g->o.nsec ? "ns" : "us",
-		g->o.seed, a, b);
+	fprintf(f,
+		"# icmp_unreach_other %" PRIu64 "\n# icmp_unreach_other_v4 %" PRIu64
+		"\n# icmp6_unreach_other %" PRIu64 "\n",
+		n->unreach4_other + n->unreach6_other, n->unreach4_other, n->unreach6_other);
+	fprintf(f,
+		"# time_exceeded %" PRIu64 "\n# time_exceeded_v4 %" PRIu64
+		"\n# time_exceeded_v6 %" PRIu64 "\n",
+		n->te4 + n->te6, n->te4, n->te6);
+	fprintf(f,
+		"# vlan_tagged %" PRIu64 "\n# link %s\n# precision %s\n# seed %" PRIu64
+		"\n# first_packet %s\n# last_packet %s\n",
+		n->vlan, ln, g->o.nsec ? "ns" : "us", g->o.seed, a, b);
 	if (fclose(f) != 0) {
 		fprintf(stderr, "gen: writing %s failed: %s\n", g->o.truth, strerror(errno));
 		return -1;
@@ -440,7 +503,7 @@ int main(int argc, char **argv)
 	struct gen g;
 	memset(&g, 0, sizeof(g));
 	if (parse_opts(argc, argv, &g.o) != 0) {
-		usage(stderr);
+		fputs("gen: usage: see gen --help\n", stderr);
 		return 2;
 	}
 	app_init();
@@ -457,8 +520,8 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"gen: %" PRIu64 " packets, %" PRIu64 " bytes, %zu findings, %" PRIu64
 			" port unreachables (%" PRIu64 " v6) in %.2f s (%.0f MB/s)\n",
-			g.n.packets, g.out.total, g.pl.n_fd, g.n.icmp4_pu + g.n.icmp6_pu, g.n.icmp6_pu,
-			el, el > 0 ? (double)g.out.total / el / 1e6 : 0.0);
+			g.n.packets, g.out.total, g.pl.n_fd, g.n.icmp4_pu + g.n.icmp6_pu,
+			g.n.icmp6_pu, el, el > 0 ? (double)g.out.total / el / 1e6 : 0.0);
 	plan_free(&g.pl);
 	free(g.w);
 	return rc == 0 ? 0 : 1;

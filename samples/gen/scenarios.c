@@ -9,15 +9,15 @@
 #define US 1000ull
 #define MS 1000000ull
 #define SEC 1000000000ull
-#define CAP_HOST4 548	/* Linux: the error fits 576 bytes (RFC 1812 4.3.2.3) */
-#define CAP_HOST6 1232	/* RFC 4443: the error fits the IPv6 minimum MTU */
-#define CAP_MINIMAL 28	/* RFC 792: IP header + 64 bits (older routers) */
+#define CAP_HOST4 548  /* Linux: the error fits 576 bytes (RFC 1812 4.3.2.3) */
+#define CAP_HOST6 1232 /* RFC 4443: the error fits the IPv6 minimum MTU */
+#define CAP_MINIMAL 28 /* RFC 792: IP header + 64 bits (older routers) */
 
 struct ctx {
 	struct plan *pl;
 	struct world *w;
 	struct rng r;
-	uint64_t dur;	/* capture duration, ns */
+	uint64_t dur; /* capture duration, ns */
 	bool err;
 };
 
@@ -53,8 +53,8 @@ static void new_clients(struct ctx *c, int fam, int m, int *out)
 		out[i] = new_host(c, POOL_SC_CLIENT, fam, 64, 0);
 }
 
-static int new_finding(struct ctx *c, const char *diag, const char *service, int server,
-		       int port, int n_clients)
+static int new_finding(struct ctx *c, const char *diag, const char *service, int server, int port,
+		       int n_clients)
 {
 	struct plan *pl = c->pl;
 	if (pl->n_fd == pl->cap_fd) {
@@ -150,7 +150,8 @@ static struct event mk_icmp(struct ctx *c, uint64_t t, const struct event *orig,
 }
 
 /* Port unreachable of the reporter's family: ICMP 3/3 or ICMPv6 1/4. */
-static struct event mk_pu(struct ctx *c, uint64_t t, const struct event *orig, int reporter, int cap)
+static struct event mk_pu(struct ctx *c, uint64_t t, const struct event *orig, int reporter,
+			  int cap)
 {
 	bool v6 = H(c, reporter)->fam == 6;
 	return mk_icmp(c, t, orig, reporter, v6 ? 1 : 3, v6 ? 4 : 3, cap);
@@ -181,11 +182,13 @@ static struct event mk_request(struct ctx *c, uint64_t t, int client, int server
 	uint32_t r = rng_below(&c->r, 100);
 	switch (s->req) {
 	case APP_DNS_Q: /* names of real zones only: not the .invalid ones */
-		e.d.arg = DNS_ARG(rng_below(&c->r, app_dns_n_names() - 30), r < 65 ? QSEL_A : QSEL_AAAA);
+		e.d.arg =
+		    DNS_ARG(rng_below(&c->r, app_dns_n_names() - 30), r < 65 ? QSEL_A : QSEL_AAAA);
 		break;
 	case APP_SYSLOG:
 		e.d.arg = (uint16_t)rng_below(&c->r, 8);
-		e.d.plen = (uint16_t)(r < 50 ? rng_range(&c->r, 120, 400) : rng_range(&c->r, 400, 1200));
+		e.d.plen =
+		    (uint16_t)(r < 50 ? rng_range(&c->r, 120, 400) : rng_range(&c->r, 400, 1200));
 		break;
 	default:
 		e.d.arg = (uint16_t)rng_below(&c->r, 5 * 16);
@@ -231,7 +234,8 @@ static void sc_down(struct ctx *c, int fam, const struct service *s, uint32_t n,
 	window(c, &a, &b);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
-		struct event q = mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
+		struct event q =
+		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
 		push(c, &q, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 		push(c, &e, f, ROLE_ERR);
@@ -298,10 +302,11 @@ static void sc_restarted(struct ctx *c, const struct service *s, uint32_t n)
 	uint32_t n_side = n * 3 / 4 > 3 ? n * 3 / 4 : 3;
 	for (uint32_t i = 0; i < n + 2 * n_side; i++) {
 		bool during = i < n;
-		uint64_t t = during ? rng_span(&c->r, o1, o2)
-			   : i < n + n_side ? rng_span(&c->r, a, o1 - 50 * MS)
-					    : rng_span(&c->r, o2 + 50 * MS, b);
-		struct event q = mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
+		uint64_t t = during	      ? rng_span(&c->r, o1, o2)
+			     : i < n + n_side ? rng_span(&c->r, a, o1 - 50 * MS)
+					      : rng_span(&c->r, o2 + 50 * MS, b);
+		struct event q =
+		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
 		push(c, &q, f, ROLE_REQ);
 		uint64_t t2 = t + rtt(c, srv);
 		struct event e = during ? mk_pu(c, t2, &q, srv, CAP_HOST4)
@@ -328,8 +333,9 @@ static void sc_wrong_port(struct ctx *c, int alt, uint32_t n)
 					    wrong ? 53 : alt);
 		push(c, &q, wrong ? f : NO_FINDING, wrong ? ROLE_REQ : ROLE_NONE);
 		uint64_t t2 = t + rtt(c, srv);
-		struct event e = wrong ? mk_pu(c, t2, &q, srv, CAP_HOST4)
-				       : mk_reply(c, t2 + rng_below(&c->r, 900) * US, &q, APP_DNS_R);
+		struct event e = wrong
+				     ? mk_pu(c, t2, &q, srv, CAP_HOST4)
+				     : mk_reply(c, t2 + rng_below(&c->r, 900) * US, &q, APP_DNS_R);
 		push(c, &e, wrong ? f : NO_FINDING, wrong ? ROLE_ERR : ROLE_NONE);
 	}
 }
@@ -387,12 +393,13 @@ static void sc_late(struct ctx *c, uint32_t n)
 		int cli = cl[rng_below(&c->r, (uint32_t)m)];
 		struct event q = mk_request(c, t, cli, srv, &SVC_DNS, 53);
 		push(c, &q, f, ROLE_REQ);
-		uint64_t delay = late ? rng_span(&c->r, 5200 * MS, 9000 * MS)
-				      : rng_span(&c->r, 2 * MS, 40 * MS);
+		uint64_t delay =
+		    late ? rng_span(&c->r, 5200 * MS, 9000 * MS) : rng_span(&c->r, 2 * MS, 40 * MS);
 		struct event r = mk_reply(c, t + delay, &q, APP_DNS_R);
 		push(c, &r, f, ROLE_REPLY);
 		if (late) {
-			struct event e = mk_pu(c, r.t + rng_range(&c->r, 30, 80) * US, &r, cli, CAP_HOST4);
+			struct event e =
+			    mk_pu(c, r.t + rng_range(&c->r, 30, 80) * US, &r, cli, CAP_HOST4);
 			push(c, &e, f, ROLE_ERR);
 		}
 	}
@@ -414,7 +421,8 @@ static void traceroute_run(struct ctx *c, int f, int src, int dst, int hops, uin
 			p.d.plen = 32;
 			push(c, &p, f, ROLE_REQ);
 			if (ttl > hops) {
-				struct event e = mk_pu(c, t + rtt(c, dst), &p, dst, host_cap(c, dst));
+				struct event e =
+				    mk_pu(c, t + rtt(c, dst), &p, dst, host_cap(c, dst));
 				push(c, &e, f, ROLE_ERR);
 				t = e.t;
 			} else if (silent && ttl == 2) {
@@ -422,7 +430,8 @@ static void traceroute_run(struct ctx *c, int f, int src, int dst, int hops, uin
 			} else {
 				int r = routers[ttl - 1];
 				int cap = v6 ? CAP_HOST6 : ttl % 2 ? CAP_MINIMAL : CAP_HOST4;
-				struct event e = mk_icmp(c, t + rtt(c, r), &p, r, v6 ? 3 : 11, 0, cap);
+				struct event e =
+				    mk_icmp(c, t + rtt(c, r), &p, r, v6 ? 3 : 11, 0, cap);
 				push(c, &e, f, ROLE_NONE);
 				t = e.t;
 			}
@@ -441,8 +450,8 @@ static void sc_traceroute(struct ctx *c, int fam, uint32_t n, bool silent)
 	fd_at(c, f)->ports = (uint32_t)(3 * (hops + 1));
 	char ss[48];
 	host_str(H(c, src), ss, sizeof(ss));
-	snprintf(fd_at(c, f)->note, sizeof(fd_at(c, f)->note), "%u runs from %s, %d hops%s", runs, ss,
-		 hops + 1, silent ? ", hop 2 silent" : "");
+	snprintf(fd_at(c, f)->note, sizeof(fd_at(c, f)->note), "%u runs from %s, %d hops%s", runs,
+		 ss, hops + 1, silent ? ", hop 2 silent" : "");
 	uint64_t a, b;
 	window(c, &a, &b);
 	for (uint32_t i = 0; i < runs; i++)
@@ -476,8 +485,8 @@ static void sc_scan(struct ctx *c, int fam, uint32_t n_ports)
 	int sport = 40000 + (int)rng_below(&c->r, 20000);
 	char ss[48];
 	host_str(H(c, src), ss, sizeof(ss));
-	snprintf(fd_at(c, f)->note, sizeof(fd_at(c, f)->note), "%u ports from %s in %.1f s", n_ports,
-		 ss, (double)(gap * n_ports) / SEC);
+	snprintf(fd_at(c, f)->note, sizeof(fd_at(c, f)->note), "%u ports from %s in %.1f s",
+		 n_ports, ss, (double)(gap * n_ports) / SEC);
 	for (uint32_t i = 0; i < n_ports; i++, t += gap) {
 		bool q = false;
 		for (size_t k = 0; k < sizeof(quiet) / sizeof(quiet[0]); k++)
@@ -505,9 +514,9 @@ static void sc_firewall(struct ctx *c, int fam, enum fw_kind kind, int svc_i, ui
 	const struct service *s = svcs[svc_i % 4];
 	int hf = 1 + (int)rng_below(&c->r, 2);
 	int srv = new_host(c, POOL_SC_SERVER, fam, 64, 3);
-	int rep = kind == FW_SPOOF ? srv
-		: kind == FW_LINUX ? new_host(c, POOL_ROUTER, fam, 64, hf)
-		: (fam == 6 ? c->w->router6 : c->w->router4)[hf];
+	int rep = kind == FW_SPOOF   ? srv
+		  : kind == FW_LINUX ? new_host(c, POOL_ROUTER, fam, 64, hf)
+				     : (fam == 6 ? c->w->router6 : c->w->router4)[hf];
 	int cl[8], m = 2 + (int)rng_below(&c->r, 3);
 	new_clients(c, fam, m, cl);
 	int f = new_finding(c, "firewall-reject", s->name, srv, s->port, m);
@@ -522,7 +531,8 @@ static void sc_firewall(struct ctx *c, int fam, enum fw_kind kind, int svc_i, ui
 	window(c, &a, &b);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
-		struct event q = mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
+		struct event q =
+		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
 		push(c, &q, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + 100 * US + (uint64_t)hf * 300 * US, &q, rep, cap);
 		e.icmp_ttl = (uint8_t)ttl;
@@ -536,9 +546,12 @@ static void sc_firewall(struct ctx *c, int fam, enum fw_kind kind, int svc_i, ui
  * unreachable (1/3) and administratively prohibited (1/1). Not findings. */
 static void sc_other(struct ctx *c, uint32_t n)
 {
-	int cl4 = new_host(c, POOL_SC_CLIENT, 4, 64, 0), cl6 = new_host(c, POOL_SC_CLIENT, 6, 64, 0);
-	int gone4 = new_host(c, POOL_SC_SERVER, 4, 64, 2), gone6 = new_host(c, POOL_SC_SERVER, 6, 64, 2);
-	int web = new_host(c, POOL_SC_SERVER, 4, 64, 2), tftp = new_host(c, POOL_SC_SERVER, 4, 64, 3);
+	int cl4 = new_host(c, POOL_SC_CLIENT, 4, 64, 0),
+	    cl6 = new_host(c, POOL_SC_CLIENT, 6, 64, 0);
+	int gone4 = new_host(c, POOL_SC_SERVER, 4, 64, 2),
+	    gone6 = new_host(c, POOL_SC_SERVER, 6, 64, 2);
+	int web = new_host(c, POOL_SC_SERVER, 4, 64, 2),
+	    tftp = new_host(c, POOL_SC_SERVER, 4, 64, 3);
 	int ntp6 = new_host(c, POOL_SC_SERVER, 6, 64, 3);
 	const int *r4 = c->w->router4, *r6 = c->w->router6;
 	for (uint32_t i = 0; i < n; i++) {

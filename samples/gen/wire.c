@@ -101,7 +101,8 @@ void wire_init(void)
 	}
 	pool_prefix[0] = 0;
 	for (size_t i = 0; i < sizeof(pool) / 2; i++)
-		pool_prefix[i + 1] = pool_prefix[i] + (uint32_t)((pool[2 * i] << 8) | pool[2 * i + 1]);
+		pool_prefix[i + 1] =
+		    pool_prefix[i] + (uint32_t)((pool[2 * i] << 8) | pool[2 * i + 1]);
 }
 
 uint32_t pool_copy_sum(uint8_t *dst, size_t off, size_t n, bool odd_pos)
@@ -254,9 +255,9 @@ size_t wire_link(uint8_t *p, enum link link, int fam, const struct host *src,
 	case LINK_SLL2:
 		be16(p, et);
 		be16(p + 2, 0);
-		be32(p + 4, 2);	 /* interface index */
-		be16(p + 8, 1);	 /* ARPHRD_ETHER */
-		p[10] = 0;	 /* PACKET_HOST */
+		be32(p + 4, 2); /* interface index */
+		be16(p + 8, 1); /* ARPHRD_ETHER */
+		p[10] = 0;	/* PACKET_HOST */
 		p[11] = 6;
 		memcpy(p + 12, src->mac, 6);
 		p[18] = p[19] = 0;
@@ -293,9 +294,9 @@ int out_open(struct out *o, const char *path, enum link link, bool nsec, char *e
 	uint8_t *h = o->buf;
 	le32(h, nsec ? 0xa1b23c4du : 0xa1b2c3d4u);
 	h[4] = 2, h[5] = 0, h[6] = 4, h[7] = 0; /* version 2.4 */
-	le32(h + 8, 0);				 /* thiszone */
-	le32(h + 12, 0);			 /* sigfigs */
-	le32(h + 16, 262144);			 /* snaplen */
+	le32(h + 8, 0);				/* thiszone */
+	le32(h + 12, 0);			/* sigfigs */
+	le32(h + 16, 262144);			/* snaplen */
 	le32(h + 20, (uint32_t)link);
 	o->len = 24;
 	o->total = 24;

@@ -39,11 +39,20 @@ def main():
     ap.add_argument("--mx", default="mx.example.org")
     ap.add_argument("--ttl", type=int, default=300)
     ap.add_argument("--ready-file", help="create this file once listening")
+    ap.add_argument("--start-file",
+                    help="start listening only once this file exists (so a "
+                         "restart takes milliseconds, not a Python start-up)")
     ap.add_argument("--silent", action="store_true",
                     help="never answer (a discard / syslog-like sink)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
 
+    if args.start_file:
+        give_up = time.monotonic() + args.duration
+        while not os.path.exists(args.start_file):
+            if time.monotonic() >= give_up:
+                return 1
+            time.sleep(0.002)
     socks = []
     for addr in args.bind:
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET

@@ -9,7 +9,10 @@ Behaves like the glibc stub resolver, with shorter timeouts:
     attempt): an answer that arrives after that hits a closed port and the
     client's kernel answers it with an ICMP port unreachable (late reply);
   * the same query id is reused for every try of one lookup;
-  * --rotate starts lookup i at server i (resolv.conf "options rotate").
+  * --rotate starts lookup i at server i (resolv.conf "options rotate");
+  * with --seeded-ports each try binds a source port drawn from --seed
+    (never the same twice) instead of letting the kernel pick one, so that
+    two recordings carry the same ports.
 
 Lookups start every --interval seconds (they may overlap, which is how the
 burst of the rate-limit scenario is made).  Everything is bounded by --count
@@ -77,7 +80,10 @@ def main():
     ap.add_argument("--rotate", action="store_true")
     ap.add_argument("--bind", help="source address")
     ap.add_argument("--edns", action="store_true", help="add an OPT record")
-    ap.add_argument("--seed", type=int, default=1, help="seed for query ids")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="seed for query ids (and --seeded-ports)")
+    ap.add_argument("--seeded-ports", action="store_true",
+                    help="source ports from the seed, in 32768-60999")
     ap.add_argument("--max-time", type=float, default=30.0)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
@@ -88,6 +94,16 @@ def main():
         name, _, qtype = q.partition("/")
         queries.append((name, (qtype or "A").upper()))
     rng = random.Random(args.seed)
+    port_rng = random.Random("ports-%d" % args.seed)
+    used_ports = set()
+
+    def next_port():
+        for _ in range(1000):
+            p = port_rng.randrange(32768, 61000)
+            if p not in used_ports:
+                used_ports.add(p)
+                return p
+        return 0
     t0 = time.monotonic()
     end = t0 + args.max_time
 
@@ -108,8 +124,13 @@ def main():
         server = lk.servers[lk.srv]
         fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
-        if args.bind:
-            s.bind((args.bind, 0))
+        if args.bind or args.seeded_ports:
+            port = next_port() if args.seeded_ports else 0
+            addr = args.bind or ("::" if fam == socket.AF_INET6 else "0.0.0.0")
+            try:
+                s.bind((addr, port))
+            except OSError:
+                s.bind((addr, 0))
         s.setblocking(False)
         try:
             s.connect(server)

@@ -180,6 +180,56 @@ Test(capture, linktype_numbers_and_names)
 	}
 }
 
+static size_t put_record(uint8_t *p, uint32_t sec, uint32_t usec, uint32_t caplen, uint32_t len)
+{
+	memcpy(p, &sec, 4); /* little-endian host, as the magic says */
+	memcpy(p + 4, &usec, 4);
+	memcpy(p + 8, &caplen, 4);
+	memcpy(p + 12, &len, 4);
+	for (uint32_t i = 0; i < caplen; i++)
+		p[16 + i] = (uint8_t)i;
+	return 16 + caplen;
+}
+
+/* caplen 0, caplen > len: handed out for the caller to count. caplen > snaplen 64 (but
+ * not over libpcap's maximum): cut to 64 as libpcap does, the rest skipped. Times before
+ * 1970 and a fraction of a second above 1 s come out normalised. */
+Test(capture, anomalous_records_are_handed_out)
+{
+	uint8_t f[24 + 4 * 16 + 10 + 100 + 4] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0};
+	size_t n = 24;
+	char path[64], err[CAP_ERRBUF_SIZE];
+	struct cap_reader *r;
+	struct cap_pkt p;
+	int fd;
+
+	f[16] = 64, f[20] = 1;
+	n += put_record(f + n, 10, 0, 0, 60);
+	n += put_record(f + n, 11, 1500000, 10, 4);
+	n += put_record(f + n, 12, 0, 100, 100);
+	n += put_record(f + n, 0xfffffff0u, 999999, 4, 4);
+	fd = mem_file(f, n, path);
+	for (int forced = 0; forced < 2; forced++) {
+		struct cap_options opt = {.force_libpcap = forced};
+
+		cr_assert_eq(cap_open(path, &opt, &r, err), 0, "%s", err);
+		cr_assert_eq(cap_next(r, &p), 1, "%s", cap_error(r));
+		cr_expect(p.caplen == 0 && p.len == 60 && p.ts_sec == 10);
+		cr_assert_eq(cap_next(r, &p), 1, "%s", cap_error(r));
+		cr_expect(p.caplen == 10 && p.len == 4 && p.data[9] == 9);
+		cr_expect(p.ts_sec == 12 && p.ts_nsec == 500000000, "%lld.%09u",
+			  (long long)p.ts_sec, p.ts_nsec);
+		cr_assert_eq(cap_next(r, &p), 1, "%s", cap_error(r));
+		cr_expect(p.caplen == 64 && p.len == 100 && p.data[63] == 63);
+		cr_assert_eq(cap_next(r, &p), 1, "%s", cap_error(r));
+		cr_expect(p.ts_sec == -16 && p.ts_nsec == 999999000, "%lld.%09u",
+			  (long long)p.ts_sec, p.ts_nsec);
+		cr_expect_eq(cap_next(r, &p), 0, "%s", cap_error(r));
+		cap_close(r);
+	}
+	close(fd);
+}
+
 /* SHB, IDB with if_tsresol 9 (ns), one EPB at 1.5 s: libpcap delivers ns, we say 9. */
 Test(capture, pcapng_nanosecond_interface)
 {

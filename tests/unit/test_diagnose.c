@@ -61,9 +61,8 @@ static void endpoint(int cap, const char *ip, int port, long long rx, long long 
 		     long long first_tx, long long last_tx, const char *app)
 {
 	sql("INSERT INTO endpoints (capture_id, ip, port, rx_packets, tx_packets, first_tx_ns,"
-	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, %s, %s, %s%s%s)", cap, ip, port, rx,
-	    tx, tx ? "" : "NULL", tx ? "" : "NULL", app ? "'" : "", app ? app : "NULL",
-	    app ? "'" : "");
+	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, NULL, NULL, %s%s%s)", cap, ip, port,
+	    rx, tx, app ? "'" : "", app ? app : "NULL", app ? "'" : "");
 	if (tx)
 		sql("UPDATE endpoints SET first_tx_ns = %lld, last_tx_ns = %lld WHERE capture_id = %d"
 		    " AND ip = '%s' AND port = %d", first_tx, last_tx, cap, ip, port);

@@ -454,7 +454,7 @@ Test(dissect_link, gre_plain_and_flags)
 	}
 }
 
-Test(dissect_link, gre_teb_erspan_pptp_and_cut)
+Test(dissect_link, gre_teb_and_erspan)
 {
 	struct pkt g, p;
 	struct dissection d;
@@ -496,6 +496,12 @@ Test(dissect_link, gre_teb_erspan_pptp_and_cut)
 	outer4(&p, 47, &g);
 	run(PM_LINKTYPE_RAW, &p, &d);
 	assert_dns4(&d);
+}
+
+Test(dissect_link, gre_pptp_and_cut)
+{
+	struct pkt g, p;
+	struct dissection d;
 	/* enhanced GRE (PPTP): key (length, call id), sequence, PPP with address/control */
 	pk_init(&g);
 	pk_be16(&g, 0x3001);

@@ -1,0 +1,510 @@
+/* html.c - the HTML report: one self-contained file, no script, strict CSP, every string escaped. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/kb_int.h"
+
+#define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+static void h(FILE *out, const char *s)
+{
+	html_puts(out, s ? s : "");
+}
+
+static const char *kcls(const char *klass)
+{
+	static const char *const known[] = {"outage", "misconfig", "firewall", "slow",
+					    "benign", "security",  "secondary"};
+	for (size_t i = 0; klass && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i], klass) == 0)
+			return known[i];
+	return "secondary";
+}
+
+static void badge(FILE *out, const char *label)
+{
+	const char *title = kb_label_title(label);
+	fprintf(out, "<span class=\"badge k-%s\">", kcls(kb_label_class(label)));
+	h(out, title ? title : label);
+	fputs("</span>", out);
+}
+
+static void endpoint(FILE *out, const struct rep_finding *f)
+{
+	bool v6 = strchr(f->server_ip, ':') != NULL;
+	fputs("<code>", out);
+	if (rep_is_probe_label(f->diagnosis)) {
+		h(out, f->source_ip ? f->source_ip : "?");
+		fputs(" → ", out);
+		h(out, f->server_ip);
+		fprintf(out, "</code> %d port%s from %d", f->ports, f->ports == 1 ? "" : "s",
+			f->server_port);
+		return;
+	}
+	fputs(v6 ? "[" : "", out);
+	h(out, f->server_ip);
+	fprintf(out, "%s:%d/", v6 ? "]" : "", f->server_port);
+	h(out, f->proto ? f->proto : "udp");
+	fputs("</code>", out);
+}
+
+static void time_cell(FILE *out, int64_t ns, int prec)
+{
+	char buf[48];
+	fmt_human(buf, sizeof(buf), ns, prec);
+	fputs(ns == REP_NO_TIME ? "—" : buf, out);
+}
+
+/* The time of day alone when it falls on the day the captures start (the header says which). */
+static void time_short(FILE *out, int64_t ns, int64_t day_of)
+{
+	char a[48], b[48];
+	fmt_human(a, sizeof(a), ns, 0);
+	fmt_human(b, sizeof(b), day_of, 0);
+	fputs(ns == REP_NO_TIME ? "—" : strncmp(a, b, 10) == 0 ? a + 11 : a, out);
+}
+
+static void head(FILE *out, const struct report_options *opt, const struct rep_model *m)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"" CSP "\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<meta name=\"referrer\" content=\"no-referrer\">\n"
+	      "<meta name=\"color-scheme\" content=\"light dark\">\n", out);
+	fprintf(out, "<title>portmortem report: %zu finding%s</title>\n<style>\n", m->n_fnd,
+		m->n_fnd == 1 ? "" : "s");
+	fputs(html_css, out);
+	fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">\n"
+	      "<h1>portmortem <span>report</span></h1>\n<p>", out);
+	fputs("ICMP port unreachable diagnosis", out);
+	if (opt->version && *opt->version) {
+		fputs(" · portmortem ", out);
+		h(out, opt->version);
+	}
+	fprintf(out, " · %zu capture%s", m->n_caps, m->n_caps == 1 ? "" : "s");
+	if (m->first_ns != REP_NO_TIME) {
+		fputs(" · ", out);
+		time_cell(out, m->first_ns, 0);
+		fputs(" UTC", out);
+	}
+	fputs("</p>\n<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#findings\">"
+	      "Findings</a><a href=\"#captures\">Captures</a></nav>\n</div></header>\n<main>\n", out);
+}
+
+static void stat(FILE *out, const char *key, const char *val)
+{
+	fputs("<div class=\"stat\"><div class=\"v\">", out);
+	h(out, val);
+	fputs("</div><div class=\"k\">", out);
+	h(out, key);
+	fputs("</div></div>\n", out);
+}
+
+static void stats(FILE *out, const struct rep_model *m)
+{
+	char buf[64];
+	fputs("<div class=\"stats\">\n", out);
+	snprintf(buf, sizeof(buf), "%zu", m->n_caps);
+	stat(out, "captures", buf);
+	fmt_count(buf, sizeof(buf), m->packets);
+	stat(out, "packets", buf);
+	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME)
+		fmt_span(buf, sizeof(buf), m->last_ns - m->first_ns);
+	else
+		snprintf(buf, sizeof(buf), "—");
+	stat(out, "time span", buf);
+	fmt_count(buf, sizeof(buf), m->n_port_unreach);
+	stat(out, "port unreachables", buf);
+	snprintf(buf, sizeof(buf), "%zu", m->n_fnd);
+	stat(out, "findings", buf);
+	fputs("</div>\n", out);
+}
+
+static void chips(FILE *out, const struct rep_model *m)
+{
+	fputs("<p class=\"chips\">", out);
+	for (const char *const *l = kb_labels; *l; l++) {
+		size_t n = 0;
+		for (size_t i = 0; i < m->n_fnd; i++)
+			n += strcmp(m->fnd[i].diagnosis, *l) == 0;
+		if (n == 0)
+			continue;
+		fprintf(out, "<span class=\"badge k-%s\">%zu ", kcls(kb_label_class(*l)), n);
+		h(out, kb_label_title(*l));
+		fputs("</span>", out);
+	}
+	fputs("</p>\n", out);
+}
+
+static void legend(FILE *out, bool finding, bool hops, bool outage)
+{
+	fputs("<p class=\"legend\">", out);
+	if (finding) {
+		fputs("<i class=\"l-req\"></i>requests <i class=\"l-rep\"></i>replies (≈: each "
+		      "flow's datagrams spread over its first–last time) <i class=\"l-err\"></i>port "
+		      "unreachable", out);
+		if (hops)
+			fputs(" <i class=\"l-hop\"></i>time exceeded", out);
+		fputs(outage ? " <i class=\"l-outw\"></i>outage</p>\n" : "</p>\n", out);
+	} else {
+		fputs("<i class=\"l-cap\"></i>capture, first to last packet <i class=\"l-err\"></i>"
+		      "port unreachables; each finding's lane links to it</p>\n", out);
+	}
+}
+
+static int summary(FILE *out, sqlite3 *db, const struct rep_model *m, char *errbuf)
+{
+	fputs("<section class=\"card\" id=\"summary\">\n<h2>Summary</h2>\n", out);
+	stats(out, m);
+	chips(out, m);
+	for (size_t i = 0; i < m->n_caps; i++)
+		if (!m->caps[i].complete || m->caps[i].read_error) {
+			fputs("<p class=\"err-text\">Some captures could not be read in full: see "
+			      "<a href=\"#captures\">Captures</a>.</p>\n", out);
+			break;
+		}
+	fputs("<h3>Timeline</h3>\n<div class=\"tlwrap\">", out);
+	if (timeline_overview(out, db, m, errbuf) < 0)
+		return -1;
+	fputs("</div>\n", out);
+	legend(out, false, false, false);
+	fputs("</section>\n", out);
+	return 0;
+}
+
+static void findings_table(FILE *out, const struct rep_model *m)
+{
+	fputs("<section class=\"card\" id=\"findings\">\n<h2>Findings</h2>\n", out);
+	if (m->n_fnd == 0) {
+		fputs("<p>No port unreachable messages: nothing to diagnose.</p>\n</section>\n", out);
+		return;
+	}
+	fputs("<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>Diagnosis</th><th>Service"
+	      "</th><th>Server</th><th class=\"n\">Errors</th><th class=\"n\">Requests</th>"
+	      "<th class=\"n\">Replies</th><th class=\"n hide-narrow\">Clients</th>"
+	      "<th class=\"hide-narrow\">Confidence</th><th class=\"hide-narrow\">First error"
+	      "</th></tr></thead>\n<tbody>\n", out);
+	for (size_t i = 0; i < m->n_fnd; i++) {
+		const struct rep_finding *f = &m->fnd[i];
+		fprintf(out, "<tr><td><a href=\"#finding-%lld\">%zu</a></td><td>", (long long)f->id, i + 1);
+		badge(out, f->diagnosis);
+		fputs("</td><td>", out);
+		h(out, f->service ? f->service : "—");
+		fprintf(out, "</td><td><a href=\"#finding-%lld\">", (long long)f->id);
+		endpoint(out, f);
+		fprintf(out, "</a></td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">"
+			"%lld</td><td class=\"n hide-narrow\">%zu</td><td class=\"hide-narrow\">",
+			(long long)f->errors, (long long)f->requests, (long long)f->replies, f->clients.n);
+		h(out, f->confidence);
+		fputs("</td><td class=\"hide-narrow\">", out);
+		time_short(out, f->first_error_ns, m->first_ns);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</tbody></table></div>\n</section>\n", out);
+}
+
+static void fact(FILE *out, const char *key, const char *val)
+{
+	fputs("<div><dt>", out);
+	h(out, key);
+	fputs("</dt><dd>", out);
+	h(out, val);
+	fputs("</dd></div>", out);
+}
+
+static void fact_list(FILE *out, const char *key, const struct rep_strv *v)
+{
+	struct sbuf b;
+	sb_init(&b);
+	for (size_t i = 0; i < v->n && i < 12; i++)
+		sb_printf(&b, "%s%s", i ? ", " : "", v->v[i]);
+	if (v->n > 12)
+		sb_printf(&b, " and %zu more", v->n - 12);
+	if (v->n)
+		fact(out, key, sb_str(&b));
+	sb_free(&b);
+}
+
+static void facts(FILE *out, const struct rep_finding *f)
+{
+	char buf[160], a[48], b[48];
+	fputs("<dl class=\"facts\">", out);
+	snprintf(buf, sizeof(buf), "%lld errors · %lld requests · %lld replies", (long long)f->errors,
+		 (long long)f->requests, (long long)f->replies);
+	fact(out, "Traffic", buf);
+	if (f->first_error_ns != REP_NO_TIME) {
+		fmt_human(a, sizeof(a), f->first_error_ns, 3);
+		fmt_human(b, sizeof(b), f->last_error_ns, 3);
+		snprintf(buf, sizeof(buf), "%s → %s", a, f->last_error_ns != REP_NO_TIME ? b + 11 : "?");
+		fact(out, "Errors (UTC)", buf);
+	}
+	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
+		fmt_human(a, sizeof(a), f->outage_start_ns, 3);
+		fmt_span(b, sizeof(b), f->outage_end_ns - f->outage_start_ns);
+		snprintf(buf, sizeof(buf), "%s from %s", b, a);
+		fact(out, "Outage (UTC)", buf);
+	}
+	fact_list(out, "Clients", &f->clients);
+	fact_list(out, "Reported by", &f->reporters);
+	if (f->related && *f->related)
+		fact(out, "Answers at", f->related);
+	fputs("</dl>\n", out);
+}
+
+static void names_table(FILE *out, const struct rep_finding *f)
+{
+	if (f->n_names == 0)
+		return;
+	fputs("<h3>Failing query names</h3>\n<div class=\"scroll\"><table><thead><tr><th>Name</th>"
+	      "<th>Type</th><th class=\"n\">Count</th><th class=\"hide-narrow\">Raw bytes (hex)</th>"
+	      "</tr></thead><tbody>\n", out);
+	for (size_t i = 0; i < f->n_names && i < 50; i++) {
+		const struct rep_name *n = &f->names[i];
+		fputs("<tr><td><code>", out);
+		h(out, n->shown);
+		fputs("</code></td><td>", out);
+		h(out, n->type);
+		fprintf(out, "</td><td class=\"n\">%lld</td><td class=\"hide-narrow\"><code>",
+			(long long)n->count);
+		h(out, n->hex);
+		fputs("</code></td></tr>\n", out);
+	}
+	fputs("</tbody></table></div>\n", out);
+	if (f->n_names > 50)
+		fprintf(out, "<p class=\"muted\">and %zu more names</p>\n", f->n_names - 50);
+}
+
+static void commands(FILE *out, const struct kb_adv_item *it)
+{
+	if (it->n_cmd == 0)
+		return;
+	fputs("<div class=\"cmds\">", out);
+	for (int c = 0; c < it->n_cmd; c++) {
+		bool first = c == 0 || it->os[c] != it->os[c - 1];
+		bool last = c + 1 == it->n_cmd || it->os[c + 1] != it->os[c];
+		if (first)
+			fprintf(out, "<div class=\"os\">%s</div><pre><code>", kb_os_title(it->os[c]));
+		h(out, it->cmd[c]);
+		fputs(last ? "</code></pre>" : "\n", out);
+	}
+	fputs("</div>\n", out);
+}
+
+static void rate(FILE *out, const struct kb_adv_item *it)
+{
+	if (it->has_rate) {
+		fprintf(out, " <span class=\"rate %s\" title=\"", it->is_dont ? "bad" : "ok");
+		h(out, it->source);
+		fprintf(out, "\">%s %.0f%%</span>", it->is_dont ? "fails" : "fixes", it->rate * 100);
+	} else {
+		fputs(" <span class=\"rate none\">unmeasured</span>", out);
+	}
+}
+
+/* The versions the commands are written for (the seed's list, from kb.txt). */
+static void versions(FILE *out, const struct kb_advice *a)
+{
+	const struct kb_db *db = kb_get(NULL, 0);
+	const struct kb_section *d = db ? kb_find(db, KB_DEFAULTS, NULL) : NULL;
+	bool any = false;
+	for (int i = 0; i < a->n_item; i++)
+		any |= a->item[i].n_cmd > 0;
+	if (!d || !any)
+		return;
+	fputs("<p class=\"src\">Commands written for ", out);
+	h(out, kb_field(d, "linux-versions"));
+	fputs(", ", out);
+	h(out, kb_field(d, "windows-versions"));
+	fputs(" and ", out);
+	h(out, kb_field(d, "freebsd-versions"));
+	if (a->versions) {
+		fputs("; ", out);
+		h(out, a->versions);
+	}
+	fputs(".</p>\n", out);
+}
+
+static void advice(FILE *out, const struct kb_advice *a)
+{
+	fputs("<h3>What to do</h3>\n<ol class=\"do\">\n", out);
+	for (int i = 0; i < a->n_item; i++) {
+		const struct kb_adv_item *it = &a->item[i];
+		if (it->is_dont)
+			continue;
+		fputs("<li><p>", out);
+		h(out, it->text);
+		rate(out, it);
+		fputs("</p>", out);
+		commands(out, it);
+		fputs("</li>\n", out);
+	}
+	fputs("</ol>\n", out);
+	versions(out, a);
+	fputs("<h3>What not to do</h3>\n<ul class=\"dont\">\n", out);
+	for (int i = 0; i < a->n_item; i++) {
+		const struct kb_adv_item *it = &a->item[i];
+		if (!it->is_dont)
+			continue;
+		fputs("<li><p><strong>", out);
+		h(out, it->text);
+		fputs("</strong>", out);
+		rate(out, it);
+		fputs("</p><p class=\"why\">", out);
+		h(out, it->why);
+		fputs("</p></li>\n", out);
+	}
+	fputs("</ul>\n", out);
+}
+
+static void diagnosis(FILE *out, const struct rep_finding *f, const struct kb_advice *a)
+{
+	fputs("<h3>Diagnosis</h3>\n", out);
+	if (a->cause) {
+		fputs("<p class=\"cause\">", out);
+		h(out, a->cause);
+		fputs("</p>\n", out);
+	}
+	const struct kb_db *db = kb_get(NULL, 0);
+	for (size_t i = 0; db && i < f->secondary.n; i++) {
+		const struct kb_section *l = kb_find(db, KB_LABEL, f->secondary.v[i]);
+		fputs("<p>Also ", out);
+		badge(out, f->secondary.v[i]);
+		fputs(" ", out);
+		h(out, l ? kb_field(l, "summary") : "");
+		fputs("</p>\n", out);
+	}
+	if (a->service_note) {
+		fputs("<p class=\"note\">", out);
+		h(out, a->service_note);
+		fputs("</p>\n", out);
+	}
+	if (a->has_fix) {
+		fprintf(out, "<p class=\"src\">Overall fix rate %.0f%%. Rates: ", a->fix_rate * 100);
+		h(out, a->fix_source);
+		fputs(" (estimates, not measured by portmortem).</p>\n", out);
+	}
+}
+
+static int finding(FILE *out, sqlite3 *db, size_t idx, const struct rep_finding *f, char *errbuf)
+{
+	struct kb_advice a;
+	if (rep_advise(f, &a, errbuf) < 0)
+		return -1;
+	fprintf(out, "<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
+		"<span class=\"num\">%zu</span>", kcls(a.klass), (long long)f->id, idx);
+	badge(out, f->diagnosis);
+	fputs(" <span>", out);
+	h(out, f->service ? f->service : a.service_id);
+	fputs("</span> ", out);
+	endpoint(out, f);
+	fputs("<span class=\"conf\">confidence ", out);
+	h(out, f->confidence);
+	fputs("</span></h2>\n<p class=\"summary\">", out);
+	h(out, a.summary);
+	fputs("</p>\n", out);
+	facts(out, f);
+	if (f->evidence.n) {
+		fputs("<h3>Evidence</h3>\n<ul class=\"ev\">\n", out);
+		for (size_t i = 0; i < f->evidence.n; i++) {
+			fputs("<li>", out);
+			h(out, f->evidence.v[i]);
+			fputs("</li>\n", out);
+		}
+		fputs("</ul>\n", out);
+	}
+	fputs("<h3>Timeline</h3>\n<div class=\"tlwrap\">", out);
+	int rc = timeline_finding(out, db, f, errbuf);
+	fputs("</div>\n", out);
+	legend(out, true, strcmp(f->diagnosis, "traceroute") == 0,
+	       f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME);
+	names_table(out, f);
+	diagnosis(out, f, &a);
+	advice(out, &a);
+	fputs("</section>\n", out);
+	kb_advice_free(&a);
+	return rc;
+}
+
+static void anomalies(FILE *out, const struct rep_capture *c)
+{
+	for (size_t k = 0; k < c->n_anomalies; k++) {
+		fputs(k ? ", " : "", out);
+		fputs("<code>", out);
+		h(out, c->anomalies[k].name);
+		fprintf(out, "</code> ×%lld", (long long)c->anomalies[k].count);
+	}
+	if (c->n_anomalies == 0)
+		fputs("—", out);
+}
+
+static void captures(FILE *out, const struct rep_model *m)
+{
+	fputs("<section class=\"card\" id=\"captures\">\n<h2>Captures</h2>\n<div class=\"scroll\">"
+	      "<table>\n<thead><tr><th>File</th><th>Format</th><th class=\"n\">Packets</th>"
+	      "<th class=\"n\">Port unreach.</th><th>First → last packet (UTC)</th><th>Status</th>"
+	      "<th>Anomalies</th></tr></thead>\n<tbody>\n", out);
+	for (size_t i = 0; i < m->n_caps; i++) {
+		const struct rep_capture *c = &m->caps[i];
+		fputs("<tr><td class=\"path\"><code>", out);
+		h(out, c->path);
+		fputs("</code></td><td>", out);
+		h(out, c->format);
+		fputs(" · ", out);
+		h(out, c->link_type_name ? c->link_type_name : "?");
+		fprintf(out, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>",
+			(long long)c->packets, (long long)c->port_unreachables);
+		time_cell(out, c->first_ns, 0);
+		fputs(" → ", out);
+		time_short(out, c->last_ns, c->first_ns);
+		fputs("</td><td>", out);
+		if (c->complete && !c->read_error)
+			fputs("complete", out);
+		fputs(c->complete && !c->read_error ? "" : "<span class=\"err-text\">incomplete: ", out);
+		if (!c->complete || c->read_error) {
+			h(out, c->read_error ? c->read_error : "cut short");
+			fputs("</span>", out);
+		}
+		fputs(c->stats_capped ? " <span class=\"muted\">(endpoint table full: counts partial)"
+					"</span>" : "", out);
+		fputs("</td><td>", out);
+		anomalies(out, c);
+		fputs("</td></tr>\n", out);
+	}
+	if (m->n_caps == 0)
+		fputs("<tr><td colspan=\"7\">No captures in the database.</td></tr>\n", out);
+	fputs("</tbody></table></div>\n</section>\n", out);
+}
+
+static void footer(FILE *out, const struct report_options *opt)
+{
+	fputs("<footer>Generated by portmortem", out);
+	if (opt->version && *opt->version) {
+		fputs(" ", out);
+		h(out, opt->version);
+	}
+	fputs(" from its database; all times are UTC. Rates come from the knowledge-base seed "
+	      "networking/udp-port-unreachable (estimates, not measured by portmortem); advice "
+	      "marked unmeasured has no figure yet. Names from packets are shown with unprintable "
+	      "bytes as \\xNN.</footer>\n</main>\n</body>\n</html>\n", out);
+}
+
+int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
+{
+	struct rep_model m;
+	int rc = rep_model_load(db, &m, errbuf);
+	if (rc == 0) {
+		head(out, opt, &m);
+		rc = summary(out, db, &m, errbuf);
+	}
+	if (rc == 0) {
+		findings_table(out, &m);
+		for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
+			rc = finding(out, db, i + 1, &m.fnd[i], errbuf);
+	}
+	if (rc == 0) {
+		captures(out, &m);
+		footer(out, opt);
+	}
+	rep_model_free(&m);
+	return rc;
+}
