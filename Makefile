@@ -83,10 +83,10 @@ test: test-deps
 	$(MAKE) --no-print-directory unit integration
 
 unit: build/asan/unit-tests
-	ASAN_OPTIONS=detect_leaks=1 build/asan/unit-tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 sh tests/tools/run-unit.sh build/asan/unit-tests
 
 integration: portmortem build/asan/portmortem
-	sh tests/integration.sh
+	bash tests/integration.sh
 
 bench: portmortem
 	sh tests/bench/bench.sh

@@ -21,7 +21,7 @@
 # formats go to formats/ (analysing them with the rest would count the same
 # packets twice).
 #
-# Needs root.  Takes about a minute.  Overwrites its outputs; deletes its
+# Needs root.  Takes one to two minutes.  Overwrites its outputs; deletes its
 # namespaces on exit, whatever happens.
 set -euo pipefail
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1

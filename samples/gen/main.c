@@ -468,7 +468,8 @@ static int generate(struct gen *g)
 			return -1;
 		n_est = (g->o.bytes - 24) / avg;
 	}
-	uint64_t dur = n_est * 1000000000ull / g->o.rate;
+	uint64_t dur =
+	    n_est / g->o.rate * 1000000000ull + n_est % g->o.rate * 1000000000ull / g->o.rate;
 	if (dur < MIN_DURATION_NS)
 		dur = MIN_DURATION_NS;
 	world_init(g->w, g->o.vlan_share, START_NS);

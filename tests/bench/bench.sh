@@ -125,17 +125,25 @@ add "tshark (slice, scaled)" "$SLICE_BYTES" "$SLICE_PACKETS" lines \
 	"tshark -n -r '$SLICE_CAP' -Y 'icmp.type==3 || icmpv6.type==1' 2>/dev/null"
 rm -f "$DB" "$DB-wal" "$DB-shm" "$OUT"
 
+# Before each timed run: no database, and the capture read once more (this machine's page
+# cache may drop a cold file within seconds).
 set --
 while IFS='	' read -r name b p rss found cmd; do
 	set -- "$@" -n "$name" "$cmd"
 done < "$META"
 echo "timing $(($# / 3)) commands: hyperfine --warmup 1 --runs $RUNS (at most $TIMEOUT s)"
 timeout "$TIMEOUT" hyperfine --warmup 1 --runs "$RUNS" --export-json "$JSON" \
-	--prepare "rm -f '$DB' '$DB-wal' '$DB-shm'" "$@" ||
+	--prepare "rm -f '$DB' '$DB-wal' '$DB-shm'; cat '$CAP' '$SLICE_CAP' > /dev/null" "$@" ||
 	{ echo "hyperfine failed or ran out of its $TIMEOUT s" >&2; exit 1; }
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
 # ---- the table ----
+
+echo
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+	"Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "tools: $(tcpdump --version 2>&1 | head -n 1), $(tshark --version 2>/dev/null | head -n 1 | cut -d ' ' -f 1-3)," \
+	"$([ -x "$PM" ] && "$PM" --version 2>&1 | head -n 1 || echo 'no portmortem')"
 
 python3 - "$JSON" "$META" "$PACKETS" "$BYTES" "$EXPECT" <<'EOF'
 import json, sys
@@ -150,7 +158,7 @@ for name, b, p, rss, found, _cmd in meta:
     scale = packets / int(p)  # tshark read a slice: its time scaled to the whole file
     rows.append((name, med, med * scale, int(p) / med, int(b) / med / 1e9, int(rss), found))
 tcpd = next((r[2] for r in rows if r[0].startswith("tcpdump")), None)
-print(f"\n{packets} packets, {size / 1e9:.2f} GB; ICMP type 3 / ICMPv6 type 1 planted: {expect}")
+print(f"{packets} packets, {size / 1e9:.2f} GB; ICMP type 3 / ICMPv6 type 1 planted: {expect}")
 hdr = f"{'command':30} {'median s':>9} {'whole file s':>12} {'packets/s':>11} {'GB/s':>6} {'speed vs tcpdump':>16} {'peak RSS MB':>11} {'found':>6}"
 print(hdr)
 print("-" * len(hdr))
