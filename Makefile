@@ -31,10 +31,12 @@ TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 build/asan/portmortem: build/asan/analyzer/main.o $(ASAN_OBJ)
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	@echo "  LD asan $@"
+	@$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 build/asan/unit-tests: $(TEST_OBJ) $(ASAN_OBJ)
 	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) $(LDFLAGS)
@@ -88,8 +90,24 @@ unit: build/asan/unit-tests
 integration: portmortem build/asan/portmortem
 	bash tests/integration.sh
 
-bench: portmortem
+bench: portmortem build/gen-capture
 	sh tests/bench/bench.sh
+
+# The generator of large synthetic captures (samples/gen/, no dependencies).
+build/gen-capture: $(wildcard samples/gen/*.c samples/gen/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(filter %.c,$^)
+
+# libFuzzer target over dissect_packet (clang only), seeded from sample and corpus packets.
+FUZZ_TIME ?= 120
+build/fuzz/fuzz_dissect: tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c dissectors/*.h)
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c)
+fuzz: build/fuzz/fuzz_dissect
+	@mkdir -p build/fuzz/corpus build/fuzz/seeds
+	python3 tests/fuzz/pcap_extract.py seeds build/fuzz/seeds $(wildcard samples/*.pcap ../shared/corpus/*/*.pcap)
+	build/fuzz/fuzz_dissect -max_total_time=$(FUZZ_TIME) build/fuzz/corpus build/fuzz/seeds
 
 clean:
 	rm -rf build portmortem

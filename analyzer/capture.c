@@ -296,7 +296,8 @@ static int lp_max_caplen(uint32_t linktype, uint32_t *max, char *errbuf)
 }
 
 /* Link types whose pseudo-header libpcap rewrites when the file's byte order is not ours
- * (swap_pseudo_headers()), or whose length it fixes up: left to libpcap to stay exact. */
+ * (swap_pseudo_headers()), and USB mmapped, whose length some versions fix up: none of
+ * them is one we dissect, so libpcap reads them, and stays the reference. */
 static bool lp_rewrites(int dlt, bool swapped)
 {
 	if (dlt == DLT_USB_LINUX_MMAPPED)

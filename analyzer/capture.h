@@ -8,7 +8,13 @@
 
 #define CAP_ERRBUF_SIZE 512
 
-/* One record, valid until the next cap_next() or cap_close(). */
+/*
+ * One record, valid until the next cap_next() or cap_close(). Exactly what libpcap 1.10
+ * hands out for the file: caplen cut to the snapshot length, caplen 0 and caplen > len
+ * passed on (the caller counts them). Time as libpcap reads it, normalised so that
+ * 0 <= ts_nsec < 1e9: classic pcap seconds are signed 32-bit in this host's byte order
+ * and unsigned in the other (a libpcap quirk we keep, to agree with it).
+ */
 struct cap_pkt {
 	int64_t ts_sec;
 	uint32_t ts_nsec;	/* always nanoseconds, whatever the file's precision */
@@ -39,15 +45,19 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 
 /*
  * Next record that passes the filter: 1 and *pkt filled; 0 at a clean end of file;
- * -1 when the file is cut or corrupt (cap_error() says what and after how many packets).
+ * -1 when the file is cut or corrupt (cap_error() says what and after how many packets,
+ * in libpcap's words where libpcap has some: "truncated dump file; tried to read 16
+ * header bytes, only got 9 (after 120 packets)"). Errors and the end are sticky.
  */
 int cap_next(struct cap_reader *r, struct cap_pkt *pkt);
 
 const char *cap_error(const struct cap_reader *r);
 int cap_linktype(const struct cap_reader *r);		/* LINKTYPE_ number */
 const char *cap_linktype_name(const struct cap_reader *r); /* "EN10MB", "LINUX_SLL2", ... */
-int cap_precision(const struct cap_reader *r);		/* 6 (micro) or 9 (nano) */
-uint32_t cap_snaplen(const struct cap_reader *r);
+/* 6 (micro) or 9 (nano): the file's own. pcapng: from the first interface's if_tsresol
+ * (10^-7 and finer, or 2^-21 and finer, say 9), 6 when absent or not in the first 64 KiB. */
+int cap_precision(const struct cap_reader *r);
+uint32_t cap_snaplen(const struct cap_reader *r);	/* libpcap's (0 in a file: the maximum) */
 enum cap_format cap_format(const struct cap_reader *r);
 enum cap_compression cap_compression(const struct cap_reader *r);
 const char *cap_format_name(const struct cap_reader *r); /* "pcap", "pcapng.gz", "pcap.zst" */
@@ -57,6 +67,8 @@ uint64_t cap_bytes_in(const struct cap_reader *r);	/* bytes read from the file s
 /*
  * Content hash of every byte read from the file so far (as stored on disk, before
  * decompression): complete once cap_next() returned 0. 32 lowercase hex digits + NUL.
+ * A fast non-cryptographic 128-bit hash (stream.h): it tells identical files apart from
+ * different ones, not a file crafted to collide. Same value on every host.
  */
 void cap_content_hash(const struct cap_reader *r, char out[33]);
 

@@ -446,7 +446,9 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 	int dir;
 	flow_key(&q->src, q->sport, &q->dst, q->dport, &k, &dir);
 	const struct flow_slot *f = flow_find(c, &k, false, ts);
-	if (f)
+	/* Who spoke first tells a reply from a request, but only when the cache holds both
+	 * directions: an entry evicted and re-created by the late reply itself starts with it. */
+	if (f && f->packets[!dir])
 		link->is_reply = f->first_dir != dir;
 	else
 		link->is_reply = q->sport < q->dport && q->sport < 1024;

@@ -90,10 +90,13 @@ static const char PU_SQL[] =
 	" AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
 	"   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
 	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
+	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
+	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
 	"DROP TABLE IF EXISTS temp.te;"
 	"CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
 	" WHERE proto = 17 AND sport IS NOT NULL AND dport IS NOT NULL"
 	" AND ((family = 'icmp' AND type = 11) OR (family = 'icmp6' AND type = 3));"
+	"CREATE INDEX temp.te_pair ON te (src, dst, dport);"
 	"DELETE FROM findings;";
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */

@@ -225,6 +225,8 @@ struct refusal {
 	const char *ip;
 	int64_t port, fid, errors, self, other, icmp_ttl, udp_ttl;
 	int64_t rx, tx, before, after, during, unanswered, t_first, t_last, span_ns;
+	int64_t quote_len, quote_ip_len;	/* largest quote, and the datagram it came from */
+	bool v6;
 	char reporter[64], app[16], alt_port[128], alt_host[256];
 };
 
@@ -240,10 +242,14 @@ static const char *const FACTS_SQL =
 static void refusal_facts(struct dx *x, struct refusal *r)
 {
 	sqlite3_stmt *st = dx_prepare(x, "SELECT COUNT(*), SUM(reporter = dst), MIN(ts_ns),"
-				      " MAX(ts_ns) FROM pu WHERE fid = ?1", "i", r->fid);
+				      " MAX(ts_ns), MAX(quote_len), MAX(quote_ip_len), MAX(family = 'icmp6')"
+				      " FROM pu WHERE fid = ?1", "i", r->fid);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->errors = sqlite3_column_int64(st, 0), r->self = sqlite3_column_int64(st, 1);
 		r->t_first = sqlite3_column_int64(st, 2), r->t_last = sqlite3_column_int64(st, 3);
+		r->quote_len = sqlite3_column_int64(st, 4);
+		r->quote_ip_len = sqlite3_column_int64(st, 5);
+		r->v6 = sqlite3_column_int64(st, 6) != 0;
 	}
 	sqlite3_finalize(st);
 	r->other = r->errors - r->self;
@@ -287,11 +293,24 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 		r->alt_host, sizeof r->alt_host);
 }
 
+/* Errors "from ip itself" that another device sent in its name: their initial TTL differs
+ * from ip's own datagrams' or, with none of those to compare, they start at 255 as routers
+ * and firewalls do and quote only the IP header and 8 bytes, unlike Linux, Windows and BSD
+ * hosts (64 or 128, and up to 548 / 1232 bytes quoted). */
+static bool forged_errors(const struct refusal *r)
+{
+	if (!r->self || r->icmp_ttl < 0)
+		return false;
+	if (r->udp_ttl >= 0)
+		return initial_ttl((int)r->icmp_ttl) != initial_ttl((int)r->udp_ttl);
+	return initial_ttl((int)r->icmp_ttl) == 255 && r->quote_len == (r->v6 ? 48 : 28) &&
+	       r->quote_ip_len > r->quote_len;
+}
+
 /* The rule, in order of precedence; also sets the secondary labels that hold too. */
 static const char *refusal_label(struct dx *x, const struct refusal *r)
 {
-	bool forged_ttl = r->self && r->icmp_ttl >= 0 && r->udp_ttl >= 0 &&
-			  initial_ttl((int)r->icmp_ttl) != initial_ttl((int)r->udp_ttl);
+	bool forged_ttl = forged_errors(r);
 	bool answered = r->tx > 0;
 	const char *label;
 	if (r->other > r->self || forged_ttl)
@@ -339,6 +358,11 @@ static void refusal_evidence(struct dx *x, const struct refusal *r, const char *
 			    " arrive with TTL %lld (sent with %d): another device answers in its name.",
 			    (long long)r->icmp_ttl, initial_ttl((int)r->icmp_ttl), r->ip,
 			    (long long)r->udp_ttl, initial_ttl((int)r->udp_ttl));
+	else if (strcmp(label, "firewall-reject") == 0 && r->self)
+		dx_evidence(x, r->fid, "The errors start with TTL 255 and quote only %lld bytes, as"
+			    " routers and firewalls do; host stacks start at 64 or 128 and Linux quotes up"
+			    " to %d bytes: a firewall answers in the name of %s.", (long long)r->quote_len,
+			    r->v6 ? 1232 : 548, r->ip);
 	if (r->tx == 0)
 		dx_evidence(x, r->fid, "No datagram from %s:%lld was seen in the %s captured.", r->ip,
 			    (long long)r->port, span);

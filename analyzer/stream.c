@@ -328,16 +328,23 @@ static int cookie_close(void *cookie)
 	return 0; /* the stream belongs to its opener */
 }
 
+/*
+ * The stdio buffer starts 2 KiB past a page boundary. The file's data sit page-aligned in
+ * the page cache and stdio reads whole buffers, so with an aligned buffer every byte the
+ * kernel copies would share its low 12 address bits with its destination, which x86
+ * CPUs copy several times slower (4K aliasing): 0.8 s instead of 0.35 s for 1 GB here.
+ */
 FILE *stream_fopen(struct stream *s)
 {
 	cookie_io_functions_t io = {.read = cookie_read, .close = cookie_close};
 	FILE *f;
 
-	if (s->file_buf == NULL && (s->file_buf = malloc(FILE_BUF_SIZE)) == NULL)
+	if (s->file_buf == NULL && (s->file_buf = malloc(FILE_BUF_SIZE + 4096)) == NULL)
 		return NULL;
 	f = fopencookie(s, "r", io);
 	if (f != NULL)
-		setvbuf(f, s->file_buf, _IOFBF, FILE_BUF_SIZE);
+		setvbuf(f, s->file_buf + ((2048 - (uintptr_t)s->file_buf) & 4095), _IOFBF,
+			FILE_BUF_SIZE);
 	return f;
 }
 

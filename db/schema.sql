@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_dst ON events (dst, dport);
 CREATE INDEX IF NOT EXISTS events_capture ON events (capture_id, frame);
+CREATE INDEX IF NOT EXISTS events_flow ON events (flow_id);
 
 -- Per-capture UDP statistics of the endpoints the diagnosis needs: every endpoint an error
 -- was about, and the endpoints that share its host or its port.
@@ -111,6 +112,8 @@ CREATE TABLE IF NOT EXISTS endpoints (
     rx_unanswered    INTEGER NOT NULL DEFAULT 0, -- requests to it in error bursts with no reply
     PRIMARY KEY (capture_id, ip, port)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS endpoints_ip_port ON endpoints (ip, port);
+CREATE INDEX IF NOT EXISTS endpoints_port ON endpoints (port, ip);
 
 -- Peers seen talking to a stored endpoint (at most a few per endpoint).
 CREATE TABLE IF NOT EXISTS endpoint_clients (
@@ -120,6 +123,7 @@ CREATE TABLE IF NOT EXISTS endpoint_clients (
     client_ip  TEXT    NOT NULL,
     PRIMARY KEY (capture_id, ip, port, client_ip)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS endpoint_clients_ep ON endpoint_clients (ip, port, client_ip);
 
 -- TTLs seen in packets from each host that sent an ICMP error or a stored endpoint's datagrams.
 CREATE TABLE IF NOT EXISTS host_ttls (
@@ -129,6 +133,7 @@ CREATE TABLE IF NOT EXISTS host_ttls (
     packets    INTEGER NOT NULL,
     PRIMARY KEY (capture_id, ip, ttl)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS host_ttls_ip ON host_ttls (ip, ttl);
 
 -- Findings: recomputed from the rows above after every run (and by `report`, `merge`).
 CREATE TABLE IF NOT EXISTS findings (

@@ -20,7 +20,7 @@ static const char SQL_EVENTS[] =
 	" pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
 	" pm_text(e.anomalies) AS anomalies, pm_text(e.role) AS role, e.orig_seen,"
 	" e.orig_delay_ns FROM events e JOIN captures c ON c.id = e.capture_id"
-	" ORDER BY e.capture_id, e.frame, e.id";
+	" ORDER BY c.first_ns, c.path, e.capture_id, e.frame, e.id";
 
 static void sep(FILE *out)
 {

@@ -50,7 +50,7 @@ static const char SQL_REPORT[] =
 	"  'filter', pm_text(filter), 'content_hash', pm_text(content_hash),"
 	"  'anomalies', json((SELECT json_group_object(pm_text(name), count) FROM"
 	"   (SELECT name, count FROM capture_anomalies a WHERE a.capture_id = c0.id ORDER BY name)))"
-	" ) AS c FROM captures c0 ORDER BY id))),"
+	" ) AS c FROM captures c0 ORDER BY first_ns, path, id))),"
 	" 'findings', json((SELECT json_group_array(json(f)) FROM (SELECT json_object("
 	"  'diagnosis', pm_text(diagnosis), 'secondary', " STRINGS("f0.secondary") ","
 	"  'server_ip', pm_text(server_ip), 'server_port', server_port, 'proto', pm_text(proto),"

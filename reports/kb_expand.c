@@ -67,7 +67,9 @@ static int expand(const struct kb_db *db, const struct kb_section *svc, const st
 		name[n] = '\0';
 		const char *v = ctx_lookup(ctx, name);
 		const char *tmpl = v ? NULL : kb_svc_field(db, svc, name);
-		if (v) {
+		if (v && strchr(v, ':') && t[n + 2] == ':' && t[n + 3] == '{') {
+			sb_printf(out, "[%s]", v); /* {ip}:{port} with IPv6: [2001:db8::53]:53 */
+		} else if (v) {
 			sb_puts(out, v); /* finding data: inserted as it is, never expanded */
 		} else if (tmpl && depth < KB_MAX_DEPTH) {
 			if (expand(db, svc, ctx, tmpl, out, depth + 1, bad, bad_len) < 0)

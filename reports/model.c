@@ -30,7 +30,7 @@ static const char SQL_CAPTURES[] =
 	"SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
 	" precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
 	" last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
-	" pm_text(content_hash) FROM captures ORDER BY id";
+	" pm_text(content_hash) FROM captures ORDER BY first_ns, path, id"; /* ids: completion order */
 
 static const char SQL_ANOMALIES[] =
 	"SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"

@@ -269,3 +269,17 @@ Test(diagnose, rebuild_is_idempotent)
 	cr_assert_str_eq(finding("192.0.2.53", 53, "evidence"), first);
 	cr_assert_eq(rebuild(), 1);
 }
+
+Test(diagnose, firewall_reject_by_ttl_255_and_short_quote_without_a_baseline)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.21", 254, "192.0.2.10", 40000, "192.0.2.21", 514, "request");
+	sql("UPDATE events SET quote_len = 28, quote_ip_len = 300");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.21", 514, "diagnosis"), "firewall-reject");
+	cr_assert(strstr(finding("192.0.2.21", 514, "evidence"), "a firewall answers in the name"));
+	/* The same TTL with the whole datagram quoted is a host that starts at 255. */
+	sql("UPDATE events SET quote_len = 300");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.21", 514, "diagnosis"), "service-down");
+}
