@@ -39,7 +39,8 @@ build/asan/portmortem: build/asan/analyzer/main.o $(ASAN_OBJ)
 	@$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 build/asan/unit-tests: $(TEST_OBJ) $(ASAN_OBJ)
-	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) $(LDFLAGS)
+	@echo "  LD asan $@"
+	@$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs criterion 2>/dev/null) $(LDFLAGS)
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)

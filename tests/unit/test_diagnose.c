@@ -20,7 +20,7 @@ static void teardown(void)
 	sqlite3_close(db);
 }
 
-static void sql(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void sql(const char *fmt, ...)
 {
 	char buf[2048], *msg = NULL;
 	va_list ap;
