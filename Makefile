@@ -16,7 +16,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 
 # Debian packages each target needs (installed by `make deps` / `make test-deps`).
 DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev
-DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd
+DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
            $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
@@ -82,7 +82,7 @@ demo: deps
 	@echo "wrote portmortem-report.html and portmortem.db"
 
 test: test-deps
-	$(MAKE) --no-print-directory portmortem build/asan/portmortem build/asan/unit-tests
+	$(MAKE) --no-print-directory portmortem build/asan/portmortem build/asan/unit-tests build/gen-capture
 	$(MAKE) --no-print-directory unit integration
 
 unit: build/asan/unit-tests

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyzer/corr.h"
@@ -65,7 +66,27 @@ static void add_capture(const char *path, const char *err, void *arg)
 struct job {
 	struct store *store;
 	struct corr *corr;
+	/* Progress of a lone long capture on a terminal: bytes read of the file's size. */
+	struct cap_reader *reader;
+	const char *path;
+	long long size;
+	uint64_t calls;
+	time_t started, shown;
 };
+
+/* Every 64k datagrams, at most once a second after the first two: "path: 45% of 2.0 GB". */
+static void show_progress(struct job *j)
+{
+	if (++j->calls & 0xffff)
+		return;
+	time_t now = time(NULL);
+	if (now - j->started < 2 || now == j->shown)
+		return;
+	j->shown = now;
+	double done = (double)cap_bytes_in(j->reader);
+	fprintf(stderr, "\r\033[K%s: %.0f%% of %.1f GB", j->path, 100.0 * done / (double)j->size,
+		(double)j->size / 1e9);
+}
 
 static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
@@ -74,6 +95,8 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 	struct corr_link link = { .flow = -1 };
 	if (d->kind == PK_UDP) {
 		corr_udp(j->corr, ts, d);
+		if (j->reader)
+			show_progress(j);
 		return 0;
 	}
 	if (d->kind == PK_ICMP_UNREACH)
@@ -121,6 +144,10 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 	char errbuf[DB_ERRBUF_SIZE], hash[33], key[4200];
 	struct scan_stats st;
 	struct job j = { 0 };
+	if (cli->progress && size > 0) {
+		j.reader = r, j.path = path, j.size = size;
+		j.started = time(NULL);
+	}
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
@@ -129,6 +156,8 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		return OUT_FAILED;
 	}
 	int rc = scan_capture(r, &st, on_packet, &j);
+	if (j.shown)
+		fprintf(stderr, "\r\033[K");
 	if (rc == 3) {
 		snprintf(msg, msg_len, "%s", store_error(j.store));
 		goto fail;

@@ -276,8 +276,8 @@ PY
 		"$PY" -c 'import sys
 b = open(sys.argv[1], "rb").read()
 bad = sorted({c for c in b if (c < 0x20 and c != 10) or c == 0x7f})
-b.decode("utf-8")
-sys.exit("control bytes %r" % bad if bad else 0)' "$TMP/h/piped.txt"
+assert not bad, "control bytes %r" % bad
+b.decode("utf-8")' "$TMP/h/piped.txt"
 	check "hostile: text shows the names escaped" grep -qF '\x1b[31mred\x1b[0m.example' "$TMP/h/piped.txt"
 
 	check "hostile: JSON is valid and holds every name as hex (invalid UTF-8 and NUL too)" \
