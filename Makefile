@@ -27,7 +27,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps demo test unit integration clean bench fuzz format
+.PHONY: all deps test-deps demo test unit integration clean bench fuzz check-gen
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -93,6 +93,10 @@ integration: portmortem build/asan/portmortem
 
 bench: portmortem build/gen-capture
 	sh tests/bench/bench.sh
+
+# The generator checked against tshark for every link type (needs tshark; about 2 minutes).
+check-gen: build/gen-capture
+	GEN=build/gen-capture sh tests/bench/check-gen.sh
 
 # The generator of large synthetic captures (samples/gen/, no dependencies).
 build/gen-capture: $(wildcard samples/gen/*.c samples/gen/*.h)

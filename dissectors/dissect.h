@@ -153,6 +153,7 @@ struct dissection {
 enum {
 	PM_LINKTYPE_NULL = 0,
 	PM_LINKTYPE_ETHERNET = 1,
+	PM_LINKTYPE_PPP = 9,	/* RFC 1661, with or without RFC 1662 address/control */
 	PM_LINKTYPE_RAW = 101,
 	PM_LINKTYPE_LOOP = 108,
 	PM_LINKTYPE_LINUX_SLL = 113,

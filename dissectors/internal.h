@@ -99,6 +99,7 @@ void dx_ip_any(struct dctx *x, struct cursor c);		/* ipv4.c: by version nibble *
 void dx_mpls(struct dctx *x, struct cursor c);		/* mpls.c */
 void dx_pppoe(struct dctx *x, struct cursor c);		/* pppoe.c */
 void dx_ppp(struct dctx *x, struct cursor c);		/* pppoe.c: PPP protocol field */
+void dx_ppp_link(struct dctx *x, struct cursor c);	/* pppoe.c: LINKTYPE_PPP frame */
 void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* gre.c */
 /* gre.c: the payload of a GRE header with protocol type `proto` and `flags` (no depth count). */
 void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c);

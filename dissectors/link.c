@@ -110,6 +110,7 @@ static const struct {
 } LINKS[] = {
 	{ PM_LINKTYPE_NULL, link_null },
 	{ PM_LINKTYPE_ETHERNET, dx_ether },
+	{ PM_LINKTYPE_PPP, dx_ppp_link },
 	{ 12, dx_ip_any }, /* DLT_RAW on most BSDs */
 	{ 14, dx_ip_any }, /* DLT_RAW on OpenBSD */
 	{ PM_LINKTYPE_RAW, dx_ip_any },

@@ -1,4 +1,5 @@
-/* pppoe.c - PPPoE session stage (RFC 2516) and the PPP protocol field (RFC 1661). */
+/* pppoe.c - PPPoE session stage (RFC 2516) and the PPP protocol field (RFC 1661), which is
+ * also the PPP link type's header (LINKTYPE_PPP). */
 #include "dissectors/internal.h"
 
 static const struct {
@@ -7,11 +8,14 @@ static const struct {
 } PPP_PROTOS[] = {
 	{ 0x0021, dx_ipv4 },
 	{ 0x0057, dx_ipv6 },
+	{ 0x0281, dx_mpls }, /* MPLS unicast (RFC 3032 §5) */
+	{ 0x0283, dx_mpls }, /* MPLS multicast */
 };
 
 /* A PPP frame: optional address/control (0xff 0x03), then a protocol field that may be
- * compressed to one byte (RFC 1661 §6.5: an odd first byte). */
-void dx_ppp(struct dctx *x, struct cursor c)
+ * compressed to one byte (RFC 1661 §6.5: an odd first byte). `short_an` is flagged when the
+ * header is cut: the encapsulation's anomaly inside a tunnel, the link's as a link type. */
+static void ppp_frame(struct dctx *x, struct cursor c, enum anomaly short_an)
 {
 	if (cur_peek(&c, 0) == 0xff && cur_peek(&c, 1) == 0x03)
 		cur_skip(&c, 2);
@@ -19,7 +23,7 @@ void dx_ppp(struct dctx *x, struct cursor c)
 	if (!(proto & 1))
 		proto = (uint16_t)(proto << 8 | cur_u8(&c));
 	if (c.err) {
-		dx_flag(x, AN_ENCAP_TRUNCATED);
+		dx_flag(x, short_an);
 		return;
 	}
 	for (size_t i = 0; i < sizeof PPP_PROTOS / sizeof PPP_PROTOS[0]; i++) {
@@ -28,6 +32,16 @@ void dx_ppp(struct dctx *x, struct cursor c)
 			return;
 		}
 	}
+}
+
+void dx_ppp(struct dctx *x, struct cursor c)
+{
+	ppp_frame(x, c, AN_ENCAP_TRUNCATED);
+}
+
+void dx_ppp_link(struct dctx *x, struct cursor c)
+{
+	ppp_frame(x, c, AN_LINK_TRUNCATED);
 }
 
 /* The session header: version/type 0x11, code 0, session id, length; then PPP. The

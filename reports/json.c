@@ -71,7 +71,7 @@ static const char SQL_REPORT[] =
 	"   FROM (SELECT * FROM temp.pm_report_advice WHERE finding_id = f0.id"
 	"   AND kind = 'dont' ORDER BY ord) a)),"
 	"  'id', id, 'confidence', pm_text(confidence), 'severity', severity,"
-	"  'source_ip', pm_text(source_ip), 'related', pm_text(related),"
+	"  'source_ip', pm_text(NULLIF(source_ip, '')), 'related', pm_text(related),"
 	"  'outage_start', pm_iso(outage_start_ns, precision),"
 	"  'outage_end', pm_iso(outage_end_ns, precision), 'precision', precision,"
 	"  'names', json((SELECT json_group_array(json_object("

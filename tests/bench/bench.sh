@@ -31,6 +31,7 @@ need hyperfine hyperfine
 need tcpdump tcpdump
 need tshark tshark
 need editcap wireshark-common
+need capinfos wireshark-common
 need python3 python3
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time: apt-get install -y time" >&2; exit 2; }
 

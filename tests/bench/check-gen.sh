@@ -45,11 +45,13 @@ for cfg in en10mb sll2 raw null en10mb-nsec; do
 		$1 == 3 && $2 == 3 { pu4++ } $1 == 3 && $2 != 3 { o4++ } $1 == 11 { te4++ }
 		$3 == 1 && $4 == 4 { pu6++ } $3 == 1 && $4 != 4 { o6++ } $3 == 3 { te6++ }
 		END { printf "%d %d %d %d %d %d\n", pu4, pu6, o4, o6, te4, te6 }')
+	# shellcheck disable=SC2086 # six numbers, split on purpose
 	set -- $counts
 	check "$cfg icmp 3/3" "$1" "$(truth_value "$t" icmp_port_unreach_v4)"
 	check "$cfg icmpv6 1/4" "$2" "$(truth_value "$t" icmp6_port_unreach)"
 	check "$cfg other unreachables" "$(($3 + $4))" "$(truth_value "$t" icmp_unreach_other)"
 	check "$cfg time exceeded" "$(($5 + $6))" "$(truth_value "$t" time_exceeded)"
+	# shellcheck disable=SC2086 # $CK is three options
 	bad=$(tshark -n -r "$f" $CK -Y '_ws.malformed || _ws.expert.severity==error' 2>/dev/null | wc -l)
 	check "$cfg malformed or bad checksum" "$bad" 0
 	echo "$cfg: $(truth_value "$t" packets) packets, 3/3 $1, 1/4 $2, other $(($3 + $4)), time exceeded $(($5 + $6)), malformed $bad"

@@ -8,15 +8,15 @@ case "$BENCH_DIR" in
 esac
 mkdir -p "$BENCH_DIR"
 
-# Prints the path of the capture generator, building it when needed: `make build/gen-pcap`
+# Prints the path of the capture generator, building it when needed: `make build/gen-capture`
 # when the Makefile has that target, else straight into $BENCH_DIR with cc.
 gen_binary() {
 	if [ -n "${GEN:-}" ]; then
 		echo "$GEN"
 		return
 	fi
-	if make --no-print-directory build/gen-pcap >/dev/null 2>&1 && [ -x build/gen-pcap ]; then
-		echo build/gen-pcap
+	if make --no-print-directory build/gen-capture >/dev/null 2>&1 && [ -x build/gen-capture ]; then
+		echo build/gen-capture
 		return
 	fi
 	${CC:-cc} -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -O2 -Wall -Wextra \
