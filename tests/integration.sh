@@ -132,5 +132,6 @@ else
 	echo "corpus not found at $CORPUS: skipped"
 fi
 
+if BIN="$BIN" bash tests/reports.sh; then ok; else bad "report tests (tests/reports.sh)"; fi
 echo "integration: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -92,11 +92,15 @@ for p in problems[:20]:
 sys.exit(1 if problems else 0)
 PY
 
+pretty() { "$PY" -m json.tool "$1" 2>&1 || cat "$1"; }
+
 # golden NAME DIR : compares (or with UPDATE_GOLDEN=1 writes) DIR/NAME.* against tests/golden
 golden() {
 	local name=$1 dir=$2 ext
 	for ext in $EXTS; do
-		if [ -n "${UPDATE_GOLDEN:-}" ]; then
+		if [ ! -s "$dir/$name.$ext" ]; then
+			bad "$name.$ext: no report written"
+		elif [ -n "${UPDATE_GOLDEN:-}" ]; then
 			mkdir -p "$GOLDEN"
 			cmp -s "$dir/$name.$ext" "$GOLDEN/$name.$ext" || updated=$((updated + 1))
 			cp "$dir/$name.$ext" "$GOLDEN/$name.$ext"
@@ -107,6 +111,10 @@ golden() {
 			ok
 		else
 			bad "$name.$ext differs from $GOLDEN/$name.$ext (UPDATE_GOLDEN=1 to accept):"
+			if [ "$ext" = json ]; then # one line: show the difference indented
+				diff -u --label "$GOLDEN/$name.$ext" --label "new $name.$ext" \
+					<(pretty "$GOLDEN/$name.$ext") <(pretty "$dir/$name.$ext") >"$TMP/diff"
+			fi
 			cut -c1-200 "$TMP/diff" | head -20 | sed 's/^/    /'
 		fi
 	done
