@@ -37,6 +37,7 @@ struct pcap_file {
 
 struct cap_reader {
 	struct stream *st;
+	bool no_hash;		/* opened with cap_options.no_hash */
 	enum cap_format fmt;
 	enum rd_state state;
 	uint8_t *buf; /* one reused buffer: records are handed out in place */
@@ -526,7 +527,12 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
 		goto error;
 	}
-	if (stream_open(path, &r->st, errbuf) < 0 || open_format(r, opt, errbuf) < 0)
+	if (stream_open(path, &r->st, errbuf) < 0)
+		goto error;
+	r->no_hash = opt->no_hash;
+	if (r->no_hash)
+		stream_no_hash(r->st);
+	if (open_format(r, opt, errbuf) < 0)
 		goto error;
 	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
 		goto error;
@@ -624,7 +630,10 @@ uint64_t cap_bytes_in(const struct cap_reader *r)
 
 void cap_content_hash(const struct cap_reader *r, char out[33])
 {
-	stream_hash_hex(r->st, out);
+	if (r->no_hash)
+		out[0] = '\0';
+	else
+		stream_hash_hex(r->st, out);
 }
 
 void cap_close(struct cap_reader *r)

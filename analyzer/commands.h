@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "analyzer/capture.h"
+#include "dissectors/dissect.h"
 #include "reports/report.h"
 
 #define PM_VERSION "0.1.0"
@@ -40,5 +41,6 @@ int cmd_events(const struct cli *cli);
 int pm_finish(sqlite3 *db, const struct cli *cli);
 const char *pm_proto_name(uint8_t proto);	/* "udp", "tcp", ... or NULL */
 void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
+size_t pm_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len);
 
 #endif

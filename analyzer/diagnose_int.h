@@ -48,5 +48,6 @@ void dx_add_secondary(struct dx *x, int64_t fid, const char *label);
 void fmt_clock(int64_t ns, char *buf, size_t len);	/* "21:42:45.501" */
 void fmt_duration(int64_t ns, char *buf, size_t len);	/* "1.5 s", "4 min 12 s" */
 int initial_ttl(int ttl);				/* 32, 64, 128 or 255 */
+void fmt_endpoint(const char *ip, int64_t port, char *buf, size_t len); /* "[2001:db8::1]:53" */
 
 #endif

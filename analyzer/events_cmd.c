@@ -36,6 +36,26 @@ const char *pm_proto_name(uint8_t proto)
 	}
 }
 
+/* app_hint_str() with the whole DNS name: a NUL byte inside the name ends app_hint_str()'s C
+ * string, so the name (always last) is put back from its length. Returns the byte count. */
+size_t pm_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len)
+{
+	app_hint_str(h, buf, buf_len);
+	size_t n = strlen(buf);
+	if (h->kind != HINT_DNS || h->dns_qname_len == 0)
+		return n;
+	size_t shown = strnlen((const char *)h->dns_qname, h->dns_qname_len);
+	if (shown == h->dns_qname_len || shown > n ||
+	    memcmp(buf + n - shown, h->dns_qname, shown) != 0)
+		return n;
+	size_t start = n - shown, end = start + h->dns_qname_len;
+	if (end >= buf_len)
+		end = buf_len - 1;
+	memcpy(buf + start, h->dns_qname, end - start);
+	buf[end] = '\0';
+	return end;
+}
+
 /* Comma-separated (or JSON array) anomaly names of one packet. */
 void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len)
 {
@@ -67,8 +87,8 @@ static void event_text(const struct dissection *d, int64_t ts, int precision, bo
 	pm_addr_str(&d->src, t->reporter, sizeof t->reporter);
 	pm_addr_str(&q->src, t->src, sizeof t->src);
 	pm_addr_str(&q->dst, t->dst, sizeof t->dst);
-	app_hint_str(&q->hint, raw, sizeof raw);
-	report_bytes_escape((const uint8_t *)raw, strlen(raw), t->hint, sizeof t->hint);
+	size_t raw_len = pm_hint_bytes(&q->hint, raw, sizeof raw);
+	report_bytes_escape((const uint8_t *)raw, raw_len, t->hint, sizeof t->hint);
 	pm_anomaly_list(d->anomalies, json, t->anomalies, sizeof t->anomalies);
 	const char *pn = pm_proto_name(q->proto);
 	if (pn)
@@ -157,7 +177,9 @@ static void events_one(const char *path, const char *werr, void *arg)
 		er->status = 1;
 		return;
 	}
-	if (cap_open(path, er->copt, &r, errbuf) < 0) {
+	struct cap_options o = *er->copt;
+	o.no_hash = true; /* events are not stored: no identity needed */
+	if (cap_open(path, &o, &r, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s: %s\n", path, errbuf);
 		er->status = 1;
 		return;

@@ -38,6 +38,11 @@ void fmt_duration(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%d h %d min", (int)(s / 3600), (int)s % 3600 / 60);
 }
 
+void fmt_endpoint(const char *ip, int64_t port, char *buf, size_t len)
+{
+	snprintf(buf, len, strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, (long long)port);
+}
+
 int initial_ttl(int ttl)
 {
 	return ttl <= 32 ? 32 : ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;

@@ -168,6 +168,8 @@ void dx_scans(struct dx *x)
 
 static void late_one(struct dx *x, const struct key *k)
 {
+	char ep[80];
+	fmt_endpoint(k->a, k->n, ep, sizeof ep);
 	int64_t fid = dx_new_finding(x, "late-reply", k->a, k->n, NULL);
 	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND role = 'reply' AND"
 			     " src = ?2 AND sport = ?3", "iti", fid, k->a, k->n), "claiming replies");
@@ -186,26 +188,31 @@ static void late_one(struct dx *x, const struct key *k)
 	int64_t errors = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM pu WHERE fid = ?1", "i", fid), 0);
 	int64_t answered = dx_int(x, dx_prepare(x, "SELECT SUM(tx_packets) FROM endpoints WHERE"
 						" ip = ?1 AND port = ?2", "ti", k->a, k->n), 0);
+	int64_t asked = dx_int(x, dx_prepare(x, "SELECT SUM(rx_packets) FROM endpoints WHERE"
+					     " ip = ?1 AND port = ?2", "ti", k->a, k->n), 0);
+	dx_set(x, fid, "requests", NULL, asked);
 	dx_set(x, fid, "severity", NULL, 50);
 	dx_set(x, fid, "confidence", n_timed ? "high" : "medium", 0);
 	dx_set(x, fid, "replies", NULL, answered);
-	dx_evidence(x, fid, "%lld repl%s from %s:%lld came back after the client had closed its"
+	dx_evidence(x, fid, "%lld repl%s from %s came back after the client had closed its"
 		    " socket: the client itself answered with port unreachable.", (long long)errors,
-		    errors == 1 ? "y" : "ies", k->a, (long long)k->n);
+		    errors == 1 ? "y" : "ies", ep);
 	if (n_timed) {
 		char a[32], b[32], c[32];
 		fmt_duration(avg, a, sizeof a);
 		fmt_duration(lo, b, sizeof b);
 		fmt_duration(hi, c, sizeof c);
-		dx_evidence(x, fid, "The refused replies came %s after the request on average"
-			    " (%s to %s); the client had given up by then (a glibc resolver waits 5 s"
-			    " per try by default).", a, b, c);
+		char range[80] = "";
+		if (strcmp(b, c) != 0)
+			snprintf(range, sizeof range, " (%s to %s)", b, c);
+		dx_evidence(x, fid, "The refused replies came %s after the request on average%s;"
+			    " the client had given up by then (a glibc resolver waits 5 s per try by"
+			    " default).", a, range);
 	} else {
 		dx_evidence(x, fid, "The requests themselves are not in the capture, so their timing"
 			    " cannot be measured here.");
 	}
-	dx_evidence(x, fid, "The server is slow, not down: %s:%lld did answer, too late.", k->a,
-		    (long long)k->n);
+	dx_evidence(x, fid, "The server is slow, not down: %s did answer, too late.", ep);
 }
 
 void dx_late_replies(struct dx *x)
@@ -332,8 +339,21 @@ static const char *refusal_label(struct dx *x, const struct refusal *r)
 	return label;
 }
 
+/* How an application name reads in a sentence ("dns" -> "DNS"). */
+static const char *app_title(const char *app)
+{
+	static const char *const T[][2] = { { "dns", "DNS" }, { "ntp", "NTP" }, { "snmp", "SNMP" },
+					    { "syslog", "syslog" } };
+	for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+		if (strcmp(app, T[i][0]) == 0)
+			return T[i][1];
+	return app[0] ? app : "the same protocol";
+}
+
 static void refusal_evidence(struct dx *x, const struct refusal *r, const char *label)
 {
+	char ep[80];
+	fmt_endpoint(r->ip, r->port, ep, sizeof ep);
 	char t0[32], t1[32], span[32], a[32], b[32];
 	fmt_clock(r->t_first, t0, sizeof t0);
 	fmt_clock(r->t_last, t1, sizeof t1);
@@ -342,17 +362,18 @@ static void refusal_evidence(struct dx *x, const struct refusal *r, const char *
 						 "i", r->fid), 0);
 	if (r->self)
 		dx_evidence(x, r->fid, "%lld request%s from %lld client%s between %s and %s %s refused"
-			    " by %s itself (ICMP port unreachable%s%lld%s).", (long long)r->errors,
+			    " by %s itself (%s%s%lld%s).", (long long)r->errors,
 			    r->errors == 1 ? "" : "s", (long long)n_clients, n_clients == 1 ? "" : "s",
 			    t0, t1, r->errors == 1 ? "was" : "were", r->ip,
-			    r->icmp_ttl >= 0 ? ", TTL " : "", (long long)(r->icmp_ttl >= 0 ? r->icmp_ttl : 0),
+			    r->v6 ? "ICMPv6 port unreachable" : "ICMP port unreachable",
+			    r->icmp_ttl >= 0 ? (r->v6 ? ", hop limit " : ", TTL ") : "", (long long)(r->icmp_ttl >= 0 ? r->icmp_ttl : 0),
 			    r->icmp_ttl >= 0 ? (initial_ttl((int)r->icmp_ttl) == 255 ? ": sent with 255, as routers do"
 					      : ": the host, not a router") : "");
 	if (r->other)
-		dx_evidence(x, r->fid, "%lld error%s about %s:%lld came from %s, not from %s: a router or"
+		dx_evidence(x, r->fid, "%lld error%s about %s came from %s, not from %s: a router or"
 			    " firewall on the path rejects the traffic (an iptables or nftables REJECT"
 			    " rule answers with port unreachable by default).", (long long)r->other,
-			    r->other == 1 ? "" : "s", r->ip, (long long)r->port, r->reporter, r->ip);
+			    r->other == 1 ? "" : "s", ep, r->reporter, r->ip);
 	if (strcmp(label, "firewall-reject") == 0 && r->self && r->udp_ttl >= 0)
 		dx_evidence(x, r->fid, "The errors carry TTL %lld (sent with %d) while %s's own datagrams"
 			    " arrive with TTL %lld (sent with %d): another device answers in its name.",
@@ -364,30 +385,28 @@ static void refusal_evidence(struct dx *x, const struct refusal *r, const char *
 			    " to %d bytes: a firewall answers in the name of %s.", (long long)r->quote_len,
 			    r->v6 ? 1232 : 548, r->ip);
 	if (r->tx == 0)
-		dx_evidence(x, r->fid, "No datagram from %s:%lld was seen in the %s captured.", r->ip,
-			    (long long)r->port, span);
+		dx_evidence(x, r->fid, "No datagram from %s was seen in the %s captured.", ep, span);
 	else if (r->before || r->after) {
 		fmt_clock(r->before, a, sizeof a);
 		fmt_clock(r->after, b, sizeof b);
 		if (r->before && r->after)
-			dx_evidence(x, r->fid, "%s:%lld answered until %s and again from %s: it was down"
-				    " in between (%lld datagrams from it in all).", r->ip, (long long)r->port,
+			dx_evidence(x, r->fid, "%s answered until %s and again from %s: it was down"
+				    " in between (%lld datagrams from it in all).", ep,
 				    a, b, (long long)r->tx);
 		else if (r->before)
-			dx_evidence(x, r->fid, "%s:%lld answered until %s, then stopped (%lld datagrams"
-				    " from it in all).", r->ip, (long long)r->port, a, (long long)r->tx);
+			dx_evidence(x, r->fid, "%s answered until %s, then stopped (%lld datagrams"
+				    " from it in all).", ep, a, (long long)r->tx);
 		else
-			dx_evidence(x, r->fid, "%s:%lld started answering at %s, after the errors (%lld"
-				    " datagrams from it in all).", r->ip, (long long)r->port, b, (long long)r->tx);
+			dx_evidence(x, r->fid, "%s started answering at %s, after the errors (%lld"
+				    " datagrams from it in all).", ep, b, (long long)r->tx);
 	} else {
-		dx_evidence(x, r->fid, "%s:%lld answered %lld datagram%s between the errors: it answers"
-			    " some requests and refuses others.", r->ip, (long long)r->port,
+		dx_evidence(x, r->fid, "%s answered %lld datagram%s between the errors: it answers"
+			    " some requests and refuses others.", ep,
 			    (long long)r->tx, r->tx == 1 ? "" : "s");
 	}
 	if (r->alt_port[0])
-		dx_evidence(x, r->fid, "%s answers %s on other port%s: %s.", r->ip,
-			    r->app[0] ? r->app : "the same protocol", strchr(r->alt_port, ',') ? "s" : "",
-			    r->alt_port);
+		dx_evidence(x, r->fid, "%s answers %s on %s: %s.", r->ip, app_title(r->app),
+			    strchr(r->alt_port, ',') ? "other ports" : "another port", r->alt_port);
 	if (r->alt_host[0])
 		dx_evidence(x, r->fid, "The same clients get answers on port %lld from %s.",
 			    (long long)r->port, r->alt_host);

@@ -100,8 +100,8 @@ static void bind_quote(sqlite3_stmt *st, const struct quote *q)
 		sqlite3_bind_int(st, 18, q->udp_len);
 	if (q->hint.kind != HINT_NONE) {
 		char hint[600];
-		app_hint_str(&q->hint, hint, sizeof hint);
-		sqlite3_bind_blob(st, 21, hint, (int)strlen(hint), SQLITE_TRANSIENT);
+		size_t n = pm_hint_bytes(&q->hint, hint, sizeof hint);
+		sqlite3_bind_blob(st, 21, hint, (int)n, SQLITE_TRANSIENT);
 	}
 	if (q->hint.kind == HINT_DNS) {
 		sqlite3_bind_int(st, 22, q->hint.dns_id);

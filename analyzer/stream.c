@@ -24,6 +24,7 @@ struct stream {
 	uint8_t *in; /* stored bytes not used yet: compressed input, or the peeked head */
 	size_t in_pos, in_len;
 	bool raw_eof;
+	bool no_hash;
 	const uint8_t *back; /* pushed-back bytes, served before anything else */
 	size_t back_len;
 	z_stream z;
@@ -170,7 +171,8 @@ static ssize_t raw_read(struct stream *s, void *buf, size_t n)
 	}
 	if (k == 0)
 		s->raw_eof = true;
-	hash128_update(&s->hash, buf, (size_t)k);
+	if (!s->no_hash)
+		hash128_update(&s->hash, buf, (size_t)k);
 	s->bytes_in += (uint64_t)k;
 	return k;
 }
@@ -454,4 +456,9 @@ void stream_close(struct stream *s)
 	free(s->file_buf);
 	free(s->in);
 	free(s);
+}
+
+void stream_no_hash(struct stream *s)
+{
+	s->no_hash = true;
 }

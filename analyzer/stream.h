@@ -59,6 +59,9 @@ uint64_t stream_bytes_in(const struct stream *s); /* stored bytes read so far */
 void stream_hash_hex(const struct stream *s, char out[33]);
 
 /* Closes the file (not standard input) and frees everything; s may be NULL. */
+/* Stops hashing the bytes read (for readers that never ask for the content hash). */
+void stream_no_hash(struct stream *s);
+
 void stream_close(struct stream *s);
 
 #endif
