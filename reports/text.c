@@ -91,6 +91,16 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 		wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 		sb_free(&b);
 	}
+	size_t capped = 0;
+	for (size_t i = 0; i < m->n_caps; i++)
+		capped += m->caps[i].stats_capped;
+	if (capped) {
+		sb_init(&b);
+		sb_printf(&b, "! the UDP statistics of %zu capture%s hit their bound (--max-endpoints):"
+			  " request and reply counts are partial", capped, capped == 1 ? "" : "s");
+		wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+		sb_free(&b);
+	}
 }
 
 static void upper(char *dst, size_t len, const char *s)
