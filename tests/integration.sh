@@ -101,11 +101,17 @@ if [ -x "$GEN" ]; then
 	"$GEN" --bytes 400M --seed 3 -q -o "$TMP/big.pcap"
 	"$BIN" analyze -q --db "$TMP/kill.db" -o /dev/null samples/dns-closed-v4.pcap 2>/dev/null
 	before=$(sqlite3 "$TMP/kill.db" 'SELECT COUNT(*) || "/" || (SELECT COUNT(*) FROM events) FROM captures')
-	"$BIN" analyze -q --db "$TMP/kill.db" -o /dev/null "$TMP/big.pcap" 2>/dev/null &
+	# The capture comes through a FIFO that stalls half-way: the kill lands mid-capture.
+	mkfifo "$TMP/fifo"
+	"$BIN" analyze -q --db "$TMP/kill.db" -o /dev/null "$TMP/fifo" 2>/dev/null &
 	pid=$!
-	sleep 1
+	(head -c 60000000 "$TMP/big.pcap"; exec sleep 60) >"$TMP/fifo" &
+	feeder=$!
+	sleep 3
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
+	kill $feeder 2>/dev/null
+	wait $feeder 2>/dev/null
 	check "killed run: database intact" test "$(sqlite3 "$TMP/kill.db" 'PRAGMA integrity_check')" = ok
 	check "killed run: nothing half-stored" test \
 		"$(sqlite3 "$TMP/kill.db" 'SELECT COUNT(*) || "/" || (SELECT COUNT(*) FROM events) FROM captures')" = "$before"

@@ -48,11 +48,11 @@ for part in $parts; do
 		echo "corpus: $(find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*" | wc -l) references"
 		;;
 	generated)
-		cc -O2 -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -o "$TMP/gen" samples/gen/*.c
+		[ -n "${GEN:-}" ] || { GEN=build/gen-capture; make --no-print-directory -s "$GEN"; }
 		grep -v '^#' "$REFS/generated/configs" | while read -r name args; do
 			[ -n "$name" ] || continue
 			# shellcheck disable=SC2086 # the generator's arguments, split on purpose
-			"$TMP/gen" -q $args -o "$TMP/$name.pcap"
+			"$GEN" -q $args -o "$TMP/$name.pcap"
 			ref_of "$TMP/$name.pcap" >"$REFS/generated/$name.ref"
 			echo "generated/$name: $(wc -l <"$REFS/generated/$name.ref") events"
 			rm -f "$TMP/$name.pcap"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tshark-agree.sh - `portmortem events` against tshark's reading of every ICMPv4 type 3 and
+# ICMPv6 type 1 message (frame, reporter, family, type, code, quoted src/sport/dst/dport):
+#  1. every corpus file ($CORPUS, skipped when absent): the same lines as
+#     tests/corpus-ref/<set>/<file>.ref, and no line at all for a file without a reference;
+#  2. captures made now by samples/gen (tests/corpus-ref/generated/configs, deterministic):
+#     the same lines as generated/<name>.ref, for the plain file and its gzip, zstd and
+#     pcapng (editcap) forms; a form whose tool is missing is skipped and said so.
+# The references were made by tshark (tests/corpus-ref/make-refs.sh) and are committed: CI has
+# no tshark. Where they differ from tshark-ref.sh's output, tests/corpus-ref/DIFFERENCES.md
+# says why. Run from `make test` through tests/integration.sh, or alone; BIN as there.
+set -u
+cd "$(dirname "$0")/.."
+BIN=${BIN:-build/asan/portmortem}
+CORPUS=${CORPUS:-../shared/corpus}
+REFS=tests/corpus-ref
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*"; }
+
+# The columns tshark-ref.sh prints, from our events output (as in tests/integration.sh); a
+# sanitizer report or a crash (exit > 1) prints a line that matches no reference.
+our_ref() {
+	"$BIN" events -f tsv "$1" 2>/dev/null | awk -F'\t' 'NR > 1 {
+		print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }'
+	local st=${PIPESTATUS[0]}
+	[ "$st" -le 1 ] || echo "portmortem exited $st"
+}
+
+# same NAME CAPTURE REF: our lines for CAPTURE equal REF.
+same() {
+	our_ref "$2" >"$TMP/ours"
+	if diff "$TMP/ours" "$3" >"$TMP/diff"; then ok; else
+		bad "events of $1 differ from tshark's ($3)"; head -10 "$TMP/diff" | sed 's/^/    /'; fi
+}
+
+# 1. The corpus, two files at a time: one result line per file, then counted here.
+if [ -d "$CORPUS" ]; then
+	: >"$TMP/none.ref" # a file without a reference: no line expected
+	export BIN REFS CORPUS TMP
+	export -f our_ref
+	find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort |
+		xargs -P 2 -I{} bash -c 'f=$0; ref=$REFS/${f#"$CORPUS"/}.ref; [ -f "$ref" ] || ref=$TMP/none.ref
+			if our_ref "$f" | cmp -s - "$ref"; then echo "ok $f"; else echo "FAIL $f $ref"; fi' {} \
+		>"$TMP/corpus"
+	n_ref=0
+	for ref in $(find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*"); do
+		n_ref=$((n_ref + 1))
+		[ -f "$CORPUS/$(echo "${ref#"$REFS"/}" | sed 's/\.ref$//')" ] || bad "no corpus file for $ref"
+	done
+	while read -r st f ref; do
+		if [ "$st" = ok ]; then ok; continue; fi
+		bad "events of $f differ from tshark's (${ref/#$TMP\/none.ref/no reference: no event expected})"
+		diff <(our_ref "$f") "$ref" | head -10 | sed 's/^/    /'
+	done <"$TMP/corpus"
+	echo "tshark-agree: corpus $(wc -l <"$TMP/corpus") files, $n_ref with references"
+else
+	echo "tshark-agree: corpus not found at $CORPUS: skipped"
+fi
+
+# 2. Generated captures, each in every form.
+if [ -z "${GEN:-}" ]; then # GEN: a generator binary already built, else `make build/gen-capture`
+	GEN=build/gen-capture
+	make --no-print-directory -s "$GEN" >"$TMP/cc.err" 2>&1 ||
+		{ bad "samples/gen does not build (make $GEN)"; head "$TMP/cc.err"; }
+fi
+skipped=""
+grep -v '^#' "$REFS/generated/configs" | while read -r name args; do
+	[ -n "$name" ] && echo "$name $args"
+done >"$TMP/configs"
+while read -r name args; do
+	ref=$REFS/generated/$name.ref
+	cap=$TMP/$name.pcap
+	# shellcheck disable=SC2086 # the generator's arguments, split on purpose
+	if ! [ -f "$ref" ] || ! "$GEN" -q $args -o "$cap" 2>"$TMP/gen.err"; then
+		bad "generated/$name: no reference or no capture"; head -3 "$TMP/gen.err"; continue
+	fi
+	same "generated/$name (gen $args)" "$cap" "$ref"
+	if command -v gzip >/dev/null; then
+		gzip -1 -c "$cap" >"$cap.gz" && same "generated/$name.pcap.gz" "$cap.gz" "$ref"
+	else skipped="$skipped gzip"; fi
+	if command -v zstd >/dev/null; then
+		zstd -q -1 -c "$cap" >"$cap.zst" && same "generated/$name.pcap.zst" "$cap.zst" "$ref"
+	else skipped="$skipped zstd"; fi
+	if command -v editcap >/dev/null; then
+		editcap -F pcapng "$cap" "$TMP/$name.pcapng" && same "generated/$name.pcapng" "$TMP/$name.pcapng" "$ref"
+	else skipped="$skipped pcapng"; fi
+	rm -f "$cap" "$cap.gz" "$cap.zst" "$TMP/$name.pcapng"
+done <"$TMP/configs"
+skipped=$(echo "$skipped" | tr ' ' '\n' | sort -u | tr '\n' ' ')
+[ -z "${skipped// /}" ] || echo "tshark-agree: no tool for the${skipped% } form(s) of the generated captures: skipped (checked by hand, tests/corpus-ref/DIFFERENCES.md)"
+
+echo "tshark-agree: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
