@@ -68,11 +68,32 @@ static int make_temp(const char *path, char **tmp, char *errbuf)
 	return fd;
 }
 
+/* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written as it is: renaming a
+ * temporary file over it would replace the device with a regular file. */
+static int write_in_place(sqlite3 *db, const struct report_options *opt, const char *path,
+			  char *errbuf)
+{
+	FILE *out = fopen(path, "w");
+	if (!out) {
+		snprintf(errbuf, REPORT_ERRBUF_SIZE, "opening %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = report_write(db, opt, out, errbuf);
+	if (fclose(out) != 0 && rc == 0) {
+		snprintf(errbuf, REPORT_ERRBUF_SIZE, "writing %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path,
 		      char *errbuf)
 {
 	if (!path || strcmp(path, "-") == 0)
 		return report_write(db, opt, stdout, errbuf);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return write_in_place(db, opt, path, errbuf);
 	char *tmp = NULL;
 	int fd = make_temp(path, &tmp, errbuf);
 	if (fd < 0) {

@@ -73,6 +73,13 @@ check "merge exits 0" test $? -eq 0
 "$BIN" report -q --db "$TMP/m.db" -f json -o "$TMP/merged2.json"
 check "report over merged db is stable" cmp "$TMP/merged.json" "$TMP/merged2.json"
 check "merged findings equal one run's" diff <(findings_of "$TMP/m.db") <(findings_of "$TMP/all.db")
+check "-o /dev/null leaves /dev/null a device" test -c /dev/null
+mkfifo "$TMP/report.fifo"
+cat "$TMP/report.fifo" >"$TMP/fifo.out" &
+"$BIN" report -q --db "$TMP/all.db" -f json -o "$TMP/report.fifo"
+wait
+check "-o FIFO: the report goes through the FIFO" cmp "$TMP/fifo.out" "$TMP/all1.json"
+check "-o FIFO: the FIFO stays a FIFO" test -p "$TMP/report.fifo"
 
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
@@ -139,5 +146,6 @@ else
 fi
 
 if BIN="$BIN" bash tests/reports.sh; then ok; else bad "report tests (tests/reports.sh)"; fi
+if bash tests/tshark-agree.sh; then ok; else bad "tshark agreement (tests/tshark-agree.sh)"; fi
 echo "integration: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -10,7 +10,7 @@
 # no tshark. Where they differ from tshark-ref.sh's output, tests/corpus-ref/DIFFERENCES.md
 # says why. Run from `make test` through tests/integration.sh, or alone; BIN as there.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 BIN=${BIN:-build/asan/portmortem}
 CORPUS=${CORPUS:-../shared/corpus}
 REFS=tests/corpus-ref
@@ -44,15 +44,17 @@ if [ -d "$CORPUS" ]; then
 	: >"$TMP/none.ref" # a file without a reference: no line expected
 	export BIN REFS CORPUS TMP
 	export -f our_ref
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort |
 		xargs -P 2 -I{} bash -c 'f=$0; ref=$REFS/${f#"$CORPUS"/}.ref; [ -f "$ref" ] || ref=$TMP/none.ref
 			if our_ref "$f" | cmp -s - "$ref"; then echo "ok $f"; else echo "FAIL $f $ref"; fi' {} \
 		>"$TMP/corpus"
 	n_ref=0
-	for ref in $(find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*"); do
+	while read -r ref; do
 		n_ref=$((n_ref + 1))
-		[ -f "$CORPUS/$(echo "${ref#"$REFS"/}" | sed 's/\.ref$//')" ] || bad "no corpus file for $ref"
-	done
+		rel=${ref#"$REFS"/}
+		[ -f "$CORPUS/${rel%.ref}" ] || bad "no corpus file for $ref"
+	done < <(find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*")
 	while read -r st f ref; do
 		if [ "$st" = ok ]; then ok; continue; fi
 		bad "events of $f differ from tshark's (${ref/#$TMP\/none.ref/no reference: no event expected})"
@@ -93,7 +95,7 @@ while read -r name args; do
 	rm -f "$cap" "$cap.gz" "$cap.zst" "$TMP/$name.pcapng"
 done <"$TMP/configs"
 skipped=$(echo "$skipped" | tr ' ' '\n' | sort -u | tr '\n' ' ')
-[ -z "${skipped// /}" ] || echo "tshark-agree: no tool for the${skipped% } form(s) of the generated captures: skipped (checked by hand, tests/corpus-ref/DIFFERENCES.md)"
+[ -z "${skipped// /}" ] || echo "tshark-agree: no tool for the${skipped% } form(s) of the generated captures: skipped (the pcapng form was checked by hand: tests/corpus-ref/DIFFERENCES.md)"
 
 echo "tshark-agree: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -41,8 +41,9 @@ for part in $parts; do
 	corpus)
 		[ -d "$CORPUS" ] || { echo "make-refs: no corpus at $CORPUS" >&2; exit 2; }
 		find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*" -delete
+		# shellcheck disable=SC2016 # expanded by the inner bash
 		find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort |
-			xargs -P "$(nproc)" -I{} bash -c 'out=$0/${1#$2/}.ref; ref_of "$1" >"$TMP/$$.r"
+			xargs -P "$(nproc)" -I{} bash -c 'out=$0/${1#"$2"/}.ref; ref_of "$1" >"$TMP/$$.r"
 				if [ -s "$TMP/$$.r" ]; then mkdir -p "$(dirname "$out")"; mv "$TMP/$$.r" "$out"; fi' \
 				"$REFS" {} "$CORPUS"
 		echo "corpus: $(find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*" | wc -l) references"

@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Same order as FUZZ_LINKTYPES in pcap_extract.py. */
-static const int LINKTYPES[] = { 0, 1, 12, 14, 101, 108, 113, 228, 229, 276 };
+static const int LINKTYPES[] = { 0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9 };
 
 static void check_span(struct pm_span sp, const uint8_t *frame, size_t len)
 {

@@ -10,7 +10,7 @@ import struct
 import sys
 
 # Same order as LINKTYPES[] in fuzz_dissect.c.
-FUZZ_LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
+FUZZ_LINKTYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9]
 
 
 def read_pcap(path):
