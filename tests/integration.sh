@@ -73,6 +73,9 @@ check "merge exits 0" test $? -eq 0
 "$BIN" report -q --db "$TMP/m.db" -f json -o "$TMP/merged2.json"
 check "report over merged db is stable" cmp "$TMP/merged.json" "$TMP/merged2.json"
 check "merged findings equal one run's" diff <(findings_of "$TMP/m.db") <(findings_of "$TMP/all.db")
+"$BIN" analyze -q --db "$TMP/two.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
+"$BIN" analyze -q --db "$TMP/two.db" -o /dev/null $(cat "$TMP/b.list") 2>/dev/null
+check "two runs into one database equal one run" diff <(findings_of "$TMP/two.db") <(findings_of "$TMP/all.db")
 check "-o /dev/null leaves /dev/null a device" test -c /dev/null
 mkfifo "$TMP/report.fifo"
 cat "$TMP/report.fifo" >"$TMP/fifo.out" &
