@@ -11,9 +11,8 @@
 struct flow_slot {
 	struct pm_addr a, b;
 	uint16_t ap, bp;
-	uint8_t used;
 	uint8_t first_dir;	/* direction of the first datagram: 0 = a->b, 1 = b->a */
-	int64_t first, last_dir[2], stamp;
+	int64_t first, last_dir[2];
 	uint64_t packets[2], bytes[2];
 };
 
@@ -28,7 +27,10 @@ struct corr {
 	uint32_t *ep_bounced;		/* parallel to ep: replies from it that bounced */
 	size_t ep_cap, ep_n, ep_max;
 	struct flow_slot *fc;		/* n_sets * FLOW_WAYS */
+	uint64_t *fc_tag;		/* per way: hash tag << 32 | last use; 0 = empty. The tags
+					 * of a set share a cache line, so a miss reads no slot. */
 	size_t n_sets;
+	uint64_t tf_bloom[1024];	/* bits of the flow hashes of touched flows */
 	struct touched_flow *tf;
 	int32_t *tf_index;		/* open addressing over tf, -1 = empty */
 	size_t tf_n, tf_max, tf_index_cap;
@@ -79,11 +81,12 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->ep = calloc(c->ep_cap, sizeof *c->ep);
 	c->ep_bounced = calloc(c->ep_cap, sizeof *c->ep_bounced);
 	c->fc = calloc(c->n_sets * FLOW_WAYS, sizeof *c->fc);
+	c->fc_tag = calloc(c->n_sets * FLOW_WAYS, sizeof *c->fc_tag);
 	c->tf = calloc(c->tf_max, sizeof *c->tf);
 	c->tf_index = malloc(c->tf_index_cap * sizeof *c->tf_index);
 	c->ttl = calloc(c->ttl_cap, sizeof *c->ttl);
 	c->rep = calloc(c->ttl_cap, sizeof *c->rep);
-	if (!c->ep || !c->ep_bounced || !c->fc || !c->tf || !c->tf_index || !c->ttl || !c->rep) {
+	if (!c->ep || !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl || !c->rep) {
 		corr_free(c);
 		return NULL;
 	}
@@ -98,6 +101,7 @@ void corr_free(struct corr *c)
 	free(c->ep);
 	free(c->ep_bounced);
 	free(c->fc);
+	free(c->fc_tag);
 	free(c->tf);
 	free(c->tf_index);
 	free(c->ttl);
@@ -264,26 +268,37 @@ static uint64_t flow_hash(const struct flow_slot *k)
 	return addr_hash(&k->a, k->ap) ^ mix64(addr_hash(&k->b, k->bp) + 1);
 }
 
-/* Finds the cached flow; with `add`, replaces the least recently used way if absent. */
-static struct flow_slot *flow_find(struct corr *c, const struct flow_slot *k, bool add,
-				   int64_t ts)
+/* Finds the cached flow of key k (hash h); with `add`, replaces the least recently used way
+ * if absent. Recency is kept at 2^24 ns (about 17 ms) granularity. */
+static struct flow_slot *flow_find(struct corr *c, const struct flow_slot *k, uint64_t h,
+				   bool add, int64_t ts)
 {
-	struct flow_slot *set = &c->fc[(flow_hash(k) & (c->n_sets - 1)) * FLOW_WAYS];
-	struct flow_slot *victim = &set[0];
+	size_t base = (size_t)(h & (c->n_sets - 1)) * FLOW_WAYS;
+	uint64_t *tags = &c->fc_tag[base];
+	uint64_t tag = ((h >> 32) | 1) << 32, now = (uint64_t)(ts >> 24) & 0xffffffffu;
+	int victim = 0;
 	for (int w = 0; w < FLOW_WAYS; w++) {
-		if (set[w].used && flow_eq(&set[w], k))
-			return &set[w];
-		if (!set[w].used || (victim->used && set[w].stamp < victim->stamp))
-			victim = &set[w];
+		if ((tags[w] & ~0xffffffffULL) == tag && flow_eq(&c->fc[base + w], k)) {
+			tags[w] = tag | now;
+			return &c->fc[base + w];
+		}
+		if (tags[victim] && (!tags[w] || (uint32_t)tags[w] < (uint32_t)tags[victim]))
+			victim = w;
 	}
 	if (!add)
 		return NULL;
-	memset(victim, 0, sizeof *victim);
-	victim->a = k->a, victim->ap = k->ap, victim->b = k->b, victim->bp = k->bp;
-	victim->used = 1;
-	victim->first = ts;
-	victim->stamp = ts;
-	return victim;
+	struct flow_slot *f = &c->fc[base + victim];
+	memset(f, 0, sizeof *f);
+	f->a = k->a, f->ap = k->ap, f->b = k->b, f->bp = k->bp;
+	f->first = ts;
+	tags[victim] = tag | now;
+	return f;
+}
+
+static uint64_t *bloom_word(struct corr *c, uint64_t h, uint64_t *bit)
+{
+	*bit = 1ULL << ((h >> 16) & 63);
+	return &c->tf_bloom[(h >> 22) & 1023];
 }
 
 /* ---- flows touched by errors ---- */
@@ -357,6 +372,11 @@ static int32_t touch(struct corr *c, const struct pm_addr *cl, uint16_t cp,
 		f->first = cached->first;
 	}
 	c->tf_index[i] = (int32_t)c->tf_n;
+	struct flow_slot k;
+	int dir;
+	uint64_t bit;
+	flow_key(cl, cp, sv, sp, &k, &dir);
+	*bloom_word(c, flow_hash(&k), &bit) |= bit;
 	return (int32_t)c->tf_n++;
 }
 
@@ -405,14 +425,14 @@ void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 	struct flow_slot k;
 	int dir;
 	flow_key(&d->src, d->sport, &d->dst, d->dport, &k, &dir);
-	struct flow_slot *f = flow_find(c, &k, true, ts);
+	uint64_t h = flow_hash(&k), bit;
+	struct flow_slot *f = flow_find(c, &k, h, true, ts);
 	if (!f->packets[0] && !f->packets[1])
 		f->first_dir = (uint8_t)dir;
 	f->packets[dir]++;
 	f->bytes[dir] += d->udp_len;
 	f->last_dir[dir] = ts;
-	f->stamp = ts;
-	if (c->tf_n)
+	if (c->tf_n && (*bloom_word(c, h, &bit) & bit))
 		touched_count(c, ts, d);
 }
 
@@ -445,7 +465,7 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 	struct flow_slot k;
 	int dir;
 	flow_key(&q->src, q->sport, &q->dst, q->dport, &k, &dir);
-	const struct flow_slot *f = flow_find(c, &k, false, ts);
+	const struct flow_slot *f = flow_find(c, &k, flow_hash(&k), false, ts);
 	/* Who spoke first tells a reply from a request, but only when the cache holds both
 	 * directions: an entry evicted and re-created by the late reply itself starts with it. */
 	if (f && f->packets[!dir])
