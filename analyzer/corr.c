@@ -553,9 +553,11 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 		return false;
 	if (e->errors || c->ep_bounced[i])
 		return true;
-	return e->tx_packets &&
-	       (bsearch(&e->ip, sel->ips, sel->n, sizeof *sel->ips, cmp_addr) ||
-		bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16));
+	/* Same host: every port it was sent to or answered from (what a scan or a traceroute
+	 * probed, where else it answers); same port elsewhere: the hosts that answer on it. */
+	if (bsearch(&e->ip, sel->ips, sel->n, sizeof *sel->ips, cmp_addr))
+		return e->tx_packets || e->rx_packets;
+	return e->tx_packets && bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16);
 }
 
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)

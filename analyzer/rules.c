@@ -65,21 +65,29 @@ static void traceroute_one(struct dx *x, const struct key *k)
 	       "claiming traceroute events");
 	int64_t hops = dx_int(x, dx_prepare(x, "SELECT COUNT(DISTINCT reporter) FROM te WHERE"
 					    " src = ?1 AND dst = ?2", "tt", k->a, k->b), 0);
-	int64_t ports = dx_int(x, dx_prepare(x,
-		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE fid = ?1 UNION"
-		" SELECT dport FROM te WHERE src = ?2 AND dst = ?3 AND dport BETWEEN ?4 AND ?5)",
-		"ittii", fid, k->a, k->b, (int64_t)TRACEROUTE_PORT_FIRST,
-		(int64_t)TRACEROUTE_PORT_LAST), 1);
-	int64_t low = dx_int(x, dx_prepare(x,
-		"SELECT MIN(p) FROM (SELECT MIN(dport) AS p FROM pu WHERE fid = ?1 UNION ALL"
-		" SELECT MIN(dport) FROM te WHERE src = ?2 AND dst = ?3 AND dport BETWEEN ?4 AND ?5)",
-		"ittii", fid, k->a, k->b, (int64_t)TRACEROUTE_PORT_FIRST,
+	/* The probed ports: refused by the target, expired on the way, or just seen sent. */
+	static const char PROBED[] =
+		"SELECT dport AS p FROM pu WHERE fid = ?1 UNION"
+		" SELECT dport FROM te WHERE src = ?2 AND dst = ?3 AND dport BETWEEN ?4 AND ?5 UNION"
+		" SELECT port FROM endpoint_clients WHERE ip = ?3 AND client_ip = ?2"
+		" AND port BETWEEN ?4 AND ?5";
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM (%s)", PROBED);
+	int64_t ports = dx_int(x, dx_prepare(x, sql, "ittii", fid, k->a, k->b,
+		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), 1);
+	snprintf(sql, sizeof sql, "SELECT MIN(p) FROM (%s)", PROBED);
+	int64_t low = dx_int(x, dx_prepare(x, sql, "ittii", fid, k->a, k->b,
+		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), 0);
+	int64_t probes = dx_int(x, dx_prepare(x,
+		"SELECT SUM(rx_packets) FROM endpoints e WHERE ip = ?1 AND port BETWEEN ?3 AND ?4"
+		" AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip AND c.port = e.port"
+		" AND c.client_ip = ?2)", "ttii", k->b, k->a, (int64_t)TRACEROUTE_PORT_FIRST,
 		(int64_t)TRACEROUTE_PORT_LAST), 0);
 	dx_set(x, fid, "server_port", NULL, low);
 	dx_set(x, fid, "ports", NULL, ports);
 	dx_set(x, fid, "severity", NULL, 10);
 	dx_set(x, fid, "confidence", te ? "high" : "medium", 0);
-	dx_set(x, fid, "requests", NULL, ports);
+	dx_set(x, fid, "requests", NULL, probes > ports ? probes : ports);
 	dx_evidence(x, fid, "%s probed %lld UDP port%s of %s from %lld upward, one port per probe,"
 		    " as traceroute does.", k->a, (long long)ports, ports == 1 ? "" : "s", k->b,
 		    (long long)low);
@@ -124,10 +132,15 @@ static void scan_one(struct dx *x, const struct key *k)
 	int64_t t0 = sqlite3_column_int64(st, 2), t1 = sqlite3_column_int64(st, 3);
 	int64_t sports = sqlite3_column_int64(st, 4);
 	sqlite3_finalize(st);
-	/* Probes and answers seen for the ports the scan touched. */
+	/* Every port of the target the source sent to, refused or not (rate-limited errors,
+	 * open ports), and the datagrams it sent there. */
 	int64_t probes = dx_int(x, dx_prepare(x,
-		"SELECT SUM(rx_packets) FROM endpoints WHERE ip = ?1 AND port IN"
-		" (SELECT dport FROM pu WHERE fid = ?2)", "ti", k->b, fid), 0);
+		"SELECT SUM(rx_packets) FROM endpoints e WHERE ip = ?1 AND (port IN (SELECT dport"
+		" FROM pu WHERE fid = ?2) OR EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip ="
+		" e.ip AND c.port = e.port AND c.client_ip = ?3))", "tit", k->b, fid, k->a), 0);
+	int64_t probed = dx_int(x, dx_prepare(x,
+		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE fid = ?2 UNION SELECT port FROM"
+		" endpoint_clients WHERE ip = ?1 AND client_ip = ?3)", "tit", k->b, fid, k->a), k->n);
 	int64_t open = dx_int(x, dx_prepare(x,
 		"SELECT COUNT(DISTINCT port) FROM endpoints WHERE ip = ?1 AND tx_packets > 0 AND"
 		" port NOT IN (SELECT dport FROM pu WHERE fid = ?2) AND port IN (SELECT port FROM"
@@ -135,7 +148,7 @@ static void scan_one(struct dx *x, const struct key *k)
 	char span[32];
 	fmt_duration(t1 - t0, span, sizeof span);
 	dx_set(x, fid, "server_port", NULL, lo);
-	dx_set(x, fid, "ports", NULL, k->n);
+	dx_set(x, fid, "ports", NULL, probed > k->n ? probed : k->n);
 	dx_set(x, fid, "severity", NULL, 40);
 	dx_set(x, fid, "requests", NULL, probes > k->n ? probes : k->n);
 	dx_set(x, fid, "confidence", t1 - t0 <= SCAN_WINDOW_NS ? "high" : "medium", 0);
@@ -148,8 +161,13 @@ static void scan_one(struct dx *x, const struct key *k)
 	if (open)
 		dx_evidence(x, fid, "%lld other port%s of %s answered the same source.",
 			    (long long)open, open == 1 ? "" : "s", k->b);
-	dx_evidence(x, fid, "A host answers only so many probes: Linux rate-limits ICMP errors,"
-		    " so more ports were probably probed than were refused.");
+	if (probed > k->n)
+		dx_evidence(x, fid, "%lld ports were probed in all (%lld datagrams); the others got"
+			    " no error back (ICMP rate limit) or answered.", (long long)probed,
+			    (long long)probes);
+	else
+		dx_evidence(x, fid, "A host answers only so many probes: Linux rate-limits ICMP"
+			    " errors, so more ports may have been probed than were refused.");
 }
 
 void dx_scans(struct dx *x)
