@@ -1,4 +1,5 @@
 /* dispatch.c - dissector tables: ethertype (IEEE 802) and IP protocol (IANA) numbers. */
+#include <stddef.h>
 #include <string.h>
 
 #include "dissectors/internal.h"
@@ -86,5 +87,20 @@ void dx_commit_ip(struct dctx *x, const struct ip_layer *ip)
 	d->sport = d->dport = d->udp_len = 0;
 	d->payload.p = NULL;
 	d->payload.len = 0;
-	memset(&d->icmp, 0, sizeof d->icmp);
+	icmp_error_reset(&d->icmp);
+}
+
+/* The fields of an ICMP error that say whether there is one: the rest (the 256-byte name
+ * buffer above all) is cleared by the ICMP dissectors when they start, not for every frame. */
+void icmp_error_reset(struct icmp_error *e)
+{
+	e->family = e->type = e->code = 0;
+	e->next_mtu = 0;
+	e->rfc4884_len = 0;
+	e->has_extensions = false;
+	memset(&e->q, 0, offsetof(struct quote, hint));
+	e->q.hint.kind = HINT_NONE;
+	e->q.hint.dns_qname_len = 0;
+	e->q.hint.dns_qname[0] = '\0';
+	e->q.hint.dns_has_question = false;
 }

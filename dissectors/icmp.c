@@ -1,4 +1,6 @@
 /* icmp.c - ICMPv4 error messages (RFC 792; RFC 1191 next-hop MTU; RFC 4884 length field). */
+#include <string.h>
+
 #include "dissectors/internal.h"
 
 /* Error messages, whose body is the start of the datagram that caused them. Only types
@@ -42,6 +44,7 @@ void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 		return;
 	}
 	struct icmp_error *e = &x->out->icmp;
+	memset(e, 0, sizeof *e);
 	e->family = 4;
 	e->type = type;
 	e->code = code;

@@ -1,4 +1,6 @@
 /* icmp6.c - ICMPv6 error messages (RFC 4443; RFC 4884 length), pseudo-header checksum. */
+#include <string.h>
+
 #include "dissectors/internal.h"
 
 /* Error messages (types 0..127). Types 1 and 3 make a frame PK_ICMP_*; packet too big
@@ -52,6 +54,7 @@ void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 		return;
 	}
 	struct icmp_error *e = &x->out->icmp;
+	memset(e, 0, sizeof *e);
 	e->family = 6;
 	e->type = type;
 	e->code = code;

@@ -147,4 +147,7 @@ void snmp_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
 const char *ntp_mode_name(uint8_t mode);
 const char *snmp_pdu_name(int pdu);
 
+/* Clears what tells an ICMP error apart (dispatch.c); the ICMP dissectors clear the rest. */
+void icmp_error_reset(struct icmp_error *e);
+
 #endif

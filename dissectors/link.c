@@ -1,4 +1,5 @@
 /* link.c - capture link layers (tcpdump.org LINKTYPE_ list, IEEE 802.3); dissect_packet(). */
+#include <stddef.h>
 #include <string.h>
 
 #include "dissectors/internal.h"
@@ -145,7 +146,8 @@ bool dissect_linktype_supported(int linktype)
 enum pkt_kind dissect_packet(int linktype, const uint8_t *data, size_t caplen, size_t wirelen,
 			     struct dissection *out)
 {
-	memset(out, 0, sizeof *out);
+	memset(out, 0, offsetof(struct dissection, icmp));
+	icmp_error_reset(&out->icmp);
 	struct dctx x = { out, caplen < wirelen ? wirelen - caplen : 0 };
 	if (caplen == 0)
 		dx_flag(&x, AN_CAPLEN_ZERO);
