@@ -104,7 +104,7 @@ static int check_expands(const struct kb_db *db, const struct kb_section *svc, c
 	return 0;
 }
 
-/* Every template of every label must expand for every service: no unknown placeholder. */
+/* Every template of every label must expand for every service: no unknown variable. */
 static int check_label_templates(const struct kb_db *db, const struct kb_section *l,
 				 const struct kb_section *svc, char *errbuf, size_t len)
 {

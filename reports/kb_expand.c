@@ -1,4 +1,4 @@
-/* kb_expand.c - fills the {placeholders} of knowledge-base templates from a finding and a service. */
+/* kb_expand.c - fills the {variables} of knowledge-base templates from a finding and a service. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -39,8 +39,8 @@ static const char *ctx_lookup(const struct kb_ctx *ctx, const char *name)
 	return NULL;
 }
 
-/* Length of a placeholder name at s ([a-z][a-z0-9-]* followed by '}'), 0 if not one. */
-static size_t placeholder_len(const char *s)
+/* Length of a variable name at s ([a-z][a-z0-9-]* followed by '}'), 0 if not one. */
+static size_t variable_len(const char *s)
 {
 	size_t n = 0;
 	if (!islower((unsigned char)s[0]))
@@ -55,7 +55,7 @@ static int expand(const struct kb_db *db, const struct kb_section *svc, const st
 {
 	int rc = 0;
 	while (*t) {
-		size_t n = t[0] == '{' ? placeholder_len(t + 1) : 0;
+		size_t n = t[0] == '{' ? variable_len(t + 1) : 0;
 		if (n == 0) {
 			size_t run = strcspn(t + 1, "{") + 1;
 			sb_put(out, t, run);
@@ -75,7 +75,7 @@ static int expand(const struct kb_db *db, const struct kb_section *svc, const st
 			if (expand(db, svc, ctx, tmpl, out, depth + 1, bad, bad_len) < 0)
 				rc = -1;
 		} else {
-			snprintf(bad, bad_len, tmpl ? "{%s} nests too deep" : "unknown placeholder {%s}",
+			snprintf(bad, bad_len, tmpl ? "{%s} nests too deep" : "unknown variable {%s}",
 				 name);
 			sb_put(out, t, n + 2);
 			rc = -1;

@@ -91,12 +91,12 @@ extern const char *const kb_labels[];
 /*
  * Expands a template: {name} from ctx (inserted as plain text), else from the service's
  * fields, else [defaults] (both expanded in turn, KB_MAX_DEPTH deep). Returns 0, or -1 when a
- * placeholder is unknown or too deep (written literally; `bad` says which).
+ * variable is unknown or too deep (written literally; `bad` says which).
  */
 int kb_expand(const struct kb_db *db, const struct kb_section *svc, const struct kb_ctx *ctx,
 	      const char *tmpl, struct sbuf *out, char *bad, size_t bad_len);
 
-/* A ctx that fills every placeholder with a neutral word (SERVER, PORT, ...): for explain and
+/* A ctx that fills every variable with a neutral word (SERVER, PORT, ...): for explain and
  * for validation. `port` may be NULL ("PORT"). */
 void kb_sample_ctx(struct kb_ctx *ctx, const char *port);
 

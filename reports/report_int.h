@@ -139,7 +139,7 @@ int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf);
 void rep_model_free(struct rep_model *m);
 
 /* SQL condition (on table alias e) selecting the events that belong to a finding, with
- * placeholders ?1 = server_ip, ?2 = server_port, ?3 = source_ip. */
+ * variables ?1 = server_ip, ?2 = server_port, ?3 = source_ip. */
 const char *rep_event_match(const char *diagnosis);
 bool rep_is_probe_label(const char *diagnosis); /* traceroute, udp-scan */
 

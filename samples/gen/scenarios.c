@@ -81,8 +81,8 @@ static int new_finding(struct ctx *c, const char *diag, const char *service, int
 
 static struct finding *fd_at(struct ctx *c, int f)
 {
-	static struct finding dummy;
-	return f == NO_FINDING ? &dummy : &c->pl->fd[f];
+	static struct finding none;
+	return f == NO_FINDING ? &none : &c->pl->fd[f];
 }
 
 static void push(struct ctx *c, const struct event *e, int finding, enum ev_role role)

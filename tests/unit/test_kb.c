@@ -238,7 +238,7 @@ Test(kb, validator_rejects_mistakes)
 	cr_expect(strstr(load_edited("  rate: 85%\n  source: seed, workaround 1", "  rate: 185%\n  source: seed"), "is not N%"));
 	cr_expect(strstr(load_edited("  rate: 85%\n  source: seed, workaround 1", "  rate: 85\n  source: seed"), "is not N%"));
 	cr_expect(strstr(load_edited("  rate: unmeasured\n", ""), "has no rate"));
-	cr_expect(strstr(load_edited("start {daemon}.", "start {deamon}."), "unknown placeholder {deamon}"));
+	cr_expect(strstr(load_edited("start {daemon}.", "start {deamon}."), "unknown variable {deamon}"));
 	cr_expect(strstr(load_edited("[label udp-scan]", "[label udp-scans]"), "no [label udp-scan]"));
 	cr_expect(strstr(load_edited("linux-start: systemctl start named", "linux-strat: x"),
 			 "unknown setting linux-strat"));
