@@ -25,7 +25,7 @@ struct ttl_slot {
 struct corr {
 	struct endpoint *ep;		/* open addressing, linear probing */
 	uint32_t *ep_bounced;		/* parallel to ep: replies from it that bounced */
-	size_t ep_cap, ep_n, ep_max;
+	size_t ep_cap, ep_n, ep_max, ep_cap_max; /* the table grows from 4096 to ep_cap_max */
 	struct flow_slot *fc;		/* n_sets * FLOW_WAYS */
 	uint64_t *fc_tag;		/* per way: hash tag << 32 | last use; 0 = empty. The tags
 					 * of a set share a cache line, so a miss reads no slot. */
@@ -73,7 +73,8 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	if (!c)
 		return NULL;
 	c->ep_max = max_endpoints < 64 ? 64 : max_endpoints;
-	c->ep_cap = pow2_at_least(c->ep_max + c->ep_max / 2);
+	c->ep_cap_max = pow2_at_least(c->ep_max + c->ep_max / 2);
+	c->ep_cap = c->ep_cap_max < 4096 ? c->ep_cap_max : 4096;
 	c->n_sets = pow2_at_least(max_flows / FLOW_WAYS);
 	c->tf_max = max_flows < 1024 ? 1024 : max_flows / 4;
 	c->tf_index_cap = pow2_at_least(c->tf_max * 2);
@@ -126,40 +127,45 @@ static bool ep_keep(const struct endpoint *e, uint32_t bounced, uint64_t thresho
 	return e->errors > 0 || bounced > 0 || e->rx_packets + e->tx_packets > threshold;
 }
 
-/* Drops the least useful quarter (or more) of the table and rehashes the survivors. */
-static void ep_evict(struct corr *c)
+/* Moves the entries worth keeping (all, or those ep_keep() keeps at `threshold`) into fresh
+ * arrays of new_cap slots. False when out of memory (the table is left as it was). */
+static bool ep_rehash(struct corr *c, size_t new_cap, bool keep_all, uint64_t threshold)
 {
-	struct endpoint *old = c->ep;
-	uint32_t *old_b = c->ep_bounced;
-	size_t old_cap = c->ep_cap, target = c->ep_max - c->ep_max / 4, kept = c->ep_n;
-	uint64_t threshold = 0;
-	struct endpoint *ne = calloc(old_cap, sizeof *ne);
-	uint32_t *nb = calloc(old_cap, sizeof *nb);
+	struct endpoint *ne = calloc(new_cap, sizeof *ne), *old = c->ep;
+	uint32_t *nb = calloc(new_cap, sizeof *nb), *old_b = c->ep_bounced;
+	size_t old_cap = c->ep_cap;
 	if (!ne || !nb) {
 		free(ne);
 		free(nb);
-		return;
+		return false;
 	}
-	for (int round = 0; round < 64 && kept > target; round++, threshold = threshold * 2 + 1) {
-		kept = 0;
-		for (size_t i = 0; i < old_cap; i++)
-			kept += old[i].used && ep_keep(&old[i], old_b[i], threshold);
-	}
-	c->ep = ne;
-	c->ep_bounced = nb;
-	c->ep_n = 0;
-	threshold = threshold ? (threshold - 1) / 2 : 0;
+	c->ep = ne, c->ep_bounced = nb, c->ep_cap = new_cap, c->ep_n = 0;
 	for (size_t i = 0; i < old_cap; i++) {
-		if (!old[i].used || !ep_keep(&old[i], old_b[i], threshold))
+		if (!old[i].used || !(keep_all || ep_keep(&old[i], old_b[i], threshold)))
 			continue;
-		size_t s = ep_slot(c, &old[i].ip, old[i].port);
-		c->ep[s] = old[i];
-		c->ep_bounced[s] = old_b[i];
+		size_t slot = ep_slot(c, &old[i].ip, old[i].port);
+		c->ep[slot] = old[i];
+		c->ep_bounced[slot] = old_b[i];
 		c->ep_n++;
 	}
 	free(old);
 	free(old_b);
-	c->capped = true;
+	return true;
+}
+
+/* Drops the least useful quarter (or more) of the table and rehashes the survivors. */
+static void ep_evict(struct corr *c)
+{
+	size_t target = c->ep_max - c->ep_max / 4, kept = c->ep_n;
+	uint64_t threshold = 0;
+	for (int round = 0; round < 64 && kept > target; round++, threshold = threshold * 2 + 1) {
+		kept = 0;
+		for (size_t i = 0; i < c->ep_cap; i++)
+			kept += c->ep[i].used && ep_keep(&c->ep[i], c->ep_bounced[i], threshold);
+	}
+	threshold = threshold ? (threshold - 1) / 2 : 0;
+	if (ep_rehash(c, c->ep_cap, false, threshold))
+		c->capped = true;
 }
 
 /* Finds or adds (ip, port); NULL only when the table is full of endpoints with errors. */
@@ -168,6 +174,9 @@ static struct endpoint *ep_get(struct corr *c, const struct pm_addr *ip, uint16_
 {
 	size_t s = ep_slot(c, ip, port);
 	if (!c->ep[s].used) {
+		if (c->ep_n + 1 > c->ep_cap / 2 && c->ep_cap < c->ep_cap_max &&
+		    ep_rehash(c, c->ep_cap * 2, true, 0))
+			s = ep_slot(c, ip, port);
 		if (c->ep_n >= c->ep_max) {
 			ep_evict(c);
 			if (c->ep_n >= c->ep_max)

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS captures (
     stats_capped   INTEGER NOT NULL DEFAULT 0,-- 1: the endpoint table hit its cap, counts are partial
     filter         TEXT                       -- the --filter expression used, if any
 );
+CREATE INDEX IF NOT EXISTS captures_size ON captures (size);
 
 -- Counts of packet anomalies per capture (names are stable: "ipv4.bad_ihl", "quote.truncated").
 CREATE TABLE IF NOT EXISTS capture_anomalies (
