@@ -566,7 +566,11 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 	 * probed, where else it answers); same port elsewhere: the hosts that answer on it. */
 	if (bsearch(&e->ip, sel->ips, sel->n, sizeof *sel->ips, cmp_addr))
 		return e->tx_packets || e->rx_packets;
-	return e->tx_packets && bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16);
+	if (e->tx_packets && bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16))
+		return true;
+	/* Any service that answered requests: the file before or after an outage in a rotated
+	 * archive holds only these, and the diagnosis combines captures. */
+	return e->tx_packets && e->rx_packets && e->port < 49152;
 }
 
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)

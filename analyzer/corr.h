@@ -70,8 +70,8 @@ size_t corr_n_flows(const struct corr *c);
 const struct touched_flow *corr_flow(const struct corr *c, size_t i);
 
 /* Calls fn for every endpoint worth storing: those errors were about, those that sent
- * replies that bounced, every other port of their hosts that saw traffic, and the endpoints
- * on their ports elsewhere that answered. */
+ * replies that bounced, every other port of their hosts that saw traffic, and every service
+ * (port below 49152) that answered requests. */
 typedef int (*corr_endpoint_fn)(const struct endpoint *e, void *arg);
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg);
 

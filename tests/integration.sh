@@ -84,6 +84,29 @@ wait
 check "-o FIFO: the report goes through the FIFO" cmp "$TMP/fifo.out" "$TMP/all1.json"
 check "-o FIFO: the FIFO stays a FIFO" test -p "$TMP/report.fifo"
 
+# 3b. A rotated archive: the restart capture cut into three files (before, during and after
+# the outage) still gives one service-restarted finding with its outage window.
+python3 - samples/dns-restart.pcap "$TMP/rot" <<'PY'
+import struct, sys, os
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+data = open(src, "rb").read()
+head, recs, off = data[:24], [], 24
+while off + 16 <= len(data):
+    n = struct.unpack("<I", data[off + 8:off + 12])[0]
+    recs.append(data[off:off + 16 + n])
+    off += 16 + n
+cut = [0, len(recs) // 3, 2 * len(recs) // 3, len(recs)]
+for i in range(3):
+    with open(os.path.join(out, "part%d.pcap" % i), "wb") as f:
+        f.write(head + b"".join(recs[cut[i]:cut[i + 1]]))
+PY
+"$BIN" analyze -q --db "$TMP/rot.db" -o /dev/null "$TMP/rot" 2>/dev/null
+check "rotated archive: three captures stored" test "$(sqlite3 "$TMP/rot.db" 'SELECT COUNT(*) FROM captures')" -eq 3
+check "rotated archive: same findings as the whole capture" diff <(findings_of "$TMP/rot.db") <(sort samples/expected/dns-restart.labels)
+check "rotated archive: outage window across files" test "$(sqlite3 "$TMP/rot.db" \
+	"SELECT outage_start_ns IS NOT NULL AND outage_end_ns IS NOT NULL FROM findings")" = 1
+
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
 check "stdin" test "$(cat samples/dns-closed-v4.pcap | "$BIN" events -f tsv - | awk -F'\t' 'NR > 1 {
