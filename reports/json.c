@@ -42,7 +42,7 @@ static const char SQL_REPORT[] =
 	"  'first_packet', pm_iso(first_ns, precision), 'last_packet', pm_iso(last_ns, precision),"
 	"  'errors', CASE WHEN read_error IS NULL THEN json_array()"
 	"   ELSE json_array(pm_text(read_error)) END,"
-	"  'id', id, 'format', pm_text(format), 'link_type_number', link_type,"
+	"  'format', pm_text(format), 'link_type_number', link_type,"
 	"  'precision', precision, 'size', size, 'bytes', bytes, 'udp_packets', udp_packets,"
 	"  'icmp_errors', icmp_errors, 'port_unreachables', port_unreachables,"
 	"  'complete', json(CASE WHEN complete THEN 'true' ELSE 'false' END),"
