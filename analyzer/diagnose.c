@@ -97,7 +97,15 @@ static const char PU_SQL[] =
 	" WHERE proto = 17 AND sport IS NOT NULL AND dport IS NOT NULL"
 	" AND ((family = 'icmp' AND type = 11) OR (family = 'icmp6' AND type = 3));"
 	"CREATE INDEX temp.te_pair ON te (src, dst, dport);"
-	"DELETE FROM findings;";
+	"DELETE FROM findings;"
+	/* A refused datagram whose conversation was not in its capture (an earlier file of a
+	 * rotated archive, or evicted from the flow cache) was a reply when it came from a
+	 * service that answers requests in any capture, to a port that is no such service. */
+	"UPDATE pu SET role = 'reply' WHERE role = 'request' AND orig_seen = 0"
+	" AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM endpoints s WHERE s.ip = pu.src"
+	"  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0)"
+	" AND NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.ip = pu.dst AND c.port = pu.dport"
+	"  AND c.tx_packets > 0 AND c.rx_packets > 0);";
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
 int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,

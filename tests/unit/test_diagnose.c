@@ -283,3 +283,19 @@ Test(diagnose, firewall_reject_by_ttl_255_and_short_quote_without_a_baseline)
 	rebuild();
 	cr_assert_str_eq(finding("192.0.2.21", 514, "diagnosis"), "service-down");
 }
+
+Test(diagnose, reply_from_an_answering_service_on_a_high_port_is_late)
+{
+	/* RADIUS on 1812 answered in an earlier file; here only its bounced reply is seen. */
+	capture(1, S(100), S(199));
+	capture(2, S(200), S(300));
+	endpoint(1, "192.0.2.50", 1812, 10, 10, S(100), S(190), NULL);
+	unreach(2, S(201), "192.0.2.10", 64, "192.0.2.50", 1812, "192.0.2.10", 40000, "request");
+	sql("UPDATE events SET orig_seen = 0");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.50", 1812, "diagnosis"), "late-reply");
+	/* The same datagram quoted with the request itself seen in its capture stays a request. */
+	sql("UPDATE events SET orig_seen = 1");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.10", 40000, "diagnosis"), "service-down");
+}
