@@ -335,6 +335,9 @@ int cmd_analyze(const struct cli *cli)
 	pthread_mutex_init(&run.lock, NULL);
 	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
 	run.status = run.list.status;
+	if (run.list.n == 0 && run.status == 0 && !cli->quiet)
+		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
+				" are searched for pcap, pcapng, gzip and zstd files)\n");
 	run_workers(&run);
 	int st = pm_finish(db, cli);
 	if (!cli->quiet && run.n_known && !run.n_stored)
