@@ -124,9 +124,7 @@ static void chips(FILE *out, const struct rep_model *m)
 {
 	fputs("<p class=\"chips\">", out);
 	for (const char *const *l = kb_labels; *l; l++) {
-		size_t n = 0;
-		for (size_t i = 0; i < m->n_fnd; i++)
-			n += strcmp(m->fnd[i].diagnosis, *l) == 0;
+		size_t n = rep_count_label(m, *l);
 		if (n == 0)
 			continue;
 		fprintf(out, "<span class=\"badge k-%s\">%zu ", kcls(kb_label_class(*l)), n);

@@ -354,3 +354,11 @@ const char *rep_event_match(const char *diagnosis)
 		return "(e.dst = ?1 AND (?3 IS NULL OR e.src = ?3))";
 	return "(e.dst = ?1 AND e.dport = ?2)";
 }
+
+size_t rep_count_label(const struct rep_model *m, const char *label)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_fnd; i++)
+		n += strcmp(m->fnd[i].diagnosis, label) == 0;
+	return n;
+}

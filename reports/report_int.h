@@ -137,6 +137,8 @@ struct rep_model {
  * 0, or -1 with errbuf; the caller frees with rep_model_free() in both cases. */
 int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf);
 void rep_model_free(struct rep_model *m);
+/* How many findings of the model carry diagnosis `label`. */
+size_t rep_count_label(const struct rep_model *m, const char *label);
 
 /* SQL condition (on table alias e) selecting the events that belong to a finding, with
  * variables ?1 = server_ip, ?2 = server_port, ?3 = source_ip. */

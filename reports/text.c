@@ -44,9 +44,7 @@ static void summary_labels(struct tctx *t, const struct rep_model *m, struct sbu
 {
 	bool first = true;
 	for (const char *const *l = kb_labels; *l; l++) {
-		size_t n = 0;
-		for (size_t i = 0; i < m->n_fnd; i++)
-			n += strcmp(m->fnd[i].diagnosis, *l) == 0;
+		size_t n = rep_count_label(m, *l);
 		if (n == 0)
 			continue;
 		const char *klass = kb_label_class(*l);

@@ -8,22 +8,7 @@ BIN=${BIN:-build/asan/portmortem}
 CORPUS=${CORPUS:-../shared/corpus}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*"; }
-check() { # check NAME COMMAND... : passes when the command succeeds
-	local name=$1; shift
-	if "$@" >"$TMP/out" 2>&1; then ok; else bad "$name"; sed 's/^/    /' "$TMP/out" | head -20; fi
-}
-
-# The columns tshark-ref.sh prints, from our events output.
-our_ref() {
-	"$BIN" events -f tsv "$1" 2>"$TMP/events.err" | awk -F'\t' 'NR > 1 {
-		print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }'
-}
+. tests/tools/harness.sh
 
 # 1. Events agree with tshark on every sample and holdout capture (references committed).
 for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/expected/*.ref \
@@ -109,8 +94,7 @@ check "rotated archive: outage window across files" test "$(sqlite3 "$TMP/rot.db
 
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
-check "stdin" test "$(cat samples/dns-closed-v4.pcap | "$BIN" events -f tsv - | awk -F'\t' 'NR > 1 {
-	print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }')" = "$plain"
+check "stdin" test "$(our_ref - <samples/dns-closed-v4.pcap)" = "$plain"
 check "gzip" test "$(our_ref samples/formats/dns-closed-v4.pcap.gz)" = "$plain"
 check "pcapng" test "$(our_ref samples/formats/dns-closed-v4.pcapng)" = "$plain"
 check "json events are valid" sh -c "'$BIN' events -f json samples/formats/dns-closed-v6.pcap.zst |

@@ -27,18 +27,10 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
 export LC_ALL=C.UTF-8
 unset NO_COLOR
-pass=0 fail=0 updated=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*"; }
-check() { # check NAME COMMAND... : passes when the command succeeds
-	local name=$1; shift
-	if "$@" >"$TMP/out" 2>&1; then ok; else bad "$name"; sed 's/^/    /' "$TMP/out" | head -20; fi
-}
+. tests/tools/harness.sh
+updated=0
 [ -x "$BIN" ] || { echo "reports: $BIN not built (make $BIN)" >&2; exit 2; }
 
 # reports DB DIR STEM : every format of DB's report into DIR/STEM.{txt,json,csv,events.csv,html}

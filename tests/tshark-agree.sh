@@ -16,21 +16,7 @@ CORPUS=${CORPUS:-../shared/corpus}
 REFS=tests/corpus-ref
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); printf 'FAIL: %s\n' "$*"; }
-
-# The columns tshark-ref.sh prints, from our events output (as in tests/integration.sh); a
-# sanitizer report or a crash (exit > 1) prints a line that matches no reference.
-our_ref() {
-	"$BIN" events -f tsv "$1" 2>/dev/null | awk -F'\t' 'NR > 1 {
-		print $3 "\t" $4 "\t" $6 "\t" $7 "\t" $8 "\t" $10 "\t" $11 "\t" $12 "\t" $13 }'
-	local st=${PIPESTATUS[0]}
-	[ "$st" -le 1 ] || echo "portmortem exited $st"
-}
+. tests/tools/harness.sh
 
 # same NAME CAPTURE REF: our lines for CAPTURE equal REF.
 same() {
