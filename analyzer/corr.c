@@ -6,6 +6,7 @@
 
 #define FLOW_WAYS 4
 #define TTL_MAX_ENTRIES 65536
+#define APP_TRIES 8		/* datagrams of an endpoint looked at for its application */
 
 /* A recent flow in the set-associative cache; side 0 is the lower (addr, port). */
 struct flow_slot {
@@ -244,7 +245,9 @@ static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
 		if (!e->tx_after_err)
 			e->tx_after_err = ts;
 	}
-	if (e->app == HINT_NONE) {
+	/* The application shows in its first datagrams or not at all: stop looking after that. */
+	if (e->app == HINT_NONE && e->app_tries < APP_TRIES) {
+		e->app_tries++;
 		struct app_hint h;
 		uint64_t ignore = 0;
 		dissect_app_hint(d->payload.p, d->payload.len, d->sport, d->dport, &h, &ignore);

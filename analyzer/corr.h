@@ -16,6 +16,7 @@ struct endpoint {
 	uint16_t port;
 	uint8_t used;
 	uint8_t app;		/* enum hint_kind seen in its datagrams, HINT_NONE if none */
+	uint8_t app_tries;	/* datagrams looked at for it (at most APP_TRIES) */
 	uint8_t n_client_addrs;
 	uint8_t ttl_min, ttl_max; /* TTLs of its datagrams */
 	uint32_t n_clients;	/* distinct peers that sent to it (first ones exactly, then more) */
