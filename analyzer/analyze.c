@@ -106,10 +106,32 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 
 enum outcome { OUT_STORED, OUT_KNOWN, OUT_FAILED };
 
+/* The identity of a capture in the database: its content, and the filter it was read with. */
+static void capture_key(const char *hash, const char *filter, char *out, size_t out_len)
+{
+	snprintf(out, out_len, "%s%s%s", hash, filter ? "|filter=" : "", filter ? filter : "");
+}
+
+/* Whether the capture read by r (to its end) is in the database already: by its packets,
+ * or by its file's bytes as version-1 databases recorded it. 1 known, 0 not, -1 error. */
+static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *filter,
+			 char *key, size_t key_len, char *errbuf)
+{
+	char hash[33], legacy[4200];
+	cap_content_hash(r, hash);
+	capture_key(hash, filter, key, key_len);
+	int known = db_capture_known(w, "out", key, errbuf);
+	if (known != 0)
+		return known;
+	cap_file_hash(r, hash);
+	capture_key(hash, filter, legacy, sizeof legacy);
+	return db_capture_known(w, "out", legacy, errbuf);
+}
+
 /* Reads a capture only to learn its content hash. 1 known, 0 not, -1 unreadable. */
 static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
 {
-	char errbuf[CAP_ERRBUF_SIZE], hash[33];
+	char errbuf[CAP_ERRBUF_SIZE], key[4200];
 	struct cap_reader *r = NULL;
 	struct cap_pkt pkt;
 	struct cap_options o = { .filter = NULL, .force_libpcap = cli->cap_opt.force_libpcap };
@@ -118,9 +140,9 @@ static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
 	int rc;
 	while ((rc = cap_next(r, &pkt)) == 1)
 		;
-	cap_content_hash(r, hash);
+	int known = known_capture(w, r, NULL, key, sizeof key, errbuf);
 	cap_close(r);
-	return db_capture_known(w, "out", hash, errbuf);
+	return known;
 }
 
 static long long file_size(const char *path)
@@ -131,17 +153,12 @@ static long long file_size(const char *path)
 	return (long long)sb.st_size;
 }
 
-/* The identity of a capture in the database: its content, and the filter it was read with. */
-static void capture_key(const char *hash, const char *filter, char *out, size_t out_len)
-{
-	snprintf(out, out_len, "%s%s%s", hash, filter ? "|filter=" : "", filter ? filter : "");
-}
 
 static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 				   struct cap_reader *r, const struct cli *cli, char *msg,
 				   size_t msg_len)
 {
-	char errbuf[DB_ERRBUF_SIZE], hash[33], key[4200];
+	char errbuf[DB_ERRBUF_SIZE], key[4200];
 	struct scan_stats st;
 	struct job j = { 0 };
 	if (cli->progress && size > 0) {
@@ -162,9 +179,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		snprintf(msg, msg_len, "%s", store_error(j.store));
 		goto fail;
 	}
-	cap_content_hash(r, hash);
-	capture_key(hash, cli->cap_opt.filter, key, sizeof key);
-	int known = db_capture_known(w, "out", key, errbuf);
+	int known = known_capture(w, r, cli->cap_opt.filter, key, sizeof key, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
 		store_abort(j.store);

@@ -38,6 +38,7 @@ struct pcap_file {
 struct cap_reader {
 	struct stream *st;
 	bool no_hash;		/* opened with cap_options.no_hash */
+	struct hash128 pkt_hash; /* the packets: link type, then each time, lengths and bytes */
 	enum cap_format fmt;
 	enum rd_state state;
 	uint8_t *buf; /* one reused buffer: records are handed out in place */
@@ -534,6 +535,12 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 		stream_no_hash(r->st);
 	if (open_format(r, opt, errbuf) < 0)
 		goto error;
+	if (!r->no_hash) {
+		uint32_t lt = (uint32_t)cap_linktype(r);
+		uint8_t le[4] = { (uint8_t)lt, (uint8_t)(lt >> 8), (uint8_t)(lt >> 16), (uint8_t)(lt >> 24) };
+		hash128_init(&r->pkt_hash);
+		hash128_update(&r->pkt_hash, le, sizeof le);
+	}
 	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
 		goto error;
 	name_format(r);
@@ -542,6 +549,23 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 error:
 	cap_close(r);
 	return -1;
+}
+
+/* The packet as captured, whatever file holds it: its time in microseconds (a nanosecond
+ * recording of the same frames, or its conversion to microseconds, is the same capture),
+ * both lengths, the bytes (little-endian fields: every host computes the same identity). */
+static void hash_packet(struct cap_reader *r, const struct cap_pkt *pkt)
+{
+	uint8_t head[16];
+	uint64_t us = (uint64_t)pkt->ts_sec * 1000000u + (uint64_t)pkt->ts_nsec / 1000u;
+	for (int i = 0; i < 8; i++)
+		head[i] = (uint8_t)(us >> (8 * i));
+	for (int i = 0; i < 4; i++) {
+		head[8 + i] = (uint8_t)(pkt->caplen >> (8 * i));
+		head[12 + i] = (uint8_t)(pkt->len >> (8 * i));
+	}
+	hash128_update(&r->pkt_hash, head, sizeof head);
+	hash128_update(&r->pkt_hash, pkt->data, pkt->caplen);
 }
 
 int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
@@ -556,6 +580,8 @@ int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
 		if (rc <= 0)
 			return rc;
 		r->n_read++;
+		if (!r->no_hash)
+			hash_packet(r, pkt);
 		if (!r->have_prog)
 			return 1;
 		struct pcap_pkthdr h = {.caplen = pkt->caplen, .len = pkt->len};
@@ -629,6 +655,14 @@ uint64_t cap_bytes_in(const struct cap_reader *r)
 }
 
 void cap_content_hash(const struct cap_reader *r, char out[33])
+{
+	if (r->no_hash)
+		out[0] = '\0';
+	else
+		hash128_hex(&r->pkt_hash, out);
+}
+
+void cap_file_hash(const struct cap_reader *r, char out[33])
 {
 	if (r->no_hash)
 		out[0] = '\0';

@@ -66,12 +66,17 @@ uint64_t cap_packets_read(const struct cap_reader *r);	/* records read, before t
 uint64_t cap_bytes_in(const struct cap_reader *r);	/* bytes read from the file so far */
 
 /*
- * Content hash of every byte read from the file so far (as stored on disk, before
- * decompression): complete once cap_next() returned 0. 32 lowercase hex digits + NUL.
- * A fast non-cryptographic 128-bit hash (stream.h): it tells identical files apart from
- * different ones, not a file crafted to collide. Same value on every host.
+ * Content hash of the packets read so far (link type, then each record's time in
+ * microseconds, lengths and captured bytes): the capture's identity, the same whether the
+ * file is pcap or pcapng, micro- or nanosecond, plain or compressed (SPEC §8). Complete once
+ * cap_next() returned 0. 32 lowercase hex digits + NUL. A fast non-cryptographic 128-bit
+ * hash (stream.h): it tells identical captures apart from different ones, not a capture
+ * crafted to collide. Same value on every host. "" with no_hash.
  */
-void cap_content_hash(const struct cap_reader *r, char out[33]); /* "" with no_hash */
+void cap_content_hash(const struct cap_reader *r, char out[33]);
+/* The same hash over the bytes of the file as stored: the identity databases of schema
+ * version 1 recorded, still matched so that those captures are not stored twice. */
+void cap_file_hash(const struct cap_reader *r, char out[33]);
 
 void cap_close(struct cap_reader *r);
 

@@ -13,7 +13,10 @@ struct flow_slot {
 	struct pm_addr a, b;
 	uint16_t ap, bp;
 	uint8_t first_dir;	/* direction of the first datagram: 0 = a->b, 1 = b->a */
+	uint8_t last_side;	/* direction of the latest datagram */
+	uint32_t run_len[2];	/* datagrams in the latest unbroken run each way */
 	int64_t first, last_dir[2];
+	int64_t run_start[2];	/* first datagram of that run */
 	uint64_t packets[2], bytes[2];
 };
 
@@ -125,7 +128,8 @@ static size_t ep_slot(const struct corr *c, const struct pm_addr *ip, uint16_t p
 /* Usefulness of an endpoint for the diagnosis: errors first, then traffic. */
 static bool ep_keep(const struct endpoint *e, uint32_t bounced, uint64_t threshold)
 {
-	return e->errors > 0 || bounced > 0 || e->rx_packets + e->tx_packets > threshold;
+	return e->errors > 0 || bounced > 0 || e->sent_refused ||
+	       e->rx_packets + e->tx_packets > threshold;
 }
 
 /* Moves the entries worth keeping (all, or those ep_keep() keeps at `threshold`) into fresh
@@ -227,6 +231,20 @@ static void ep_rx(struct endpoint *e, int64_t ts, const struct dissection *d)
 	ep_add_client(e, &d->src);
 }
 
+/* A 64-bit bitmap of hashed addresses: set bit, true when it was clear. */
+static bool bits_add(uint64_t *bits, const struct pm_addr *a)
+{
+	uint64_t bit = 1ULL << (addr_hash(a, 7) & 63);
+	bool fresh = !(*bits & bit);
+	*bits |= bit;
+	return fresh;
+}
+
+static bool bits_has(uint64_t bits, const struct pm_addr *a)
+{
+	return bits & (1ULL << (addr_hash(a, 7) & 63));
+}
+
 static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
 {
 	if (!e->tx_packets)
@@ -234,6 +252,14 @@ static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
 	e->last_tx = ts;
 	e->tx_packets++;
 	e->tx_bytes += d->udp_len;
+	if (bits_add(&e->peer_bits, &d->dst))
+		e->n_peers++;
+	if (e->errors) {
+		if (bits_has(e->refused_bits, &d->dst))
+			e->tx_refused_since++;
+		else
+			e->tx_other_since++;
+	}
 	if (d->ttl < e->ttl_min)
 		e->ttl_min = d->ttl;
 	if (d->ttl > e->ttl_max)
@@ -353,9 +379,11 @@ static void touched_count(struct corr *c, int64_t ts, const struct dissection *d
 	if (c2s) {
 		f->c2s_packets++;
 		f->c2s_bytes += d->udp_len;
+		f->c2s_last = ts;
 	} else {
 		f->s2c_packets++;
 		f->s2c_bytes += d->udp_len;
+		f->s2c_last = ts;
 	}
 	f->last = ts;
 }
@@ -382,6 +410,11 @@ static int32_t touch(struct corr *c, const struct pm_addr *cl, uint16_t cp,
 		f->s2c_packets = cached->packets[!client_side];
 		f->s2c_bytes = cached->bytes[!client_side];
 		f->first = cached->first;
+		if (f->c2s_packets)
+			f->c2s_last = cached->last_dir[client_side];
+		if (f->s2c_packets)
+			f->s2c_last = cached->last_dir[!client_side];
+		f->last = f->c2s_last > f->s2c_last ? f->c2s_last : f->s2c_last;
 	}
 	c->tf_index[i] = (int32_t)c->tf_n;
 	struct flow_slot k;
@@ -426,9 +459,9 @@ static bool is_reporter(const struct corr *c, const struct pm_addr *ip)
 void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 {
 	struct endpoint *e;
-	if (d->dport <= d->sport && (e = ep_get(c, &d->dst, d->dport, NULL)))
+	if ((e = ep_get(c, &d->dst, d->dport, NULL)))
 		ep_rx(e, ts, d);
-	if (d->sport <= d->dport && (e = ep_get(c, &d->src, d->sport, NULL))) {
+	if ((e = ep_get(c, &d->src, d->sport, NULL))) {
 		ep_tx(e, ts, d);
 		struct ttl_slot *t = ttl_get(c->ttl, c->ttl_cap, &c->ttl_n, &d->src, d->ttl);
 		if (t)
@@ -439,8 +472,16 @@ void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 	flow_key(&d->src, d->sport, &d->dst, d->dport, &k, &dir);
 	uint64_t h = flow_hash(&k), bit;
 	struct flow_slot *f = flow_find(c, &k, h, true, ts);
-	if (!f->packets[0] && !f->packets[1])
+	if (!f->packets[0] && !f->packets[1]) {
 		f->first_dir = (uint8_t)dir;
+		f->last_side = (uint8_t)!dir;
+	}
+	if (f->last_side != dir || !f->run_len[dir]) {
+		f->run_start[dir] = ts;
+		f->run_len[dir] = 0;
+	}
+	f->run_len[dir]++;
+	f->last_side = (uint8_t)dir;
 	f->packets[dir]++;
 	f->bytes[dir] += d->udp_len;
 	f->last_dir[dir] = ts;
@@ -456,8 +497,27 @@ static void endpoint_error(struct endpoint *e, int64_t ts, const struct quote *q
 	e->tx_after_err = 0;
 	e->tx_during_err = e->tx_since_err;
 	e->rx_during_err = e->rx_since_err;
+	e->tx_refused_during = e->tx_refused_since;
+	e->tx_other_during = e->tx_other_since;
+	bits_add(&e->refused_bits, &q->src);
 	if (e->app == HINT_NONE)
 		e->app = (uint8_t)q->hint.kind;
+}
+
+/* The refused datagram's place in its conversation: what came the other way before it. */
+static void link_timing(const struct flow_slot *f, int dir, int64_t t_refused,
+			struct corr_link *link)
+{
+	if (!f)
+		return;
+	link->fwd_before = f->packets[dir];
+	link->rev_before = f->packets[!dir];
+	if (!f->packets[!dir] || f->last_dir[!dir] > t_refused)
+		return;
+	link->has_other = true;
+	link->other_delay = t_refused - f->last_dir[!dir];
+	link->other_wait = t_refused - f->run_start[!dir];
+	link->other_run = f->run_len[!dir];
 }
 
 static bool is_port_unreachable(const struct icmp_error *ie)
@@ -490,7 +550,11 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 	}
 	if (q->proto != 17)
 		return;
+	link_timing(f, dir, link->orig_seen ? f->last_dir[dir] : ts, link);
 	size_t slot;
+	struct endpoint *sender = ep_get(c, &q->src, q->sport, NULL);
+	if (sender)
+		sender->sent_refused = 1;
 	if (link->is_reply) {
 		if (ep_get(c, &q->src, q->sport, &slot))
 			c->ep_bounced[slot]++;
@@ -563,7 +627,7 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 	const struct endpoint *e = &c->ep[i];
 	if (!e->used)
 		return false;
-	if (e->errors || c->ep_bounced[i])
+	if (e->errors || c->ep_bounced[i] || e->sent_refused)
 		return true;
 	/* Same host: every port it was sent to or answered from (what a scan or a traceroute
 	 * probed, where else it answers); same port elsewhere: the hosts that answer on it. */
@@ -573,7 +637,7 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 		return true;
 	/* Any service that answered requests: the file before or after an outage in a rotated
 	 * archive holds only these, and the diagnosis combines captures. */
-	return e->tx_packets && e->rx_packets && e->port < 49152;
+	return e->tx_packets && e->rx_packets && e->first_rx <= e->first_tx && e->port < 49152;
 }
 
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)

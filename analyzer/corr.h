@@ -10,7 +10,8 @@
 
 #define CORR_MAX_CLIENTS 4	/* client addresses remembered per endpoint */
 
-/* Statistics of one UDP endpoint (ip, port), the service side of its datagrams. */
+/* Statistics of one UDP endpoint (ip, port): every datagram is counted at both of its
+ * ends, as sent by its source endpoint and received by its destination endpoint. */
 struct endpoint {
 	struct pm_addr ip;
 	uint16_t port;
@@ -19,8 +20,15 @@ struct endpoint {
 	uint8_t app_tries;	/* datagrams looked at for it (at most APP_TRIES) */
 	uint8_t n_client_addrs;
 	uint8_t ttl_min, ttl_max; /* TTLs of its datagrams */
+	uint8_t sent_refused;	/* 1: a datagram it sent was refused with port unreachable */
 	uint32_t n_clients;	/* distinct peers that sent to it (first ones exactly, then more) */
 	uint64_t client_bits;	/* hashed peers past the first CORR_MAX_CLIENTS */
+	uint32_t n_peers;	/* distinct peers it sent to (estimated from peer_bits) */
+	uint64_t peer_bits;	/* hashed addresses it sent to */
+	uint64_t refused_bits;	/* hashed addresses of the clients it refused */
+	uint64_t tx_refused_since, tx_refused_during; /* datagrams to refused clients since its */
+	uint64_t tx_other_since, tx_other_during;     /* first error / up to its latest one; and
+						       * to every other peer */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	int64_t first_rx, last_rx, first_tx, last_tx;
 	uint32_t errors;	/* port unreachables about it (as the refused destination) */
@@ -40,15 +48,23 @@ struct touched_flow {
 	uint16_t client_port, server_port;
 	uint64_t c2s_packets, c2s_bytes, s2c_packets, s2c_bytes;
 	int64_t first, last;
+	int64_t c2s_last, s2c_last;	/* last datagram each way, 0 = none */
 	uint32_t errors;
 };
 
-/* How an ICMP error joins the UDP traffic: filled by corr_icmp(). */
+/* How an ICMP error joins the UDP traffic: filled by corr_icmp(). The "other way" is the
+ * direction opposite to the refused datagram: for a refused reply, the client's requests. */
 struct corr_link {
 	bool is_reply;		/* the quoted datagram was a reply (the client refused it) */
 	bool orig_seen;		/* the quoted datagram's direction was seen before the error */
 	int64_t orig_delay;	/* error time minus the last datagram in that direction */
 	int32_t flow;		/* index into corr_flows(), -1 when not tracked */
+	bool has_other;		/* a datagram the other way came before the refused one */
+	int64_t other_delay;	/* refused datagram's time minus the last one the other way */
+	int64_t other_wait;	/* ... minus the first of that last run the other way */
+	uint32_t other_run;	/* datagrams in that last run the other way (> 1: repeated) */
+	uint64_t fwd_before;	/* datagrams of the flow in the refused direction, it included */
+	uint64_t rev_before;	/* datagrams of the flow the other way, before the error */
 };
 
 struct corr;

@@ -81,14 +81,30 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
 
 static const char PU_SQL[] =
 	"DROP TABLE IF EXISTS temp.pu;"
-	"CREATE TEMP TABLE pu AS SELECT e.id AS eid, e.capture_id, e.ts_ns, e.reporter, e.ttl,"
-	" e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
-	" e.dns_qname, e.dns_qtype, e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
-	" c.precision, CAST(NULL AS INTEGER) AS fid"
-	" FROM events e JOIN captures c ON c.id = e.capture_id"
+	"CREATE TEMP TABLE pu AS SELECT e.id AS eid, e.capture_id, e.ts_ns, e.reporter, e.reported_to,"
+	" e.ttl, e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
+	" e.dns_qname, e.dns_qtype, e.dns_id, e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
+	" e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
+	" e.fwd_before, e.rev_before, e.hint, f.c2s_packets, f.s2c_packets, f.c2s_last_ns,"
+	" f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
+	" FROM events e JOIN captures c ON c.id = e.capture_id LEFT JOIN flows f ON f.id = e.flow_id"
 	" WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"
 	" AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
 	"   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
+	"CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
+	/* One packet is one event: the same error recorded at several capture points (same
+	 * reporter, ICMP checksum, quoted addresses, ports and IPv4 id; within a clock
+	 * difference of DUP_WINDOW) counts once, as the earliest stored copy. */
+	"UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
+	" AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
+	" AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND o.icmp_cksum = pu.icmp_cksum"
+	" AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
+	" WHERE icmp_cksum IS NOT NULL;"
+	"UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
+	" WHERE dup_of IS NOT NULL;"
+	"DROP TABLE IF EXISTS temp.pud;"
+	"CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
+	"DELETE FROM pu WHERE dup_of IS NOT NULL;"
 	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
 	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
 	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
@@ -103,9 +119,26 @@ static const char PU_SQL[] =
 	 * service that answers requests in any capture, to a port that is no such service. */
 	"UPDATE pu SET role = 'reply' WHERE role = 'request' AND orig_seen = 0"
 	" AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM endpoints s WHERE s.ip = pu.src"
-	"  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0)"
+	"  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0"
+	"  AND s.first_rx_ns <= s.first_tx_ns)"
 	" AND NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.ip = pu.dst AND c.port = pu.dport"
-	"  AND c.tx_packets > 0 AND c.rx_packets > 0);";
+	"  AND c.tx_packets > 0 AND c.rx_packets > 0 AND c.first_rx_ns <= c.first_tx_ns);";
+
+/* Every event records the finding that claimed it (a copy seen at another capture point
+ * too, with the event it duplicates); each finding lists the captures its events are in. */
+static const char CLAIM_SQL[] =
+	"UPDATE events SET finding_id = NULL, dup_of = NULL"
+	" WHERE finding_id IS NOT NULL OR dup_of IS NOT NULL;"
+	"CREATE INDEX temp.pu_eid ON pu (eid);"
+	"UPDATE events SET finding_id = (SELECT fid FROM pu WHERE pu.eid = events.id)"
+	" WHERE id IN (SELECT eid FROM pu WHERE fid IS NOT NULL);"
+	"UPDATE events SET dup_of = (SELECT d.dup_of FROM pud d WHERE d.eid = events.id),"
+	" finding_id = (SELECT p.fid FROM pud d JOIN pu p ON p.eid = d.dup_of WHERE d.eid = events.id)"
+	" WHERE id IN (SELECT eid FROM pud);"
+	"UPDATE findings SET capture_points = (SELECT json_group_array(path) FROM (SELECT DISTINCT"
+	" c.path FROM captures c WHERE c.id IN (SELECT capture_id FROM pu WHERE fid = findings.id"
+	" UNION SELECT d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of"
+	" WHERE p.fid = findings.id) ORDER BY c.path));";
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
 int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
@@ -127,15 +160,18 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 	if (db_exec(db, PU_SQL, errbuf) < 0)
 		goto error;
 	dx_traceroutes(&x);
+	dx_reflections(&x);
 	dx_scans(&x);
-	dx_late_replies(&x);
+	dx_replies(&x);
 	dx_refusals(&x);
 	dx_summaries(&x);
+	if (!x.failed && db_exec(db, CLAIM_SQL, x.errbuf) < 0)
+		x.failed = true;
 	if (x.failed) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
-	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.te; COMMIT", errbuf) < 0)
+	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; COMMIT", errbuf) < 0)
 		goto error;
 	return (int)x.n_findings;
 error:;

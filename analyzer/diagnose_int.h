@@ -25,6 +25,35 @@ struct dx {
 /* ...within this time (ns) for high confidence. */
 #define SCAN_WINDOW_NS (600LL * 1000000000LL)
 
+/* A client gives up on a request after this long at the earliest (Windows, macOS and iOS
+ * resolvers, net-snmp: 1 s; glibc waits 5 s): an answer later than that is late. */
+#define CLIENT_TIMEOUT_NS 1000000000LL
+/* A request sent again this long after the first of its run is a retry, not a parallel copy. */
+#define RETRY_GAP_NS 500000000LL
+/* Reflection: at least this many distinct reflectors (or hosts answering spoofed requests). */
+#define REFLECT_MIN_SOURCES 10
+/* Peer-to-peer: a socket that sent to at least this many distinct peers. */
+#define P2P_MIN_PEERS 5
+
+/* What kind of application an endpoint speaks (from dx_app_class()). */
+enum app_class {
+	APP_UNKNOWN,	/* nothing in the payload said */
+	APP_SERVICE,	/* request/response service clients are configured to use (DNS, NTP, ...) */
+	APP_STREAM,	/* media, QUIC, VPN, game: long two-way conversations */
+	APP_P2P,	/* peer-to-peer overlays */
+	APP_HOSTILE,	/* spam and worm payloads */
+};
+enum app_class dx_app_class(const char *app);
+
+/* A (text, text, int) key read from a grouping query, kept so the query can end first. */
+struct key {
+	char a[64], b[64];
+	int64_t n;
+};
+struct key *dx_read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out);
+/* Severity of a label (report order): larger first. */
+int dx_severity(const char *label);
+
 sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...);
 void dx_fail(struct dx *x, const char *what);
 void dx_run(struct dx *x, sqlite3_stmt *st, const char *what);
@@ -33,11 +62,29 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len);
 int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
 		       int64_t server_port, const char *source_ip);
 
-/* rules.c: each claims the events of its findings (pu.fid) in this order. */
+/* Rules, each claiming the events of its findings (pu.fid), in this order:
+ * rules.c: traceroute, udp-scan; rules_reflect.c: reflection; rules_reply.c: refused
+ * replies (stream-ended, late-reply, duplicate-reply); rules_refusal.c: refused requests. */
 void dx_traceroutes(struct dx *x);
+void dx_reflections(struct dx *x);
 void dx_scans(struct dx *x);
-void dx_late_replies(struct dx *x);
+void dx_replies(struct dx *x);
 void dx_refusals(struct dx *x);
+
+/* Facts about the refusals of one ip:port (rules_refusal.c), which refusal_evidence.c
+ * puts in sentences. */
+struct refusal {
+	const char *ip;
+	int64_t port, fid, errors, self, other, icmp_ttl, udp_ttl, n_clients;
+	int64_t rx, tx, before, after, during, unanswered, t_first, t_last, span_ns, seen;
+	int64_t quote_len, quote_ip_len;	/* largest quote, and the datagram it came from */
+	int64_t two_way, silent_after, talked, max_shots, p2p, peers;
+	int64_t tx_refused, tx_other;		/* answers between the errors, to whom */
+	bool v6, configured, rate_limited, forged, hostile;
+	enum app_class cls;
+	char reporter[64], app[24], alt_port[128], alt_host[256], ep[80];
+};
+void dx_refusal_evidence(struct dx *x, const struct refusal *r, const char *label);
 
 /* evidence.c */
 void dx_summaries(struct dx *x);	/* errors, clients, reporters, names, times */

@@ -128,7 +128,8 @@ static void quote_evidence(struct dx *x, int64_t fid)
 {
 	sqlite3_stmt *st = dx_prepare(x, "SELECT COUNT(*), SUM(orig_seen), AVG(CASE WHEN orig_seen"
 				      " THEN orig_delay_ns END), MAX(quote_len), MAX(quote_ip_len),"
-				      " MAX(family = 'icmp6') FROM pu WHERE fid = ?1", "i", fid);
+				      " MAX(family = 'icmp6'), MIN(ttl), MAX(ttl) FROM pu WHERE fid = ?1",
+				      "i", fid);
 	if (!st || sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return;
@@ -137,6 +138,7 @@ static void quote_evidence(struct dx *x, int64_t fid)
 	int64_t delay = sqlite3_column_int64(st, 2), qlen = sqlite3_column_int64(st, 3);
 	int64_t iplen = sqlite3_column_int64(st, 4);
 	bool v6 = sqlite3_column_int64(st, 5) != 0;
+	int ttl_lo = initial_ttl(sqlite3_column_int(st, 6)), ttl_hi = initial_ttl(sqlite3_column_int(st, 7));
 	sqlite3_finalize(st);
 	char d[32];
 	fmt_duration(delay, d, sizeof d);
@@ -147,11 +149,16 @@ static void quote_evidence(struct dx *x, int64_t fid)
 		dx_evidence(x, fid, "%lld of the %lld refused datagrams are in the capture; the error"
 			    " followed each within %s on average.", (long long)seen, (long long)n, d);
 	int hdr8 = v6 ? 48 : 28;
-	if (qlen == hdr8 && iplen > qlen)
+	if (qlen == hdr8 && iplen > qlen && ttl_lo == 255 && ttl_hi == 255)
 		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
-			    " datagram (%lld of %lld bytes): typical of a router, a firewall or a small"
-			    " embedded stack; Linux quotes up to %d bytes.", (long long)qlen,
+			    " datagram (%lld of %lld bytes) and start with TTL 255: typical of a router"
+			    " or a firewall; Linux hosts quote up to %d bytes.", (long long)qlen,
 			    (long long)iplen, v6 ? 1232 : 548);
+	else if (qlen == hdr8 && iplen > qlen)
+		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
+			    " datagram (%lld of %lld bytes), as Windows, macOS, iOS and many embedded"
+			    " stacks do (Linux quotes up to %d bytes), so the payload cannot name the"
+			    " service.", (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
 	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
 		dx_evidence(x, fid, "The errors quote the whole original datagram (%lld bytes), as"
 			    " Linux and other full host stacks do.", (long long)qlen);
@@ -162,13 +169,22 @@ struct fsum {
 	char label[24], app[16];
 };
 
+/* The service as its payload names it (the server's datagrams, else the quoted ones); where
+ * nothing does, "udp/PORT": the port alone is no proof of what listens there. */
 static void finding_service(struct dx *x, const struct fsum *f)
 {
 	if (strcmp(f->label, "traceroute") == 0 || strcmp(f->label, "udp-scan") == 0)
 		return;
-	const char *svc = f->app[0] ? f->app : kb_service_for_port((uint16_t)f->port);
-	if (svc)
-		dx_set(x, f->id, "service", svc, 0);
+	char svc[32];
+	snprintf(svc, sizeof svc, "%s", f->app);
+	if (!svc[0])
+		dx_text(x, dx_prepare(x, "SELECT substr(h, 1, instr(h || ' ', ' ') - 1) FROM (SELECT"
+				      " CAST(hint AS TEXT) AS h FROM pu WHERE fid = ?1 AND hint IS NOT NULL)"
+				      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", f->id),
+			svc, sizeof svc);
+	if (!svc[0])
+		snprintf(svc, sizeof svc, "udp/%lld", (long long)f->port);
+	dx_set(x, f->id, "service", svc, 0);
 }
 
 void dx_summaries(struct dx *x)
@@ -200,7 +216,8 @@ void dx_summaries(struct dx *x)
 	for (size_t i = 0; i < n && !x->failed; i++) {
 		finding_service(x, &fs[i]);
 		finding_names(x, fs[i].id);
-		if (strcmp(fs[i].label, "traceroute") != 0 && strcmp(fs[i].label, "udp-scan") != 0)
+		if (strcmp(fs[i].label, "traceroute") != 0 && strcmp(fs[i].label, "udp-scan") != 0 &&
+		    strcmp(fs[i].label, "reflection") != 0)
 			quote_evidence(x, fs[i].id);
 	}
 	free(fs);

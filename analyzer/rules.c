@@ -1,19 +1,13 @@
-/* rules.c - the diagnosis rules, applied in order of precedence: traceroute, udp-scan,
- * late-reply, then refusals (firewall-reject, service-restarted, wrong-port, wrong-host,
- * service-down). Each rule claims the events it explains, so no event counts twice. */
+/* rules.c - the traceroute and udp-scan rules, and what every rule shares: grouping keys,
+ * application classes, severities. The rules run in order of precedence (diagnose.c);
+ * each claims the events it explains, so no event counts twice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
 
-/* A (text, text, int) key read from a grouping query, kept so the query can end first. */
-struct key {
-	char a[64], b[64];
-	int64_t n;
-};
-
-static struct key *read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out)
+struct key *dx_read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out)
 {
 	struct key *k = NULL;
 	size_t n = 0, cap = 0;
@@ -105,7 +99,7 @@ static void traceroute_one(struct dx *x, const struct key *k)
 void dx_traceroutes(struct dx *x)
 {
 	size_t n;
-	struct key *k = read_keys(x, dx_prepare(x,
+	struct key *k = dx_read_keys(x, dx_prepare(x,
 		"SELECT src, dst, COUNT(DISTINCT dport) FROM pu WHERE fid IS NULL AND dport BETWEEN"
 		" ?1 AND ?2 AND role IS NOT 'reply' GROUP BY src, dst ORDER BY src, dst", "ii",
 		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), &n);
@@ -170,316 +164,66 @@ static void scan_one(struct dx *x, const struct key *k)
 			    " errors, so more ports may have been probed than were refused.");
 }
 
+/* Every port of `dst` that `src` sent to, refused or not: a host answers only so many
+ * probes (Linux: a burst of about 6, then 1 per second), so refusals undercount a scan. */
+static int64_t scan_probed(struct dx *x, const struct key *k)
+{
+	return dx_int(x, dx_prepare(x,
+		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE fid IS NULL AND src = ?1 AND dst = ?2"
+		" AND role IS NOT 'reply' UNION SELECT port FROM endpoint_clients WHERE ip = ?2"
+		" AND client_ip = ?1)", "tt", k->a, k->b), 0);
+}
+
 void dx_scans(struct dx *x)
 {
 	size_t n;
-	struct key *k = read_keys(x, dx_prepare(x,
+	struct key *k = dx_read_keys(x, dx_prepare(x,
 		"SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu WHERE fid IS NULL AND role IS NOT"
-		" 'reply' GROUP BY src, dst HAVING n >= ?1 ORDER BY src, dst", "i",
-		(int64_t)SCAN_MIN_PORTS), &n);
+		" 'reply' GROUP BY src, dst HAVING n >= 3 ORDER BY src, dst", ""), &n);
 	for (size_t i = 0; i < n && !x->failed; i++)
-		scan_one(x, &k[i]);
+		if (k[i].n >= SCAN_MIN_PORTS || scan_probed(x, &k[i]) >= SCAN_MIN_PORTS)
+			scan_one(x, &k[i]);
 	free(k);
 }
 
-/* ---- late-reply: the client refused the server's reply; keyed on the server ---- */
-
-static void late_one(struct dx *x, const struct key *k)
+enum app_class dx_app_class(const char *app)
 {
-	char ep[80];
-	fmt_endpoint(k->a, k->n, ep, sizeof ep);
-	int64_t fid = dx_new_finding(x, "late-reply", k->a, k->n, NULL);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND role = 'reply' AND"
-			     " src = ?2 AND sport = ?3", "iti", fid, k->a, k->n), "claiming replies");
-	/* Lateness: from the first datagram of each refused conversation to the error. */
-	sqlite3_stmt *st = dx_prepare(x,
-		"SELECT COUNT(*), AVG(p.ts_ns - f.first_ns), MIN(p.ts_ns - f.first_ns),"
-		" MAX(p.ts_ns - f.first_ns) FROM pu p JOIN flows f ON f.id = p.flow_id"
-		" WHERE p.fid = ?1 AND f.c2s_packets > 0", "i", fid);
-	int64_t n_timed = 0, avg = 0, lo = 0, hi = 0;
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		n_timed = sqlite3_column_int64(st, 0);
-		avg = sqlite3_column_int64(st, 1), lo = sqlite3_column_int64(st, 2);
-		hi = sqlite3_column_int64(st, 3);
-	}
-	sqlite3_finalize(st);
-	int64_t errors = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM pu WHERE fid = ?1", "i", fid), 0);
-	int64_t answered = dx_int(x, dx_prepare(x, "SELECT SUM(tx_packets) FROM endpoints WHERE"
-						" ip = ?1 AND port = ?2", "ti", k->a, k->n), 0);
-	int64_t asked = dx_int(x, dx_prepare(x, "SELECT SUM(rx_packets) FROM endpoints WHERE"
-					     " ip = ?1 AND port = ?2", "ti", k->a, k->n), 0);
-	dx_set(x, fid, "requests", NULL, asked);
-	dx_set(x, fid, "severity", NULL, 50);
-	dx_set(x, fid, "confidence", n_timed ? "high" : "medium", 0);
-	dx_set(x, fid, "replies", NULL, answered);
-	dx_evidence(x, fid, "%lld repl%s from %s came back after the client had closed its"
-		    " socket: the client itself answered with port unreachable.", (long long)errors,
-		    errors == 1 ? "y" : "ies", ep);
-	if (n_timed) {
-		char a[32], b[32], c[32];
-		fmt_duration(avg, a, sizeof a);
-		fmt_duration(lo, b, sizeof b);
-		fmt_duration(hi, c, sizeof c);
-		char range[80] = "";
-		if (strcmp(b, c) != 0)
-			snprintf(range, sizeof range, " (%s to %s)", b, c);
-		dx_evidence(x, fid, "The refused replies came %s after the request on average%s;"
-			    " the client had given up by then (a glibc resolver waits 5 s per try by"
-			    " default).", a, range);
-	} else {
-		dx_evidence(x, fid, "The requests themselves are not in the capture, so their timing"
-			    " cannot be measured here.");
-	}
-	dx_evidence(x, fid, "The server is slow, not down: %s did answer, too late.", ep);
+	static const struct {
+		const char *name;
+		enum app_class cls;
+	} APPS[] = {
+		{ "dns", APP_SERVICE },	     { "ntp", APP_SERVICE },	  { "snmp", APP_SERVICE },
+		{ "syslog", APP_SERVICE },   { "tftp", APP_SERVICE },	  { "dhcp", APP_SERVICE },
+		{ "radius", APP_SERVICE },   { "netbios-ns", APP_SERVICE }, { "cldap", APP_SERVICE },
+		{ "ssdp", APP_SERVICE },     { "memcached", APP_SERVICE }, { "sip", APP_SERVICE },
+		{ "bacnet", APP_SERVICE },   { "ike", APP_STREAM },	  { "rtp", APP_STREAM },
+		{ "rtcp", APP_STREAM },	     { "stun", APP_STREAM },	  { "quic", APP_STREAM },
+		{ "dtls", APP_STREAM },	     { "wireguard", APP_STREAM }, { "openvpn", APP_STREAM },
+		{ "bittorrent", APP_P2P },   { "utp", APP_P2P },	  { "gnutella", APP_P2P },
+		{ "messenger", APP_HOSTILE }, { "ms-sql-m", APP_HOSTILE },
+	};
+	if (!app || !app[0])
+		return APP_UNKNOWN;
+	for (size_t i = 0; i < sizeof APPS / sizeof APPS[0]; i++)
+		if (strcmp(APPS[i].name, app) == 0)
+			return APPS[i].cls;
+	return APP_UNKNOWN;
 }
 
-void dx_late_replies(struct dx *x)
+int dx_severity(const char *label)
 {
-	size_t n;
-	struct key *k = read_keys(x, dx_prepare(x,
-		"SELECT src, '', sport FROM pu WHERE fid IS NULL AND role = 'reply'"
-		" GROUP BY src, sport ORDER BY src, sport", ""), &n);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		late_one(x, &k[i]);
-	free(k);
-}
-
-/* ---- refusals: requests to ip:port answered with port unreachable ---- */
-
-struct refusal {
-	const char *ip;
-	int64_t port, fid, errors, self, other, icmp_ttl, udp_ttl;
-	int64_t rx, tx, before, after, during, unanswered, t_first, t_last, span_ns;
-	int64_t quote_len, quote_ip_len;	/* largest quote, and the datagram it came from */
-	bool v6;
-	char reporter[64], app[16], alt_port[128], alt_host[256];
-};
-
-static const char *const FACTS_SQL =
-	"SELECT SUM(rx_packets), SUM(tx_packets),"
-	" MAX(CASE WHEN last_tx_ns < ?3 THEN last_tx_ns WHEN tx_before_err_ns < ?3"
-	"     THEN tx_before_err_ns END),"
-	" MIN(CASE WHEN first_tx_ns > ?4 THEN first_tx_ns WHEN tx_after_err_ns > ?4"
-	"     THEN tx_after_err_ns END),"
-	" SUM(tx_during_err), SUM(rx_unanswered), MAX(app)"
-	" FROM endpoints WHERE ip = ?1 AND port = ?2";
-
-static void refusal_facts(struct dx *x, struct refusal *r)
-{
-	sqlite3_stmt *st = dx_prepare(x, "SELECT COUNT(*), SUM(reporter = dst), MIN(ts_ns),"
-				      " MAX(ts_ns), MAX(quote_len), MAX(quote_ip_len), MAX(family = 'icmp6')"
-				      " FROM pu WHERE fid = ?1", "i", r->fid);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		r->errors = sqlite3_column_int64(st, 0), r->self = sqlite3_column_int64(st, 1);
-		r->t_first = sqlite3_column_int64(st, 2), r->t_last = sqlite3_column_int64(st, 3);
-		r->quote_len = sqlite3_column_int64(st, 4);
-		r->quote_ip_len = sqlite3_column_int64(st, 5);
-		r->v6 = sqlite3_column_int64(st, 6) != 0;
-	}
-	sqlite3_finalize(st);
-	r->other = r->errors - r->self;
-	dx_text(x, dx_prepare(x, "SELECT reporter FROM pu WHERE fid = ?1 AND reporter != dst"
-			      " GROUP BY reporter ORDER BY COUNT(*) DESC, reporter LIMIT 1", "i", r->fid),
-		r->reporter, sizeof r->reporter);
-	r->icmp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM pu WHERE fid = ?1 AND reporter = dst"
-					   " GROUP BY ttl ORDER BY COUNT(*) DESC, ttl LIMIT 1", "i", r->fid), -1);
-	r->udp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
-					  " ORDER BY SUM(packets) DESC, ttl LIMIT 1", "t", r->ip), -1);
-	st = dx_prepare(x, FACTS_SQL, "tiii", r->ip, r->port, r->t_first, r->t_last);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
-		r->before = sqlite3_column_int64(st, 2), r->after = sqlite3_column_int64(st, 3);
-		r->during = sqlite3_column_int64(st, 4), r->unanswered = sqlite3_column_int64(st, 5);
-		const unsigned char *app = sqlite3_column_text(st, 6);
-		snprintf(r->app, sizeof r->app, "%s", app ? (const char *)app : "");
-	}
-	sqlite3_finalize(st);
-	/* Time covered by the captures that hold these errors (each capture's own span). */
-	r->span_ns = dx_int(x, dx_prepare(x, "SELECT SUM(last_ns - first_ns) FROM captures WHERE id IN"
-					  " (SELECT capture_id FROM pu WHERE fid = ?1)", "i", r->fid), 0);
-}
-
-/* Other ports of the same host answering the same application; other hosts answering the
- * same port to the same clients. Lists like "8053 (12 replies)". */
-static void refusal_alternatives(struct dx *x, struct refusal *r)
-{
-	if (r->app[0])
-		dx_text(x, dx_prepare(x,
-			"SELECT group_concat(port || ' (' || n || ' datagrams)', ', ') FROM (SELECT port,"
-			" SUM(tx_packets) AS n FROM endpoints WHERE ip = ?1 AND port != ?2 AND app = ?3"
-			" AND tx_packets > 0 GROUP BY port ORDER BY n DESC, port LIMIT 3)",
-			"tit", r->ip, r->port, r->app), r->alt_port, sizeof r->alt_port);
-	dx_text(x, dx_prepare(x,
-		"SELECT group_concat(ip || ' (' || n || ' datagrams)', ', ') FROM (SELECT e.ip,"
-		" SUM(e.tx_packets) AS n FROM endpoints e WHERE e.port = ?2 AND e.ip != ?1 AND"
-		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
-		" AND c.port = e.port AND c.client_ip IN (SELECT src FROM pu WHERE fid = ?3))"
-		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "tii", r->ip, r->port, r->fid),
-		r->alt_host, sizeof r->alt_host);
-}
-
-/* Errors "from ip itself" that another device sent in its name: their initial TTL differs
- * from ip's own datagrams' or, with none of those to compare, they start at 255 as routers
- * and firewalls do and quote only the IP header and 8 bytes, unlike Linux, Windows and BSD
- * hosts (64 or 128, and up to 548 / 1232 bytes quoted). */
-static bool forged_errors(const struct refusal *r)
-{
-	if (!r->self || r->icmp_ttl < 0)
-		return false;
-	if (r->udp_ttl >= 0)
-		return initial_ttl((int)r->icmp_ttl) != initial_ttl((int)r->udp_ttl);
-	return initial_ttl((int)r->icmp_ttl) == 255 && r->quote_len == (r->v6 ? 48 : 28) &&
-	       r->quote_ip_len > r->quote_len;
-}
-
-/* The rule, in order of precedence; also sets the secondary labels that hold too. */
-static const char *refusal_label(struct dx *x, const struct refusal *r)
-{
-	bool forged_ttl = forged_errors(r);
-	bool answered = r->tx > 0;
-	const char *label;
-	if (r->other > r->self || forged_ttl)
-		label = "firewall-reject";
-	else if (answered)
-		label = "service-restarted";
-	else if (r->alt_port[0])
-		label = "wrong-port";
-	else if (r->alt_host[0])
-		label = "wrong-host";
-	else
-		label = "service-down";
-	if (r->alt_host[0] && strcmp(label, "wrong-host") != 0)
-		dx_add_secondary(x, r->fid, "wrong-host");
-	if (r->alt_port[0] && strcmp(label, "wrong-port") != 0)
-		dx_add_secondary(x, r->fid, "wrong-port");
-	if (r->unanswered >= 2 * r->errors && r->unanswered - r->errors >= 5)
-		dx_add_secondary(x, r->fid, "rate-limited");
-	return label;
-}
-
-/* How an application name reads in a sentence ("dns" -> "DNS"). */
-static const char *app_title(const char *app)
-{
-	static const char *const T[][2] = { { "dns", "DNS" }, { "ntp", "NTP" }, { "snmp", "SNMP" },
-					    { "syslog", "syslog" } };
-	for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
-		if (strcmp(app, T[i][0]) == 0)
-			return T[i][1];
-	return app[0] ? app : "the same protocol";
-}
-
-static void refusal_evidence(struct dx *x, const struct refusal *r, const char *label)
-{
-	char ep[80];
-	fmt_endpoint(r->ip, r->port, ep, sizeof ep);
-	char t0[32], t1[32], span[32], a[32], b[32];
-	fmt_clock(r->t_first, t0, sizeof t0);
-	fmt_clock(r->t_last, t1, sizeof t1);
-	fmt_duration(r->span_ns, span, sizeof span);
-	int64_t n_clients = dx_int(x, dx_prepare(x, "SELECT COUNT(DISTINCT src) FROM pu WHERE fid = ?1",
-						 "i", r->fid), 0);
-	if (r->self)
-		dx_evidence(x, r->fid, "%lld request%s from %lld client%s between %s and %s %s refused"
-			    " by %s itself (%s%s%lld%s).", (long long)r->errors,
-			    r->errors == 1 ? "" : "s", (long long)n_clients, n_clients == 1 ? "" : "s",
-			    t0, t1, r->errors == 1 ? "was" : "were", r->ip,
-			    r->v6 ? "ICMPv6 port unreachable" : "ICMP port unreachable",
-			    r->icmp_ttl >= 0 ? (r->v6 ? ", hop limit " : ", TTL ") : "", (long long)(r->icmp_ttl >= 0 ? r->icmp_ttl : 0),
-			    r->icmp_ttl >= 0 ? (initial_ttl((int)r->icmp_ttl) == 255 ? ": sent with 255, as routers do"
-					      : ": the host, not a router") : "");
-	if (r->other)
-		dx_evidence(x, r->fid, "%lld error%s about %s came from %s, not from %s: a router or"
-			    " firewall on the path rejects the traffic (an iptables or nftables REJECT"
-			    " rule answers with port unreachable by default).", (long long)r->other,
-			    r->other == 1 ? "" : "s", ep, r->reporter, r->ip);
-	if (strcmp(label, "firewall-reject") == 0 && r->self && r->udp_ttl >= 0)
-		dx_evidence(x, r->fid, "The errors carry TTL %lld (sent with %d) while %s's own datagrams"
-			    " arrive with TTL %lld (sent with %d): another device answers in its name.",
-			    (long long)r->icmp_ttl, initial_ttl((int)r->icmp_ttl), r->ip,
-			    (long long)r->udp_ttl, initial_ttl((int)r->udp_ttl));
-	else if (strcmp(label, "firewall-reject") == 0 && r->self)
-		dx_evidence(x, r->fid, "The errors start with TTL 255 and quote only %lld bytes, as"
-			    " routers and firewalls do; host stacks start at 64 or 128 and Linux quotes up"
-			    " to %d bytes: a firewall answers in the name of %s.", (long long)r->quote_len,
-			    r->v6 ? 1232 : 548, r->ip);
-	if (r->tx == 0)
-		dx_evidence(x, r->fid, "No datagram from %s was seen in the %s captured.", ep, span);
-	else if (r->before || r->after) {
-		fmt_clock(r->before, a, sizeof a);
-		fmt_clock(r->after, b, sizeof b);
-		if (r->before && r->after)
-			dx_evidence(x, r->fid, "%s answered until %s and again from %s: it was down"
-				    " in between (%lld datagrams from it in all).", ep,
-				    a, b, (long long)r->tx);
-		else if (r->before)
-			dx_evidence(x, r->fid, "%s answered until %s, then stopped (%lld datagrams"
-				    " from it in all).", ep, a, (long long)r->tx);
-		else
-			dx_evidence(x, r->fid, "%s started answering at %s, after the errors (%lld"
-				    " datagrams from it in all).", ep, b, (long long)r->tx);
-	} else {
-		dx_evidence(x, r->fid, "%s answered %lld datagram%s between the errors: it answers"
-			    " some requests and refuses others.", ep,
-			    (long long)r->tx, r->tx == 1 ? "" : "s");
-	}
-	if (r->alt_port[0])
-		dx_evidence(x, r->fid, "%s answers %s on %s: %s.", r->ip, app_title(r->app),
-			    strchr(r->alt_port, ',') ? "other ports" : "another port", r->alt_port);
-	if (r->alt_host[0])
-		dx_evidence(x, r->fid, "The same clients get answers on port %lld from %s.",
-			    (long long)r->port, r->alt_host);
-	if (r->unanswered >= 2 * r->errors && r->unanswered - r->errors >= 5)
-		dx_evidence(x, r->fid, "%lld requests went unanswered but only %lld errors came back:"
-			    " the sender rate-limits ICMP (Linux: a burst of about 6, then 1 per second,"
-			    " net.ipv4.icmp_ratelimit = 1000 ms), so the failure is larger than the"
-			    " error count shows.", (long long)r->unanswered, (long long)r->errors);
-}
-
-static const struct { const char *label; int severity; } SEVERITY[] = {
-	{ "service-down", 90 }, { "firewall-reject", 80 }, { "wrong-port", 75 },
-	{ "wrong-host", 70 }, { "service-restarted", 60 },
-};
-
-static void refusal_one(struct dx *x, const struct key *k)
-{
-	struct refusal r = { .ip = k->a, .port = k->n };
-	r.fid = dx_new_finding(x, "service-down", k->a, k->n, NULL);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND dst = ?2 AND dport = ?3",
-			     "iti", r.fid, k->a, k->n), "claiming refusals");
-	refusal_facts(x, &r);
-	refusal_alternatives(x, &r);
-	const char *label = refusal_label(x, &r);
-	int severity = 50;
+	static const struct {
+		const char *label;
+		int severity;
+	} SEVERITY[] = {
+		{ "service-down", 90 },	  { "firewall-reject", 80 }, { "wrong-port", 75 },
+		{ "intermittent", 72 },	  { "wrong-host", 70 },	     { "reflection", 65 },
+		{ "service-restarted", 60 }, { "late-reply", 50 },   { "udp-scan", 40 },
+		{ "unsolicited", 30 },	  { "traceroute", 10 },	     { "duplicate-reply", 8 },
+		{ "stream-ended", 5 },
+	};
 	for (size_t i = 0; i < sizeof SEVERITY / sizeof SEVERITY[0]; i++)
 		if (strcmp(SEVERITY[i].label, label) == 0)
-			severity = SEVERITY[i].severity;
-	dx_set(x, r.fid, "diagnosis", label, 0);
-	dx_set(x, r.fid, "severity", NULL, severity);
-	dx_set(x, r.fid, "requests", NULL, r.rx);
-	dx_set(x, r.fid, "replies", NULL, r.tx);
-	if (r.alt_port[0] || r.alt_host[0])
-		dx_set(x, r.fid, "related", r.alt_port[0] ? r.alt_port : r.alt_host, 0);
-	if (strcmp(label, "service-restarted") == 0) {
-		if (r.before)
-			dx_set(x, r.fid, "outage_start_ns", NULL, r.before);
-		if (r.after)
-			dx_set(x, r.fid, "outage_end_ns", NULL, r.after);
-	}
-	/* Confidence: several errors, or one with the request seen, make it high. */
-	int64_t seen = dx_int(x, dx_prepare(x, "SELECT SUM(orig_seen) FROM pu WHERE fid = ?1", "i",
-					    r.fid), 0);
-	dx_set(x, r.fid, "confidence", r.errors >= 3 || seen ? "high" : "medium", 0);
-	refusal_evidence(x, &r, label);
-}
-
-void dx_refusals(struct dx *x)
-{
-	size_t n;
-	struct key *k = read_keys(x, dx_prepare(x,
-		"SELECT dst, '', dport FROM pu WHERE fid IS NULL GROUP BY dst, dport ORDER BY dst, dport",
-		""), &n);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		refusal_one(x, &k[i]);
-	x->n_findings = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM findings", ""), 0);
-	free(k);
+			return SEVERITY[i].severity;
+	return 50;
 }

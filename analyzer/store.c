@@ -19,8 +19,9 @@ static const char EVENT_SQL[] =
 	"INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
 	" code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
 	" rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
-	" orig_delay_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-	"?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29)";
+	" orig_delay_ns, icmp_cksum, quote_ip_id, other_delay_ns, other_wait_ns, other_run,"
+	" fwd_before, rev_before) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+	"?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)";
 
 struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf)
 {
@@ -143,6 +144,18 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	sqlite3_bind_int(st, 28, link->orig_seen);
 	if (link->orig_seen)
 		sqlite3_bind_int64(st, 29, link->orig_delay);
+	sqlite3_bind_int(st, 30, d->icmp.cksum);
+	if (d->icmp.q.ip_version == 4)
+		sqlite3_bind_int(st, 31, d->icmp.q.ip_id);
+	if (link->has_other) {
+		sqlite3_bind_int64(st, 32, link->other_delay);
+		sqlite3_bind_int64(st, 33, link->other_wait);
+		sqlite3_bind_int64(st, 34, link->other_run);
+	}
+	if (link->fwd_before || link->rev_before) {
+		sqlite3_bind_int64(st, 35, (sqlite3_int64)link->fwd_before);
+		sqlite3_bind_int64(st, 36, (sqlite3_int64)link->rev_before);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s", sqlite3_errmsg(s->db));
 		return -1;
@@ -170,12 +183,19 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
+{
+	if (present)
+		sqlite3_bind_int64(st, i, t);
+}
+
 static int store_flows(struct store *s, struct corr *c)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(s, "INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip,"
 			    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
-			    " last_ns, errors) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)", &st);
+			    " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+			    "?9,?10,?11,?12,?13,?14,?15)", &st);
 	for (size_t i = 0; rc == 0 && i < corr_n_flows(c); i++) {
 		const struct touched_flow *f = corr_flow(c, i);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
@@ -191,6 +211,8 @@ static int store_flows(struct store *s, struct corr *c)
 		sqlite3_bind_int64(st, 11, f->first);
 		sqlite3_bind_int64(st, 12, f->last);
 		sqlite3_bind_int(st, 13, (int)f->errors);
+		bind_time(st, 14, f->c2s_last, f->c2s_packets && f->c2s_last);
+		bind_time(st, 15, f->s2c_last, f->s2c_packets && f->s2c_last);
 		rc = step_done(s, st, "a flow");
 	}
 	sqlite3_finalize(st);
@@ -208,11 +230,6 @@ static const char *app_name(uint8_t kind)
 	return kind < sizeof N / sizeof N[0] ? N[kind] : NULL;
 }
 
-static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
-{
-	if (present)
-		sqlite3_bind_int64(st, i, t);
-}
 
 static int store_endpoint(const struct endpoint *e, void *arg)
 {
@@ -241,6 +258,10 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 	/* Requests from the first error on (the refused one included) that got no reply. */
 	uint64_t asked = e->errors ? e->rx_since_err + (e->rx_packets > 0) : 0;
 	sqlite3_bind_int64(st, 20, (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
+	sqlite3_bind_int64(st, 21, e->n_peers);
+	sqlite3_bind_int(st, 22, e->sent_refused);
+	sqlite3_bind_int64(st, 23, (sqlite3_int64)e->tx_refused_during);
+	sqlite3_bind_int64(st, 24, (sqlite3_int64)e->tx_other_during);
 	if (step_done(x->s, st, "an endpoint") < 0)
 		return -1;
 	for (unsigned i = 0; i < e->n_client_addrs; i++) {
@@ -270,8 +291,9 @@ static int store_endpoints(struct store *s, struct corr *c)
 	int rc = prepare(s, "INSERT INTO endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
 			    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
 			    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
-			    " tx_after_err_ns, tx_during_err, rx_unanswered) VALUES (?1,?2,?3,?4,?5,"
-			    "?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)", &x.ep);
+			    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, sent_refused,"
+			    " tx_refused_during, tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+			    "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)", &x.ep);
 	if (rc == 0)
 		rc = prepare(s, "INSERT OR IGNORE INTO endpoint_clients (capture_id, ip, port,"
 				" client_ip) VALUES (?1,?2,?3,?4)", &x.cl);

@@ -11,15 +11,17 @@ static const char CAPTURE_COLS[] =
 	"complete, read_error, stats_capped, filter";
 static const char FLOW_COLS[] =
 	"client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
-	"s2c_bytes, first_ns, last_ns, errors";
+	"s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";
 static const char EVENT_COLS[] =
 	"frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
 	"dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
-	"dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns";
+	"dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
+	"other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before";
 static const char ENDPOINT_COLS[] =
 	"ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
 	"first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
-	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered";
+	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, sent_refused, "
+	"tx_refused_during, tx_other_during";
 
 /* Runs `sql` with ?1 = new capture id and ?2 = old capture id. */
 static int run_pair(sqlite3 *db, const char *sql, int64_t new_id, int64_t old_id, char *errbuf)

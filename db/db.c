@@ -39,6 +39,26 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
 	return 0;
 }
 
+/* Version 1 -> 2: columns the real-traffic diagnosis needs; old rows keep NULL / 0 there,
+ * which the diagnosis reads as "not measured". */
+static const char UPGRADE_1_2[] =
+	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
+	"ALTER TABLE flows ADD COLUMN s2c_last_ns INTEGER;"
+	"ALTER TABLE events ADD COLUMN icmp_cksum INTEGER;"
+	"ALTER TABLE events ADD COLUMN quote_ip_id INTEGER;"
+	"ALTER TABLE events ADD COLUMN other_delay_ns INTEGER;"
+	"ALTER TABLE events ADD COLUMN other_wait_ns INTEGER;"
+	"ALTER TABLE events ADD COLUMN other_run INTEGER;"
+	"ALTER TABLE events ADD COLUMN fwd_before INTEGER;"
+	"ALTER TABLE events ADD COLUMN rev_before INTEGER;"
+	"ALTER TABLE events ADD COLUMN finding_id INTEGER;"
+	"ALTER TABLE events ADD COLUMN dup_of INTEGER;"
+	"ALTER TABLE endpoints ADD COLUMN n_peers INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints ADD COLUMN sent_refused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints ADD COLUMN tx_refused_during INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -56,7 +76,8 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
-	if (db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
+	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) || db_exec(db, pm_schema_sql, errbuf) < 0 ||
+	    db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);
 		return -1;

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS flows (
     first_ns    INTEGER,                      -- first and last datagram of the flow
     last_ns     INTEGER,
     errors      INTEGER NOT NULL DEFAULT 0,   -- ICMP errors about this flow
+    c2s_last_ns INTEGER,                      -- last datagram client -> server (v2)
+    s2c_last_ns INTEGER,                      -- last datagram server -> client (v2)
     UNIQUE (capture_id, client_ip, client_port, server_ip, server_port)
 );
 
@@ -85,11 +87,23 @@ CREATE TABLE IF NOT EXISTS events (
     role        TEXT,                         -- quoted datagram was a 'request' or a 'reply'
     flow_id     INTEGER REFERENCES flows(id) ON DELETE SET NULL,
     orig_seen   INTEGER NOT NULL DEFAULT 0,   -- 1: the quoted datagram is in the capture
-    orig_delay_ns INTEGER                     -- error time minus the quoted datagram's time
+    orig_delay_ns INTEGER,                    -- error time minus the quoted datagram's time
+    -- (v2) The refused datagram in its conversation. "The other way" is the opposite
+    -- direction: for a refused reply, the client's requests.
+    icmp_cksum  INTEGER,                      -- ICMP checksum as sent (same at every capture point)
+    quote_ip_id INTEGER,                      -- IPv4 identification of the quoted datagram
+    other_delay_ns INTEGER,                   -- refused datagram minus the last one the other way
+    other_wait_ns  INTEGER,                   -- ... minus the first of that last run the other way
+    other_run   INTEGER,                      -- datagrams in that run (> 1: the peer repeated)
+    fwd_before  INTEGER,                      -- datagrams of the flow the refused way, it included
+    rev_before  INTEGER,                      -- datagrams of the flow the other way before it
+    finding_id  INTEGER,                      -- the finding that claimed it (set by the diagnosis)
+    dup_of      INTEGER                       -- the same error seen at another capture point
 );
 CREATE INDEX IF NOT EXISTS events_dst ON events (dst, dport);
 CREATE INDEX IF NOT EXISTS events_capture ON events (capture_id, frame);
 CREATE INDEX IF NOT EXISTS events_flow ON events (flow_id);
+CREATE INDEX IF NOT EXISTS events_finding ON events (finding_id);
 
 -- Per-capture UDP statistics of the endpoints the diagnosis needs: every endpoint an error
 -- was about, and the endpoints that share its host or its port.
@@ -111,6 +125,10 @@ CREATE TABLE IF NOT EXISTS endpoints (
     tx_after_err_ns  INTEGER,                 -- first datagram from it after its last error
     tx_during_err    INTEGER NOT NULL DEFAULT 0, -- datagrams from it between first and last error
     rx_unanswered    INTEGER NOT NULL DEFAULT 0, -- requests to it in error bursts with no reply
+    n_peers     INTEGER NOT NULL DEFAULT 0,   -- (v2) distinct peers it sent to (estimate)
+    sent_refused INTEGER NOT NULL DEFAULT 0,  -- (v2) 1: a datagram it sent was refused
+    tx_refused_during INTEGER NOT NULL DEFAULT 0, -- (v2) datagrams to the clients it refused,
+    tx_other_during   INTEGER NOT NULL DEFAULT 0, --  and to others, between its first and last error
     PRIMARY KEY (capture_id, ip, port)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS endpoints_ip_port ON endpoints (ip, port);
@@ -160,5 +178,6 @@ CREATE TABLE IF NOT EXISTS findings (
     precision   INTEGER NOT NULL DEFAULT 6,
     evidence    TEXT    NOT NULL DEFAULT '[]',-- JSON array of sentences
     names       TEXT    NOT NULL DEFAULT '[]',-- JSON array of {"name","type","count","hex"}
-    related     TEXT                          -- wrong-port/wrong-host: where it does answer
+    related     TEXT,                         -- wrong-port/wrong-host: where it does answer
+    capture_points TEXT NOT NULL DEFAULT '[]' -- (v2) JSON array of the capture paths its events are in
 );

@@ -122,6 +122,7 @@ enum pkt_kind {
 struct icmp_error {
 	uint8_t family;		/* 4 = icmp, 6 = icmp6 */
 	uint8_t type, code;
+	uint16_t cksum;		/* as sent: the same at every capture point on the path */
 	uint16_t next_mtu;	/* type 3 code 4 / ICMPv6 type 2 */
 	uint8_t rfc4884_len;	/* length field, in 32-bit (v4) / 64-bit (v6) words; 0 = none */
 	bool has_extensions;	/* RFC 4884 extension structure present after the quote */

@@ -50,7 +50,8 @@ void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 	e->code = code;
 	x->out->kind = ICMP4_ERRORS[i].kind;
 	hint_reset(&e->q.hint);
-	cur_skip(&c, 3); /* checksum, unused (pointer for type 12) */
+	e->cksum = cur_be16(&c);
+	cur_skip(&c, 1); /* unused (pointer for type 12) */
 	uint8_t len = cur_u8(&c);
 	uint16_t mtu = cur_be16(&c);
 	if (c.err) {

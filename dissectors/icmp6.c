@@ -60,7 +60,7 @@ void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 	e->code = code;
 	x->out->kind = ICMP6_ERRORS[i].kind;
 	hint_reset(&e->q.hint);
-	cur_skip(&c, 2); /* checksum */
+	e->cksum = cur_be16(&c);
 	uint32_t word = cur_be32(&c);
 	if (c.err) {
 		dx_flag(x, AN_ICMP_TRUNCATED);

@@ -41,7 +41,9 @@ static const struct kb_section *pick_service(const struct kb_db *db, const char 
 					     unsigned port)
 {
 	const struct kb_section *svc = service && *service ? kb_find(db, KB_SERVICE, service) : NULL;
-	if (!svc && port > 0 && port < 65536)
+	/* A service the payload did not name ("udp/PORT"): only a well-known port (below 1024)
+	 * is taken as a hint of what should listen there; a high port says nothing. */
+	if (!svc && port > 0 && port < 1024)
 		svc = kb_find_port(db, port);
 	return svc ? svc : kb_find(db, KB_SERVICE, "other");
 }

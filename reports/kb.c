@@ -10,10 +10,11 @@
 
 extern const char pm_kb_text[];
 
-const char *const kb_labels[] = {"service-down", "service-restarted", "wrong-port",
-				 "wrong-host",	 "late-reply",	      "traceroute",
-				 "udp-scan",	 "firewall-reject",   "rate-limited",
-				 NULL};
+const char *const kb_labels[] = {"service-down", "service-restarted", "intermittent",
+				 "wrong-port",	 "wrong-host",	      "late-reply",
+				 "duplicate-reply", "stream-ended",   "traceroute",
+				 "udp-scan",	 "unsolicited",	      "reflection",
+				 "firewall-reject", "rate-limited",   NULL};
 
 
 

@@ -140,8 +140,9 @@ static int explain_service(const struct kb_db *db, const struct kb_section *s, F
 		print_os(db, s, &ctx, out, (enum kb_os)os);
 	fputc('\n', out);
 	wrap_para(out, 0, "What a port unreachable about it means: portmortem explain service-down, "
-			  "or another label: service-restarted, wrong-port, wrong-host, late-reply, "
-			  "traceroute, udp-scan, firewall-reject, rate-limited.");
+			  "or another label: service-restarted, intermittent, wrong-port, wrong-host, "
+			  "late-reply, duplicate-reply, stream-ended, traceroute, udp-scan, "
+			  "unsolicited, reflection, firewall-reject, rate-limited.");
 	return 0;
 }
 

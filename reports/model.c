@@ -346,14 +346,6 @@ bool rep_is_probe_label(const char *diagnosis)
 	return diagnosis && (strcmp(diagnosis, "traceroute") == 0 || strcmp(diagnosis, "udp-scan") == 0);
 }
 
-const char *rep_event_match(const char *diagnosis)
-{
-	if (diagnosis && strcmp(diagnosis, "late-reply") == 0)
-		return "(e.src = ?1 AND e.sport = ?2)";
-	if (rep_is_probe_label(diagnosis))
-		return "(e.dst = ?1 AND (?3 IS NULL OR e.src = ?3))";
-	return "(e.dst = ?1 AND e.dport = ?2)";
-}
 
 size_t rep_count_label(const struct rep_model *m, const char *label)
 {

@@ -140,9 +140,6 @@ void rep_model_free(struct rep_model *m);
 /* How many findings of the model carry diagnosis `label`. */
 size_t rep_count_label(const struct rep_model *m, const char *label);
 
-/* SQL condition (on table alias e) selecting the events that belong to a finding, with
- * variables ?1 = server_ip, ?2 = server_port, ?3 = source_ip. */
-const char *rep_event_match(const char *diagnosis);
 bool rep_is_probe_label(const char *diagnosis); /* traceroute, udp-scan */
 
 /* ---- advice: the knowledge base specialised to a finding (advice.c) ---- */

@@ -8,24 +8,13 @@
 #define IS_TE "((e.family = 'icmp' AND e.type = 11) OR (e.family = 'icmp6' AND e.type = 3))"
 
 /* Flows of a finding: by server endpoint, or (traceroute, udp-scan) by prober and target. */
-#define FLOW_MATCH                                                                              \
-	" WHERE server_ip = ?1 AND CASE WHEN ?4 THEN (?3 IS NULL OR client_ip = ?3)"            \
-	" ELSE server_port = ?2 END AND first_ns IS NOT NULL"
+#define EVENT_MATCH "(e.finding_id = ?1)"
+#define FLOW_MATCH " WHERE id IN (SELECT flow_id FROM events WHERE finding_id = ?1) AND first_ns IS NOT NULL"
 
-/* Binds ?1 server ip, ?2 port, ?3 prober, ?4 "is a probe label", as far as the query has them. */
+/* Binds ?1, the finding's id: the diagnosis stored which events (and so which flows) it claimed. */
 static int bind_finding(sqlite3_stmt *st, const struct rep_finding *f)
 {
-	int n = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
-	if (n >= 1)
-		rc |= sqlite3_bind_text(st, 1, f->server_ip, -1, SQLITE_STATIC);
-	if (n >= 2)
-		rc |= sqlite3_bind_int(st, 2, f->server_port);
-	if (n >= 3)
-		rc |= f->source_ip ? sqlite3_bind_text(st, 3, f->source_ip, -1, SQLITE_STATIC)
-				   : sqlite3_bind_null(st, 3);
-	if (n >= 4)
-		rc |= sqlite3_bind_int(st, 4, rep_is_probe_label(f->diagnosis));
-	return rc;
+	return sqlite3_bind_int64(st, 1, f->id);
 }
 
 /* Widens [*lo, *hi] by the two integer columns a query returns. */
@@ -89,7 +78,7 @@ static int bin_events(sqlite3 *db, struct timeline *tl, const struct rep_finding
 	char sql[512];
 	sqlite3_stmt *st = NULL;
 	snprintf(sql, sizeof(sql), "SELECT e.ts_ns, " IS_PU ", " IS_TE " FROM events e WHERE %s",
-		 f ? rep_event_match(f->diagnosis) : "1");
+		 f ? EVENT_MATCH : "1");
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK && f && bind_finding(st, f) != SQLITE_OK)
 		rc = SQLITE_ERROR;
@@ -152,7 +141,7 @@ static bool finding_range(sqlite3 *db, const struct rep_finding *f, struct timel
 	widen(&lo, &hi, f->outage_start_ns);
 	widen(&lo, &hi, f->outage_end_ns);
 	snprintf(sql, sizeof(sql), "SELECT min(e.ts_ns), max(e.ts_ns) FROM events e WHERE %s",
-		 rep_event_match(f->diagnosis));
+		 EVENT_MATCH);
 	if (query_range(db, sql, f, &lo, &hi) < 0 ||
 	    query_range(db, "SELECT min(first_ns), max(coalesce(last_ns, first_ns)) FROM flows" FLOW_MATCH,
 			f, &lo, &hi) < 0)

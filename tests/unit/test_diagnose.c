@@ -64,8 +64,9 @@ static void endpoint(int cap, const char *ip, int port, long long rx, long long 
 	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, NULL, NULL, %s%s%s)", cap, ip, port,
 	    rx, tx, app ? "'" : "", app ? app : "NULL", app ? "'" : "");
 	if (tx)
-		sql("UPDATE endpoints SET first_tx_ns = %lld, last_tx_ns = %lld WHERE capture_id = %d"
-		    " AND ip = '%s' AND port = %d", first_tx, last_tx, cap, ip, port);
+		sql("UPDATE endpoints SET first_tx_ns = %lld, last_tx_ns = %lld, first_rx_ns = %lld"
+		    " WHERE capture_id = %d AND ip = '%s' AND port = %d", first_tx, last_tx,
+		    rx ? first_tx - 1 : 0, cap, ip, port);
 }
 
 static int rebuild(void)
@@ -124,7 +125,7 @@ Test(diagnose, restarted_when_it_answered_before_and_after)
 	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_end_ns"), "210000000000");
 }
 
-Test(diagnose, restarted_across_two_captures)
+Test(diagnose, down_since_its_last_answer_in_an_earlier_capture)
 {
 	capture(1, S(100), S(199));
 	capture(2, S(200), S(300));
@@ -132,8 +133,16 @@ Test(diagnose, restarted_across_two_captures)
 	endpoint(2, "192.0.2.53", 53, 2, 0, 0, 0, "dns");
 	unreach(2, S(201), "192.0.2.53", 64, "192.0.2.10", 40000, "192.0.2.53", 53, "request");
 	rebuild();
-	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-restarted");
+	/* It never answered again: down since its last answer, not restarted. */
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-down");
 	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_start_ns"), "190000000000");
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "then stopped"));
+	/* An answer after the errors, in a third file: it came back. */
+	capture(3, S(301), S(400));
+	endpoint(3, "192.0.2.53", 53, 2, 2, S(350), S(360), "dns");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-restarted");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_end_ns"), "350000000000");
 }
 
 Test(diagnose, wrong_port_needs_the_same_application)
@@ -169,6 +178,7 @@ Test(diagnose, restarted_outranks_wrong_host_which_stays_secondary)
 	capture(1, S(100), S(400));
 	unreach(1, S(150), "192.0.2.54", 64, "192.0.2.10", 40000, "192.0.2.54", 53, "request");
 	endpoint(1, "192.0.2.54", 53, 3, 2, S(100), S(300), "dns");
+	sql("UPDATE endpoints SET tx_before_err_ns = %lld, tx_after_err_ns = %lld", S(120), S(200));
 	endpoint(1, "192.0.2.53", 53, 4, 4, S(100), S(300), "dns");
 	sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', 53, '192.0.2.10')");
 	rebuild();
@@ -181,6 +191,9 @@ Test(diagnose, late_reply_is_keyed_on_the_server)
 	capture(1, S(100), S(400));
 	unreach(1, S(102), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40000, "reply");
 	unreach(1, S(104), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40001, "reply");
+	/* Each answer came 2 s after its request: later than a client waits. */
+	sql("UPDATE events SET other_delay_ns = %lld, other_wait_ns = %lld, other_run = 1,"
+	    " hint = 'dns A example.com'", S(2), S(2));
 	cr_assert_eq(rebuild(), 1);
 	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "late-reply");
 	cr_assert_str_eq(finding("192.0.2.53", 53, "clients"), "[\"192.0.2.10\"]");
@@ -205,7 +218,8 @@ Test(diagnose, a_lone_high_port_refusal_is_not_a_traceroute)
 	unreach(1, S(102), "198.51.100.20", 64, "192.0.2.10", 40000, "198.51.100.20", 33434, "request");
 	sql("UPDATE events SET quote_ttl = 60");
 	rebuild();
-	cr_assert_str_eq(finding("198.51.100.20", 33434, "diagnosis"), "service-down");
+	/* One datagram from a sender the host never answered, to a port no service uses. */
+	cr_assert_str_eq(finding("198.51.100.20", 33434, "diagnosis"), "unsolicited");
 }
 
 Test(diagnose, scan_needs_ten_ports)
@@ -297,5 +311,182 @@ Test(diagnose, reply_from_an_answering_service_on_a_high_port_is_late)
 	/* The same datagram quoted with the request itself seen in its capture stays a request. */
 	sql("UPDATE events SET orig_seen = 1");
 	rebuild();
-	cr_assert_str_eq(finding("192.0.2.10", 40000, "diagnosis"), "service-down");
+	cr_assert_str_eq(finding("192.0.2.50", 1812, "diagnosis"), "");
+	cr_assert_str_eq(finding("192.0.2.10", 40000, "diagnosis"), "unsolicited");
+}
+
+/* Sets the timing of the refused datagram in its conversation on every event. */
+static void timing(long long delay_ns, long long wait_ns, int run, int fwd, int rev)
+{
+	sql("UPDATE events SET other_delay_ns = %lld, other_wait_ns = %lld, other_run = %d,"
+	    " fwd_before = %d, rev_before = %d", delay_ns, wait_ns, run, fwd, rev);
+}
+
+Test(diagnose, a_quick_refused_answer_is_a_duplicate_not_a_late_reply)
+{
+	capture(1, S(100), S(400));
+	for (int i = 0; i < 3; i++)
+		unreach(1, S(102 + i), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40000 + i, "reply");
+	sql("UPDATE events SET hint = 'dns A example.com'");
+	timing(45000000LL, 45000000LL, 1, 1, 1);
+	endpoint(1, "192.0.2.53", 53, 10, 10, S(100), S(300), "dns");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "duplicate-reply");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "confidence"), "high");
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "45 ms after the request"));
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "Benign"));
+	/* The client had asked again 1.5 s before the answer came: it had given up. */
+	timing(45000000LL, 1545000000LL, 2, 1, 2);
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "late-reply");
+	/* A parallel copy 10 ms apart is no retry. */
+	timing(45000000LL, 55000000LL, 2, 1, 2);
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "duplicate-reply");
+}
+
+Test(diagnose, the_tail_of_a_media_conversation_is_stream_ended)
+{
+	capture(1, S(100), S(400));
+	for (int i = 0; i < 4; i++)
+		unreach(1, S(200) + i, "192.0.2.10", 64, "198.51.100.7", 5004, "192.0.2.10", 40002, "reply");
+	timing(20000000LL, 20000000LL, 1, 150, 140);
+	sql("UPDATE events SET hint = 'rtp pt 0'");
+	endpoint(1, "198.51.100.7", 5004, 140, 154, S(100), S(200), "rtp");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.7", 5004, "diagnosis"), "stream-ended");
+	cr_assert_str_eq(finding("198.51.100.7", 5004, "confidence"), "high");
+	cr_assert_str_eq(finding("198.51.100.7", 5004, "service"), "rtp");
+	/* Refused the other way round: the responder closed, the caller still sent. */
+	sql("DELETE FROM events; DELETE FROM endpoints");
+	for (int i = 0; i < 3; i++)
+		unreach(1, S(200) + i, "198.51.100.8", 64, "192.0.2.11", 40004, "198.51.100.8", 5006,
+			"request");
+	timing(20000000LL, 20000000LL, 1, 150, 140);
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.8", 5006, "diagnosis"), "stream-ended");
+}
+
+Test(diagnose, spam_and_single_shots_are_unsolicited_never_a_service_to_start)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "192.0.2.2", 128, "203.0.113.9", 59310, "192.0.2.2", 1026, "request");
+	sql("UPDATE events SET hint = 'messenger'");
+	unreach(1, S(102), "192.0.2.2", 128, "203.0.113.10", 41000, "192.0.2.2", 6881, "request");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.2", 1026, "diagnosis"), "unsolicited");
+	cr_assert_str_eq(finding("192.0.2.2", 1026, "confidence"), "high");
+	cr_assert_str_eq(finding("192.0.2.2", 6881, "diagnosis"), "unsolicited");
+	cr_assert_str_eq(finding("192.0.2.2", 6881, "service"), "udp/6881");
+	cr_assert(strstr(finding("192.0.2.2", 6881, "evidence"), "do not start a service"));
+}
+
+Test(diagnose, a_peer_to_peer_client_probing_a_departed_peer_is_unsolicited)
+{
+	capture(1, S(100), S(400));
+	unreach(1, S(101), "198.51.100.40", 127, "192.0.2.15", 28681, "198.51.100.40", 7890, "request");
+	sql("UPDATE events SET rev_before = 0");
+	sql("INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip, server_port,"
+	    " c2s_packets, s2c_packets) VALUES (1, 1, '192.0.2.15', 28681, '198.51.100.40', 7890, 3, 0)");
+	sql("UPDATE events SET flow_id = 1");
+	endpoint(1, "192.0.2.15", 28681, 200, 300, S(100), S(390), NULL);
+	sql("UPDATE endpoints SET n_peers = 40 WHERE port = 28681");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.40", 7890, "diagnosis"), "unsolicited");
+	cr_assert(strstr(finding("198.51.100.40", 7890, "evidence"), "40 different peers"));
+	/* Without the fan-out, three datagrams to a port nobody configured: a closed port,
+	 * maybe unsolicited, never certain. */
+	sql("UPDATE endpoints SET n_peers = 1 WHERE port = 28681");
+	rebuild();
+	cr_assert_str_eq(finding("198.51.100.40", 7890, "diagnosis"), "service-down");
+	cr_assert_str_eq(finding("198.51.100.40", 7890, "secondary"), "[\"unsolicited\"]");
+	cr_assert_str_neq(finding("198.51.100.40", 7890, "confidence"), "high");
+}
+
+Test(diagnose, reflected_flood_is_one_finding_per_victim)
+{
+	capture(1, S(100), S(400));
+	for (int i = 1; i <= 12; i++) {
+		char src[32];
+		snprintf(src, sizeof src, "203.0.113.%d", i);
+		unreach(1, S(101) + i, "192.0.2.99", 64, src, 161, "192.0.2.99", 30000 + i * 7, "reply");
+	}
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.99", 161, "diagnosis"), "reflection");
+	cr_assert_str_eq(finding("192.0.2.99", 161, "errors"), "12");
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM findings", -1, &st, NULL);
+	sqlite3_step(st);
+	cr_assert_eq(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	cr_assert(strstr(finding("192.0.2.99", 161, "evidence"), "12 different sources"));
+}
+
+Test(diagnose, backscatter_of_forged_requests_is_reflection)
+{
+	capture(1, S(100), S(400));
+	for (int i = 1; i <= 11; i++) {
+		char dst[32];
+		snprintf(dst, sizeof dst, "198.51.100.%d", i);
+		unreach(1, S(101) + i, dst, 50, "192.0.2.98", 30120, dst, 47808, "request");
+	}
+	sql("UPDATE events SET orig_seen = 0, reported_to = '10.1.1.1'");
+	rebuild();
+	cr_assert_str_eq(finding("10.1.1.1", 47808, "diagnosis"), "reflection");
+	cr_assert(strstr(finding("10.1.1.1", 47808, "evidence"), "forged"));
+}
+
+Test(diagnose, answering_the_same_clients_between_refusals_is_intermittent)
+{
+	capture(1, S(100), S(400));
+	for (int i = 0; i < 4; i++)
+		unreach(1, S(110 + 10 * i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53,
+			"request");
+	endpoint(1, "192.0.2.53", 53, 80, 76, S(100), S(300), "dns");
+	sql("UPDATE endpoints SET tx_before_err_ns = %lld, tx_after_err_ns = %lld, tx_during_err = 30,"
+	    " tx_refused_during = 20, tx_other_during = 10, errors = 4", S(105), S(141));
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "intermittent");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_start_ns"), "");
+	/* Only others answered in between: a filter refuses these clients. */
+	sql("UPDATE endpoints SET tx_refused_during = 0");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "firewall-reject");
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "kept answering other clients"));
+}
+
+Test(diagnose, a_scan_counts_probed_ports_not_only_refused_ones)
+{
+	capture(1, S(100), S(400));
+	for (int p = 1; p <= 6; p++)
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p, "request");
+	for (int p = 1; p <= 22; p++) {
+		endpoint(1, "192.0.2.53", p, 1, 0, 0, 0, NULL);
+		sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', %d, '203.0.113.66')", p);
+	}
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 1, "diagnosis"), "udp-scan");
+	cr_assert_str_eq(finding("192.0.2.53", 1, "ports"), "22");
+}
+
+Test(diagnose, one_error_seen_at_two_capture_points_counts_once)
+{
+	capture(1, S(100), S(400));
+	capture(2, S(100), S(400));
+	for (int c = 1; c <= 2; c++)
+		for (int i = 0; i < 3; i++)
+			unreach(c, S(101 + i) + c * 1000, "192.0.2.53", 64 - c, "192.0.2.10", 40000 + i,
+				"192.0.2.53", 53, "request");
+	sql("UPDATE events SET icmp_cksum = 1000 + sport, quote_ip_id = sport");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "3");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "capture_points"), "[\"c1.pcap\",\"c2.pcap\"]");
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "SELECT COUNT(*), COUNT(dup_of), COUNT(finding_id) FROM events", -1,
+			   &st, NULL);
+	sqlite3_step(st);
+	cr_assert_eq(sqlite3_column_int(st, 0), 6);
+	cr_assert_eq(sqlite3_column_int(st, 1), 3);
+	cr_assert_eq(sqlite3_column_int(st, 2), 6);
+	sqlite3_finalize(st);
 }

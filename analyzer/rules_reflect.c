@@ -1,0 +1,169 @@
+/* rules_reflect.c - reflection/amplification DDoS seen from its victim (SPEC §6 `reflection`).
+ *
+ * Two traces of one attack reach the victim's capture, and both are claimed by one finding
+ * per victim:
+ *  - the reflected flood: many sources send datagrams FROM one service port (SNMP 161,
+ *    NTP 123, BACnet 47808, ...) to closed ports of the victim, which refuses them, though
+ *    it never sent them anything;
+ *  - the backscatter of the spoofed requests: hosts that got a request forged with the
+ *    victim's address, but run nothing on the port, send their port unreachable to the
+ *    victim; the victim's capture holds those errors, never the requests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/diagnose_int.h"
+
+/* Victims refusing a flood from one source port: (victim, '', source port). */
+static const char FLOOD_SQL[] =
+	"SELECT dst, '', sport FROM pu WHERE fid IS NULL AND reporter = dst"
+	" AND coalesce(rev_before, 0) = 0 AND coalesce(s2c_packets, 0) = 0"
+	" GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
+	" ORDER BY dst, sport";
+
+/* Victims whose forged requests were refused by many hosts: (victim, forged source, 0).
+ * The victim is where the errors arrived; the requests may carry another of its addresses
+ * (its public address, in front of a NAT). */
+static const char BACKSCATTER_SQL[] =
+	"SELECT reported_to, src, 0 FROM pu WHERE fid IS NULL AND orig_seen = 0"
+	" AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= ?1"
+	" ORDER BY reported_to, src";
+
+struct reflection {
+	const char *victim, *forged;
+	int64_t fid, port, errors, flood, backscatter, reflectors, forged_to, volume, volume_bytes;
+	int64_t t0, t1, n_ports;
+	char ports[160], forged_buf[64];
+};
+
+/* Claims the flood refused by the victim and the backscatter of requests forged in its name. */
+static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_port, int64_t port)
+{
+	if (flood_port)
+		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND dst = ?2"
+				     " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0"
+				     " AND coalesce(s2c_packets, 0) = 0", "iti", r->fid, r->victim, port),
+		       "claiming a reflected flood");
+	else
+		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND reported_to = ?2"
+				     " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'", "itt",
+				     r->fid, r->victim, r->forged), "claiming backscatter");
+}
+
+/* An event of the flood (refused by the victim) rather than of the backscatter. */
+#define FLOOD "(dst = ?2 AND reporter = dst)"
+
+static void reflect_facts(struct dx *x, struct reflection *r)
+{
+	sqlite3_stmt *st = dx_prepare(x,
+		"SELECT COUNT(*), SUM(" FLOOD "), SUM(NOT " FLOOD "), COUNT(DISTINCT CASE WHEN " FLOOD
+		" THEN src END), COUNT(DISTINCT CASE WHEN NOT " FLOOD " THEN dst END), MIN(ts_ns),"
+		" MAX(ts_ns), MAX(CASE WHEN NOT " FLOOD " THEN src END) FROM pu WHERE fid = ?1", "it",
+		r->fid, r->victim);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		r->errors = sqlite3_column_int64(st, 0);
+		r->flood = sqlite3_column_int64(st, 1), r->backscatter = sqlite3_column_int64(st, 2);
+		r->reflectors = sqlite3_column_int64(st, 3), r->forged_to = sqlite3_column_int64(st, 4);
+		r->t0 = sqlite3_column_int64(st, 5), r->t1 = sqlite3_column_int64(st, 6);
+		const unsigned char *f = sqlite3_column_text(st, 7);
+		snprintf(r->forged_buf, sizeof r->forged_buf, "%s", f ? (const char *)f : r->victim);
+	}
+	sqlite3_finalize(st);
+	/* The service ports of the attack, the busiest first: the flood's source ports and
+	 * the ports the forged requests went to. */
+	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(e.tx_packets), 0) FROM"
+			" endpoints e WHERE e.port = p AND e.ip != ?2 AND e.rx_packets = 0) AS vol FROM"
+			" (SELECT CASE WHEN " FLOOD " THEN sport ELSE dport END AS p FROM pu WHERE"
+			" fid = ?1) GROUP BY p ORDER BY vol DESC, n DESC, p", "it",
+			r->fid, r->victim);
+	size_t used = 0;
+	r->ports[0] = '\0';
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t p = sqlite3_column_int64(st, 0);
+		if (r->n_ports++ == 0)
+			r->port = p;
+		if (used < sizeof r->ports - 16)
+			used += (size_t)snprintf(r->ports + used, sizeof r->ports - used, "%s%lld",
+						 used ? ", " : "", (long long)p);
+	}
+	sqlite3_finalize(st);
+	/* The flood itself: datagrams from those service ports by hosts nobody asked. */
+	st = dx_prepare(x, "SELECT COUNT(DISTINCT ip), SUM(tx_packets), SUM(tx_bytes) FROM endpoints"
+			" WHERE ip != ?2 AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT CASE"
+			" WHEN " FLOOD " THEN sport ELSE dport END FROM pu WHERE fid = ?1)", "it", r->fid,
+			r->victim);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		int64_t hosts = sqlite3_column_int64(st, 0);
+		r->volume = sqlite3_column_int64(st, 1), r->volume_bytes = sqlite3_column_int64(st, 2);
+		if (hosts > r->reflectors)
+			r->reflectors = hosts;
+	}
+	sqlite3_finalize(st);
+	if (r->volume < r->flood)
+		r->volume = r->flood;
+}
+
+static void reflect_evidence(struct dx *x, const struct reflection *r)
+{
+	char t0[32], t1[32];
+	fmt_clock(r->t0, t0, sizeof t0);
+	fmt_clock(r->t1, t1, sizeof t1);
+	dx_evidence(x, r->fid, "%s is the target of a reflection (amplification) attack from"
+		    " service port%s %s, %s to %s: %lld error%s in all.", r->victim,
+		    r->n_ports == 1 ? "" : "s", r->ports, t0, t1, (long long)r->errors,
+		    r->errors == 1 ? "" : "s");
+	if (r->flood)
+		dx_evidence(x, r->fid, "%lld datagrams from %lld different sources arrived from a"
+			    " service port at closed ports of %s, which had sent them nothing; it"
+			    " refused them with port unreachable.", (long long)r->flood,
+			    (long long)r->reflectors, r->victim);
+	if (r->backscatter)
+		dx_evidence(x, r->fid, "%lld hosts refused requests that carried %s as their source"
+			    " address, though %s sent none of them in the capture: the requests were"
+			    " forged in its name, and the hosts that do run the service answered it"
+			    " instead (the flood).%s", (long long)r->forged_to, r->forged_buf, r->victim,
+			    strcmp(r->forged_buf, r->victim) ? " The errors arrived at the address"
+			    " the capture sees, behind a NAT." : "");
+	if (r->volume > r->flood)
+		dx_evidence(x, r->fid, "%lld datagrams (%lld bytes) came from those service ports of"
+			    " %lld hosts that %s never asked: the reflected flood.", (long long)r->volume,
+			    (long long)r->volume_bytes, (long long)r->reflectors, r->victim);
+	dx_evidence(x, r->fid, "Nothing is broken on the reflectors or on %s's closed ports:"
+		    " starting a service would not help. The attack is the problem.", r->victim);
+}
+
+static void reflect_one(struct dx *x, const struct key *k, bool flood)
+{
+	struct reflection r = { .victim = k->a, .forged = k->b };
+	r.fid = dx_int(x, dx_prepare(x, "SELECT id FROM findings WHERE diagnosis = 'reflection'"
+				     " AND server_ip = ?1", "t", k->a), -1);
+	if (r.fid < 0)
+		r.fid = dx_new_finding(x, "reflection", k->a, k->n, NULL);
+	else
+		dx_run(x, dx_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
+		       "resetting evidence");
+	reflect_claim(x, &r, flood, k->n);
+	reflect_facts(x, &r);
+	dx_set(x, r.fid, "server_port", NULL, r.port);
+	dx_set(x, r.fid, "ports", NULL, r.n_ports);
+	dx_set(x, r.fid, "severity", NULL, dx_severity("reflection"));
+	dx_set(x, r.fid, "requests", NULL, r.volume);
+	dx_set(x, r.fid, "replies", NULL, 0);
+	dx_set(x, r.fid, "confidence", r.reflectors >= 2 * REFLECT_MIN_SOURCES ? "high" : "medium",
+	       0);
+	reflect_evidence(x, &r);
+}
+
+void dx_reflections(struct dx *x)
+{
+	size_t n;
+	struct key *k = dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i",
+						   (int64_t)REFLECT_MIN_SOURCES), &n);
+	for (size_t i = 0; i < n && !x->failed; i++)
+		reflect_one(x, &k[i], true);
+	free(k);
+	k = dx_read_keys(x, dx_prepare(x, BACKSCATTER_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
+	for (size_t i = 0; i < n && !x->failed; i++)
+		reflect_one(x, &k[i], false);
+	free(k);
+}
