@@ -635,9 +635,12 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 		return e->tx_packets || e->rx_packets;
 	if (e->tx_packets && bsearch(&e->port, sel->ports, sel->n, sizeof *sel->ports, cmp_u16))
 		return true;
-	/* Any service that answered requests: the file before or after an outage in a rotated
-	 * archive holds only these, and the diagnosis combines captures. */
-	return e->tx_packets && e->rx_packets && e->first_rx <= e->first_tx && e->port < 49152;
+	/* Any service, answering or not: the files before, during and after an outage in a
+	 * rotated archive hold only these, and the diagnosis combines captures, so every file
+	 * stores them alike. A port below 49152 that was sent to: registered, sent to by several
+	 * peers, never sending, or addressed before it spoke (not a client's ephemeral port). */
+	return e->rx_packets && e->port < 49152 &&
+	       (e->port < 1024 || e->n_clients >= 2 || !e->tx_packets || e->first_rx <= e->first_tx);
 }
 
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)

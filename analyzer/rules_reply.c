@@ -75,8 +75,11 @@ static bool reply_is_stream(const struct reply_facts *r)
 	if (r->cls != APP_UNKNOWN)
 		return false;
 	/* Nothing names the application: a conversation both ways, two high ports that are no
-	 * registered service (peer to peer, media), or a server that sends unasked. */
-	bool registered = kb_service_for_port((uint16_t)r->port) != NULL;
+	 * registered service (peer to peer, media), or a server that sends unasked. Registered:
+	 * a well-known port, or one the knowledge base names below 10000 (above it, its entries
+	 * are ranges that media and mosh pick ports from at run time). */
+	bool registered = r->port < 1024 ||
+			  (r->port < 10000 && kb_service_for_port((uint16_t)r->port) != NULL);
 	return 2 * r->two_way >= r->errors || (2 * r->high_ports >= r->errors && !registered) ||
 	       (r->measured == 0 && r->rx == 0);
 }
@@ -86,13 +89,15 @@ static const char *reply_label(struct dx *x, const struct reply_facts *r)
 	int64_t quick = r->measured - r->late;
 	if (reply_is_stream(r))
 		return "stream-ended";
+	/* The other reading holds too when at least a tenth of the measured answers show it
+	 * (one answer whose request sat in the previous file of a rotated archive does not). */
 	if (r->late > 0 && r->late >= quick) {
-		if (quick > 0)
+		if (quick > 0 && 10 * quick >= r->measured)
 			dx_add_secondary(x, r->fid, "duplicate-reply");
 		return "late-reply";
 	}
 	if (quick > 0) {
-		if (r->late > 0)
+		if (r->late > 0 && 10 * r->late >= r->measured)
 			dx_add_secondary(x, r->fid, "late-reply");
 		return "duplicate-reply";
 	}

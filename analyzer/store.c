@@ -255,8 +255,11 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 	bind_time(st, 17, e->tx_before_err, e->errors && e->tx_before_err);
 	bind_time(st, 18, e->tx_after_err, e->errors && e->tx_after_err);
 	sqlite3_bind_int64(st, 19, (sqlite3_int64)e->tx_during_err);
-	/* Requests from the first error on (the refused one included) that got no reply. */
-	uint64_t asked = e->errors ? e->rx_since_err + (e->rx_packets > 0) : 0;
+	/* Requests from the first error on (the refused one included) that got no reply; in a
+	 * capture without errors, every request to an endpoint that never answered (a rotated
+	 * archive's file in the middle of an outage whose errors were all rate-limited). */
+	uint64_t asked = e->errors ? e->rx_since_err + (e->rx_packets > 0)
+				   : e->tx_packets ? 0 : e->rx_packets;
 	sqlite3_bind_int64(st, 20, (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
 	sqlite3_bind_int64(st, 21, e->n_peers);
 	sqlite3_bind_int(st, 22, e->sent_refused);

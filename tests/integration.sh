@@ -93,6 +93,53 @@ check "rotated archive: same findings as the whole capture" diff <(findings_of "
 check "rotated archive: outage window across files" test "$(sqlite3 "$TMP/rot.db" \
 	"SELECT outage_start_ns IS NOT NULL AND outage_end_ns IS NOT NULL FROM findings")" = 1
 
+# 3c. Split invariance and one event per packet (SPEC §6, §8), on a generated capture with
+# its ground truth: one file, 12 rotated files and 60 give the same findings and counts of
+# errors; the same capture again gzip-compressed adds nothing. (Secondary labels are not
+# compared: an answer whose request sits in the previous file cannot be timed.)
+GEN=build/gen-capture
+if [ -x "$GEN" ] && command -v editcap >/dev/null; then
+	"$GEN" -q --packets 120000 --seed 11 --truth "$TMP/gen.tsv" -o "$TMP/gen.pcap"
+	mkdir -p "$TMP/g12" "$TMP/g60"
+	editcap -F pcap -c 10000 "$TMP/gen.pcap" "$TMP/g12/g.pcap" >/dev/null 2>&1
+	editcap -F pcap -c 2000 "$TMP/gen.pcap" "$TMP/g60/g.pcap" >/dev/null 2>&1
+	keyed() { sqlite3 -separator $'\t' "$1" "SELECT diagnosis, server_ip, server_port, errors
+		FROM findings ORDER BY 2, 3"; }
+	"$BIN" analyze -q --db "$TMP/g1.db" -o /dev/null "$TMP/gen.pcap" 2>/dev/null
+	check "generated capture: findings equal the ground truth" diff <(keyed "$TMP/g1.db") \
+		<(grep -v '^#' "$TMP/gen.tsv" | awk -F'\t' 'NR > 1 { print $1 "\t" $3 "\t" $4 "\t" $7 }' | LC_ALL=C sort -t$'\t' -k2,2 -k3,3)
+	for n in 12 60; do
+		"$BIN" analyze -q -j 2 --db "$TMP/g$n.db" -o /dev/null "$TMP/g$n" 2>/dev/null
+		check "generated capture as $(ls "$TMP/g$n" | wc -l) files: same findings" \
+			diff <(keyed "$TMP/g1.db") <(keyed "$TMP/g$n.db")
+	done
+	gzip -c "$TMP/gen.pcap" >"$TMP/gen.pcap.gz"
+	"$BIN" analyze -q --db "$TMP/g1.db" -o /dev/null "$TMP/gen.pcap.gz" 2>/dev/null
+	check "the same capture gzipped adds nothing" \
+		test "$(sqlite3 "$TMP/g1.db" 'SELECT COUNT(*) FROM captures')" -eq 1
+	check "evidence never contradicts the counts (samples, generated)" \
+		python3 tests/tools/evidence-check.py "$TMP/all.db" "$TMP/g1.db" "$TMP/g12.db" "$TMP/g60.db"
+else
+	echo "skipped: split invariance (needs build/gen-capture and editcap)"
+fi
+
+# 3d. Real captures made by others (../shared/realworld, never copied here): each gets the
+# reading an expert gives (tests/realworld/README.md says why).
+REALWORLD=${REALWORLD:-../shared/realworld}
+if [ -d "$REALWORLD" ]; then
+	for f in $(cut -f1 tests/realworld/expected.tsv | sort -u); do
+		rm -f "$TMP/rw.db"*
+		"$BIN" analyze -q --db "$TMP/rw.db" -o /dev/null "$REALWORLD/$f" 2>/dev/null
+		check "real capture $f: the expert's reading" diff <(findings_of "$TMP/rw.db") \
+			<(awk -F'\t' -v f="$f" '$1 == f { print $2 "\t" $3 "\t" $4 "\t" $5 }' \
+			tests/realworld/expected.tsv | sort)
+		check "real capture $f: evidence never contradicts the counts" \
+			python3 tests/tools/evidence-check.py "$TMP/rw.db"
+	done
+else
+	echo "skipped: real-capture readings ($REALWORLD not found beside the repository)"
+fi
+
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
 check "stdin" test "$(our_ref - <samples/dns-closed-v4.pcap)" = "$plain"
