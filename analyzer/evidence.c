@@ -157,7 +157,7 @@ static void quote_evidence(struct dx *x, int64_t fid)
 	else if (qlen == hdr8 && iplen > qlen)
 		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
 			    " datagram (%lld of %lld bytes), as Windows, macOS, iOS and many embedded"
-			    " stacks do (Linux quotes up to %d bytes), so the payload cannot name the"
+			    " stacks do (Linux quotes up to %d bytes), so the quotes alone cannot name the"
 			    " service.", (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
 	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
 		dx_evidence(x, fid, "The errors quote the whole original datagram (%lld bytes), as"
