@@ -17,7 +17,7 @@
 /* Victims refusing a flood from one source port: (victim, '', source port). */
 static const char FLOOD_SQL[] =
 	"SELECT dst, '', sport FROM pu WHERE fid IS NULL AND reporter = dst"
-	" AND coalesce(rev_before, 0) = 0 AND coalesce(s2c_packets, 0) = 0"
+	" AND coalesce(rev_before, 0) = 0"
 	" GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
 	" ORDER BY dst, sport";
 
@@ -41,8 +41,8 @@ static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_p
 {
 	if (flood_port)
 		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND dst = ?2"
-				     " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0"
-				     " AND coalesce(s2c_packets, 0) = 0", "iti", r->fid, r->victim, port),
+				     " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
+				     "iti", r->fid, r->victim, port),
 		       "claiming a reflected flood");
 	else
 		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND reported_to = ?2"
