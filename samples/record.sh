@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # samples/record.sh — record portmortem's real sample captures.
 #
-# Every scenario runs in fresh Linux network namespaces (pm-c client, pm-s
-# server, pm-s2 second server, pm-r router, pm-sw switch), joined by veth
-# pairs, with real kernels answering: the ICMP port unreachable messages in
-# the captures are the ones Linux sends.  Traffic stays between those
+# Every scenario runs in fresh Linux network namespaces (pm-c client, pm-c2
+# second client, pm-s server, pm-s2 second server, pm-r router or load
+# balancer, pm-sw switch), joined by veth pairs, with real kernels answering:
+# the ICMP port unreachable messages in the captures are the ones Linux sends.  Traffic stays between those
 # namespaces and uses documentation addresses only (192.0.2.0/24,
 # 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
 #
@@ -17,12 +17,13 @@
 #
 # Every scenario of a set has its own client and server addresses, so the
 # top-level captures of a set analysed together read as one mixed incident
-# with one finding per scenario.  Copies of the same packets in other file
-# formats go to formats/ (analysing them with the rest would count the same
-# packets twice).
+# whose findings are the union of the scenarios' expected/*.labels.  Copies
+# of the same packets in other file formats go to formats/, and the two
+# capture points of one outage to twopoint/ (analysing them with the rest
+# would count the same packets twice).
 #
-# Needs root.  Takes one to two minutes.  Overwrites its outputs; deletes its
-# namespaces on exit, whatever happens.
+# Needs root.  Takes three to four minutes.  Overwrites its outputs; deletes
+# its namespaces on exit, whatever happens.
 set -euo pipefail
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1
 
@@ -36,10 +37,12 @@ ONLY=()
 
 SCENARIOS=(dns-closed-v4 dns-closed-v6 dns-closed-vlan dns-closed-any
            dns-restart dns-wrong-port dns-wrong-host dns-late-reply
-           traceroute udp-scan firewall-reject rate-limited)
+           traceroute udp-scan firewall-reject rate-limited
+           media-hangup dns-parallel inbound-unsolicited reflection-victim
+           nmap-ratelimit dns-reject-one dns-stops dns-intermittent twopoint)
 
 usage() {
-    sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -73,6 +76,7 @@ need ip iproute2; need tc iproute2; need tcpdump tcpdump; need tshark tshark
 need editcap wireshark-common; need capinfos wireshark-common
 need nmap nmap; need traceroute traceroute; need ethtool ethtool
 need clang clang; need zstd zstd; need gzip gzip; need timeout coreutils
+need nft nftables
 [ -x "$PY" ] || need_pkgs+=(python3)
 [ -e /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)
 command -v iptables >/dev/null 2>&1 || command -v nft >/dev/null 2>&1 \
@@ -105,6 +109,20 @@ if [ "$PROFILE" = samples ]; then
     RL_CLI=192.0.2.19;   RL_SRV=192.0.2.133        # rate-limited
     RT_GW=192.0.2.1;     RT_GW2=198.51.100.1       # router of the routed ones
     SCAN_SRC=203.0.113.66; SCAN_DST=192.0.2.123    # udp-scan
+    MH_CALLER=192.0.2.141; MH_CALLEE=192.0.2.142   # media-hangup
+    DP_CLI=192.0.2.144;  DP_FAST=192.0.2.145; DP_SLOW=192.0.2.146  # dns-parallel
+    UN_HOST=192.0.2.150                            # inbound-unsolicited
+    UN_SRC=(203.0.113.201 203.0.113.202 203.0.113.203 203.0.113.204)
+    RF_VICTIM=192.0.2.155; RF_SOURCES=203.0.113.1-40  # reflection-victim
+    NR_SRC=198.51.100.170; NR_DST=192.0.2.170      # nmap-ratelimit
+    RJ_SRV=192.0.2.175;  RJ_A=192.0.2.176; RJ_B=192.0.2.177  # dns-reject-one
+    ST_SRV=192.0.2.180;  ST_CLI=192.0.2.181        # dns-stops
+    IN_VIP=192.0.2.185;  IN_A=192.0.2.186; IN_B=192.0.2.187  # dns-intermittent
+    IN_LB=198.51.100.185; IN_BE1=198.51.100.186; IN_BE2=198.51.100.187
+    TP_SRV=192.0.2.190;  TP_CLI=192.0.2.191        # twopoint
+    # The Internet behind the router (inbound-unsolicited, reflection-victim):
+    # INET_NET is routed to INET_HOP, a host on the router's far side.
+    INET_HOP=198.51.100.254; INET_NET=203.0.113.0/24
     LAN4=24
     SCAN_PORTS=1-60; SCAN_LOW=1; SCAN_SPORT=61374
     SCAN_OPEN=9          # discard service: reads, never answers
@@ -121,6 +139,16 @@ if [ "$PROFILE" = samples ]; then
     TR_ARGS=(-n -q 1 -m 5)
     N_FW=4;      IV_FW=0.25; FW_TRIES=1
     N_RL=60;     IV_RL=0.0083
+    MH_CPORT=40002; MH_RPORT=5004; MH_DUR=3; MH_TAIL=15
+    N_DP=8;      IV_DP=0.5; DP_DELAY=0.1
+    UN_SPORTS=(1030 1033 2157 6881); UN_DPORTS=(1026 1027 1434 6881)
+    UN_KINDS=(messenger messenger slammer dht)
+    RF_PER=2;    IV_RF=0.025; RF_SPORT=161
+    NR_PORTS=1000-1021; NR_LOW=1000; NR_SPORT=53211
+    N_RJ=8;      IV_RJ=0.3
+    N_ST=16;     IV_ST=0.25; ST_UP=10
+    N_IN=40;     IV_IN=0.2; IN_MOD=13
+    N_TP=6;      IV_TP=0.25
     EDNS=()
 else
     V4_CLI=198.51.100.44;    V4_SRV=198.51.100.2
@@ -136,6 +164,18 @@ else
     RL_CLI=198.51.100.51;    RL_SRV=198.51.100.92
     RT_GW=198.51.100.1;      RT_GW2=203.0.113.1
     SCAN_SRC=192.0.2.77;     SCAN_DST=198.51.100.102
+    MH_CALLER=198.51.100.141; MH_CALLEE=198.51.100.142
+    DP_CLI=198.51.100.144;   DP_FAST=198.51.100.145; DP_SLOW=198.51.100.146
+    UN_HOST=198.51.100.150
+    UN_SRC=(192.0.2.201 192.0.2.202 192.0.2.203 192.0.2.204)
+    RF_VICTIM=198.51.100.155; RF_SOURCES=192.0.2.101-136
+    NR_SRC=192.0.2.170;      NR_DST=198.51.100.170
+    RJ_SRV=198.51.100.175;   RJ_A=198.51.100.176; RJ_B=198.51.100.177
+    ST_SRV=198.51.100.180;   ST_CLI=198.51.100.181
+    IN_VIP=198.51.100.185;   IN_A=198.51.100.186; IN_B=198.51.100.187
+    IN_LB=203.0.113.185;     IN_BE1=203.0.113.186; IN_BE2=203.0.113.187
+    TP_SRV=198.51.100.190;   TP_CLI=198.51.100.191
+    INET_HOP=203.0.113.254;  INET_NET=192.0.2.0/24
     LAN4=24
     SCAN_PORTS=500-530; SCAN_LOW=500; SCAN_SPORT=48211
     SCAN_OPEN=514        # syslog collector: reads, never answers
@@ -153,6 +193,16 @@ else
     TR_ARGS=(-n -q 2 -m 6)
     N_FW=6;      IV_FW=0.2; FW_TRIES=2
     N_RL=80;     IV_RL=0.0075
+    MH_CPORT=41234; MH_RPORT=16384; MH_DUR=2.5; MH_TAIL=12
+    N_DP=7;      IV_DP=0.4; DP_DELAY=0.07
+    UN_SPORTS=(1025 4823 3362 51413); UN_DPORTS=(1028 1029 1434 51413)
+    UN_KINDS=(messenger messenger slammer dht)
+    RF_PER=2;    IV_RF=0.02; RF_SPORT=161
+    NR_PORTS=3000-3024; NR_LOW=3000; NR_SPORT=40123
+    N_RJ=7;      IV_RJ=0.35
+    N_ST=15;     IV_ST=0.2; ST_UP=8
+    N_IN=45;     IV_IN=0.15; IN_MOD=11
+    N_TP=5;      IV_TP=0.2
     EDNS=(--edns)
 fi
 # No address serves two scenarios of a set (the routers are shared on purpose).
@@ -160,6 +210,12 @@ dup=$(printf '%s\n' "$V4_CLI" "$V4_SRV" "$V6_CLI" "$V6_SRV" "$VL_CLI" "$VL_SRV" 
     "$ANY_CLI" "$ANY_SRV" "$RS_CLI" "$RS_SRV" "$WP_CLI" "$WP_SRV" "$WH_CLI" \
     "$WH_SRV" "$WH_DOWN" "$LR_CLI" "$LR_SRV" "$TR_CLI" "$TR_TGT" "$FW_CLI" \
     "$FW_SRV" "$RL_CLI" "$RL_SRV" "$RT_GW" "$RT_GW2" "$SCAN_SRC" "$SCAN_DST" \
+    "$MH_CALLER" "$MH_CALLEE" "$DP_CLI" "$DP_FAST" "$DP_SLOW" "$UN_HOST" \
+    "${UN_SRC[@]}" "$RF_VICTIM" "$NR_SRC" "$NR_DST" "$RJ_SRV" "$RJ_A" "$RJ_B" \
+    "$ST_SRV" "$ST_CLI" "$IN_VIP" "$IN_A" "$IN_B" "$IN_LB" "$IN_BE1" "$IN_BE2" \
+    "$TP_SRV" "$TP_CLI" "$INET_HOP" \
+    $("$PY" -c 'import sys; b, _, l = sys.argv[1].partition("-")
+p, f = b.rsplit(".", 1); print(" ".join("%s.%d" % (p, n) for n in range(int(f), int(l or f) + 1)))' "$RF_SOURCES") \
     | sort | uniq -d)
 if [ -n "$dup" ]; then
     echo "record.sh: address used twice in the $PROFILE profile: $dup" >&2
@@ -169,7 +225,7 @@ FMT=$OUT/formats        # other-format copies of the same captures
 REF=$ROOT/tests/tools/tshark-ref.sh
 
 # --------------------------------------------------------- housekeeping ---
-NAMESPACES=(pm-c pm-s pm-s2 pm-r pm-sw)
+NAMESPACES=(pm-c pm-c2 pm-s pm-s2 pm-r pm-sw)
 WORK=$(mktemp -d /tmp/pm-record.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
@@ -311,6 +367,43 @@ topo_lan3() {
     ip -n pm-s2 addr add "$3/$LAN4" dev vs
 }
 
+# topo_switch NS:ADDR... : each NS gets an interface "v" with ADDR (in LAN4),
+# all on one switch (a bridge in pm-sw, ports p0, p1, ...)
+topo_switch() {
+    ns_add pm-sw
+    ip -n pm-sw link add br0 type bridge forward_delay 0 stp_state 0 mcast_snooping 0
+    ip -n pm-sw link set br0 up
+    local i=0 spec ns addr
+    for spec in "$@"; do
+        ns=${spec%%:*}; addr=${spec#*:}
+        ip netns list | grep -qw "$ns" || ns_add "$ns"
+        veth "$ns" v "$(mac "$addr")" pm-sw "p$i" "02:50:4d:00:0f:1$i"
+        ip -n pm-sw link set "p$i" master br0
+        ip -n "$ns" addr add "$addr/$LAN4" dev v
+        i=$((i + 1))
+    done
+}
+
+# topo_inet HOST [ADDR...]: the host pm-s:vs (HOST in LAN4, default route via
+# the router RT_GW) <-> rc:pm-r:rs (RT_GW2) <-> vc:pm-c, "the Internet":
+# INET_HOP, default route via RT_GW2, and ADDRs (/32 on its loopback) that
+# its sockets may send from.  The router sends INET_NET to INET_HOP.
+topo_inet() {
+    local host=$1 a; shift
+    ns_add pm-s; ns_add pm-r; ns_add pm-c
+    veth pm-s vs "$(mac "$host")" pm-r rc "$(mac "$RT_GW")"
+    veth pm-r rs "$(mac "$RT_GW2")" pm-c vc "$(mac "$INET_HOP")"
+    ip -n pm-s addr add "$host/$LAN4" dev vs
+    ip -n pm-r addr add "$RT_GW/24" dev rc
+    ip -n pm-r addr add "$RT_GW2/24" dev rs
+    ip -n pm-c addr add "$INET_HOP/24" dev vc
+    for a in "$@"; do ip -n pm-c addr add "$a/32" dev lo; done
+    ip -n pm-s route add default via "$RT_GW"
+    ip -n pm-c route add default via "$RT_GW2"
+    ip -n pm-r route add "$INET_NET" via "$INET_HOP"
+    ip netns exec pm-r sysctl -qw net.ipv4.ip_forward=1
+}
+
 # topo_routed CLIENT SERVER: pm-c:vc <-> rc:pm-r:rs <-> vs:pm-s, pm-r forwards
 topo_routed() {
     ns_add pm-c; ns_add pm-r; ns_add pm-s
@@ -325,10 +418,11 @@ topo_routed() {
     ip netns exec pm-r sysctl -qw net.ipv4.ip_forward=1
 }
 
-# topo_onlink SRC DST: two hosts on one link with addresses from different
-# prefixes, reaching each other through on-link host routes
+# topo_onlink SRC DST [icmp-limits]: two hosts on one link with addresses
+# from different prefixes, reaching each other through on-link host routes;
+# icmp-limits: the DST host keeps Linux's default ICMP rate limits
 topo_onlink() {
-    ns_add pm-c; ns_add pm-s
+    ns_add pm-c; ns_add pm-s ${3:-}
     veth pm-c vc "$(mac "$1")" pm-s vs "$(mac "$2")"
     ip -n pm-c addr add "$1/24" dev vc
     ip -n pm-s addr add "$2/24" dev vs
@@ -424,10 +518,23 @@ check() {
 # ref_of FILE : where the tshark reference of FILE goes (DIR/expected/NAME.ref)
 ref_of() { printf '%s/expected/%s.ref\n' "$(dirname "$1")" "$(basename "$1")"; }
 
-# labels NAME DIAGNOSIS IP PORT [SECONDARY]
+# labels NAME DIAGNOSIS IP PORT [SECONDARY] : expected/NAME.labels holds
+# this one finding.  NAME may be DIR/NAME (DIR/expected/NAME.labels).
+labels_file() {
+    case "$1" in
+        */*) printf '%s/%s/expected/%s.labels\n' "$OUT" "${1%/*}" "${1##*/}" ;;
+        *)   printf '%s/expected/%s.labels\n' "$OUT" "$1" ;;
+    esac
+}
 labels() {
-    printf '%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "${5:--}" \
-        >"$OUT/expected/$1.labels"
+    printf '%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "${5:--}" >"$(labels_file "$1")"
+}
+# labels_add NAME DIAGNOSIS IP PORT [SECONDARY] : one more finding (kept sorted)
+labels_add() {
+    local f; f=$(labels_file "$1")
+    { if [ -f "$f" ]; then cat "$f"; fi; printf '%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "${5:--}"; } \
+        | sort -u >"$f.tmp"
+    mv -f "$f.tmp" "$f"
 }
 
 # publish NAME... : move finished captures from WORK to OUT (NAME may be
@@ -680,8 +787,14 @@ sc_firewall-reject() {
     if command -v iptables >/dev/null 2>&1; then
         ip netns exec pm-r iptables -A FORWARD -p udp --dport 53 -j REJECT
     else
+        # ("fwd" is an nft keyword: it cannot name the chain)
         ip netns exec pm-r nft -f - <<'EOF'
-table ip pm { chain fwd { type filter hook forward priority 0; udp dport 53 reject with icmp type port-unreachable; } }
+table ip pm {
+    chain fw {
+        type filter hook forward priority filter; policy accept;
+        udp dport 53 reject with icmp type port-unreachable
+    }
+}
 EOF
     fi
     capture pm-c vc "$WORK/firewall-reject.pcap"
@@ -711,6 +824,295 @@ sc_rate-limited() {
     labels rate-limited service-down "$RL_SRV" 53 rate-limited
     read -r pu4 _ _ _ _ udp _ < <(counts "$OUT/rate-limited.pcap")
     check "$udp queries, only $pu4 port unreachable" [ "$udp" -eq "$N_RL" -a "$pu4" -ge 1 -a $((pu4 * 4)) -le "$udp" ]
+}
+
+# ------------------------------------------------ scenarios (SPEC §6, new) ---
+
+# pattern FILE FILTER EXPR : the run-length pattern of FILTER's frames in
+# FILE, one letter per run ("E" where EXPR (an awk test on icmp.type) holds,
+# else "A"), e.g. AEA
+pattern() {
+    tshark -r "$1" -Y "$2" -T fields -e icmp.type 2>/dev/null |
+        awk '{ c = ($1 == "3") ? "E" : "A"; if (c != last) printf "%s", c; last = c } END { print "" }'
+}
+
+# n_frames FILE FILTER : number of frames that match the display filter
+n_frames() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
+
+# 14: a call's media outlives the caller's socket.  The caller streams RTP
+# (PCMU, 20 ms) to the callee's port MH_RPORT, the callee streams back to the
+# caller's MH_CPORT (symmetric RTP), for MH_DUR s; the caller hangs up (closes
+# its socket right after its last packet); the callee keeps sending until it
+# has sent MH_TAIL packets without hearing the caller (300 ms): the caller's
+# kernel refuses those.  Captured on the caller's side.
+sc_media-hangup() {
+    topo_lan "$MH_CALLER" "$MH_CALLEE"
+    capture pm-c vc "$WORK/media-hangup.pcap"
+    local ready=$WORK/rtp.ready
+    bg pm-s 20 "$PY" "$TOOLS/rtp.py" callee --bind "$MH_CALLEE" --port "$MH_RPORT" \
+        --tail "$MH_TAIL" --seed "$SC_SEED" --ready-file "$ready" --max-time 15
+    local callee=$BG_PID
+    wait_file "$ready"
+    timeout 20 ip netns exec pm-c "$PY" "$TOOLS/rtp.py" caller --bind "$MH_CALLER" \
+        --port "$MH_CPORT" --to "$MH_CALLEE:$MH_RPORT" --duration "$MH_DUR" \
+        --seed "$SC_SEED" --max-time 15
+    wait "$callee" || true
+    settle; cap_stop "$CAP_PID"
+    publish media-hangup.pcap
+    labels media-hangup stream-ended "$MH_CALLEE" "$MH_RPORT"
+    local f=$OUT/media-hangup.pcap up down errs last_up first_err
+    up=$(n_frames "$f" "ip.src==$MH_CALLER && udp.srcport==$MH_CPORT && udp.dstport==$MH_RPORT && !icmp")
+    down=$(n_frames "$f" "ip.src==$MH_CALLEE && udp.srcport==$MH_RPORT && udp.dstport==$MH_CPORT && !icmp")
+    errs=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$MH_CALLER && udp.srcport==$MH_RPORT && udp.dstport==$MH_CPORT")
+    last_up=$(tshark -r "$f" -Y "ip.src==$MH_CALLER && udp && !icmp" -T fields -e frame.number 2>/dev/null | tail -1)
+    first_err=$(tshark -r "$f" -Y "icmp" -T fields -e frame.number 2>/dev/null | head -1)
+    check "RTP both ways ($up caller->callee, $down callee->caller), $errs refused by the caller after its last packet" \
+        [ "$up" -ge 100 -a "$down" -ge 100 -a "$errs" -eq "$MH_TAIL" \
+          -a "${first_err:-0}" -gt "${last_up:-0}" ]
+    check "every error is about the callee's media port" \
+        [ "$errs" -eq "$(n_frames "$f" icmp)" ]
+}
+
+# 15: a client asks two resolvers at once (one socket, one source port, the
+# same query to both) and takes the first answer: DP_FAST answers at once,
+# DP_SLOW after DP_DELAY s, by then the client has closed the socket and its
+# kernel refuses the slow answer.  No timeout, no retry.
+sc_dns-parallel() {
+    topo_switch "pm-c:$DP_CLI" "pm-s:$DP_FAST" "pm-s2:$DP_SLOW"
+    capture pm-c v "$WORK/dns-parallel.pcap"
+    dnsd pm-s 20 --bind "$DP_FAST" --port 53
+    local fast=$DNSD_PID
+    dnsd pm-s2 20 --bind "$DP_SLOW" --port 53 --delay "$DP_DELAY"
+    local slow=$DNSD_PID
+    dnsq pm-c --server "$DP_FAST" --server "$DP_SLOW" --parallel "${QA_MAIN[@]}" \
+        --count "$N_DP" --interval "$IV_DP" --timeout 1 --attempts 1
+    sleep "$DP_DELAY"
+    settle; stop_pid "$fast"; stop_pid "$slow"; cap_stop "$CAP_PID"
+    publish dns-parallel.pcap
+    labels dns-parallel duplicate-reply "$DP_SLOW" 53
+    local f=$OUT/dns-parallel.pcap qa qb aa ab eb ea
+    qa=$(n_frames "$f" "ip.dst==$DP_FAST && udp.dstport==53 && !icmp")
+    qb=$(n_frames "$f" "ip.dst==$DP_SLOW && udp.dstport==53 && !icmp")
+    aa=$(n_frames "$f" "ip.src==$DP_FAST && udp.srcport==53 && !icmp")
+    ab=$(n_frames "$f" "ip.src==$DP_SLOW && udp.srcport==53 && !icmp")
+    eb=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$DP_CLI && ip.src==$DP_SLOW")
+    ea=$(n_frames "$f" "icmp.type==3 && ip.src==$DP_FAST")
+    check "$qa + $qb queries, $aa + $ab answers, $eb slow answers refused by the client, $ea fast ones" \
+        [ "$qa" -eq "$N_DP" -a "$qb" -eq "$N_DP" -a "$aa" -eq "$N_DP" -a "$ab" -eq "$N_DP" \
+          -a "$eb" -eq "$N_DP" -a "$ea" -eq 0 ]
+}
+
+# 16: single datagrams from Internet hosts the host never talked to, to its
+# closed ports: Messenger spam (DCE/RPC) to two ports, a Slammer-shaped
+# datagram to 1434, a stray DHT ping.  The host sits behind the router; it
+# answers each with a port unreachable and sends no UDP itself.
+sc_inbound-unsolicited() {
+    topo_inet "$UN_HOST" "${UN_SRC[@]}"
+    capture pm-s vs "$WORK/inbound-unsolicited.pcap"
+    local i shots=()
+    for i in "${!UN_SRC[@]}"; do
+        shots+=(--shot "${UN_SRC[$i]}:${UN_SPORTS[$i]},$UN_HOST:${UN_DPORTS[$i]},${UN_KINDS[$i]}")
+    done
+    timeout 20 ip netns exec pm-c "$PY" "$TOOLS/shots.py" --seed "$SC_SEED" \
+        --interval 0.25 "${shots[@]}"
+    settle; cap_stop "$CAP_PID"
+    publish inbound-unsolicited.pcap
+    rm -f "$(labels_file inbound-unsolicited)"
+    for i in "${!UN_SRC[@]}"; do
+        labels_add inbound-unsolicited unsolicited "$UN_HOST" "${UN_DPORTS[$i]}"
+    done
+    local f=$OUT/inbound-unsolicited.pcap n=${#UN_SRC[@]} dg errs out senders
+    dg=$(n_frames "$f" "ip.dst==$UN_HOST && udp && !icmp")
+    errs=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$UN_HOST")
+    out=$(n_frames "$f" "ip.src==$UN_HOST && udp && !icmp")
+    senders=$(tshark -r "$f" -Y "ip.dst==$UN_HOST && udp && !icmp" -T fields -e ip.src 2>/dev/null | sort -u | wc -l)
+    check "$dg datagrams from $senders senders, $errs refused, $out sent by the host" \
+        [ "$dg" -eq "$n" -a "$senders" -eq "$n" -a "$errs" -eq "$n" -a "$out" -eq 0 ]
+}
+
+# 17: reflection DDoS seen from the victim: SNMP GetResponses from port 161
+# of many spoofed sources (raw socket in the "Internet" namespace, routed
+# through the router) to random closed ports of the victim; the victim
+# (rate limit off) refuses every one.  It never sent anything to port 161.
+sc_reflection-victim() {
+    topo_inet "$RF_VICTIM"
+    capture pm-s vs "$WORK/reflection-victim.pcap"
+    timeout 30 ip netns exec pm-c "$PY" "$TOOLS/reflect.py" --victim "$RF_VICTIM" \
+        --sources "$RF_SOURCES" --sport "$RF_SPORT" --per-source "$RF_PER" \
+        --interval "$IV_RF" --seed "$SC_SEED"
+    settle; cap_stop "$CAP_PID"
+    publish reflection-victim.pcap
+    labels reflection-victim reflection "$RF_VICTIM" "$RF_SPORT"
+    local f=$OUT/reflection-victim.pcap dg srcs errs out
+    dg=$(n_frames "$f" "ip.dst==$RF_VICTIM && udp.srcport==$RF_SPORT && !icmp")
+    srcs=$(tshark -r "$f" -Y "ip.dst==$RF_VICTIM && udp.srcport==$RF_SPORT && !icmp" -T fields -e ip.src 2>/dev/null | sort -u | wc -l)
+    errs=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$RF_VICTIM && udp.srcport==$RF_SPORT")
+    out=$(n_frames "$f" "ip.src==$RF_VICTIM && udp && !icmp")
+    check "$dg datagrams from port $RF_SPORT of $srcs sources, $errs refused, $out sent by the victim" \
+        [ "$srcs" -ge 20 -a "$errs" -eq "$dg" -a "$dg" -ge 40 -a "$out" -eq 0 ]
+}
+
+# 18: nmap UDP scan of a host that keeps Linux's default ICMP rate limit
+# (burst 6, then 1 per second): most probes get no error back.
+sc_nmap-ratelimit() {
+    topo_onlink "$NR_SRC" "$NR_DST" icmp-limits
+    capture pm-c vc "$WORK/nmap-ratelimit.pcap"
+    timeout 60 ip netns exec pm-c nmap -n -Pn -sU -T4 --max-retries 0 --max-rate 10 \
+        -r -g "$NR_SPORT" --host-timeout 20s -p "$NR_PORTS" "$NR_DST" >&2
+    settle; cap_stop "$CAP_PID"
+    publish nmap-ratelimit.pcap
+    labels nmap-ratelimit udp-scan "$NR_DST" "$NR_LOW"
+    local f=$OUT/nmap-ratelimit.pcap probed refused want
+    want=$(( ${NR_PORTS#*-} - ${NR_PORTS%-*} + 1 ))
+    probed=$(tshark -r "$f" -Y "ip.src==$NR_SRC && udp && !icmp" -T fields -e udp.dstport 2>/dev/null | sort -u | wc -l)
+    refused=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$NR_DST")
+    log "    nmap-ratelimit: $probed ports probed, $refused refused"
+    check "$probed ports probed (of $want), $refused refused (1..9: the rate limit)" \
+        [ "$probed" -eq "$want" -a "$refused" -ge 1 -a "$refused" -lt 10 ]
+}
+
+# 19: a host firewall refuses one client: the DNS server's own nftables
+# rejects RJ_B's queries (nft's default reject for UDP: port unreachable,
+# like iptables -j REJECT) and answers RJ_A's in between.  Captured on the
+# server.
+sc_dns-reject-one() {
+    topo_switch "pm-s:$RJ_SRV" "pm-c:$RJ_A" "pm-c2:$RJ_B"
+    ip netns exec pm-s nft -f - <<NFT
+table ip pm {
+    chain in {
+        type filter hook input priority filter; policy accept;
+        ip saddr $RJ_B udp dport 53 reject
+    }
+}
+NFT
+    capture pm-s v "$WORK/dns-reject-one.pcap"
+    dnsd pm-s 20 --bind "$RJ_SRV" --port 53
+    local half
+    half=$(awk -v i="$IV_RJ" 'BEGIN{print i/2}')
+    dnsq pm-c --server "$RJ_SRV" "${QA_MAIN[@]}" --count "$N_RJ" --interval "$IV_RJ" \
+        --timeout 1 --attempts 1 &
+    local a=$!; PIDS+=("$a")
+    sleep "$half"
+    dnsq pm-c2 --seed $((SC_SEED * 10 + 1)) --server "$RJ_SRV" "${QA_ALT[@]}" \
+        --count "$N_RJ" --interval "$IV_RJ" --timeout 1 --attempts 1
+    wait "$a" || true
+    settle; stop_pid "$DNSD_PID"; cap_stop "$CAP_PID"
+    publish dns-reject-one.pcap
+    labels dns-reject-one firewall-reject "$RJ_SRV" 53
+    local f=$OUT/dns-reject-one.pcap ans errs p
+    ans=$(n_frames "$f" "ip.src==$RJ_SRV && ip.dst==$RJ_A && udp.srcport==53 && !icmp")
+    errs=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$RJ_SRV && ip.dst==$RJ_B")
+    p=$(pattern "$f" "icmp.type==3 || (ip.src==$RJ_SRV && udp.srcport==53)")
+    check "$ans answers to $RJ_A, $errs refusals of $RJ_B, interleaved ($p)" \
+        [ "$ans" -eq "$N_RJ" -a "$errs" -eq "$N_RJ" -a "${#p}" -ge $((2 * N_RJ - 1)) ]
+}
+
+# 20: the resolver answers ST_UP lookups and then dies for good; the client
+# keeps asking and every later query is refused.  The resolver process exits
+# right after sending its ST_UP-th answer (dnsd --max-replies, like a crash:
+# its socket is gone microseconds later), so the count does not depend on
+# how loaded the machine is; the script then kills whatever is left of it.
+sc_dns-stops() {
+    topo_lan "$ST_CLI" "$ST_SRV"
+    capture pm-c vc "$WORK/dns-stops.pcap"
+    dnsd pm-s 20 --bind "$ST_SRV" --port 53 --max-replies "$ST_UP"
+    dnsq pm-c --server "$ST_SRV" "${QA_MAIN[@]}" --count "$N_ST" --interval "$IV_ST" \
+        --timeout 0.2 --attempts 1
+    stop_pid "$DNSD_PID"
+    settle; cap_stop "$CAP_PID"
+    publish dns-stops.pcap
+    labels dns-stops service-down "$ST_SRV" 53
+    local f=$OUT/dns-stops.pcap ans errs p
+    ans=$(n_frames "$f" "ip.src==$ST_SRV && udp.srcport==53 && !icmp")
+    read -r errs _ < <(counts "$f")
+    p=$(pattern "$f" "icmp.type==3 || (ip.src==$ST_SRV && udp.srcport==53)")
+    check "$ans answers, then $errs refused (pattern $p)" \
+        [ "$ans" -eq "$ST_UP" -a "$errs" -eq $((N_ST - ST_UP)) -a "$p" = AE ]
+}
+
+# 21: a resolver address that is a load balancer (pm-r, nftables DNAT of
+# IN_VIP:53, round robin over new flows: numgen inc mod IN_MOD) in front of
+# two backends: IN_BE1 answers, IN_BE2 has nothing on 53, and gets 1 flow in
+# IN_MOD.  Its port unreachable is translated back by conntrack (source and
+# quoted destination become the VIP).  Two clients query alternately; every
+# query is a new flow (new source port).  Captured on the balancer's front
+# interface, so both clients are seen.
+sc_dns-intermittent() {
+    ns_add pm-r
+    topo_switch "pm-r:$IN_VIP" "pm-c:$IN_A" "pm-c2:$IN_B"
+    ns_add pm-s
+    veth pm-r rb "$(mac "$IN_LB")" pm-s vs "$(mac "$IN_BE1")"
+    ip -n pm-r addr add "$IN_LB/24" dev rb
+    ip -n pm-s addr add "$IN_BE1/24" dev vs
+    ip -n pm-s addr add "$IN_BE2/24" dev vs
+    ip -n pm-s route add default via "$IN_LB"
+    ip netns exec pm-r sysctl -qw net.ipv4.ip_forward=1
+    # The balancer learnt the clients' MACs from their ARP requests (STALE),
+    # so 5 s into the capture it would probe them again, at a time that
+    # varies by a few queries from run to run and shifts the frame numbers
+    # of the .ref.  Put that probe after the end of the capture.
+    ip netns exec pm-r sysctl -qw net.ipv4.neigh.v.delay_first_probe_time=60
+    ip netns exec pm-r nft -f - <<NFT
+table ip lb {
+    chain pre {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip daddr $IN_VIP udp dport 53 dnat to numgen inc mod $IN_MOD map { 0-$((IN_MOD - 2)) : $IN_BE1, $((IN_MOD - 1)) : $IN_BE2 }
+    }
+}
+NFT
+    capture pm-r v "$WORK/dns-intermittent.pcap"
+    dnsd pm-s 40 --bind "$IN_BE1" --port 53 --quiet
+    local half
+    half=$(awk -v i="$IV_IN" 'BEGIN{print i/2}')
+    dnsq pm-c --server "$IN_VIP" "${QA_MAIN[@]}" --count "$N_IN" --interval "$IV_IN" \
+        --timeout 1 --attempts 1 --quiet &
+    local a=$!; PIDS+=("$a")
+    sleep "$half"
+    dnsq pm-c2 --seed $((SC_SEED * 10 + 1)) --server "$IN_VIP" "${QA_ALT[@]}" \
+        --count "$N_IN" --interval "$IV_IN" --timeout 1 --attempts 1 --quiet
+    wait "$a" || true
+    settle; stop_pid "$DNSD_PID"; cap_stop "$CAP_PID"
+    publish dns-intermittent.pcap
+    labels dns-intermittent intermittent "$IN_VIP" 53
+    local f=$OUT/dns-intermittent.pcap q ans errs want pa pb
+    q=$(n_frames "$f" "ip.dst==$IN_VIP && udp.dstport==53 && !icmp")
+    ans=$(n_frames "$f" "ip.src==$IN_VIP && udp.srcport==53 && !icmp")
+    errs=$(n_frames "$f" "icmp.type==3 && icmp.code==3 && ip.src==$IN_VIP && ip.dst==$IN_VIP")
+    want=$(( 2 * N_IN / IN_MOD ))
+    pa=$(pattern "$f" "ip.dst==$IN_A && (icmp.type==3 || (ip.src==$IN_VIP && udp.srcport==53))")
+    pb=$(pattern "$f" "ip.dst==$IN_B && (icmp.type==3 || (ip.src==$IN_VIP && udp.srcport==53))")
+    check "$q queries, $ans answered, $errs refused by the VIP (want $want); $IN_A: $pa, $IN_B: $pb" \
+        [ "$q" -eq $((2 * N_IN)) -a "$errs" -eq "$want" -a $((ans + errs)) -eq "$q" \
+          -a "${#pa}" -ge 3 -a "${#pb}" -ge 3 ]
+    check "no backend address in the capture" \
+        [ "$(n_frames "$f" "ip.addr==$IN_BE1 || ip.addr==$IN_BE2")" -eq 0 ]
+}
+
+# 22: one outage, two capture points: nothing listens on TP_SRV:53, and
+# tcpdump records at the same time in the client's namespace and in the
+# server's.  Both files go to twopoint/ (analysing them with the rest would
+# count the same errors twice unless the analyzer de-duplicates them).
+sc_twopoint() {
+    topo_lan "$TP_CLI" "$TP_SRV"
+    mkdir -p "$WORK/twopoint" "$OUT/twopoint/expected"
+    capture pm-c vc "$WORK/twopoint/twopoint-client.pcap"
+    local p1=$CAP_PID
+    capture pm-s vs "$WORK/twopoint/twopoint-server.pcap"
+    local p2=$CAP_PID
+    dnsq pm-c --server "$TP_SRV" "${QA_MAIN[@]}" --count "$N_TP" --interval "$IV_TP" \
+        --timeout 1 --attempts 1
+    settle; cap_stop "$p1"; cap_stop "$p2"
+    publish twopoint/twopoint-client.pcap twopoint/twopoint-server.pcap
+    labels twopoint/twopoint-client service-down "$TP_SRV" 53
+    labels twopoint/twopoint-server service-down "$TP_SRV" 53
+    labels twopoint/twopoint service-down "$TP_SRV" 53    # both files together
+    local c s qc qs
+    read -r c _ < <(counts "$OUT/twopoint/twopoint-client.pcap")
+    read -r s _ < <(counts "$OUT/twopoint/twopoint-server.pcap")
+    qc=$(tshark -r "$OUT/twopoint/twopoint-client.pcap" -Y icmp -T fields -e ip.id -e udp.srcport 2>/dev/null | md5sum)
+    qs=$(tshark -r "$OUT/twopoint/twopoint-server.pcap" -Y icmp -T fields -e ip.id -e udp.srcport 2>/dev/null | md5sum)
+    check "$N_TP queries; $c errors at the client, $s at the server, the same ones" \
+        [ "$c" -eq "$N_TP" -a "$s" -eq "$N_TP" -a "$qc" = "$qs" ]
 }
 
 # ----------------------------------------------------------------- main ---

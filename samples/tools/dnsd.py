@@ -7,7 +7,9 @@ anything else an empty NOERROR answer, non-DNS datagrams FORMERR.  With
 --delay the answer is sent that many seconds after the query arrived (from
 the same socket, so from the same port): the reply comes late.
 
-It always stops by itself after --duration seconds (or --max-replies).
+It always stops by itself after --duration seconds, or right after its
+--max-replies-th answer (closing its socket then, like a crash: later
+queries are refused by the kernel).
 
   dnsd.py --bind 192.0.2.53 --port 53 [--delay 1.5] [--duration 10]
 """
@@ -89,6 +91,8 @@ def main():
                 log("answer -> %s:%d" % peer[:2])
             except OSError as e:
                 log("answer -> %s:%d failed: %s" % (peer[0], peer[1], e))
+        if sent >= args.max_replies and not pending:
+            break               # at once: no later query is read and dropped
         wait = stop_at - now
         if pending:
             wait = min(wait, max(0.0, pending[0][0] - now))

@@ -10,6 +10,11 @@ Behaves like the glibc stub resolver, with shorter timeouts:
     client's kernel answers it with an ICMP port unreachable (late reply);
   * the same query id is reused for every try of one lookup;
   * --rotate starts lookup i at server i (resolv.conf "options rotate");
+  * --parallel sends each try to every server at once, from ONE unconnected
+    socket (one source port), takes the first answer and closes the socket
+    (like dnsmasq --all-servers or a client asking two resolvers at once):
+    the slower servers' answers then hit a closed port and the client's
+    kernel refuses them (duplicate replies);
   * with --seeded-ports each try binds a source port drawn from --seed
     (never the same twice) instead of letting the kernel pick one, so that
     two recordings carry the same ports.
@@ -78,6 +83,9 @@ def main():
     ap.add_argument("--attempts", type=int, default=1,
                     help="rounds over all servers (glibc: 2)")
     ap.add_argument("--rotate", action="store_true")
+    ap.add_argument("--parallel", action="store_true",
+                    help="ask every server at once from one socket, take the "
+                         "first answer")
     ap.add_argument("--bind", help="source address")
     ap.add_argument("--edns", action="store_true", help="add an OPT record")
     ap.add_argument("--seed", type=int, default=1,
@@ -120,7 +128,35 @@ def main():
         lookups.append(Lookup(i, rng.randrange(1, 65536), name, qtype,
                               t0 + i * args.interval, order))
 
+    def send_parallel(lk):
+        fam = socket.AF_INET6 if ":" in lk.servers[0][0] else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        if args.bind or args.seeded_ports:
+            port = next_port() if args.seeded_ports else 0
+            addr = args.bind or ("::" if fam == socket.AF_INET6 else "0.0.0.0")
+            try:
+                s.bind((addr, port))
+            except OSError:
+                s.bind((addr, 0))
+        s.setblocking(False)
+        query = dnswire.build_query(lk.qid, lk.name, lk.qtype, edns=args.edns)
+        for server in lk.servers:
+            try:
+                s.sendto(query, server)
+            except OSError as e:
+                log("#%d %s %s -> %s send failed: %s" % (
+                    lk.idx, lk.name, lk.qtype, fmt(server), e))
+        lk.sock = s
+        lk.deadline = time.monotonic() + args.timeout
+        log("#%d %s %s id=%d -> %s from port %d (try %d)" % (
+            lk.idx, lk.name, lk.qtype, lk.qid,
+            " + ".join(fmt(x) for x in lk.servers), s.getsockname()[1],
+            lk.attempt + 1))
+
     def send_try(lk):
+        if args.parallel:
+            send_parallel(lk)
+            return
         server = lk.servers[lk.srv]
         fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -156,7 +192,7 @@ def main():
 
     def advance(lk, why):
         close(lk)
-        lk.srv += 1
+        lk.srv = len(lk.servers) if args.parallel else lk.srv + 1
         if lk.srv >= len(lk.servers):
             lk.srv = 0
             lk.attempt += 1
@@ -195,7 +231,7 @@ def main():
             if lk.sock not in ready:
                 continue
             try:
-                data = lk.sock.recv(4096)
+                data, peer = lk.sock.recvfrom(4096)
             except ConnectionRefusedError:
                 log("#%d %s %s: refused by %s (ICMP port unreachable)" % (
                     lk.idx, lk.name, lk.qtype, fmt(lk.servers[lk.srv])))
@@ -211,8 +247,10 @@ def main():
                 continue
             if hdr[0] != lk.qid:
                 continue
+            if args.parallel and tuple(peer[:2]) not in lk.servers:
+                continue
             log("#%d %s %s: answer from %s, rcode %d, %d answers" % (
-                lk.idx, lk.name, lk.qtype, fmt(lk.servers[lk.srv]),
+                lk.idx, lk.name, lk.qtype, fmt(tuple(peer[:2])),
                 hdr[1] & 0xF, hdr[3]))
             close(lk)
             lk.result = "answered"
