@@ -49,9 +49,11 @@ check "analyze samples/" test $? -eq 0
 check "re-run changes no finding" cmp "$TMP/all1.json" "$TMP/all2.json"
 # samples/formats/ holds the same packets in other formats: one capture each (SPEC §8).
 check "re-run adds no capture; format copies add nothing" \
-	test "$(sqlite3 "$TMP/all.db" 'SELECT COUNT(*) FROM captures')" -eq "$(ls samples/*.pcap | wc -l)"
-ls samples/*.pcap* | sort | awk 'NR % 2' >"$TMP/a.list"
-ls samples/*.pcap* | sort | awk 'NR % 2 == 0' >"$TMP/b.list"
+	test "$(sqlite3 "$TMP/all.db" 'SELECT COUNT(*) FROM captures')" \
+	-eq "$(find samples -path '*/formats' -prune -o -type f -name '*.pcap' -print | wc -l)"
+find samples -path '*/expected' -prune -o -type f -name '*.pcap*' -print | sort >"$TMP/caps.list"
+awk 'NR % 2' "$TMP/caps.list" >"$TMP/a.list"
+awk 'NR % 2 == 0' "$TMP/caps.list" >"$TMP/b.list"
 "$BIN" analyze -q --db "$TMP/a.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
 "$BIN" analyze -q --db "$TMP/b.db" -o /dev/null $(cat "$TMP/b.list") 2>/dev/null
 "$BIN" merge -q --db "$TMP/m.db" -f json -o "$TMP/merged.json" "$TMP/a.db" "$TMP/b.db"
