@@ -111,6 +111,13 @@ check "truncated capture exits 1" test $st -eq 1
 check "truncated capture is named with a packet count" grep -q "cut.pcap.*packet" "$TMP/err"
 check "the rest of the batch is stored" test "$(sqlite3 "$TMP/cut.db" 'SELECT COUNT(*) FROM captures')" -eq 2
 
+# An empty directory: nothing to analyze, said so, exit 0 (SPEC §4: done), no sanitizer report.
+mkdir "$TMP/empty"
+"$BIN" analyze --db "$TMP/empty.db" -o /dev/null "$TMP/empty" 2>"$TMP/err"; st=$?
+check "empty directory: analyze exits 0 (got $st)" test $st -eq 0
+check "empty directory: says there was nothing to analyze" grep -q "no capture file found" "$TMP/err"
+check "empty directory: no sanitizer report" sh -c "! grep -E 'runtime error|Sanitizer' '$TMP/err'"
+
 # 5b. An interrupted run leaves the database as it was before that capture; memory stays
 # bounded. A generated capture large enough to be killed in the middle of.
 GEN=build/gen-capture

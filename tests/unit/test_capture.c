@@ -794,6 +794,28 @@ Test(capture, walk_sorted_no_symlinked_dirs)
 	cr_expect_eq(system(p), 0);
 }
 
+/* An empty directory, alone or inside another, gives nothing and reports nothing (and its
+ * empty listing is never handed to qsort as a null pointer: UBSan aborts on that). */
+Test(capture, walk_empty_directories)
+{
+	char base[] = "/tmp/pm-walk-XXXXXX", p[256], q[256];
+	struct seen s = {0};
+
+	cr_assert_not_null(mkdtemp(base));
+	make(base, "t", 'd', NULL);
+	make(base, "t/empty", 'd', NULL);
+	make(base, "t/empty2", 'd', NULL);
+	snprintf(p, sizeof p, "%s/t/empty", base);
+	snprintf(q, sizeof q, "%s/t", base);
+	const char *args[] = {p, q};
+
+	cap_walk(args, 2, note, &s);
+	cr_expect_eq(s.n, 0, "%d paths or errors, first: %s", s.n, s.lines[0]);
+
+	snprintf(p, sizeof p, "rm -rf %s", base);
+	cr_expect_eq(system(p), 0);
+}
+
 Test(capture, walk_depth_cap_and_unreadable)
 {
 	char base[] = "/tmp/pm-walk-XXXXXX", p[1024];
