@@ -1,5 +1,6 @@
 /* test_capture.c - capture opening: formats, gzip and zstd, stdin, bad and cut files, the
- * filter, the content hash and the directory walk. Captures come from ../shared/corpus. */
+ * filter, the content hash and the directory walk. Captures come from the shared corpus
+ * ($SHARED/corpus, ../shared/corpus by default: tests/unit/shared_data.h). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,13 @@
 
 #include "analyzer/capture.h"
 #include "analyzer/stream.h"
+#include "tests/unit/shared_data.h"
 
-#define CORPUS "../shared/corpus/"
-#define AFS CORPUS "tcpdump/afs.pcap"		   /* 601 packets, 25 port unreachables */
-#define MPLS CORPUS "tcpdump/mpls-traceroute.pcap" /* 18 packets, PPP */
-#define NANO CORPUS "tcpdump/tcp-handshake-nano.pcap"
-#define PCAPNG CORPUS "tcpdump/icmp-cksum-oobr-3.pcapng"
+#define CORPUS(rel) shared_path("corpus/" rel)
+#define AFS CORPUS("tcpdump/afs.pcap")		    /* 601 packets, 25 port unreachables */
+#define MPLS CORPUS("tcpdump/mpls-traceroute.pcap") /* 18 packets, PPP */
+#define NANO CORPUS("tcpdump/tcp-handshake-nano.pcap")
+#define PCAPNG CORPUS("tcpdump/icmp-cksum-oobr-3.pcapng")
 
 /* What a whole read gave: records, end, a digest of every record, the file's hash. */
 struct readout {
@@ -61,8 +63,7 @@ static struct readout read_all(const char *path, const struct cap_options *opt)
 
 static void need_corpus(void)
 {
-	if (access(AFS, R_OK) != 0)
-		cr_skip_test("corpus not found at " CORPUS);
+	need_shared("corpus", "corpus captures");
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -310,7 +311,7 @@ Test(capture, libpcap_refusals_from_corpus_readme)
 
 	need_corpus();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		snprintf(path, sizeof path, CORPUS "libpcap/%s", cases[i].file);
+		snprintf(path, sizeof path, "%s/%s", CORPUS("libpcap"), cases[i].file);
 		cr_expect_eq(cap_open(path, NULL, &r, err), -1, "%s opened", cases[i].file);
 		/* The README quotes libpcap's newer words; 1.10.3 (Debian 12) says these. */
 		cr_expect(strcmp(err, cases[i].msg) == 0 || strcmp(err, cases[i].msg_1_10) == 0,
@@ -319,7 +320,7 @@ Test(capture, libpcap_refusals_from_corpus_readme)
 	/* 1.10.3 opens this one and keeps the reserved bits in the link type: 0x00300000
 	 * (tcpdump says "unknown data link type 3145728"; the README's 3145729 is off by one). */
 	cr_assert_eq(
-	    cap_open(CORPUS "libpcap/linktype-reserved-field-not-zero.pcap", NULL, &r, err), 0,
+	    cap_open(CORPUS("libpcap/linktype-reserved-field-not-zero.pcap"), NULL, &r, err), 0,
 	    "%s", err);
 	cr_expect_eq(cap_linktype(r), 3145728);
 	cap_close(r);
