@@ -31,7 +31,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps demo test unit integration clean bench fuzz check-gen
+.PHONY: all deps test-deps demo test test-lone unit integration clean bench fuzz check-gen
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -94,6 +94,11 @@ unit: build/asan/unit-tests
 
 integration: portmortem build/asan/portmortem
 	bash tests/integration.sh
+
+# `make test` in a clone of the committed HEAD with no shared data beside it, as a newcomer
+# gets it (not part of `make test`: it runs `make test`).
+test-lone:
+	bash tests/lone-clone.sh
 
 bench: portmortem build/gen-capture
 	sh tests/bench/bench.sh
