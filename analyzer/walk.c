@@ -69,7 +69,8 @@ static char **list_dir(const char *dir, size_t *n_out)
 	if (errno != 0)
 		goto error;
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n > 1) /* an empty directory leaves names NULL: qsort must not be handed it */
+		qsort(names, n, sizeof *names, cmp_names);
 	*n_out = n;
 	return names != NULL ? names : calloc(1, sizeof *names);
 error:

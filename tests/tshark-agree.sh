@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tshark-agree.sh - `portmortem events` against tshark's reading of every ICMPv4 type 3 and
 # ICMPv6 type 1 message (frame, reporter, family, type, code, quoted src/sport/dst/dport):
-#  1. every corpus file ($CORPUS, skipped when absent): the same lines as
-#     tests/corpus-ref/<set>/<file>.ref, and no line at all for a file without a reference;
+#  1. every corpus file ($CORPUS: tests/tools/harness.sh; skipped, said so, when absent): the
+#     same lines as tests/corpus-ref/<set>/<file>.ref, and no line for a file without one;
 #  2. captures made now by samples/gen (tests/corpus-ref/generated/configs, deterministic):
 #     the same lines as generated/<name>.ref, for the plain file and its gzip, zstd and
 #     pcapng (editcap) forms; a form whose tool is missing is skipped and said so.
@@ -12,7 +12,6 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BIN=${BIN:-build/asan/portmortem}
-CORPUS=${CORPUS:-../shared/corpus}
 REFS=tests/corpus-ref
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -26,13 +25,12 @@ same() {
 }
 
 # 1. The corpus, two files at a time: one result line per file, then counted here.
-if [ -d "$CORPUS" ]; then
+if have_shared "$CORPUS" "tshark agreement on $(grep -c . "$CORPUS_LIST") corpus captures"; then
 	: >"$TMP/none.ref" # a file without a reference: no line expected
 	export BIN REFS CORPUS TMP
 	export -f our_ref
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort |
-		xargs -P 2 -I{} bash -c 'f=$0; ref=$REFS/${f#"$CORPUS"/}.ref; [ -f "$ref" ] || ref=$TMP/none.ref
+	corpus_files | xargs -P 2 -I{} bash -c 'f=$0; ref=$REFS/${f#"$CORPUS"/}.ref; [ -f "$ref" ] || ref=$TMP/none.ref
 			if our_ref "$f" | cmp -s - "$ref"; then echo "ok $f"; else echo "FAIL $f $ref"; fi' {} \
 		>"$TMP/corpus"
 	n_ref=0
@@ -47,8 +45,6 @@ if [ -d "$CORPUS" ]; then
 		diff <(our_ref "$f") "$ref" | head -10 | sed 's/^/    /'
 	done <"$TMP/corpus"
 	echo "tshark-agree: corpus $(wc -l <"$TMP/corpus") files, $n_ref with references"
-else
-	echo "tshark-agree: corpus not found at $CORPUS: skipped"
 fi
 
 # 2. Generated captures, each in every form.

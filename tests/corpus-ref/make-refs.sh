@@ -3,15 +3,18 @@
 # compares `portmortem events` against. Run by hand where tshark is installed (CI has none, so
 # the references are committed) whenever the corpus, samples/gen or tshark changes; then review
 # the diff and DIFFERENCES.md. Default: both parts.
-#   corpus:    tests/corpus-ref/<set>/<file>.ref for every file of $CORPUS (../shared/corpus)
-#              in which tshark finds an ICMPv4 type 3 or ICMPv6 type 1 message (~8 min).
+#   corpus:    tests/corpus-ref/<set>/<file>.ref for every file of $CORPUS ($SHARED/corpus,
+#              ../shared/corpus by default) in which tshark finds an ICMPv4 type 3 or ICMPv6
+#              type 1 message (~8 min), and tests/corpus-ref/corpus.list, every file's name
+#              (the tests check the corpus still holds them, and count them when it is absent).
 #   generated: tests/corpus-ref/generated/<name>.ref for each line of generated/configs.
 # A reference is tests/tools/tshark-ref.sh's output, with one change (DIFFERENCES.md): ports of
 # a quoted TCP or SCTP header, which that script leaves as "-" (it reads udp.* only), are
 # taken from tshark's own tcp.srcport/tcp.dstport (sctp.*) of the same frame.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CORPUS=${CORPUS:-../shared/corpus}
+SHARED=${SHARED:-../shared}
+CORPUS=${CORPUS:-$SHARED/corpus}
 REFS=tests/corpus-ref
 command -v tshark >/dev/null || { echo "make-refs: needs tshark (apt-get install tshark)" >&2; exit 2; }
 parts=${*:-corpus generated}
@@ -41,6 +44,8 @@ for part in $parts; do
 	corpus)
 		[ -d "$CORPUS" ] || { echo "make-refs: no corpus at $CORPUS" >&2; exit 2; }
 		find "$REFS" -mindepth 2 -name '*.ref' ! -path "$REFS/generated/*" -delete
+		find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' |
+			cut -c$((${#CORPUS} + 2))- | LC_ALL=C sort >"$REFS/corpus.list"
 		# shellcheck disable=SC2016 # expanded by the inner bash
 		find "$CORPUS" -type f ! -name '*.md' ! -name 'LICENSE*' ! -name 'COPYING*' | sort |
 			xargs -P "$(nproc)" -I{} bash -c 'out=$0/${1#"$2"/}.ref; ref_of "$1" >"$TMP/$$.r"

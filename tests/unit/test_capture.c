@@ -1,5 +1,6 @@
 /* test_capture.c - capture opening: formats, gzip and zstd, stdin, bad and cut files, the
- * filter, the content hash and the directory walk. Captures come from ../shared/corpus. */
+ * filter, the content hash and the directory walk. Captures come from the shared corpus
+ * ($SHARED/corpus, ../shared/corpus by default: tests/unit/shared_data.h). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,13 @@
 
 #include "analyzer/capture.h"
 #include "analyzer/stream.h"
+#include "tests/unit/shared_data.h"
 
-#define CORPUS "../shared/corpus/"
-#define AFS CORPUS "tcpdump/afs.pcap"		   /* 601 packets, 25 port unreachables */
-#define MPLS CORPUS "tcpdump/mpls-traceroute.pcap" /* 18 packets, PPP */
-#define NANO CORPUS "tcpdump/tcp-handshake-nano.pcap"
-#define PCAPNG CORPUS "tcpdump/icmp-cksum-oobr-3.pcapng"
+#define CORPUS(rel) shared_path("corpus/" rel)
+#define AFS CORPUS("tcpdump/afs.pcap")		    /* 601 packets, 25 port unreachables */
+#define MPLS CORPUS("tcpdump/mpls-traceroute.pcap") /* 18 packets, PPP */
+#define NANO CORPUS("tcpdump/tcp-handshake-nano.pcap")
+#define PCAPNG CORPUS("tcpdump/icmp-cksum-oobr-3.pcapng")
 
 /* What a whole read gave: records, end, a digest of every record, the file's hash. */
 struct readout {
@@ -62,8 +64,7 @@ static struct readout read_all(const char *path, const struct cap_options *opt)
 
 static void need_corpus(void)
 {
-	if (access(AFS, R_OK) != 0)
-		cr_skip_test("corpus not found at " CORPUS);
+	need_shared("corpus", "corpus captures");
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -311,7 +312,7 @@ Test(capture, libpcap_refusals_from_corpus_readme)
 
 	need_corpus();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		snprintf(path, sizeof path, CORPUS "libpcap/%s", cases[i].file);
+		snprintf(path, sizeof path, "%s/%s", CORPUS("libpcap"), cases[i].file);
 		cr_expect_eq(cap_open(path, NULL, &r, err), -1, "%s opened", cases[i].file);
 		/* The README quotes libpcap's newer words; 1.10.3 (Debian 12) says these. */
 		cr_expect(strcmp(err, cases[i].msg) == 0 || strcmp(err, cases[i].msg_1_10) == 0,
@@ -320,7 +321,7 @@ Test(capture, libpcap_refusals_from_corpus_readme)
 	/* 1.10.3 opens this one and keeps the reserved bits in the link type: 0x00300000
 	 * (tcpdump says "unknown data link type 3145728"; the README's 3145729 is off by one). */
 	cr_assert_eq(
-	    cap_open(CORPUS "libpcap/linktype-reserved-field-not-zero.pcap", NULL, &r, err), 0,
+	    cap_open(CORPUS("libpcap/linktype-reserved-field-not-zero.pcap"), NULL, &r, err), 0,
 	    "%s", err);
 	cr_expect_eq(cap_linktype(r), 3145728);
 	cap_close(r);
@@ -793,6 +794,28 @@ Test(capture, walk_sorted_no_symlinked_dirs)
 	cr_expect_str_eq(s.lines[6], "dangling ! broken symbolic link: No such file or directory");
 	cr_expect_str_eq(s.lines[7], "linkfile");
 	cr_expect_str_eq(s.lines[8], "/nonexistent.pcap");
+
+	snprintf(p, sizeof p, "rm -rf %s", base);
+	cr_expect_eq(system(p), 0);
+}
+
+/* An empty directory, alone or inside another, gives nothing and reports nothing (and its
+ * empty listing is never handed to qsort as a null pointer: UBSan aborts on that). */
+Test(capture, walk_empty_directories)
+{
+	char base[] = "/tmp/pm-walk-XXXXXX", p[256], q[256];
+	struct seen s = {0};
+
+	cr_assert_not_null(mkdtemp(base));
+	make(base, "t", 'd', NULL);
+	make(base, "t/empty", 'd', NULL);
+	make(base, "t/empty2", 'd', NULL);
+	snprintf(p, sizeof p, "%s/t/empty", base);
+	snprintf(q, sizeof q, "%s/t", base);
+	const char *args[] = {p, q};
+
+	cap_walk(args, 2, note, &s);
+	cr_expect_eq(s.n, 0, "%d paths or errors, first: %s", s.n, s.lines[0]);
 
 	snprintf(p, sizeof p, "rm -rf %s", base);
 	cr_expect_eq(system(p), 0);

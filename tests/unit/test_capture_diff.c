@@ -11,8 +11,8 @@
 #include <zlib.h>
 
 #include "analyzer/capture.h"
+#include "tests/unit/shared_data.h"
 
-#define CORPUS_DIR "../shared/corpus"
 #define SAMPLES_DIR "samples"
 #define N_GENERATED 3000
 #define GEN_CAP (2u << 20)
@@ -123,22 +123,21 @@ static void diff_tree(const char *dir, const char *what)
 	struct tally t = {0};
 	const char *args[] = {dir};
 
-	if (access(dir, R_OK) != 0) {
-		cr_log_warn("%s (%s) not found: skipped", what, dir);
-		return;
-	}
+	cr_assert_eq(access(dir, R_OK), 0, "%s (%s) not found", what, dir);
 	cap_walk(args, 1, diff_walked, &t);
 	cr_log_info("%s: %d files, %d read by both readers (%d cut short), %d refused by both; "
 		    "%d of %d error messages identical; %d disagreements",
 		    what, t.files, t.opened, t.cut, t.refused, t.same_msg, t.refused + t.cut,
 		    t.failures);
+	cr_expect_gt(t.files, 0, "%s (%s): no capture found", what, dir);
 	cr_expect_eq(t.failures, 0, "%d of %d files differ; first: %s", t.failures, t.files,
 		     t.first_failure);
 }
 
 Test(capture_diff, corpus)
 {
-	diff_tree(CORPUS_DIR, "corpus");
+	need_shared("corpus", "corpus captures");
+	diff_tree(shared_path("corpus"), "corpus");
 }
 
 Test(capture_diff, samples)
