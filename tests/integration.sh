@@ -126,8 +126,7 @@ fi
 
 # 3d. Real captures made by others (../shared/realworld, never copied here): each gets the
 # reading an expert gives (tests/realworld/README.md says why).
-REALWORLD=${REALWORLD:-../shared/realworld}
-if [ -d "$REALWORLD" ]; then
+if have_shared "$REALWORLD" "$(cut -f1 tests/realworld/expected.tsv | sort -u | wc -l) real captures: the expert's reading"; then
 	for f in $(cut -f1 tests/realworld/expected.tsv | sort -u); do
 		rm -f "$TMP/rw.db"*
 		"$BIN" analyze -q --db "$TMP/rw.db" -o /dev/null "$REALWORLD/$f" 2>/dev/null
@@ -137,8 +136,6 @@ if [ -d "$REALWORLD" ]; then
 		check "real capture $f: evidence never contradicts the counts" \
 			python3 tests/tools/evidence-check.py "$TMP/rw.db"
 	done
-else
-	echo "skipped: real-capture readings ($REALWORLD not found beside the repository)"
 fi
 
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
