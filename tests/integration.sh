@@ -11,8 +11,9 @@ trap 'rm -rf "$TMP"' EXIT
 . tests/tools/harness.sh
 
 # 1. Events agree with tshark on every sample and holdout capture (references committed).
-for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/expected/*.ref \
-	tests/holdout/formats/expected/*.ref; do
+for ref in samples/expected/*.ref samples/formats/expected/*.ref samples/twopoint/expected/*.ref \
+	tests/holdout/expected/*.ref tests/holdout/formats/expected/*.ref \
+	tests/holdout/twopoint/expected/*.ref; do
 	[ -f "$ref" ] || continue
 	dir=$(dirname "$(dirname "$ref")")
 	cap="$dir/$(basename "$ref" .ref)"
@@ -20,27 +21,65 @@ for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/e
 		bad "events of $cap differ from tshark's"; head -20 "$TMP/diff"; fi
 done
 
-# 2. Findings: each capture alone gets its expected labels.
+# 2. Findings: each capture alone gets its expected labels. DIR/expected/DIR.labels in a
+# subdirectory (twopoint/expected/twopoint.labels) holds the findings of all of DIR's captures
+# together. Captures listed in expected/PENDING (is_pending, tests/tools/harness.sh) are skipped
+# here, and said so.
 findings_of() { # DB -> "diagnosis<TAB>server_ip<TAB>server_port<TAB>secondary"
 	sqlite3 -separator $'\t' "$1" "SELECT diagnosis, server_ip, server_port,
 		CASE WHEN secondary = '[]' THEN '-' ELSE (SELECT group_concat(value, ',')
 		FROM (SELECT value FROM json_each(secondary) ORDER BY value)) END
 		FROM findings ORDER BY 1, 2, 3"
 }
-for labels in samples/expected/*.labels tests/holdout/expected/*.labels; do
+pending_skipped=""
+for labels in samples/expected/*.labels samples/twopoint/expected/*.labels \
+	tests/holdout/expected/*.labels tests/holdout/twopoint/expected/*.labels; do
 	[ -f "$labels" ] || continue
 	dir=$(dirname "$(dirname "$labels")")
 	name=$(basename "$labels" .labels)
 	cap=$(ls "$dir/$name".pcap* 2>/dev/null | head -1)
+	if [ -z "$cap" ] && [ "$name" = "$(basename "$dir")" ]; then
+		cap=$(ls "$dir"/*.pcap* 2>/dev/null) # the directory's captures together
+	fi
 	[ -n "$cap" ] || { bad "no capture for $labels"; continue; }
+	if is_pending "$name"; then
+		pending_skipped="$pending_skipped ${labels%.labels}"
+		continue
+	fi
 	rm -f "$TMP/one.db"*
-	"$BIN" analyze -q --db "$TMP/one.db" -f json -o "$TMP/one.json" "$cap" 2>"$TMP/err"
+	# shellcheck disable=SC2086 # several captures for a directory's combined labels
+	"$BIN" analyze -q --db "$TMP/one.db" -f json -o "$TMP/one.json" $cap 2>"$TMP/err"
 	st=$?
 	[ $st -eq 0 ] || { bad "analyze $cap exited $st"; cat "$TMP/err"; continue; }
 	if diff <(findings_of "$TMP/one.db") <(sort "$labels") >"$TMP/diff"; then ok; else
 		bad "findings of $cap"; cat "$TMP/diff"; fi
 	check "json of $cap is valid" sqlite3 :memory: "SELECT CASE WHEN json_valid(readfile('$TMP/one.json')) THEN 0 ELSE abs(-9223372036854775807-1) END"
 done
+if [ -n "$pending_skipped" ]; then
+	echo "integration: label check SKIPPED (listed in expected/PENDING: diagnosis rules not landed yet):"
+	printf '    %s.labels\n' $pending_skipped
+fi
+
+# 2b. Two capture points of one outage (samples/twopoint/: client side and server side, the
+# same 6 refused DNS queries). Analysed together they must count each ICMP error once:
+# expected `errors|requests` = 6|6, NOT 12|12. Needs the analyzer's de-duplication across
+# capture points (SPEC §6 "One packet is one event"); until it lands this check is off:
+# run it with PM_CHECK_TWOPOINT=1.
+if [ "${PM_CHECK_TWOPOINT:-0}" = 1 ]; then
+	rm -f "$TMP/tp.db"*
+	"$BIN" analyze -q -d "$TMP/tp.db" -o /dev/null samples/twopoint/*.pcap 2>"$TMP/err"
+	check "twopoint: analyze exits 0" test $? -eq 0
+	check "twopoint: client + server capture count 6 errors and 6 requests (6|6), not 12" \
+		test "$(sqlite3 "$TMP/tp.db" "SELECT errors, requests FROM findings")" = "6|6"
+	if [ -d tests/holdout/twopoint ]; then # the hold-out pair: 5 queries
+		rm -f "$TMP/tp.db"*
+		"$BIN" analyze -q -d "$TMP/tp.db" -o /dev/null tests/holdout/twopoint/*.pcap 2>"$TMP/err"
+		check "holdout twopoint: 5|5, not 10|10" \
+			test "$(sqlite3 "$TMP/tp.db" "SELECT errors, requests FROM findings")" = "5|5"
+	fi
+else
+	echo "integration: twopoint de-duplication check (6|6) off: PM_CHECK_TWOPOINT=1 runs it"
+fi
 
 # 3. Whole sample set: re-running adds nothing; merge of two shards equals one run.
 "$BIN" analyze -q --db "$TMP/all.db" -f json -o "$TMP/all1.json" samples 2>"$TMP/err"
@@ -49,8 +88,10 @@ check "analyze samples/" test $? -eq 0
 check "re-run changes no finding" cmp "$TMP/all1.json" "$TMP/all2.json"
 check "re-run adds no capture" test "$(sqlite3 "$TMP/all.db" 'SELECT COUNT(*) FROM captures')" \
 	-eq "$(find samples -path '*/expected' -prune -o -type f -name '*.pcap*' -print | wc -l)"
-ls samples/*.pcap* | sort | awk 'NR % 2' >"$TMP/a.list"
-ls samples/*.pcap* | sort | awk 'NR % 2 == 0' >"$TMP/b.list"
+# The top-level captures and the two capture points of twopoint/ (analyze samples/ walks into
+# it), not formats/ (copies of the same packets).
+ls samples/*.pcap* samples/twopoint/*.pcap* | sort | awk 'NR % 2' >"$TMP/a.list"
+ls samples/*.pcap* samples/twopoint/*.pcap* | sort | awk 'NR % 2 == 0' >"$TMP/b.list"
 "$BIN" analyze -q --db "$TMP/a.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
 "$BIN" analyze -q --db "$TMP/b.db" -o /dev/null $(cat "$TMP/b.list") 2>/dev/null
 "$BIN" merge -q --db "$TMP/m.db" -f json -o "$TMP/merged.json" "$TMP/a.db" "$TMP/b.db"
