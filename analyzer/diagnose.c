@@ -108,6 +108,28 @@ static const char PU_SQL[] =
 	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
 	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
 	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
+	/* Endpoint counts of captures that overlap in time (the client's and the server's
+	 * capture of one incident) are the same datagrams seen twice: within such a group the
+	 * largest count stands; groups that follow each other (a rotated archive) add up. */
+	"DROP TABLE IF EXISTS temp.capgrp;"
+	"CREATE TEMP TABLE capgrp AS WITH o AS (SELECT id, first_ns, MAX(last_ns) OVER (ORDER BY"
+	" first_ns, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last FROM captures)"
+	" SELECT id, SUM(prev_last IS NULL OR first_ns > prev_last) OVER (ORDER BY first_ns, id)"
+	" AS grp FROM o;"
+	"DROP TABLE IF EXISTS temp.epg;"
+	"CREATE TEMP TABLE epg AS SELECT g.grp AS capture_id, e.ip, e.port,"
+	" MAX(rx_packets) AS rx_packets, MAX(rx_bytes) AS rx_bytes, MAX(tx_packets) AS tx_packets,"
+	" MAX(tx_bytes) AS tx_bytes, MIN(first_rx_ns) AS first_rx_ns, MAX(last_rx_ns) AS last_rx_ns,"
+	" MIN(first_tx_ns) AS first_tx_ns, MAX(last_tx_ns) AS last_tx_ns, MAX(n_clients) AS n_clients,"
+	" MAX(app) AS app, MAX(errors) AS errors, MIN(err_first_ns) AS err_first_ns,"
+	" MAX(err_last_ns) AS err_last_ns, MAX(tx_before_err_ns) AS tx_before_err_ns,"
+	" MIN(tx_after_err_ns) AS tx_after_err_ns, MAX(tx_during_err) AS tx_during_err,"
+	" MAX(rx_unanswered) AS rx_unanswered, MAX(n_peers) AS n_peers,"
+	" MAX(sent_refused) AS sent_refused, MAX(tx_refused_during) AS tx_refused_during,"
+	" MAX(tx_other_during) AS tx_other_during"
+	" FROM endpoints e JOIN capgrp g ON g.id = e.capture_id GROUP BY g.grp, e.ip, e.port;"
+	"CREATE INDEX temp.epg_ip_port ON epg (ip, port);"
+	"CREATE INDEX temp.epg_port ON epg (port, ip);"
 	"DROP TABLE IF EXISTS temp.te;"
 	"CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
 	" WHERE proto = 17 AND sport IS NOT NULL AND dport IS NOT NULL"
@@ -118,10 +140,10 @@ static const char PU_SQL[] =
 	 * rotated archive, or evicted from the flow cache) was a reply when it came from a
 	 * service that answers requests in any capture, to a port that is no such service. */
 	"UPDATE pu SET role = 'reply' WHERE role = 'request' AND orig_seen = 0"
-	" AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM endpoints s WHERE s.ip = pu.src"
+	" AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM epg s WHERE s.ip = pu.src"
 	"  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0"
 	"  AND s.first_rx_ns <= s.first_tx_ns)"
-	" AND NOT EXISTS (SELECT 1 FROM endpoints c WHERE c.ip = pu.dst AND c.port = pu.dport"
+	" AND NOT EXISTS (SELECT 1 FROM epg c WHERE c.ip = pu.dst AND c.port = pu.dport"
 	"  AND c.tx_packets > 0 AND c.rx_packets > 0 AND c.first_rx_ns <= c.first_tx_ns);";
 
 /* Every event records the finding that claimed it (a copy seen at another capture point
@@ -171,7 +193,8 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
-	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; COMMIT", errbuf) < 0)
+	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
+		    " DROP TABLE temp.capgrp; COMMIT", errbuf) < 0)
 		goto error;
 	return (int)x.n_findings;
 error:;

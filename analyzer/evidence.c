@@ -193,7 +193,7 @@ void dx_summaries(struct dx *x)
 		return;
 	dx_run(x, dx_prepare(x, SUMMARY_SQL, ""), "summarising findings");
 	sqlite3_stmt *st = dx_prepare(x, "SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app)"
-				      " FROM endpoints e WHERE e.ip = f.server_ip AND e.port ="
+				      " FROM epg e WHERE e.ip = f.server_ip AND e.port ="
 				      " f.server_port) FROM findings f ORDER BY f.id", "");
 	struct fsum *fs = NULL;
 	size_t n = 0, cap = 0;

@@ -73,7 +73,7 @@ static void traceroute_one(struct dx *x, const struct key *k)
 	int64_t low = dx_int(x, dx_prepare(x, sql, "ittii", fid, k->a, k->b,
 		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), 0);
 	int64_t probes = dx_int(x, dx_prepare(x,
-		"SELECT SUM(rx_packets) FROM endpoints e WHERE ip = ?1 AND port BETWEEN ?3 AND ?4"
+		"SELECT SUM(rx_packets) FROM epg e WHERE ip = ?1 AND port BETWEEN ?3 AND ?4"
 		" AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip AND c.port = e.port"
 		" AND c.client_ip = ?2)", "ttii", k->b, k->a, (int64_t)TRACEROUTE_PORT_FIRST,
 		(int64_t)TRACEROUTE_PORT_LAST), 0);
@@ -129,14 +129,14 @@ static void scan_one(struct dx *x, const struct key *k)
 	/* Every port of the target the source sent to, refused or not (rate-limited errors,
 	 * open ports), and the datagrams it sent there. */
 	int64_t probes = dx_int(x, dx_prepare(x,
-		"SELECT SUM(rx_packets) FROM endpoints e WHERE ip = ?1 AND (port IN (SELECT dport"
+		"SELECT SUM(rx_packets) FROM epg e WHERE ip = ?1 AND (port IN (SELECT dport"
 		" FROM pu WHERE fid = ?2) OR EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip ="
 		" e.ip AND c.port = e.port AND c.client_ip = ?3))", "tit", k->b, fid, k->a), 0);
 	int64_t probed = dx_int(x, dx_prepare(x,
 		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE fid = ?2 UNION SELECT port FROM"
 		" endpoint_clients WHERE ip = ?1 AND client_ip = ?3)", "tit", k->b, fid, k->a), k->n);
 	int64_t open = dx_int(x, dx_prepare(x,
-		"SELECT COUNT(DISTINCT port) FROM endpoints WHERE ip = ?1 AND tx_packets > 0 AND"
+		"SELECT COUNT(DISTINCT port) FROM epg WHERE ip = ?1 AND tx_packets > 0 AND"
 		" port NOT IN (SELECT dport FROM pu WHERE fid = ?2) AND port IN (SELECT port FROM"
 		" endpoint_clients WHERE ip = ?1 AND client_ip = ?3)", "tit", k->b, fid, k->a), 0);
 	char span[32];

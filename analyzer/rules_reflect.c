@@ -72,7 +72,7 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 	/* The service ports of the attack, the busiest first: the flood's source ports and
 	 * the ports the forged requests went to. */
 	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(e.tx_packets), 0) FROM"
-			" endpoints e WHERE e.port = p AND e.ip != ?2 AND e.rx_packets = 0) AS vol FROM"
+			" epg e WHERE e.port = p AND e.ip != ?2 AND e.rx_packets = 0) AS vol FROM"
 			" (SELECT CASE WHEN " FLOOD " THEN sport ELSE dport END AS p FROM pu WHERE"
 			" fid = ?1) GROUP BY p ORDER BY vol DESC, n DESC, p", "it",
 			r->fid, r->victim);
@@ -88,7 +88,7 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 	}
 	sqlite3_finalize(st);
 	/* The flood itself: datagrams from those service ports by hosts nobody asked. */
-	st = dx_prepare(x, "SELECT COUNT(DISTINCT ip), SUM(tx_packets), SUM(tx_bytes) FROM endpoints"
+	st = dx_prepare(x, "SELECT COUNT(DISTINCT ip), SUM(tx_packets), SUM(tx_bytes) FROM epg"
 			" WHERE ip != ?2 AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT CASE"
 			" WHEN " FLOOD " THEN sport ELSE dport END FROM pu WHERE fid = ?1)", "it", r->fid,
 			r->victim);

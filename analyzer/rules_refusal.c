@@ -41,7 +41,7 @@ static void refusal_errors(struct dx *x, struct refusal *r)
 					  " ORDER BY SUM(packets) DESC, ttl LIMIT 1", "t", r->ip), -1);
 	/* Senders whose socket talks to many peers: peer-to-peer clients. */
 	sqlite3_stmt *p = dx_prepare(x, "SELECT COUNT(*), MAX(n) FROM (SELECT p.eid, MAX(e.n_peers)"
-				     " AS n FROM pu p JOIN endpoints e ON e.ip = p.src AND e.port = p.sport"
+				     " AS n FROM pu p JOIN epg e ON e.ip = p.src AND e.port = p.sport"
 				     " WHERE p.fid = ?1 GROUP BY p.eid) WHERE n >= ?2", "ii", r->fid,
 				     (int64_t)P2P_MIN_PEERS);
 	if (p && sqlite3_step(p) == SQLITE_ROW) {
@@ -60,7 +60,7 @@ static const char *const FACTS_SQL =
 	" SUM(tx_during_err) + coalesce(SUM(CASE WHEN errors = 0 AND first_tx_ns > ?3"
 	"     AND last_tx_ns < ?4 THEN tx_packets END), 0),"
 	" SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
-	" FROM endpoints WHERE ip = ?1 AND port = ?2";
+	" FROM epg WHERE ip = ?1 AND port = ?2";
 
 static void refusal_traffic(struct dx *x, struct refusal *r)
 {
@@ -95,14 +95,14 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 	if (r->app[0])
 		dx_text(x, dx_prepare(x,
 			"SELECT group_concat(port || ' (' || n || ' datagrams)', ', ') FROM (SELECT port,"
-			" SUM(tx_packets) AS n FROM endpoints WHERE ip = ?1 AND port != ?2 AND app = ?3"
+			" SUM(tx_packets) AS n FROM epg WHERE ip = ?1 AND port != ?2 AND app = ?3"
 			" AND tx_packets > 0 GROUP BY port ORDER BY n DESC, port LIMIT 3)",
 			"tit", r->ip, r->port, r->app), r->alt_port, sizeof r->alt_port);
 	if (!r->configured)
 		return;
 	dx_text(x, dx_prepare(x,
 		"SELECT group_concat(ip || ' (' || n || ' datagrams)', ', ') FROM (SELECT e.ip,"
-		" SUM(e.tx_packets) AS n FROM endpoints e WHERE e.port = ?2 AND e.ip != ?1 AND"
+		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
 		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
 		" AND c.port = e.port AND c.client_ip IN (SELECT src FROM pu WHERE fid = ?3))"
 		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "tii", r->ip, r->port, r->fid),

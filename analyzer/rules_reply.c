@@ -44,7 +44,7 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 		dx_fail(x, "summarising refused replies");
 	}
 	sqlite3_finalize(st);
-	st = dx_prepare(x, "SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM endpoints"
+	st = dx_prepare(x, "SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM epg"
 			" WHERE ip = ?1 AND port = ?2", "ti", r->ip, r->port);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
@@ -59,8 +59,8 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 	r->cls = dx_app_class(r->app);
 	/* Other servers on the same port that answered the same clients: asked in parallel. */
 	dx_text(x, dx_prepare(x, "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
-			      " endpoints e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
-			      " AND c.capture_id = e.capture_id WHERE e.port = ?2 AND e.ip != ?1"
+			      " epg e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
+			      " WHERE e.port = ?2 AND e.ip != ?1"
 			      " AND e.tx_packets > 0 AND c.client_ip IN (SELECT dst FROM pu WHERE"
 			      " fid = ?3) ORDER BY e.ip LIMIT 3)", "tii", r->ip, r->port, r->fid),
 		r->parallel, sizeof r->parallel);

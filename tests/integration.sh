@@ -10,8 +10,9 @@ trap 'rm -rf "$TMP"' EXIT
 . tests/tools/harness.sh
 
 # 1. Events agree with tshark on every sample and holdout capture (references committed).
-for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/expected/*.ref \
-	tests/holdout/formats/expected/*.ref; do
+for ref in samples/expected/*.ref samples/formats/expected/*.ref samples/twopoint/expected/*.ref \
+	tests/holdout/expected/*.ref tests/holdout/formats/expected/*.ref \
+	tests/holdout/twopoint/expected/*.ref; do
 	[ -f "$ref" ] || continue
 	dir=$(dirname "$(dirname "$ref")")
 	cap="$dir/$(basename "$ref" .ref)"
@@ -19,27 +20,56 @@ for ref in samples/expected/*.ref samples/formats/expected/*.ref tests/holdout/e
 		bad "events of $cap differ from tshark's"; head -20 "$TMP/diff"; fi
 done
 
-# 2. Findings: each capture alone gets its expected labels.
+# 2. Findings: each capture alone gets its expected labels. DIR/expected/DIR.labels in a
+# subdirectory (twopoint/expected/twopoint.labels) holds the findings of all of DIR's captures
+# together.
 findings_of() { # DB -> "diagnosis<TAB>server_ip<TAB>server_port<TAB>secondary"
 	sqlite3 -separator $'\t' "$1" "SELECT diagnosis, server_ip, server_port,
 		CASE WHEN secondary = '[]' THEN '-' ELSE (SELECT group_concat(value, ',')
 		FROM (SELECT value FROM json_each(secondary) ORDER BY value)) END
 		FROM findings ORDER BY 1, 2, 3"
 }
-for labels in samples/expected/*.labels tests/holdout/expected/*.labels; do
+for labels in samples/expected/*.labels samples/twopoint/expected/*.labels \
+	tests/holdout/expected/*.labels tests/holdout/twopoint/expected/*.labels; do
 	[ -f "$labels" ] || continue
 	dir=$(dirname "$(dirname "$labels")")
 	name=$(basename "$labels" .labels)
 	cap=$(ls "$dir/$name".pcap* 2>/dev/null | head -1)
+	if [ -z "$cap" ] && [ "$name" = "$(basename "$dir")" ]; then
+		cap=$(ls "$dir"/*.pcap* 2>/dev/null) # the directory's captures together
+	fi
 	[ -n "$cap" ] || { bad "no capture for $labels"; continue; }
 	rm -f "$TMP/one.db"*
-	"$BIN" analyze -q --db "$TMP/one.db" -f json -o "$TMP/one.json" "$cap" 2>"$TMP/err"
+	# shellcheck disable=SC2086 # several captures for a directory's combined labels
+	"$BIN" analyze -q --db "$TMP/one.db" -f json -o "$TMP/one.json" $cap 2>"$TMP/err"
 	st=$?
 	[ $st -eq 0 ] || { bad "analyze $cap exited $st"; cat "$TMP/err"; continue; }
 	if diff <(findings_of "$TMP/one.db") <(sort "$labels") >"$TMP/diff"; then ok; else
 		bad "findings of $cap"; cat "$TMP/diff"; fi
 	check "json of $cap is valid" sqlite3 :memory: "SELECT CASE WHEN json_valid(readfile('$TMP/one.json')) THEN 0 ELSE abs(-9223372036854775807-1) END"
 done
+
+# 2b. Two capture points of one outage (samples/twopoint/: client side and server side, the
+# same 6 refused DNS queries). Analysed together they must count each ICMP error once:
+# expected `errors|requests` = 6|6, NOT 12|12 (SPEC §6 "One packet is one event"), and the
+# finding names both capture points.
+{
+	rm -f "$TMP/tp.db"*
+	"$BIN" analyze -q -d "$TMP/tp.db" -o /dev/null samples/twopoint/*.pcap 2>"$TMP/err"
+	check "twopoint: analyze exits 0" test $? -eq 0
+	got=$(sqlite3 "$TMP/tp.db" "SELECT errors, requests FROM findings")
+	check "twopoint: client + server capture count 6 errors and 6 requests (6|6), not 12 (got ${got//$'\n'/ })" \
+		test "$got" = "6|6"
+	check "twopoint: the finding names both capture points" test "$(sqlite3 "$TMP/tp.db" \
+		"SELECT json_array_length(capture_points) FROM findings")" = 2
+	if [ -d tests/holdout/twopoint ]; then # the hold-out pair: 5 queries
+		rm -f "$TMP/tp.db"*
+		"$BIN" analyze -q -d "$TMP/tp.db" -o /dev/null tests/holdout/twopoint/*.pcap 2>"$TMP/err"
+		got=$(sqlite3 "$TMP/tp.db" "SELECT errors, requests FROM findings")
+		check "holdout twopoint: 5 errors and 5 requests (5|5), not 10 (got ${got//$'\n'/ })" \
+			test "$got" = "5|5"
+	fi
+}
 
 # 3. Whole sample set: re-running adds nothing; merge of two shards equals one run.
 "$BIN" analyze -q --db "$TMP/all.db" -f json -o "$TMP/all1.json" samples 2>"$TMP/err"

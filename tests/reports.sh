@@ -3,7 +3,7 @@
 # with the sanitizer build:
 #   a. golden files: each samples/*.pcap alone, and all of them together, in every format
 #      (text, json, csv, csv --events, html) must equal tests/golden/<name>.<ext>; text
-#      reports fit 80 columns; reports do not depend on -j (the order captures finish in);
+#      reports fit 80 columns; reports do not depend on -j (the order captures finish in).
 #   b. the HTML of the whole sample set and of tests/captures/hostile-names.pcap, rendered by
 #      headless Chromium (tests/html-check.sh): DOM, links, no script; screenshots written to
 #      build/test-screenshots/; nothing in the hostile DOM came from a query name, and the
@@ -115,8 +115,9 @@ golden() {
 }
 
 # ------------------------------------------------------------------ a. golden files ---
+CAPS=(samples/*.pcap)
 mkdir -p "$TMP/g"
-for cap in samples/*.pcap; do
+for cap in "${CAPS[@]}"; do
 	name=$(basename "$cap" .pcap)
 	rm -f "$TMP/one.db"*
 	if ! "$BIN" analyze -q --db "$TMP/one.db" -o /dev/null "$cap" 2>"$TMP/err"; then
@@ -130,7 +131,7 @@ done
 
 # The whole set in one database; the golden run uses one job, so capture ids (the order
 # captures finish in) are those of the command line.
-"$BIN" analyze -q -j 1 --db "$TMP/all.db" -f text -o "$TMP/analyze-all.txt" samples/*.pcap 2>"$TMP/err"
+"$BIN" analyze -q -j 1 --db "$TMP/all.db" -f text -o "$TMP/analyze-all.txt" "${CAPS[@]}" 2>"$TMP/err"
 check "analyze samples/*.pcap" test $? -eq 0
 reports "$TMP/all.db" "$TMP/g" all 2>"$TMP/err"
 check "reports of samples/*.pcap" test $? -eq 0
@@ -142,7 +143,7 @@ check "reports have no colour when written to a file (-o)" \
 # Reports do not depend on the order in which parallel jobs finish: 4 jobs, twice.
 for run in 1 2; do
 	rm -f "$TMP/par.db"*
-	"$BIN" analyze -q -j 4 --db "$TMP/par.db" -o /dev/null samples/*.pcap 2>/dev/null
+	"$BIN" analyze -q -j 4 --db "$TMP/par.db" -o /dev/null "${CAPS[@]}" 2>/dev/null
 	reports "$TMP/par.db" "$TMP" "par$run" 2>/dev/null
 	for ext in txt csv events.csv html; do
 		check "-j 4 (run $run): $ext report equals the -j 1 one" cmp "$TMP/par$run.$ext" "$TMP/g/all.$ext"

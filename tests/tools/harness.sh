@@ -52,3 +52,4 @@ our_ref() {
 	local st=${PIPESTATUS[0]}
 	[ "$st" -le 1 ] || echo "portmortem exited $st"
 }
+
