@@ -174,7 +174,11 @@ static void findings_table(FILE *out, const struct rep_model *m)
 {
 	fputs("<section class=\"card\" id=\"findings\">\n<h2>Findings</h2>\n", out);
 	if (m->n_fnd == 0) {
-		fputs("<p>No port unreachable messages: nothing to diagnose.</p>\n</section>\n", out);
+		fputs(m->n_port_unreach ? "<p>None of these port unreachables quotes a UDP datagram with"
+					  " its ports (they quote TCP or other protocols, or too little):"
+					  " nothing to diagnose.</p>\n</section>\n"
+					: "<p>No port unreachable messages: nothing to diagnose.</p>\n"
+					  "</section>\n", out);
 		return;
 	}
 	fputs("<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>Diagnosis</th><th>Service"

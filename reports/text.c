@@ -305,7 +305,11 @@ int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 	if (rc == 0) {
 		print_summary(&t, opt, &m);
 		if (m.n_fnd == 0)
-			fputs("\nNo port unreachable messages: nothing to diagnose.\n", out);
+			fputs(m.n_port_unreach ? "\nNone of these port unreachables quotes a UDP datagram"
+						 " with its ports (they quote TCP or other protocols, or"
+						 " too little): nothing to diagnose.\n"
+					       : "\nNo port unreachable messages: nothing to diagnose.\n",
+			      out);
 		for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
 			rc = print_finding(&t, i + 1, &m.fnd[i], errbuf);
 	}
