@@ -87,6 +87,8 @@ struct refusal {
 void dx_refusal_evidence(struct dx *x, const struct refusal *r, const char *label);
 
 /* evidence.c */
+/* The application the finding's quotes name most often ("dns"), "" when none does. */
+void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len);
 void dx_summaries(struct dx *x);	/* errors, clients, reporters, names, times */
 void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

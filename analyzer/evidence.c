@@ -169,6 +169,13 @@ struct fsum {
 	char label[24], app[16];
 };
 
+void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
+{
+	dx_text(x, dx_prepare(x, "SELECT substr(h, 1, instr(h || ' ', ' ') - 1) FROM (SELECT"
+			      " CAST(hint AS TEXT) AS h FROM pu WHERE fid = ?1 AND hint IS NOT NULL)"
+			      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", fid), buf, len);
+}
+
 /* The service as its payload names it (the server's datagrams, else the quoted ones); where
  * nothing does, "udp/PORT": the port alone is no proof of what listens there. */
 static void finding_service(struct dx *x, const struct fsum *f)
@@ -178,10 +185,7 @@ static void finding_service(struct dx *x, const struct fsum *f)
 	char svc[32];
 	snprintf(svc, sizeof svc, "%s", f->app);
 	if (!svc[0])
-		dx_text(x, dx_prepare(x, "SELECT substr(h, 1, instr(h || ' ', ' ') - 1) FROM (SELECT"
-				      " CAST(hint AS TEXT) AS h FROM pu WHERE fid = ?1 AND hint IS NOT NULL)"
-				      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", f->id),
-			svc, sizeof svc);
+		dx_quoted_app(x, f->id, svc, sizeof svc);
 	if (!svc[0])
 		snprintf(svc, sizeof svc, "udp/%lld", (long long)f->port);
 	dx_set(x, f->id, "service", svc, 0);

@@ -75,9 +75,7 @@ static void refusal_traffic(struct dx *x, struct refusal *r)
 	}
 	sqlite3_finalize(st);
 	if (!r->app[0])
-		dx_text(x, dx_prepare(x, "SELECT substr(CAST(hint AS TEXT), 1, instr(CAST(hint AS TEXT)"
-				      " || ' ', ' ') - 1) FROM pu WHERE fid = ?1 AND hint IS NOT NULL"
-				      " LIMIT 1", "i", r->fid), r->app, sizeof r->app);
+		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dx_app_class(r->app);
 	/* A service clients are configured to use: its payload says so, or, with no payload to
 	 * read, a well-known port the knowledge base has a service for. */

@@ -53,9 +53,7 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 	}
 	sqlite3_finalize(st);
 	if (!r->app[0]) /* the quotes themselves: "dns A example.com" */
-		dx_text(x, dx_prepare(x, "SELECT substr(CAST(hint AS TEXT), 1, instr(CAST(hint AS TEXT)"
-				      " || ' ', ' ') - 1) FROM pu WHERE fid = ?1 AND hint IS NOT NULL"
-				      " LIMIT 1", "i", r->fid), r->app, sizeof r->app);
+		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dx_app_class(r->app);
 	/* Other servers on the same port that answered the same clients: asked in parallel. */
 	dx_text(x, dx_prepare(x, "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
