@@ -124,7 +124,11 @@ static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *fil
 	if (known != 0)
 		return known;
 	cap_file_hash(r, hash);
-	capture_key(hash, filter, legacy, sizeof legacy);
+	if (!hash[0])
+		return 0;
+	char tagged[40];
+	snprintf(tagged, sizeof tagged, "file:%s", hash);
+	capture_key(tagged, filter, legacy, sizeof legacy);
 	return db_capture_known(w, "out", legacy, errbuf);
 }
 
@@ -338,8 +342,22 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 	return 0;
 }
 
-int cmd_analyze(const struct cli *cli)
+/* Whether the database holds captures identified the version-1 way, by their file's bytes
+ * ("file:..." since the upgrade): only then is that second hash worth computing. */
+static bool has_file_identities(sqlite3 *db)
 {
+	sqlite3_stmt *st = NULL;
+	bool found = true; /* when in doubt, compute it */
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB 'file:*' LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK)
+		found = sqlite3_step(st) != SQLITE_DONE;
+	sqlite3_finalize(st);
+	return found;
+}
+
+int cmd_analyze(const struct cli *in)
+{
+	struct cli c = *in, *cli = &c;
 	struct run run = { .cli = cli };
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
@@ -347,6 +365,7 @@ int cmd_analyze(const struct cli *cli)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return 1;
 	}
+	c.cap_opt.no_file_hash = !has_file_identities(db);
 	pthread_mutex_init(&run.lock, NULL);
 	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
 	run.status = run.list.status;

@@ -38,6 +38,7 @@ struct pcap_file {
 struct cap_reader {
 	struct stream *st;
 	bool no_hash;		/* opened with cap_options.no_hash */
+	bool no_file_hash;	/* opened with cap_options.no_file_hash (or no_hash) */
 	struct hash128 pkt_hash; /* the packets: link type, then each time, lengths and bytes */
 	enum cap_format fmt;
 	enum rd_state state;
@@ -531,7 +532,8 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 	if (stream_open(path, &r->st, errbuf) < 0)
 		goto error;
 	r->no_hash = opt->no_hash;
-	if (r->no_hash)
+	r->no_file_hash = opt->no_hash || opt->no_file_hash;
+	if (r->no_file_hash)
 		stream_no_hash(r->st);
 	if (open_format(r, opt, errbuf) < 0)
 		goto error;
@@ -664,7 +666,7 @@ void cap_content_hash(const struct cap_reader *r, char out[33])
 
 void cap_file_hash(const struct cap_reader *r, char out[33])
 {
-	if (r->no_hash)
+	if (r->no_file_hash)
 		out[0] = '\0';
 	else
 		stream_hash_hex(r->st, out);

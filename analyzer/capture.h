@@ -34,6 +34,7 @@ struct cap_options {
 	size_t read_size;	/* bytes asked of each read() by our pcap reader; 0 = 1 MiB.
 				 * Tests set tiny sizes so records straddle reads. */
 	bool no_hash;		/* skip the content hash (cap_content_hash() then says "") */
+	bool no_file_hash;	/* skip the hash of the file's bytes (cap_file_hash() says "") */
 };
 
 /*

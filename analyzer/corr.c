@@ -7,6 +7,7 @@
 #define FLOW_WAYS 4
 #define TTL_MAX_ENTRIES 65536
 #define APP_TRIES 8		/* datagrams of an endpoint looked at for its application */
+#define FANOUT_SLOTS 65536	/* sockets whose peers are counted at once (1 MiB) */
 
 /* A recent flow in the set-associative cache; side 0 is the lower (addr, port). */
 struct flow_slot {
@@ -18,6 +19,14 @@ struct flow_slot {
 	int64_t first, last_dir[2];
 	int64_t run_start[2];	/* first datagram of that run */
 	uint64_t packets[2], bytes[2];
+};
+
+/* How many peers a socket (ip, port) sends to: a peer-to-peer client's socket talks to many.
+ * A lossy table: a socket that hashes to a slot another one holds starts it afresh. */
+struct fanout {
+	uint32_t tag;		/* hash of the socket, 0 = empty */
+	uint32_t peers;		/* distinct peers, estimated from bits */
+	uint64_t bits;		/* hashed peer addresses */
 };
 
 struct ttl_slot {
@@ -41,6 +50,9 @@ struct corr {
 	struct ttl_slot *ttl;		/* (ip, ttl) of UDP datagrams from service endpoints */
 	size_t ttl_cap, ttl_n;
 	struct ttl_slot *rep;		/* addresses that sent ICMP errors (ttl unused) */
+	struct fanout *fan;		/* FANOUT_SLOTS sockets: the peers each sent to */
+	uint64_t *sport_dgrams, *sport_bytes; /* per UDP source port: datagrams, bytes */
+	uint64_t quoted_ports[65536 / 64];	/* ports a port unreachable quoted */
 	size_t rep_n;
 	bool capped;
 };
@@ -91,7 +103,10 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->tf_index = malloc(c->tf_index_cap * sizeof *c->tf_index);
 	c->ttl = calloc(c->ttl_cap, sizeof *c->ttl);
 	c->rep = calloc(c->ttl_cap, sizeof *c->rep);
-	if (!c->ep || !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl || !c->rep) {
+	c->fan = calloc(FANOUT_SLOTS, sizeof *c->fan);
+	c->sport_dgrams = calloc(65536, sizeof *c->sport_dgrams);
+	c->sport_bytes = calloc(65536, sizeof *c->sport_bytes);
+	if (!c->fan || !c->sport_dgrams || !c->sport_bytes || !c->ep || !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl || !c->rep) {
 		corr_free(c);
 		return NULL;
 	}
@@ -111,6 +126,9 @@ void corr_free(struct corr *c)
 	free(c->tf_index);
 	free(c->ttl);
 	free(c->rep);
+	free(c->fan);
+	free(c->sport_dgrams);
+	free(c->sport_bytes);
 	free(c);
 }
 
@@ -128,8 +146,7 @@ static size_t ep_slot(const struct corr *c, const struct pm_addr *ip, uint16_t p
 /* Usefulness of an endpoint for the diagnosis: errors first, then traffic. */
 static bool ep_keep(const struct endpoint *e, uint32_t bounced, uint64_t threshold)
 {
-	return e->errors > 0 || bounced > 0 || e->sent_refused ||
-	       e->rx_packets + e->tx_packets > threshold;
+	return e->errors > 0 || bounced > 0 || e->rx_packets + e->tx_packets > threshold;
 }
 
 /* Moves the entries worth keeping (all, or those ep_keep() keeps at `threshold`) into fresh
@@ -243,6 +260,34 @@ static bool bits_add(uint64_t *bits, const struct pm_addr *a)
 static bool bits_has(uint64_t bits, const struct pm_addr *a)
 {
 	return bits & (1ULL << (addr_hash(a, 7) & 63));
+}
+
+static struct fanout *fanout_slot(struct corr *c, const struct pm_addr *ip, uint16_t port,
+				  uint32_t *tag)
+{
+	uint64_t h = addr_hash(ip, port ^ 0x5a5a0000u);
+	*tag = (uint32_t)(h >> 32) | 1;
+	return &c->fan[h & (FANOUT_SLOTS - 1)];
+}
+
+static void fanout_add(struct corr *c, const struct dissection *d)
+{
+	uint32_t tag;
+	struct fanout *f = fanout_slot(c, &d->src, d->sport, &tag);
+	if (f->tag != tag) {
+		f->tag = tag;
+		f->peers = 0;
+		f->bits = 0;
+	}
+	if (bits_add(&f->bits, &d->dst))
+		f->peers++;
+}
+
+static uint32_t fanout_peers(struct corr *c, const struct pm_addr *ip, uint16_t port)
+{
+	uint32_t tag;
+	const struct fanout *f = fanout_slot(c, ip, port, &tag);
+	return f->tag == tag ? f->peers : 0;
 }
 
 static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
@@ -459,9 +504,12 @@ static bool is_reporter(const struct corr *c, const struct pm_addr *ip)
 void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 {
 	struct endpoint *e;
-	if ((e = ep_get(c, &d->dst, d->dport, NULL)))
+	fanout_add(c, d);
+	c->sport_dgrams[d->sport]++;
+	c->sport_bytes[d->sport] += d->udp_len;
+	if (d->dport <= d->sport && (e = ep_get(c, &d->dst, d->dport, NULL)))
 		ep_rx(e, ts, d);
-	if ((e = ep_get(c, &d->src, d->sport, NULL))) {
+	if (d->sport <= d->dport && (e = ep_get(c, &d->src, d->sport, NULL))) {
 		ep_tx(e, ts, d);
 		struct ttl_slot *t = ttl_get(c->ttl, c->ttl_cap, &c->ttl_n, &d->src, d->ttl);
 		if (t)
@@ -551,10 +599,10 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 	if (q->proto != 17)
 		return;
 	link_timing(f, dir, link->orig_seen ? f->last_dir[dir] : ts, link);
+	c->quoted_ports[q->sport / 64] |= 1ULL << (q->sport % 64);
+	c->quoted_ports[q->dport / 64] |= 1ULL << (q->dport % 64);
 	size_t slot;
-	struct endpoint *sender = ep_get(c, &q->src, q->sport, NULL);
-	if (sender)
-		sender->sent_refused = 1;
+	link->sender_peers = fanout_peers(c, &q->src, q->sport);
 	if (link->is_reply) {
 		if (ep_get(c, &q->src, q->sport, &slot))
 			c->ep_bounced[slot]++;
@@ -627,7 +675,7 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 	const struct endpoint *e = &c->ep[i];
 	if (!e->used)
 		return false;
-	if (e->errors || c->ep_bounced[i] || e->sent_refused)
+	if (e->errors || c->ep_bounced[i])
 		return true;
 	/* Same host: every port it was sent to or answered from (what a scan or a traceroute
 	 * probed, where else it answers); same port elsewhere: the hosts that answer on it. */
@@ -667,5 +715,14 @@ int corr_each_ttl(struct corr *c, corr_ttl_fn fn, void *arg)
 	}
 	free(sel.ips);
 	free(sel.ports);
+	return rc;
+}
+
+int corr_each_source_port(struct corr *c, corr_port_fn fn, void *arg)
+{
+	int rc = 0;
+	for (unsigned p = 0; rc == 0 && p < 65536; p++)
+		if ((c->quoted_ports[p / 64] >> (p % 64) & 1) && c->sport_dgrams[p])
+			rc = fn((uint16_t)p, c->sport_dgrams[p], c->sport_bytes[p], arg);
 	return rc;
 }

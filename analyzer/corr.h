@@ -10,8 +10,8 @@
 
 #define CORR_MAX_CLIENTS 4	/* client addresses remembered per endpoint */
 
-/* Statistics of one UDP endpoint (ip, port): every datagram is counted at both of its
- * ends, as sent by its source endpoint and received by its destination endpoint. */
+/* Statistics of one UDP endpoint (ip, port), the service side of its datagrams (the lower
+ * port); the other side of a conversation is in its flows and in the socket fan-out. */
 struct endpoint {
 	struct pm_addr ip;
 	uint16_t port;
@@ -20,7 +20,6 @@ struct endpoint {
 	uint8_t app_tries;	/* datagrams looked at for it (at most APP_TRIES) */
 	uint8_t n_client_addrs;
 	uint8_t ttl_min, ttl_max; /* TTLs of its datagrams */
-	uint8_t sent_refused;	/* 1: a datagram it sent was refused with port unreachable */
 	uint32_t n_clients;	/* distinct peers that sent to it (first ones exactly, then more) */
 	uint64_t client_bits;	/* hashed peers past the first CORR_MAX_CLIENTS */
 	uint32_t n_peers;	/* distinct peers it sent to (estimated from peer_bits) */
@@ -65,6 +64,7 @@ struct corr_link {
 	uint32_t other_run;	/* datagrams in that last run the other way (> 1: repeated) */
 	uint64_t fwd_before;	/* datagrams of the flow in the refused direction, it included */
 	uint64_t rev_before;	/* datagrams of the flow the other way, before the error */
+	uint32_t sender_peers;	/* distinct peers the refused datagram's socket sent to (estimate) */
 };
 
 struct corr;
@@ -95,5 +95,11 @@ int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg);
 /* Calls fn for every (ip, ttl, packets) of hosts that matter (same selection). */
 typedef int (*corr_ttl_fn)(const struct pm_addr *ip, uint8_t ttl, uint64_t packets, void *arg);
 int corr_each_ttl(struct corr *c, corr_ttl_fn fn, void *arg);
+
+/* Calls fn for every UDP source port that a port unreachable quoted (as source or
+ * destination) with the datagrams and bytes sent from it: how big a reflected flood from a
+ * service port was, whichever side of each conversation the endpoint table kept. */
+typedef int (*corr_port_fn)(uint16_t port, uint64_t datagrams, uint64_t bytes, void *arg);
+int corr_each_source_port(struct corr *c, corr_port_fn fn, void *arg);
 
 #endif

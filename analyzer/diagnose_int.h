@@ -89,6 +89,10 @@ void dx_refusal_evidence(struct dx *x, const struct refusal *r, const char *labe
 /* evidence.c */
 /* The application the finding's quotes name most often ("dns"), "" when none does. */
 void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len);
+/* Datagrams to and from the server in the conversations of the finding's events: the counts
+ * of a server whose endpoint statistics were not kept (the higher port of a conversation is
+ * counted in its flows, not in the endpoint table). */
+void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server);
 void dx_summaries(struct dx *x);	/* errors, clients, reporters, names, times */
 void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -176,6 +176,18 @@ void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
 			      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", fid), buf, len);
 }
 
+void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server)
+{
+	sqlite3_stmt *st = dx_prepare(x, "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM("
+				      "s2c_packets), 0) FROM flows WHERE id IN (SELECT flow_id FROM pu"
+				      " WHERE fid = ?1)", "i", fid);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		*to_server = sqlite3_column_int64(st, 0);
+		*from_server = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
 /* The service as its payload names it (the server's datagrams, else the quoted ones); where
  * nothing does, "udp/PORT": the port alone is no proof of what listens there. */
 static void finding_service(struct dx *x, const struct fsum *f)

@@ -71,10 +71,10 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 	sqlite3_finalize(st);
 	/* The service ports of the attack, the busiest first: the flood's source ports and
 	 * the ports the forged requests went to. */
-	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(e.tx_packets), 0) FROM"
-			" epg e WHERE e.port = p AND e.ip != ?2 AND e.rx_packets = 0) AS vol FROM"
-			" (SELECT CASE WHEN " FLOOD " THEN sport ELSE dport END AS p FROM pu WHERE"
-			" fid = ?1) GROUP BY p ORDER BY vol DESC, n DESC, p", "it",
+	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
+			" source_ports s WHERE s.port = p) AS vol FROM (SELECT CASE WHEN " FLOOD
+			" THEN sport ELSE dport END AS p FROM pu WHERE fid = ?1) GROUP BY p"
+			" ORDER BY vol DESC, n DESC, p", "it",
 			r->fid, r->victim);
 	size_t used = 0;
 	r->ports[0] = '\0';
@@ -87,18 +87,22 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 						 used ? ", " : "", (long long)p);
 	}
 	sqlite3_finalize(st);
-	/* The flood itself: datagrams from those service ports by hosts nobody asked. */
-	st = dx_prepare(x, "SELECT COUNT(DISTINCT ip), SUM(tx_packets), SUM(tx_bytes) FROM epg"
-			" WHERE ip != ?2 AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT CASE"
-			" WHEN " FLOOD " THEN sport ELSE dport END FROM pu WHERE fid = ?1)", "it", r->fid,
-			r->victim);
+	/* The flood itself: datagrams sent from those service ports, and the hosts nobody asked
+	 * that the endpoint table saw sending from them. */
+	st = dx_prepare(x, "SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
+			" source_ports WHERE port IN (SELECT CASE WHEN " FLOOD " THEN sport ELSE dport"
+			" END FROM pu WHERE fid = ?1)", "it", r->fid, r->victim);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t hosts = sqlite3_column_int64(st, 0);
-		r->volume = sqlite3_column_int64(st, 1), r->volume_bytes = sqlite3_column_int64(st, 2);
-		if (hosts > r->reflectors)
-			r->reflectors = hosts;
+		r->volume = sqlite3_column_int64(st, 0);
+		r->volume_bytes = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
+	int64_t hosts = dx_int(x, dx_prepare(x, "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
+					     " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
+					     " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"
+					     " WHERE fid = ?1)", "it", r->fid, r->victim), 0);
+	if (hosts > r->reflectors)
+		r->reflectors = hosts;
 	if (r->volume < r->flood)
 		r->volume = r->flood;
 }
@@ -125,9 +129,10 @@ static void reflect_evidence(struct dx *x, const struct reflection *r)
 			    strcmp(r->forged_buf, r->victim) ? " The errors arrived at the address"
 			    " the capture sees, behind a NAT." : "");
 	if (r->volume > r->flood)
-		dx_evidence(x, r->fid, "%lld datagrams (%lld bytes) came from those service ports of"
-			    " %lld hosts that %s never asked: the reflected flood.", (long long)r->volume,
-			    (long long)r->volume_bytes, (long long)r->reflectors, r->victim);
+		dx_evidence(x, r->fid, "%lld datagrams (%lld bytes) came from those service ports in"
+			    " the capture, from hosts %s never asked (at least %lld of them): the"
+			    " reflected flood.", (long long)r->volume, (long long)r->volume_bytes,
+			    r->victim, (long long)r->reflectors);
 	dx_evidence(x, r->fid, "Nothing is broken on the reflectors or on %s's closed ports:"
 		    " starting a service would not help. The attack is the problem.", r->victim);
 }

@@ -40,10 +40,8 @@ static void refusal_errors(struct dx *x, struct refusal *r)
 	r->udp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
 					  " ORDER BY SUM(packets) DESC, ttl LIMIT 1", "t", r->ip), -1);
 	/* Senders whose socket talks to many peers: peer-to-peer clients. */
-	sqlite3_stmt *p = dx_prepare(x, "SELECT COUNT(*), MAX(n) FROM (SELECT p.eid, MAX(e.n_peers)"
-				     " AS n FROM pu p JOIN epg e ON e.ip = p.src AND e.port = p.sport"
-				     " WHERE p.fid = ?1 GROUP BY p.eid) WHERE n >= ?2", "ii", r->fid,
-				     (int64_t)P2P_MIN_PEERS);
+	sqlite3_stmt *p = dx_prepare(x, "SELECT SUM(sender_peers >= ?2), MAX(sender_peers) FROM pu"
+				     " WHERE fid = ?1", "ii", r->fid, (int64_t)P2P_MIN_PEERS);
 	if (p && sqlite3_step(p) == SQLITE_ROW) {
 		r->p2p = sqlite3_column_int64(p, 0);
 		r->peers = sqlite3_column_int64(p, 1);
@@ -74,6 +72,8 @@ static void refusal_traffic(struct dx *x, struct refusal *r)
 		r->tx_refused = sqlite3_column_int64(st, 7), r->tx_other = sqlite3_column_int64(st, 8);
 	}
 	sqlite3_finalize(st);
+	if (!r->rx && !r->tx)
+		dx_flow_counts(x, r->fid, &r->rx, &r->tx);
 	if (!r->app[0])
 		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dx_app_class(r->app);

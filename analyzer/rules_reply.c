@@ -52,6 +52,8 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 		snprintf(r->app, sizeof r->app, "%s", a ? (const char *)a : "");
 	}
 	sqlite3_finalize(st);
+	if (!r->rx && !r->tx)
+		dx_flow_counts(x, r->fid, &r->rx, &r->tx);
 	if (!r->app[0]) /* the quotes themselves: "dns A example.com" */
 		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dx_app_class(r->app);

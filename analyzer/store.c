@@ -20,8 +20,9 @@ static const char EVENT_SQL[] =
 	" code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
 	" rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
 	" orig_delay_ns, icmp_cksum, quote_ip_id, other_delay_ns, other_wait_ns, other_run,"
-	" fwd_before, rev_before) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
-	"?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36)";
+	" fwd_before, rev_before, sender_peers) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+	"?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
+	"?35,?36,?37)";
 
 struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf)
 {
@@ -156,6 +157,8 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 		sqlite3_bind_int64(st, 35, (sqlite3_int64)link->fwd_before);
 		sqlite3_bind_int64(st, 36, (sqlite3_int64)link->rev_before);
 	}
+	if (d->icmp.q.has_ports && d->icmp.q.proto == 17)
+		sqlite3_bind_int64(st, 37, link->sender_peers);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s", sqlite3_errmsg(s->db));
 		return -1;
@@ -221,7 +224,7 @@ static int store_flows(struct store *s, struct corr *c)
 
 struct ep_ctx {
 	struct store *s;
-	sqlite3_stmt *ep, *cl, *ttl;
+	sqlite3_stmt *ep, *cl, *ttl, *sp;
 };
 
 static const char *app_name(uint8_t kind)
@@ -262,9 +265,8 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 				   : e->tx_packets ? 0 : e->rx_packets;
 	sqlite3_bind_int64(st, 20, (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
 	sqlite3_bind_int64(st, 21, e->n_peers);
-	sqlite3_bind_int(st, 22, e->sent_refused);
-	sqlite3_bind_int64(st, 23, (sqlite3_int64)e->tx_refused_during);
-	sqlite3_bind_int64(st, 24, (sqlite3_int64)e->tx_other_during);
+	sqlite3_bind_int64(st, 22, (sqlite3_int64)e->tx_refused_during);
+	sqlite3_bind_int64(st, 23, (sqlite3_int64)e->tx_other_during);
 	if (step_done(x->s, st, "an endpoint") < 0)
 		return -1;
 	for (unsigned i = 0; i < e->n_client_addrs; i++) {
@@ -288,15 +290,25 @@ static int store_ttl(const struct pm_addr *ip, uint8_t ttl, uint64_t packets, vo
 	return step_done(x->s, x->ttl, "a TTL");
 }
 
+static int store_source_port(uint16_t port, uint64_t datagrams, uint64_t bytes, void *arg)
+{
+	struct ep_ctx *x = arg;
+	sqlite3_bind_int64(x->sp, 1, x->s->capture_id);
+	sqlite3_bind_int(x->sp, 2, port);
+	sqlite3_bind_int64(x->sp, 3, (sqlite3_int64)datagrams);
+	sqlite3_bind_int64(x->sp, 4, (sqlite3_int64)bytes);
+	return step_done(x->s, x->sp, "a source port");
+}
+
 static int store_endpoints(struct store *s, struct corr *c)
 {
 	struct ep_ctx x = { .s = s };
 	int rc = prepare(s, "INSERT INTO endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
 			    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
 			    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
-			    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, sent_refused,"
-			    " tx_refused_during, tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-			    "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)", &x.ep);
+			    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, tx_refused_during,"
+			    " tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+			    "?15,?16,?17,?18,?19,?20,?21,?22,?23)", &x.ep);
 	if (rc == 0)
 		rc = prepare(s, "INSERT OR IGNORE INTO endpoint_clients (capture_id, ip, port,"
 				" client_ip) VALUES (?1,?2,?3,?4)", &x.cl);
@@ -306,10 +318,16 @@ static int store_endpoints(struct store *s, struct corr *c)
 	if (rc == 0)
 		rc = corr_each_endpoint(c, store_endpoint, &x);
 	if (rc == 0)
+		rc = prepare(s, "INSERT INTO source_ports (capture_id, port, datagrams, bytes)"
+				" VALUES (?1,?2,?3,?4)", &x.sp);
+	if (rc == 0)
 		rc = corr_each_ttl(c, store_ttl, &x);
+	if (rc == 0)
+		rc = corr_each_source_port(c, store_source_port, &x);
 	sqlite3_finalize(x.ep);
 	sqlite3_finalize(x.cl);
 	sqlite3_finalize(x.ttl);
+	sqlite3_finalize(x.sp);
 	return rc;
 }
 

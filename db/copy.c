@@ -16,11 +16,11 @@ static const char EVENT_COLS[] =
 	"frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
 	"dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
 	"dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
-	"other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before";
+	"other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before, sender_peers";
 static const char ENDPOINT_COLS[] =
 	"ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
 	"first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
-	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, sent_refused, "
+	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
 	"tx_refused_during, tx_other_during";
 
 /* Runs `sql` with ?1 = new capture id and ?2 = old capture id. */
@@ -80,6 +80,12 @@ static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
 		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2", to, from);
+	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
+		return -1;
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes) "
+		 "SELECT ?1, port, datagrams, bytes FROM %s.source_ports WHERE capture_id = ?2",
+		 to, from);
 	return run_pair(db, sql, new_id, old_id, errbuf);
 }
 

@@ -42,6 +42,7 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
 /* Version 1 -> 2: columns the real-traffic diagnosis needs; old rows keep NULL / 0 there,
  * which the diagnosis reads as "not measured". */
 static const char UPGRADE_1_2[] =
+	"UPDATE captures SET content_hash = 'file:' || content_hash;"
 	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
 	"ALTER TABLE flows ADD COLUMN s2c_last_ns INTEGER;"
 	"ALTER TABLE events ADD COLUMN icmp_cksum INTEGER;"
@@ -51,10 +52,10 @@ static const char UPGRADE_1_2[] =
 	"ALTER TABLE events ADD COLUMN other_run INTEGER;"
 	"ALTER TABLE events ADD COLUMN fwd_before INTEGER;"
 	"ALTER TABLE events ADD COLUMN rev_before INTEGER;"
+	"ALTER TABLE events ADD COLUMN sender_peers INTEGER;"
 	"ALTER TABLE events ADD COLUMN finding_id INTEGER;"
 	"ALTER TABLE events ADD COLUMN dup_of INTEGER;"
 	"ALTER TABLE endpoints ADD COLUMN n_peers INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE endpoints ADD COLUMN sent_refused INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE endpoints ADD COLUMN tx_refused_during INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";

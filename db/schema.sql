@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS captures (
     id             INTEGER PRIMARY KEY,
     path           TEXT    NOT NULL,          -- as given on the command line ("-" = stdin)
     size           INTEGER,                   -- bytes on disk, NULL for stdin
-    content_hash   TEXT    NOT NULL UNIQUE,   -- 128-bit hash of the file's bytes (hex)
+    content_hash   TEXT    NOT NULL UNIQUE,   -- 128-bit hash of the packets (hex); 'file:HASH' of
+                                              -- the file's bytes for captures stored by version 1
     format         TEXT    NOT NULL,          -- pcap, pcapng, pcap.gz, pcapng.zst, ...
     link_type      INTEGER,                   -- LINKTYPE_ number
     link_type_name TEXT,                      -- EN10MB, LINUX_SLL2, RAW, ...
@@ -97,6 +98,7 @@ CREATE TABLE IF NOT EXISTS events (
     other_run   INTEGER,                      -- datagrams in that run (> 1: the peer repeated)
     fwd_before  INTEGER,                      -- datagrams of the flow the refused way, it included
     rev_before  INTEGER,                      -- datagrams of the flow the other way before it
+    sender_peers INTEGER,                     -- distinct peers the refused datagram's socket sent to
     finding_id  INTEGER,                      -- the finding that claimed it (set by the diagnosis)
     dup_of      INTEGER                       -- the same error seen at another capture point
 );
@@ -126,7 +128,6 @@ CREATE TABLE IF NOT EXISTS endpoints (
     tx_during_err    INTEGER NOT NULL DEFAULT 0, -- datagrams from it between first and last error
     rx_unanswered    INTEGER NOT NULL DEFAULT 0, -- requests to it in error bursts with no reply
     n_peers     INTEGER NOT NULL DEFAULT 0,   -- (v2) distinct peers it sent to (estimate)
-    sent_refused INTEGER NOT NULL DEFAULT 0,  -- (v2) 1: a datagram it sent was refused
     tx_refused_during INTEGER NOT NULL DEFAULT 0, -- (v2) datagrams to the clients it refused,
     tx_other_during   INTEGER NOT NULL DEFAULT 0, --  and to others, between its first and last error
     PRIMARY KEY (capture_id, ip, port)
@@ -153,6 +154,16 @@ CREATE TABLE IF NOT EXISTS host_ttls (
     PRIMARY KEY (capture_id, ip, ttl)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS host_ttls_ip ON host_ttls (ip, ttl);
+
+-- (v2) Datagrams sent from each UDP source port that a port unreachable quoted, all peers
+-- together: the size of a reflected flood from a service port.
+CREATE TABLE IF NOT EXISTS source_ports (
+    capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,
+    port       INTEGER NOT NULL,
+    datagrams  INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,
+    PRIMARY KEY (capture_id, port)
+) WITHOUT ROWID;
 
 -- Findings: recomputed from the rows above after every run (and by `report`, `merge`).
 CREATE TABLE IF NOT EXISTS findings (

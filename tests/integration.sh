@@ -168,6 +168,19 @@ if have_shared "$REALWORLD" "$(cut -f1 tests/realworld/expected.tsv | sort -u | 
 	done
 fi
 
+# 3e. A database made by the previous release (schema version 1, tests/captures/
+# v1-two-samples.db: dns-restart and dns-closed-v4 analyzed by it) is upgraded in place: its
+# captures are still recognised, a compressed copy of one adds no error, findings hold.
+cp tests/captures/v1-two-samples.db "$TMP/v1.db"
+"$BIN" analyze -q --db "$TMP/v1.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
+	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
+check "version-1 database: upgraded to version 2" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 2
+check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
+	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
+check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
+	"SELECT group_concat(diagnosis || ' ' || server_ip || ' ' || errors, ', ') FROM (SELECT *
+	FROM findings ORDER BY server_ip)")" = "service-down 192.0.2.53 5, service-restarted 192.0.2.83 7"
+
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
 check "stdin" test "$(our_ref - <samples/dns-closed-v4.pcap)" = "$plain"

@@ -389,14 +389,14 @@ Test(diagnose, a_peer_to_peer_client_probing_a_departed_peer_is_unsolicited)
 	sql("INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip, server_port,"
 	    " c2s_packets, s2c_packets) VALUES (1, 1, '192.0.2.15', 28681, '198.51.100.40', 7890, 3, 0)");
 	sql("UPDATE events SET flow_id = 1");
-	endpoint(1, "192.0.2.15", 28681, 200, 300, S(100), S(390), NULL);
-	sql("UPDATE endpoints SET n_peers = 40 WHERE port = 28681");
+	/* The refused datagram's socket had sent to 40 peers when it was refused. */
+	sql("UPDATE events SET sender_peers = 40");
 	rebuild();
 	cr_assert_str_eq(finding("198.51.100.40", 7890, "diagnosis"), "unsolicited");
 	cr_assert(strstr(finding("198.51.100.40", 7890, "evidence"), "40 different peers"));
 	/* Without the fan-out, three datagrams to a port nobody configured: a closed port,
 	 * maybe unsolicited, never certain. */
-	sql("UPDATE endpoints SET n_peers = 1 WHERE port = 28681");
+	sql("UPDATE events SET sender_peers = 1");
 	rebuild();
 	cr_assert_str_eq(finding("198.51.100.40", 7890, "diagnosis"), "service-down");
 	cr_assert_str_eq(finding("198.51.100.40", 7890, "secondary"), "[\"unsolicited\"]");
