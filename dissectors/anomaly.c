@@ -37,6 +37,8 @@ static const char *const ANOMALY_NAMES[AN__COUNT] = {
 	[AN_DNS_NAME_TOO_LONG] = "dns.name_too_long",
 	[AN_DNS_BAD_POINTER] = "dns.bad_pointer",
 	[AN_IPV6_BAD_PAYLOAD_LEN] = "ipv6.bad_payload_len",
+	[AN_GTPU_BAD_LENGTH] = "gtpu.bad_length",
+	[AN_GTPU_EXT_TOO_MANY] = "gtpu.ext_too_many",
 };
 
 _Static_assert(AN__COUNT <= 64, "anomalies are bits of a uint64_t");

@@ -46,6 +46,8 @@ enum anomaly {
 	AN_DNS_NAME_TOO_LONG,	 /* "dns.name_too_long" */
 	AN_DNS_BAD_POINTER,	 /* "dns.bad_pointer" (forward, self or loop) */
 	AN_IPV6_BAD_PAYLOAD_LEN, /* "ipv6.bad_payload_len" (more than the frame holds) */
+	AN_GTPU_BAD_LENGTH,	 /* "gtpu.bad_length" (message or extension header length) */
+	AN_GTPU_EXT_TOO_MANY,	 /* "gtpu.ext_too_many" */
 	AN__COUNT
 };
 
@@ -135,7 +137,8 @@ struct dissection {
 	uint64_t anomalies;	/* bit (1 << enum anomaly) */
 	uint8_t n_vlan;
 	uint16_t vlan_id;	/* outermost VLAN id, 0 if untagged */
-	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, IP-in-IP) */
+	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, GTP-U,
+				 * IP-in-IP) */
 	uint8_t ip_version;	/* 4, 6 or 0 when no IP was found */
 	struct pm_addr src, dst;
 	uint8_t ttl;		/* outer TTL / hop limit */

@@ -14,6 +14,7 @@
 #define PM_VLAN_MAX 8	   /* stacked 802.1Q/802.1ad tags per Ethernet header */
 #define PM_MPLS_MAX 16	   /* MPLS label stack entries */
 #define PM_IPV6_EXT_MAX 8  /* IPv6 extension headers per datagram */
+#define PM_GTPU_EXT_MAX 8  /* GTP-U extension headers per message (real ones carry 1 or 2) */
 #define PM_DNS_JUMPS_MAX 16 /* DNS compression pointers followed per name */
 
 #define PM_LEN_UNKNOWN SIZE_MAX
@@ -105,6 +106,7 @@ void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* gre.
 void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c);
 void dx_vxlan(struct dctx *x, struct cursor c);		/* vxlan.c */
 void dx_geneve(struct dctx *x, struct cursor c);		/* geneve.c */
+void dx_gtpu(struct dctx *x, struct cursor c);		/* gtpu.c */
 void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);	/* udp.c */
 void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp.c */
 void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp6.c */

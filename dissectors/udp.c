@@ -5,6 +5,7 @@ static const struct {
 	uint16_t port;
 	dx_fn fn;
 } UDP_TUNNELS[] = {
+	{ 2152, dx_gtpu },   /* 3GPP TS 29.281: GTP-U, mobile-core user plane (S1-U, N3, N9) */
 	{ 4789, dx_vxlan },  /* RFC 7348; also AWS/GCP traffic mirroring */
 	{ 6081, dx_geneve }, /* RFC 8926 */
 };
