@@ -27,7 +27,7 @@ findings_of() { # DB -> "diagnosis<TAB>server_ip<TAB>server_port<TAB>secondary"
 		FROM (SELECT value FROM json_each(secondary) ORDER BY value)) END
 		FROM findings ORDER BY 1, 2, 3"
 }
-for labels in samples/expected/*.labels tests/holdout/expected/*.labels; do
+for labels in samples/expected/*.labels tests/holdout/expected/*.labels tests/captures/expected/*.labels; do
 	[ -f "$labels" ] || continue
 	dir=$(dirname "$(dirname "$labels")")
 	name=$(basename "$labels" .labels)
