@@ -69,7 +69,7 @@ static bool gtpu_options(struct dctx *x, const struct gtpu_msg *m, struct cursor
 }
 
 /* The T-PDU: its version nibble says IPv4 or IPv6. Other PDU session types (Ethernet,
- * unstructured: TS 23.501 §5.6.10) are not opened. */
+ * unstructured: TS 23.501 §5.6.10) are not opened: encap.undissected.gtpu. */
 static void gtpu_tpdu(struct dctx *x, const struct gtpu_msg *m, struct cursor c)
 {
 	uint8_t v = cur_peek(&c, 0) >> 4;
@@ -78,12 +78,16 @@ static void gtpu_tpdu(struct dctx *x, const struct gtpu_msg *m, struct cursor c)
 			dx_flag(x, AN_ENCAP_TRUNCATED);
 		return;
 	}
-	if ((v == 4 || v == 6) && dx_tunnel(x)) {
-		if (v == 4)
-			dx_ipv4(x, c);
-		else
-			dx_ipv6(x, c);
+	if (v != 4 && v != 6) {
+		dx_flag(x, AN_UNDISSECTED_GTPU);
+		return;
 	}
+	if (!dx_tunnel(x))
+		return;
+	if (v == 4)
+		dx_ipv4(x, c);
+	else
+		dx_ipv6(x, c);
 }
 
 /*

@@ -343,6 +343,7 @@ Test(dissect_gtpu, non_ip_tpdu_is_not_peeled)
 	gtp_fin(&g, h);
 	run(&p, &g, &d);
 	assert_outer(&d, &g);
+	cr_assert_eq(d.anomalies, BIT(AN_UNDISSECTED_GTPU));
 }
 
 Test(dissect_gtpu, tunnel_cap_counts_gtpu_layers)
