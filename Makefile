@@ -120,7 +120,7 @@ build/fuzz/fuzz_dissect: tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c dis
 	  -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c)
 fuzz: build/fuzz/fuzz_dissect
 	@mkdir -p build/fuzz/corpus build/fuzz/seeds
-	python3 tests/fuzz/pcap_extract.py seeds build/fuzz/seeds $(wildcard samples/*.pcap $(SHARED)/corpus/*/*.pcap)
+	python3 tests/fuzz/pcap_extract.py seeds build/fuzz/seeds $(wildcard samples/*.pcap tests/captures/*.pcap $(SHARED)/corpus/*/*.pcap)
 	build/fuzz/fuzz_dissect -max_total_time=$(FUZZ_TIME) build/fuzz/corpus build/fuzz/seeds
 
 clean:

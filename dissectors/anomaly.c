@@ -37,6 +37,16 @@ static const char *const ANOMALY_NAMES[AN__COUNT] = {
 	[AN_DNS_NAME_TOO_LONG] = "dns.name_too_long",
 	[AN_DNS_BAD_POINTER] = "dns.bad_pointer",
 	[AN_IPV6_BAD_PAYLOAD_LEN] = "ipv6.bad_payload_len",
+	[AN_GTPU_BAD_LENGTH] = "gtpu.bad_length",
+	[AN_GTPU_EXT_TOO_MANY] = "gtpu.ext_too_many",
+	[AN_UNDISSECTED_ESP] = "encap.undissected.esp",
+	[AN_UNDISSECTED_L2TP] = "encap.undissected.l2tp",
+	[AN_UNDISSECTED_GRE] = "encap.undissected.gre",
+	[AN_UNDISSECTED_GENEVE] = "encap.undissected.geneve",
+	[AN_UNDISSECTED_MPLS] = "encap.undissected.mpls",
+	[AN_UNDISSECTED_MACSEC] = "encap.undissected.macsec",
+	[AN_UNDISSECTED_CAPWAP] = "encap.undissected.capwap",
+	[AN_UNDISSECTED_GTPU] = "encap.undissected.gtpu",
 };
 
 _Static_assert(AN__COUNT <= 64, "anomalies are bits of a uint64_t");

@@ -46,6 +46,18 @@ enum anomaly {
 	AN_DNS_NAME_TOO_LONG,	 /* "dns.name_too_long" */
 	AN_DNS_BAD_POINTER,	 /* "dns.bad_pointer" (forward, self or loop) */
 	AN_IPV6_BAD_PAYLOAD_LEN, /* "ipv6.bad_payload_len" (more than the frame holds) */
+	AN_GTPU_BAD_LENGTH,	 /* "gtpu.bad_length" (message or extension header length) */
+	AN_GTPU_EXT_TOO_MANY,	 /* "gtpu.ext_too_many" */
+	/* A frame in an encapsulation we recognise but do not open (SPEC §5: counted per kind,
+	 * never silently dropped; unopened.c says which kinds and why). At most one per frame. */
+	AN_UNDISSECTED_ESP,	 /* "encap.undissected.esp" (IP 50, ESP-in-UDP 4500) */
+	AN_UNDISSECTED_L2TP,	 /* "encap.undissected.l2tp" (data: UDP 1701, IP 115) */
+	AN_UNDISSECTED_GRE,	 /* "encap.undissected.gre" (a payload type or version) */
+	AN_UNDISSECTED_GENEVE,	 /* "encap.undissected.geneve" (a protocol type or version) */
+	AN_UNDISSECTED_MPLS,	 /* "encap.undissected.mpls" (neither IP nor control word) */
+	AN_UNDISSECTED_MACSEC,	 /* "encap.undissected.macsec" (ethertype 0x88e5) */
+	AN_UNDISSECTED_CAPWAP,	 /* "encap.undissected.capwap" (data channel, UDP 5247) */
+	AN_UNDISSECTED_GTPU,	 /* "encap.undissected.gtpu" (a G-PDU whose T-PDU is not IP) */
 	AN__COUNT
 };
 
@@ -136,7 +148,8 @@ struct dissection {
 	uint64_t anomalies;	/* bit (1 << enum anomaly) */
 	uint8_t n_vlan;
 	uint16_t vlan_id;	/* outermost VLAN id, 0 if untagged */
-	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, IP-in-IP) */
+	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, GTP-U,
+				 * IP-in-IP) */
 	uint8_t ip_version;	/* 4, 6 or 0 when no IP was found */
 	struct pm_addr src, dst;
 	uint8_t ttl;		/* outer TTL / hop limit */

@@ -3,13 +3,14 @@
 
 #define ETH_P_TEB 0x6558 /* transparent Ethernet bridging: an Ethernet frame follows */
 
-/* c holds the UDP payload. Only version 0 is defined; others are left alone. */
+/* c holds the UDP payload. Only version 0 is defined; others are left alone. A protocol type
+ * we do not decode is encap.undissected.geneve when the reserved bits say it is GENEVE. */
 void dx_geneve(struct dctx *x, struct cursor c)
 {
 	uint8_t ver_optlen = cur_u8(&c);
-	cur_skip(&c, 1); /* O, C flags */
+	uint8_t oc_rsvd = cur_u8(&c); /* O, C flags, 6 reserved bits */
 	uint16_t proto = cur_be16(&c);
-	cur_skip(&c, 4); /* VNI, reserved */
+	uint32_t vni_rsvd = cur_be32(&c);
 	cur_skip(&c, (size_t)(ver_optlen & 0x3f) * 4);
 	if (c.err) {
 		dx_flag(x, AN_ENCAP_TRUNCATED);
@@ -19,6 +20,6 @@ void dx_geneve(struct dctx *x, struct cursor c)
 		return;
 	if (proto == ETH_P_TEB)
 		dx_ether(x, c);
-	else
-		dx_ethertype(x, proto, c);
+	else if (!dx_ethertype(x, proto, c) && !(oc_rsvd & 0x3f) && !(vni_rsvd & 0xff))
+		dx_flag(x, AN_UNDISSECTED_GENEVE);
 }

@@ -48,6 +48,12 @@ static void gre_ppp(struct dctx *x, uint16_t flags, struct cursor c)
 	dx_ppp(x, c);
 }
 
+/* Control protocols sent straight over GRE: they carry no user traffic, so there is nothing
+ * in them to open or to count as undissected. */
+static void gre_control(struct dctx *x, uint16_t flags, struct cursor c)
+{
+}
+
 /* Protocol types that are not plain ethertypes (those go to the ethertype table). */
 static const struct {
 	uint16_t proto;
@@ -57,10 +63,17 @@ static const struct {
 	{ GRE_P_PPP, gre_ppp },
 	{ GRE_P_ERSPAN2, erspan2 },
 	{ GRE_P_ERSPAN3, erspan3 },
+	{ 0x0000, gre_control }, /* keepalive reflected by the peer (Cisco) */
+	{ 0x00fe, gre_control }, /* OSI network layer: IS-IS */
+	{ 0x0806, gre_control }, /* ARP */
+	{ 0x2000, gre_control }, /* CDP */
+	{ 0x2001, gre_control }, /* NHRP (RFC 2332: DMVPN) */
 };
 
 /* The payload of a GRE header with protocol type proto and flags (ERSPAN I/II differ by
- * the sequence flag). Also Linux cooked captures of GRE devices (header already gone). */
+ * the sequence flag). Also Linux cooked captures of GRE devices (header already gone). A type
+ * we do not decode and that is not a control protocol (WCCP, Cisco metadata 0x8909, vendor
+ * types) is encap.undissected.gre. */
 void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c)
 {
 	for (size_t i = 0; i < sizeof GRE_PAYLOADS / sizeof GRE_PAYLOADS[0]; i++) {
@@ -69,7 +82,8 @@ void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor 
 			return;
 		}
 	}
-	dx_ethertype(x, proto, c);
+	if (!dx_ethertype(x, proto, c))
+		dx_flag(x, AN_UNDISSECTED_GRE);
 }
 
 /* Bytes of optional fields after the 4-byte base header; -1 for what we do not decode. */
@@ -97,8 +111,10 @@ void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 	uint16_t flags = cur_be16(&c);
 	uint16_t proto = cur_be16(&c);
 	long opt = gre_opt_len(flags);
-	if (!c.err && opt < 0)
+	if (!c.err && opt < 0) {
+		dx_flag(x, AN_UNDISSECTED_GRE);
 		return;
+	}
 	cur_skip(&c, opt < 0 ? 0 : (size_t)opt);
 	if (c.err) {
 		dx_flag(x, AN_ENCAP_TRUNCATED);

@@ -14,6 +14,7 @@
 #define PM_VLAN_MAX 8	   /* stacked 802.1Q/802.1ad tags per Ethernet header */
 #define PM_MPLS_MAX 16	   /* MPLS label stack entries */
 #define PM_IPV6_EXT_MAX 8  /* IPv6 extension headers per datagram */
+#define PM_GTPU_EXT_MAX 8  /* GTP-U extension headers per message (real ones carry 1 or 2) */
 #define PM_DNS_JUMPS_MAX 16 /* DNS compression pointers followed per name */
 
 #define PM_LEN_UNKNOWN SIZE_MAX
@@ -80,8 +81,9 @@ typedef void (*dx_fn)(struct dctx *x, struct cursor c);
 /* A dissector of an IP payload. */
 typedef void (*dx_l4_fn)(struct dctx *x, const struct ip_layer *ip, struct cursor c);
 
-/* dispatch.c: tables ethertype -> dissector and IP protocol -> dissector. */
-void dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c);
+/* dispatch.c: tables ethertype -> dissector and IP protocol -> dissector. dx_ethertype
+ * returns false when the ethertype has no dissector (after VLAN tags). */
+bool dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c);
 void dx_ip_payload(struct dctx *x, const struct ip_layer *ip, struct cursor c);
 /* Called when a tunnel header has been read: false (and encap.too_deep) past the cap,
  * else counts the layer. Every recursion into an inner frame passes through here. */
@@ -105,6 +107,12 @@ void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* gre.
 void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c);
 void dx_vxlan(struct dctx *x, struct cursor c);		/* vxlan.c */
 void dx_geneve(struct dctx *x, struct cursor c);		/* geneve.c */
+void dx_gtpu(struct dctx *x, struct cursor c);		/* gtpu.c */
+/* undissected.c: encapsulations recognised and counted (encap.undissected.*), not opened. */
+void dx_esp(struct dctx *x, const struct ip_layer *ip, struct cursor c);
+void dx_l2tpv3_ip(struct dctx *x, const struct ip_layer *ip, struct cursor c);
+void dx_macsec(struct dctx *x, struct cursor c);
+void dx_udp_undissected(struct dctx *x, uint16_t sport, uint16_t dport, struct cursor c);
 void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);	/* udp.c */
 void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp.c */
 void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp6.c */

@@ -138,7 +138,7 @@ bool dissect_linktype_supported(int linktype)
 /*
  * The entry point (contract in dissect.h). What the result means, where dissect.h leaves room:
  * - the IP fields are those of the innermost IP header decoded; a tunnel (GRE, IP-in-IP,
- *   VXLAN, GENEVE, MPLS, PPPoE) whose inner frame holds an IP header makes that header the
+ *   VXLAN, GENEVE, GTP-U, MPLS, PPPoE) whose inner frame holds an IP header makes that header the
  *   frame's, and a UDP tunnel datagram whose inside holds none stays PK_UDP;
  * - caplen > wirelen is flagged and the captured bytes are decoded; lengths that claim more
  *   than the wire held are malformed, lengths beyond what was captured are a snaplen cut.

@@ -6,7 +6,8 @@
 /*
  * Labels up to the bottom of the stack (at most PM_MPLS_MAX, else encap.too_deep). The
  * payload type is not in the header: the first nibble tells IPv4 (4) and IPv6 (6) apart,
- * and 0 is the pseudowire control word (RFC 4385) before an Ethernet frame.
+ * and 0 is the pseudowire control word (RFC 4385) before an Ethernet frame; anything else
+ * (an Ethernet pseudowire without control word) is encap.undissected.mpls.
  */
 void dx_mpls(struct dctx *x, struct cursor c)
 {
@@ -38,5 +39,7 @@ void dx_mpls(struct dctx *x, struct cursor c)
 	else if (first >> 4 == 0) {
 		cur_skip(&c, 4);
 		dx_ether(x, c);
+	} else {
+		dx_flag(x, AN_UNDISSECTED_MPLS);
 	}
 }

@@ -5,6 +5,7 @@ static const struct {
 	uint16_t port;
 	dx_fn fn;
 } UDP_TUNNELS[] = {
+	{ 2152, dx_gtpu },   /* 3GPP TS 29.281: GTP-U, mobile-core user plane (S1-U, N3, N9) */
 	{ 4789, dx_vxlan },  /* RFC 7348; also AWS/GCP traffic mirroring */
 	{ 6081, dx_geneve }, /* RFC 8926 */
 };
@@ -45,6 +46,7 @@ static void udp_narrow(struct dctx *x, const struct ip_layer *ip, uint16_t ulen,
  * A UDP datagram in c (already narrowed to its IP payload). PK_UDP as soon as the ports are
  * here; payload = the bytes present, narrowed to the UDP length. A datagram to a tunnel port
  * is then dissected inside: an inner IP header replaces this one as the frame's IP layer.
+ * One of an encapsulation we do not open (ESP-in-UDP, L2TP, CAPWAP) is counted as such.
  */
 void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 {
@@ -76,4 +78,5 @@ void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 			return;
 		}
 	}
+	dx_udp_undissected(x, sport, dport, c);
 }

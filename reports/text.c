@@ -54,6 +54,68 @@ static void summary_labels(struct tctx *t, const struct rep_model *m, struct sbu
 	}
 }
 
+#define UNDISSECTED_PREFIX "encap.undissected."
+#define UNDISSECTED_KINDS_MAX 16
+
+struct undissected_kind {
+	const char *kind;
+	int64_t n;
+};
+
+static int by_count_then_kind(const void *a, const void *b)
+{
+	const struct undissected_kind *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->kind, y->kind);
+}
+
+/* SPEC §5: frames in encapsulations we recognise but do not open (the captures'
+ * encap.undissected.<kind> counts), summed over every capture, kinds with most frames first:
+ * "12 frames in encapsulations not dissected: esp 10, l2tp 2". Nothing when there are none. */
+static void print_undissected(struct tctx *t, const struct rep_model *m)
+{
+	struct undissected_kind k[UNDISSECTED_KINDS_MAX];
+	size_t nk = 0, plen = strlen(UNDISSECTED_PREFIX);
+	int64_t total = 0, other = 0;
+	for (size_t i = 0; i < m->n_caps; i++) {
+		for (size_t a = 0; a < m->caps[i].n_anomalies; a++) {
+			const struct rep_anomaly *an = &m->caps[i].anomalies[a];
+			if (!an->name || strncmp(an->name, UNDISSECTED_PREFIX, plen) != 0)
+				continue;
+			total += an->count;
+			size_t j = 0;
+			while (j < nk && strcmp(k[j].kind, an->name + plen) != 0)
+				j++;
+			if (j == UNDISSECTED_KINDS_MAX) {
+				other += an->count;
+				continue;
+			}
+			if (j == nk)
+				k[nk++] = (struct undissected_kind){ an->name + plen, 0 };
+			k[j].n += an->count;
+		}
+	}
+	if (total == 0)
+		return;
+	qsort(k, nk, sizeof k[0], by_count_then_kind);
+	char num[32];
+	struct sbuf b;
+	sb_init(&b);
+	fmt_count(num, sizeof(num), total);
+	sb_printf(&b, "%s frame%s in encapsulations not dissected", num, total == 1 ? "" : "s");
+	for (size_t j = 0; j < nk; j++) {
+		fmt_count(num, sizeof(num), k[j].n);
+		sb_printf(&b, "%s%s %s", j ? ", " : ": ", k[j].kind, num);
+	}
+	if (other) {
+		fmt_count(num, sizeof(num), other);
+		sb_printf(&b, ", other %s", num);
+	}
+	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+	sb_free(&b);
+}
+
 static void print_summary(struct tctx *t, const struct report_options *opt,
 			  const struct rep_model *m)
 {
@@ -79,6 +141,7 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	summary_labels(t, m, &b);
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
+	print_undissected(t, m);
 	for (size_t i = 0; i < m->n_caps; i++) {
 		const struct rep_capture *c = &m->caps[i];
 		if (c->complete && !c->read_error)

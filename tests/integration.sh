@@ -30,7 +30,8 @@ findings_of() { # DB -> "diagnosis<TAB>server_ip<TAB>server_port<TAB>secondary"
 		FROM findings ORDER BY 1, 2, 3"
 }
 for labels in samples/expected/*.labels samples/twopoint/expected/*.labels \
-	tests/holdout/expected/*.labels tests/holdout/twopoint/expected/*.labels; do
+	tests/holdout/expected/*.labels tests/holdout/twopoint/expected/*.labels \
+	tests/captures/expected/*.labels; do
 	[ -f "$labels" ] || continue
 	dir=$(dirname "$(dirname "$labels")")
 	name=$(basename "$labels" .labels)

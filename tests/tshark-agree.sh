@@ -5,7 +5,9 @@
 #     same lines as tests/corpus-ref/<set>/<file>.ref, and no line for a file without one;
 #  2. captures made now by samples/gen (tests/corpus-ref/generated/configs, deterministic):
 #     the same lines as generated/<name>.ref, for the plain file and its gzip, zstd and
-#     pcapng (editcap) forms; a form whose tool is missing is skipped and said so.
+#     pcapng (editcap) forms; a form whose tool is missing is skipped and said so;
+#  3. captures made for a dissector (tests/captures/, README.md there says how): the same lines
+#     as tests/captures/expected/<file>.ref.
 # The references were made by tshark (tests/corpus-ref/make-refs.sh) and are committed: CI has
 # no tshark. Where they differ from tshark-ref.sh's output, tests/corpus-ref/DIFFERENCES.md
 # says why. Run from `make test` through tests/integration.sh, or alone; BIN as there.
@@ -76,6 +78,13 @@ while read -r name args; do
 	else skipped="$skipped pcapng"; fi
 	rm -f "$cap" "$cap.gz" "$cap.zst" "$TMP/$name.pcapng"
 done <"$TMP/configs"
+# 3. Captures made for a dissector.
+for ref in tests/captures/expected/*.ref; do
+	[ -f "$ref" ] || continue
+	cap=tests/captures/$(basename "$ref" .ref)
+	same "$cap" "$cap" "$ref"
+done
+
 skipped=$(echo "$skipped" | tr ' ' '\n' | sort -u | tr '\n' ' ')
 [ -z "${skipped// /}" ] || echo "tshark-agree: no tool for the${skipped% } form(s) of the generated captures: skipped (the pcapng form was checked by hand: tests/corpus-ref/DIFFERENCES.md)"
 

@@ -41,6 +41,18 @@ static void check_hint(const struct app_hint *h)
 		__builtin_trap();
 }
 
+/* The encap.undissected.* anomalies, found by name once. */
+static uint64_t undissected_bits(void)
+{
+	static uint64_t bits;
+	static int done;
+	for (int i = 0; !done && i < AN__COUNT; i++)
+		if (strncmp(anomaly_name((enum anomaly)i), "encap.undissected.", 18) == 0)
+			bits |= UINT64_C(1) << i;
+	done = 1;
+	return bits;
+}
+
 static void check(const struct dissection *d, const uint8_t *frame, size_t len)
 {
 	check_span(d->payload, frame, len);
@@ -60,6 +72,9 @@ static void check(const struct dissection *d, const uint8_t *frame, size_t len)
 			(void)anomaly_name((enum anomaly)i);
 	if (d->anomalies >> AN__COUNT)
 		__builtin_trap();
+	uint64_t undissected = d->anomalies & undissected_bits();
+	if (undissected & (undissected - 1))
+		__builtin_trap(); /* dissection stops at the first encapsulation it does not open */
 	if (d->kind == PK_UDP) {
 		struct app_hint h;
 		dissect_app_hint(d->payload.p, d->payload.len, d->sport, d->dport, &h, NULL);

@@ -40,6 +40,15 @@ static const struct expect EXPECT[] = {
 	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 54954, 53, 0, "dns SOA .",
 	  BIT(AN_IPV4_BAD_CHECKSUM) | BIT(AN_UDP_BAD_CHECKSUM) },
 	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 39646, 1812, 0, "", 0 },
+	/* recorded packets in GTP-U (tests/tools/gtpu-wrap.py); values from tshark -V */
+	{ PK_UDP, "192.0.2.10", "192.0.2.53", 64, 1, 0, 0, 42797, 53, 0, "dns A www.example.com",
+	  0 },
+	{ PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 40079, 53, 62,
+	  "dns MX mail.example.org", 0 },
+	{ PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 44248, 53, 61,
+	  "dns AAAA www.example.net", 0 },
+	{ PK_ICMP_UNREACH, "2001:db8::53", "2001:db8::10", 64, 1, 1, 4, 59078, 53, 81,
+	  "dns A www.example.com", 0 },
 };
 
 _Static_assert(sizeof EXPECT / sizeof EXPECT[0] == sizeof SAMPLES / sizeof SAMPLES[0],
@@ -100,6 +109,13 @@ static void check_prefix(const struct sample *s, size_t n, const uint8_t *buf,
 		  s->name, n);
 	if (d->kind != full->kind || d->n_encap != full->n_encap)
 		return;
+	if (d->kind == PK_UDP && !pm_addr_eq(&d->src, &full->src)) {
+		/* a UDP tunnel (GTP-U) was peeled but its inner IP header is cut: the frame is
+		 * still the tunnel's own datagram (dissect.h), not a wrong inner one */
+		cr_assert(d->anomalies & (BIT(AN_IPV4_TRUNCATED) | BIT(AN_IPV6_TRUNCATED)),
+			  "%s n=%zu", s->name, n);
+		return;
+	}
 	cr_assert(pm_addr_eq(&d->src, &full->src), "%s n=%zu", s->name, n);
 	cr_assert(pm_addr_eq(&d->dst, &full->dst), "%s n=%zu", s->name, n);
 	if (d->kind == PK_UDP) {

@@ -132,6 +132,31 @@ Test(report_text, empty_database)
 	sqlite3_close(db);
 }
 
+Test(report_text, frames_in_encapsulations_not_dissected)
+{
+	sqlite3 *db = pmt_db_new();
+	char *t = pmt_render(db, REPORT_TEXT, false, false, NULL);
+	cr_expect_null(strstr(t, "not dissected"), "no line when every frame was opened");
+	free(t);
+	cr_assert_eq(sqlite3_exec(db,
+				  "INSERT INTO capture_anomalies VALUES"
+				  " (1, 'encap.undissected.esp', 10), (1, 'encap.undissected.l2tp', 2),"
+				  " (2, 'encap.undissected.esp', 1234), (2, 'encap.undissected.gtpu', 2)",
+				  NULL, NULL, NULL),
+		     SQLITE_OK);
+	t = pmt_render(db, REPORT_TEXT, false, false, NULL);
+	cr_expect(strstr(t, "\n1,248 frames in encapsulations not dissected: esp 1,244, gtpu 2,"
+			    " l2tp 2\n") != NULL,
+		  "summed over the captures, most first: %.400s", t);
+	cr_expect(strstr(t, "not dissected") < strstr(t, "[1] "), "in the summary");
+	free(t);
+	char *j = pmt_render(db, REPORT_JSON, false, false, NULL);
+	expect_eval(db, "json_extract(?1, '$.captures[0].anomalies.\"encap.undissected.esp\"')", j,
+		    "10");
+	free(j);
+	sqlite3_close(db);
+}
+
 /* ---- JSON ---- */
 
 Test(report_json, valid_and_in_the_spec_shape)
