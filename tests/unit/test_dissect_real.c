@@ -39,7 +39,7 @@ static const struct expect EXPECT[] = {
 	  BIT(AN_UDP_BAD_CHECKSUM) },
 	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 54954, 53, 0, "dns SOA .",
 	  BIT(AN_IPV4_BAD_CHECKSUM) | BIT(AN_UDP_BAD_CHECKSUM) },
-	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 39646, 1812, 0, "", 0 },
+	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 39646, 1812, 0, "radius access-request", 0 },
 };
 
 _Static_assert(sizeof EXPECT / sizeof EXPECT[0] == sizeof SAMPLES / sizeof SAMPLES[0],
