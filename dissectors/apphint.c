@@ -27,6 +27,8 @@ void app_text_set(struct app_hint *h, struct cursor c, size_t n)
 
 #define PORTS_MAX 4 /* ports of one port-bound entry; 0 ends a shorter list */
 
+enum rec_group { STRONG, PORT_BOUND, STRUCTURE, WEAK };
+
 /*
  * The order of the checks is the point of this table: the first recogniser that claims the
  * payload names it.
@@ -40,51 +42,50 @@ void app_text_set(struct app_hint *h, struct cursor c, size_t n)
  *    message with a whole, well-formed question (DNS on 8053 or 5300 is still DNS), an SNMP
  *    message down to its PDU, a syslog line with its header.
  * 4. Weak signatures, last: RTCP, RTP (two version bits and a payload type), uTP.
+ * Groups 3 and 4 are not tried when one of the ports is a group 2 port: the port breaks the
+ * tie, and a payload that fails its own port's check is a damaged or unknown message of that
+ * service (a NetBIOS name with a bad letter is still DNS-shaped; a transaction ID of 0x89..
+ * passes for RTP), not another application.
  * A payload no entry claims stays HINT_NONE: reports then say udp/PORT, never a guess.
  */
 static const struct {
 	app_fn fn;
-	uint16_t ports[PORTS_MAX]; /* all 0: any port */
+	enum rec_group group;
+	uint16_t ports[PORTS_MAX]; /* PORT_BOUND only */
 } RECOGNISERS[] = {
-	/* 1. strong signatures, any port */
-	{ stun_recognise, { 0 } },	/* magic cookie 0x2112A442 (RFC 5389) */
-	{ dhcp_recognise, { 0 } },	/* magic cookie 0x63825363 at 236 (RFC 2131) */
-	{ messenger_recognise, { 0 } }, /* DCE/RPC interface UUID */
-	{ dhip_recognise, { 0 } },	/* "DHIP" magic */
-	{ quic_recognise, { 0 } },	/* long header with a registered version (RFC 9000) */
-	{ dtls_recognise, { 0 } },	/* record headers with DTLS versions (RFC 6347) */
-	{ wireguard_recognise, { 0 } }, /* type, three zero bytes, exact size */
-	{ dht_recognise, { 0 } },	/* bencoded KRPC dictionary (BEP 5) */
-	{ memcached_recognise, { 0 } }, /* UDP frame header + ASCII command */
-	{ sip_recognise, { 0 } },	/* request or status line (RFC 3261) */
-	{ ssdp_recognise, { 0 } },	/* HTTPU request line */
-	{ bacnet_recognise, { 0 } },	/* BVLC header with its length + NPDU version */
-	/* 2. port-bound: the port names the protocol, the payload must agree */
-	{ dns_on_port, { 53, 5353, 5355 } }, /* DNS, mDNS (RFC 6762), LLMNR (RFC 4795) */
-	{ nbns_recognise, { 137 } },
-	{ ntp_recognise, { 123 } },
-	{ snmp_on_port, { 161, 162 } },
-	{ syslog_on_port, { 514 } },
-	{ tftp_recognise, { 69 } },
-	{ radius_recognise, { 1812, 1813, 1645, 1646 } },
-	{ ike_recognise, { 500, 4500 } },
-	{ esp_recognise, { 4500 } },
-	{ mssql_recognise, { 1434 } },
-	{ cldap_recognise, { 389 } },
-	/* 3. whole structures, any port */
-	{ dns_anywhere, { 0 } },
-	{ snmp_anywhere, { 0 } },
-	{ syslog_anywhere, { 0 } },
-	/* 4. weak signatures, any port */
-	{ rtcp_recognise, { 0 } },
-	{ rtp_recognise, { 0 } },
-	{ utp_recognise, { 0 } },
+	{ stun_recognise, STRONG, { 0 } },	/* magic cookie 0x2112A442 (RFC 5389) */
+	{ dhcp_recognise, STRONG, { 0 } },	/* magic cookie 0x63825363 at 236 (RFC 2131) */
+	{ messenger_recognise, STRONG, { 0 } }, /* DCE/RPC interface UUID */
+	{ dhip_recognise, STRONG, { 0 } },	/* "DHIP" magic */
+	{ quic_recognise, STRONG, { 0 } },	/* long header, registered version (RFC 9000) */
+	{ dtls_recognise, STRONG, { 0 } },	/* record headers with DTLS versions (RFC 6347) */
+	{ wireguard_recognise, STRONG, { 0 } }, /* type, three zero bytes, exact size */
+	{ dht_recognise, STRONG, { 0 } },	/* bencoded KRPC dictionary (BEP 5) */
+	{ memcached_recognise, STRONG, { 0 } }, /* UDP frame header + ASCII command */
+	{ sip_recognise, STRONG, { 0 } },	/* request or status line (RFC 3261) */
+	{ ssdp_recognise, STRONG, { 0 } },	/* HTTPU request line */
+	{ bacnet_recognise, STRONG, { 0 } },	/* BVLC header with its length + NPDU version */
+	{ dns_on_port, PORT_BOUND, { 53, 5353, 5355 } }, /* DNS, mDNS, LLMNR */
+	{ nbns_recognise, PORT_BOUND, { 137 } },
+	{ ntp_recognise, PORT_BOUND, { 123 } },
+	{ snmp_on_port, PORT_BOUND, { 161, 162 } },
+	{ syslog_on_port, PORT_BOUND, { 514 } },
+	{ tftp_recognise, PORT_BOUND, { 69 } },
+	{ radius_recognise, PORT_BOUND, { 1812, 1813, 1645, 1646 } },
+	{ ike_recognise, PORT_BOUND, { 500, 4500 } },
+	{ esp_recognise, PORT_BOUND, { 4500 } },
+	{ mssql_recognise, PORT_BOUND, { 1434 } },
+	{ cldap_recognise, PORT_BOUND, { 389 } },
+	{ dns_anywhere, STRUCTURE, { 0 } },
+	{ snmp_anywhere, STRUCTURE, { 0 } },
+	{ syslog_anywhere, STRUCTURE, { 0 } },
+	{ rtcp_recognise, WEAK, { 0 } },
+	{ rtp_recognise, WEAK, { 0 } },
+	{ utp_recognise, WEAK, { 0 } },
 };
 
 static bool ports_match(const uint16_t ports[PORTS_MAX], const struct app_in *in)
 {
-	if (ports[0] == 0)
-		return true;
 	for (size_t i = 0; i < PORTS_MAX && ports[i]; i++)
 		if (app_port(in, ports[i]))
 			return true;
@@ -101,9 +102,16 @@ void app_hint_classify(const uint8_t *data, size_t len, size_t wire_len, uint16_
 	if (wire_len != PM_LEN_UNKNOWN && wire_len < len)
 		wire_len = PM_LEN_UNKNOWN; /* a declared length shorter than the bytes: no help */
 	struct app_in in = { cur_make(data, len), wire_len, sport, dport };
+	bool service_port = false;
 	for (size_t i = 0; i < sizeof RECOGNISERS / sizeof RECOGNISERS[0]; i++) {
-		if (!ports_match(RECOGNISERS[i].ports, &in))
-			continue;
+		enum rec_group g = RECOGNISERS[i].group;
+		if (g == PORT_BOUND) {
+			if (!ports_match(RECOGNISERS[i].ports, &in))
+				continue;
+			service_port = true;
+		}
+		if ((g == STRUCTURE || g == WEAK) && service_port)
+			return;
 		if (RECOGNISERS[i].fn(&in, out, anomalies ? anomalies : &ignored))
 			return;
 	}

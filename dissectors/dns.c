@@ -159,8 +159,9 @@ static bool dns_opcode_ok(uint8_t opcode)
 
 /*
  * A header that could start a DNS message: all 12 bytes, a known opcode, no response code in
- * a query, at most DNS_QDCOUNT_MAX questions, and no more records than the datagram could
- * hold (a question takes at least 5 bytes, a record 11).
+ * a query, at most DNS_QDCOUNT_MAX questions, something in it (a question or a record: twelve
+ * zero bytes are not a message), and no more records than the datagram could hold (a
+ * question takes at least 5 bytes, a record 11).
  */
 static bool dns_header_sane(const struct app_in *in, struct dns_hdr *hd)
 {
@@ -175,7 +176,10 @@ static bool dns_header_sane(const struct app_in *in, struct dns_hdr *hd)
 		return false;
 	if (!(hd->flags & 0x8000) && (hd->flags & 0xf))
 		return false;
-	size_t least = DNS_HDR_LEN + (size_t)hd->qd * 5 + ((size_t)hd->an + hd->ns + hd->ar) * 11;
+	size_t records = (size_t)hd->an + hd->ns + hd->ar;
+	if (hd->qd == 0 && records == 0)
+		return false;
+	size_t least = DNS_HDR_LEN + (size_t)hd->qd * 5 + records * 11;
 	return least <= DNS_UDP_MAX && (in->wire_len == PM_LEN_UNKNOWN || least <= in->wire_len);
 }
 

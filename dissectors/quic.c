@@ -81,9 +81,10 @@ static bool quic_fill(struct app_hint *h, uint16_t type, uint32_t version)
 
 /*
  * A long header (form bit set) with a registered version and the fixed bit, and both
- * connection IDs present within the v1 limit; or a version negotiation packet; or a legacy
- * Google QUIC header. app_value = version; app_code = the long packet type bits, or 0xff
- * for a legacy Google QUIC packet.
+ * connection IDs present within the v1 limit; or a version negotiation packet; or Google
+ * QUIC: a long header with "Q0xx" (Q046 packs both ID lengths in one byte, so they are not
+ * checked: the version is signature enough), or a legacy header. app_value = version;
+ * app_code = the long packet type bits, or 0xff for a legacy Google QUIC packet.
  */
 bool quic_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
@@ -94,6 +95,8 @@ bool quic_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 		return false;
 	if (!(b0 & 0x80))
 		return gquic_legacy(in->c, &version) && quic_fill(h, 0xff, version);
+	if (gquic_version(version))
+		return (b0 & 0x40) && quic_fill(h, b0 >> 4 & 3, version);
 	if (!quic_cids(&c))
 		return false;
 	if (version == 0)

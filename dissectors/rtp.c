@@ -6,12 +6,15 @@
 
 #define RTP_HDR_LEN 12
 
-/* Static payload types (RFC 3551 table 4 and 5: 0 to 34) and the dynamic range (96-127).
- * 72-76 would make a marked RTP packet look like RTCP 200-204 (RFC 5761 §4); the other
- * values are unassigned and unused. */
+/* Static payload types assigned by RFC 3551 (tables 4 and 5; 1, 2, 19 are reserved, 20-24,
+ * 27, 29, 30 and 35-95 unassigned) and the dynamic range 96-127. 72-76 would make a marked
+ * RTP packet look like RTCP 200-204 (RFC 5761 §4). */
 static bool rtp_pt_ok(uint8_t pt)
 {
-	return pt <= 34 || pt >= 96;
+	static const uint64_t STATIC = 0x7ffffffffULL & ~(1ULL << 1 | 1ULL << 2 | 1ULL << 19 |
+							  0x1fULL << 20 | 1ULL << 27 | 1ULL << 29 |
+							  1ULL << 30);
+	return pt >= 96 || (pt < 35 && (STATIC >> pt & 1));
 }
 
 /*

@@ -3,8 +3,6 @@
  * faults). */
 #include <criterion/criterion.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "tests/unit/test_dissect_build.h"
 #include "tests/unit/test_dissect_samples.h"
@@ -124,20 +122,11 @@ static void check_prefix(const struct sample *s, size_t n, const uint8_t *buf,
 	}
 }
 
-static uint8_t *guard_region(size_t *page_out)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert_neq(m, MAP_FAILED);
-	cr_assert_eq(mprotect(m + page, page, PROT_NONE), 0);
-	*page_out = page;
-	return m;
-}
-
 Test(dissect_real, samples_whole_and_every_truncation_against_a_guard_page)
 {
 	size_t page;
 	uint8_t *m = guard_region(&page);
+	cr_assert_not_null(m);
 	uint8_t *end = m + page; /* first unreadable byte */
 	for (size_t i = 0; i < sizeof SAMPLES / sizeof SAMPLES[0]; i++) {
 		const struct sample *s = &SAMPLES[i];
@@ -157,7 +146,7 @@ Test(dissect_real, samples_whole_and_every_truncation_against_a_guard_page)
 			check_prefix(s, n, buf, &full, &d);
 		}
 	}
-	munmap(m, 2 * page);
+	guard_release(m, page);
 }
 
 Test(dissect_real, quote_of_every_length_against_a_guard_page)
@@ -166,6 +155,7 @@ Test(dissect_real, quote_of_every_length_against_a_guard_page)
 	const struct sample *s = &SAMPLES[0];
 	size_t page;
 	uint8_t *m = guard_region(&page);
+	cr_assert_not_null(m);
 	const uint8_t *quote = s->data + 14 + 20 + 8;
 	size_t qlen = s->caplen - 14 - 20 - 8;
 	for (size_t n = 0; n <= qlen; n++) {
@@ -178,5 +168,5 @@ Test(dissect_real, quote_of_every_length_against_a_guard_page)
 		cr_assert_eq(e.q.hint.dns_has_question, n >= 28 + 12 + 16 + 4, "n=%zu", n);
 		cr_assert(span_inside(e.q.payload, buf, n));
 	}
-	munmap(m, 2 * page);
+	guard_release(m, page);
 }
