@@ -145,6 +145,7 @@ const char *dns_qtype_name(uint16_t qtype)
 
 #define DNS_QDCOUNT_MAX 64 /* mDNS queries ask several questions at once; never this many */
 #define DNS_UDP_MAX 65535
+#define DNS_OPCODE_STATUS 2
 
 struct dns_hdr {
 	uint16_t flags, qd, an, ns, ar;
@@ -159,9 +160,9 @@ static bool dns_opcode_ok(uint8_t opcode)
 
 /*
  * A header that could start a DNS message: all 12 bytes, a known opcode, no response code in
- * a query, at most DNS_QDCOUNT_MAX questions, something in it (a question or a record: twelve
- * zero bytes are not a message), and no more records than the datagram could hold (a
- * question takes at least 5 bytes, a record 11).
+ * a query, at most DNS_QDCOUNT_MAX questions, something in it (a question or a record; only a
+ * STATUS request, as nmap sends, may be empty: twelve zero bytes are not a message), and no
+ * more records than the datagram could hold (a question takes at least 5 bytes, a record 11).
  */
 static bool dns_header_sane(const struct app_in *in, struct dns_hdr *hd)
 {
@@ -172,12 +173,13 @@ static bool dns_header_sane(const struct app_in *in, struct dns_hdr *hd)
 	hd->an = cur_be16(&c);
 	hd->ns = cur_be16(&c);
 	hd->ar = cur_be16(&c);
-	if (c.err || !dns_opcode_ok(hd->flags >> 11 & 0xf) || hd->qd > DNS_QDCOUNT_MAX)
+	uint8_t opcode = hd->flags >> 11 & 0xf;
+	if (c.err || !dns_opcode_ok(opcode) || hd->qd > DNS_QDCOUNT_MAX)
 		return false;
 	if (!(hd->flags & 0x8000) && (hd->flags & 0xf))
 		return false;
 	size_t records = (size_t)hd->an + hd->ns + hd->ar;
-	if (hd->qd == 0 && records == 0)
+	if (hd->qd == 0 && records == 0 && opcode != DNS_OPCODE_STATUS)
 		return false;
 	size_t least = DNS_HDR_LEN + (size_t)hd->qd * 5 + records * 11;
 	return least <= DNS_UDP_MAX && (in->wire_len == PM_LEN_UNKNOWN || least <= in->wire_len);

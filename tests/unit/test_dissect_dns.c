@@ -339,6 +339,14 @@ Test(dissect_hint, dns_near_misses)
 	pk_put16(&bad, bad.n - 2, 77); /* class 77 */
 	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
 	cr_assert_eq(h.kind, HINT_NONE);
+	/* an empty message: nmap's server status request is DNS, twelve zero bytes are not */
+	static const uint8_t status[12] = { 0x00, 0x00, 0x10, 0x00 };
+	static const uint8_t zeros[12];
+	dissect_app_hint(status, sizeof status, 61374, 53, &h, &an);
+	str_is(&h, "dns");
+	dissect_app_hint(zeros, sizeof zeros, 61374, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	cr_assert_eq(an, 0);
 	bad = p;
 	bad.b[12] = 0xc0; /* a pointer to itself: on 53 a DNS message with an anomaly */
 	bad.b[13] = 12;
