@@ -58,7 +58,7 @@ void dht_str(const struct app_hint *h, char *buf, size_t buf_len)
 }
 
 /* The chain of extension headers after the fixed header, all present: each "next, length",
- * selective acks (1) a non-zero multiple of 4 bytes long. */
+ * selective acks (1) a non-zero multiple of 4 bytes long, extension bits (2) 8 bytes. */
 static bool utp_extensions(struct cursor c, uint8_t ext)
 {
 	for (unsigned i = 0; ext != 0; i++) {
@@ -66,7 +66,7 @@ static bool utp_extensions(struct cursor c, uint8_t ext)
 			return false;
 		uint8_t next = cur_u8(&c), len = cur_u8(&c);
 		cur_skip(&c, len);
-		if (c.err || (ext == 1 && (len == 0 || len % 4)))
+		if (c.err || (ext == 1 && (len == 0 || len % 4)) || (ext == 2 && len != 8))
 			return false;
 		ext = next;
 	}

@@ -133,7 +133,7 @@ struct app_hint {
 	 *   DTLS content type, SIP status code, WireGuard message type, BVLC function,
 	 *   DHCP message type, TFTP opcode, RADIUS code, NetBIOS opcode, IKE exchange type,
 	 *   DHT message kind, uTP packet type, Messenger opnum, ms-sql-m request, CLDAP operation.
-	 * app_value: QUIC version, DTLS record version, IKE major version, ESP SPI,
+	 * app_value: QUIC version, DTLS record version, IKE major version, ESP SPI, RTP/RTCP SSRC,
 	 *   NetBIOS name suffix, the payload length where it is the evidence (ms-sql-m).
 	 * app_text: raw packet bytes, NOT escaped, NUL-terminated (SIP method, SSDP method,
 	 *   memcached command, TFTP file name, NetBIOS name, ms-sql-m instance).

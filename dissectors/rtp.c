@@ -21,14 +21,17 @@ static bool rtp_pt_ok(uint8_t pt)
  * Version 2, a payload type in use, and the whole fixed header with its CSRC list present
  * (and the extension header when the X bit says there is one, within the datagram's length
  * when that is known). When the whole datagram is here, a P bit's padding count must fit.
- * app_code = payload type.
+ * app_code = payload type, app_value = SSRC (one datagram is weak evidence: a stream keeps
+ * its SSRC from one datagram to the next).
  */
 bool rtp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
 	struct cursor c = in->c;
 	uint8_t b0 = cur_u8(&c);
 	uint8_t pt = cur_u8(&c) & 0x7f;
-	cur_skip(&c, RTP_HDR_LEN - 2 + 4 * (size_t)(b0 & 0x0f));
+	cur_skip(&c, 6); /* sequence number, timestamp */
+	uint32_t ssrc = cur_be32(&c);
+	cur_skip(&c, 4 * (size_t)(b0 & 0x0f));
 	if (c.err || b0 >> 6 != 2 || !rtp_pt_ok(pt))
 		return false;
 	size_t hdr = in->c.left - c.left;
@@ -45,6 +48,7 @@ bool rtp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 	}
 	h->kind = HINT_RTP;
 	h->app_code = pt;
+	h->app_value = ssrc;
 	return true;
 }
 
@@ -84,7 +88,7 @@ static bool rtcp_fmt_ok(uint8_t pt, uint8_t fmt)
  * and fits the payload, and its first 8 bytes present. The signature being weak, the length
  * is checked against the declared payload length or else the bytes present (a payload cut
  * inside the first packet is not claimed). Later packets are not walked: SRTCP encrypts
- * them. app_code = packet type.
+ * them. app_code = packet type, app_value = the sender's SSRC.
  */
 bool rtcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
@@ -92,7 +96,7 @@ bool rtcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 	uint8_t b0 = cur_u8(&c);
 	uint8_t pt = cur_u8(&c);
 	size_t words = cur_be16(&c);
-	cur_skip(&c, 4);
+	uint32_t ssrc = cur_be32(&c);
 	if (c.err || b0 >> 6 != 2 || pt < 200 || pt > 207)
 		return false;
 	if (words < rtcp_min_words(pt, b0 & 0x1f) || !rtcp_fmt_ok(pt, b0 & 0x1f))
@@ -101,6 +105,7 @@ bool rtcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 		return false;
 	h->kind = HINT_RTCP;
 	h->app_code = pt;
+	h->app_value = ssrc;
 	return true;
 }
 

@@ -8,9 +8,11 @@
 #define STUN_MAGIC 0x2112A442u
 
 /*
- * A message header: the two top bits of the type 00, a length that is a multiple of 4 and
- * covers the rest of the payload, then the magic cookie. All 8 bytes up to the cookie must
- * be present. app_code = the message type (class and method bits as on the wire).
+ * A message header: the two top bits of the type 00, a length that covers the rest of the
+ * payload, then the magic cookie. All 8 bytes up to the cookie must be present. The length
+ * is a multiple of 4 (attributes are padded), or else exactly the payload's whole length:
+ * WhatsApp sends unpadded messages (an Allocate Request of length 106), and an exact length
+ * behind the cookie leaves no doubt. app_code = the message type (class and method bits).
  */
 bool stun_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
@@ -18,7 +20,9 @@ bool stun_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 	uint16_t type = cur_be16(&c);
 	uint16_t len = cur_be16(&c);
 	uint32_t magic = cur_be32(&c);
-	if (c.err || magic != STUN_MAGIC || (type & 0xc000) || (len & 3))
+	if (c.err || magic != STUN_MAGIC || (type & 0xc000))
+		return false;
+	if ((len & 3) && (size_t)STUN_HDR_LEN + len != app_total_len(in))
 		return false;
 	if (!app_len_is_whole(in, (size_t)STUN_HDR_LEN + len))
 		return false;

@@ -17,6 +17,12 @@ static const uint8_t STUN[] = {
 	0x23, 0x5e, 0x82, 0x76, 0x8b, 0x49, 0x58, 0xa7,
 };
 
+/* STUN Allocate Request of the same call, unpadded: length 106 (first 24 of 126 bytes) */
+static const uint8_t STUN_UNPADDED[] = {
+	0x00, 0x03, 0x00, 0x6a, 0x21, 0x12, 0xa4, 0x42, 0xa6, 0x67, 0x4f, 0x75,
+	0xf0, 0xad, 0x2c, 0x00, 0x13, 0x15, 0xb3, 0x36, 0x40, 0x00, 0x00, 0x66,
+};
+
 /* RTP of a WhatsApp call, payload type 120 (first 32 of 171 bytes) */
 static const uint8_t RTP[] = {
 	0x80, 0x78, 0x00, 0x09, 0x00, 0x03, 0x43, 0x00, 0x87, 0xfa, 0xb2, 0xd7,
@@ -252,6 +258,8 @@ static const struct app_case CASES[] = {
 	{ "ike4500", IKE4500, sizeof IKE4500, 328, 4500, 4500, "ike v1 main-mode", 32 },
 	{ "esp", ESP, sizeof ESP, 140, 4500, 4500, "esp spi 0x53eda0a1", 8 },
 	{ "ssdp", SSDP, sizeof SSDP, 126, 50384, 1900, "ssdp M-SEARCH", 21 },
+	{ "stun-unpadded", STUN_UNPADDED, sizeof STUN_UNPADDED, 126, 56328, 3478,
+	  "stun allocate-request", 8 },
 	{ "sip", TXT(SIP_INVITE), 144, 5060, 5060, "sip INVITE", 11 },
 	{ "sip-200", TXT(SIP_200), 56, 5060, 5060, "sip 200", 12 },
 	{ "ssdp-notify", TXT(SSDP_NOTIFY), 87, 1900, 1900, "ssdp NOTIFY", 19 },
@@ -364,6 +372,7 @@ static const struct miss MISSES[] = {
 	{ "stun", 3, 0x14, 0, 0, 0, HINT_NONE, "length shorter than the datagram" },
 	{ "stun", 0, 0x40, 0, 0, 0, HINT_NONE, "top bits of the type set" },
 	{ "stun", 0, 0x00, 0, 0, 48, HINT_NONE, "datagram longer than the message" },
+	{ "stun-unpadded", 3, 0x6a, 0, 0, 127, HINT_NONE, "unpadded and one byte short" },
 	{ "rtp", 0, 0x40, 0, 0, 0, HINT_NONE, "version 1" },
 	{ "rtp", 1, 0xc8, 0, 0, 0, HINT_RTCP, "marker and payload type 72 read as an RTCP SR" },
 	{ "rtp", 1, 0x50, 0, 0, 0, HINT_NONE, "payload type 80: unassigned" },
@@ -440,6 +449,7 @@ static const struct miss MISSES[] = {
 	{ "slammer", 0, 0x04, 50000, 1435, 0, HINT_NONE, "the worm off 1434" },
 	{ "utp", 0, 0x22, 0, 0, 0, HINT_NONE, "uTP version 2" },
 	{ "utp", 1, 0x03, 0, 0, 0, HINT_NONE, "extension 3" },
+	{ "utp", 1, 0x02, 0, 0, 0, HINT_NONE, "extension bits without their header" },
 	{ "dhcp", 236, 0x64, 0, 0, 0, HINT_NONE, "magic cookie off" },
 	{ "dhcp", 0, 0x03, 0, 0, 0, HINT_NONE, "op 3" },
 	{ "dhcp", 2, 0x11, 0, 0, 0, HINT_NONE, "hardware address of 17 bytes" },
@@ -513,6 +523,34 @@ Test(dissect_apps, what_is_left_unnamed)
 	cr_assert_eq(kind_any(zeros, sizeof zeros, 40000, 4500), HINT_NONE);
 	cr_assert_eq(kind_any(ones, sizeof ones, 40000, 4500), HINT_ESP);
 	cr_assert_eq(kind_any(TXT("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 40000, 80), HINT_NONE);
+}
+
+Test(dissect_apps, weak_readings_that_real_traffic_refuted)
+{
+	/* NetBIOS datagram service (138): type 0x11 and flags 0x02 looked like uTP FIN with
+	 * extension bits, whose header is 8 bytes (here "0x20 0x45": a NetBIOS name) */
+	static const uint8_t nbdgm[] = { 0x11, 0x02, 0x9c, 0x2c, 0x0a, 0x00, 0x02, 0x0f,
+					 0x00, 0x8a, 0x00, 0xbb, 0x00, 0x00, 0x20, 0x45,
+					 0x4e, 0x46, 0x44, 0x45, 0x20, 0x45, 0x46, 0x45 };
+	cr_assert_eq(kind_any(nbdgm, sizeof nbdgm, 138, 138), HINT_NONE);
+	/* a traceroute probe's payload (sequence, TTL, time) to 33435 */
+	static const uint8_t probe[] = { 0x01, 0x02, 0x00, 0x00, 0x43, 0x50, 0xef, 0x44,
+					 0xb9, 0x97, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x00,
+					 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	cr_assert_eq(kind_any(probe, sizeof probe, 60577, 33435), HINT_NONE);
+	/* a peer-to-peer datagram whose first bytes read as an RTCP RR of 12546 words */
+	static const uint8_t p2p[] = { 0x87, 0xc9, 0x31, 0x02, 0x6d, 0x4e, 0xb2, 0x56,
+				       0xff, 0x40, 0xc8, 0x06, 0xc8, 0xc8, 0x51, 0x03,
+				       0x00, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0xc3 };
+	cr_assert_neq(kind_any(p2p, sizeof p2p, 28681, 11603), HINT_RTCP);
+	/* the SSRC comes with RTP and RTCP, so a stream can be confirmed across datagrams */
+	struct app_hint h;
+	dissect_app_hint(RTP, sizeof RTP, 32704, 56328, &h, NULL);
+	cr_assert_eq(h.app_value, 0x87fab2d7);
+	dissect_app_hint(RTCP, sizeof RTCP, 3478, 56328, &h, NULL);
+	cr_assert_eq(h.kind, HINT_NONE, "an SR longer than the bytes present, length unknown");
+	app_hint_classify(RTCP, sizeof RTCP, 122, 3478, 56328, &h, NULL);
+	cr_assert_eq(h.app_value, 0x87fab2d7, "the same SSRC as the call's RTP");
 }
 
 Test(dissect_apps, port_bound_details)
