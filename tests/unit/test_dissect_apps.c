@@ -184,7 +184,9 @@ static const uint8_t SSDP[] = {
 	0x35, 0x35, 0x2e, 0x32,
 };
 
-/* ---- payloads built to the protocol's specification, checked with tshark's dissectors ---- */
+/* ---- payloads from specifications, attack write-ups and reference implementations (tshark's
+ * dissectors read each as intended, uTP excepted: tshark has no heuristic for it), and one
+ * real DHCP message whose zeros are left implicit ---- */
 
 #define TXT(s) (const uint8_t *)(s), sizeof(s) - 1
 
