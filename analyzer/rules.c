@@ -200,6 +200,7 @@ enum app_class dx_app_class(const char *app)
 		{ "rtcp", APP_STREAM },	     { "stun", APP_STREAM },	  { "quic", APP_STREAM },
 		{ "dtls", APP_STREAM },	     { "wireguard", APP_STREAM }, { "openvpn", APP_STREAM },
 		{ "bittorrent", APP_P2P },   { "utp", APP_P2P },	  { "gnutella", APP_P2P },
+		{ "dhip", APP_SERVICE },     { "esp", APP_STREAM },
 		{ "messenger", APP_HOSTILE }, { "ms-sql-m", APP_HOSTILE },
 	};
 	if (!app || !app[0])

@@ -227,12 +227,6 @@ struct ep_ctx {
 	sqlite3_stmt *ep, *cl, *ttl, *sp;
 };
 
-static const char *app_name(uint8_t kind)
-{
-	static const char *const N[] = { NULL, "dns", "syslog", "ntp", "snmp" };
-	return kind < sizeof N / sizeof N[0] ? N[kind] : NULL;
-}
-
 
 static int store_endpoint(const struct endpoint *e, void *arg)
 {
@@ -250,8 +244,8 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 	bind_time(st, 10, e->first_tx, e->tx_packets);
 	bind_time(st, 11, e->last_tx, e->tx_packets);
 	sqlite3_bind_int64(st, 12, e->n_clients);
-	if (app_name(e->app))
-		sqlite3_bind_text(st, 13, app_name(e->app), -1, SQLITE_STATIC);
+	if (hint_kind_name((enum hint_kind)e->app))
+		sqlite3_bind_text(st, 13, hint_kind_name((enum hint_kind)e->app), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, e->errors);
 	bind_time(st, 15, e->err_first, e->errors);
 	bind_time(st, 16, e->err_last, e->errors);

@@ -108,4 +108,6 @@ void icmp_error_reset(struct icmp_error *e)
 	e->q.hint.dns_qname_len = 0;
 	e->q.hint.dns_qname[0] = '\0';
 	e->q.hint.dns_has_question = false;
+	e->q.hint.app_text_len = 0;
+	e->q.hint.app_text[0] = '\0';
 }

@@ -80,9 +80,48 @@ struct pm_span {
 	size_t len;
 };
 
-enum hint_kind { HINT_NONE, HINT_DNS, HINT_SYSLOG, HINT_NTP, HINT_SNMP };
+/*
+ * The application a UDP payload shows (SPEC §6: named from the payload, not from the port).
+ * Stored in the database as hint_kind_name(), so never renumber one: add new kinds before
+ * HINT__COUNT.
+ */
+enum hint_kind {
+	HINT_NONE,
+	HINT_DNS,	  /* "dns" (also mDNS, LLMNR) */
+	HINT_SYSLOG,	  /* "syslog" */
+	HINT_NTP,	  /* "ntp" */
+	HINT_SNMP,	  /* "snmp" */
+	HINT_STUN,	  /* "stun" (also TURN: RFC 5389 messages with the magic cookie) */
+	HINT_RTP,	  /* "rtp" */
+	HINT_RTCP,	  /* "rtcp" */
+	HINT_QUIC,	  /* "quic" (IETF long headers and Google QUIC) */
+	HINT_DTLS,	  /* "dtls" */
+	HINT_SIP,	  /* "sip" */
+	HINT_WIREGUARD,	  /* "wireguard" */
+	HINT_BACNET,	  /* "bacnet" (BACnet/IP, BVLC) */
+	HINT_SSDP,	  /* "ssdp" */
+	HINT_MEMCACHED,	  /* "memcached" (UDP frame, ASCII protocol) */
+	HINT_DHCP,	  /* "dhcp" (DHCP and BOOTP with the DHCP magic cookie) */
+	HINT_TFTP,	  /* "tftp" */
+	HINT_RADIUS,	  /* "radius" */
+	HINT_NETBIOS_NS,  /* "netbios-ns" */
+	HINT_IKE,	  /* "ike" (ISAKMP, IKEv1 and IKEv2) */
+	HINT_BITTORRENT,  /* "bittorrent" (the DHT's bencoded KRPC) */
+	HINT_UTP,	  /* "utp" (BitTorrent's micro transport protocol) */
+	HINT_MESSENGER,	  /* "messenger" (Windows Messenger service over DCE/RPC) */
+	HINT_MSSQL_M,	  /* "ms-sql-m" (SQL Server resolution protocol; SQL Slammer) */
+	HINT_CLDAP,	  /* "cldap" */
+	HINT_ESP,	  /* "esp" (IPsec ESP in UDP and NAT keepalives, RFC 3948) */
+	HINT_DHIP,	  /* "dhip" (Dahua IP camera discovery and control) */
+	HINT__COUNT
+};
+
+/* Stable lowercase name of a kind ("dns", "stun", "ms-sql-m"); NULL for HINT_NONE and for
+ * values outside the enum. A static string. */
+const char *hint_kind_name(enum hint_kind k);
 
 #define PM_DNS_NAME_MAX 255
+#define PM_APP_TEXT_MAX 32
 
 /* What the start of a (quoted or outer) UDP payload says about the application. */
 struct app_hint {
@@ -99,10 +138,29 @@ struct app_hint {
 	uint8_t ntp_version, ntp_mode;
 	int snmp_version;	/* 0 = v1, 1 = v2c, 3 = v3, -1 unknown */
 	int snmp_pdu;		/* ASN.1 context tag number of the PDU, -1 unknown */
+	/*
+	 * The kinds after HINT_SNMP; what each field holds for a kind is written beside the
+	 * recogniser that fills it (dissectors/<protocol>.c):
+	 * app_code: STUN message type, RTP/RTCP payload type, QUIC long-header packet type,
+	 *   DTLS content type, SIP status code, WireGuard message type, BVLC function,
+	 *   DHCP message type, TFTP opcode, RADIUS code, NetBIOS opcode, IKE exchange type,
+	 *   DHT message kind, uTP packet type, Messenger opnum, ms-sql-m request, CLDAP operation.
+	 * app_value: QUIC version, DTLS record version, IKE major version, ESP SPI, RTP/RTCP SSRC,
+	 *   NetBIOS name suffix, the payload length where it is the evidence (ms-sql-m).
+	 * app_text: raw packet bytes, NOT escaped, NUL-terminated (SIP method, SSDP method,
+	 *   memcached command, TFTP file name, NetBIOS name, ms-sql-m instance).
+	 */
+	uint16_t app_code;
+	uint32_t app_value;
+	uint8_t app_text_len;
+	uint8_t app_text[PM_APP_TEXT_MAX + 1];
 };
 
 /* Formats a hint in one line ("dns A example.com", "syslog pri 13", "ntp v4 client",
- * "snmp v2c get-request"); name bytes are copied raw (the caller escapes). "" if none. */
+ * "snmp v2c get-request", "stun binding-request", "rtp pt 111", "quic v1 initial",
+ * "sip INVITE", "dhcp discover", "bacnet unicast-npdu", ...): the kind's name first, then
+ * what the payload said. Bytes from the packet are copied raw (the caller escapes). "" if
+ * none. */
 void app_hint_str(const struct app_hint *h, char *buf, size_t buf_len);
 const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
 
@@ -193,8 +251,14 @@ bool dissect_linktype_supported(int linktype);
 void dissect_quote(const uint8_t *data, size_t len, uint8_t family, uint8_t rfc4884_len,
 		   struct icmp_error *err, uint64_t *anomalies);
 
-/* Decodes the start of a UDP payload for ports we know (DNS 53/5353/5355/8053, syslog 514,
- * NTP 123, SNMP 161/162); the data may be cut anywhere (a quote). */
+/*
+ * Names the application of a UDP payload from its bytes (see apphint.c for the order of the
+ * checks): data[0..len) are the bytes present, which may be cut anywhere (an ICMP quote), so
+ * a protocol whose signature is not all there is not claimed. The ports only break ties and
+ * confirm protocols that have no signature of their own (NTP, syslog, TFTP, RADIUS, ...).
+ * Resets *out first; HINT_NONE when nothing in the bytes says what they are. dns.* anomaly
+ * bits go to *anomalies (may be NULL) only for a payload claimed as DNS.
+ */
 void dissect_app_hint(const uint8_t *data, size_t len, uint16_t sport, uint16_t dport,
 		      struct app_hint *out, uint64_t *anomalies);
 

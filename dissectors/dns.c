@@ -1,4 +1,7 @@
-/* dns.c - DNS header and first question (RFC 1035 §4.1), names decoded within bounds. */
+/* dns.c - DNS header and first question (RFC 1035 §4.1), names decoded within bounds; what
+ * makes a payload DNS on its own ports and on any other. */
+#include <stdio.h>
+
 #include "dissectors/internal.h"
 
 #define DNS_HDR_LEN 12
@@ -136,4 +139,105 @@ const char *dns_qtype_name(uint16_t qtype)
 		if (DNS_QTYPES[i].qtype == qtype)
 			return DNS_QTYPES[i].name;
 	return NULL;
+}
+
+/* ---- recognising DNS ---- */
+
+#define DNS_QDCOUNT_MAX 64 /* mDNS queries ask several questions at once; never this many */
+#define DNS_UDP_MAX 65535
+#define DNS_OPCODE_STATUS 2
+
+struct dns_hdr {
+	uint16_t flags, qd, an, ns, ar;
+};
+
+/* Opcodes a DNS datagram carries: QUERY, STATUS, NOTIFY (RFC 1996), UPDATE (RFC 2136).
+ * IQUERY is obsolete (RFC 3425), DSO is TCP only (RFC 8490). */
+static bool dns_opcode_ok(uint8_t opcode)
+{
+	return opcode == 0 || opcode == 2 || opcode == 4 || opcode == 5;
+}
+
+/*
+ * A header that could start a DNS message: all 12 bytes, a known opcode, no response code in
+ * a query, at most DNS_QDCOUNT_MAX questions, something in it (a question or a record; only a
+ * STATUS request, as nmap sends, may be empty: twelve zero bytes are not a message), and no
+ * more records than the datagram could hold (a question takes at least 5 bytes, a record 11).
+ */
+static bool dns_header_sane(const struct app_in *in, struct dns_hdr *hd)
+{
+	struct cursor c = in->c;
+	cur_skip(&c, 2);
+	hd->flags = cur_be16(&c);
+	hd->qd = cur_be16(&c);
+	hd->an = cur_be16(&c);
+	hd->ns = cur_be16(&c);
+	hd->ar = cur_be16(&c);
+	uint8_t opcode = hd->flags >> 11 & 0xf;
+	if (c.err || !dns_opcode_ok(opcode) || hd->qd > DNS_QDCOUNT_MAX)
+		return false;
+	if (!(hd->flags & 0x8000) && (hd->flags & 0xf))
+		return false;
+	size_t records = (size_t)hd->an + hd->ns + hd->ar;
+	if (hd->qd == 0 && records == 0 && opcode != DNS_OPCODE_STATUS)
+		return false;
+	size_t least = DNS_HDR_LEN + (size_t)hd->qd * 5 + records * 11;
+	return least <= DNS_UDP_MAX && (in->wire_len == PM_LEN_UNKNOWN || least <= in->wire_len);
+}
+
+/* On 53, 5353, 5355: a sane header; what follows is decoded as far as it goes, and its
+ * problems are anomalies of a DNS message (dns.truncated, dns.bad_pointer, ...). */
+bool dns_on_port(const struct app_in *in, struct app_hint *h, uint64_t *an)
+{
+	struct dns_hdr hd;
+	if (!dns_header_sane(in, &hd))
+		return false;
+	dissect_dns(in->c.p, in->c.left, h, an);
+	return true;
+}
+
+static bool dns_qclass_ok(uint16_t qclass)
+{
+	qclass &= 0x7fff; /* mDNS: the top bit asks for a unicast response (RFC 6762 §5.4) */
+	return qclass == 1 || qclass == 3 || qclass == 4 || qclass == 254 || qclass == 255;
+}
+
+/*
+ * On any port: a sane header with one question, a query without answer or authority records
+ * (UPDATE excepted: its prerequisites and updates use those counts), and that question whole
+ * and well formed, with a type and a known class. Anything less is not claimed.
+ */
+bool dns_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an)
+{
+	struct dns_hdr hd;
+	if (!dns_header_sane(in, &hd) || hd.qd != 1)
+		return false;
+	bool query = !(hd.flags & 0x8000), update = (hd.flags >> 11 & 0xf) == 5;
+	if (query && !update && (hd.an || hd.ns || hd.ar > 2))
+		return false;
+	struct app_hint t;
+	uint64_t t_an = 0;
+	if (dissect_dns(in->c.p, in->c.left, &t, &t_an) != 0 || !t.dns_has_question)
+		return false;
+	if (t.dns_qtype == 0 || !dns_qclass_ok(t.dns_qclass))
+		return false;
+	*h = t;
+	return true;
+}
+
+void dns_str(const struct app_hint *h, char *buf, size_t buf_len)
+{
+	if (!h->dns_has_question) {
+		if (h->dns_qname_len)
+			snprintf(buf, buf_len, "dns ? %s", (const char *)h->dns_qname);
+		else
+			snprintf(buf, buf_len, "dns");
+		return;
+	}
+	const char *name = h->dns_qname_len ? (const char *)h->dns_qname : ".";
+	const char *type = dns_qtype_name(h->dns_qtype);
+	if (type)
+		snprintf(buf, buf_len, "dns %s %s", type, name);
+	else
+		snprintf(buf, buf_len, "dns TYPE%u %s", (unsigned)h->dns_qtype, name);
 }

@@ -141,19 +141,150 @@ uint64_t cksum_add(uint64_t sum, struct cursor c);
 uint64_t cksum_add_addr(uint64_t sum, const struct pm_addr *a);
 bool cksum_ok(uint64_t sum);	/* the one's complement sum folds to 0xffff */
 
+/* ---- application recognisers (apphint.c dispatches, one file per protocol) ---- */
+
+/* What a recogniser is given: the payload bytes present, what the datagram declared, ports. */
+struct app_in {
+	struct cursor c;	/* the bytes present (may stop anywhere before the end) */
+	size_t wire_len;	/* the whole payload's length when a header declared it (the
+				 * quoted UDP length of an ICMP error), else PM_LEN_UNKNOWN */
+	uint16_t sport, dport;
+};
+
+/*
+ * A recogniser: true when the payload is its protocol, having filled h (kind and its
+ * fields; anomaly bits for DNS only); false leaves h and *an untouched. It reads only through
+ * the cursor, never past what is present, and does not claim a payload whose signature is
+ * cut off.
+ */
+typedef bool (*app_fn)(const struct app_in *in, struct app_hint *h, uint64_t *an);
+/* Writes a hint of its kind in one line (see app_hint_str()). */
+typedef void (*app_str_fn)(const struct app_hint *h, char *buf, size_t buf_len);
+
+/* Recognises data[0..len) with what its header declared (apphint.c); quote.c passes the quoted
+ * UDP length, dissect_app_hint() PM_LEN_UNKNOWN. */
+void app_hint_classify(const uint8_t *data, size_t len, size_t wire_len, uint16_t sport,
+		       uint16_t dport, struct app_hint *out, uint64_t *anomalies);
+
+static inline bool app_port(const struct app_in *in, uint16_t port)
+{
+	return in->sport == port || in->dport == port;
+}
+
+/* A length field that covers the whole payload: equal to the declared payload length when
+ * that is known; else at least the bytes present (the bytes may be cut, never longer). */
+static inline bool app_len_is_whole(const struct app_in *in, size_t declared)
+{
+	if (in->wire_len != PM_LEN_UNKNOWN)
+		return declared == in->wire_len;
+	return declared >= in->c.left;
+}
+
+/* The payload's whole length for protocols identified by exact sizes: the declared length
+ * when known, else the bytes present taken as the whole (a cut then fails the size check). */
+static inline size_t app_total_len(const struct app_in *in)
+{
+	return in->wire_len != PM_LEN_UNKNOWN ? in->wire_len : in->c.left;
+}
+
+/* True when the bytes at the cursor start with the n bytes of s (all of them present). */
+static inline bool cur_starts(const struct cursor *c, const char *s, size_t n)
+{
+	if (!cur_has(c, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c->p[i] != (uint8_t)s[i])
+			return false;
+	return true;
+}
+#define CUR_STARTS(c, lit) cur_starts((c), (lit), sizeof(lit) - 1)
+
+/* Copies the first n bytes at c (at most PM_APP_TEXT_MAX, and only those present) raw into
+ * h->app_text, NUL-terminated. */
+void app_text_set(struct app_hint *h, struct cursor c, size_t n);
+
 /* apphint.c */
 void hint_reset(struct app_hint *h);
 /* dns.c: decodes the name at offset `off` of the DNS message msg[0..msg_len) into h's qname
  * (RFC 1035 §4.1.4): 0 ok and *end_off past the name in place; -1 truncated; -2 malformed. */
 int dns_name_decode(const uint8_t *msg, size_t msg_len, size_t off, struct app_hint *h,
 		    size_t *end_off, uint64_t *anomalies);
-/* syslog.c, ntp.c, snmp.c: fill h (kind and fields) when the bytes are what the port
- * promises; leave it as hint_reset() made it otherwise. */
-void syslog_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
-void ntp_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
-void snmp_hint(struct cursor c, struct app_hint *h, uint64_t *anomalies);
+/* dns.c: DNS on its own ports (a sane header is enough: the rest may be cut) and on any port
+ * (a sane header and a whole, well-formed first question). */
+bool dns_on_port(const struct app_in *in, struct app_hint *h, uint64_t *an);
+bool dns_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void dns_str(const struct app_hint *h, char *buf, size_t buf_len);
+/* syslog.c */
+bool syslog_on_port(const struct app_in *in, struct app_hint *h, uint64_t *an);
+bool syslog_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void syslog_str(const struct app_hint *h, char *buf, size_t buf_len);
+/* ntp.c */
+bool ntp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void ntp_str(const struct app_hint *h, char *buf, size_t buf_len);
 const char *ntp_mode_name(uint8_t mode);
+/* snmp.c */
+bool snmp_on_port(const struct app_in *in, struct app_hint *h, uint64_t *an);
+bool snmp_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void snmp_str(const struct app_hint *h, char *buf, size_t buf_len);
 const char *snmp_pdu_name(int pdu);
+
+/* ber.c: ASN.1 BER reads (X.690 §8.1) for SNMP and CLDAP. A tag and a definite length
+ * (short form, or long form of at most 4 bytes); enter narrows c to a constructed element's
+ * contents; skip passes a whole element (false when it is not all there); int reads an
+ * INTEGER of 1 to 4 bytes. All return false on another tag or too few bytes. */
+bool ber_tl(struct cursor *c, uint8_t *tag, size_t *len);
+bool ber_enter(struct cursor *c, uint8_t want);
+bool ber_skip(struct cursor *c, uint8_t want);
+bool ber_int(struct cursor *c, long *out);
+#define BER_INTEGER 0x02
+#define BER_OCTET_STRING 0x04
+#define BER_SEQUENCE 0x30
+
+/* One pair per protocol file: the recogniser and the text form. */
+bool stun_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void stun_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool rtp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void rtp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool rtcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void rtcp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool quic_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void quic_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool dtls_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void dtls_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool sip_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void sip_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool ssdp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void ssdp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool wireguard_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void wireguard_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool bacnet_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void bacnet_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool memcached_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void memcached_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool dhcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void dhcp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool tftp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void tftp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool radius_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void radius_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool nbns_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void nbns_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool ike_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void ike_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool esp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void esp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool dht_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void dht_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool utp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void utp_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool messenger_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void messenger_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool mssql_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void mssql_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool cldap_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void cldap_str(const struct app_hint *h, char *buf, size_t buf_len);
+bool dhip_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an);
+void dhip_str(const struct app_hint *h, char *buf, size_t buf_len);
 
 /* Clears what tells an ICMP error apart (dispatch.c); the ICMP dissectors clear the rest. */
 void icmp_error_reset(struct icmp_error *e);

@@ -48,11 +48,14 @@ static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 		quote_short(q, an);
 		return;
 	}
-	if (q->udp_len >= 8)
-		cur_limit(&c, (size_t)q->udp_len - 8);
+	size_t wire = PM_LEN_UNKNOWN; /* the quoted UDP length tells how long the payload was */
+	if (q->udp_len >= 8) {
+		wire = (size_t)q->udp_len - 8;
+		cur_limit(&c, wire);
+	}
 	q->payload.p = c.p;
 	q->payload.len = c.left;
-	dissect_app_hint(c.p, c.left, sport, dport, &q->hint, an);
+	app_hint_classify(c.p, c.left, wire, sport, dport, &q->hint, an);
 }
 
 /* A quoted IPv4 header. IHL < 5 cannot be a real header: addresses are kept (they sit at

@@ -1,98 +1,73 @@
 /* snmp.c - SNMP version and PDU type from BER (RFC 1157, RFC 3416, RFC 3412). */
+#include <stdio.h>
+
 #include "dissectors/internal.h"
 
-#define BER_INTEGER 0x02
-#define BER_OCTET_STRING 0x04
-#define BER_SEQUENCE 0x30
-
-/* A tag and a definite length (short form, or long form of at most 4 bytes). */
-static bool ber_tl(struct cursor *c, uint8_t *tag, size_t *len)
-{
-	*tag = cur_u8(c);
-	uint8_t l = cur_u8(c);
-	size_t v = l;
-	if (l & 0x80) {
-		unsigned n = l & 0x7f;
-		if (n == 0 || n > 4)
-			return false;
-		v = 0;
-		for (unsigned i = 0; i < n; i++)
-			v = v << 8 | cur_u8(c);
-	}
-	*len = v;
-	return !c->err;
-}
-
-/* Enters a constructed element: c is narrowed to its contents. */
-static bool ber_enter(struct cursor *c, uint8_t want)
-{
-	uint8_t tag;
-	size_t len;
-	if (!ber_tl(c, &tag, &len) || tag != want)
-		return false;
-	cur_limit(c, len);
-	return true;
-}
-
-/* Skips a whole element with tag want; false when it is not all there. */
-static bool ber_skip(struct cursor *c, uint8_t want)
-{
-	uint8_t tag;
-	size_t len;
-	if (!ber_tl(c, &tag, &len) || tag != want)
-		return false;
-	cur_skip(c, len);
-	return !c->err;
-}
-
-static bool ber_int(struct cursor *c, long *out)
-{
-	uint8_t tag;
-	size_t len;
-	if (!ber_tl(c, &tag, &len) || tag != BER_INTEGER || len < 1 || len > 4)
-		return false;
-	uint8_t first = cur_u8(c);
-	long v = (first & 0x80) ? (long)first - 256 : (long)first;
-	for (size_t i = 1; i < len; i++)
-		v = v * 256 + cur_u8(c);
-	*out = v;
-	return !c->err;
-}
-
-/* A PDU is a context-specific constructed tag [0]..[30]. */
-static void snmp_pdu_tag(struct cursor *c, struct app_hint *h)
+/* A PDU is a context-specific constructed tag [0]..[30]; -1 when the byte is not one. */
+static int snmp_pdu_tag(struct cursor *c)
 {
 	uint8_t tag = cur_u8(c);
 	if (!c->err && (tag & 0xe0) == 0xa0 && (tag & 0x1f) != 0x1f)
-		h->snmp_pdu = tag & 0x1f;
+		return tag & 0x1f;
+	return -1;
 }
 
 /* v3: msgGlobalData, msgSecurityParameters, then a plaintext ScopedPDU (an encrypted one
  * is an OCTET STRING: no PDU type to see). */
-static void snmp_v3(struct cursor *c, struct app_hint *h)
+static int snmp_v3_pdu(struct cursor *c)
 {
 	if (!ber_skip(c, BER_SEQUENCE) || !ber_skip(c, BER_OCTET_STRING))
-		return;
+		return -1;
 	if (!ber_enter(c, BER_SEQUENCE))
-		return;
+		return -1;
 	if (!ber_skip(c, BER_OCTET_STRING) || !ber_skip(c, BER_OCTET_STRING))
-		return;
-	snmp_pdu_tag(c, h);
+		return -1;
+	return snmp_pdu_tag(c);
 }
 
-/* HINT_SNMP once the message SEQUENCE and its version INTEGER are read; the PDU type when
- * the bytes before it (community, v3 headers) are all there. */
-void snmp_hint(struct cursor c, struct app_hint *h, uint64_t *an)
+/* The message SEQUENCE and its version INTEGER; *pdu the PDU tag number when the bytes
+ * before it (community, v3 headers) are all there, else -1. */
+static bool snmp_decode(struct cursor c, long *version, int *pdu)
+{
+	*pdu = -1;
+	if (!ber_enter(&c, BER_SEQUENCE) || !ber_int(&c, version))
+		return false;
+	if (*version == 3)
+		*pdu = snmp_v3_pdu(&c);
+	else if (ber_skip(&c, BER_OCTET_STRING))
+		*pdu = snmp_pdu_tag(&c);
+	return true;
+}
+
+static void snmp_fill(struct app_hint *h, long version, int pdu)
+{
+	h->kind = HINT_SNMP;
+	h->snmp_version = (version == 0 || version == 1 || version == 3) ? (int)version : -1;
+	h->snmp_pdu = pdu;
+}
+
+/* On 161/162: SNMP once the message SEQUENCE and its version INTEGER are read (any version:
+ * the historic v2u/v2* used 2); the PDU type when its bytes are there. */
+bool snmp_on_port(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
 	long v;
-	if (!ber_enter(&c, BER_SEQUENCE) || !ber_int(&c, &v))
-		return;
-	h->kind = HINT_SNMP;
-	h->snmp_version = (v == 0 || v == 1 || v == 3) ? (int)v : -1;
-	if (v == 3)
-		snmp_v3(&c, h);
-	else if (ber_skip(&c, BER_OCTET_STRING))
-		snmp_pdu_tag(&c, h);
+	int pdu;
+	if (!snmp_decode(in->c, &v, &pdu))
+		return false;
+	snmp_fill(h, v, pdu);
+	return true;
+}
+
+/* On any port: a version that exists (1, 2c, 3) and a PDU type that has a name, so the whole
+ * header is there; an LDAP message (also a SEQUENCE and an INTEGER) fails at the community. */
+bool snmp_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an)
+{
+	long v;
+	int pdu;
+	if (!snmp_decode(in->c, &v, &pdu) || (v != 0 && v != 1 && v != 3) || !snmp_pdu_name(pdu))
+		return false;
+	snmp_fill(h, v, pdu);
+	return true;
 }
 
 static const char *const SNMP_PDUS[] = {
@@ -106,4 +81,17 @@ const char *snmp_pdu_name(int pdu)
 	if (pdu < 0 || (size_t)pdu >= sizeof SNMP_PDUS / sizeof SNMP_PDUS[0])
 		return NULL;
 	return SNMP_PDUS[pdu];
+}
+
+void snmp_str(const struct app_hint *h, char *buf, size_t buf_len)
+{
+	static const char *const VERSIONS[] = { " v1", " v2c", "", " v3" };
+	const char *v = h->snmp_version >= 0 && h->snmp_version <= 3 ? VERSIONS[h->snmp_version] : "";
+	const char *pdu = snmp_pdu_name(h->snmp_pdu);
+	if (pdu)
+		snprintf(buf, buf_len, "snmp%s %s", v, pdu);
+	else if (h->snmp_pdu >= 0)
+		snprintf(buf, buf_len, "snmp%s pdu %d", v, h->snmp_pdu);
+	else
+		snprintf(buf, buf_len, "snmp%s", v);
 }

@@ -39,6 +39,14 @@ static void check_hint(const struct app_hint *h)
 		__builtin_trap();
 	if (h->kind == HINT_SYSLOG && (h->syslog_pri < 0 || h->syslog_pri > 191))
 		__builtin_trap();
+	if ((unsigned)h->kind >= HINT__COUNT || h->app_text_len > PM_APP_TEXT_MAX ||
+	    h->app_text[h->app_text_len] != '\0')
+		__builtin_trap();
+	const char *name = hint_kind_name(h->kind);
+	if ((h->kind == HINT_NONE) != (name == NULL))
+		__builtin_trap();
+	if (name && strncmp(buf, name, strlen(name)) != 0)
+		__builtin_trap(); /* every hint's text starts with its kind's name */
 }
 
 /* The encap.undissected.* anomalies, found by name once. */

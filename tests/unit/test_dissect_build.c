@@ -1,6 +1,8 @@
 /* test_dissect_build.c - builds test frames byte by byte (see test_dissect_build.h). */
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tests/unit/test_dissect_build.h"
 
@@ -265,4 +267,23 @@ const char *addr_txt(const struct pm_addr *a, int slot)
 uint64_t an_bit(enum anomaly a)
 {
 	return UINT64_C(1) << a;
+}
+
+uint8_t *guard_region(size_t *page_out)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (mprotect(m + page, page, PROT_NONE) != 0) {
+		munmap(m, 2 * page);
+		return NULL;
+	}
+	*page_out = page;
+	return m;
+}
+
+void guard_release(uint8_t *m, size_t page)
+{
+	munmap(m, 2 * page);
 }

@@ -50,6 +50,12 @@ void pk_udp4_datagram(struct pkt *p, const char *src, uint16_t sport, const char
 void pk_udp6_datagram(struct pkt *p, const char *src, uint16_t sport, const char *dst,
 		      uint16_t dport, const struct pkt *payload);
 
+/* Two pages, the second unreadable: bytes copied to the end of the first are followed by a
+ * fault, so a one-byte over-read crashes. *page_out = page size; NULL on failure. Release
+ * with guard_release(). */
+uint8_t *guard_region(size_t *page_out);
+void guard_release(uint8_t *m, size_t page);
+
 /* Text form of an address, in a static buffer of its own per call site number (0..3). */
 const char *addr_txt(const struct pm_addr *a, int slot);
 uint64_t an_bit(enum anomaly a);

@@ -265,22 +265,34 @@ Test(dissect_dns, qtype_names)
 	str_is(&h, "dns TYPE65 x.org");
 }
 
-Test(dissect_hint, dispatch_by_port)
+Test(dissect_hint, dns_by_payload_and_port)
 {
 	struct pkt p;
 	struct app_hint h;
 	uint64_t an = 0;
 	pk_init(&p);
 	pk_dns_query(&p, 2, "printer.local", 12);
-	static const uint16_t dns_ports[] = { 53, 5353, 5355, 8053 };
-	for (size_t i = 0; i < 4; i++) {
+	/* a whole question is DNS on any port: 8053 and 40001 as much as 53 */
+	static const uint16_t dns_ports[] = { 53, 5353, 5355, 8053, 40001 };
+	for (size_t i = 0; i < sizeof dns_ports / sizeof dns_ports[0]; i++) {
 		dissect_app_hint(p.b, p.n, 40000, dns_ports[i], &h, &an);
 		str_is(&h, "dns PTR printer.local");
 	}
 	dissect_app_hint(p.b, p.n, 53, 40000, &h, &an); /* a quoted reply */
 	cr_assert_eq(h.kind, HINT_DNS);
-	dissect_app_hint(p.b, p.n, 40000, 40001, &h, &an);
+	cr_assert_eq(an, 0);
+	/* a header alone (the quote stops there) is DNS only on a DNS port */
+	dissect_app_hint(p.b, 12, 40000, 53, &h, &an);
+	str_is(&h, "dns");
+	cr_assert_eq(an, an_bit(AN_DNS_TRUNCATED));
+	an = 0;
+	dissect_app_hint(p.b, 12, 40000, 8053, &h, &an);
 	cr_assert_eq(h.kind, HINT_NONE);
+	dissect_app_hint(p.b, p.n - 1, 40000, 8053, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE, "a question cut short names nothing off the DNS ports");
+	cr_assert_eq(an, 0, "no dns.* anomaly for a payload not taken for DNS");
+	dissect_app_hint(p.b, 11, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE, "11 bytes are not a DNS header");
 	cr_assert_eq(h.syslog_pri, -1);
 	cr_assert_eq(h.snmp_version, -1);
 	cr_assert_eq(h.snmp_pdu, -1);
@@ -288,6 +300,61 @@ Test(dissect_hint, dispatch_by_port)
 	dissect_app_hint(p.b, 0, 40000, 53, &h, &an);
 	cr_assert_eq(h.kind, HINT_NONE);
 	dissect_app_hint(NULL, 10, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	cr_assert_eq(an, 0);
+}
+
+Test(dissect_hint, dns_near_misses)
+{
+	struct pkt p;
+	struct app_hint h;
+	uint64_t an = 0;
+	pk_init(&p);
+	pk_dns_query(&p, 0x4142, "example.com", 1);
+	struct pkt bad = p;
+	pk_put16(&bad, 4, 0x4142); /* 16706 questions: absurd */
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	bad = p;
+	pk_put16(&bad, 6, 0xffff); /* 65535 answers cannot fit a datagram */
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	bad = p;
+	pk_put16(&bad, 2, 0x0101); /* a query with a response code */
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	bad = p;
+	pk_put16(&bad, 2, 0x3100); /* opcode 6 (DSO: TCP only) */
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	bad = p;
+	pk_put16(&bad, 6, 1); /* a query with an answer: DNS on 53, nothing elsewhere */
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_DNS);
+	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	bad = p;
+	pk_put16(&bad, bad.n - 2, 77); /* class 77 */
+	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	/* an empty message: nmap's server status request is DNS, twelve zero bytes are not */
+	static const uint8_t status[12] = { 0x00, 0x00, 0x10, 0x00 };
+	static const uint8_t zeros[12];
+	dissect_app_hint(status, sizeof status, 61374, 53, &h, &an);
+	str_is(&h, "dns");
+	dissect_app_hint(zeros, sizeof zeros, 61374, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_NONE);
+	cr_assert_eq(an, 0);
+	bad = p;
+	bad.b[12] = 0xc0; /* a pointer to itself: on 53 a DNS message with an anomaly */
+	bad.b[13] = 12;
+	dissect_app_hint(bad.b, bad.n, 40000, 53, &h, &an);
+	cr_assert_eq(h.kind, HINT_DNS);
+	cr_assert_eq(an, an_bit(AN_DNS_BAD_POINTER));
+	an = 0;
+	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
 	cr_assert_eq(h.kind, HINT_NONE);
 	cr_assert_eq(an, 0);
 }
