@@ -325,7 +325,7 @@ static void run_workers(struct run *run)
 int pm_finish(sqlite3 *db, const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
-	if (diagnose_rebuild(db, errbuf) < 0) {
+	if (!diagnose_current(db) && diagnose_rebuild(db, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s: %s\n", cli->db_path, errbuf);
 		return 1;
 	}

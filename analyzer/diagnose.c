@@ -9,6 +9,9 @@
 #include "analyzer/diagnose_int.h"
 #include "db/db.h"
 
+#define PM_STR_(x) #x
+#define PM_STR(x) PM_STR_(x)
+
 /* Prepares sql and binds arguments described by `types`: 't' text, 'i' int64, 'n' NULL. */
 sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
 {
@@ -95,12 +98,17 @@ static const char PU_SQL[] =
 	/* One packet is one event: the same error recorded at several capture points (same
 	 * reporter, ICMP checksum, quoted addresses, ports and IPv4 id; within a clock
 	 * difference of DUP_WINDOW) counts once, as the earliest stored copy. */
+	"DROP TABLE IF EXISTS temp.pukey;"
+	"CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
+	" GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
 	"UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
 	" AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
 	" AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND ((o.icmp_cksum = pu.icmp_cksum"
 	" AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
 	/* events stored by version 1 have no checksum: the very same time, then */
-	" OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)));"
+	" OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)))"
+	" WHERE (src, sport, dst, dport, reporter) IN (SELECT * FROM pukey);"
+	"DROP TABLE temp.pukey;"
 	"UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
 	" WHERE dup_of IS NOT NULL;"
 	"DROP TABLE IF EXISTS temp.pud;"
@@ -150,14 +158,18 @@ static const char PU_SQL[] =
 /* Every event records the finding that claimed it (a copy seen at another capture point
  * too, with the event it duplicates); each finding lists the captures its events are in. */
 static const char CLAIM_SQL[] =
-	"UPDATE events SET finding_id = NULL, dup_of = NULL"
-	" WHERE finding_id IS NOT NULL OR dup_of IS NOT NULL;"
 	"CREATE INDEX temp.pu_eid ON pu (eid);"
-	"UPDATE events SET finding_id = (SELECT fid FROM pu WHERE pu.eid = events.id)"
-	" WHERE id IN (SELECT eid FROM pu WHERE fid IS NOT NULL);"
-	"UPDATE events SET dup_of = (SELECT d.dup_of FROM pud d WHERE d.eid = events.id),"
-	" finding_id = (SELECT p.fid FROM pud d JOIN pu p ON p.eid = d.dup_of WHERE d.eid = events.id)"
-	" WHERE id IN (SELECT eid FROM pud);"
+	"DROP TABLE IF EXISTS temp.claim;"
+	"CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER);"
+	"INSERT INTO claim SELECT eid, fid, NULL FROM pu WHERE fid IS NOT NULL;"
+	"INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of FROM pud d"
+	" JOIN pu p ON p.eid = d.dup_of;"
+	/* only the rows whose link changed are written: a re-run writes nothing */
+	"UPDATE events SET finding_id = NULL, dup_of = NULL WHERE (finding_id IS NOT NULL"
+	" OR dup_of IS NOT NULL) AND id NOT IN (SELECT eid FROM claim);"
+	"UPDATE events SET finding_id = c.fid, dup_of = c.dup_of FROM claim c WHERE c.eid = events.id"
+	" AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT c.dup_of);"
+	"DROP TABLE temp.claim;"
 	"UPDATE findings SET capture_points = (SELECT json_group_array(path) FROM (SELECT DISTINCT"
 	" c.path FROM captures c WHERE c.id IN (SELECT capture_id FROM pu WHERE fid = findings.id"
 	" UNION SELECT d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of"
@@ -173,6 +185,27 @@ int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
 		"ttit", label, server_ip, server_port, source_ip ? source_ip : "");
 	dx_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
+}
+
+/* Bumped whenever the rules change what they conclude from the same rows. */
+#define DIAGNOSIS_RULES 2
+
+/* What the findings were computed from: the rules' version and the captures' rows. */
+#define SIGNATURE_SQL                                                                      \
+	"SELECT 'rules=" PM_STR(DIAGNOSIS_RULES) ";captures=' || COUNT(*) || ';max=' ||"            \
+	" coalesce(MAX(id), 0) || ';ids=' || coalesce(SUM(id), 0) || ';packets=' ||"              \
+	" coalesce(SUM(packets), 0) FROM captures"
+
+bool diagnose_current(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool same = false;
+	if (sqlite3_prepare_v2(db, "SELECT value = (" SIGNATURE_SQL ") FROM meta WHERE key ="
+			       " 'findings_from'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0) == 1;
+	sqlite3_finalize(st);
+	return same;
 }
 
 int diagnose_rebuild(sqlite3 *db, char *errbuf)
@@ -194,6 +227,9 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
+	if (db_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', ("
+		    SIGNATURE_SQL "))", errbuf) < 0)
+		goto error;
 	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
 		    " DROP TABLE temp.capgrp; COMMIT", errbuf) < 0)
 		goto error;

@@ -76,16 +76,21 @@ void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_
 		dx_run(x, dx_prepare(x, sql, "ii", fid, num), "setting a finding");
 }
 
+/* One pass over the claimed events for every finding at once: counts and times, then the
+ * first 100 clients and reporters of each in address order. */
 static const char SUMMARY_SQL[] =
-	"UPDATE findings SET"
-	" errors = (SELECT COUNT(*) FROM pu WHERE fid = findings.id),"
-	" first_error_ns = (SELECT MIN(ts_ns) FROM pu WHERE fid = findings.id),"
-	" last_error_ns = (SELECT MAX(ts_ns) FROM pu WHERE fid = findings.id),"
-	" precision = coalesce((SELECT MAX(precision) FROM pu WHERE fid = findings.id), 6),"
-	" clients = (SELECT json_group_array(c) FROM (SELECT DISTINCT CASE WHEN role = 'reply'"
-	"   THEN dst ELSE src END AS c FROM pu WHERE fid = findings.id ORDER BY c LIMIT 100)),"
-	" reporters = (SELECT json_group_array(r) FROM (SELECT DISTINCT reporter AS r FROM pu"
-	"   WHERE fid = findings.id ORDER BY r LIMIT 100))";
+	"UPDATE findings SET errors = s.n, first_error_ns = s.t0, last_error_ns = s.t1,"
+	" precision = coalesce(s.prec, 6) FROM (SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0,"
+	" MAX(ts_ns) AS t1, MAX(precision) AS prec FROM pu WHERE fid IS NOT NULL GROUP BY fid) s"
+	" WHERE s.fid = findings.id;"
+	"UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
+	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM (SELECT DISTINCT fid,"
+	" CASE WHEN role = 'reply' THEN dst ELSE src END AS c FROM pu WHERE fid IS NOT NULL))"
+	" WHERE k <= 100 GROUP BY fid) s WHERE s.fid = findings.id;"
+	"UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(r) AS j FROM (SELECT"
+	" fid, r, row_number() OVER (PARTITION BY fid ORDER BY r) AS k FROM (SELECT DISTINCT fid,"
+	" reporter AS r FROM pu WHERE fid IS NOT NULL)) WHERE k <= 100 GROUP BY fid) s"
+	" WHERE s.fid = findings.id;";
 
 /* The failing query names of a finding, as a JSON array of {name, type, count, hex}. */
 static void finding_names(struct dx *x, int64_t fid)
@@ -207,7 +212,10 @@ void dx_summaries(struct dx *x)
 {
 	if (x->failed)
 		return;
-	dx_run(x, dx_prepare(x, SUMMARY_SQL, ""), "summarising findings");
+	if (db_exec(x->db, SUMMARY_SQL, x->errbuf) < 0) {
+		x->failed = true;
+		return;
+	}
 	sqlite3_stmt *st = dx_prepare(x, "SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app)"
 				      " FROM epg e WHERE e.ip = f.server_ip AND e.port ="
 				      " f.server_port) FROM findings f ORDER BY f.id", "");

@@ -40,7 +40,8 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
 }
 
 /* Version 1 -> 2: columns the real-traffic diagnosis needs; old rows keep NULL / 0 there,
- * which the diagnosis reads as "not measured". */
+ * which the diagnosis reads as "not measured". Version 2 -> 3 only adds tables (source_ports,
+ * meta), which the schema itself creates. */
 static const char UPGRADE_1_2[] =
 	"UPDATE captures SET content_hash = 'file:' || content_hash;"
 	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"

@@ -165,6 +165,14 @@ CREATE TABLE IF NOT EXISTS source_ports (
     PRIMARY KEY (capture_id, port)
 ) WITHOUT ROWID;
 
+-- (v2) Facts about the database itself: 'findings_from' records what the findings were
+-- computed from (the rules' version, the captures), so a report of an unchanged database
+-- reuses them and writes nothing.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+) WITHOUT ROWID;
+
 -- Findings: recomputed from the rows above after every run (and by `report`, `merge`).
 CREATE TABLE IF NOT EXISTS findings (
     id          INTEGER PRIMARY KEY,

@@ -175,7 +175,7 @@ fi
 cp tests/captures/v1-two-samples.db "$TMP/v1.db"
 "$BIN" analyze -q --db "$TMP/v1.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-1 database: upgraded to version 2" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 2
+check "version-1 database: upgraded to the current version (3)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 3
 check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
 	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \

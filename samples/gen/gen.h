@@ -68,7 +68,7 @@ struct host {
 	bool qinq;     /* also carries an outer 802.1ad service tag */
 };
 
-#define MAX_HOSTS 4096
+#define MAX_HOSTS 40000
 #define N_ROUTERS 8
 
 struct world {
@@ -176,10 +176,17 @@ struct plan {
 	uint32_t order;
 };
 
-/* Plans every scenario for a capture of about n_packets packets lasting duration_ns.
- * Events are sorted by time on return. Returns 0, or -1 (message on stderr). */
+/* An error storm (--storm): `servers` DNS servers refusing `requests` requests in all, and
+ * `scanners` scanners each probing `ports` ports of `targets` hosts. All zero: none. */
+struct storm {
+	uint32_t servers, scanners, targets, ports;
+	uint64_t requests;
+};
+
+/* Plans every scenario for a capture of about n_packets packets lasting duration_ns, plus
+ * the storm. Events are sorted by time on return. Returns 0, or -1 (message on stderr). */
 int plan_scenarios(struct plan *pl, struct world *w, uint64_t seed, uint64_t n_packets,
-		   uint64_t duration_ns);
+		   uint64_t duration_ns, const struct storm *storm);
 void plan_free(struct plan *pl);
 
 /* ---- background traffic ---- */

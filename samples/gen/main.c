@@ -38,6 +38,7 @@
 
 struct opts {
 	uint64_t packets, bytes, seed, rate;
+	struct storm storm;
 	enum link link;
 	bool nsec, quiet;
 	double vlan_share;
@@ -72,6 +73,9 @@ static void usage(void)
 	      "  --rate PPS       background packets per second of capture time (default 50000;\n"
 	      "                   slower for small captures, which span at least 20 s)\n"
 	      "  --truth FILE     write the planted findings and packet counts (TSV)\n"
+	      "  --storm S:R[:C:T:P]  an error storm on top of the mix: S DNS servers (IPv6)\n"
+	      "                   refusing R requests in all from 2000 clients, and C scanners\n"
+	      "                   each probing P ports of T hosts (C, T, P default 0)\n"
 	      "  -o OUT           output file, - for standard output\n",
 	      stdout);
 }
@@ -146,6 +150,13 @@ static int parse_one(int ch, const char *arg, struct opts *o)
 	case 't':
 		o->truth = arg;
 		return 0;
+	case 'S': {
+		struct storm *s = &o->storm;
+		int n = sscanf(arg, "%u:%" SCNu64 ":%u:%u:%u", &s->servers, &s->requests, &s->scanners,
+			       &s->targets, &s->ports);
+		return (n != 2 && n != 5) || !s->servers || s->servers > 30000 || s->ports > 65535 ||
+		       (uint64_t)s->scanners * s->targets > 30000;
+	}
 	case 'o':
 		o->out = arg;
 		return 0;
@@ -189,6 +200,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 					   {"vlan-share", required_argument, 0, 'v'},
 					   {"rate", required_argument, 0, 'r'},
 					   {"truth", required_argument, 0, 't'},
+					   {"storm", required_argument, 0, 'S'},
 					   {"quiet", no_argument, 0, 'q'},
 					   {"help", no_argument, 0, 'h'},
 					   {0, 0, 0, 0}};
@@ -474,11 +486,11 @@ static int generate(struct gen *g)
 		dur = MIN_DURATION_NS;
 	world_init(g->w, g->o.vlan_share, START_NS);
 	struct bg *b = bg_new(g->w, g->o.seed);
-	if (!b || plan_scenarios(&g->pl, g->w, g->o.seed, n_est, dur) != 0) {
+	if (!b || plan_scenarios(&g->pl, g->w, g->o.seed, n_est, dur, &g->o.storm) != 0) {
 		bg_free(b);
 		return -1;
 	}
-	if (g->o.packets && g->pl.n_ev > g->o.packets / 2) {
+	if (g->o.packets && g->pl.n_ev > (g->o.storm.servers ? g->o.packets - 1000 : g->o.packets / 2)) {
 		fprintf(stderr, "gen: %" PRIu64 " packets are too few for %zu planted ones\n",
 			g->o.packets, g->pl.n_ev);
 		bg_free(b);

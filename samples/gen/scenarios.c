@@ -460,10 +460,9 @@ static void sc_traceroute(struct ctx *c, int fam, uint32_t n, bool silent)
 
 /* nmap -sU: one source, every port from 1 up in random order, one source port; a few
  * ports are open or filtered (no answer, probed twice), the rest refused. */
-static void sc_scan(struct ctx *c, int fam, uint32_t n_ports)
+static void sc_scan_from(struct ctx *c, int fam, int src, uint32_t n_ports)
 {
 	static const uint16_t quiet[] = {53, 67, 123, 137, 161, 500, 1900, 5353};
-	int src = new_host(c, POOL_SC_CLIENT, fam, 64, 0);
 	int dst = new_host(c, POOL_SC_SERVER, fam, 128, 1);
 	int f = new_finding(c, "udp-scan", "udp-scan", dst, 1, 1);
 	fd_at(c, f)->ports = n_ports;
@@ -502,6 +501,42 @@ static void sc_scan(struct ctx *c, int fam, uint32_t n_ports)
 		push(c, &e, f, ROLE_ERR);
 	}
 	free(ports);
+}
+
+static void sc_scan(struct ctx *c, int fam, uint32_t n_ports)
+{
+	sc_scan_from(c, fam, new_host(c, POOL_SC_CLIENT, fam, 64, 0), n_ports);
+}
+
+/* An error storm: a fleet of dead resolvers in front of many clients, every request refused
+ * (one service-down finding per server), and scanners sweeping many hosts. IPv6, so that
+ * thousands of hosts fit. */
+static void sc_storm(struct ctx *c, const struct storm *s)
+{
+	enum { CLIENTS = 2000 };
+	static int cl[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++)
+		cl[i] = new_host(c, POOL_SC_CLIENT, 6, 64, 1);
+	uint64_t a = c->dur / 100, b = c->dur - c->dur / 100;
+	for (uint32_t k = 0; k < s->servers && !c->err; k++) {
+		int srv = new_host(c, POOL_SC_SERVER, 6, 64, 1);
+		uint64_t n = s->requests / s->servers + (k < s->requests % s->servers);
+		int f = new_finding(c, "service-down", "dns", srv, 53, CLIENTS);
+		snprintf(fd_at(c, f)->note, sizeof(fd_at(c, f)->note),
+			 "storm: one of %u dead resolvers, every request refused", s->servers);
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t t = rng_span(&c->r, a, b);
+			struct event q = mk_request(c, t, cl[rng_below(&c->r, CLIENTS)], srv, &SVC_DNS, 53);
+			push(c, &q, f, ROLE_REQ);
+			struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
+			push(c, &e, f, ROLE_ERR);
+		}
+	}
+	for (uint32_t k = 0; k < s->scanners && !c->err; k++) {
+		int src = new_host(c, POOL_SC_CLIENT, 6, 64, 0);
+		for (uint32_t t = 0; t < s->targets && !c->err; t++)
+			sc_scan_from(c, 6, src, s->ports);
+	}
 }
 
 enum fw_kind { FW_ROUTER, FW_LINUX, FW_SPOOF };
@@ -638,12 +673,14 @@ static void plan_all(struct ctx *c, uint64_t n)
 }
 
 int plan_scenarios(struct plan *pl, struct world *w, uint64_t seed, uint64_t n_packets,
-		   uint64_t duration_ns)
+		   uint64_t duration_ns, const struct storm *storm)
 {
 	memset(pl, 0, sizeof(*pl));
 	struct ctx c = {.pl = pl, .w = w, .dur = duration_ns};
 	rng_seed(&c.r, seed, 3);
 	plan_all(&c, n_packets);
+	if (storm->servers)
+		sc_storm(&c, storm);
 	if (c.err) {
 		fprintf(stderr, "gen: planning the scenarios failed\n");
 		return -1;
