@@ -17,6 +17,23 @@
 
 #define FLOW_CACHE_SLOTS (1u << 18)
 
+/* A scratch database only holds one capture's rows until they are copied: no journal to
+ * sync, no foreign-key bookkeeping (the copy into the real database checks them), and none
+ * of the indexes that only the reports need. */
+static const char SCRATCH_SQL[] =
+	"PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
+	"DROP INDEX main.events_capture; DROP INDEX main.events_flow; DROP INDEX main.events_finding;"
+	"DROP INDEX main.endpoints_ip_port; DROP INDEX main.endpoints_port;"
+	"DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
+
+/* Empties the scratch database for the next capture (no foreign keys to cascade there). */
+static const char SCRATCH_EMPTY_SQL[] =
+	"DELETE FROM main.events; DELETE FROM main.flows; DELETE FROM main.endpoints;"
+	"DELETE FROM main.endpoint_clients; DELETE FROM main.host_ttls;"
+	"DELETE FROM main.source_ports; DELETE FROM main.capture_anomalies;"
+	"DELETE FROM main.captures;";
+
+
 struct capture_list {
 	char **paths;
 	int n, cap;
@@ -235,7 +252,7 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 		return o;
 	int copied = 0, skipped = 0;
 	if (db_copy_captures(w, "main", "out", &copied, &skipped, errbuf) < 0 ||
-	    db_exec(w, "DELETE FROM main.captures", errbuf) < 0) {
+	    db_exec(w, SCRATCH_EMPTY_SQL, errbuf) < 0) {
 		snprintf(msg, msg_len, "%s", errbuf);
 		return OUT_FAILED;
 	}
@@ -252,6 +269,10 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 	sqlite3 *w = NULL;
 	if (db_open("", &w, errbuf) < 0)
 		return NULL;
+	if (db_exec(w, SCRATCH_SQL, errbuf) < 0) {
+		sqlite3_close(w);
+		return NULL;
+	}
 	if (db_attach(w, db_path, "out", errbuf) < 0) {
 		sqlite3_close(w);
 		return NULL;

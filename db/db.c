@@ -40,8 +40,8 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
 }
 
 /* Version 1 -> 2: columns the real-traffic diagnosis needs; old rows keep NULL / 0 there,
- * which the diagnosis reads as "not measured". Version 2 -> 3 only adds tables (source_ports,
- * meta), which the schema itself creates. */
+ * which the diagnosis reads as "not measured". Version 2 -> 3 adds tables (source_ports,
+ * meta), which the schema itself creates, and drops an index no query needs (events_dst). */
 static const char UPGRADE_1_2[] =
 	"UPDATE captures SET content_hash = 'file:' || content_hash;"
 	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
@@ -78,7 +78,9 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
-	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) || db_exec(db, pm_schema_sql, errbuf) < 0 ||
+	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
+	    db_exec(db, "DROP INDEX IF EXISTS events_dst", errbuf) < 0 ||
+	    db_exec(db, pm_schema_sql, errbuf) < 0 ||
 	    db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);

@@ -102,7 +102,6 @@ CREATE TABLE IF NOT EXISTS events (
     finding_id  INTEGER,                      -- the finding that claimed it (set by the diagnosis)
     dup_of      INTEGER                       -- the same error seen at another capture point
 );
-CREATE INDEX IF NOT EXISTS events_dst ON events (dst, dport);
 CREATE INDEX IF NOT EXISTS events_capture ON events (capture_id, frame);
 CREATE INDEX IF NOT EXISTS events_flow ON events (flow_id);
 CREATE INDEX IF NOT EXISTS events_finding ON events (finding_id);
