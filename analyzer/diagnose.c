@@ -94,29 +94,6 @@ static const char PU_SQL[] =
 	" WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"
 	" AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
 	"   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
-	"CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
-	/* One packet is one event: the same error recorded at several capture points (same
-	 * reporter, ICMP checksum, quoted addresses, ports and IPv4 id; within a clock
-	 * difference of DUP_WINDOW) counts once, as the earliest stored copy. */
-	"DROP TABLE IF EXISTS temp.pukey;"
-	"CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
-	" GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
-	"UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
-	" AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
-	" AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND ((o.icmp_cksum = pu.icmp_cksum"
-	" AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
-	/* events stored by version 1 have no checksum: the very same time, then */
-	" OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)))"
-	" WHERE (src, sport, dst, dport, reporter) IN (SELECT * FROM pukey);"
-	"DROP TABLE temp.pukey;"
-	"UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
-	" WHERE dup_of IS NOT NULL;"
-	"DROP TABLE IF EXISTS temp.pud;"
-	"CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
-	"DELETE FROM pu WHERE dup_of IS NOT NULL;"
-	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
-	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
-	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
 	/* Endpoint counts of captures that overlap in time (the client's and the server's
 	 * capture of one incident) are the same datagrams seen twice: within such a group the
 	 * largest count stands; groups that follow each other (a rotated archive) add up. */
@@ -139,6 +116,36 @@ static const char PU_SQL[] =
 	" FROM endpoints e JOIN capgrp g ON g.id = e.capture_id GROUP BY g.grp, e.ip, e.port;"
 	"CREATE INDEX temp.epg_ip_port ON epg (ip, port);"
 	"CREATE INDEX temp.epg_port ON epg (port, ip);"
+	"DROP TABLE IF EXISTS temp.pud;";
+
+/* One packet is one event: the same error recorded at several capture points (same
+ * reporter, ICMP checksum, quoted addresses, ports and IPv4 id; within a clock difference of
+ * 10 s) counts once, as the earliest stored copy. Only captures that overlap in time can
+ * hold the same packet: run when a group of them exists. */
+static const char DEDUPE_SQL[] =
+	"CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
+	"DROP TABLE IF EXISTS temp.pukey;"
+	"CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
+	" WHERE capture_id IN (SELECT id FROM capgrp WHERE grp IN (SELECT grp FROM capgrp"
+	" GROUP BY grp HAVING COUNT(*) > 1))"
+	" GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
+	"UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
+	" AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
+	" AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND ((o.icmp_cksum = pu.icmp_cksum"
+	" AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
+	/* events stored by version 1 have no checksum: the very same time, then */
+	" OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)))"
+	" WHERE (src, sport, dst, dport, reporter) IN (SELECT * FROM pukey);"
+	"DROP TABLE temp.pukey;"
+	"UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
+	" WHERE dup_of IS NOT NULL;";
+
+static const char CLASSIFY_SQL[] =
+	"CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
+	"DELETE FROM pu WHERE dup_of IS NOT NULL;"
+	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
+	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
+	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
 	"DROP TABLE IF EXISTS temp.te;"
 	"CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
 	" WHERE proto = 17 AND sport IS NOT NULL AND dport IS NOT NULL"
@@ -170,10 +177,11 @@ static const char CLAIM_SQL[] =
 	"UPDATE events SET finding_id = c.fid, dup_of = c.dup_of FROM claim c WHERE c.eid = events.id"
 	" AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT c.dup_of);"
 	"DROP TABLE temp.claim;"
-	"UPDATE findings SET capture_points = (SELECT json_group_array(path) FROM (SELECT DISTINCT"
-	" c.path FROM captures c WHERE c.id IN (SELECT capture_id FROM pu WHERE fid = findings.id"
-	" UNION SELECT d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of"
-	" WHERE p.fid = findings.id) ORDER BY c.path));";
+	"UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
+	" FROM (SELECT DISTINCT x.fid, c.path FROM (SELECT fid, capture_id FROM pu WHERE fid IS NOT"
+	" NULL UNION SELECT p.fid, d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of) x"
+	" JOIN captures c ON c.id = x.capture_id ORDER BY x.fid, c.path) GROUP BY fid) s"
+	" WHERE s.fid = findings.id;";
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
 int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
@@ -185,6 +193,18 @@ int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
 		"ttit", label, server_ip, server_port, source_ip ? source_ip : "");
 	dx_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
+}
+
+/* Whether two captures overlap in time (they may hold the same packets). */
+static bool has_overlapping_captures(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = true;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM capgrp GROUP BY grp HAVING COUNT(*) > 1 LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK)
+		found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
 }
 
 /* Bumped whenever the rules change what they conclude from the same rows. */
@@ -214,6 +234,10 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
 	if (db_exec(db, PU_SQL, errbuf) < 0)
+		goto error;
+	if (has_overlapping_captures(db) && db_exec(db, DEDUPE_SQL, errbuf) < 0)
+		goto error;
+	if (db_exec(db, CLASSIFY_SQL, errbuf) < 0)
 		goto error;
 	dx_traceroutes(&x);
 	dx_reflections(&x);
