@@ -76,7 +76,7 @@ void dx_refusals(struct dx *x);
 struct refusal {
 	const char *ip;
 	int64_t port, fid, errors, self, other, icmp_ttl, udp_ttl, n_clients;
-	int64_t rx, tx, before, after, during, unanswered, t_first, t_last, span_ns, seen;
+	int64_t rx, tx, before, after, unanswered, t_first, t_last, span_ns, seen;
 	int64_t quote_len, quote_ip_len;	/* largest quote, and the datagram it came from */
 	int64_t two_way, silent_after, talked, max_shots, p2p, peers;
 	int64_t tx_refused, tx_other;		/* answers between the errors, to whom */

@@ -10,7 +10,6 @@
 #include "analyzer/diagnose_int.h"
 #include "reports/report.h"
 
-
 static void refusal_errors(struct dx *x, struct refusal *r)
 {
 	sqlite3_stmt *st = dx_prepare(x,
@@ -55,8 +54,6 @@ static const char *const FACTS_SQL =
 	"     THEN tx_before_err_ns END),"
 	" MIN(CASE WHEN first_tx_ns > ?4 THEN first_tx_ns WHEN tx_after_err_ns > ?4"
 	"     THEN tx_after_err_ns END),"
-	" SUM(tx_during_err) + coalesce(SUM(CASE WHEN errors = 0 AND first_tx_ns > ?3"
-	"     AND last_tx_ns < ?4 THEN tx_packets END), 0),"
 	" SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
 	" FROM epg WHERE ip = ?1 AND port = ?2";
 
@@ -66,10 +63,10 @@ static void refusal_traffic(struct dx *x, struct refusal *r)
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
 		r->before = sqlite3_column_int64(st, 2), r->after = sqlite3_column_int64(st, 3);
-		r->during = sqlite3_column_int64(st, 4), r->unanswered = sqlite3_column_int64(st, 5);
-		const unsigned char *app = sqlite3_column_text(st, 6);
+		r->unanswered = sqlite3_column_int64(st, 4);
+		const unsigned char *app = sqlite3_column_text(st, 5);
 		snprintf(r->app, sizeof r->app, "%s", app ? (const char *)app : "");
-		r->tx_refused = sqlite3_column_int64(st, 7), r->tx_other = sqlite3_column_int64(st, 8);
+		r->tx_refused = sqlite3_column_int64(st, 6), r->tx_other = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_finalize(st);
 	if (!r->rx && !r->tx)
