@@ -22,6 +22,7 @@
  * of the indexes that only the reports need. */
 static const char SCRATCH_SQL[] =
 	"PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
+	"PRAGMA main.cache_size = -32768;"
 	"DROP INDEX main.events_capture; DROP INDEX main.events_flow; DROP INDEX main.events_finding;"
 	"DROP INDEX main.endpoints_ip_port; DROP INDEX main.endpoints_port;"
 	"DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
@@ -273,7 +274,8 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 		sqlite3_close(w);
 		return NULL;
 	}
-	if (db_attach(w, db_path, "out", errbuf) < 0) {
+	if (db_attach(w, db_path, "out", errbuf) < 0 ||
+	    db_exec(w, "PRAGMA out.cache_size = -32768", errbuf) < 0) {
 		sqlite3_close(w);
 		return NULL;
 	}

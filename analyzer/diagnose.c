@@ -231,7 +231,10 @@ bool diagnose_current(sqlite3 *db)
 int diagnose_rebuild(sqlite3 *db, char *errbuf)
 {
 	struct dx x = { .db = db };
-	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
+	/* The temporary tables of a storm of errors hold millions of rows: a larger page cache
+	 * for them keeps their B-trees in memory instead of spilling to temporary files. */
+	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
 	if (db_exec(db, PU_SQL, errbuf) < 0)
 		goto error;
