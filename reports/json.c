@@ -13,6 +13,9 @@ static const char SQL_TEMP[] =
 	" ord INTEGER, text TEXT, why TEXT, rate REAL, source TEXT);"
 	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cmd (finding_id INTEGER, kind TEXT,"
 	" ord INTEGER, n INTEGER, os TEXT, command TEXT);"
+	/* looked up per finding: hundreds of findings must not each scan every row */
+	"CREATE INDEX IF NOT EXISTS temp.pm_report_advice_f ON pm_report_advice (finding_id, kind, ord);"
+	"CREATE INDEX IF NOT EXISTS temp.pm_report_cmd_f ON pm_report_cmd (finding_id, kind, ord, n);"
 	"DELETE FROM temp.pm_report_meta; DELETE FROM temp.pm_report_advice;"
 	" DELETE FROM temp.pm_report_cmd;";
 
