@@ -45,6 +45,7 @@ struct capture_list {
 struct run {
 	const struct cli *cli;
 	struct capture_list list;
+	struct capture_list keys;	/* identities of this run's captures in the database */
 	pthread_mutex_t lock;
 	int next, done;
 	int status;
@@ -147,13 +148,18 @@ static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *fil
 	char tagged[40];
 	snprintf(tagged, sizeof tagged, "file:%s", hash);
 	capture_key(tagged, filter, legacy, sizeof legacy);
-	return db_capture_known(w, "out", legacy, errbuf);
+	known = db_capture_known(w, "out", legacy, errbuf);
+	if (known == 1) /* the identity the database knows it by */
+		snprintf(key, key_len, "%s", legacy);
+	return known;
 }
 
-/* Reads a capture only to learn its content hash. 1 known, 0 not, -1 unreadable. */
-static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
+/* Reads a capture only to learn its content hash (its identity goes to key). 1 known, 0 not,
+ * -1 unreadable. */
+static int known_content(sqlite3 *w, const char *path, const struct cli *cli, char *key,
+			 size_t key_len)
 {
-	char errbuf[CAP_ERRBUF_SIZE], key[4200];
+	char errbuf[CAP_ERRBUF_SIZE];
 	struct cap_reader *r = NULL;
 	struct cap_pkt pkt;
 	struct cap_options o = { .filter = NULL, .force_libpcap = cli->cap_opt.force_libpcap };
@@ -162,7 +168,7 @@ static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
 	int rc;
 	while ((rc = cap_next(r, &pkt)) == 1)
 		;
-	int known = known_capture(w, r, NULL, key, sizeof key, errbuf);
+	int known = known_capture(w, r, NULL, key, key_len, errbuf);
 	cap_close(r);
 	return known;
 }
@@ -178,9 +184,9 @@ static long long file_size(const char *path)
 
 static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 				   struct cap_reader *r, const struct cli *cli, char *msg,
-				   size_t msg_len)
+				   size_t msg_len, char *key, size_t key_len)
 {
-	char errbuf[DB_ERRBUF_SIZE], key[4200];
+	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
 	struct job j = { 0 };
 	if (cli->progress && size > 0) {
@@ -201,7 +207,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		snprintf(msg, msg_len, "%s", store_error(j.store));
 		goto fail;
 	}
-	int known = known_capture(w, r, cli->cap_opt.filter, key, sizeof key, errbuf);
+	int known = known_capture(w, r, cli->cap_opt.filter, key, key_len, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
 		store_abort(j.store);
@@ -230,16 +236,17 @@ fail:
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out".
- * The message (error or note) goes to msg. A capture cut short is stored and FAILED. */
+ * The message (error or note) goes to msg; the capture's identity in the database to key
+ * ("" when it is not there). A capture cut short is stored and FAILED. */
 static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *cli,
-				char *msg, size_t msg_len)
+				char *msg, size_t msg_len, char *key, size_t key_len)
 {
 	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE];
 	struct cap_reader *r = NULL;
 	long long size = file_size(path);
-	msg[0] = '\0';
+	msg[0] = key[0] = '\0';
 	if (size >= 0 && !cli->cap_opt.filter && db_size_known(w, "out", size, errbuf) == 1 &&
-	    known_content(w, path, cli) == 1) {
+	    known_content(w, path, cli, key, key_len) == 1) {
 		snprintf(msg, msg_len, "already in the database (same content)");
 		return OUT_KNOWN;
 	}
@@ -247,7 +254,7 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 		snprintf(msg, msg_len, "%s", errbuf);
 		return OUT_FAILED;
 	}
-	enum outcome o = scan_and_store(w, path, size, r, cli, msg, msg_len);
+	enum outcome o = scan_and_store(w, path, size, r, cli, msg, msg_len, key, key_len);
 	cap_close(r);
 	if (o == OUT_KNOWN)
 		return o;
@@ -282,10 +289,13 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 	return w;
 }
 
-static void report_outcome(struct run *run, const char *path, enum outcome o, const char *msg)
+static void report_outcome(struct run *run, const char *path, enum outcome o, const char *msg,
+			   const char *key)
 {
 	pthread_mutex_lock(&run->lock);
 	run->done++;
+	if (key[0])
+		add_capture(key, NULL, &run->keys);
 	if (o == OUT_FAILED)
 		run->status = 1;
 	run->n_stored += o != OUT_KNOWN && o != OUT_FAILED;
@@ -304,7 +314,7 @@ static void report_outcome(struct run *run, const char *path, enum outcome o, co
 static void *worker(void *arg)
 {
 	struct run *run = arg;
-	char errbuf[DB_ERRBUF_SIZE], msg[1024];
+	char errbuf[DB_ERRBUF_SIZE], msg[1024], key[4200];
 	sqlite3 *w = open_scratch(run->cli->db_path, errbuf);
 	if (!w) {
 		pthread_mutex_lock(&run->lock);
@@ -320,8 +330,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&run->lock);
 		if (i < 0)
 			break;
-		enum outcome o = analyze_one(w, run->list.paths[i], run->cli, msg, sizeof msg);
-		report_outcome(run, run->list.paths[i], o, msg);
+		enum outcome o = analyze_one(w, run->list.paths[i], run->cli, msg, sizeof msg, key,
+					     sizeof key);
+		report_outcome(run, run->list.paths[i], o, msg, key);
 	}
 	sqlite3_close(w);
 	return NULL;
@@ -344,8 +355,8 @@ static void run_workers(struct run *run)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* Rebuilds the findings and writes the report: shared by analyze, report and merge. */
-int pm_finish(sqlite3 *db, const struct cli *cli)
+/* Rebuilds the findings when the captures changed, and writes the report. */
+static int pm_report(sqlite3 *db, const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
 	if (!diagnose_current(db) && diagnose_rebuild(db, errbuf) < 0) {
@@ -364,6 +375,70 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 	}
 	return 0;
 }
+
+/* The captures of this run, as temp.scope: temporary views by the names of the per-capture
+ * tables then show only their rows (SQLite looks a name up in temp first), so the diagnosis
+ * and the report see this run's captures and nothing else (SPEC §4). */
+static const char SCOPE_VIEWS_SQL[] =
+	"CREATE TEMP VIEW captures AS SELECT * FROM main.captures WHERE id IN temp.scope;"
+	"CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW flows AS SELECT * FROM main.flows WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW endpoints AS SELECT * FROM main.endpoints WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW endpoint_clients AS SELECT * FROM main.endpoint_clients"
+	" WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW host_ttls AS SELECT * FROM main.host_ttls WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW source_ports AS SELECT * FROM main.source_ports"
+	" WHERE capture_id IN temp.scope;"
+	"CREATE TEMP VIEW capture_anomalies AS SELECT * FROM main.capture_anomalies"
+	" WHERE capture_id IN temp.scope;";
+static const char SCOPE_DROP_SQL[] =
+	"DROP VIEW IF EXISTS temp.captures; DROP VIEW IF EXISTS temp.events;"
+	"DROP VIEW IF EXISTS temp.flows; DROP VIEW IF EXISTS temp.endpoints;"
+	"DROP VIEW IF EXISTS temp.endpoint_clients; DROP VIEW IF EXISTS temp.host_ttls;"
+	"DROP VIEW IF EXISTS temp.source_ports; DROP VIEW IF EXISTS temp.capture_anomalies;"
+	"DROP TABLE IF EXISTS temp.scope;";
+
+static int scope_to(sqlite3 *db, const struct capture_list *keys, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	if (db_exec(db, "CREATE TEMP TABLE scope (id INTEGER PRIMARY KEY)", errbuf) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.scope SELECT id FROM main.captures"
+			       " WHERE content_hash = ?1", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "scoping the report: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = SQLITE_DONE;
+	for (int i = 0; i < keys->n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_text(st, 1, keys->paths[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "scoping the report: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return db_exec(db, SCOPE_VIEWS_SQL, errbuf);
+}
+
+/* Rebuilds the findings (when the captures changed) and writes the report: shared by
+ * analyze, report and merge. With `scope` (analyze), both cover those captures only. */
+int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *scope)
+{
+	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
+	char ignore[DB_ERRBUF_SIZE];
+	if (scope && scope_to(db, scope, errbuf) < 0) {
+		fprintf(stderr, "portmortem: %s: %s\n", cli->db_path, errbuf);
+		db_exec(db, SCOPE_DROP_SQL, ignore);
+		return 1;
+	}
+	int st = pm_report(db, cli);
+	if (scope)
+		db_exec(db, SCOPE_DROP_SQL, ignore);
+	return st;
+}
+
 
 /* Whether the database holds captures identified the version-1 way, by their file's bytes
  * ("file:..." since the upgrade): only then is that second hash worth computing. */
@@ -396,13 +471,13 @@ int cmd_analyze(const struct cli *in)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap, pcapng, gzip and zstd files)\n");
 	run_workers(&run);
-	int st = pm_finish(db, cli);
-	if (!cli->quiet && run.n_known && !run.n_stored)
-		fprintf(stderr, "portmortem: every capture was already in %s; the report covers "
-				"the whole database\n", cli->db_path);
+	int st = pm_finish(db, cli, &run.keys);
 	for (int i = 0; i < run.list.n; i++)
 		free(run.list.paths[i]);
 	free(run.list.paths);
+	for (int i = 0; i < run.keys.n; i++)
+		free(run.keys.paths[i]);
+	free(run.keys.paths);
 	pthread_mutex_destroy(&run.lock);
 	sqlite3_close(db);
 	return st ? st : run.status;

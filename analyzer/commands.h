@@ -38,7 +38,9 @@ int cmd_events(const struct cli *cli);
 /* Shared helpers. */
 #include <sqlite3.h>
 /* Rebuilds the findings of `db` and writes the report the command line asks for. 0 or 1. */
-int pm_finish(sqlite3 *db, const struct cli *cli);
+struct capture_list;
+/* ... for the captures whose identities (content_hash) are in `scope`, or all when NULL. */
+int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *scope);
 const char *pm_proto_name(uint8_t proto);	/* "udp", "tcp", ... or NULL */
 void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
 size_t pm_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len);

@@ -20,7 +20,7 @@ int cmd_report(const struct cli *cli)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return 1;
 	}
-	int st = pm_finish(db, cli);
+	int st = pm_finish(db, cli, NULL);
 	sqlite3_close(db);
 	return st;
 }
@@ -73,7 +73,7 @@ int cmd_merge(const struct cli *cli)
 		}
 		status |= merge_one(db, cli->args[i], cli);
 	}
-	int st = pm_finish(db, cli);
+	int st = pm_finish(db, cli, NULL);
 	sqlite3_close(db);
 	return st ? st : status;
 }

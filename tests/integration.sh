@@ -93,6 +93,8 @@ check "report over merged db is stable" cmp "$TMP/merged.json" "$TMP/merged2.jso
 check "merged findings equal one run's" diff <(findings_of "$TMP/m.db") <(findings_of "$TMP/all.db")
 "$BIN" analyze -q --db "$TMP/two.db" -o /dev/null $(cat "$TMP/a.list") 2>/dev/null
 "$BIN" analyze -q --db "$TMP/two.db" -o /dev/null $(cat "$TMP/b.list") 2>/dev/null
+# (each run reports on its own captures; the database's report covers both)
+"$BIN" report -q --db "$TMP/two.db" -o /dev/null 2>/dev/null
 check "two runs into one database equal one run" diff <(findings_of "$TMP/two.db") <(findings_of "$TMP/all.db")
 check "-o /dev/null leaves /dev/null a device" test -c /dev/null
 mkfifo "$TMP/report.fifo"
@@ -181,6 +183,18 @@ check "version-1 database: its captures are recognised (the .gz copy is the only
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
 	"SELECT group_concat(diagnosis || ' ' || server_ip || ' ' || errors, ', ') FROM (SELECT *
 	FROM findings ORDER BY server_ip)")" = "service-down 192.0.2.53 5, service-restarted 192.0.2.83 7"
+
+# 3f. Scope (SPEC §4): analyze reports on the captures named in this run only. Two tickets in
+# one database do not leak into each other: ticket B (the outage part of the restart capture)
+# reads the same alone and after ticket A (the part where the server still answered).
+"$BIN" analyze -q --db "$TMP/tb.db" -o "$TMP/tb-alone.txt" "$TMP/rot/part1.pcap" 2>/dev/null
+"$BIN" analyze -q --db "$TMP/tab.db" -o /dev/null "$TMP/rot/part0.pcap" 2>/dev/null
+"$BIN" analyze -q --db "$TMP/tab.db" -o "$TMP/tb-after.txt" "$TMP/rot/part1.pcap" 2>/dev/null
+check "scope: ticket B's report is the same alone and after ticket A" cmp "$TMP/tb-alone.txt" "$TMP/tb-after.txt"
+check "scope: report covers the whole database" \
+	grep -q "^portmortem .* 2 captures" <("$BIN" report -q --db "$TMP/tab.db" 2>/dev/null)
+check "scope: an already analyzed capture again reports on itself only" \
+	grep -q "^portmortem .* 1 capture," <("$BIN" analyze -q --db "$TMP/tab.db" "$TMP/rot/part0.pcap" 2>/dev/null)
 
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
