@@ -1,6 +1,7 @@
 /* analyze.c - `portmortem analyze`: captures read by worker threads, stored, diagnosed, reported. */
 #include "analyzer/commands.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,9 +454,50 @@ static bool has_file_identities(sqlite3 *db)
 	return found;
 }
 
+/* `-d :memory:` keeps no database: the workers and the report share a temporary file,
+ * removed at the end (an in-memory database could not be shared between connections). */
+static int throwaway_db(char *path, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(path, len, "%s/portmortem-XXXXXX", dir && dir[0] ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		fprintf(stderr, "portmortem: -d :memory: needs a temporary file in %s: %s\n",
+			dir && dir[0] ? dir : "/tmp", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void throwaway_remove(const char *path)
+{
+	char side[4200];
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+static int analyze_into(struct cli *cli);
+
 int cmd_analyze(const struct cli *in)
 {
-	struct cli c = *in, *cli = &c;
+	struct cli c = *in;
+	char tmp[4096];
+	if (strcmp(c.db_path, ":memory:") != 0)
+		return analyze_into(&c);
+	if (throwaway_db(tmp, sizeof tmp) < 0)
+		return 1;
+	c.db_path = tmp;
+	int st = analyze_into(&c);
+	throwaway_remove(tmp);
+	return st;
+}
+
+static int analyze_into(struct cli *cli)
+{
 	struct run run = { .cli = cli };
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
@@ -463,7 +505,7 @@ int cmd_analyze(const struct cli *in)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return 1;
 	}
-	c.cap_opt.no_file_hash = !has_file_identities(db);
+	cli->cap_opt.no_file_hash = !has_file_identities(db);
 	pthread_mutex_init(&run.lock, NULL);
 	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
 	run.status = run.list.status;

@@ -196,6 +196,13 @@ check "scope: report covers the whole database" \
 check "scope: an already analyzed capture again reports on itself only" \
 	grep -q "^portmortem .* 1 capture," <("$BIN" analyze -q --db "$TMP/tab.db" "$TMP/rot/part0.pcap" 2>/dev/null)
 
+# 3g. -d :memory: analyzes without keeping a database (SPEC §4).
+mkdir -p "$TMP/memtmp"
+TMPDIR="$TMP/memtmp" "$BIN" analyze -q -d :memory: -f json -o "$TMP/mem.json" samples/dns-closed-v4.pcap 2>"$TMP/err"
+check "-d :memory: exits 0 and reports" grep -q '"diagnosis": *"service-down"' "$TMP/mem.json"
+check "-d :memory: leaves no database behind" test -z "$(ls -A "$TMP/memtmp")"
+check "-d :memory: writes no ./:memory: file" test ! -e ":memory:"
+
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)
 check "stdin" test "$(our_ref - <samples/dns-closed-v4.pcap)" = "$plain"
