@@ -3,7 +3,7 @@
 
 SHELL    := /bin/bash
 CC       ?= cc
-PKGS     := libpcap sqlite3 zlib libzstd
+PKGS     := libpcap sqlite3 zlib libzstd libxxhash libcrypto libisal
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
 CSTD     := -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE
@@ -19,8 +19,9 @@ SHARED   ?= ../shared
 export SHARED
 
 # Debian packages each target needs (installed by `make deps` / `make test-deps`).
-DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev
-DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time
+DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
+             libxxhash-dev libssl-dev libisal-dev
+DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
            $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))

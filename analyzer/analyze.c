@@ -112,24 +112,37 @@ static void capture_key(const char *hash, const char *filter, char *out, size_t 
 	snprintf(out, out_len, "%s%s%s", hash, filter ? "|filter=" : "", filter ? filter : "");
 }
 
-/* Whether the capture read by r (to its end) is in the database already: by its packets,
- * or by its file's bytes as version-1 databases recorded it. 1 known, 0 not, -1 error. */
+/* Whether `tag` + the hash (a legacy identity) is stored: 1, 0, -1. "" hash: not asked. */
+static int known_legacy(sqlite3 *w, const char *tag, const char *hash, const char *filter,
+			char *errbuf)
+{
+	char tagged[40], key[4200];
+	if (!hash[0])
+		return 0;
+	snprintf(tagged, sizeof tagged, "%s%s", tag, hash);
+	capture_key(tagged, filter, key, sizeof key);
+	return db_capture_known(w, "out", key, errbuf);
+}
+
+/* Whether the capture read by r (to its end) is in the database already: by its packets
+ * (XXH3), or by the identities older databases recorded, computed only when the database
+ * holds some (cmd_analyze): the legacy packet hash of version 2 ("pkt1:"), the legacy hash
+ * of the file's bytes of version 1 ("file:"). 1 known, 0 not, -1 error. */
 static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *filter,
 			 char *key, size_t key_len, char *errbuf)
 {
-	char hash[33], legacy[4200];
+	char hash[33];
 	cap_content_hash(r, hash);
 	capture_key(hash, filter, key, key_len);
 	int known = db_capture_known(w, "out", key, errbuf);
 	if (known != 0)
 		return known;
-	cap_file_hash(r, hash);
-	if (!hash[0])
-		return 0;
-	char tagged[40];
-	snprintf(tagged, sizeof tagged, "file:%s", hash);
-	capture_key(tagged, filter, legacy, sizeof legacy);
-	return db_capture_known(w, "out", legacy, errbuf);
+	cap_legacy_packet_hash(r, hash);
+	known = known_legacy(w, "pkt1:", hash, filter, errbuf);
+	if (known != 0)
+		return known;
+	cap_legacy_file_hash(r, hash);
+	return known_legacy(w, "file:", hash, filter, errbuf);
 }
 
 /* Reads a capture only to learn its content hash. 1 known, 0 not, -1 unreadable. */
@@ -138,7 +151,9 @@ static int known_content(sqlite3 *w, const char *path, const struct cli *cli)
 	char errbuf[CAP_ERRBUF_SIZE], key[4200];
 	struct cap_reader *r = NULL;
 	struct cap_pkt pkt;
-	struct cap_options o = { .filter = NULL, .force_libpcap = cli->cap_opt.force_libpcap };
+	struct cap_options o = cli->cap_opt;
+	o.filter = NULL;
+	o.sha256 = false;
 	if (cap_open(path, &o, &r, errbuf) < 0)
 		return -1;
 	int rc;
@@ -190,8 +205,10 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		corr_free(j.corr);
 		return known < 0 ? OUT_FAILED : OUT_KNOWN;
 	}
+	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
+	(void)cap_sha256(r, sha);
 	struct capture_facts f = {
-		.size = size, .hash = key, .format = cap_format_name(r),
+		.size = size, .hash = key, .sha256 = sha, .format = cap_format_name(r),
 		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
 		.link_type = cap_linktype(r), .precision = cap_precision(r),
 		.snaplen = cap_snaplen(r), .stats = &st, .corr = j.corr,
@@ -342,15 +359,18 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 	return 0;
 }
 
-/* Whether the database holds captures identified the version-1 way, by their file's bytes
- * ("file:..." since the upgrade): only then is that second hash worth computing. */
-static bool has_file_identities(sqlite3 *db)
+/* Whether the database holds captures identified the old ways, `pattern` "file:*" (version
+ * 1, by their file's bytes) or "pkt1:*" (version 2, by the legacy packet hash): only then is
+ * that second hash worth computing. */
+static bool has_identities(sqlite3 *db, const char *pattern)
 {
 	sqlite3_stmt *st = NULL;
 	bool found = true; /* when in doubt, compute it */
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB 'file:*' LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB ?1 LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
 		found = sqlite3_step(st) != SQLITE_DONE;
+	}
 	sqlite3_finalize(st);
 	return found;
 }
@@ -365,7 +385,8 @@ int cmd_analyze(const struct cli *in)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return 1;
 	}
-	c.cap_opt.no_file_hash = !has_file_identities(db);
+	c.cap_opt.legacy_file_hash = has_identities(db, "file:*");
+	c.cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
 	pthread_mutex_init(&run.lock, NULL);
 	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
 	run.status = run.list.status;

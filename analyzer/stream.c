@@ -1,6 +1,9 @@
-/* stream.c - a capture file's bytes, hashed as stored and decompressed on the fly:
- * gzip (RFC 1952, concatenated members as gzip(1) writes them) and zstd (RFC 8878). */
+/* stream.c - a capture file's bytes, hashed as stored (SHA-256, FIPS 180-4, on request) and
+ * decompressed on the fly: gzip (RFC 1952, concatenated members as gzip(1) writes them) and
+ * zstd (RFC 8878). */
 #include "analyzer/stream.h"
+
+#include "analyzer/legacy_hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -24,7 +28,8 @@ struct stream {
 	uint8_t *in; /* stored bytes not used yet: compressed input, or the peeked head */
 	size_t in_pos, in_len;
 	bool raw_eof;
-	bool no_hash;
+	bool legacy_hash; /* STREAM_LEGACY_HASH */
+	EVP_MD_CTX *sha;  /* STREAM_SHA256 */
 	const uint8_t *back; /* pushed-back bytes, served before anything else */
 	size_t back_len;
 	z_stream z;
@@ -34,108 +39,9 @@ struct stream {
 	size_t zd_hint; /* last ZSTD_decompressStream() result: 0 = frame complete */
 	char *file_buf;
 	uint64_t bytes_in;
-	struct hash128 hash;
+	struct legacy_hash128 hash;
 	char err[CAP_ERRBUF_SIZE];
 };
-
-/* ---- content hash ---- */
-
-static const uint64_t LANE_SEED[4] = {0x243f6a8885a308d3u, 0x13198a2e03707344u, 0xa4093822299f31d0u,
-				      0x082efa98ec4e6c89u};
-static const uint64_t LANE_MUL[4] = {0x9e3779b97f4a7c15u, 0xc2b2ae3d27d4eb4fu, 0x165667b19e3779f9u,
-				     0xd6e8feb86659fd93u};
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline uint64_t lane_round(uint64_t acc, uint64_t word, uint64_t mul)
-{
-	acc = (acc ^ word) * mul;
-	return acc ^ (acc >> 29);
-}
-
-static inline uint64_t rotl64(uint64_t x, unsigned r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static uint64_t fmix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdu;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53u;
-	return x ^ (x >> 33);
-}
-
-/* The four lanes are independent chains: the CPU runs their multiplies side by side. */
-static void hash_stripes(uint64_t lane[4], const uint8_t *p, size_t n_stripes)
-{
-	uint64_t a = lane[0], b = lane[1], c = lane[2], d = lane[3];
-
-	for (size_t i = 0; i < n_stripes; i++, p += 32) {
-		a = lane_round(a, load_le64(p), LANE_MUL[0]);
-		b = lane_round(b, load_le64(p + 8), LANE_MUL[1]);
-		c = lane_round(c, load_le64(p + 16), LANE_MUL[2]);
-		d = lane_round(d, load_le64(p + 24), LANE_MUL[3]);
-	}
-	lane[0] = a, lane[1] = b, lane[2] = c, lane[3] = d;
-}
-
-void hash128_init(struct hash128 *h)
-{
-	memset(h, 0, sizeof *h);
-	memcpy(h->lane, LANE_SEED, sizeof h->lane);
-}
-
-void hash128_update(struct hash128 *h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	h->total_len += len;
-	if (h->tail_len > 0) {
-		size_t take = sizeof h->tail - h->tail_len;
-
-		if (take > len)
-			take = len;
-		memcpy(h->tail + h->tail_len, p, take);
-		h->tail_len += take, p += take, len -= take;
-		if (h->tail_len < sizeof h->tail)
-			return;
-		hash_stripes(h->lane, h->tail, 1);
-		h->tail_len = 0;
-	}
-	hash_stripes(h->lane, p, len / 32);
-	p += len / 32 * 32;
-	memcpy(h->tail, p, len % 32);
-	h->tail_len = len % 32;
-}
-
-void hash128_hex(const struct hash128 *h, char out[33])
-{
-	uint64_t lane[4];
-	uint8_t last[32] = {0};
-
-	memcpy(lane, h->lane, sizeof lane);
-	if (h->tail_len > 0) { /* zero-padded; the length below tells "ab" from "ab\0" */
-		memcpy(last, h->tail, h->tail_len);
-		hash_stripes(lane, last, 1);
-	}
-	uint64_t x = lane[0] ^ rotl64(lane[2], 23);
-	uint64_t y = lane[1] ^ rotl64(lane[3], 41);
-	uint64_t lo = fmix64((x + y) ^ h->total_len);
-	uint64_t hi = fmix64(y + rotl64(x, 32) + lo * LANE_MUL[3]);
-
-	snprintf(out, 33, "%016llx%016llx", (unsigned long long)hi, (unsigned long long)lo);
-}
 
 /* ---- reading stored bytes ---- */
 
@@ -171,8 +77,10 @@ static ssize_t raw_read(struct stream *s, void *buf, size_t n)
 	}
 	if (k == 0)
 		s->raw_eof = true;
-	if (!s->no_hash)
-		hash128_update(&s->hash, buf, (size_t)k);
+	if (s->legacy_hash)
+		legacy_hash128_update(&s->hash, buf, (size_t)k);
+	if (s->sha != NULL && EVP_DigestUpdate(s->sha, buf, (size_t)k) != 1)
+		return fail(s, "SHA-256: digest update failed");
 	s->bytes_in += (uint64_t)k;
 	return k;
 }
@@ -402,7 +310,19 @@ static int start_decoder(struct stream *s)
 	return 0;
 }
 
-int stream_open(const char *path, struct stream **out, char *errbuf)
+static int start_hashes(struct stream *s, unsigned flags)
+{
+	s->legacy_hash = flags & STREAM_LEGACY_HASH;
+	legacy_hash128_init(&s->hash);
+	if (!(flags & STREAM_SHA256))
+		return 0;
+	s->sha = EVP_MD_CTX_new();
+	if (s->sha == NULL || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+		return fail(s, "SHA-256: cannot start the digest (OpenSSL)");
+	return 0;
+}
+
+int stream_open(const char *path, unsigned flags, struct stream **out, char *errbuf)
 {
 	struct stream *s = calloc(1, sizeof *s);
 
@@ -412,7 +332,10 @@ int stream_open(const char *path, struct stream **out, char *errbuf)
 		goto error;
 	}
 	s->fd = -1;
-	hash128_init(&s->hash);
+	if (start_hashes(s, flags) < 0) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s", s->err);
+		goto error;
+	}
 	if (open_fd(s, path) < 0 || read_head(s) < 0 || start_decoder(s) < 0) {
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "%s", s->err);
 		goto error;
@@ -439,9 +362,40 @@ uint64_t stream_bytes_in(const struct stream *s)
 	return s->bytes_in;
 }
 
-void stream_hash_hex(const struct stream *s, char out[33])
+void stream_legacy_hash_hex(const struct stream *s, char out[33])
 {
-	hash128_hex(&s->hash, out);
+	if (s->legacy_hash)
+		legacy_hash128_hex(&s->hash, out);
+	else
+		out[0] = '\0';
+}
+
+/* The rest of the stored bytes, read only to be hashed: a reader that stopped at a corrupt
+ * record still records the digest of the whole file. */
+static void drain(struct stream *s)
+{
+	while (!s->raw_eof && fill_in(s) > 0)
+		s->in_pos = s->in_len;
+}
+
+int stream_sha256_hex(struct stream *s, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	EVP_MD_CTX *copy;
+
+	out[0] = '\0';
+	if (s->sha == NULL)
+		return 0;
+	drain(s);
+	if (!s->raw_eof || (copy = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_MD_CTX_copy_ex(copy, s->sha) == 1 && EVP_DigestFinal_ex(copy, md, &md_len) == 1 &&
+	    md_len == 32)
+		for (unsigned i = 0; i < md_len; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(copy);
+	return out[0] != '\0' ? 0 : -1;
 }
 
 void stream_close(struct stream *s)
@@ -453,12 +407,9 @@ void stream_close(struct stream *s)
 	if (s->z_ready)
 		inflateEnd(&s->z);
 	ZSTD_freeDStream(s->zd);
+	EVP_MD_CTX_free(s->sha);
 	free(s->file_buf);
 	free(s->in);
 	free(s);
 }
 
-void stream_no_hash(struct stream *s)
-{
-	s->no_hash = true;
-}

@@ -60,6 +60,14 @@ static const char UPGRADE_1_2[] =
 	"ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";
 
+/* Version 2 -> 3: identities move from the hand-written packet hash to XXH3-128; the old
+ * ones are marked "pkt1:" and still matched (analyze.c computes that hash only while such
+ * rows exist). Captures get the optional SHA-256 of their file (--sha256). */
+static const char UPGRADE_2_3[] =
+	"UPDATE captures SET content_hash = 'pkt1:' || content_hash"
+	" WHERE content_hash NOT GLOB 'file:*' AND content_hash NOT GLOB 'pending:*';"
+	"ALTER TABLE captures ADD COLUMN sha256 TEXT;";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -77,7 +85,9 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
-	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) || db_exec(db, pm_schema_sql, errbuf) < 0 ||
+	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
+	    (v >= 1 && v <= 2 && db_exec(db, UPGRADE_2_3, errbuf) < 0) ||
+	    db_exec(db, pm_schema_sql, errbuf) < 0 ||
 	    db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);
