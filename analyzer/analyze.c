@@ -2,6 +2,7 @@
 #include "analyzer/commands.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct run {
 	int next, done;
 	int status;
 	int n_stored, n_known;
+	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -128,7 +130,7 @@ static int known_legacy(sqlite3 *w, const char *tag, const char *hash, const cha
  * (XXH3), or by the identities older databases recorded, computed only when the database
  * holds some (cmd_analyze): the legacy packet hash of version 2 ("pkt1:"), the legacy hash
  * of the file's bytes of version 1 ("file:"). 1 known, 0 not, -1 error. */
-static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *filter,
+static int known_capture(sqlite3 *w, struct cap_reader *r, const char *filter,
 			 char *key, size_t key_len, char *errbuf)
 {
 	char hash[33];
@@ -321,13 +323,20 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void run_workers(struct run *run)
+/* Workers (at most -j, one per capture, 64): each reads one capture at a time. Compressed
+ * captures get a decompression thread only while a core is left over (decode_threads), so
+ * that no more threads are busy than cores: -j 1 on two cores decompresses beside the
+ * packet loop, -j 2 decompresses in each worker. */
+static void run_workers(struct run *run, struct cli *cli)
 {
 	int n = run->cli->jobs < run->list.n ? run->cli->jobs : run->list.n;
 	pthread_t tids[64];
 	int started = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n > 64)
 		n = 64;
+	atomic_init(&run->decode_threads, cores > n ? (int)(cores - n) : 0);
+	cli->cap_opt.decode_threads = &run->decode_threads;
 	for (int i = 1; i < n; i++)
 		if (pthread_create(&tids[started], NULL, worker, run) == 0)
 			started++;
@@ -393,7 +402,7 @@ int cmd_analyze(const struct cli *in)
 	if (run.list.n == 0 && run.status == 0 && !cli->quiet)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap, pcapng, gzip and zstd files)\n");
-	run_workers(&run);
+	run_workers(&run, cli);
 	int st = pm_finish(db, cli);
 	if (!cli->quiet && run.n_known && !run.n_stored)
 		fprintf(stderr, "portmortem: every capture was already in %s; the report covers "

@@ -558,6 +558,7 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 
 	if (stream_open(path, flags, &r->st, errbuf) < 0)
 		goto error;
+	(void)stream_use_thread(r->st, opt->decode_threads);
 	r->no_hash = opt->no_hash;
 	r->legacy_pkt = opt->legacy_packet_hash && !opt->no_hash;
 	if (open_format(r, opt, errbuf) < 0 || start_packet_hash(r, errbuf) < 0)
@@ -699,7 +700,7 @@ void cap_legacy_packet_hash(const struct cap_reader *r, char out[33])
 		out[0] = '\0';
 }
 
-void cap_legacy_file_hash(const struct cap_reader *r, char out[33])
+void cap_legacy_file_hash(struct cap_reader *r, char out[33])
 {
 	stream_legacy_hash_hex(r->st, out);
 }

@@ -2,6 +2,7 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,9 @@ struct cap_options {
 	 * the legacy hash of the file's bytes (schema 1), of the packets (schema 2). */
 	bool legacy_file_hash;
 	bool legacy_packet_hash;
+	/* Threads that may decompress gzip/zstd input beside the packet loop (taken per capture,
+	 * given back by cap_close()); NULL or 0 left: decompress in the calling thread. */
+	atomic_int *decode_threads;
 };
 
 /*
@@ -84,7 +88,7 @@ void cap_content_hash(const struct cap_reader *r, char out[33]);
 void cap_legacy_packet_hash(const struct cap_reader *r, char out[33]);
 /* The legacy hash of the file's bytes as stored, the identity schema version 1 recorded
  * ("file:HEX" since the upgrade to 2); "" unless legacy_file_hash was asked. */
-void cap_legacy_file_hash(const struct cap_reader *r, char out[33]);
+void cap_legacy_file_hash(struct cap_reader *r, char out[33]);
 /* SHA-256 of the whole file as stored (64 hex digits + NUL), after the last cap_next(): the
  * bytes the reader did not need (after a corrupt record) are read to hash them. 0 (out ""
  * when not asked), -1 with out "" when the file could not be read to its end. */

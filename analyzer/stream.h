@@ -3,6 +3,7 @@
 #ifndef PM_STREAM_H
 #define PM_STREAM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,16 @@ int stream_open(const char *path, unsigned flags, struct stream **out, char *err
  */
 ssize_t stream_read(struct stream *s, void *buf, size_t n);
 
+/*
+ * Compressed input only: decompression moves to a thread of its own, which feeds
+ * stream_read() through a bounded buffer (4 MiB) while the caller works on what it got.
+ * `helpers` counts the threads that may still be started for this purpose: one is taken
+ * here and given back by stream_close(), so that with several captures read at once no more
+ * threads are busy than cores. 1 when a thread runs, 0 when the caller decodes itself (plain
+ * input, none free, or no thread could be made). Call right after stream_open().
+ */
+int stream_use_thread(struct stream *s, atomic_int *helpers);
+
 /* Makes the next reads return data[0..len) first. data must stay valid until they did. */
 void stream_push_back(struct stream *s, const uint8_t *data, size_t len);
 
@@ -41,7 +52,8 @@ enum cap_compression stream_compression(const struct stream *s);
 const char *stream_error(const struct stream *s); /* "" while there is none */
 uint64_t stream_bytes_in(const struct stream *s); /* stored bytes read so far */
 /* The legacy hash of the stored bytes read so far (32 hex digits), "" without the flag. */
-void stream_legacy_hash_hex(const struct stream *s, char out[33]);
+/* After the last read (the decoding thread, if any, is stopped first). */
+void stream_legacy_hash_hex(struct stream *s, char out[33]);
 /*
  * SHA-256 of the whole file as stored, 64 lowercase hex digits + NUL: the stored bytes not
  * read yet (after a corrupt record, say) are read first, only to be hashed. 0 (out "" when

@@ -7,7 +7,7 @@
  * Build (from the repository root):
  *   cc -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE -O2 -I. -o build/readbench \
  *      tests/bench/readbench.c analyzer/capture.c analyzer/stream.c \
- *      analyzer/legacy_hash.c analyzer/inflate.c -lpthread \
+ *      analyzer/legacy_hash.c analyzer/stream_gz.c analyzer/stream_pipe.c -lpthread \
  *      $(pkg-config --cflags --libs libpcap zlib libzstd libxxhash libcrypto libisal)
  */
 #include <stdio.h>

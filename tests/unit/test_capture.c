@@ -874,6 +874,102 @@ Test(capture, sha256_covers_the_file_after_a_corrupt_record)
 	free(all);
 }
 
+/* ---- decompression on a thread of its own ---- */
+
+/* SAMPLE's records `times` over (a few MiB: several of the decoder's chunks). */
+static uint8_t *repeated_sample(int times, size_t *out_len)
+{
+	size_t len;
+	uint8_t *one = slurp(SAMPLE, &len);
+	uint8_t *all = malloc(24 + (len - 24) * (size_t)times);
+
+	cr_assert(all != NULL);
+	memcpy(all, one, 24);
+	for (int i = 0; i < times; i++)
+		memcpy(all + 24 + (len - 24) * (size_t)i, one + 24, len - 24);
+	*out_len = 24 + (len - 24) * (size_t)times;
+	free(one);
+	return all;
+}
+
+/* The same file read with the decoder inline and on a thread: same records, same end, same
+ * message, same hashes; the helper is given back. */
+static void expect_thread_same(const uint8_t *data, size_t n, const char *what)
+{
+	char path[64];
+	int fd = mem_file(data, n, path);
+	atomic_int helpers = 1;
+	struct cap_options inline_opt = {.read_size = 4096};
+	struct cap_options thread_opt = {.read_size = 4096, .decode_threads = &helpers};
+	struct readout a = read_all(path, &inline_opt), b = read_all(path, &thread_opt);
+
+	cr_expect_eq(a.open_rc, b.open_rc, "%s", what);
+	cr_expect_eq(a.end_rc, b.end_rc, "%s", what);
+	cr_expect_eq(a.n, b.n, "%s: %llu records inline, %llu threaded", what,
+		     (unsigned long long)a.n, (unsigned long long)b.n);
+	cr_expect_str_eq(a.digest, b.digest, "%s", what);
+	cr_expect_str_eq(a.err, b.err, "%s", what);
+	cr_expect_str_eq(a.hash, b.hash, "%s", what);
+	cr_expect_str_eq(a.file_hash, b.file_hash, "%s", what);
+	cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back", what);
+	close(fd);
+}
+
+Test(capture, decoder_thread_reads_as_inline)
+{
+	size_t len, cap, n;
+	uint8_t *all = repeated_sample(1500, &len); /* 5.4 MB */
+	uint8_t *buf;
+
+	cap = ZSTD_compressBound(len) + 65536;
+	buf = malloc(cap);
+	cr_assert(buf != NULL);
+	n = gzip_member(all, len / 3, buf, cap);
+	n += gzip_member(all + len / 3, len - len / 3, buf + n, cap - n);
+	expect_thread_same(buf, n, "gzip, two members");
+	memset(buf + n, 0, 512);
+	expect_thread_same(buf, n + 512, "gzip, trailing junk");
+	expect_thread_same(buf, n / 2, "gzip, cut");
+	buf[n / 2] ^= 0x55;
+	expect_thread_same(buf, n, "gzip, corrupt");
+	n = ZSTD_compress(buf, cap, all, len, 3);
+	expect_thread_same(buf, n, "zstd");
+	expect_thread_same(buf, n - 1, "zstd, cut");
+	buf[n / 2] ^= 0x55;
+	expect_thread_same(buf, n, "zstd, corrupt");
+	free(buf);
+	free(all);
+}
+
+Test(capture, decoder_thread_only_while_a_helper_is_free)
+{
+	size_t len, n;
+	uint8_t *all = repeated_sample(10, &len);
+	uint8_t *gz = malloc(len + 4096);
+	char path[64], err[CAP_ERRBUF_SIZE];
+	atomic_int helpers = 1;
+	struct cap_options opt = {.decode_threads = &helpers};
+	struct cap_reader *a, *b;
+
+	n = gzip_member(all, len, gz, len + 4096);
+	int fd = mem_file(gz, n, path);
+
+	cr_assert_eq(cap_open(path, &opt, &a, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 0, "the first capture took the helper");
+	cr_assert_eq(cap_open(path, &opt, &b, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 0, "the second one decodes inline");
+	cap_close(b);
+	cr_expect_eq(atomic_load(&helpers), 0);
+	cap_close(a);
+	cr_expect_eq(atomic_load(&helpers), 1, "given back at close");
+	cr_assert_eq(cap_open(SAMPLE, &opt, &a, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 1, "plain input takes none");
+	cap_close(a);
+	close(fd);
+	free(gz);
+	free(all);
+}
+
 /* ---- directory walk ---- */
 
 struct seen {
