@@ -22,6 +22,7 @@ export SHARED
 DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
              libxxhash-dev libssl-dev libisal-dev
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils
+DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
            $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
@@ -32,7 +33,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps demo test test-lone unit integration clean bench fuzz check-gen
+.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz check-gen
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -78,6 +79,8 @@ deps:
 	@sh tests/tools/deps.sh $(DEB_BUILD)
 test-deps:
 	@sh tests/tools/deps.sh $(DEB_TEST)
+bench-deps:
+	@sh tests/tools/deps.sh $(DEB_BENCH)
 
 demo: deps
 	$(MAKE) --no-print-directory portmortem
@@ -101,7 +104,8 @@ integration: portmortem build/asan/portmortem
 test-lone:
 	bash tests/lone-clone.sh
 
-bench: portmortem build/gen-capture
+bench: bench-deps
+	$(MAKE) --no-print-directory portmortem build/gen-capture
 	sh tests/bench/bench.sh
 
 # The generator checked against tshark for every link type (needs tshark; about 2 minutes).

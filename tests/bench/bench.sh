@@ -164,7 +164,9 @@ meta = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
 title, peers = sys.argv[3], [p for p in sys.argv[4:] if p]
 print(f"\n{title}")
 med = {name: runs[name]["median"] for name, *_ in meta if name in runs}
-cols = "".join(f" {'vs ' + p:>14}" for p in peers)
+labels = ["vs " + p.split(" (")[0] for p in peers]
+width = [max(len(l), 8) for l in labels]
+cols = "".join(f" {l:>{w}}" for l, w in zip(labels, width))
 hdr = f"{'command':34} {'median s':>9} {'packets/s':>11} {'GB/s':>6}{cols} {'RSS MB':>7}  ground truth"
 print(hdr)
 print("-" * len(hdr))
@@ -172,7 +174,7 @@ for name, b, p, rss, check, _cmd in meta:
     if name not in med:
         continue
     m = med[name]
-    ratios = "".join(f" {med[q] / m:13.2f}x" if q in med else f" {'-':>14}" for q in peers)
+    ratios = "".join(f" {med[q] / m:{w - 1}.2f}x" if q in med else f" {'-':>{w}}" for q, w in zip(peers, width))
     print(f"{name:34} {m:9.3f} {int(p) / m:11,.0f} {int(b) / m / 1e9:6.2f}{ratios} {int(rss) / 1024:7.1f}  {check}")
 EOF
 	rm -f "$DB".* "$OUT"
@@ -227,7 +229,7 @@ for r in $ROWS; do
 		cat "$ROT"/* > /dev/null
 		add "portmortem analyze -j 1" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 1 -d @DB@ -o /dev/null '$ROT'"
 		add "portmortem analyze -j 2" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 2 -d @DB@ -o /dev/null '$ROT'"
-		row "the mix as $NFILES rotated files (split invariance: both must equal the truth)" "portmortem analyze -j 1" ;;
+		row "the mix as $NFILES rotated files (both must give the true findings)" "portmortem analyze -j 1" ;;
 	*)
 		echo "unknown row $r (BENCH_ROWS: mix small zst gz rotated)" >&2; exit 2 ;;
 	esac
@@ -236,7 +238,7 @@ done
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
 	"Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "tools: $(tcpdump --version 2>&1 | head -n 1), $(zstd --version 2>&1 | head -n 1), igzip $(igzip --version 2>&1 | head -n 1 | awk '{print $NF}'), $(pigz --version 2>&1 | head -n 1), $("$PM" --version 2>&1 | head -n 1)"
+echo "tools: $(tcpdump --version 2>&1 | head -n 1), zstd $(zstd -V 2>&1 | sed -n 's/.* v\([0-9.]*\).*/\1/p'), igzip $(igzip --version 2>&1 | head -n 1 | awk '{print $NF}'), $(pigz --version 2>&1 | head -n 1), $("$PM" --version 2>&1 | head -n 1)"
 cat "$TABLE"
 echo
 echo "median of $RUNS runs after a warm-up, page cache hot; ratio: the peer's median over the command's (> 1: faster)."
