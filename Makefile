@@ -3,7 +3,7 @@
 
 SHELL    := /bin/bash
 CC       ?= cc
-PKGS     := libpcap sqlite3 zlib libzstd
+PKGS     := libpcap sqlite3 zlib libzstd libxxhash libcrypto libisal
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
 CSTD     := -std=c17 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE
@@ -19,8 +19,10 @@ SHARED   ?= ../shared
 export SHARED
 
 # Debian packages each target needs (installed by `make deps` / `make test-deps`).
-DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev
-DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time
+DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
+             libxxhash-dev libssl-dev libisal-dev
+DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils
+DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
            $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
@@ -31,7 +33,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps demo test test-lone unit integration clean bench fuzz check-gen
+.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz check-gen
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -77,6 +79,8 @@ deps:
 	@sh tests/tools/deps.sh $(DEB_BUILD)
 test-deps:
 	@sh tests/tools/deps.sh $(DEB_TEST)
+bench-deps:
+	@sh tests/tools/deps.sh $(DEB_BENCH)
 
 demo: deps
 	$(MAKE) --no-print-directory portmortem
@@ -100,7 +104,8 @@ integration: portmortem build/asan/portmortem
 test-lone:
 	bash tests/lone-clone.sh
 
-bench: portmortem build/gen-capture
+bench: bench-deps
+	$(MAKE) --no-print-directory portmortem build/gen-capture
 	sh tests/bench/bench.sh
 
 # The generator checked against tshark for every link type (needs tshark; about 2 minutes).

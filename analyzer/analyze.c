@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct run {
 	int next, done;
 	int status;
 	int n_stored, n_known;
+	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -132,27 +134,41 @@ static void capture_key(const char *hash, const char *filter, char *out, size_t 
 	snprintf(out, out_len, "%s%s%s", hash, filter ? "|filter=" : "", filter ? filter : "");
 }
 
-/* Whether the capture read by r (to its end) is in the database already: by its packets,
- * or by its file's bytes as version-1 databases recorded it. 1 known, 0 not, -1 error. */
-static int known_capture(sqlite3 *w, const struct cap_reader *r, const char *filter,
+/* Whether `tag` + the hash (a legacy identity) is stored: 1 (and that identity in key), 0,
+ * -1. "" hash: not asked. */
+static int known_legacy(sqlite3 *w, const char *tag, const char *hash, const char *filter,
+			char *key, size_t key_len, char *errbuf)
+{
+	char tagged[40], legacy[4200];
+	if (!hash[0])
+		return 0;
+	snprintf(tagged, sizeof tagged, "%s%s", tag, hash);
+	capture_key(tagged, filter, legacy, sizeof legacy);
+	int known = db_capture_known(w, "out", legacy, errbuf);
+	if (known == 1)
+		snprintf(key, key_len, "%s", legacy);
+	return known;
+}
+
+/* Whether the capture read by r (to its end) is in the database already: by its packets
+ * (XXH3), or by the identities older databases recorded, computed only when the database
+ * holds some (cmd_analyze): the legacy packet hash of version 2 ("pkt1:"), the legacy hash
+ * of the file's bytes of version 1 ("file:"). 1 known, 0 not, -1 error. */
+static int known_capture(sqlite3 *w, struct cap_reader *r, const char *filter,
 			 char *key, size_t key_len, char *errbuf)
 {
-	char hash[33], legacy[4200];
+	char hash[33];
 	cap_content_hash(r, hash);
 	capture_key(hash, filter, key, key_len);
 	int known = db_capture_known(w, "out", key, errbuf);
 	if (known != 0)
 		return known;
-	cap_file_hash(r, hash);
-	if (!hash[0])
-		return 0;
-	char tagged[40];
-	snprintf(tagged, sizeof tagged, "file:%s", hash);
-	capture_key(tagged, filter, legacy, sizeof legacy);
-	known = db_capture_known(w, "out", legacy, errbuf);
-	if (known == 1) /* the identity the database knows it by */
-		snprintf(key, key_len, "%s", legacy);
-	return known;
+	cap_legacy_packet_hash(r, hash);
+	known = known_legacy(w, "pkt1:", hash, filter, key, key_len, errbuf);
+	if (known != 0)
+		return known;
+	cap_legacy_file_hash(r, hash);
+	return known_legacy(w, "file:", hash, filter, key, key_len, errbuf);
 }
 
 /* Reads a capture only to learn its content hash (its identity goes to key). 1 known, 0 not,
@@ -163,7 +179,9 @@ static int known_content(sqlite3 *w, const char *path, const struct cli *cli, ch
 	char errbuf[CAP_ERRBUF_SIZE];
 	struct cap_reader *r = NULL;
 	struct cap_pkt pkt;
-	struct cap_options o = { .filter = NULL, .force_libpcap = cli->cap_opt.force_libpcap };
+	struct cap_options o = cli->cap_opt;
+	o.filter = NULL;
+	o.sha256 = false;
 	if (cap_open(path, &o, &r, errbuf) < 0)
 		return -1;
 	int rc;
@@ -215,8 +233,10 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		corr_free(j.corr);
 		return known < 0 ? OUT_FAILED : OUT_KNOWN;
 	}
+	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
+	(void)cap_sha256(r, sha);
 	struct capture_facts f = {
-		.size = size, .hash = key, .format = cap_format_name(r),
+		.size = size, .hash = key, .sha256 = sha, .format = cap_format_name(r),
 		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
 		.link_type = cap_linktype(r), .precision = cap_precision(r),
 		.snaplen = cap_snaplen(r), .stats = &st, .corr = j.corr,
@@ -339,13 +359,20 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void run_workers(struct run *run)
+/* Workers (at most -j, one per capture, 64): each reads one capture at a time. Compressed
+ * captures get a decompression thread only while a core is left over (decode_threads), so
+ * that no more threads are busy than cores: -j 1 on two cores decompresses beside the
+ * packet loop, -j 2 decompresses in each worker. */
+static void run_workers(struct run *run, struct cli *cli)
 {
 	int n = run->cli->jobs < run->list.n ? run->cli->jobs : run->list.n;
 	pthread_t tids[64];
 	int started = 0;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n > 64)
 		n = 64;
+	atomic_init(&run->decode_threads, cores > n ? (int)(cores - n) : 0);
+	cli->cap_opt.decode_threads = &run->decode_threads;
 	for (int i = 1; i < n; i++)
 		if (pthread_create(&tids[started], NULL, worker, run) == 0)
 			started++;
@@ -441,15 +468,18 @@ int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *sco
 }
 
 
-/* Whether the database holds captures identified the version-1 way, by their file's bytes
- * ("file:..." since the upgrade): only then is that second hash worth computing. */
-static bool has_file_identities(sqlite3 *db)
+/* Whether the database holds captures identified the old ways, `pattern` "file:*" (version
+ * 1, by their file's bytes) or "pkt1:*" (version 2, by the legacy packet hash): only then is
+ * that second hash worth computing. */
+static bool has_identities(sqlite3 *db, const char *pattern)
 {
 	sqlite3_stmt *st = NULL;
 	bool found = true; /* when in doubt, compute it */
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB 'file:*' LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB ?1 LIMIT 1",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
 		found = sqlite3_step(st) != SQLITE_DONE;
+	}
 	sqlite3_finalize(st);
 	return found;
 }
@@ -505,14 +535,15 @@ static int analyze_into(struct cli *cli)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return 1;
 	}
-	cli->cap_opt.no_file_hash = !has_file_identities(db);
+	cli->cap_opt.legacy_file_hash = has_identities(db, "file:*");
+	cli->cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
 	pthread_mutex_init(&run.lock, NULL);
 	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
 	run.status = run.list.status;
 	if (run.list.n == 0 && run.status == 0 && !cli->quiet)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap, pcapng, gzip and zstd files)\n");
-	run_workers(&run);
+	run_workers(&run, cli);
 	int st = pm_finish(db, cli, &run.keys);
 	for (int i = 0; i < run.list.n; i++)
 		free(run.list.paths[i]);

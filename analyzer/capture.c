@@ -7,13 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+/* libxxhash's run-time dispatch picks the CPU's widest vectors (SSE2, AVX2, AVX-512); the
+ * value is the same whichever runs. */
+#include <xxh_x86dispatch.h>
+#define PKT_HASH_UPDATE XXH3_128bits_update_dispatch
+#else
+#define PKT_HASH_UPDATE XXH3_128bits_update
+#endif
 
+#include "analyzer/legacy_hash.h"
 #include "analyzer/stream.h"
 
 #define READ_SIZE_DEFAULT (1024 * 1024)
 #define GROW_STEP (64 * 1024)
 #define PCAP_FILE_HDR_LEN 24
 #define PEEK_MAX (64 * 1024) /* pcapng bytes looked at for the first interface */
+#define STAGE_SIZE (64 * 1024) /* packet identity bytes gathered before each hash update */
 
 /* Magic numbers as read big-endian (pcap-savefile(5)). */
 #define MAGIC_MICRO 0xa1b2c3d4u
@@ -37,9 +48,12 @@ struct pcap_file {
 
 struct cap_reader {
 	struct stream *st;
-	bool no_hash;		/* opened with cap_options.no_hash */
-	bool no_file_hash;	/* opened with cap_options.no_file_hash (or no_hash) */
-	struct hash128 pkt_hash; /* the packets: link type, then each time, lengths and bytes */
+	bool no_hash;		 /* opened with cap_options.no_hash */
+	bool legacy_pkt;	 /* cap_options.legacy_packet_hash (and not no_hash) */
+	XXH3_state_t *pkt_hash;	 /* the packets: link type, then each time, lengths and bytes */
+	uint8_t *stage;		 /* those bytes gathered, hashed STAGE_SIZE at a time */
+	size_t stage_len;
+	struct legacy_hash128 legacy_pkt_hash; /* the same fields, schema version 2's hash */
 	enum cap_format fmt;
 	enum rd_state state;
 	uint8_t *buf; /* one reused buffer: records are handed out in place */
@@ -511,6 +525,28 @@ static void name_format(struct cap_reader *r)
 		snprintf(r->lt_name, sizeof r->lt_name, "LINKTYPE_%d", cap_linktype(r));
 }
 
+/* Both packet hashes start with the link type, little-endian. */
+static int start_packet_hash(struct cap_reader *r, char *errbuf)
+{
+	uint32_t lt = (uint32_t)cap_linktype(r);
+	uint8_t le[4] = {(uint8_t)lt, (uint8_t)(lt >> 8), (uint8_t)(lt >> 16), (uint8_t)(lt >> 24)};
+
+	if (r->no_hash)
+		return 0;
+	r->pkt_hash = XXH3_createState();
+	r->stage = malloc(STAGE_SIZE);
+	if (r->pkt_hash == NULL || r->stage == NULL || XXH3_128bits_reset(r->pkt_hash) == XXH_ERROR) {
+		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	PKT_HASH_UPDATE(r->pkt_hash, le, sizeof le);
+	if (r->legacy_pkt) {
+		legacy_hash128_init(&r->legacy_pkt_hash);
+		legacy_hash128_update(&r->legacy_pkt_hash, le, sizeof le);
+	}
+	return 0;
+}
+
 int cap_open(const char *path, const struct cap_options *opt, struct cap_reader **out, char *errbuf)
 {
 	static const struct cap_options defaults = {0};
@@ -529,20 +565,16 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
 		goto error;
 	}
-	if (stream_open(path, &r->st, errbuf) < 0)
+	unsigned flags = (opt->legacy_file_hash && !opt->no_hash ? STREAM_LEGACY_HASH : 0) |
+			 (opt->sha256 ? STREAM_SHA256 : 0);
+
+	if (stream_open(path, flags, &r->st, errbuf) < 0)
 		goto error;
+	(void)stream_use_thread(r->st, opt->decode_threads);
 	r->no_hash = opt->no_hash;
-	r->no_file_hash = opt->no_hash || opt->no_file_hash;
-	if (r->no_file_hash)
-		stream_no_hash(r->st);
-	if (open_format(r, opt, errbuf) < 0)
+	r->legacy_pkt = opt->legacy_packet_hash && !opt->no_hash;
+	if (open_format(r, opt, errbuf) < 0 || start_packet_hash(r, errbuf) < 0)
 		goto error;
-	if (!r->no_hash) {
-		uint32_t lt = (uint32_t)cap_linktype(r);
-		uint8_t le[4] = { (uint8_t)lt, (uint8_t)(lt >> 8), (uint8_t)(lt >> 16), (uint8_t)(lt >> 24) };
-		hash128_init(&r->pkt_hash);
-		hash128_update(&r->pkt_hash, le, sizeof le);
-	}
 	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
 		goto error;
 	name_format(r);
@@ -551,6 +583,22 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 error:
 	cap_close(r);
 	return -1;
+}
+
+/* Two small updates per packet cost XXH3 more than its bytes do: they are gathered into
+ * r->stage and hashed in 64 KiB updates (the value does not depend on the split). */
+static void stage_add(struct cap_reader *r, const uint8_t *p, size_t n)
+{
+	if (r->stage_len + n > STAGE_SIZE) {
+		PKT_HASH_UPDATE(r->pkt_hash, r->stage, r->stage_len);
+		r->stage_len = 0;
+		if (n > STAGE_SIZE / 2) {
+			PKT_HASH_UPDATE(r->pkt_hash, p, n);
+			return;
+		}
+	}
+	memcpy(r->stage + r->stage_len, p, n);
+	r->stage_len += n;
 }
 
 /* The packet as captured, whatever file holds it: its time in microseconds (a nanosecond
@@ -566,8 +614,12 @@ static void hash_packet(struct cap_reader *r, const struct cap_pkt *pkt)
 		head[8 + i] = (uint8_t)(pkt->caplen >> (8 * i));
 		head[12 + i] = (uint8_t)(pkt->len >> (8 * i));
 	}
-	hash128_update(&r->pkt_hash, head, sizeof head);
-	hash128_update(&r->pkt_hash, pkt->data, pkt->caplen);
+	stage_add(r, head, sizeof head);
+	stage_add(r, pkt->data, pkt->caplen);
+	if (r->legacy_pkt) {
+		legacy_hash128_update(&r->legacy_pkt_hash, head, sizeof head);
+		legacy_hash128_update(&r->legacy_pkt_hash, pkt->data, pkt->caplen);
+	}
 }
 
 int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
@@ -658,18 +710,37 @@ uint64_t cap_bytes_in(const struct cap_reader *r)
 
 void cap_content_hash(const struct cap_reader *r, char out[33])
 {
-	if (r->no_hash)
-		out[0] = '\0';
-	else
-		hash128_hex(&r->pkt_hash, out);
+	/* r is const to callers: the bytes still staged are hashed into a copy of the state. */
+	XXH3_state_t *tmp = r->no_hash ? NULL : XXH3_createState();
+
+	out[0] = '\0';
+	if (tmp == NULL)
+		return;
+	XXH3_copyState(tmp, r->pkt_hash);
+	PKT_HASH_UPDATE(tmp, r->stage, r->stage_len);
+	XXH128_hash_t h = XXH3_128bits_digest(tmp);
+
+	XXH3_freeState(tmp);
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
 }
 
-void cap_file_hash(const struct cap_reader *r, char out[33])
+void cap_legacy_packet_hash(const struct cap_reader *r, char out[33])
 {
-	if (r->no_file_hash)
-		out[0] = '\0';
+	if (r->legacy_pkt)
+		legacy_hash128_hex(&r->legacy_pkt_hash, out);
 	else
-		stream_hash_hex(r->st, out);
+		out[0] = '\0';
+}
+
+void cap_legacy_file_hash(struct cap_reader *r, char out[33])
+{
+	stream_legacy_hash_hex(r->st, out);
+}
+
+int cap_sha256(struct cap_reader *r, char out[65])
+{
+	return stream_sha256_hex(r->st, out);
 }
 
 void cap_close(struct cap_reader *r)
@@ -685,6 +756,8 @@ void cap_close(struct cap_reader *r)
 	if (r->pc_file != NULL)
 		fclose(r->pc_file);
 	stream_close(r->st);
+	XXH3_freeState(r->pkt_hash);
+	free(r->stage);
 	free(r->buf);
 	free(r);
 }

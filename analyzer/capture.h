@@ -2,6 +2,7 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +35,14 @@ struct cap_options {
 	size_t read_size;	/* bytes asked of each read() by our pcap reader; 0 = 1 MiB.
 				 * Tests set tiny sizes so records straddle reads. */
 	bool no_hash;		/* skip the content hash (cap_content_hash() then says "") */
-	bool no_file_hash;	/* skip the hash of the file's bytes (cap_file_hash() says "") */
+	bool sha256;		/* SHA-256 of the file's bytes as stored (cap_sha256()) */
+	/* Identities of databases made before XXH3 (only worth computing when one holds them):
+	 * the legacy hash of the file's bytes (schema 1), of the packets (schema 2). */
+	bool legacy_file_hash;
+	bool legacy_packet_hash;
+	/* Threads that may decompress gzip/zstd input beside the packet loop (taken per capture,
+	 * given back by cap_close()); NULL or 0 left: decompress in the calling thread. */
+	atomic_int *decode_threads;
 };
 
 /*
@@ -68,16 +76,23 @@ uint64_t cap_bytes_in(const struct cap_reader *r);	/* bytes read from the file s
 
 /*
  * Content hash of the packets read so far (link type, then each record's time in
- * microseconds, lengths and captured bytes): the capture's identity, the same whether the
- * file is pcap or pcapng, micro- or nanosecond, plain or compressed (SPEC §8). Complete once
- * cap_next() returned 0. 32 lowercase hex digits + NUL. A fast non-cryptographic 128-bit
- * hash (stream.h): it tells identical captures apart from different ones, not a capture
- * crafted to collide. Same value on every host. "" with no_hash.
+ * microseconds, lengths and captured bytes, little-endian): the capture's identity, the same
+ * whether the file is pcap or pcapng, micro- or nanosecond, plain or compressed (SPEC §8).
+ * Complete once cap_next() returned 0. XXH3-128 (libxxhash), 32 lowercase hex digits + NUL,
+ * high half first (XXH128's canonical order). Not cryptographic: it tells identical
+ * captures apart from different ones, not a capture crafted to collide. "" with no_hash.
  */
 void cap_content_hash(const struct cap_reader *r, char out[33]);
-/* The same hash over the bytes of the file as stored: the identity databases of schema
- * version 1 recorded, still matched so that those captures are not stored twice. */
-void cap_file_hash(const struct cap_reader *r, char out[33]);
+/* The same fields under the hand-written hash of schema version 2 (legacy_hash.h), stored
+ * as "pkt1:HEX" since the upgrade to 3; "" unless legacy_packet_hash was asked. */
+void cap_legacy_packet_hash(const struct cap_reader *r, char out[33]);
+/* The legacy hash of the file's bytes as stored, the identity schema version 1 recorded
+ * ("file:HEX" since the upgrade to 2); "" unless legacy_file_hash was asked. */
+void cap_legacy_file_hash(struct cap_reader *r, char out[33]);
+/* SHA-256 of the whole file as stored (64 hex digits + NUL), after the last cap_next(): the
+ * bytes the reader did not need (after a corrupt record) are read to hash them. 0 (out ""
+ * when not asked), -1 with out "" when the file could not be read to its end. */
+int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -200,7 +201,12 @@ static void events_one(const char *path, const char *werr, void *arg)
 
 int cmd_events(const struct cli *cli)
 {
-	struct events_run er = { .copt = &cli->cap_opt };
+	struct cap_options copt = cli->cap_opt;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	/* One capture at a time: the other cores may decompress beside it. */
+	atomic_int helpers = cores > 1 ? (int)(cores - 1) : 0;
+	copt.decode_threads = &helpers;
+	struct events_run er = { .copt = &copt };
 	er.eo.json = cli->format == REPORT_JSON;
 	er.eo.out = stdout;
 	if (er.eo.json) {

@@ -26,13 +26,15 @@ static const char USAGE[] =
 	"      --events           csv: one row per event instead of one per finding\n"
 	"      --max-endpoints N  bound of the UDP endpoint table (default 262144)\n"
 	"      --libpcap          read classic pcap through libpcap too (slower)\n"
+	"      --sha256           record each capture file's SHA-256 (in the database and\n"
+	"                         every report's capture list), computed in the same read\n"
 	"  -q, --quiet            no progress, no summary on standard error\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
 	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error\n";
 
-enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP };
+enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256 };
 
 static const struct option LONG_OPTS[] = {
 	{ "db", required_argument, NULL, 'd' },	     { "format", required_argument, NULL, 'f' },
@@ -40,7 +42,8 @@ static const struct option LONG_OPTS[] = {
 	{ "quiet", no_argument, NULL, 'q' },	     { "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },	     { "filter", required_argument, NULL, OPT_FILTER },
 	{ "events", no_argument, NULL, OPT_EVENTS }, { "max-endpoints", required_argument, NULL, OPT_MAX_EP },
-	{ "libpcap", no_argument, NULL, OPT_LIBPCAP }, { NULL, 0, NULL, 0 },
+	{ "libpcap", no_argument, NULL, OPT_LIBPCAP }, { "sha256", no_argument, NULL, OPT_SHA256 },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int usage_error(const char *msg, const char *arg)
@@ -88,6 +91,7 @@ static int parse_option(int c, struct cli *cli)
 	case OPT_FILTER: cli->cap_opt.filter = optarg; return 0;
 	case OPT_EVENTS: cli->csv_events = true; return 0;
 	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
+	case OPT_SHA256: cli->cap_opt.sha256 = true; return 0;
 	case 'f':
 		return parse_format(optarg, cli->cmd, &cli->format) < 0
 			       ? usage_error("unknown format", optarg) : 0;

@@ -350,7 +350,7 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 			    " link_type = ?5, link_type_name = ?6, precision = ?7, snaplen = ?8,"
 			    " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
 			    " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"
-			    " read_error = ?17, stats_capped = ?18 WHERE id = ?1", &st);
+			    " read_error = ?17, stats_capped = ?18, sha256 = ?19 WHERE id = ?1", &st);
 	if (rc < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, s->capture_id);
@@ -374,6 +374,8 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 	if (f->read_error)
 		sqlite3_bind_text(st, 17, f->read_error, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 18, corr_capped(f->corr));
+	if (f->sha256 && f->sha256[0])
+		sqlite3_bind_text(st, 19, f->sha256, -1, SQLITE_TRANSIENT);
 	rc = step_done(s, st, "the capture");
 	sqlite3_finalize(st);
 	return rc;

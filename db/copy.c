@@ -9,7 +9,7 @@
 static const char CAPTURE_COLS[] =
 	"path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
 	"packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
-	"complete, read_error, stats_capped, filter";
+	"complete, read_error, stats_capped, filter, sha256";
 static const char FLOW_COLS[] =
 	"client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
 	"s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";

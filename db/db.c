@@ -40,8 +40,8 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
 }
 
 /* Version 1 -> 2: columns the real-traffic diagnosis needs; old rows keep NULL / 0 there,
- * which the diagnosis reads as "not measured". Version 2 -> 3 adds tables (source_ports,
- * meta), which the schema itself creates, and drops an index no query needs (events_dst). */
+ * which the diagnosis reads as "not measured". Version 3 added tables (source_ports, meta),
+ * which the schema itself creates. */
 static const char UPGRADE_1_2[] =
 	"UPDATE captures SET content_hash = 'file:' || content_hash;"
 	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
@@ -61,6 +61,16 @@ static const char UPGRADE_1_2[] =
 	"ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";
 
+/* Versions 1-3 -> 4: identities move from the hand-written packet hash to XXH3-128; the old
+ * ones are marked "pkt1:" and still matched (analyze.c computes that hash only while such
+ * rows exist). Captures get the optional SHA-256 of their file (--sha256), and an index no
+ * query needs (events_dst) goes. */
+static const char UPGRADE_TO_4[] =
+	"UPDATE captures SET content_hash = 'pkt1:' || content_hash"
+	" WHERE content_hash NOT GLOB 'file:*' AND content_hash NOT GLOB 'pending:*';"
+	"ALTER TABLE captures ADD COLUMN sha256 TEXT;"
+	"DROP INDEX IF EXISTS events_dst;";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -79,7 +89,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
 	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
-	    db_exec(db, "DROP INDEX IF EXISTS events_dst", errbuf) < 0 ||
+	    (v >= 1 && v <= 3 && db_exec(db, UPGRADE_TO_4, errbuf) < 0) ||
 	    db_exec(db, pm_schema_sql, errbuf) < 0 ||
 	    db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];

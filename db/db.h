@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 #define DB_ERRBUF_SIZE 512
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /*
  * Opens (creating if needed) the database at `path`, applies the schema, sets WAL mode,

@@ -6,8 +6,9 @@ CREATE TABLE IF NOT EXISTS captures (
     id             INTEGER PRIMARY KEY,
     path           TEXT    NOT NULL,          -- as given on the command line ("-" = stdin)
     size           INTEGER,                   -- bytes on disk, NULL for stdin
-    content_hash   TEXT    NOT NULL UNIQUE,   -- 128-bit hash of the packets (hex); 'file:HASH' of
-                                              -- the file's bytes for captures stored by version 1
+    content_hash   TEXT    NOT NULL UNIQUE,   -- XXH3-128 of the packets (hex); 'pkt1:HASH' for the
+                                              -- packets under the hash of version 2, 'file:HASH'
+                                              -- of the file's bytes for captures stored by version 1
     format         TEXT    NOT NULL,          -- pcap, pcapng, pcap.gz, pcapng.zst, ...
     link_type      INTEGER,                   -- LINKTYPE_ number
     link_type_name TEXT,                      -- EN10MB, LINUX_SLL2, RAW, ...
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS captures (
     complete       INTEGER NOT NULL DEFAULT 1,-- 0: the file was cut or corrupt (see read_error)
     read_error     TEXT,
     stats_capped   INTEGER NOT NULL DEFAULT 0,-- 1: the endpoint table hit its cap, counts are partial
-    filter         TEXT                       -- the --filter expression used, if any
+    filter         TEXT,                      -- the --filter expression used, if any
+    sha256         TEXT                       -- SHA-256 of the file as stored (hex), with --sha256 (v3)
 );
 CREATE INDEX IF NOT EXISTS captures_size ON captures (size);
 

@@ -59,6 +59,14 @@ bool dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c)
 }
 
 /* Hands the payload of an IP datagram to the dissector of its protocol. */
+bool dx_ip_proto_known(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof IP_PROTOS / sizeof IP_PROTOS[0]; i++)
+		if (IP_PROTOS[i].proto == proto)
+			return true;
+	return false;
+}
+
 void dx_ip_payload(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 {
 	for (size_t i = 0; i < sizeof IP_PROTOS / sizeof IP_PROTOS[0]; i++) {

@@ -85,6 +85,8 @@ typedef void (*dx_l4_fn)(struct dctx *x, const struct ip_layer *ip, struct curso
  * returns false when the ethertype has no dissector (after VLAN tags). */
 bool dx_ethertype(struct dctx *x, uint16_t etype, struct cursor c);
 void dx_ip_payload(struct dctx *x, const struct ip_layer *ip, struct cursor c);
+/* Whether dx_ip_payload() has a dissector for the IP protocol number. */
+bool dx_ip_proto_known(uint8_t proto);
 /* Called when a tunnel header has been read: false (and encap.too_deep) past the cap,
  * else counts the layer. Every recursion into an inner frame passes through here. */
 bool dx_tunnel(struct dctx *x);

@@ -84,8 +84,11 @@ void dx_ipv4(struct dctx *x, struct cursor c)
 		dx_flag(x, AN_IPV4_TRUNCATED);
 		return;
 	}
+	/* The header checksum only where the payload is dissected: TCP, most of the traffic,
+	 * is not, and its checksum would be summed for nothing (ipv4.bad_checksum counts the
+	 * datagrams of the protocols in the IP protocol table). */
 	cur_limit(&hdr, hlen);
-	if (!cksum_ok(cksum_add(0, hdr)))
+	if (dx_ip_proto_known(ip.proto) && !cksum_ok(cksum_add(0, hdr)))
 		dx_flag(x, AN_IPV4_BAD_CHECKSUM);
 	ip.l4_declared = ipv4_l4_len(x, ip.ip_len, hlen, wire_left);
 	cur_limit(&c, ip.l4_declared);

@@ -449,7 +449,13 @@ static void captures(FILE *out, const struct rep_model *m)
 		const struct rep_capture *c = &m->caps[i];
 		fputs("<tr><td class=\"path\"><code>", out);
 		h(out, c->path);
-		fputs("</code></td><td>", out);
+		fputs("</code>", out);
+		if (c->sha256) { /* --sha256: the file's digest, for the evidence log */
+			fputs("<br><span class=\"muted\">SHA-256 <code>", out);
+			h(out, c->sha256);
+			fputs("</code></span>", out);
+		}
+		fputs("</td><td>", out);
 		h(out, c->format);
 		fputs(" · ", out);
 		h(out, c->link_type_name ? c->link_type_name : "?");

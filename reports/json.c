@@ -51,6 +51,7 @@ static const char SQL_REPORT[] =
 	"  'complete', json(CASE WHEN complete THEN 'true' ELSE 'false' END),"
 	"  'stats_capped', json(CASE WHEN stats_capped THEN 'true' ELSE 'false' END),"
 	"  'filter', pm_text(filter), 'content_hash', pm_text(content_hash),"
+	"  'sha256', pm_text(sha256),"
 	"  'anomalies', json((SELECT json_group_object(pm_text(name), count) FROM"
 	"   (SELECT name, count FROM capture_anomalies a WHERE a.capture_id = c0.id ORDER BY name)))"
 	" ) AS c FROM captures c0 ORDER BY first_ns, path, id))),"

@@ -30,7 +30,7 @@ static const char SQL_CAPTURES[] =
 	"SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
 	" precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
 	" last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
-	" pm_text(content_hash) FROM captures ORDER BY first_ns, path, id"; /* ids: completion order */
+	" pm_text(content_hash), pm_text(sha256) FROM captures ORDER BY first_ns, path, id"; /* ids: completion order */
 
 static const char SQL_ANOMALIES[] =
 	"SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"
@@ -213,6 +213,7 @@ static void load_capture_row(sqlite3_stmt *st, struct rep_capture *c)
 	c->stats_capped = sqlite3_column_int(st, 16) != 0;
 	c->filter = col_dup(st, 17);
 	c->content_hash = col_dup(st, 18);
+	c->sha256 = col_dup(st, 19);
 }
 
 static int load_anomalies(struct loader *ld, sqlite3_stmt *an, struct rep_capture *c)
@@ -331,7 +332,7 @@ void rep_model_free(struct rep_model *m)
 	for (size_t i = 0; i < m->n_caps; i++) {
 		struct rep_capture *c = &m->caps[i];
 		free(c->path), free(c->format), free(c->link_type_name), free(c->read_error);
-		free(c->filter), free(c->content_hash);
+		free(c->filter), free(c->content_hash), free(c->sha256);
 		for (size_t k = 0; k < c->n_anomalies; k++)
 			free(c->anomalies[k].name);
 		free(c->anomalies);

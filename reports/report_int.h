@@ -120,6 +120,7 @@ struct rep_capture {
 	int precision, link_type;
 	bool complete, stats_capped;
 	char *path, *format, *link_type_name, *read_error, *filter, *content_hash;
+	char *sha256; /* hex, NULL unless analyzed with --sha256 */
 	struct rep_anomaly *anomalies;
 	size_t n_anomalies;
 };

@@ -116,6 +116,23 @@ static void print_undissected(struct tctx *t, const struct rep_model *m)
 	sb_free(&b);
 }
 
+/* --sha256: the captures' digests, one per line as sha256sum(1) prints them, never wrapped
+ * (a digest is copied whole into evidence logs). Nothing when none was taken. */
+static void print_sha256(struct tctx *t, const struct rep_model *m)
+{
+	bool any = false;
+	for (size_t i = 0; i < m->n_caps; i++)
+		any |= m->caps[i].sha256 != NULL;
+	if (!any)
+		return;
+	fputs("  SHA-256 of the capture files:\n", t->out);
+	for (size_t i = 0; i < m->n_caps; i++) {
+		const struct rep_capture *c = &m->caps[i];
+		if (c->sha256)
+			fprintf(t->out, "    %s  %s\n", c->sha256, c->path ? c->path : "?");
+	}
+}
+
 static void print_summary(struct tctx *t, const struct report_options *opt,
 			  const struct rep_model *m)
 {
@@ -142,6 +159,7 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
 	print_undissected(t, m);
+	print_sha256(t, m);
 	for (size_t i = 0; i < m->n_caps; i++) {
 		const struct rep_capture *c = &m->caps[i];
 		if (c->complete && !c->read_error)

@@ -177,7 +177,7 @@ fi
 cp tests/captures/v1-two-samples.db "$TMP/v1.db"
 "$BIN" analyze -q --db "$TMP/v1.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-1 database: upgraded to the current version (3)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 3
+check "version-1 database: upgraded to the current version (4)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 4
 check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
 	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
@@ -202,6 +202,54 @@ TMPDIR="$TMP/memtmp" "$BIN" analyze -q -d :memory: -f json -o "$TMP/mem.json" sa
 check "-d :memory: exits 0 and reports" grep -q '"diagnosis": *"service-down"' "$TMP/mem.json"
 check "-d :memory: leaves no database behind" test -z "$(ls -A "$TMP/memtmp")"
 check "-d :memory: writes no ./:memory: file" test ! -e ":memory:"
+
+# 3h. A database made before the identity moved to XXH3 (schema version 2, tests/captures/
+# v2-two-samples.db: the same two samples analyzed by commit 9cd857b) is upgraded to 4: its
+# identities become "pkt1:..." and are still matched (the legacy packet hash is computed
+# because such rows exist), so neither sample nor a gzip copy of one is stored again.
+cp tests/captures/v2-two-samples.db "$TMP/v2.db"
+"$BIN" analyze -q --db "$TMP/v2.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
+	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
+check "version-2 database: upgraded to version 4" test "$(sqlite3 "$TMP/v2.db" 'PRAGMA user_version')" = 4
+check "version-2 database: identities marked pkt1:" test "$(sqlite3 "$TMP/v2.db" \
+	"SELECT COUNT(*) FROM captures WHERE content_hash GLOB 'pkt1:*'")" = 2
+check "version-2 database: its captures are recognised, the .gz copy too (nothing added)" \
+	test "$(sqlite3 "$TMP/v2.db" 'SELECT COUNT(*) FROM captures')" = 2
+check "version-2 database: findings and errors as before" test "$(sqlite3 "$TMP/v2.db" \
+	"SELECT group_concat(diagnosis || ' ' || server_ip || ' ' || errors, ', ') FROM (SELECT *
+	FROM findings ORDER BY server_ip)")" = "service-down 192.0.2.53 5, service-restarted 192.0.2.83 7"
+"$BIN" analyze -q --db "$TMP/v3.db" -o /dev/null samples/dns-restart.pcap 2>/dev/null
+check "a new database stores XXH3 identities (32 hex digits, no tag)" test "$(sqlite3 "$TMP/v3.db" \
+	"SELECT COUNT(*) FROM captures WHERE content_hash GLOB '[0-9a-f]*' AND length(content_hash) = 32")" = 1
+
+# 3i. --sha256: each capture file's SHA-256 as stored, the same as sha256sum's, in the
+# database and in every report format's capture list.
+sha_files="samples/dns-restart.pcap samples/formats/dns-closed-v4.pcap.gz samples/formats/dns-closed-v6.pcap.zst"
+# shellcheck disable=SC2086
+"$BIN" analyze -q --sha256 --db "$TMP/sha.db" -o /dev/null $sha_files 2>/dev/null
+# shellcheck disable=SC2086
+check "--sha256: the database holds sha256sum's digest of every file" test \
+	"$(sqlite3 -separator '  ' "$TMP/sha.db" 'SELECT sha256, path FROM captures ORDER BY path')" = \
+	"$(sha256sum $sha_files | sort -k2)"
+"$BIN" analyze -q --sha256 --db "$TMP/sha-stdin.db" -o /dev/null - <samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
+check "--sha256: standard input too" test "$(sqlite3 "$TMP/sha-stdin.db" 'SELECT sha256 FROM captures')" = \
+	"$(sha256sum <samples/formats/dns-closed-v4.pcap.gz | cut -d' ' -f1)"
+want=$(sha256sum samples/dns-restart.pcap | cut -d' ' -f1)
+for fmt in text html json; do
+	"$BIN" report --db "$TMP/sha.db" -f "$fmt" -o "$TMP/sha.$fmt" 2>/dev/null
+	check "--sha256: the $fmt report shows it" grep -q "$want" "$TMP/sha.$fmt"
+done
+# CSV: the per-finding rows have no capture list; the per-event rows name their capture.
+"$BIN" report --db "$TMP/sha.db" -f csv --events -o "$TMP/sha.csv" 2>/dev/null
+check "--sha256: csv --events has a capture_sha256 column" test "$(python3 -c 'import csv,sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(sorted({r["capture_sha256"] for r in rows if r["capture"].endswith("restart.pcap")})[0])' "$TMP/sha.csv")" = "$want"
+check "--sha256: json field captures[].sha256" test "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(sorted(c["sha256"] for c in d["captures"] if c["path"].endswith("restart.pcap"))[0])' "$TMP/sha.json")" = "$want"
+"$BIN" analyze -q --db "$TMP/nosha.db" -f json -o "$TMP/nosha.json" samples/dns-restart.pcap 2>/dev/null
+check "without --sha256: json sha256 is null" test "$(python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["captures"][0]["sha256"])' "$TMP/nosha.json")" = None
 
 # 4. Formats and inputs: gzip, zstd, pcapng and stdin give the same events as the plain file.
 plain=$(our_ref samples/dns-closed-v4.pcap)

@@ -1,12 +1,16 @@
 #!/bin/sh
-# bench.sh - times portmortem against cat, tcpdump and tshark on one large generated capture,
-# all in one hyperfine run, and prints median time, packets/s, GB/s, speed relative to
-# tcpdump and peak RSS. See tests/bench/README.md.
+# bench.sh - times portmortem against its peers (cat, tcpdump, tshark, zstd, igzip, pigz) on
+# large generated captures: one hyperfine run per row of issue 9, each command with its peer
+# in the same run, each portmortem result checked against the generator's ground truth.
+# Prints median time, packets/s, GB/s, the ratio to the peer, peak RSS and the check.
+# See tests/bench/README.md.
 #
 # Env: BENCH_DIR (default /tmp/portmortem-bench; only files this script names are written or
 # deleted there), BENCH_SIZE (2G), BENCH_SEED (1), BENCH_LINK (en10mb), BENCH_RUNS (5),
-# BENCH_SLICE (100M: tshark's share), BENCH_TIMEOUT (1800 s for the timed part),
-# PORTMORTEM (./portmortem), GEN (the generator; built when unset).
+# BENCH_SMALL (10000000 packets cut to 120 bytes), BENCH_FILES (200), BENCH_ROWS (the rows
+# to run, default "mix small zst gz rotated"), BENCH_SLICE (100M: tshark's share; tshark is
+# timed only with BENCH_TSHARK=1), BENCH_TIMEOUT (1800 s per row), PORTMORTEM (./portmortem),
+# GEN (the generator; built when unset).
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/bench/lib.sh
@@ -15,6 +19,9 @@ SIZE=${BENCH_SIZE:-2G}
 SEED=${BENCH_SEED:-1}
 LINK=${BENCH_LINK:-en10mb}
 RUNS=${BENCH_RUNS:-5}
+SMALL=${BENCH_SMALL:-10000000}
+NFILES=${BENCH_FILES:-200}
+ROWS=${BENCH_ROWS:-mix small zst gz rotated}
 SLICE=${BENCH_SLICE:-100M}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 PM=${PORTMORTEM:-./portmortem}
@@ -22,20 +29,26 @@ CAP="$BENCH_DIR/bench.pcap"
 TRUTH="$BENCH_DIR/bench.tsv"
 STAMP="$BENCH_DIR/bench.stamp"
 SLICE_CAP="$BENCH_DIR/slice.pcap"
+SMALL_CAP="$BENCH_DIR/small.pcap"
+SMALL_TRUTH="$BENCH_DIR/small.tsv"
+ZST="$BENCH_DIR/bench.pcap.zst"
+GZ="$BENCH_DIR/bench.pcap.gz"
+ROT="$BENCH_DIR/rotated"
 DB="$BENCH_DIR/bench.db"
 META="$BENCH_DIR/bench.meta"
-JSON="$BENCH_DIR/bench.json"
+TABLE="$BENCH_DIR/table.txt"
 OUT="$BENCH_DIR/out.txt"
 
 need hyperfine hyperfine
 need tcpdump tcpdump
-need tshark tshark
 need editcap wireshark-common
-need capinfos wireshark-common
 need python3 python3
+need sqlite3 sqlite3
+need zstd zstd
+need igzip isal
+need pigz pigz
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time: apt-get install -y time" >&2; exit 2; }
-
-# ---- the capture: generated once, reused while size, seed, link and generator agree ----
+[ -x "$PM" ] || { echo "$PM is not built (make portmortem)" >&2; exit 2; }
 
 bytes_of() { # SIZE with k/M/G/T suffix (powers of 1024) -> bytes
 	echo "$1" | awk '{ n = $0 + 0; u = toupper(substr($0, length($0)))
@@ -44,130 +57,190 @@ bytes_of() { # SIZE with k/M/G/T suffix (powers of 1024) -> bytes
 		printf "%.0f\n", n * m }'
 }
 
-want=$(bytes_of "$SIZE")
-stamp="size=$SIZE seed=$SEED link=$LINK gen=$(cat samples/gen/*.c samples/gen/*.h | cksum)"
-if [ -s "$CAP" ] && [ -s "$TRUTH" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$stamp" ]; then
-	echo "reusing $CAP"
-else
-	rm -f "$CAP" "$TRUTH" "$STAMP" "$SLICE_CAP" "$SLICE_CAP.stamp"
+need_disk() { # MiB
 	free_kb=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
-	need_kb=$((want / 1024 + $(bytes_of "$SLICE") / 1024 + 1048576))
-	if [ "$free_kb" -lt "$need_kb" ]; then
-		echo "not enough disk in $BENCH_DIR: $((free_kb / 1024)) MiB free, $((need_kb / 1024)) MiB needed" >&2
+	if [ "$free_kb" -lt $(($1 * 1024)) ]; then
+		echo "not enough disk in $BENCH_DIR: $((free_kb / 1024)) MiB free, $1 MiB needed" >&2
 		exit 2
 	fi
-	GEN=$(gen_binary)
+}
+
+# ---- the inputs: generated once, reused while size, seed, link and generator agree ----
+
+want=$(bytes_of "$SIZE")
+stamp="size=$SIZE seed=$SEED link=$LINK small=$SMALL files=$NFILES gen=$(cat samples/gen/*.c samples/gen/*.h | cksum)"
+GEN=$(gen_binary)
+if [ -s "$CAP" ] && [ -s "$TRUTH" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$stamp" ]; then
+	echo "reusing the inputs in $BENCH_DIR"
+else
+	rm -rf "$CAP" "$TRUTH" "$STAMP" "$SLICE_CAP" "$SLICE_CAP.stamp" "$SMALL_CAP" "$SMALL_TRUTH" "$ZST" "$GZ" "$ROT"
+	need_disk $((want * 3 / 1048576 + 2048))
 	echo "generating $SIZE ($LINK, seed $SEED) into $CAP"
-	"$GEN" --bytes "$SIZE" --seed "$SEED" --link "$LINK" --truth "$TRUTH" -o "$CAP"
+	"$GEN" -q --bytes "$SIZE" --seed "$SEED" --link "$LINK" --truth "$TRUTH" -o "$CAP"
 	echo "$stamp" > "$STAMP"
 fi
 BYTES=$(wc -c < "$CAP")
 PACKETS=$(truth_value "$TRUTH" packets)
-EXPECT=$(($(truth_value "$TRUTH" icmp_port_unreach_v4) + $(truth_value "$TRUTH" icmp6_port_unreach) + $(truth_value "$TRUTH" icmp_unreach_other)))
+planted() { echo $(($(truth_value "$1" icmp_port_unreach_v4) + $(truth_value "$1" icmp6_port_unreach) + $(truth_value "$1" icmp_unreach_other))); }
+EXPECT=$(planted "$TRUTH")
 
-# tshark is ~100x slower: it reads the first BENCH_SLICE bytes' worth of packets.
-if [ ! -s "$SLICE_CAP" ] || [ "$(cat "$SLICE_CAP.stamp" 2>/dev/null)" != "$SLICE" ]; then
-	k=$(awk -v p="$PACKETS" -v s="$(bytes_of "$SLICE")" -v b="$BYTES" 'BEGIN { k = int(p * s / b); print k < 1 ? 1 : k }')
-	editcap -r "$CAP" "$SLICE_CAP" "1-$k"
-	echo "$SLICE" > "$SLICE_CAP.stamp"
-fi
-SLICE_BYTES=$(wc -c < "$SLICE_CAP")
-SLICE_PACKETS=$(capinfos -M -c "$SLICE_CAP" | sed -n 's/^Number of packets: *//p')
+make_inputs() {
+	case $1 in
+	small)
+		# Small packets: the generator's mix, SMALL packets, cut to 120 bytes as a capture
+		# with `tcpdump -s 120` is (frames of 60 to 120 captured bytes).
+		[ -s "$SMALL_CAP" ] && return
+		echo "generating $SMALL packets cut to 120 bytes into $SMALL_CAP"
+		"$GEN" -q --packets "$SMALL" --seed "$SEED" --link "$LINK" --truth "$SMALL_TRUTH" -o - |
+			editcap -F pcap -s 120 - "$SMALL_CAP" ;;
+	zst)
+		[ -s "$ZST" ] || { echo "compressing $CAP with zstd -3"; zstd -q -3 -T0 -f "$CAP" -o "$ZST"; } ;;
+	gz)
+		[ -s "$GZ" ] || { echo "compressing $CAP with pigz -6"; pigz -6 -c "$CAP" > "$GZ"; } ;;
+	rotated)
+		[ -d "$ROT" ] && [ "$(ls "$ROT" | wc -l)" -eq "$NFILES" ] && return
+		rm -rf "$ROT"; mkdir -p "$ROT"
+		echo "splitting $CAP into $NFILES rotated files"
+		editcap -F pcap -c $(((PACKETS + NFILES - 1) / NFILES)) "$CAP" "$ROT/rot.pcap" >/dev/null ;;
+	esac
+}
 
-echo "warming the page cache"
-cat "$CAP" > /dev/null
-cat "$SLICE_CAP" > /dev/null
+# ---- one row: commands run once under /usr/bin/time -v (peak RSS, the ground-truth check),
+# then together in one hyperfine run ----
 
-# ---- the commands: each is run once under /usr/bin/time -v first (peak RSS, what it
-# found, and whether it works at all); the ones that fail are left out of the timing.
-# hyperfine sends their standard output to /dev/null, like `CMD > /dev/null`. ----
+# keyed DB: the findings as the truth file lists them (diagnosis, server, port, errors).
+keyed() {
+	sqlite3 -separator '	' "$1" "SELECT diagnosis, server_ip, server_port, errors FROM findings ORDER BY 2, 3"
+}
+truth_keyed() {
+	grep -v '^#' "$1" | awk -F'\t' 'NR > 1 { print $1 "\t" $3 "\t" $4 "\t" $7 }'
+}
 
-ICMP_BPF='icmp[0]=3 or icmp6[0]=1'
-TCPDUMP_FILTER="$ICMP_BPF or (vlan and ($ICMP_BPF or (vlan and ($ICMP_BPF))))"
-: > "$META"
-
-# add NAME BYTES PACKETS COUNT COMMAND: COUNT is lines (of output), tsv (lines less the
-# header) or none (output not counted: not even written anywhere).
+# add NAME BYTES PACKETS CHECK COMMAND. CHECK: none; events N (tsv lines less the header must
+# be N); findings TRUTH (the database's findings must equal the truth file's); same DB (equal
+# to another database's findings and to the truth). The database of a command is $DB.<n>.
+n_cmd=0
 add() {
-	name=$1 b=$2 p=$3 how=$4 cmd=$5
-	rm -f "$DB" "$DB-wal" "$DB-shm"
-	dest="$OUT"
-	[ "$how" = none ] && dest=/dev/null
-	if ! timeout 900 /usr/bin/time -v -o "$BENCH_DIR/time.txt" sh -c "$cmd" > "$dest" 2> "$BENCH_DIR/err.txt"; then
+	name=$1 b=$2 p=$3 how=$4 arg=$5 cmd=$6
+	n_cmd=$((n_cmd + 1))
+	db="$DB.$n_cmd"
+	rm -f "$db" "$db-wal" "$db-shm"
+	cmd=$(printf '%s' "$cmd" | sed "s|@DB@|$db|g")
+	if ! timeout 900 /usr/bin/time -v -o "$BENCH_DIR/time.txt" sh -c "$cmd" > "$OUT" 2> "$BENCH_DIR/err.txt"; then
 		echo "skipping $name: it failed (see $BENCH_DIR/err.txt)"
 		return 0
 	fi
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): *//p' "$BENCH_DIR/time.txt")
 	case $how in
-	lines) found=$(wc -l < "$OUT") ;;
-	tsv) found=$(($(wc -l < "$OUT") - 1)) ;;
-	*) found=- ;;
+	events) got=$(($(wc -l < "$OUT") - 1))
+		[ "$got" -eq "$arg" ] && check="$got events = planted" || check="MISMATCH: $got events, $arg planted" ;;
+	findings)
+		truth_keyed "$arg" | LC_ALL=C sort > "$BENCH_DIR/want.txt"
+		keyed "$db" | LC_ALL=C sort > "$BENCH_DIR/got.txt"
+		nf=$(wc -l < "$BENCH_DIR/want.txt")
+		if cmp -s "$BENCH_DIR/want.txt" "$BENCH_DIR/got.txt"; then check="$nf findings = truth"
+		else check="MISMATCH: $(wc -l < "$BENCH_DIR/got.txt") findings, $(LC_ALL=C comm -12 "$BENCH_DIR/want.txt" "$BENCH_DIR/got.txt" | wc -l) of the $nf true ones"; fi ;;
+	*) check="-" ;;
 	esac
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$b" "$p" "$rss" "$found" "$cmd" >> "$META"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$b" "$p" "$rss" "$check" "$cmd" >> "$META"
 }
 
-echo "running each command once (peak RSS)"
-add "cat" "$BYTES" "$PACKETS" none "cat '$CAP'"
-add "tcpdump -r (ICMP filter)" "$BYTES" "$PACKETS" lines \
-	"tcpdump -n -r '$CAP' '$TCPDUMP_FILTER' 2>/dev/null"
-if [ -x "$PM" ]; then
-	add "portmortem events" "$BYTES" "$PACKETS" tsv "$PM events -f tsv '$CAP'"
-	if { "$PM" --help; "$PM" events --help; } 2>&1 | grep -q -- '--libpcap'; then
-		add "portmortem events --libpcap" "$BYTES" "$PACKETS" tsv \
-			"$PM events --libpcap -f tsv '$CAP'"
-	else
-		echo "skipping portmortem events --libpcap: no such option in $PM --help"
-	fi
-	add "portmortem analyze" "$BYTES" "$PACKETS" none "$PM analyze -q --db '$DB' '$CAP'"
-else
-	echo "skipping portmortem: $PM is not built (make portmortem)"
-fi
-add "tshark (slice, scaled)" "$SLICE_BYTES" "$SLICE_PACKETS" lines \
-	"tshark -n -r '$SLICE_CAP' -Y 'icmp.type==3 || icmpv6.type==1' 2>/dev/null"
-rm -f "$DB" "$DB-wal" "$DB-shm" "$OUT"
-
-# Before each timed run: no database, and the capture read once more (this machine's page
-# cache may drop a cold file within seconds).
-set --
-while IFS='	' read -r name b p rss found cmd; do
-	set -- "$@" -n "$name" "$cmd"
-done < "$META"
-echo "timing $(($# / 3)) commands: hyperfine --warmup 1 --runs $RUNS (at most $TIMEOUT s)"
-timeout "$TIMEOUT" hyperfine --warmup 1 --runs "$RUNS" --export-json "$JSON" \
-	--prepare "rm -f '$DB' '$DB-wal' '$DB-shm'; cat '$CAP' '$SLICE_CAP' > /dev/null" "$@" ||
-	{ echo "hyperfine failed or ran out of its $TIMEOUT s" >&2; exit 1; }
-rm -f "$DB" "$DB-wal" "$DB-shm"
-
-# ---- the table ----
-
-echo
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
-	"Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "tools: $(tcpdump --version 2>&1 | head -n 1), $(tshark --version 2>/dev/null | head -n 1 | cut -d ' ' -f 1-3)," \
-	"$([ -x "$PM" ] && "$PM" --version 2>&1 | head -n 1 || echo 'no portmortem')"
-
-python3 - "$JSON" "$META" "$PACKETS" "$BYTES" "$EXPECT" <<'EOF'
+# row TITLE PEER [PEER2]: times the commands added since the last row, prints the table
+# (ratio: the peer's median time over the command's, > 1 is faster than the peer).
+row() {
+	title=$1 peer=$2 peer2=${3:-}
+	set --
+	while IFS='	' read -r name b p rss check cmd; do
+		set -- "$@" -n "$name" "$cmd"
+	done < "$META"
+	echo "timing: $title ($(($# / 3)) commands, hyperfine --warmup 1 --runs $RUNS)"
+	timeout "$TIMEOUT" hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$BENCH_DIR/row.json" \
+		--prepare "sh -c 'rm -f $DB.*'" "$@" >/dev/null ||
+		{ echo "hyperfine failed or ran out of its $TIMEOUT s" >&2; exit 1; }
+	python3 - "$BENCH_DIR/row.json" "$META" "$title" "$peer" "$peer2" >> "$TABLE" <<'EOF'
 import json, sys
 runs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 meta = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
-packets, size, expect = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-rows = []
-for name, b, p, rss, found, _cmd in meta:
-    if name not in runs:
-        continue
-    med = runs[name]["median"]
-    scale = packets / int(p)  # tshark read a slice: its time scaled to the whole file
-    rows.append((name, med, med * scale, int(p) / med, int(b) / med / 1e9, int(rss), found))
-tcpd = next((r[2] for r in rows if r[0].startswith("tcpdump")), None)
-print(f"{packets} packets, {size / 1e9:.2f} GB; ICMP type 3 / ICMPv6 type 1 planted: {expect}")
-hdr = f"{'command':30} {'median s':>9} {'whole file s':>12} {'packets/s':>11} {'GB/s':>6} {'speed vs tcpdump':>16} {'peak RSS MB':>11} {'found':>6}"
+title, peers = sys.argv[3], [p for p in sys.argv[4:] if p]
+print(f"\n{title}")
+med = {name: runs[name]["median"] for name, *_ in meta if name in runs}
+labels = ["vs " + p.split(" (")[0] for p in peers]
+width = [max(len(l), 8) for l in labels]
+cols = "".join(f" {l:>{w}}" for l, w in zip(labels, width))
+hdr = f"{'command':34} {'median s':>9} {'packets/s':>11} {'GB/s':>6}{cols} {'RSS MB':>7}  ground truth"
 print(hdr)
 print("-" * len(hdr))
-for name, med, whole, pps, gbs, rss, found in rows:
-    ratio = f"{tcpd / whole:.2f}x" if tcpd else "-"
-    print(f"{name:30} {med:9.3f} {whole:12.3f} {pps:11,.0f} {gbs:6.2f} {ratio:>16} {rss / 1024:11.1f} {found:>6}")
-print("\nspeed vs tcpdump: tcpdump's time over the command's (whole file; tshark's scaled).")
-print("found: lines of output (ICMP errors listed); tshark's are for its slice only.")
+for name, b, p, rss, check, _cmd in meta:
+    if name not in med:
+        continue
+    m = med[name]
+    ratios = "".join(f" {med[q] / m:{w - 1}.2f}x" if q in med else f" {'-':>{w}}" for q, w in zip(peers, width))
+    print(f"{name:34} {m:9.3f} {int(p) / m:11,.0f} {int(b) / m / 1e9:6.2f}{ratios} {int(rss) / 1024:7.1f}  {check}")
 EOF
-echo "raw results: $JSON"
+	rm -f "$DB".* "$OUT"
+	: > "$META"
+}
+
+ICMP_BPF='icmp[0]=3 or icmp6[0]=1'
+TCPDUMP_FILTER="$ICMP_BPF or (vlan and ($ICMP_BPF or (vlan and ($ICMP_BPF))))"
+TCPDUMP="tcpdump -n -r '$CAP' -w /dev/null '$TCPDUMP_FILTER'"
+: > "$META"
+: > "$TABLE"
+
+for r in $ROWS; do
+	make_inputs "$r"
+	echo "warming the page cache"
+	case $r in
+	mix)
+		cat "$CAP" > /dev/null
+		add "cat" "$BYTES" "$PACKETS" none - "cat '$CAP'"
+		add "tcpdump (port-unreach filter)" "$BYTES" "$PACKETS" none - "$TCPDUMP"
+		add "portmortem events" "$BYTES" "$PACKETS" events "$EXPECT" "$PM events -f tsv '$CAP'"
+		add "portmortem analyze" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$CAP'"
+		if [ -n "${BENCH_TSHARK:-}" ] && command -v tshark >/dev/null; then
+			k=$(awk -v p="$PACKETS" -v s="$(bytes_of "$SLICE")" -v b="$BYTES" 'BEGIN { k = int(p * s / b); print k < 1 ? 1 : k }')
+			[ -s "$SLICE_CAP" ] || editcap -r "$CAP" "$SLICE_CAP" "1-$k"
+			add "tshark -Y (slice of $k packets)" "$(wc -c < "$SLICE_CAP")" "$k" none - \
+				"tshark -n -r '$SLICE_CAP' -Y 'icmp.type==3 || icmpv6.type==1'"
+		fi
+		row "$SIZE enterprise mix, plain pcap: $PACKETS packets, $BYTES bytes" "tcpdump (port-unreach filter)" ;;
+	small)
+		cat "$SMALL_CAP" > /dev/null
+		sb=$(wc -c < "$SMALL_CAP")
+		add "tcpdump (port-unreach filter)" "$sb" "$SMALL" none - \
+			"tcpdump -n -r '$SMALL_CAP' -w /dev/null '$TCPDUMP_FILTER'"
+		add "portmortem events" "$sb" "$SMALL" events "$(planted "$SMALL_TRUTH")" "$PM events -f tsv '$SMALL_CAP'"
+		add "portmortem analyze" "$sb" "$SMALL" findings "$SMALL_TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$SMALL_CAP'"
+		row "$SMALL small packets (cut to 120 bytes), $sb bytes" "tcpdump (port-unreach filter)" ;;
+	zst)
+		cat "$ZST" > /dev/null
+		add "zstd -dc" "$BYTES" "$PACKETS" none - "zstd -dc '$ZST'"
+		add "portmortem events" "$BYTES" "$PACKETS" events "$EXPECT" "$PM events -f tsv '$ZST'"
+		add "portmortem analyze" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$ZST'"
+		row "the mix as .zst (zstd -3, $(wc -c < "$ZST") bytes)" "zstd -dc" ;;
+	gz)
+		cat "$GZ" > /dev/null
+		add "igzip -dc" "$BYTES" "$PACKETS" none - "igzip -dc '$GZ'"
+		add "pigz -dc" "$BYTES" "$PACKETS" none - "pigz -dc '$GZ'"
+		add "portmortem events" "$BYTES" "$PACKETS" events "$EXPECT" "$PM events -f tsv '$GZ'"
+		add "portmortem analyze" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$GZ'"
+		row "the mix as .gz (pigz -6, $(wc -c < "$GZ") bytes)" "igzip -dc" "pigz -dc" ;;
+	rotated)
+		cat "$ROT"/* > /dev/null
+		add "portmortem analyze -j 1" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 1 -d @DB@ -o /dev/null '$ROT'"
+		add "portmortem analyze -j 2" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 2 -d @DB@ -o /dev/null '$ROT'"
+		row "the mix as $NFILES rotated files (both must give the true findings)" "portmortem analyze -j 1" ;;
+	*)
+		echo "unknown row $r (BENCH_ROWS: mix small zst gz rotated)" >&2; exit 2 ;;
+	esac
+done
+
+echo
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+	"Linux $(uname -r), load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "tools: $(tcpdump --version 2>&1 | head -n 1), zstd $(zstd -V 2>&1 | sed -n 's/.* v\([0-9.]*\).*/\1/p'), igzip $(igzip --version 2>&1 | head -n 1 | awk '{print $NF}'), $(pigz --version 2>&1 | head -n 1), $("$PM" --version 2>&1 | head -n 1)"
+cat "$TABLE"
+echo
+echo "median of $RUNS runs after a warm-up, page cache hot; ratio: the peer's median over the command's (> 1: faster)."
+echo "ground truth: events listed = ICMP errors planted; findings (diagnosis, server, port, errors) = the generator's."
 echo "disk used by $BENCH_DIR: $(du -sh "$BENCH_DIR" | cut -f1) (remove with: rm -rf $BENCH_DIR)"

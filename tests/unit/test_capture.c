@@ -13,9 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <openssl/evp.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include "analyzer/capture.h"
+#include "analyzer/legacy_hash.h"
 #include "analyzer/stream.h"
 #include "tests/unit/shared_data.h"
 
@@ -34,28 +37,30 @@ struct readout {
 	char format[16];
 };
 
-static struct readout read_all(const char *path, const struct cap_options *opt)
+static struct readout read_all(const char *path, const struct cap_options *given)
 {
 	struct readout o = {0};
 	struct cap_reader *r;
 	struct cap_pkt p;
-	struct hash128 h;
+	struct legacy_hash128 h;
+	struct cap_options opt = given != NULL ? *given : (struct cap_options){0};
 
-	hash128_init(&h);
-	o.open_rc = cap_open(path, opt, &r, o.err);
+	opt.legacy_file_hash = true; /* the file's hash is checked here, as version 1 stored it */
+	legacy_hash128_init(&h);
+	o.open_rc = cap_open(path, &opt, &r, o.err);
 	if (o.open_rc < 0)
 		return o;
 	while ((o.end_rc = cap_next(r, &p)) > 0) {
 		o.n++;
-		hash128_update(&h, &p.ts_sec, sizeof p.ts_sec);
-		hash128_update(&h, &p.ts_nsec, sizeof p.ts_nsec);
-		hash128_update(&h, &p.caplen, sizeof p.caplen);
-		hash128_update(&h, &p.len, sizeof p.len);
-		hash128_update(&h, p.data, p.caplen);
+		legacy_hash128_update(&h, &p.ts_sec, sizeof p.ts_sec);
+		legacy_hash128_update(&h, &p.ts_nsec, sizeof p.ts_nsec);
+		legacy_hash128_update(&h, &p.caplen, sizeof p.caplen);
+		legacy_hash128_update(&h, &p.len, sizeof p.len);
+		legacy_hash128_update(&h, p.data, p.caplen);
 	}
-	hash128_hex(&h, o.digest);
+	legacy_hash128_hex(&h, o.digest);
 	cap_content_hash(r, o.hash);
-	cap_file_hash(r, o.file_hash);
+	cap_legacy_file_hash(r, o.file_hash);
 	snprintf(o.err, sizeof o.err, "%s", cap_error(r));
 	snprintf(o.format, sizeof o.format, "%s", cap_format_name(r));
 	cap_close(r);
@@ -423,13 +428,13 @@ static void gzip_round_trip(const char *file, const char *format)
 	expect_same_records(file, path, format, 0);
 	expect_same_records(file, path, format, 5);
 
-	struct hash128 h;
+	struct legacy_hash128 h;
 	char want[33];
 	struct readout o = read_all(path, NULL);
 
-	hash128_init(&h);
-	hash128_update(&h, gz, n);
-	hash128_hex(&h, want);
+	legacy_hash128_init(&h);
+	legacy_hash128_update(&h, gz, n);
+	legacy_hash128_hex(&h, want);
 	cr_expect_str_eq(o.file_hash, want);
 	close(fd);
 	free(gz);
@@ -657,7 +662,8 @@ Test(capture, bad_filter_is_an_open_error)
 
 /* ---- content hash ---- */
 
-Test(capture, hash_known_values_and_splits)
+/* The hand-written hash kept for schema 1 and 2 identities: its values must never change. */
+Test(capture, legacy_hash_known_values_and_splits)
 {
 	static const struct {
 		size_t len;
@@ -666,32 +672,32 @@ Test(capture, hash_known_values_and_splits)
 		      {3, "d3b9cb3d69c8f08c32f275f9107fd49f"},
 		      {1000, "58d0b166c67345c5b074f174e0c9e22f"}};
 	uint8_t data[1000];
-	struct hash128 whole, parts;
+	struct legacy_hash128 whole, parts;
 	char a[33], b[33];
 
 	for (size_t i = 0; i < sizeof data; i++)
 		data[i] = (uint8_t)(i * 31 + 7);
 	for (size_t g = 0; g < sizeof golden / sizeof golden[0]; g++) {
-		hash128_init(&whole);
-		hash128_update(&whole, data, golden[g].len);
-		hash128_hex(&whole, a);
+		legacy_hash128_init(&whole);
+		legacy_hash128_update(&whole, data, golden[g].len);
+		legacy_hash128_hex(&whole, a);
 		cr_expect_str_eq(a, golden[g].hex, "length %zu", golden[g].len);
 	}
-	hash128_init(&whole);
-	hash128_update(&whole, data, sizeof data);
-	hash128_hex(&whole, a);
+	legacy_hash128_init(&whole);
+	legacy_hash128_update(&whole, data, sizeof data);
+	legacy_hash128_hex(&whole, a);
 	for (size_t step = 1; step < 70; step++) {
-		hash128_init(&parts);
+		legacy_hash128_init(&parts);
 		for (size_t off = 0; off < sizeof data; off += step)
-			hash128_update(&parts, data + off,
+			legacy_hash128_update(&parts, data + off,
 				       sizeof data - off < step ? sizeof data - off : step);
-		hash128_hex(&parts, b);
+		legacy_hash128_hex(&parts, b);
 		cr_expect_str_eq(a, b, "split every %zu bytes", step);
 	}
 	data[500] ^= 1;
-	hash128_init(&parts);
-	hash128_update(&parts, data, sizeof data);
-	hash128_hex(&parts, b);
+	legacy_hash128_init(&parts);
+	legacy_hash128_update(&parts, data, sizeof data);
+	legacy_hash128_hex(&parts, b);
 	cr_expect_str_neq(a, b);
 }
 
@@ -699,14 +705,14 @@ Test(capture, file_hash_is_of_the_file)
 {
 	size_t len;
 	uint8_t *all;
-	struct hash128 h;
+	struct legacy_hash128 h;
 	char want[33];
 
 	need_corpus();
 	all = slurp(AFS, &len);
-	hash128_init(&h);
-	hash128_update(&h, all, len);
-	hash128_hex(&h, want);
+	legacy_hash128_init(&h);
+	legacy_hash128_update(&h, all, len);
+	legacy_hash128_hex(&h, want);
 	for (size_t rs = 1; rs < 300000; rs = rs * 7 + 3) {
 		struct cap_options opt = {.read_size = rs};
 		struct readout o = read_all(AFS, &opt);
@@ -718,6 +724,249 @@ Test(capture, file_hash_is_of_the_file)
 	cr_expect_str_eq(read_all(AFS, &forced).file_hash, want);
 	/* The packets' identity does not depend on the reader either. */
 	cr_expect_str_eq(read_all(AFS, &forced).hash, read_all(AFS, NULL).hash);
+	free(all);
+}
+
+#define SAMPLE "samples/dns-restart.pcap" /* in the repository: never skipped */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The identity computed here from libpcap's reading, field by field (SPEC §8): XXH3-128 of
+ * the link type, then each record's time in microseconds, caplen, len (little-endian) and
+ * bytes; the legacy packet hash of schema 2 over the very same bytes. */
+static void packet_hashes(const char *path, char xxh[33], char legacy[33])
+{
+	char pe[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pe);
+	XXH3_state_t *x = XXH3_createState();
+	struct legacy_hash128 l;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint8_t head[16];
+
+	cr_assert(p != NULL && x != NULL, "%s", pe);
+	XXH3_128bits_reset(x);
+	legacy_hash128_init(&l);
+	put_le(head, (uint64_t)pcap_datalink(p), 4);
+	XXH3_128bits_update(x, head, 4);
+	legacy_hash128_update(&l, head, 4);
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		put_le(head, (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u, 8);
+		put_le(head + 8, h->caplen, 4);
+		put_le(head + 12, h->len, 4);
+		XXH3_128bits_update(x, head, sizeof head);
+		XXH3_128bits_update(x, data, h->caplen);
+		legacy_hash128_update(&l, head, sizeof head);
+		legacy_hash128_update(&l, data, h->caplen);
+	}
+	XXH128_hash_t v = XXH3_128bits_digest(x);
+	snprintf(xxh, 33, "%016llx%016llx", (unsigned long long)v.high64,
+		 (unsigned long long)v.low64);
+	legacy_hash128_hex(&l, legacy);
+	XXH3_freeState(x);
+	pcap_close(p);
+}
+
+struct hashes {
+	int end_rc;
+	char content[33], legacy_pkt[33], sha[65];
+};
+
+static struct hashes reader_hashes(const char *path, size_t read_size)
+{
+	struct cap_options opt = {.legacy_packet_hash = true, .sha256 = true,
+				  .read_size = read_size};
+	struct hashes o = {0};
+	struct cap_reader *r;
+	struct cap_pkt p;
+	char err[CAP_ERRBUF_SIZE];
+
+	cr_assert_eq(cap_open(path, &opt, &r, err), 0, "%s", err);
+	while ((o.end_rc = cap_next(r, &p)) > 0)
+		;
+	cap_content_hash(r, o.content);
+	cap_legacy_packet_hash(r, o.legacy_pkt);
+	cr_expect_eq(cap_sha256(r, o.sha), 0);
+	cap_close(r);
+	return o;
+}
+
+static void sha256_of(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int md_len = 0;
+
+	cr_assert_eq(EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL), 1);
+	for (unsigned i = 0; i < md_len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+Test(capture, identity_is_xxh3_of_the_packets)
+{
+	char xxh[33], legacy[33], sha[65], path[64];
+	size_t len;
+	uint8_t *all = slurp(SAMPLE, &len);
+	uint8_t *gz = malloc(len + 4096);
+	size_t n = gzip_member(all, len, gz, len + 4096);
+	int fd = mem_file(gz, n, path);
+
+	packet_hashes(SAMPLE, xxh, legacy);
+	for (size_t rs = 7; rs < 200000; rs = rs * 9 + 1) {
+		struct hashes h = reader_hashes(SAMPLE, rs);
+
+		cr_expect_eq(h.end_rc, 0);
+		cr_expect_str_eq(h.content, xxh, "read size %zu", rs);
+		cr_expect_str_eq(h.legacy_pkt, legacy, "read size %zu", rs);
+	}
+	struct hashes packed = reader_hashes(path, 0);
+
+	cr_expect_str_eq(packed.content, xxh, "gzip-compressed: the same packets");
+	cr_expect_str_eq(packed.legacy_pkt, legacy);
+	sha256_of(gz, n, sha);
+	cr_expect_str_eq(packed.sha, sha, "SHA-256 of the stored (compressed) bytes");
+	sha256_of(all, len, sha);
+	cr_expect_str_eq(reader_hashes(SAMPLE, 0).sha, sha);
+	cr_expect_str_neq(xxh, legacy);
+	close(fd);
+	free(gz);
+	free(all);
+}
+
+Test(capture, sha256_covers_the_file_after_a_corrupt_record)
+{
+	char sha[65], got[65], path[64], err[CAP_ERRBUF_SIZE];
+	size_t len;
+	uint8_t *all = slurp(SAMPLE, &len);
+	struct cap_options opt = {.sha256 = true, .read_size = 100};
+	struct cap_reader *r;
+	struct cap_pkt p;
+	int rc;
+
+	size_t big = len + 600 * 1024; /* more than the stream reads ahead at open */
+
+	all = realloc(all, big);
+	cr_assert(all != NULL);
+	for (size_t i = len; i < big; i++)
+		all[i] = (uint8_t)(i * 7);
+	len = big;
+	memset(all + 24 + 8, 0xff, 4); /* the first record's caplen: 4 GiB */
+	int fd = mem_file(all, len, path);
+
+	sha256_of(all, len, sha);
+	cr_assert_eq(cap_open(path, &opt, &r, err), 0, "%s", err);
+	while ((rc = cap_next(r, &p)) > 0)
+		;
+	cr_expect_eq(rc, -1, "the reader stops at the first record");
+	cr_expect_lt(cap_bytes_in(r), (uint64_t)len);
+	cr_expect_eq(cap_sha256(r, got), 0);
+	cr_expect_str_eq(got, sha, "the digest is still of the whole file");
+	cap_close(r);
+	opt.sha256 = false;
+	cr_assert_eq(cap_open(path, &opt, &r, err), 0, "%s", err);
+	cr_expect_eq(cap_sha256(r, got), 0);
+	cr_expect_str_eq(got, "", "not asked: empty");
+	cap_close(r);
+	close(fd);
+	free(all);
+}
+
+/* ---- decompression on a thread of its own ---- */
+
+/* SAMPLE's records `times` over (a few MiB: several of the decoder's chunks). */
+static uint8_t *repeated_sample(int times, size_t *out_len)
+{
+	size_t len;
+	uint8_t *one = slurp(SAMPLE, &len);
+	uint8_t *all = malloc(24 + (len - 24) * (size_t)times);
+
+	cr_assert(all != NULL);
+	memcpy(all, one, 24);
+	for (int i = 0; i < times; i++)
+		memcpy(all + 24 + (len - 24) * (size_t)i, one + 24, len - 24);
+	*out_len = 24 + (len - 24) * (size_t)times;
+	free(one);
+	return all;
+}
+
+/* The same file read with the decoder inline and on a thread: same records, same end, same
+ * message, same hashes; the helper is given back. */
+static void expect_thread_same(const uint8_t *data, size_t n, const char *what)
+{
+	char path[64];
+	int fd = mem_file(data, n, path);
+	atomic_int helpers = 1;
+	struct cap_options inline_opt = {.read_size = 4096};
+	struct cap_options thread_opt = {.read_size = 4096, .decode_threads = &helpers};
+	struct readout a = read_all(path, &inline_opt), b = read_all(path, &thread_opt);
+
+	cr_expect_eq(a.open_rc, b.open_rc, "%s", what);
+	cr_expect_eq(a.end_rc, b.end_rc, "%s", what);
+	cr_expect_eq(a.n, b.n, "%s: %llu records inline, %llu threaded", what,
+		     (unsigned long long)a.n, (unsigned long long)b.n);
+	cr_expect_str_eq(a.digest, b.digest, "%s", what);
+	cr_expect_str_eq(a.err, b.err, "%s", what);
+	cr_expect_str_eq(a.hash, b.hash, "%s", what);
+	cr_expect_str_eq(a.file_hash, b.file_hash, "%s", what);
+	cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back", what);
+	close(fd);
+}
+
+Test(capture, decoder_thread_reads_as_inline)
+{
+	size_t len, cap, n;
+	uint8_t *all = repeated_sample(1500, &len); /* 5.4 MB */
+	uint8_t *buf;
+
+	cap = ZSTD_compressBound(len) + 65536;
+	buf = malloc(cap);
+	cr_assert(buf != NULL);
+	n = gzip_member(all, len / 3, buf, cap);
+	n += gzip_member(all + len / 3, len - len / 3, buf + n, cap - n);
+	expect_thread_same(buf, n, "gzip, two members");
+	memset(buf + n, 0, 512);
+	expect_thread_same(buf, n + 512, "gzip, trailing junk");
+	expect_thread_same(buf, n / 2, "gzip, cut");
+	buf[n / 2] ^= 0x55;
+	expect_thread_same(buf, n, "gzip, corrupt");
+	n = ZSTD_compress(buf, cap, all, len, 3);
+	expect_thread_same(buf, n, "zstd");
+	expect_thread_same(buf, n - 1, "zstd, cut");
+	buf[n / 2] ^= 0x55;
+	expect_thread_same(buf, n, "zstd, corrupt");
+	free(buf);
+	free(all);
+}
+
+Test(capture, decoder_thread_only_while_a_helper_is_free)
+{
+	size_t len, n;
+	uint8_t *all = repeated_sample(10, &len);
+	uint8_t *gz = malloc(len + 4096);
+	char path[64], err[CAP_ERRBUF_SIZE];
+	atomic_int helpers = 1;
+	struct cap_options opt = {.decode_threads = &helpers};
+	struct cap_reader *a, *b;
+
+	n = gzip_member(all, len, gz, len + 4096);
+	int fd = mem_file(gz, n, path);
+
+	cr_assert_eq(cap_open(path, &opt, &a, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 0, "the first capture took the helper");
+	cr_assert_eq(cap_open(path, &opt, &b, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 0, "the second one decodes inline");
+	cap_close(b);
+	cr_expect_eq(atomic_load(&helpers), 0);
+	cap_close(a);
+	cr_expect_eq(atomic_load(&helpers), 1, "given back at close");
+	cr_assert_eq(cap_open(SAMPLE, &opt, &a, err), 0, "%s", err);
+	cr_expect_eq(atomic_load(&helpers), 1, "plain input takes none");
+	cap_close(a);
+	close(fd);
+	free(gz);
 	free(all);
 }
 

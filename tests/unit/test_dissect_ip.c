@@ -68,6 +68,19 @@ Test(dissect_ip, ipv4_bad_checksum_is_flagged_and_decoded)
 	cr_assert_eq(d.dport, 514);
 }
 
+/* The header checksum is summed only for the protocols dissected: a TCP datagram's is not
+ * (the bulk of real traffic, never reported), so its bad checksum is not counted. */
+Test(dissect_ip, ipv4_checksum_only_where_the_payload_is_dissected)
+{
+	struct pkt p;
+	struct dissection d;
+	syslog4(&p, 8);
+	p.b[9] = 6; /* TCP: the checksum no longer matches either */
+	cr_assert_eq(raw(&p, &d), PK_OTHER);
+	cr_assert_eq(d.anomalies, 0);
+	cr_assert_eq(d.ip_proto, 6);
+}
+
 Test(dissect_ip, ipv4_bad_ihl_and_total_length)
 {
 	struct pkt p;
