@@ -1,7 +1,9 @@
 /* analyze.c - `portmortem analyze`: captures read by worker threads, stored, diagnosed, reported. */
 #include "analyzer/commands.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,31 @@
 #include "analyzer/store.h"
 #include "db/db.h"
 
+enum { SCAN_DB_ERROR = 3, SCAN_STOPPED = 4 };
+
 #define FLOW_CACHE_SLOTS (1u << 18)
+
+/* The signal that asked us to stop (SIGINT, SIGTERM), 0 until then. The handler only sets
+ * it; readers (cap_set_stop_flag), SQLite statements (db_set_stop_flag), the packet loop
+ * and the workers between captures look at it. */
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int signo)
+{
+	g_signal = signo;
+}
+
+/* SA_RESETHAND: a second Ctrl-C ends the process at once. No SA_RESTART: a blocked read
+ * returns. */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cap_set_stop_flag(&g_signal);
+	db_set_stop_flag(&g_signal);
+}
 
 struct capture_list {
 	char **paths;
@@ -31,6 +57,7 @@ struct run {
 	int next, done;
 	int status;
 	int n_stored, n_known;
+	bool db_failed;		/* a database error (exit status PM_EXIT_DB) */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -93,6 +120,8 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 {
 	struct job *j = arg;
 	struct corr_link link = { .flow = -1 };
+	if (g_signal)
+		return SCAN_STOPPED;
 	if (d->kind == PK_UDP) {
 		corr_udp(j->corr, ts, d);
 		if (j->reader)
@@ -101,10 +130,12 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 	}
 	if (d->kind == PK_ICMP_UNREACH)
 		corr_icmp(j->corr, ts, d, &link);
-	return store_event(j->store, frame, ts, d, &link) < 0 ? 3 : 0;
+	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : 0;
 }
 
-enum outcome { OUT_STORED, OUT_KNOWN, OUT_FAILED };
+/* OUT_CUT: stored, but the input was cut or corrupt; OUT_FAILED: not read at all; OUT_DB:
+ * the database failed; OUT_STOPPED: a signal came, the capture was rolled back. */
+enum outcome { OUT_STORED, OUT_CUT, OUT_KNOWN, OUT_FAILED, OUT_DB, OUT_STOPPED };
 
 /* The identity of a capture in the database: its content, and the filter it was read with. */
 static void capture_key(const char *hash, const char *filter, char *out, size_t out_len)
@@ -174,21 +205,22 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 	if (!j.store) {
 		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
 		corr_free(j.corr);
-		return OUT_FAILED;
+		return j.corr ? OUT_DB : OUT_FAILED;
 	}
 	int rc = scan_capture(r, &st, on_packet, &j);
 	if (j.shown)
 		fprintf(stderr, "\r\033[K");
-	if (rc == 3) {
-		snprintf(msg, msg_len, "%s", store_error(j.store));
+	enum outcome o = OUT_STORED;
+	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
+		snprintf(msg, msg_len, "%s", rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
+		o = rc == SCAN_DB_ERROR ? OUT_DB : OUT_STOPPED;
 		goto fail;
 	}
 	int known = known_capture(w, r, cli->cap_opt.filter, key, sizeof key, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
-		store_abort(j.store);
-		corr_free(j.corr);
-		return known < 0 ? OUT_FAILED : OUT_KNOWN;
+		o = known < 0 ? OUT_DB : OUT_KNOWN;
+		goto fail;
 	}
 	struct capture_facts f = {
 		.size = size, .hash = key, .format = cap_format_name(r),
@@ -201,14 +233,20 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 	if (store_finish(j.store, &f, errbuf) < 0) {
 		snprintf(msg, msg_len, "%s", errbuf);
 		corr_free(j.corr);
-		return OUT_FAILED;
+		return g_signal ? OUT_STOPPED : OUT_DB;
 	}
 	corr_free(j.corr);
-	return rc < 0 ? OUT_FAILED : OUT_STORED;
+	return rc < 0 ? OUT_CUT : OUT_STORED;
 fail:
 	store_abort(j.store);
 	corr_free(j.corr);
-	return OUT_FAILED;
+	return o;
+}
+
+/* A capture that db_copy_captures() could not copy: its error goes to the message. */
+static void copy_failed(const char *capture_path, const char *err, void *arg)
+{
+	snprintf(arg, 1024, "%s", err);
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out".
@@ -220,6 +258,10 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	struct cap_reader *r = NULL;
 	long long size = file_size(path);
 	msg[0] = '\0';
+	if (g_signal) {
+		snprintf(msg, msg_len, "interrupted");
+		return OUT_STOPPED;
+	}
 	if (size >= 0 && !cli->cap_opt.filter && db_size_known(w, "out", size, errbuf) == 1 &&
 	    known_content(w, path, cli) == 1) {
 		snprintf(msg, msg_len, "already in the database (same content)");
@@ -233,13 +275,16 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	cap_close(r);
 	if (o == OUT_KNOWN)
 		return o;
-	int copied = 0, skipped = 0;
-	if (db_copy_captures(w, "main", "out", &copied, &skipped, errbuf) < 0 ||
-	    db_exec(w, "DELETE FROM main.captures", errbuf) < 0) {
-		snprintf(msg, msg_len, "%s", errbuf);
-		return OUT_FAILED;
+	if (o == OUT_DB || o == OUT_STOPPED)
+		return o;
+	struct copy_counts k;
+	char copy_err[1024] = "";
+	if (db_copy_captures(w, "main", "out", &k, copy_failed, copy_err, errbuf) < 0 ||
+	    db_exec(w, "DELETE FROM main.captures", errbuf) < 0 || k.failed) {
+		snprintf(msg, msg_len, "%s", k.failed ? copy_err : errbuf);
+		return g_signal ? OUT_STOPPED : OUT_DB;
 	}
-	if (skipped && !copied) {
+	if (k.skipped && !k.copied) {
 		snprintf(msg, msg_len, "already in the database (same content)");
 		return OUT_KNOWN;
 	}
@@ -263,14 +308,18 @@ static void report_outcome(struct run *run, const char *path, enum outcome o, co
 {
 	pthread_mutex_lock(&run->lock);
 	run->done++;
-	if (o == OUT_FAILED)
-		run->status = 1;
-	run->n_stored += o != OUT_KNOWN && o != OUT_FAILED;
+	if (o == OUT_FAILED || o == OUT_CUT)
+		run->status = PM_EXIT_INPUT;
+	run->db_failed |= o == OUT_DB;
+	run->n_stored += o == OUT_STORED || o == OUT_CUT;
 	run->n_known += o == OUT_KNOWN;
 	if (run->cli->progress)
 		fprintf(stderr, "\r\033[K");
-	if (o == OUT_FAILED)
+	if (o == OUT_FAILED || o == OUT_CUT)
 		fprintf(stderr, "portmortem: %s: %s\n", path, msg);
+	else if (o == OUT_DB)
+		fprintf(stderr, "portmortem: database %s: %s (while storing %s)\n",
+			run->cli->db_path, msg, path);
 	else if (o == OUT_KNOWN && !run->cli->quiet)
 		fprintf(stderr, "portmortem: %s: %s, nothing added\n", path, msg);
 	if (run->cli->progress && run->list.n > 1)
@@ -286,14 +335,14 @@ static void *worker(void *arg)
 	if (!w) {
 		pthread_mutex_lock(&run->lock);
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		run->status = 1;
+		run->db_failed = true;
 		run->next = run->list.n;
 		pthread_mutex_unlock(&run->lock);
 		return NULL;
 	}
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
-		int i = run->next < run->list.n ? run->next++ : -1;
+		int i = run->next < run->list.n && !g_signal ? run->next++ : -1;
 		pthread_mutex_unlock(&run->lock);
 		if (i < 0)
 			break;
@@ -326,8 +375,12 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
 	if (diagnose_rebuild(db, errbuf) < 0) {
-		fprintf(stderr, "portmortem: %s: %s\n", cli->db_path, errbuf);
-		return 1;
+		if (db_budget_exceeded(db))
+			snprintf(errbuf, sizeof errbuf, "a statement ran past its budget of %llu "
+				 "operations and was stopped (a runaway query: is this database "
+				 "from elsewhere?)", (unsigned long long)DB_STATEMENT_BUDGET);
+		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);
+		return PM_EXIT_DB;
 	}
 	const char *nc = getenv("NO_COLOR");
 	struct report_options ro = {
@@ -336,8 +389,12 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 			 !(nc && nc[0]),
 	};
 	if (report_write_path(db, &ro, cli->output, errbuf) < 0) {
+		if (db_budget_exceeded(db))
+			fprintf(stderr, "portmortem: database %s: a report query ran past its budget "
+				"and was stopped\n", cli->db_path);
 		fprintf(stderr, "portmortem: report: %s\n", errbuf);
-		return 1;
+		int e = sqlite3_errcode(db);
+		return e != SQLITE_OK && e != SQLITE_ROW && e != SQLITE_DONE ? PM_EXIT_DB : 1;
 	}
 	return 0;
 }
@@ -355,15 +412,71 @@ static bool has_file_identities(sqlite3 *db)
 	return found;
 }
 
+/* `-d :memory:` keeps no database: the workers need one file they can all attach, so it is
+ * a private temporary file, removed at the end. 0, or -1 with errbuf. */
+static int temp_database(char *path, size_t len, char *errbuf)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(path, len, "%s/portmortem-XXXXXX", dir && dir[0] ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "creating a temporary database in %s: %s",
+			 dir && dir[0] ? dir : "/tmp", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void remove_database(const char *path)
+{
+	char side[4200];
+	unlink(path);
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
+static void free_list(struct capture_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+}
+
+/* The final status: a signal (128 + its number) over a database error over unread input. */
+static int final_status(const struct run *run, int finish_status)
+{
+	if (g_signal) {
+		fprintf(stderr, "portmortem: interrupted: %d of %d captures stored; run again to "
+				"finish\n", run->n_stored + run->n_known, run->list.n);
+		return 128 + g_signal;
+	}
+	if (run->db_failed || finish_status == PM_EXIT_DB)
+		return PM_EXIT_DB;
+	return finish_status ? finish_status : run->status;
+}
+
 int cmd_analyze(const struct cli *in)
 {
 	struct cli c = *in, *cli = &c;
 	struct run run = { .cli = cli };
-	char errbuf[DB_ERRBUF_SIZE];
+	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
+	catch_signals();
+	if (strcmp(cli->db_path, ":memory:") == 0) {
+		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
+			fprintf(stderr, "portmortem: %s\n", errbuf);
+			return PM_EXIT_DB;
+		}
+		c.db_path = mem_path;
+	}
 	if (db_open(cli->db_path, &db, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		return 1;
+		if (mem_path[0])
+			remove_database(mem_path);
+		return PM_EXIT_DB;
 	}
 	c.cap_opt.no_file_hash = !has_file_identities(db);
 	pthread_mutex_init(&run.lock, NULL);
@@ -373,14 +486,15 @@ int cmd_analyze(const struct cli *in)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap, pcapng, gzip and zstd files)\n");
 	run_workers(&run);
-	int st = pm_finish(db, cli);
-	if (!cli->quiet && run.n_known && !run.n_stored)
+	int st = g_signal ? 0 : pm_finish(db, cli);
+	if (!g_signal && !cli->quiet && run.n_known && !run.n_stored)
 		fprintf(stderr, "portmortem: every capture was already in %s; the report covers "
-				"the whole database\n", cli->db_path);
-	for (int i = 0; i < run.list.n; i++)
-		free(run.list.paths[i]);
-	free(run.list.paths);
+				"the whole database\n", in->db_path);
+	st = final_status(&run, st);
+	free_list(&run.list);
 	pthread_mutex_destroy(&run.lock);
 	sqlite3_close(db);
-	return st ? st : run.status;
+	if (mem_path[0])
+		remove_database(mem_path);
+	return st;
 }
