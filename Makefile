@@ -102,6 +102,7 @@ test-lone:
 
 bench: portmortem build/gen-capture
 	sh tests/bench/bench.sh
+	sh tests/bench/evict.sh
 
 # The generator checked against tshark for every link type (needs tshark; about 2 minutes).
 check-gen: build/gen-capture
