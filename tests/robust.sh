@@ -95,15 +95,19 @@ if [ "$(id -u)" != 0 ] || [ ${#as_user[@]} -gt 0 ]; then
 	mkdir -p "$TMP/ro"
 	"$BIN" analyze -q -d "$TMP/ro/ev.db" -o /dev/null $S/dns-restart.pcap $S/dns-stops.pcap
 	"$BIN" report -d "$TMP/ro/ev.db" -f json -o "$TMP/rw.json"
-	chmod 755 "$TMP"; chmod 444 "$TMP/ro/ev.db"; chmod 555 "$TMP/ro"
+	# The other user cannot reach the repository (a clone in a private temporary directory):
+	# it runs a copy of the binary from $TMP, from /.
+	mkdir "$TMP/bin" && cp "$BIN" "$TMP/bin/portmortem"
+	chmod 755 "$TMP" "$TMP/bin"; chmod 444 "$TMP/ro/ev.db"; chmod 555 "$TMP/ro"
 	sum=$(md5sum <"$TMP/ro/ev.db")
-	"${as_user[@]}" "$BIN" report -d "$TMP/ro/ev.db" -f json >"$TMP/ro.json" 2>"$TMP/err"; st=$?
+	ro_report() { (cd / && "${as_user[@]}" "$TMP/bin/portmortem" report -d "$TMP/ro/ev.db" -f json); }
+	ro_report >"$TMP/ro.json" 2>"$TMP/err"; st=$?
 	check "read-only database and directory: report exits 0 (got $st)" test $st -eq 0
 	check "read-only: the same report as with write access" cmp "$TMP/rw.json" "$TMP/ro.json"
 	check "read-only: the file is unchanged" test "$(md5sum <"$TMP/ro/ev.db")" = "$sum"
 	check "read-only: nothing created beside it" test "$(ls -A "$TMP/ro")" = ev.db
 	chmod 755 "$TMP/ro"
-	"${as_user[@]}" "$BIN" report -d "$TMP/ro/ev.db" -f json >"$TMP/ro2.json" 2>"$TMP/err"; st=$?
+	ro_report >"$TMP/ro2.json" 2>"$TMP/err"; st=$?
 	check "read-only file, writable directory: report exits 0 (got $st)" test $st -eq 0
 	check "read-only file: the same report" cmp "$TMP/rw.json" "$TMP/ro2.json"
 	chmod 700 "$TMP"
