@@ -243,10 +243,12 @@ fail:
 	return o;
 }
 
-/* A capture that db_copy_captures() could not copy: its error goes to the message. */
+#define COPY_ERR_LEN 512
+
+/* A capture that db_copy_captures() could not copy: its error goes to arg (COPY_ERR_LEN). */
 static void copy_failed(const char *capture_path, const char *err, void *arg)
 {
-	snprintf(arg, 1024, "%s", err);
+	snprintf(arg, COPY_ERR_LEN, "%s", err);
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out".
@@ -278,7 +280,7 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	if (o == OUT_DB || o == OUT_STOPPED)
 		return o;
 	struct copy_counts k;
-	char copy_err[1024] = "";
+	char copy_err[COPY_ERR_LEN] = "";
 	if (db_copy_captures(w, "main", "out", &k, copy_failed, copy_err, errbuf) < 0 ||
 	    db_exec(w, "DELETE FROM main.captures", errbuf) < 0 || k.failed) {
 		snprintf(msg, msg_len, "%s", k.failed ? copy_err : errbuf);
