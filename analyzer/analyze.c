@@ -33,7 +33,7 @@ static void on_signal(int signo)
 
 /* SA_RESETHAND: a second Ctrl-C ends the process at once. No SA_RESTART: a blocked read
  * returns. */
-static void catch_signals(void)
+void pm_catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
 	sigemptyset(&sa.sa_mask);
@@ -41,6 +41,11 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	cap_set_stop_flag(&g_signal);
 	db_set_stop_flag(&g_signal);
+}
+
+int pm_signal(void)
+{
+	return g_signal;
 }
 
 struct capture_list {
@@ -377,6 +382,8 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
 	if (diagnose_rebuild(db, errbuf) < 0) {
+		if (g_signal)
+			return PM_EXIT_DB; /* the caller says it was interrupted */
 		if (db_budget_exceeded(db))
 			snprintf(errbuf, sizeof errbuf, "a statement ran past its budget of %llu "
 				 "operations and was stopped (a runaway query: is this database "
@@ -391,6 +398,8 @@ int pm_finish(sqlite3 *db, const struct cli *cli)
 			 !(nc && nc[0]),
 	};
 	if (report_write_path(db, &ro, cli->output, errbuf) < 0) {
+		if (g_signal)
+			return PM_EXIT_DB;
 		if (db_budget_exceeded(db))
 			fprintf(stderr, "portmortem: database %s: a report query ran past its budget "
 				"and was stopped\n", cli->db_path);
@@ -466,7 +475,7 @@ int cmd_analyze(const struct cli *in)
 	struct run run = { .cli = cli };
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
-	catch_signals();
+	pm_catch_signals();
 	if (strcmp(cli->db_path, ":memory:") == 0) {
 		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
 			fprintf(stderr, "portmortem: %s\n", errbuf);

@@ -15,6 +15,7 @@ int cmd_report(const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
+	pm_catch_signals();
 	if (access(cli->db_path, R_OK) != 0) {
 		fprintf(stderr, "portmortem: %s: no such database (run 'portmortem analyze' first)\n",
 			cli->db_path);
@@ -34,6 +35,10 @@ int cmd_report(const struct cli *cli)
 	}
 	int st = pm_finish(db, cli);
 	sqlite3_close(db);
+	if (pm_signal()) {
+		fprintf(stderr, "portmortem: interrupted: no report written\n");
+		return 128 + pm_signal();
+	}
 	return st;
 }
 
@@ -97,7 +102,8 @@ int cmd_merge(const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
-	int status = PM_EXIT_OK;
+	int status = PM_EXIT_OK, merged = 0;
+	pm_catch_signals();
 	for (int i = 0; i < cli->n_args; i++)
 		if (same_file(cli->args[i], cli->db_path)) {
 			fprintf(stderr, "portmortem: %s: cannot merge a database into itself\n"
@@ -108,10 +114,17 @@ int cmd_merge(const struct cli *cli)
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		return PM_EXIT_DB;
 	}
-	for (int i = 0; i < cli->n_args; i++)
+	for (int i = 0; i < cli->n_args && !pm_signal(); i++) {
 		if (merge_one(db, cli->args[i], cli) != PM_EXIT_OK)
 			status = PM_EXIT_DB;
-	int st = pm_finish(db, cli);
+		merged += !pm_signal();
+	}
+	int st = pm_signal() ? 0 : pm_finish(db, cli);
 	sqlite3_close(db);
+	if (pm_signal()) {
+		fprintf(stderr, "portmortem: interrupted: %d of %d shards merged (the captures copied "
+				"are kept), no report written; run again to finish\n", merged, cli->n_args);
+		return 128 + pm_signal();
+	}
 	return st ? st : status;
 }
