@@ -33,7 +33,7 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz check-gen
+.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz fuzz-build check-gen
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -107,6 +107,7 @@ test-lone:
 bench: bench-deps
 	$(MAKE) --no-print-directory portmortem build/gen-capture
 	sh tests/bench/bench.sh
+	sh tests/bench/evict.sh
 
 # The generator checked against tshark for every link type (needs tshark; about 2 minutes).
 check-gen: build/gen-capture
@@ -117,16 +118,44 @@ build/gen-capture: $(wildcard samples/gen/*.c samples/gen/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -o $@ $(filter %.c,$^)
 
-# libFuzzer target over dissect_packet (clang only), seeded from sample and corpus packets.
+# libFuzzer targets (clang only): dissect_packet, the capture reader, the report escapers,
+# and the whole path from capture bytes to every report format. `make fuzz` runs each for
+# FUZZ_TIME seconds, seeded from the samples (and the corpus when it is beside us).
 FUZZ_TIME ?= 120
+FUZZ_CC   := clang $(CSTD) $(WARN) -g -O1 $(INCLUDES) $(PKG_CFLAGS) -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+FUZZ_OBJ  := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC))
+FUZZ_TARGETS := build/fuzz/fuzz_dissect build/fuzz/fuzz_capture build/fuzz/fuzz_escape \
+                build/fuzz/fuzz_report
+FUZZ_SEEDS := $(wildcard samples/*.pcap samples/formats/*.pcap* tests/captures/*.pcap)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC fuzz $<"
+	@$(FUZZ_CC) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+build/fuzz/obj/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) -fsanitize=fuzzer-no-link -c -o $@ $<
 build/fuzz/fuzz_dissect: tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c dissectors/*.h)
 	@mkdir -p $(dir $@)
 	clang $(CSTD) $(WARN) -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ tests/fuzz/fuzz_dissect.c $(wildcard dissectors/*.c)
-fuzz: build/fuzz/fuzz_dissect
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD fuzz $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+.SECONDARY: $(FUZZ_OBJ)
+fuzz-build: $(FUZZ_TARGETS)
+fuzz: $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus build/fuzz/seeds
 	python3 tests/fuzz/pcap_extract.py seeds build/fuzz/seeds $(wildcard samples/*.pcap tests/captures/*.pcap $(SHARED)/corpus/*/*.pcap)
 	build/fuzz/fuzz_dissect -max_total_time=$(FUZZ_TIME) build/fuzz/corpus build/fuzz/seeds
+	sh tests/fuzz/seeds.sh build/fuzz $(FUZZ_SEEDS)
+	build/fuzz/fuzz_capture -max_len=65536 -timeout=10 -max_total_time=$(FUZZ_TIME) \
+	  build/fuzz/corpus-capture build/fuzz/seeds-capture
+	build/fuzz/fuzz_escape -max_total_time=$(FUZZ_TIME) build/fuzz/corpus-escape \
+	  build/fuzz/seeds-escape
+	build/fuzz/fuzz_report -max_len=65536 -timeout=10 -max_total_time=$(FUZZ_TIME) \
+	  build/fuzz/corpus-report build/fuzz/seeds-report
 
 clean:
 	rm -rf build portmortem

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include "analyzer/scan.h"
 #include "analyzer/store.h"
 #include "db/db.h"
+
+enum { SCAN_DB_ERROR = 3, SCAN_STOPPED = 4 };
 
 #define FLOW_CACHE_SLOTS (1u << 18)
 
@@ -37,6 +40,33 @@ static const char SCRATCH_EMPTY_SQL[] =
 	"DELETE FROM main.captures;";
 
 
+/* The signal that asked us to stop (SIGINT, SIGTERM), 0 until then. The handler only sets
+ * it; readers (cap_set_stop_flag), SQLite statements (db_set_stop_flag), the packet loop
+ * and the workers between captures look at it. */
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int signo)
+{
+	g_signal = signo;
+}
+
+/* SA_RESETHAND: a second Ctrl-C ends the process at once. No SA_RESTART: a blocked read
+ * returns. */
+void pm_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cap_set_stop_flag(&g_signal);
+	db_set_stop_flag(&g_signal);
+}
+
+int pm_signal(void)
+{
+	return g_signal;
+}
+
 struct capture_list {
 	char **paths;
 	int n, cap;
@@ -53,6 +83,7 @@ struct run {
 	int status;
 	int n_stored, n_known;
 	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
+	bool db_failed;		/* a database error (exit status PM_EXIT_DB) */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -115,6 +146,8 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 {
 	struct job *j = arg;
 	struct corr_link link = { .flow = -1 };
+	if (g_signal)
+		return SCAN_STOPPED;
 	if (d->kind == PK_UDP) {
 		corr_udp(j->corr, ts, d);
 		if (j->reader)
@@ -123,10 +156,12 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 	}
 	if (d->kind == PK_ICMP_UNREACH)
 		corr_icmp(j->corr, ts, d, &link);
-	return store_event(j->store, frame, ts, d, &link) < 0 ? 3 : 0;
+	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : 0;
 }
 
-enum outcome { OUT_STORED, OUT_KNOWN, OUT_FAILED };
+/* OUT_CUT: stored, but the input was cut or corrupt; OUT_FAILED: not read at all; OUT_DB:
+ * the database failed; OUT_STOPPED: a signal came, the capture was rolled back. */
+enum outcome { OUT_STORED, OUT_CUT, OUT_KNOWN, OUT_FAILED, OUT_DB, OUT_STOPPED };
 
 /* The identity of a capture in the database: its content, and the filter it was read with. */
 static void capture_key(const char *hash, const char *filter, char *out, size_t out_len)
@@ -217,21 +252,22 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 	if (!j.store) {
 		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
 		corr_free(j.corr);
-		return OUT_FAILED;
+		return j.corr ? OUT_DB : OUT_FAILED;
 	}
 	int rc = scan_capture(r, &st, on_packet, &j);
 	if (j.shown)
 		fprintf(stderr, "\r\033[K");
-	if (rc == 3) {
-		snprintf(msg, msg_len, "%s", store_error(j.store));
+	enum outcome o = OUT_STORED;
+	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
+		snprintf(msg, msg_len, "%s", rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
+		o = rc == SCAN_DB_ERROR ? OUT_DB : OUT_STOPPED;
 		goto fail;
 	}
 	int known = known_capture(w, r, cli->cap_opt.filter, key, key_len, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
-		store_abort(j.store);
-		corr_free(j.corr);
-		return known < 0 ? OUT_FAILED : OUT_KNOWN;
+		o = known < 0 ? OUT_DB : OUT_KNOWN;
+		goto fail;
 	}
 	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
 	(void)cap_sha256(r, sha);
@@ -246,14 +282,22 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 	if (store_finish(j.store, &f, errbuf) < 0) {
 		snprintf(msg, msg_len, "%s", errbuf);
 		corr_free(j.corr);
-		return OUT_FAILED;
+		return g_signal ? OUT_STOPPED : OUT_DB;
 	}
 	corr_free(j.corr);
-	return rc < 0 ? OUT_FAILED : OUT_STORED;
+	return rc < 0 ? OUT_CUT : OUT_STORED;
 fail:
 	store_abort(j.store);
 	corr_free(j.corr);
-	return OUT_FAILED;
+	return o;
+}
+
+#define COPY_ERR_LEN 512
+
+/* A capture that db_copy_captures() could not copy: its error goes to arg (COPY_ERR_LEN). */
+static void copy_failed(const char *capture_path, const char *err, void *arg)
+{
+	snprintf(arg, COPY_ERR_LEN, "%s", err);
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out".
@@ -266,6 +310,10 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	struct cap_reader *r = NULL;
 	long long size = file_size(path);
 	msg[0] = key[0] = '\0';
+	if (g_signal) {
+		snprintf(msg, msg_len, "interrupted");
+		return OUT_STOPPED;
+	}
 	if (size >= 0 && !cli->cap_opt.filter && db_size_known(w, "out", size, errbuf) == 1 &&
 	    known_content(w, path, cli, key, key_len) == 1) {
 		snprintf(msg, msg_len, "already in the database (same content)");
@@ -279,13 +327,16 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	cap_close(r);
 	if (o == OUT_KNOWN)
 		return o;
-	int copied = 0, skipped = 0;
-	if (db_copy_captures(w, "main", "out", &copied, &skipped, errbuf) < 0 ||
-	    db_exec(w, SCRATCH_EMPTY_SQL, errbuf) < 0) {
-		snprintf(msg, msg_len, "%s", errbuf);
-		return OUT_FAILED;
+	if (o == OUT_DB || o == OUT_STOPPED)
+		return o;
+	struct copy_counts k;
+	char copy_err[COPY_ERR_LEN] = "";
+	if (db_copy_captures(w, "main", "out", &k, copy_failed, copy_err, errbuf) < 0 ||
+	    db_exec(w, SCRATCH_EMPTY_SQL, errbuf) < 0 || k.failed) {
+		snprintf(msg, msg_len, "%s", k.failed ? copy_err : errbuf);
+		return g_signal ? OUT_STOPPED : OUT_DB;
 	}
-	if (skipped && !copied) {
+	if (k.skipped && !k.copied) {
 		snprintf(msg, msg_len, "already in the database (same content)");
 		return OUT_KNOWN;
 	}
@@ -317,14 +368,18 @@ static void report_outcome(struct run *run, const char *path, enum outcome o, co
 	run->done++;
 	if (key[0])
 		add_capture(key, NULL, &run->keys);
-	if (o == OUT_FAILED)
-		run->status = 1;
-	run->n_stored += o != OUT_KNOWN && o != OUT_FAILED;
+	if (o == OUT_FAILED || o == OUT_CUT)
+		run->status = PM_EXIT_INPUT;
+	run->db_failed |= o == OUT_DB;
+	run->n_stored += o == OUT_STORED || o == OUT_CUT;
 	run->n_known += o == OUT_KNOWN;
 	if (run->cli->progress)
 		fprintf(stderr, "\r\033[K");
-	if (o == OUT_FAILED)
+	if (o == OUT_FAILED || o == OUT_CUT)
 		fprintf(stderr, "portmortem: %s: %s\n", path, msg);
+	else if (o == OUT_DB)
+		fprintf(stderr, "portmortem: database %s: %s (while storing %s)\n",
+			run->cli->db_path, msg, path);
 	else if (o == OUT_KNOWN && !run->cli->quiet)
 		fprintf(stderr, "portmortem: %s: %s, nothing added\n", path, msg);
 	if (run->cli->progress && run->list.n > 1)
@@ -340,14 +395,14 @@ static void *worker(void *arg)
 	if (!w) {
 		pthread_mutex_lock(&run->lock);
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		run->status = 1;
+		run->db_failed = true;
 		run->next = run->list.n;
 		pthread_mutex_unlock(&run->lock);
 		return NULL;
 	}
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
-		int i = run->next < run->list.n ? run->next++ : -1;
+		int i = run->next < run->list.n && !g_signal ? run->next++ : -1;
 		pthread_mutex_unlock(&run->lock);
 		if (i < 0)
 			break;
@@ -383,13 +438,29 @@ static void run_workers(struct run *run, struct cli *cli)
 		fprintf(stderr, "\r\033[K");
 }
 
+/* The events of the scope: made after the diagnosis, which writes main.events itself and
+ * reads only the events of the captures it sees (diagnose.c). */
+static const char SCOPE_EVENTS_SQL[] =
+	"CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;";
+
 /* Rebuilds the findings when the captures changed, and writes the report. */
-static int pm_report(sqlite3 *db, const struct cli *cli)
+static int pm_report(sqlite3 *db, const struct cli *cli, bool scoped)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
 	if (!diagnose_current(db) && diagnose_rebuild(db, errbuf) < 0) {
-		fprintf(stderr, "portmortem: %s: %s\n", cli->db_path, errbuf);
-		return 1;
+		if (g_signal)
+			return PM_EXIT_DB; /* the caller says it was interrupted */
+		if (db_budget_exceeded(db))
+			snprintf(errbuf, sizeof errbuf, "a statement ran past its budget of %llu "
+				 "operations and was stopped (a runaway query: is this database "
+				 "from elsewhere?)", (unsigned long long)DB_STATEMENT_BUDGET);
+		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);
+		return PM_EXIT_DB;
+	}
+	/* The diagnosis wrote the events' links; the report reads this run's events only. */
+	if (scoped && db_exec(db, SCOPE_EVENTS_SQL, errbuf) < 0) {
+		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);
+		return PM_EXIT_DB;
 	}
 	const char *nc = getenv("NO_COLOR");
 	struct report_options ro = {
@@ -398,8 +469,14 @@ static int pm_report(sqlite3 *db, const struct cli *cli)
 			 !(nc && nc[0]),
 	};
 	if (report_write_path(db, &ro, cli->output, errbuf) < 0) {
+		if (g_signal)
+			return PM_EXIT_DB;
+		if (db_budget_exceeded(db))
+			fprintf(stderr, "portmortem: database %s: a report query ran past its budget "
+				"and was stopped\n", cli->db_path);
 		fprintf(stderr, "portmortem: report: %s\n", errbuf);
-		return 1;
+		int e = sqlite3_errcode(db);
+		return e != SQLITE_OK && e != SQLITE_ROW && e != SQLITE_DONE ? PM_EXIT_DB : 1;
 	}
 	return 0;
 }
@@ -409,7 +486,6 @@ static int pm_report(sqlite3 *db, const struct cli *cli)
  * and the report see this run's captures and nothing else (SPEC §4). */
 static const char SCOPE_VIEWS_SQL[] =
 	"CREATE TEMP VIEW captures AS SELECT * FROM main.captures WHERE id IN temp.scope;"
-	"CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;"
 	"CREATE TEMP VIEW flows AS SELECT * FROM main.flows WHERE capture_id IN temp.scope;"
 	"CREATE TEMP VIEW endpoints AS SELECT * FROM main.endpoints WHERE capture_id IN temp.scope;"
 	"CREATE TEMP VIEW endpoint_clients AS SELECT * FROM main.endpoint_clients"
@@ -461,7 +537,7 @@ int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *sco
 		db_exec(db, SCOPE_DROP_SQL, ignore);
 		return 1;
 	}
-	int st = pm_report(db, cli);
+	int st = pm_report(db, cli, scope != NULL);
 	if (scope)
 		db_exec(db, SCOPE_DROP_SQL, ignore);
 	return st;
@@ -484,23 +560,23 @@ static bool has_identities(sqlite3 *db, const char *pattern)
 	return found;
 }
 
-/* `-d :memory:` keeps no database: the workers and the report share a temporary file,
- * removed at the end (an in-memory database could not be shared between connections). */
-static int throwaway_db(char *path, size_t len)
+/* `-d :memory:` keeps no database: the workers need one file they can all attach, so it is
+ * a private temporary file, removed at the end. 0, or -1 with errbuf. */
+static int temp_database(char *path, size_t len, char *errbuf)
 {
 	const char *dir = getenv("TMPDIR");
 	snprintf(path, len, "%s/portmortem-XXXXXX", dir && dir[0] ? dir : "/tmp");
 	int fd = mkstemp(path);
 	if (fd < 0) {
-		fprintf(stderr, "portmortem: -d :memory: needs a temporary file in %s: %s\n",
-			dir && dir[0] ? dir : "/tmp", strerror(errno));
+		snprintf(errbuf, DB_ERRBUF_SIZE, "creating a temporary database in %s: %s",
+			 dir && dir[0] ? dir : "/tmp", strerror(errno));
 		return -1;
 	}
 	close(fd);
 	return 0;
 }
 
-static void throwaway_remove(const char *path)
+static void remove_database(const char *path)
 {
 	char side[4200];
 	unlink(path);
@@ -510,30 +586,45 @@ static void throwaway_remove(const char *path)
 	unlink(side);
 }
 
-static int analyze_into(struct cli *cli);
+static void free_list(struct capture_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->paths[i]);
+	free(l->paths);
+}
+
+/* The final status: a signal (128 + its number) over a database error over unread input. */
+static int final_status(const struct run *run, int finish_status)
+{
+	if (g_signal) {
+		fprintf(stderr, "portmortem: interrupted: %d of %d captures stored; run again to "
+				"finish\n", run->n_stored + run->n_known, run->list.n);
+		return 128 + g_signal;
+	}
+	if (run->db_failed || finish_status == PM_EXIT_DB)
+		return PM_EXIT_DB;
+	return finish_status ? finish_status : run->status;
+}
 
 int cmd_analyze(const struct cli *in)
 {
-	struct cli c = *in;
-	char tmp[4096];
-	if (strcmp(c.db_path, ":memory:") != 0)
-		return analyze_into(&c);
-	if (throwaway_db(tmp, sizeof tmp) < 0)
-		return 1;
-	c.db_path = tmp;
-	int st = analyze_into(&c);
-	throwaway_remove(tmp);
-	return st;
-}
-
-static int analyze_into(struct cli *cli)
-{
+	struct cli c = *in, *cli = &c;
 	struct run run = { .cli = cli };
-	char errbuf[DB_ERRBUF_SIZE];
+	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
+	pm_catch_signals();
+	if (strcmp(cli->db_path, ":memory:") == 0) {
+		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
+			fprintf(stderr, "portmortem: %s\n", errbuf);
+			return PM_EXIT_DB;
+		}
+		c.db_path = mem_path;
+	}
 	if (db_open(cli->db_path, &db, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		return 1;
+		if (mem_path[0])
+			remove_database(mem_path);
+		return PM_EXIT_DB;
 	}
 	cli->cap_opt.legacy_file_hash = has_identities(db, "file:*");
 	cli->cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
@@ -544,14 +635,13 @@ static int analyze_into(struct cli *cli)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap, pcapng, gzip and zstd files)\n");
 	run_workers(&run, cli);
-	int st = pm_finish(db, cli, &run.keys);
-	for (int i = 0; i < run.list.n; i++)
-		free(run.list.paths[i]);
-	free(run.list.paths);
-	for (int i = 0; i < run.keys.n; i++)
-		free(run.keys.paths[i]);
-	free(run.keys.paths);
+	int st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
+	st = final_status(&run, st);
+	free_list(&run.list);
+	free_list(&run.keys);
 	pthread_mutex_destroy(&run.lock);
 	sqlite3_close(db);
-	return st ? st : run.status;
+	if (mem_path[0])
+		remove_database(mem_path);
+	return st;
 }

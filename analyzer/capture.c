@@ -511,6 +511,32 @@ static int compile_filter(struct cap_reader *r, const char *expr, char *errbuf)
 	return 0;
 }
 
+int cap_check_filter(const char *expr, char *errbuf)
+{
+	/* Link types whose filters cover what users write: Ethernet first (its error is the
+	 * one shown), then raw IP and Linux cooked, for expressions without link headers. */
+	static const int DLTS[] = { DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_IEEE802_11_RADIO };
+	char first[CAP_ERRBUF_SIZE] = "";
+	for (size_t i = 0; i < sizeof DLTS / sizeof DLTS[0]; i++) {
+		struct bpf_program prog;
+		pcap_t *p = pcap_open_dead(DLTS[i], 262144);
+		if (p == NULL) {
+			snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
+			return -1;
+		}
+		int rc = pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN);
+		if (rc == 0)
+			pcap_freecode(&prog);
+		else if (!first[0])
+			snprintf(first, sizeof first, "%.250s", pcap_geterr(p));
+		pcap_close(p);
+		if (rc == 0)
+			return 0;
+	}
+	snprintf(errbuf, CAP_ERRBUF_SIZE, "invalid filter \"%.200s\": %s", expr, first);
+	return -1;
+}
+
 static void name_format(struct cap_reader *r)
 {
 	static const char *const suffix[] = {

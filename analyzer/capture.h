@@ -2,6 +2,7 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -95,6 +96,14 @@ void cap_legacy_file_hash(struct cap_reader *r, char out[33]);
 int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
+
+/* 0 when `expr` compiles as a BPF filter for Ethernet, raw IP, Linux cooked or 802.11
+ * captures; -1 with errbuf (CAP_ERRBUF_SIZE) saying why it does for none. */
+int cap_check_filter(const char *expr, char *errbuf);
+
+/* Once *flag is nonzero (set by a signal handler), reads stop: cap_next() returns -1 with
+ * cap_error() "interrupted", also when waiting on a stalled pipe or FIFO. NULL: never. */
+void cap_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Expands CAPTURE arguments: files kept, directories walked recursively in byte order
  * of their names (symlinked directories not followed), "-" kept. Inside directories, files

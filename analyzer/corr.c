@@ -39,6 +39,8 @@ struct corr {
 	struct endpoint *ep;		/* open addressing, linear probing */
 	uint32_t *ep_bounced;		/* parallel to ep: replies from it that bounced */
 	size_t ep_cap, ep_n, ep_max, ep_cap_max; /* the table grows from 4096 to ep_cap_max */
+	size_t ep_since_evict;		/* new endpoints (added or refused) since the last
+					 * eviction pass: what pays for the next one */
 	struct flow_slot *fc;		/* n_sets * FLOW_WAYS */
 	uint64_t *fc_tag;		/* per way: hash tag << 32 | last use; 0 = empty. The tags
 					 * of a set share a cache line, so a miss reads no slot. */
@@ -178,19 +180,55 @@ static bool ep_rehash(struct corr *c, size_t new_cap, bool keep_all, uint64_t th
 	return true;
 }
 
-/* Drops the least useful quarter (or more) of the table and rehashes the survivors. */
+/* Drops the least useful quarter (or more) of the table and rehashes the survivors. The
+ * threshold doubles until enough would go, or until it passes the busiest endpoint's traffic
+ * (then only endpoints with errors or bounced replies are left, which are never dropped):
+ * at most 1 + log2(max traffic) <= 65 counting passes over the table, and one rehash. */
 static void ep_evict(struct corr *c)
 {
 	size_t target = c->ep_max - c->ep_max / 4, kept = c->ep_n;
-	uint64_t threshold = 0;
+	uint64_t threshold = 0, busiest = 0;
+	for (size_t i = 0; i < c->ep_cap; i++)
+		if (c->ep[i].used && c->ep[i].rx_packets + c->ep[i].tx_packets > busiest)
+			busiest = c->ep[i].rx_packets + c->ep[i].tx_packets;
 	for (int round = 0; round < 64 && kept > target; round++, threshold = threshold * 2 + 1) {
 		kept = 0;
 		for (size_t i = 0; i < c->ep_cap; i++)
 			kept += c->ep[i].used && ep_keep(&c->ep[i], c->ep_bounced[i], threshold);
+		if (threshold >= busiest) {
+			threshold = threshold * 2 + 1; /* undone below: this round's threshold */
+			break;
+		}
 	}
 	threshold = threshold ? (threshold - 1) / 2 : 0;
 	if (ep_rehash(c, c->ep_cap, false, threshold))
 		c->capped = true;
+}
+
+/*
+ * Makes room for a new endpoint in a full table; false when there is none. An eviction pass
+ * costs O(65 * ep_cap) and runs only once ep_max / 4 new endpoints (added or refused) came
+ * since the last one: when the table is full of endpoints that cannot go (all with errors),
+ * new ones are refused at O(1) each until the next pass is paid for. A pass visits at most
+ * 66 * ep_cap slots (the busiest, up to 64 counting rounds, the rehash) and ep_cap < 3 *
+ * ep_max (corr_new), so eviction costs at most 66 * 3 * 4 = 792 slot visits per new endpoint,
+ * amortised, whatever the capture. When a pass frees its quarter, the quarter fills before
+ * the next one, so the table evicts exactly as often as without the bound.
+ */
+static bool ep_make_room(struct corr *c)
+{
+	if (c->ep_since_evict < c->ep_max / 4) {
+		c->ep_since_evict++;
+		c->capped = true;
+		return false;
+	}
+	ep_evict(c);
+	c->ep_since_evict = 0;
+	if (c->ep_n < c->ep_max)
+		return true;
+	c->ep_since_evict = 1;
+	c->capped = true;
+	return false;
 }
 
 /* Finds or adds (ip, port); NULL only when the table is full of endpoints with errors. */
@@ -203,8 +241,7 @@ static struct endpoint *ep_get(struct corr *c, const struct pm_addr *ip, uint16_
 		    ep_rehash(c, c->ep_cap * 2, true, 0))
 			s = ep_slot(c, ip, port);
 		if (c->ep_n >= c->ep_max) {
-			ep_evict(c);
-			if (c->ep_n >= c->ep_max)
+			if (!ep_make_room(c))
 				return NULL;
 			s = ep_slot(c, ip, port);
 		}
@@ -214,6 +251,7 @@ static struct endpoint *ep_get(struct corr *c, const struct pm_addr *ip, uint16_
 		c->ep[s].port = port;
 		c->ep[s].ttl_min = 255;
 		c->ep_n++;
+		c->ep_since_evict++;
 	}
 	if (slot_out)
 		*slot_out = s;

@@ -34,8 +34,9 @@ void fmt_duration(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", s);
 	else if (s < 3600)
 		snprintf(buf, len, "%d min %d s", (int)(s / 60), (int)s % 60);
-	else
-		snprintf(buf, len, "%d h %d min", (int)(s / 3600), (int)s % 3600 / 60);
+	else /* int64 arithmetic: a capture's span can exceed INT_MAX seconds (68 years) */
+		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
+			 (long long)s % 3600 / 60);
 }
 
 void fmt_endpoint(const char *ip, int64_t port, char *buf, size_t len)

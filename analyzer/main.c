@@ -32,7 +32,9 @@ static const char USAGE[] =
 	"  -h, --help             this help\n"
 	"  -V, --version          the version\n"
 	"\n"
-	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error\n";
+	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error;\n"
+	"3 a database could not be opened, read or written, or was refused; 130/143\n"
+	"interrupted by SIGINT/SIGTERM (the captures stored so far are kept)\n";
 
 enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256 };
 
@@ -88,7 +90,13 @@ static int parse_option(int c, struct cli *cli)
 	case 'd': cli->db_path = optarg; return 0;
 	case 'o': cli->output = optarg; return 0;
 	case 'q': cli->quiet = true; return 0;
-	case OPT_FILTER: cli->cap_opt.filter = optarg; return 0;
+	case OPT_FILTER: {
+		char errbuf[CAP_ERRBUF_SIZE];
+		if (cap_check_filter(optarg, errbuf) < 0)
+			return usage_error(errbuf, NULL);
+		cli->cap_opt.filter = optarg;
+		return 0;
+	}
 	case OPT_EVENTS: cli->csv_events = true; return 0;
 	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
 	case OPT_SHA256: cli->cap_opt.sha256 = true; return 0;
@@ -107,7 +115,9 @@ static int parse_option(int c, struct cli *cli)
 		return 0;
 	case 'h': fputs(USAGE, stdout); exit(0);
 	case 'V': printf("portmortem %s\n", PM_VERSION); exit(0);
-	default: return 2;
+	default: /* getopt said which option on standard error */
+		fprintf(stderr, "try 'portmortem --help'\n");
+		return 2;
 	}
 }
 

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd_errors.h>
@@ -31,6 +33,34 @@ int stream_fail(struct stream *s, const char *fmt, ...)
 	return -1;
 }
 
+/* ---- stopping on a signal ---- */
+
+static volatile sig_atomic_t *g_stop;
+
+void cap_set_stop_flag(volatile sig_atomic_t *flag)
+{
+	g_stop = flag;
+}
+
+static bool stopped(void)
+{
+	return g_stop && *g_stop;
+}
+
+/* Waits until fd can be read, looking at the stop flag four times a second (whichever
+ * thread the signal interrupted, a reader blocked on a stalled pipe notices). 0 or -1. */
+static int wait_readable(struct stream *s)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	for (;;) {
+		if (stopped())
+			return stream_fail(s, "interrupted");
+		int k = poll(&p, 1, 250);
+		if (k > 0 || (k < 0 && errno != EINTR))
+			return 0; /* ready, or an error that read() will say */
+	}
+}
+
 static ssize_t raw_read(struct stream *s, void *buf, size_t n)
 {
 	ssize_t k;
@@ -38,9 +68,11 @@ static ssize_t raw_read(struct stream *s, void *buf, size_t n)
 
 	if (s->raw_eof)
 		return 0;
-	do
+	do {
+		if (stopped() || (s->waits && wait_readable(s) < 0))
+			return stream_fail(s, "interrupted");
 		k = read(s->fd, buf, n);
-	while (k < 0 && errno == EINTR);
+	} while (k < 0 && errno == EINTR);
 	if (k < 0) {
 		const char *why = strerror_r(errno, msg, sizeof msg);
 
@@ -221,6 +253,7 @@ static int open_fd(struct stream *s, const char *path)
 		if (isatty(STDIN_FILENO))
 			return stream_fail(s, "standard input is a terminal, not a capture");
 		s->fd = STDIN_FILENO;
+		s->waits = true;
 		return 0;
 	}
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -230,6 +263,7 @@ static int open_fd(struct stream *s, const char *path)
 	struct stat sb;
 
 	s->seekable = fstat(s->fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	s->waits = !s->seekable;
 	(void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 }

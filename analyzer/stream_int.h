@@ -20,6 +20,7 @@ struct stream {
 	int fd;
 	bool own_fd;
 	bool seekable;	/* a regular file: a gzip member can be read again with zlib */
+	bool waits;	/* a pipe, FIFO, terminal or socket: a read can wait for ever */
 	enum cap_compression comp;
 	uint8_t *in; /* stored bytes not used yet: compressed input, or the peeked head */
 	size_t in_pos, in_len;

@@ -153,58 +153,90 @@ error:
 	return -1;
 }
 
-/* Reads up to `max` capture ids greater than `after` (the statement is reset afterwards,
- * so no read is pending while copy_one writes). Returns the count or -1. */
-static int next_ids(sqlite3_stmt *st, int64_t after, int64_t *ids, char (*hashes)[40], int max)
+/* One capture of the source: its id, identity and path (heap copies, any length). */
+struct src_capture {
+	int64_t id;
+	char *hash, *path;
+};
+
+static void free_batch(struct src_capture *c, int n)
 {
-	int n = 0, rc;
+	for (int i = 0; i < n; i++) {
+		sqlite3_free(c[i].hash);
+		sqlite3_free(c[i].path);
+	}
+}
+
+/* Reads up to `max` captures with ids greater than `after` (the statement is reset
+ * afterwards, so no read is pending while copy_one writes). Returns the count or -1. */
+static int next_batch(sqlite3_stmt *st, int64_t after, struct src_capture *c, int max)
+{
+	int n = 0, rc = SQLITE_DONE;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, max);
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ids[n] = sqlite3_column_int64(st, 0);
-		const unsigned char *h = sqlite3_column_text(st, 1);
-		snprintf(hashes[n], sizeof hashes[n], "%s", h ? (const char *)h : "");
+		const unsigned char *h = sqlite3_column_text(st, 1), *p = sqlite3_column_text(st, 2);
+		c[n].id = sqlite3_column_int64(st, 0);
+		c[n].hash = sqlite3_mprintf("%s", h ? (const char *)h : "");
+		c[n].path = sqlite3_mprintf("%s", p ? (const char *)p : "?");
+		if (!c[n].hash || !c[n].path) {
+			free_batch(c, n + 1);
+			sqlite3_reset(st);
+			return -1;
+		}
 		n++;
 	}
-	if (n < max && rc != SQLITE_DONE)
+	if (n < max && rc != SQLITE_DONE) {
+		free_batch(c, n);
 		n = -1;
+	}
 	sqlite3_reset(st);
 	return n;
 }
 
 #define COPY_BATCH 256
 
-int db_copy_captures(sqlite3 *db, const char *from, const char *to, int *n_copied,
-		     int *n_skipped, char *errbuf)
+/* Copies one batch; a capture that fails is reported through on_error and skipped. */
+static void copy_batch(sqlite3 *db, const char *from, const char *to, struct src_capture *c,
+		       int n, struct copy_counts *k, db_copy_error_fn on_error, void *arg)
+{
+	char errbuf[DB_ERRBUF_SIZE];
+	for (int i = 0; i < n; i++) {
+		int r = copy_one(db, from, to, c[i].id, c[i].hash, errbuf);
+		if (r < 0) {
+			k->failed++;
+			if (on_error)
+				on_error(c[i].path, errbuf, arg);
+			continue;
+		}
+		*(r ? &k->copied : &k->skipped) += 1;
+	}
+}
+
+int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_counts *k,
+		     db_copy_error_fn on_error, void *arg, char *errbuf)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
-	int64_t ids[COPY_BATCH], last = -1;
-	char hashes[COPY_BATCH][40];
-	int rc = -1, n;
-	*n_copied = *n_skipped = 0;
+	struct src_capture batch[COPY_BATCH];
+	int64_t last = -1;
+	int n;
+	*k = (struct copy_counts){ 0 };
 	snprintf(sql, sizeof sql,
-		 "SELECT id, content_hash FROM %s.captures WHERE id > ?1 ORDER BY id LIMIT ?2",
+		 "SELECT id, content_hash, path FROM %s.captures WHERE id > ?1 ORDER BY id LIMIT ?2",
 		 from);
 	if (strpbrk(from, "\"'; ") || strpbrk(to, "\"'; ") ||
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	while ((n = next_ids(st, last, ids, hashes, COPY_BATCH)) > 0) {
-		for (int i = 0; i < n; i++) {
-			int r = copy_one(db, from, to, ids[i], hashes[i], errbuf);
-			if (r < 0)
-				goto done;
-			*(r ? n_copied : n_skipped) += 1;
-		}
-		last = ids[n - 1];
+	while ((n = next_batch(st, last, batch, COPY_BATCH)) > 0) {
+		copy_batch(db, from, to, batch, n, k, on_error, arg);
+		last = batch[n - 1].id;
+		free_batch(batch, n);
 	}
 	if (n < 0)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
-	else
-		rc = 0;
-done:
 	sqlite3_finalize(st);
-	return rc;
+	return n < 0 ? -1 : 0;
 }

@@ -1,7 +1,10 @@
 /* db.c - opening the SQLite store, applying the schema, copying captures between databases. */
 #include "db/db.h"
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const char pm_schema_sql[];
@@ -99,21 +102,184 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	return db_exec(db, "COMMIT", errbuf);
 }
 
-int db_open(const char *path, sqlite3 **out, char *errbuf)
+/* ---- opening defensively ---- */
+
+/* Per-connection bound on a statement's work (db.h: db_statement_budget). Lives as long as
+ * the connection: it is the user data of a function whose destructor frees it. */
+struct db_guard {
+	uint64_t ops, budget;
+	bool tripped;
+	volatile sig_atomic_t *stop;
+};
+
+static volatile sig_atomic_t *g_stop_flag;
+
+void db_set_stop_flag(volatile sig_atomic_t *flag)
+{
+	g_stop_flag = flag;
+}
+
+static int guard_progress(void *arg)
+{
+	struct db_guard *g = arg;
+	if (g->stop && *g->stop)
+		return 1;
+	g->ops += DB_PROGRESS_STEP;
+	if (g->ops <= g->budget)
+		return 0;
+	g->tripped = true;
+	return 1;
+}
+
+/* Each statement starts with a fresh budget; a trigger's body ("-- TRIGGER name") does not
+ * reset it, so a statement and the triggers it fires share one budget. */
+static int guard_trace(unsigned type, void *arg, void *p, void *x)
+{
+	struct db_guard *g = arg;
+	const char *sql = x;
+	if (type == SQLITE_TRACE_STMT && !(sql && sql[0] == '-' && sql[1] == '-'))
+		g->ops = 0;
+	return 0;
+}
+
+static void guard_noop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_result_null(ctx);
+}
+
+static struct db_guard *guard_of(sqlite3 *db)
+{
+	/* The guard is found again through the progress handler's registration. */
+	struct db_guard *g = NULL;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT pm_guard_addr()", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		g = (struct db_guard *)(intptr_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return g;
+}
+
+static void guard_addr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_result_int64(ctx, (sqlite3_int64)(intptr_t)sqlite3_user_data(ctx));
+}
+
+static int install_guard(sqlite3 *db, char *errbuf)
+{
+	struct db_guard *g = calloc(1, sizeof *g);
+	if (!g) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	g->budget = DB_STATEMENT_BUDGET;
+	g->stop = g_stop_flag;
+	/* Registered first: its destructor frees g when the connection closes. */
+	if (sqlite3_create_function_v2(db, "pm_guard_free", 0, SQLITE_UTF8, g, guard_noop, NULL,
+				       NULL, free) != SQLITE_OK ||
+	    sqlite3_create_function_v2(db, "pm_guard_addr", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, g,
+				       guard_addr, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(errbuf, "registering the statement budget", db);
+		return -1;
+	}
+	sqlite3_progress_handler(db, DB_PROGRESS_STEP, guard_progress, g);
+	sqlite3_trace_v2(db, SQLITE_TRACE_STMT, guard_trace, g);
+	return 0;
+}
+
+int db_set_budget(sqlite3 *db, uint64_t ops)
+{
+	struct db_guard *g = guard_of(db);
+	if (!g)
+		return -1;
+	g->budget = ops;
+	return 0;
+}
+
+bool db_budget_exceeded(sqlite3 *db)
+{
+	struct db_guard *g = db ? guard_of(db) : NULL;
+	return g && g->tripped;
+}
+
+/* SQLite's hardening for files from elsewhere: no writes to the schema tables, no schema
+ * functions or virtual tables that are not innocuous, pages checked as they are read. */
+static int harden(sqlite3 *db, char *errbuf)
+{
+	int on = -1;
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK || on != 1 ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &on) != SQLITE_OK || on != 0 ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, &on) != SQLITE_OK) {
+		set_err(errbuf, "hardening the connection", db);
+		return -1;
+	}
+	if (db_exec(db, "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON", errbuf) < 0)
+		return -1;
+	return install_guard(db, errbuf);
+}
+
+/* A path is a file name, never a URI: "file:x.db" names the file "file:x.db" (SQLite would
+ * read it as a URI when the library was built with URIs on, as Debian's is). */
+static void plain_path(const char *path, char *out, size_t out_len)
+{
+	bool uri_like = strncmp(path, "file:", 5) == 0;
+	snprintf(out, out_len, "%s%s", uri_like ? "./" : "", path);
+}
+
+/* Opens `name` (a plain path, or with SQLITE_OPEN_URI a URI we built) and hardens the
+ * connection; `path` names it in errors. */
+static int open_hardened(const char *name, const char *path, int flags, sqlite3 **out,
+			 char *errbuf)
 {
 	sqlite3 *db = NULL;
 	*out = NULL;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot open database %s: %s", path,
 			 db ? sqlite3_errmsg(db) : "out of memory");
 		goto error;
 	}
 	sqlite3_extended_result_codes(db, 1);
+	if (harden(db, errbuf) < 0)
+		goto error;
 	if (sqlite3_busy_timeout(db, 30000) != SQLITE_OK) {
 		set_err(errbuf, "setting busy_timeout", db);
 		goto error;
 	}
+	*out = db;
+	return 0;
+error:
+	sqlite3_close(db);
+	return -1;
+}
+
+int db_open_plain(const char *path, int flags, sqlite3 **out, char *errbuf)
+{
+	size_t len = strlen(path) + 3;
+	char *plain = malloc(len);
+	*out = NULL;
+	if (!plain) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	plain_path(path, plain, len);
+	int rc = open_hardened(plain, path, flags & ~SQLITE_OPEN_URI, out, errbuf);
+	free(plain);
+	return rc;
+}
+
+int db_open_uri(const char *uri, const char *path, int flags, sqlite3 **out, char *errbuf)
+{
+	return open_hardened(uri, path, flags | SQLITE_OPEN_URI, out, errbuf);
+}
+
+int db_open(const char *path, sqlite3 **out, char *errbuf)
+{
+	sqlite3 *db = NULL;
+	*out = NULL;
+	if (db_open_plain(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, errbuf) < 0)
+		return -1;
+	/* Checked before anything writes: a planted trigger never fires. */
+	if (db_check_objects(db, "main", path, errbuf) < 0)
+		goto error;
 	if (db_exec(db, "PRAGMA journal_mode = WAL", errbuf) < 0 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", errbuf) < 0 ||
 	    /* reports read rows of a finding scattered over a large file: map it instead of
@@ -192,11 +358,20 @@ int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf)
 		return -1;
 	}
 	snprintf(uri, sizeof uri, "ATTACH ?1 AS %s", name);
+	size_t len = strlen(path) + 3;
+	char *plain = malloc(len);
+	if (!plain) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		return -1;
+	}
+	plain_path(path, plain, len);
 	if (sqlite3_prepare_v2(db, uri, -1, &st, NULL) != SQLITE_OK) {
+		free(plain);
 		set_err(errbuf, "preparing ATTACH", db);
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, plain, -1, SQLITE_TRANSIENT);
+	free(plain);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

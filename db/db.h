@@ -2,6 +2,7 @@
 #ifndef PM_DB_H
 #define PM_DB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,12 +13,61 @@
 #define DB_SCHEMA_VERSION 4
 
 /*
- * Opens (creating if needed) the database at `path`, applies the schema, sets WAL mode,
- * busy_timeout and foreign keys. A database with a newer user_version is refused.
- * Returns 0 and *out, or -1 with errbuf (DB_ERRBUF_SIZE) filled; the caller closes *out
- * with sqlite3_close().
+ * Every database is opened defensively, since shards and databases come from elsewhere (a
+ * colleague's, a ticket's): SQLITE_DBCONFIG_DEFENSIVE, trusted_schema OFF, cell_size_check
+ * ON, no extension loading; a path is a plain file name, never a URI ("file:x.db" is the
+ * file of that name); and every statement is bounded by a progress handler to
+ * DB_STATEMENT_BUDGET virtual-machine operations (the triggers it fires included).
+ */
+#define DB_PROGRESS_STEP 10000
+#define DB_STATEMENT_BUDGET 20000000000ull /* 10 min on the 2-core development machine */
+
+/*
+ * Opens (creating if needed) the database at `path`, refuses it when its schema holds
+ * objects db/schema.sql does not create (db_check_objects, before anything writes), applies
+ * the schema, sets WAL mode, busy_timeout and foreign keys. A database with a newer
+ * user_version is refused. Returns 0 and *out, or -1 with errbuf (DB_ERRBUF_SIZE) filled;
+ * the caller closes *out with sqlite3_close().
  */
 int db_open(const char *path, sqlite3 **out, char *errbuf);
+
+/*
+ * Opens the database at `path` to read it only: it needs no write access (a file with mode
+ * 444, a read-only directory or mount; where the file may be written, the connection is
+ * read-write only so that SQLite cleans up its -wal and -shm files, and nothing is written).
+ * Refused as db_open() does, and of the current schema version only. Returns 0 and *out,
+ * or -1 with errbuf; -2 when the database is of an older schema version (db_open()
+ * upgrades it, if the caller may write).
+ */
+int db_open_readonly(const char *path, sqlite3 **out, char *errbuf);
+
+/*
+ * Copies the tables the diagnosis writes (findings, events, meta) into temp tables of the
+ * same names, which SQLite finds first for unqualified names: diagnose_rebuild() then writes
+ * nothing to the file. Only needed when the stored findings are not current. 0 or -1.
+ */
+int db_shadow_written(sqlite3 *db, char *errbuf);
+
+/* The hardened connection alone (SQLite open flags as given, plus NOMUTEX): no schema. */
+int db_open_plain(const char *path, int flags, sqlite3 **out, char *errbuf);
+/* The same for a URI built by portmortem itself (never one from the user); `path` names
+ * the file in errors. */
+int db_open_uri(const char *uri, const char *path, int flags, sqlite3 **out, char *errbuf);
+
+/*
+ * 0 when every table and index of schema `schema` ("main", an attached name) is one that
+ * db/schema.sql creates (the expected set is read from a fresh in-memory database built
+ * from it); -1 with errbuf naming the others ("trigger \"t\", view \"v\"") or the error.
+ */
+int db_check_objects(sqlite3 *db, const char *schema, const char *path, char *errbuf);
+
+/* Sets the operations budget of each statement on db (tests); 0 or -1. */
+int db_set_budget(sqlite3 *db, uint64_t ops);
+/* Whether a statement on db was stopped for exceeding its budget. */
+bool db_budget_exceeded(sqlite3 *db);
+/* Connections opened afterwards stop their statement (SQLITE_INTERRUPT) once *flag is
+ * nonzero (a signal handler's flag). */
+void db_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Runs one SQL statement without results; 0 or -1 with errbuf. */
 int db_exec(sqlite3 *db, const char *sql, char *errbuf);
@@ -28,14 +78,23 @@ int db_capture_known(sqlite3 *db, const char *schema, const char *hash, char *er
 /* 1 when a capture of exactly `size` bytes is stored (a duplicate is possible), 0 if not. */
 int db_size_known(sqlite3 *db, const char *schema, int64_t size, char *errbuf);
 
+/* Counts of db_copy_captures(): captures copied, already present, failed. */
+struct copy_counts {
+	int copied, skipped, failed;
+};
+
+/* Told of a capture that could not be copied: its stored path and why. */
+typedef void (*db_copy_error_fn)(const char *capture_path, const char *err, void *arg);
+
 /*
  * Copies every capture of database `from` (schema name of an attached database, or "main")
- * into `to` that `to` does not hold yet (by content hash), each capture with all its rows in
- * its own transaction (BEGIN IMMEDIATE). *n_copied and *n_skipped count captures.
- * Returns 0 or -1 with errbuf.
+ * into `to` that `to` does not hold yet (by its identity, content_hash, of any length), each
+ * capture with all its rows in its own transaction (BEGIN IMMEDIATE). A capture that fails
+ * is rolled back, counted in k->failed, reported through on_error (may be NULL), and the
+ * others are still copied. Returns 0, or -1 with errbuf when the source cannot be read.
  */
-int db_copy_captures(sqlite3 *db, const char *from, const char *to, int *n_copied,
-		     int *n_skipped, char *errbuf);
+int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_counts *k,
+		     db_copy_error_fn on_error, void *arg, char *errbuf);
 
 /* Attaches the database file `path` as schema `name`; 0 or -1 with errbuf. */
 int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf);

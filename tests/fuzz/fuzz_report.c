@@ -1,0 +1,124 @@
+/* fuzz_report.c - libFuzzer target over the whole path: capture bytes to every report format. */
+// Input: a capture file (pcap or pcapng, plain, gzip or zstd: detected from the bytes, as
+// `analyze` does). It is read, dissected, correlated and stored in an in-memory database,
+// diagnosed, and written as text, HTML, JSON and CSV (findings and events). Besides the
+// sanitizers, it traps when a stage fails on a capture the previous stage accepted, or a
+// report is not what its format promises (no control characters outside tabs and line
+// ends, valid JSON framing).
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/corr.h"
+#include "analyzer/diagnose.h"
+#include "analyzer/scan.h"
+#include "analyzer/store.h"
+#include "db/db.h"
+#include "reports/report.h"
+#include "tests/fuzz/fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fz {
+	struct store *store;
+	struct corr *corr;
+};
+
+static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
+		     const struct dissection *d, void *arg)
+{
+	struct fz *f = arg;
+	struct corr_link link = { .flow = -1 };
+	if (d->kind == PK_UDP) {
+		corr_udp(f->corr, ts, d);
+		return 0;
+	}
+	if (d->kind == PK_ICMP_UNREACH)
+		corr_icmp(f->corr, ts, d, &link);
+	return store_event(f->store, frame, ts, d, &link) < 0 ? 3 : 0;
+}
+
+/* Reads the capture at path into db; traps when a stage fails that must not. */
+static void store_capture(sqlite3 *db, const char *path)
+{
+	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE], hash[33];
+	struct cap_reader *r = NULL;
+	struct cap_options o = { 0 };
+	struct scan_stats st;
+	if (cap_open(path, &o, &r, errbuf) < 0)
+		return;
+	struct fz f = { .corr = corr_new(256, 1024) };
+	f.store = f.corr ? store_begin(db, "fuzz.pcap", NULL, errbuf) : NULL;
+	if (!f.store)
+		__builtin_trap();
+	int rc = scan_capture(r, &st, on_packet, &f);
+	if (rc == 3)
+		__builtin_trap();
+	cap_content_hash(r, hash);
+	struct capture_facts facts = {
+		.size = 0, .hash = hash, .format = cap_format_name(r),
+		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
+		.link_type = cap_linktype(r), .precision = cap_precision(r),
+		.snaplen = cap_snaplen(r), .stats = &st, .corr = f.corr,
+	};
+	if (store_finish(f.store, &facts, errbuf) < 0)
+		__builtin_trap();
+	corr_free(f.corr);
+	cap_close(r);
+}
+
+static void check_output(const char *buf, size_t len, enum report_format fmt)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
+			__builtin_trap();
+	}
+	if (fmt == REPORT_JSON && (len < 2 || buf[0] != '{' || memchr(buf, '}', len) == NULL))
+		__builtin_trap();
+	if (fmt == REPORT_HTML && (len < 15 || strncmp(buf, "<!DOCTYPE html>", 15) != 0))
+		__builtin_trap();
+}
+
+static void write_reports(sqlite3 *db)
+{
+	static const struct report_options OPTS[] = {
+		{ .format = REPORT_TEXT, .version = "fuzz" },
+		{ .format = REPORT_HTML, .version = "fuzz" },
+		{ .format = REPORT_JSON, .version = "fuzz" },
+		{ .format = REPORT_CSV, .version = "fuzz" },
+		{ .format = REPORT_CSV, .csv_events = true, .version = "fuzz" },
+	};
+	char errbuf[REPORT_ERRBUF_SIZE];
+	for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&buf, &len);
+		if (!out)
+			return;
+		int rc = report_write(db, &OPTS[i], out, errbuf);
+		fclose(out);
+		if (rc < 0)
+			__builtin_trap();
+		check_output(buf, len, OPTS[i].format);
+		free(buf);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char path[64], errbuf[DB_ERRBUF_SIZE];
+	sqlite3 *db = NULL;
+	int fd = fuzz_memfd(data, size, path, sizeof path);
+	if (fd < 0)
+		return 0;
+	if (db_open(":memory:", &db, errbuf) < 0)
+		__builtin_trap();
+	store_capture(db, path);
+	close(fd);
+	if (diagnose_rebuild(db, errbuf) < 0)
+		__builtin_trap();
+	write_reports(db);
+	sqlite3_close(db);
+	return 0;
+}
