@@ -57,6 +57,7 @@ struct corr {
 	uint64_t quoted_ports[65536 / 64];	/* ports a port unreachable quoted */
 	size_t rep_n;
 	bool capped;
+	uint64_t evictions;		/* eviction passes over the endpoint table */
 };
 
 static uint64_t mix64(uint64_t h)
@@ -223,6 +224,7 @@ static bool ep_make_room(struct corr *c)
 		return false;
 	}
 	ep_evict(c);
+	c->evictions++;
 	c->ep_since_evict = 0;
 	if (c->ep_n < c->ep_max)
 		return true;
@@ -663,6 +665,11 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 bool corr_capped(const struct corr *c)
 {
 	return c->capped;
+}
+
+uint64_t corr_eviction_passes(const struct corr *c)
+{
+	return c->evictions;
 }
 
 size_t corr_n_flows(const struct corr *c)

@@ -83,6 +83,7 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 
 /* Results, valid until corr_free(). */
 bool corr_capped(const struct corr *c);	/* the endpoint table or flow tracking overflowed */
+uint64_t corr_eviction_passes(const struct corr *c); /* passes over a full endpoint table */
 size_t corr_n_flows(const struct corr *c);
 const struct touched_flow *corr_flow(const struct corr *c, size_t i);
 
