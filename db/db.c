@@ -218,11 +218,18 @@ static int harden(sqlite3 *db, char *errbuf)
 }
 
 /* A path is a file name, never a URI: "file:x.db" names the file "file:x.db" (SQLite would
- * read it as a URI when the library was built with URIs on, as Debian's is). */
-static void plain_path(const char *path, char *out, size_t out_len)
+ * read it as a URI when the library was built with URIs on, as Debian's is). Returns a copy
+ * the caller frees, or NULL with errbuf filled. */
+static char *plain_path(const char *path, char *errbuf)
 {
-	bool uri_like = strncmp(path, "file:", 5) == 0;
-	snprintf(out, out_len, "%s%s", uri_like ? "./" : "", path);
+	size_t len = strlen(path) + 3;
+	char *out = malloc(len);
+	if (!out) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		return NULL;
+	}
+	snprintf(out, len, "%s%s", strncmp(path, "file:", 5) == 0 ? "./" : "", path);
+	return out;
 }
 
 /* Opens `name` (a plain path, or with SQLITE_OPEN_URI a URI we built) and hardens the
@@ -253,14 +260,10 @@ error:
 
 int db_open_plain(const char *path, int flags, sqlite3 **out, char *errbuf)
 {
-	size_t len = strlen(path) + 3;
-	char *plain = malloc(len);
+	char *plain = plain_path(path, errbuf);
 	*out = NULL;
-	if (!plain) {
-		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+	if (!plain)
 		return -1;
-	}
-	plain_path(path, plain, len);
 	int rc = open_hardened(plain, path, flags & ~SQLITE_OPEN_URI, out, errbuf);
 	free(plain);
 	return rc;
@@ -358,13 +361,9 @@ int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf)
 		return -1;
 	}
 	snprintf(uri, sizeof uri, "ATTACH ?1 AS %s", name);
-	size_t len = strlen(path) + 3;
-	char *plain = malloc(len);
-	if (!plain) {
-		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+	char *plain = plain_path(path, errbuf);
+	if (!plain)
 		return -1;
-	}
-	plain_path(path, plain, len);
 	if (sqlite3_prepare_v2(db, uri, -1, &st, NULL) != SQLITE_OK) {
 		free(plain);
 		set_err(errbuf, "preparing ATTACH", db);
