@@ -109,6 +109,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 struct db_guard {
 	uint64_t ops, budget;
 	bool tripped;
+	double profile_ms; /* PORTMORTEM_PROFILE: statements slower than this go to stderr */
 	volatile sig_atomic_t *stop;
 };
 
@@ -139,6 +140,13 @@ static int guard_trace(unsigned type, void *arg, void *p, void *x)
 	const char *sql = x;
 	if (type == SQLITE_TRACE_STMT && !(sql && sql[0] == '-' && sql[1] == '-'))
 		g->ops = 0;
+	if (type == SQLITE_TRACE_PROFILE) {
+		double ms = (double)*(const sqlite3_int64 *)x / 1e6;
+		if (ms >= g->profile_ms) {
+			const char *text = sqlite3_sql(p);
+			fprintf(stderr, "profile: %9.1f ms  %.160s\n", ms, text ? text : "?");
+		}
+	}
 	return 0;
 }
 
@@ -182,7 +190,13 @@ static int install_guard(sqlite3 *db, char *errbuf)
 		return -1;
 	}
 	sqlite3_progress_handler(db, DB_PROGRESS_STEP, guard_progress, g);
-	sqlite3_trace_v2(db, SQLITE_TRACE_STMT, guard_trace, g);
+	const char *prof = getenv("PORTMORTEM_PROFILE");
+	unsigned mask = SQLITE_TRACE_STMT;
+	if (prof && *prof) {
+		g->profile_ms = strtod(prof, NULL);
+		mask |= SQLITE_TRACE_PROFILE;
+	}
+	sqlite3_trace_v2(db, mask, guard_trace, g);
 	return 0;
 }
 
