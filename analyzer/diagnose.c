@@ -12,14 +12,57 @@
 #define PM_STR_(x) #x
 #define PM_STR(x) PM_STR_(x)
 
-/* Prepares sql and binds arguments described by `types`: 't' text, 'i' int64, 'n' NULL. */
+static uint32_t sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* The cache slot holding sql (or the empty slot where it goes); NULL when the table is full
+ * or sql is in use already (a nested use gets a statement of its own). */
+static struct dx_cached *cache_slot(struct dx *x, const char *sql)
+{
+	uint32_t h = sql_hash(sql);
+	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
+		struct dx_cached *c = &x->cache[(h + i) % DX_CACHE_SLOTS];
+		if (!c->st)
+			return c;
+		if (strcmp(sqlite3_sql(c->st), sql) == 0)
+			return c->busy ? NULL : c;
+	}
+	return NULL;
+}
+
+static sqlite3_stmt *cached_statement(struct dx *x, const char *sql)
+{
+	struct dx_cached *c = cache_slot(x, sql);
+	sqlite3_stmt *st = NULL;
+	if (c && c->st) {
+		sqlite3_clear_bindings(c->st);
+		c->busy = true;
+		return c->st;
+	}
+	if (sqlite3_prepare_v3(x->db, sql, -1, c ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	if (c) {
+		c->st = st;
+		c->busy = true;
+	}
+	return st;
+}
+
 sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *st = NULL;
 	va_list ap;
 	if (x->failed)
 		return NULL;
-	if (sqlite3_prepare_v2(x->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	sqlite3_stmt *st = cached_statement(x, sql);
+	if (!st) {
 		dx_fail(x, "preparing");
 		return NULL;
 	}
@@ -32,6 +75,27 @@ sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
 	}
 	va_end(ap);
 	return st;
+}
+
+void dx_done(struct dx *x, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++)
+		if (x->cache[i].st == st) {
+			sqlite3_reset(st);
+			x->cache[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+void dx_cache_free(struct dx *x)
+{
+	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
+		sqlite3_finalize(x->cache[i].st);
+		x->cache[i] = (struct dx_cached){ 0 };
+	}
 }
 
 void dx_fail(struct dx *x, const char *what)
@@ -51,7 +115,7 @@ void dx_run(struct dx *x, sqlite3_stmt *st, const char *what)
 		;
 	if (rc != SQLITE_DONE)
 		dx_fail(x, what);
-	sqlite3_finalize(st);
+	dx_done(x, st);
 }
 
 /* One int64 from the first column of the first row (def when none or NULL). */
@@ -64,7 +128,7 @@ int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def)
 		def = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		dx_fail(x, "reading");
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	return def;
 }
 
@@ -79,7 +143,7 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		dx_fail(x, "reading");
-	sqlite3_finalize(st);
+	dx_done(x, st);
 }
 
 static const char PU_SQL[] =
@@ -252,6 +316,7 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 	dx_summaries(&x);
 	if (!x.failed && db_exec(db, CLAIM_SQL, x.errbuf) < 0)
 		x.failed = true;
+	dx_cache_free(&x);
 	if (x.failed) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
@@ -264,6 +329,7 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 		goto error;
 	return (int)x.n_findings;
 error:;
+	dx_cache_free(&x);
 	char ignore[DB_ERRBUF_SIZE];
 	db_exec(db, "ROLLBACK", ignore);
 	return -1;

@@ -9,11 +9,20 @@
 
 #include "db/db.h"
 
+/* Statements the rules run once per finding are prepared once per diagnosis: a finding
+ * costs a few binds and steps, not a dozen parses. */
+#define DX_CACHE_SLOTS 128
+struct dx_cached {
+	sqlite3_stmt *st;
+	bool busy;	/* handed out by dx_prepare, not yet given back by dx_done */
+};
+
 struct dx {
 	sqlite3 *db;
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
+	struct dx_cached cache[DX_CACHE_SLOTS];
 };
 
 /* Ports traceroute probes by default: 33434 and up (one per probe, 3 probes x 30 hops is
@@ -54,7 +63,12 @@ struct key *dx_read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out);
 /* Severity of a label (report order): larger first. */
 int dx_severity(const char *label);
 
+/* A statement for sql, from the cache when it was prepared before, with its arguments bound
+ * (`types`: 't' text, 'i' int64, 'n' NULL). Give it back with dx_done() (dx_run, dx_int and
+ * dx_text do), never sqlite3_finalize(). */
 sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...);
+void dx_done(struct dx *x, sqlite3_stmt *st);
+void dx_cache_free(struct dx *x);
 void dx_fail(struct dx *x, const char *what);
 void dx_run(struct dx *x, sqlite3_stmt *st, const char *what);
 int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def);

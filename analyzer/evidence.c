@@ -77,47 +77,65 @@ void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_
 		dx_run(x, dx_prepare(x, sql, "ii", fid, num), "setting a finding");
 }
 
-/* One pass over the claimed events for every finding at once: counts and times, then the
- * first 100 clients and reporters of each in address order. */
+/* One pass over the claimed events for every finding at once: counts, times and what the
+ * quotes say, the application the quotes name most often, then the first 100 clients and
+ * reporters of each in address order. */
 static const char SUMMARY_SQL[] =
+	"DROP TABLE IF EXISTS temp.fs;"
+	"CREATE TEMP TABLE fs AS SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0, MAX(ts_ns) AS t1,"
+	" MAX(precision) AS prec, SUM(orig_seen) AS seen,"
+	" AVG(CASE WHEN orig_seen THEN orig_delay_ns END) AS delay, MAX(quote_len) AS qlen,"
+	" MAX(quote_ip_len) AS iplen, MAX(family = 'icmp6') AS v6, MIN(ttl) AS ttl_lo,"
+	" MAX(ttl) AS ttl_hi FROM pu NOT INDEXED WHERE fid IS NOT NULL GROUP BY fid;"
 	"UPDATE findings SET errors = s.n, first_error_ns = s.t0, last_error_ns = s.t1,"
-	" precision = coalesce(s.prec, 6) FROM (SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0,"
-	" MAX(ts_ns) AS t1, MAX(precision) AS prec FROM pu WHERE fid IS NOT NULL GROUP BY fid) s"
-	" WHERE s.fid = findings.id;"
+	" precision = coalesce(s.prec, 6) FROM fs s WHERE s.fid = findings.id;"
+	"DROP TABLE IF EXISTS temp.fa;"
+	"CREATE TEMP TABLE fa AS SELECT fid, app FROM (SELECT fid, app, row_number() OVER"
+	" (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k FROM (SELECT fid,"
+	" substr(h, 1, instr(h || ' ', ' ') - 1) AS app FROM (SELECT fid, CAST(hint AS TEXT) AS h"
+	" FROM pu NOT INDEXED WHERE fid IS NOT NULL AND hint IS NOT NULL)) GROUP BY fid, app) WHERE k = 1;"
 	"UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
 	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM (SELECT DISTINCT fid,"
-	" CASE WHEN role = 'reply' THEN dst ELSE src END AS c FROM pu WHERE fid IS NOT NULL))"
+	" CASE WHEN role = 'reply' THEN dst ELSE src END AS c FROM pu NOT INDEXED WHERE fid IS NOT NULL))"
 	" WHERE k <= 100 GROUP BY fid) s WHERE s.fid = findings.id;"
 	"UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(r) AS j FROM (SELECT"
 	" fid, r, row_number() OVER (PARTITION BY fid ORDER BY r) AS k FROM (SELECT DISTINCT fid,"
-	" reporter AS r FROM pu WHERE fid IS NOT NULL)) WHERE k <= 100 GROUP BY fid) s"
+	" reporter AS r FROM pu NOT INDEXED WHERE fid IS NOT NULL)) WHERE k <= 100 GROUP BY fid) s"
 	" WHERE s.fid = findings.id;";
 
-/* The failing query names of a finding, as a JSON array of {name, type, count, hex}. */
-static void finding_names(struct dx *x, int64_t fid)
+/* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
+ * the 20 most frequent of each. */
+static void finding_names(struct dx *x)
 {
-	sqlite3_stmt *st = dx_prepare(x, "SELECT dns_qname, dns_qtype, COUNT(*) FROM pu WHERE"
-				      " fid = ?1 AND dns_qname IS NOT NULL GROUP BY dns_qname, dns_qtype"
-				      " ORDER BY 3 DESC, 1 LIMIT 20", "i", fid);
+	sqlite3_stmt *st = dx_prepare(x, "SELECT fid, dns_qname, dns_qtype, COUNT(*) FROM pu NOT INDEXED WHERE"
+				      " fid IS NOT NULL AND dns_qname IS NOT NULL GROUP BY fid, dns_qname,"
+				      " dns_qtype ORDER BY fid, 4 DESC, 2, 3", "");
 	sqlite3_stmt *add = dx_prepare(x, "UPDATE findings SET names = json_insert(names, '$[#]',"
 				       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
-				       " WHERE id = ?1", "i", fid);
+				       " WHERE id = ?1", "");
 	int rc = SQLITE_DONE;
+	int64_t fid = -1, rank = 0;
 	while (st && add && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *raw = sqlite3_column_blob(st, 0);
-		size_t raw_len = (size_t)sqlite3_column_bytes(st, 0);
+		int64_t f = sqlite3_column_int64(st, 0);
+		rank = f == fid ? rank + 1 : 0;
+		fid = f;
+		if (rank >= 20)
+			continue;
+		const uint8_t *raw = sqlite3_column_blob(st, 1);
+		size_t raw_len = (size_t)sqlite3_column_bytes(st, 1);
 		char name[1100], hex[600], tbuf[16];
 		report_bytes_escape(raw, raw_len, name, sizeof name);
 		report_bytes_hex(raw, raw_len, hex, sizeof hex);
-		int qtype = sqlite3_column_int(st, 1);
+		int qtype = sqlite3_column_int(st, 2);
 		const char *tn = dns_qtype_name((uint16_t)qtype);
 		if (!tn) {
 			snprintf(tbuf, sizeof tbuf, "TYPE%d", qtype);
 			tn = tbuf;
 		}
+		sqlite3_bind_int64(add, 1, fid);
 		sqlite3_bind_text(add, 2, name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(add, 3, tn, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(add, 4, sqlite3_column_int64(st, 2));
+		sqlite3_bind_int64(add, 4, sqlite3_column_int64(st, 3));
 		sqlite3_bind_text(add, 5, hex, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(add) != SQLITE_DONE)
 			dx_fail(x, "storing names");
@@ -125,27 +143,23 @@ static void finding_names(struct dx *x, int64_t fid)
 	}
 	if (rc != SQLITE_DONE)
 		dx_fail(x, "reading names");
-	sqlite3_finalize(st);
-	sqlite3_finalize(add);
+	dx_done(x, st);
+	dx_done(x, add);
 }
 
+struct fsum {
+	int64_t id, port;
+	int64_t n, seen, delay, qlen, iplen, v6, ttl_lo, ttl_hi; /* SUMMARY_SQL's fs row */
+	char label[24], app[16], quoted_app[32];
+};
+
 /* What the quotes and the presence of the original datagrams say. */
-static void quote_evidence(struct dx *x, int64_t fid)
+static void quote_evidence(struct dx *x, const struct fsum *f)
 {
-	sqlite3_stmt *st = dx_prepare(x, "SELECT COUNT(*), SUM(orig_seen), AVG(CASE WHEN orig_seen"
-				      " THEN orig_delay_ns END), MAX(quote_len), MAX(quote_ip_len),"
-				      " MAX(family = 'icmp6'), MIN(ttl), MAX(ttl) FROM pu WHERE fid = ?1",
-				      "i", fid);
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return;
-	}
-	int64_t n = sqlite3_column_int64(st, 0), seen = sqlite3_column_int64(st, 1);
-	int64_t delay = sqlite3_column_int64(st, 2), qlen = sqlite3_column_int64(st, 3);
-	int64_t iplen = sqlite3_column_int64(st, 4);
-	bool v6 = sqlite3_column_int64(st, 5) != 0;
-	int ttl_lo = initial_ttl(sqlite3_column_int(st, 6)), ttl_hi = initial_ttl(sqlite3_column_int(st, 7));
-	sqlite3_finalize(st);
+	int64_t fid = f->id, n = f->n, seen = f->seen, delay = f->delay, qlen = f->qlen;
+	int64_t iplen = f->iplen;
+	bool v6 = f->v6 != 0;
+	int ttl_lo = initial_ttl((int)f->ttl_lo), ttl_hi = initial_ttl((int)f->ttl_hi);
 	char d[32];
 	fmt_duration(delay, d, sizeof d);
 	if (seen == 0)
@@ -170,11 +184,6 @@ static void quote_evidence(struct dx *x, int64_t fid)
 			    " Linux and other full host stacks do.", (long long)qlen);
 }
 
-struct fsum {
-	int64_t id, port;
-	char label[24], app[16];
-};
-
 void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
 {
 	dx_text(x, dx_prepare(x, "SELECT substr(h, 1, instr(h || ' ', ' ') - 1) FROM (SELECT"
@@ -191,7 +200,7 @@ void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from
 		*to_server = sqlite3_column_int64(st, 0);
 		*from_server = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 }
 
 /* The service as its payload names it (the server's datagrams, else the quoted ones); where
@@ -201,12 +210,31 @@ static void finding_service(struct dx *x, const struct fsum *f)
 	if (strcmp(f->label, "traceroute") == 0 || strcmp(f->label, "udp-scan") == 0)
 		return;
 	char svc[32];
-	snprintf(svc, sizeof svc, "%s", f->app);
-	if (!svc[0])
-		dx_quoted_app(x, f->id, svc, sizeof svc);
+	snprintf(svc, sizeof svc, "%s", f->app[0] ? f->app : f->quoted_app);
 	if (!svc[0])
 		snprintf(svc, sizeof svc, "udp/%lld", (long long)f->port);
 	dx_set(x, f->id, "service", svc, 0);
+}
+
+static const char FINDING_SUMS_SQL[] =
+	"SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app) FROM epg e WHERE e.ip ="
+	" f.server_ip AND e.port = f.server_port), a.app, s.n, s.seen, s.delay, s.qlen, s.iplen,"
+	" s.v6, s.ttl_lo, s.ttl_hi FROM findings f LEFT JOIN fs s ON s.fid = f.id"
+	" LEFT JOIN fa a ON a.fid = f.id ORDER BY f.id";
+
+static void read_fsum(sqlite3_stmt *st, struct fsum *f)
+{
+	const unsigned char *l = sqlite3_column_text(st, 2), *a = sqlite3_column_text(st, 3);
+	const unsigned char *q = sqlite3_column_text(st, 4);
+	f->id = sqlite3_column_int64(st, 0);
+	f->port = sqlite3_column_int64(st, 1);
+	snprintf(f->label, sizeof f->label, "%s", l ? (const char *)l : "");
+	snprintf(f->app, sizeof f->app, "%s", a ? (const char *)a : "");
+	snprintf(f->quoted_app, sizeof f->quoted_app, "%s", q ? (const char *)q : "");
+	int64_t *out[] = { &f->n, &f->seen, &f->delay, &f->qlen, &f->iplen, &f->v6, &f->ttl_lo,
+			   &f->ttl_hi };
+	for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
+		*out[i] = sqlite3_column_int64(st, 5 + i);
 }
 
 void dx_summaries(struct dx *x)
@@ -217,33 +245,32 @@ void dx_summaries(struct dx *x)
 		x->failed = true;
 		return;
 	}
-	sqlite3_stmt *st = dx_prepare(x, "SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app)"
-				      " FROM epg e WHERE e.ip = f.server_ip AND e.port ="
-				      " f.server_port) FROM findings f ORDER BY f.id", "");
+	finding_names(x);
+	/* Read to the end first: the loop below writes the rows this query reads. */
+	sqlite3_stmt *st = dx_prepare(x, FINDING_SUMS_SQL, "");
 	struct fsum *fs = NULL;
 	size_t n = 0, cap = 0;
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && !x->failed && sqlite3_step(st) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			struct fsum *nf = realloc(fs, cap * sizeof *nf);
-			if (!nf)
+			if (!nf) {
+				snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
+				x->failed = true;
 				break;
+			}
 			fs = nf;
 		}
-		fs[n].id = sqlite3_column_int64(st, 0);
-		fs[n].port = sqlite3_column_int64(st, 1);
-		const unsigned char *l = sqlite3_column_text(st, 2), *a = sqlite3_column_text(st, 3);
-		snprintf(fs[n].label, sizeof fs[n].label, "%s", l ? (const char *)l : "");
-		snprintf(fs[n].app, sizeof fs[n].app, "%s", a ? (const char *)a : "");
-		n++;
+		read_fsum(st, &fs[n++]);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	for (size_t i = 0; i < n && !x->failed; i++) {
 		finding_service(x, &fs[i]);
-		finding_names(x, fs[i].id);
 		if (strcmp(fs[i].label, "traceroute") != 0 && strcmp(fs[i].label, "udp-scan") != 0 &&
 		    strcmp(fs[i].label, "reflection") != 0)
-			quote_evidence(x, fs[i].id);
+			quote_evidence(x, &fs[i]);
 	}
 	free(fs);
+	if (!x->failed && db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa", x->errbuf) < 0)
+		x->failed = true;
 }

@@ -31,7 +31,7 @@ struct key *dx_read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out)
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dx_fail(x, "grouping events");
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	*n_out = n;
 	return k;
 }
@@ -45,7 +45,7 @@ static void traceroute_one(struct dx *x, const struct key *k)
 		"SELECT COUNT(*) FROM te WHERE src = ?1 AND dst = ?2 AND dport BETWEEN ?3 AND ?4",
 		"ttii", k->a, k->b, (int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), 0);
 	int64_t min_qttl = dx_int(x, dx_prepare(x,
-		"SELECT MIN(quote_ttl) FROM pu WHERE fid IS NULL AND src = ?1 AND dst = ?2"
+		"SELECT MIN(quote_ttl) FROM pu WHERE +fid IS NULL AND src = ?1 AND dst = ?2"
 		" AND dport BETWEEN ?3 AND ?4", "ttii", k->a, k->b,
 		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), 255);
 	/* Rising TTL shows as hops answering (time exceeded) or as probes that reach the
@@ -53,7 +53,7 @@ static void traceroute_one(struct dx *x, const struct key *k)
 	if (te == 0 && (k->n < 2 || min_qttl > 2))
 		return;
 	int64_t fid = dx_new_finding(x, "traceroute", k->b, 0, k->a);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND src = ?2 AND dst = ?3"
+	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND src = ?2 AND dst = ?3"
 			     " AND dport BETWEEN ?4 AND ?5", "ittii", fid, k->a, k->b,
 			     (int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST),
 	       "claiming traceroute events");
@@ -100,7 +100,7 @@ void dx_traceroutes(struct dx *x)
 {
 	size_t n;
 	struct key *k = dx_read_keys(x, dx_prepare(x,
-		"SELECT src, dst, COUNT(DISTINCT dport) FROM pu WHERE fid IS NULL AND dport BETWEEN"
+		"SELECT src, dst, COUNT(DISTINCT dport) FROM pu NOT INDEXED WHERE +fid IS NULL AND dport BETWEEN"
 		" ?1 AND ?2 AND role IS NOT 'reply' GROUP BY src, dst ORDER BY src, dst", "ii",
 		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), &n);
 	for (size_t i = 0; i < n && !x->failed; i++)
@@ -113,19 +113,19 @@ void dx_traceroutes(struct dx *x)
 static void scan_one(struct dx *x, const struct key *k)
 {
 	int64_t fid = dx_new_finding(x, "udp-scan", k->b, 0, k->a);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND src = ?2 AND dst = ?3",
+	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND src = ?2 AND dst = ?3",
 			     "itt", fid, k->a, k->b), "claiming scan events");
 	sqlite3_stmt *st = dx_prepare(x, "SELECT MIN(dport), MAX(dport), MIN(ts_ns), MAX(ts_ns),"
 				      " COUNT(DISTINCT sport) FROM pu WHERE fid = ?1", "i", fid);
 	if (!st || sqlite3_step(st) != SQLITE_ROW) {
 		dx_fail(x, "summarising a scan");
-		sqlite3_finalize(st);
+		dx_done(x, st);
 		return;
 	}
 	int64_t lo = sqlite3_column_int64(st, 0), hi = sqlite3_column_int64(st, 1);
 	int64_t t0 = sqlite3_column_int64(st, 2), t1 = sqlite3_column_int64(st, 3);
 	int64_t sports = sqlite3_column_int64(st, 4);
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	/* Every port of the target the source sent to, refused or not (rate-limited errors,
 	 * open ports), and the datagrams it sent there. */
 	int64_t probes = dx_int(x, dx_prepare(x,
@@ -169,7 +169,7 @@ static void scan_one(struct dx *x, const struct key *k)
 static int64_t scan_probed(struct dx *x, const struct key *k)
 {
 	return dx_int(x, dx_prepare(x,
-		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE fid IS NULL AND src = ?1 AND dst = ?2"
+		"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE +fid IS NULL AND src = ?1 AND dst = ?2"
 		" AND role IS NOT 'reply' UNION SELECT port FROM endpoint_clients WHERE ip = ?2"
 		" AND client_ip = ?1)", "tt", k->a, k->b), 0);
 }
@@ -178,7 +178,7 @@ void dx_scans(struct dx *x)
 {
 	size_t n;
 	struct key *k = dx_read_keys(x, dx_prepare(x,
-		"SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu WHERE fid IS NULL AND role IS NOT"
+		"SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED WHERE +fid IS NULL AND role IS NOT"
 		" 'reply' GROUP BY src, dst HAVING n >= 3 ORDER BY src, dst", ""), &n);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		if (k[i].n >= SCAN_MIN_PORTS || scan_probed(x, &k[i]) >= SCAN_MIN_PORTS)

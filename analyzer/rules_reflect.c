@@ -16,7 +16,7 @@
 
 /* Victims refusing a flood from one source port: (victim, '', source port). */
 static const char FLOOD_SQL[] =
-	"SELECT dst, '', sport FROM pu WHERE fid IS NULL AND reporter = dst"
+	"SELECT dst, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
 	" AND coalesce(rev_before, 0) = 0"
 	" GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
 	" ORDER BY dst, sport";
@@ -25,7 +25,7 @@ static const char FLOOD_SQL[] =
  * The victim is where the errors arrived; the requests may carry another of its addresses
  * (its public address, in front of a NAT). */
 static const char BACKSCATTER_SQL[] =
-	"SELECT reported_to, src, 0 FROM pu WHERE fid IS NULL AND orig_seen = 0"
+	"SELECT reported_to, src, 0 FROM pu NOT INDEXED WHERE +fid IS NULL AND orig_seen = 0"
 	" AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= ?1"
 	" ORDER BY reported_to, src";
 
@@ -40,12 +40,12 @@ struct reflection {
 static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_port, int64_t port)
 {
 	if (flood_port)
-		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND dst = ?2"
+		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND dst = ?2"
 				     " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
 				     "iti", r->fid, r->victim, port),
 		       "claiming a reflected flood");
 	else
-		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND reported_to = ?2"
+		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND reported_to = ?2"
 				     " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'", "itt",
 				     r->fid, r->victim, r->forged), "claiming backscatter");
 }
@@ -68,7 +68,7 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		const unsigned char *f = sqlite3_column_text(st, 7);
 		snprintf(r->forged_buf, sizeof r->forged_buf, "%s", f ? (const char *)f : r->victim);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	/* The service ports of the attack, the busiest first: the flood's source ports and
 	 * the ports the forged requests went to. */
 	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
@@ -86,7 +86,7 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 			used += (size_t)snprintf(r->ports + used, sizeof r->ports - used, "%s%lld",
 						 used ? ", " : "", (long long)p);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	/* The flood itself: datagrams sent from those service ports, and the hosts nobody asked
 	 * that the endpoint table saw sending from them. */
 	st = dx_prepare(x, "SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
@@ -96,7 +96,7 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		r->volume = sqlite3_column_int64(st, 0);
 		r->volume_bytes = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	int64_t hosts = dx_int(x, dx_prepare(x, "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
 					     " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
 					     " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"

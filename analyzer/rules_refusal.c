@@ -10,42 +10,97 @@
 #include "analyzer/diagnose_int.h"
 #include "reports/report.h"
 
-static void refusal_errors(struct dx *x, struct refusal *r)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The facts of every target still unclaimed, one pass each over the events (never one query
+ * per finding): counts and times, then the most frequent foreign reporter, the host's own
+ * error TTL, the application its quotes name, the captures' span, the conversations'
+ * datagrams, and the clients (for wrong-host). */
+static const char TARGETS_SQL[] =
+	/* No rule after this one looks up events by finding: the index would only slow the
+	 * claim of every remaining event below. */
+	"DROP INDEX temp.pu_fid;"
+	"DROP TABLE IF EXISTS temp.rt;"
+	"CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
+	" MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"
+	" MAX(family = 'icmp6') AS v6, COUNT(DISTINCT src) AS clients, SUM(orig_seen) AS seen,"
+	" SUM(coalesce(rev_before, 0) > 0) AS two_way,"
+	" SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns) AS silent,"
+	" SUM(coalesce(s2c_packets, 0)) AS talked, MAX(coalesce(c2s_packets, 1)) AS shots,"
+	" SUM(sender_peers >= " STR(P2P_MIN_PEERS) ") AS p2p, MAX(sender_peers) AS peers"
+	" FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport;"
+	"DROP TABLE IF EXISTS temp.rt_rep;"
+	"CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, dport, reporter,"
+	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, reporter) AS k"
+	" FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, dport, reporter) WHERE k = 1;"
+	"DROP TABLE IF EXISTS temp.rt_ttl;"
+	"CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, dport, ttl,"
+	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) AS k"
+	" FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, dport, ttl) WHERE k = 1;"
+	"DROP TABLE IF EXISTS temp.rt_app;"
+	"CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, dport, app,"
+	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) AS k"
+	" FROM (SELECT dst, dport, substr(h, 1, instr(h || ' ', ' ') - 1) AS app FROM (SELECT dst,"
+	" dport, CAST(hint AS TEXT) AS h FROM pu NOT INDEXED WHERE +fid IS NULL AND hint IS NOT NULL))"
+	" GROUP BY dst, dport, app) WHERE k = 1;"
+	"DROP TABLE IF EXISTS temp.rt_span;"
+	"CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - c.first_ns) AS span"
+	" FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE +fid IS NULL) t"
+	" JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
+	"DROP TABLE IF EXISTS temp.rt_flow;"
+	"CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, coalesce(SUM(f.c2s_packets), 0) AS c2s,"
+	" coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, flow_id FROM pu"
+	" WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = t.flow_id"
+	" GROUP BY t.dst, t.dport;"
+	"DROP TABLE IF EXISTS temp.rt_client;"
+	"CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, src)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED WHERE +fid IS NULL;"
+	"DROP TABLE IF EXISTS temp.rt_fid;"
+	"CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) WITHOUT ROWID;";
+
+static const char TARGET_ROWS_SQL[] =
+	"SELECT r.dst, r.dport, r.errors, r.self, r.t0, r.t1, r.qlen, r.qiplen, r.v6, r.clients,"
+	" r.seen, r.two_way, r.silent, r.talked, r.shots, r.p2p, r.peers,"
+	" coalesce(t.ttl, -1), rep.reporter, a.app, coalesce(s.span, 0), f.c2s, f.s2c"
+	" FROM rt r LEFT JOIN rt_rep rep USING (dst, dport) LEFT JOIN rt_ttl t USING (dst, dport)"
+	" LEFT JOIN rt_app a USING (dst, dport) LEFT JOIN rt_span s USING (dst, dport)"
+	" LEFT JOIN rt_flow f USING (dst, dport) ORDER BY r.dst, r.dport";
+
+/* Every event of a target becomes its finding's, in one pass once all targets have one. */
+static const char TARGETS_CLAIM_SQL[] =
+	"UPDATE pu SET fid = m.fid FROM rt_fid m WHERE +pu.fid IS NULL AND m.dst = pu.dst"
+	" AND m.dport = pu.dport;"
+	"DROP TABLE temp.rt; DROP TABLE temp.rt_rep; DROP TABLE temp.rt_ttl; DROP TABLE temp.rt_app;"
+	"DROP TABLE temp.rt_span; DROP TABLE temp.rt_flow; DROP TABLE temp.rt_client;"
+	"DROP TABLE temp.rt_fid;";
+
+static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
-	sqlite3_stmt *st = dx_prepare(x,
-		"SELECT COUNT(*), SUM(reporter = dst), MIN(ts_ns), MAX(ts_ns), MAX(quote_len),"
-		" MAX(quote_ip_len), MAX(family = 'icmp6'), COUNT(DISTINCT src), SUM(orig_seen),"
-		" SUM(coalesce(rev_before, 0) > 0), SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns),"
-		" SUM(coalesce(s2c_packets, 0)), MAX(coalesce(c2s_packets, 1)) FROM pu WHERE fid = ?1",
-		"i", r->fid);
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t v6 = 0, *out[] = { &r->errors, &r->self, &r->t_first, &r->t_last,
-					   &r->quote_len, &r->quote_ip_len, &v6, &r->n_clients,
-					   &r->seen, &r->two_way, &r->silent_after, &r->talked,
-					   &r->max_shots };
-		for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
-			*out[i] = sqlite3_column_int64(st, i);
-		r->v6 = v6 != 0;
-	} else {
-		dx_fail(x, "summarising refusals");
-	}
-	sqlite3_finalize(st);
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+/* The counts of one row of TARGET_ROWS_SQL; app and conversation counts are the quoted
+ * fallbacks refusal_traffic() takes when the endpoint table has none. */
+static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
+			   size_t app_len, int64_t *flow_rx, int64_t *flow_tx)
+{
+	int64_t v6 = 0, *out[] = { &r->errors, &r->self, &r->t_first, &r->t_last, &r->quote_len,
+				   &r->quote_ip_len, &v6, &r->n_clients, &r->seen, &r->two_way,
+				   &r->silent_after, &r->talked, &r->max_shots, &r->p2p, &r->peers,
+				   &r->icmp_ttl };
+	for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
+		*out[i] = sqlite3_column_int64(row, i + 2);
+	r->v6 = v6 != 0;
 	r->other = r->errors - r->self;
-	dx_text(x, dx_prepare(x, "SELECT reporter FROM pu WHERE fid = ?1 AND reporter != dst"
-			      " GROUP BY reporter ORDER BY COUNT(*) DESC, reporter LIMIT 1", "i", r->fid),
-		r->reporter, sizeof r->reporter);
-	r->icmp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM pu WHERE fid = ?1 AND reporter = dst"
-					   " GROUP BY ttl ORDER BY COUNT(*) DESC, ttl LIMIT 1", "i", r->fid), -1);
+	column_text(row, 18, r->reporter, sizeof r->reporter);
+	column_text(row, 19, quoted_app, app_len);
+	r->span_ns = sqlite3_column_int64(row, 20);
+	*flow_rx = sqlite3_column_int64(row, 21);
+	*flow_tx = sqlite3_column_int64(row, 22);
 	r->udp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
 					  " ORDER BY SUM(packets) DESC, ttl LIMIT 1", "t", r->ip), -1);
-	/* Senders whose socket talks to many peers: peer-to-peer clients. */
-	sqlite3_stmt *p = dx_prepare(x, "SELECT SUM(sender_peers >= ?2), MAX(sender_peers) FROM pu"
-				     " WHERE fid = ?1", "ii", r->fid, (int64_t)P2P_MIN_PEERS);
-	if (p && sqlite3_step(p) == SQLITE_ROW) {
-		r->p2p = sqlite3_column_int64(p, 0);
-		r->peers = sqlite3_column_int64(p, 1);
-	}
-	sqlite3_finalize(p);
 }
 
 static const char *const FACTS_SQL =
@@ -57,7 +112,8 @@ static const char *const FACTS_SQL =
 	" SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
 	" FROM epg WHERE ip = ?1 AND port = ?2";
 
-static void refusal_traffic(struct dx *x, struct refusal *r)
+static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_app,
+			    int64_t flow_rx, int64_t flow_tx)
 {
 	sqlite3_stmt *st = dx_prepare(x, FACTS_SQL, "tiii", r->ip, r->port, r->t_first, r->t_last);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -68,19 +124,16 @@ static void refusal_traffic(struct dx *x, struct refusal *r)
 		snprintf(r->app, sizeof r->app, "%s", app ? (const char *)app : "");
 		r->tx_refused = sqlite3_column_int64(st, 6), r->tx_other = sqlite3_column_int64(st, 7);
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	if (!r->rx && !r->tx)
-		dx_flow_counts(x, r->fid, &r->rx, &r->tx);
+		r->rx = flow_rx, r->tx = flow_tx;
 	if (!r->app[0])
-		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
+		snprintf(r->app, sizeof r->app, "%s", quoted_app);
 	r->cls = dx_app_class(r->app);
 	/* A service clients are configured to use: its payload says so, or, with no payload to
 	 * read, a well-known port the knowledge base has a service for. */
 	r->configured = r->cls == APP_SERVICE ||
 			(r->cls == APP_UNKNOWN && r->port < 1024 && kb_service_for_port((uint16_t)r->port));
-	/* Time covered by the captures that hold these errors (each capture's own span). */
-	r->span_ns = dx_int(x, dx_prepare(x, "SELECT SUM(last_ns - first_ns) FROM captures WHERE id IN"
-					  " (SELECT capture_id FROM pu WHERE fid = ?1)", "i", r->fid), 0);
 }
 
 /* Other ports of the same host answering the same application; other hosts answering the
@@ -99,8 +152,9 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 		"SELECT group_concat(ip || ' (' || n || ' datagrams)', ', ') FROM (SELECT e.ip,"
 		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
 		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
-		" AND c.port = e.port AND c.client_ip IN (SELECT src FROM pu WHERE fid = ?3))"
-		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "tii", r->ip, r->port, r->fid),
+		" AND c.port = e.port AND EXISTS (SELECT 1 FROM rt_client k WHERE k.dst = ?1"
+		" AND k.dport = ?2 AND k.src = c.client_ip))"
+		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "ti", r->ip, r->port),
 		r->alt_host, sizeof r->alt_host);
 }
 
@@ -209,15 +263,18 @@ static const char *refusal_confidence(const struct refusal *r, const char *label
 	return solid ? "high" : "medium";
 }
 
-static void refusal_one(struct dx *x, const struct key *k)
+static void refusal_one(struct dx *x, sqlite3_stmt *row)
 {
-	struct refusal r = { .ip = k->a, .port = k->n };
-	fmt_endpoint(k->a, k->n, r.ep, sizeof r.ep);
-	r.fid = dx_new_finding(x, "service-down", k->a, k->n, NULL);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND dst = ?2 AND dport = ?3",
-			     "iti", r.fid, k->a, k->n), "claiming refusals");
-	refusal_errors(x, &r);
-	refusal_traffic(x, &r);
+	char ip[64], quoted_app[24];
+	int64_t flow_rx, flow_tx;
+	column_text(row, 0, ip, sizeof ip);
+	struct refusal r = { .ip = ip, .port = sqlite3_column_int64(row, 1) };
+	fmt_endpoint(r.ip, r.port, r.ep, sizeof r.ep);
+	r.fid = dx_new_finding(x, "service-down", r.ip, r.port, NULL);
+	dx_run(x, dx_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
+			     r.ip, r.port, r.fid), "claiming refusals");
+	refusal_errors(x, row, &r, quoted_app, sizeof quoted_app, &flow_rx, &flow_tx);
+	refusal_traffic(x, &r, quoted_app, flow_rx, flow_tx);
 	refusal_alternatives(x, &r);
 	r.forged = forged_errors(&r);
 	r.hostile = r.cls == APP_HOSTILE;
@@ -242,12 +299,22 @@ static void refusal_one(struct dx *x, const struct key *k)
 
 void dx_refusals(struct dx *x)
 {
-	size_t n;
-	struct key *k = dx_read_keys(x, dx_prepare(x,
-		"SELECT dst, '', dport FROM pu WHERE fid IS NULL GROUP BY dst, dport ORDER BY dst, dport",
-		""), &n);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		refusal_one(x, &k[i]);
+	if (x->failed)
+		return;
+	if (db_exec(x->db, TARGETS_SQL, x->errbuf) < 0) {
+		x->failed = true;
+		return;
+	}
+	/* Read while findings are written: the rows come from temporary tables nothing
+	 * writes to until the claim. */
+	sqlite3_stmt *row = dx_prepare(x, TARGET_ROWS_SQL, "");
+	int rc = SQLITE_DONE;
+	while (row && !x->failed && (rc = sqlite3_step(row)) == SQLITE_ROW)
+		refusal_one(x, row);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dx_fail(x, "reading refusals");
+	dx_done(x, row);
+	if (!x->failed && db_exec(x->db, TARGETS_CLAIM_SQL, x->errbuf) < 0)
+		x->failed = true;
 	x->n_findings = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM findings", ""), 0);
-	free(k);
 }

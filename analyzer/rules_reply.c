@@ -43,7 +43,7 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 	} else {
 		dx_fail(x, "summarising refused replies");
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	st = dx_prepare(x, "SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM epg"
 			" WHERE ip = ?1 AND port = ?2", "ti", r->ip, r->port);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -51,7 +51,7 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 		const unsigned char *a = sqlite3_column_text(st, 2);
 		snprintf(r->app, sizeof r->app, "%s", a ? (const char *)a : "");
 	}
-	sqlite3_finalize(st);
+	dx_done(x, st);
 	if (!r->rx && !r->tx)
 		dx_flow_counts(x, r->fid, &r->rx, &r->tx);
 	if (!r->app[0]) /* the quotes themselves: "dns A example.com" */
@@ -193,7 +193,7 @@ static void reply_one(struct dx *x, const struct key *k)
 	struct reply_facts r = { .ip = k->a, .port = k->n };
 	fmt_endpoint(k->a, k->n, r.ep, sizeof r.ep);
 	r.fid = dx_new_finding(x, "late-reply", k->a, k->n, NULL);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE fid IS NULL AND role = 'reply' AND"
+	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND role = 'reply' AND"
 			     " src = ?2 AND sport = ?3", "iti", r.fid, k->a, k->n), "claiming replies");
 	reply_counts(x, &r);
 	const char *label = reply_label(x, &r);
@@ -222,7 +222,7 @@ void dx_replies(struct dx *x)
 {
 	size_t n;
 	struct key *k = dx_read_keys(x, dx_prepare(x,
-		"SELECT src, '', sport FROM pu WHERE fid IS NULL AND role = 'reply'"
+		"SELECT src, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND role = 'reply'"
 		" GROUP BY src, sport ORDER BY src, sport", ""), &n);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reply_one(x, &k[i]);
