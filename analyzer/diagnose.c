@@ -235,19 +235,57 @@ static const char CLAIM_SQL[] =
 	"CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER);"
 	"INSERT INTO claim SELECT eid, fid, NULL FROM pu WHERE fid IS NOT NULL;"
 	"INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of FROM pud d"
-	" JOIN pu p ON p.eid = d.dup_of;"
-	/* only the rows whose link changed are written: a re-run writes nothing */
+	" JOIN pu p ON p.eid = d.dup_of;";
+
+/* Only the rows whose link changed are written: a re-run writes nothing. */
+static const char LINK_SQL[] =
 	"UPDATE events SET finding_id = NULL, dup_of = NULL WHERE (finding_id IS NOT NULL"
 	" OR dup_of IS NOT NULL) AND capture_id IN (SELECT id FROM captures)"
 	" AND id NOT IN (SELECT eid FROM claim);"
 	"UPDATE events SET finding_id = c.fid, dup_of = c.dup_of FROM claim c"
 	" WHERE c.eid = events.id AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT c.dup_of);"
-	"DROP TABLE temp.claim;"
+	"DROP TABLE temp.claim;";
+
+static const char CAPTURE_POINTS_SQL[] =
 	"UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
 	" FROM (SELECT DISTINCT x.fid, c.path FROM (SELECT fid, capture_id FROM pu WHERE fid IS NOT"
 	" NULL UNION SELECT p.fid, d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of) x"
 	" JOIN captures c ON c.id = x.capture_id ORDER BY x.fid, c.path) GROUP BY fid) s"
 	" WHERE s.fid = findings.id;";
+
+/* Linking many events at once (a first run over a large capture) rewrites an entry of the
+ * finding index for each: past this many new links, dropping the index and building it
+ * again costs a third as much. */
+#define RELINK_REBUILD_MIN 100000
+
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int link_events(sqlite3 *db, char *errbuf)
+{
+	if (db_exec(db, CLAIM_SQL, errbuf) < 0)
+		return -1;
+	/* The stored table, not a report's private copy of it (db_shadow_written). */
+	bool stored = query_int(db, "SELECT COUNT(*) FROM temp.sqlite_schema WHERE name = 'events'") == 0;
+	int64_t linked = stored ? query_int(db, "SELECT COUNT(*) FROM main.events WHERE finding_id"
+					    " IS NOT NULL") : -1;
+	bool rebuild = linked >= 0 &&
+		       query_int(db, "SELECT COUNT(*) FROM claim") - linked >= RELINK_REBUILD_MIN;
+	if (rebuild && db_exec(db, "DROP INDEX main.events_finding", errbuf) < 0)
+		return -1;
+	if (db_exec(db, LINK_SQL, errbuf) < 0)
+		return -1;
+	if (rebuild && db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id)", errbuf) < 0)
+		return -1;
+	return db_exec(db, CAPTURE_POINTS_SQL, errbuf);
+}
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
 int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
@@ -314,7 +352,7 @@ int diagnose_rebuild(sqlite3 *db, char *errbuf)
 	dx_replies(&x);
 	dx_refusals(&x);
 	dx_summaries(&x);
-	if (!x.failed && db_exec(db, CLAIM_SQL, x.errbuf) < 0)
+	if (!x.failed && link_events(db, x.errbuf) < 0)
 		x.failed = true;
 	dx_cache_free(&x);
 	if (x.failed) {

@@ -94,13 +94,19 @@ static const char SUMMARY_SQL[] =
 	" (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k FROM (SELECT fid,"
 	" substr(h, 1, instr(h || ' ', ' ') - 1) AS app FROM (SELECT fid, CAST(hint AS TEXT) AS h"
 	" FROM pu NOT INDEXED WHERE fid IS NOT NULL AND hint IS NOT NULL)) GROUP BY fid, app) WHERE k = 1;"
+	/* distinct pairs into a clustered table first: the window then reads them in order */
+	"DROP TABLE IF EXISTS temp.fc;"
+	"CREATE TEMP TABLE fc (fid, c, PRIMARY KEY (fid, c)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO fc SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END"
+	" FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
 	"UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
-	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM (SELECT DISTINCT fid,"
-	" CASE WHEN role = 'reply' THEN dst ELSE src END AS c FROM pu NOT INDEXED WHERE fid IS NOT NULL))"
-	" WHERE k <= 100 GROUP BY fid) s WHERE s.fid = findings.id;"
-	"UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(r) AS j FROM (SELECT"
-	" fid, r, row_number() OVER (PARTITION BY fid ORDER BY r) AS k FROM (SELECT DISTINCT fid,"
-	" reporter AS r FROM pu NOT INDEXED WHERE fid IS NOT NULL)) WHERE k <= 100 GROUP BY fid) s"
+	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
+	" GROUP BY fid) s WHERE s.fid = findings.id;"
+	"DELETE FROM fc;"
+	"INSERT OR IGNORE INTO fc SELECT fid, reporter FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
+	"UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
+	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
+	" GROUP BY fid) s"
 	" WHERE s.fid = findings.id;";
 
 /* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
@@ -271,6 +277,6 @@ void dx_summaries(struct dx *x)
 			quote_evidence(x, &fs[i]);
 	}
 	free(fs);
-	if (!x->failed && db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa", x->errbuf) < 0)
+	if (!x->failed && db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa; DROP TABLE temp.fc", x->errbuf) < 0)
 		x->failed = true;
 }
