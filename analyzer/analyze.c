@@ -84,6 +84,7 @@ struct run {
 	int n_stored, n_known;
 	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
 	bool db_failed;		/* a database error (exit status PM_EXIT_DB) */
+	bool direct;		/* one worker: it stores into the database itself, no scratch copy */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -236,9 +237,9 @@ static long long file_size(const char *path)
 }
 
 
-static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
-				   struct cap_reader *r, const struct cli *cli, char *msg,
-				   size_t msg_len, char *key, size_t key_len)
+static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *path,
+				   long long size, struct cap_reader *r, const struct cli *cli,
+				   char *msg, size_t msg_len, char *key, size_t key_len)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
@@ -248,7 +249,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *path, long long size,
 		j.started = time(NULL);
 	}
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
-	j.store = j.corr ? store_begin(w, path, cli->cap_opt.filter, errbuf) : NULL;
+	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
 		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
 		corr_free(j.corr);
@@ -300,10 +301,11 @@ static void copy_failed(const char *capture_path, const char *err, void *arg)
 	snprintf(arg, COPY_ERR_LEN, "%s", err);
 }
 
-/* Analyzes one capture into the worker's private database `w`, then copies it into "out".
- * The message (error or note) goes to msg; the capture's identity in the database to key
+/* Analyzes one capture into the worker's private database `w`, then copies it into "out";
+ * a lone worker (`direct`) stores into "out" itself: a million events are written once,
+ * not twice. The message (error or note) goes to msg; the capture's identity in the database to key
  * ("" when it is not there). A capture cut short is stored and FAILED. */
-static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *cli,
+static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const struct cli *cli,
 				char *msg, size_t msg_len, char *key, size_t key_len)
 {
 	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE];
@@ -323,11 +325,10 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 		snprintf(msg, msg_len, "%s", errbuf);
 		return OUT_FAILED;
 	}
-	enum outcome o = scan_and_store(w, path, size, r, cli, msg, msg_len, key, key_len);
+	enum outcome o = scan_and_store(w, direct ? "out" : "main", path, size, r, cli, msg,
+					msg_len, key, key_len);
 	cap_close(r);
-	if (o == OUT_KNOWN)
-		return o;
-	if (o == OUT_DB || o == OUT_STOPPED)
+	if (o == OUT_KNOWN || o == OUT_DB || o == OUT_STOPPED || direct)
 		return o;
 	struct copy_counts k;
 	char copy_err[COPY_ERR_LEN] = "";
@@ -406,8 +407,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&run->lock);
 		if (i < 0)
 			break;
-		enum outcome o = analyze_one(w, run->list.paths[i], run->cli, msg, sizeof msg, key,
-					     sizeof key);
+		enum outcome o = analyze_one(w, run->direct, run->list.paths[i], run->cli, msg,
+					     sizeof msg, key, sizeof key);
 		report_outcome(run, run->list.paths[i], o, msg, key);
 	}
 	sqlite3_close(w);
@@ -426,6 +427,7 @@ static void run_workers(struct run *run, struct cli *cli)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n > 64)
 		n = 64;
+	run->direct = n <= 1;
 	atomic_init(&run->decode_threads, cores > n ? (int)(cores - n) : 0);
 	cli->cap_opt.decode_threads = &run->decode_threads;
 	for (int i = 1; i < n; i++)

@@ -10,13 +10,15 @@
 
 struct store {
 	sqlite3 *db;
+	const char *schema;	/* "main" (a worker's scratch database) or "out" (the real one) */
 	sqlite3_stmt *ev;
 	int64_t capture_id;
+	int64_t flow_base;	/* flow ids of this capture start above it */
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
 static const char EVENT_SQL[] =
-	"INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
+	"INSERT INTO %s.events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
 	" code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
 	" rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
 	" orig_delay_ns, icmp_cksum, quote_ip_id, other_delay_ns, other_wait_ns, other_run,"
@@ -24,7 +26,10 @@ static const char EVENT_SQL[] =
 	"?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
 	"?35,?36,?37)";
 
-struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf)
+static int prepare(struct store *s, const char *sql, sqlite3_stmt **st);
+
+struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
+			  char *errbuf)
 {
 	struct store *s = calloc(1, sizeof *s);
 	sqlite3_stmt *st = NULL;
@@ -33,15 +38,19 @@ struct store *store_begin(sqlite3 *db, const char *path, const char *filter, cha
 		return NULL;
 	}
 	s->db = db;
-	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0) {
+	s->schema = schema;
+	/* Deferred: the first write (the capture's row) locks `schema` alone. BEGIN IMMEDIATE
+	 * would take the write lock of every attached database, the real one included, and
+	 * keep the other workers waiting while this one reads its capture. */
+	if (db_exec(db, "BEGIN", errbuf) < 0) {
 		free(s);
 		return NULL;
 	}
-	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", errbuf) < 0)
+	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", s->errbuf) < 0)
 		goto error;
-	if (sqlite3_prepare_v2(db, "INSERT INTO captures (path, content_hash, format, filter) "
-				   "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)", -1, &st, NULL) != SQLITE_OK)
-		goto sql_error;
+	if (prepare(s, "INSERT INTO %s.captures (path, content_hash, format, filter) "
+		       "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)", &st) < 0)
+		goto error;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
 	if (filter)
 		sqlite3_bind_text(st, 2, filter, -1, SQLITE_TRANSIENT);
@@ -50,12 +59,20 @@ struct store *store_begin(sqlite3 *db, const char *path, const char *filter, cha
 	sqlite3_finalize(st);
 	st = NULL;
 	s->capture_id = sqlite3_last_insert_rowid(db);
-	if (sqlite3_prepare_v2(db, EVENT_SQL, -1, &s->ev, NULL) != SQLITE_OK)
+	if (prepare(s, "SELECT coalesce(MAX(id), 0) FROM %s.flows", &st) < 0)
+		goto error;
+	if (sqlite3_step(st) != SQLITE_ROW)
 		goto sql_error;
+	s->flow_base = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (prepare(s, EVENT_SQL, &s->ev) < 0)
+		goto error;
 	return s;
 sql_error:
-	snprintf(errbuf, DB_ERRBUF_SIZE, "storing a capture: %s", sqlite3_errmsg(db));
+	snprintf(s->errbuf, DB_ERRBUF_SIZE, "storing a capture: %s", sqlite3_errmsg(db));
 error:
+	snprintf(errbuf, DB_ERRBUF_SIZE, "%s", s->errbuf);
 	sqlite3_finalize(st);
 	store_abort(s);
 	return NULL;
@@ -141,7 +158,7 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	if (d->icmp.q.has_ports)
 		sqlite3_bind_text(st, 26, link->is_reply ? "reply" : "request", -1, SQLITE_STATIC);
 	if (link->flow >= 0)
-		sqlite3_bind_int64(st, 27, (sqlite3_int64)link->flow + 1);
+		sqlite3_bind_int64(st, 27, (sqlite3_int64)link->flow + 1 + s->flow_base);
 	sqlite3_bind_int(st, 28, link->orig_seen);
 	if (link->orig_seen)
 		sqlite3_bind_int64(st, 29, link->orig_delay);
@@ -177,10 +194,15 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/* Prepares sql, whose "%s." is the store's schema. */
 static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 {
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %s", sqlite3_errmsg(s->db));
+	char *text = sqlite3_mprintf(sql, s->schema);
+	int rc = text ? sqlite3_prepare_v2(s->db, text, -1, st, NULL) : SQLITE_NOMEM;
+	sqlite3_free(text);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %s",
+			 text ? sqlite3_errmsg(s->db) : "out of memory");
 		return -1;
 	}
 	return 0;
@@ -195,13 +217,13 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
 static int store_flows(struct store *s, struct corr *c)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(s, "INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip,"
+	int rc = prepare(s, "INSERT INTO %s.flows (id, capture_id, client_ip, client_port, server_ip,"
 			    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
 			    " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
 			    "?9,?10,?11,?12,?13,?14,?15)", &st);
 	for (size_t i = 0; rc == 0 && i < corr_n_flows(c); i++) {
 		const struct touched_flow *f = corr_flow(c, i);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1 + s->flow_base);
 		sqlite3_bind_int64(st, 2, s->capture_id);
 		bind_addr(st, 3, &f->client);
 		sqlite3_bind_int(st, 4, f->client_port);
@@ -297,22 +319,22 @@ static int store_source_port(uint16_t port, uint64_t datagrams, uint64_t bytes, 
 static int store_endpoints(struct store *s, struct corr *c)
 {
 	struct ep_ctx x = { .s = s };
-	int rc = prepare(s, "INSERT INTO endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
+	int rc = prepare(s, "INSERT INTO %s.endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
 			    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
 			    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
 			    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, tx_refused_during,"
 			    " tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
 			    "?15,?16,?17,?18,?19,?20,?21,?22,?23)", &x.ep);
 	if (rc == 0)
-		rc = prepare(s, "INSERT OR IGNORE INTO endpoint_clients (capture_id, ip, port,"
+		rc = prepare(s, "INSERT OR IGNORE INTO %s.endpoint_clients (capture_id, ip, port,"
 				" client_ip) VALUES (?1,?2,?3,?4)", &x.cl);
 	if (rc == 0)
-		rc = prepare(s, "INSERT OR IGNORE INTO host_ttls (capture_id, ip, ttl, packets)"
+		rc = prepare(s, "INSERT OR IGNORE INTO %s.host_ttls (capture_id, ip, ttl, packets)"
 				" VALUES (?1,?2,?3,?4)", &x.ttl);
 	if (rc == 0)
 		rc = corr_each_endpoint(c, store_endpoint, &x);
 	if (rc == 0)
-		rc = prepare(s, "INSERT INTO source_ports (capture_id, port, datagrams, bytes)"
+		rc = prepare(s, "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes)"
 				" VALUES (?1,?2,?3,?4)", &x.sp);
 	if (rc == 0)
 		rc = corr_each_ttl(c, store_ttl, &x);
@@ -328,7 +350,7 @@ static int store_endpoints(struct store *s, struct corr *c)
 static int store_anomalies(struct store *s, const struct scan_stats *st)
 {
 	sqlite3_stmt *ins = NULL;
-	int rc = prepare(s, "INSERT INTO capture_anomalies (capture_id, name, count)"
+	int rc = prepare(s, "INSERT INTO %s.capture_anomalies (capture_id, name, count)"
 			    " VALUES (?1, ?2, ?3)", &ins);
 	for (int a = 0; rc == 0 && a < AN__COUNT; a++) {
 		if (!st->anomalies[a])
@@ -346,7 +368,7 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 {
 	sqlite3_stmt *st = NULL;
 	const struct scan_stats *ss = f->stats;
-	int rc = prepare(s, "UPDATE captures SET size = ?2, content_hash = ?3, format = ?4,"
+	int rc = prepare(s, "UPDATE %s.captures SET size = ?2, content_hash = ?3, format = ?4,"
 			    " link_type = ?5, link_type_name = ?6, precision = ?7, snaplen = ?8,"
 			    " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
 			    " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"

@@ -9,9 +9,11 @@
 
 struct store;
 
-/* Begins a capture in `db` (schema "main"): opens a transaction and inserts its row.
- * NULL with errbuf (DB_ERRBUF_SIZE) on failure. */
-struct store *store_begin(sqlite3 *db, const char *path, const char *filter, char *errbuf);
+/* Begins a capture in `db`'s database `schema` ("main", or an attached one): opens a
+ * transaction and inserts its row; its flows get ids above those stored. NULL with errbuf
+ * (DB_ERRBUF_SIZE) on failure. */
+struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
+			  char *errbuf);
 
 /* Inserts one ICMP error event (destination unreachable or time exceeded). 0 or -1. */
 int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
