@@ -108,6 +108,7 @@ test-lone:
 bench: bench-deps
 	$(MAKE) --no-print-directory portmortem build/gen-capture
 	sh tests/bench/bench.sh
+	sh tests/bench/storm.sh
 	sh tests/bench/evict.sh
 
 # The generator checked against tshark for every link type (needs tshark; about 2 minutes).

@@ -449,7 +449,8 @@ static const char SCOPE_EVENTS_SQL[] =
 static int pm_report(sqlite3 *db, const struct cli *cli, bool scoped)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
-	if (!diagnose_current(db) && diagnose_rebuild(db, errbuf) < 0) {
+	const struct diagnose_kb kb = { .service_for_port = kb_service_for_port };
+	if (!diagnose_current(db) && diagnose_rebuild(db, &kb, errbuf) < 0) {
 		if (g_signal)
 			return PM_EXIT_DB; /* the caller says it was interrupted */
 		if (db_budget_exceeded(db))

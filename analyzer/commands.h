@@ -54,8 +54,5 @@ int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *sco
  * commands' loops look at; call before opening databases. pm_signal(): the signal, or 0. */
 void pm_catch_signals(void);
 int pm_signal(void);
-const char *pm_proto_name(uint8_t proto);	/* "udp", "tcp", ... or NULL */
-void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
-size_t pm_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len);
 
 #endif

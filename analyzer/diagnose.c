@@ -332,9 +332,15 @@ bool diagnose_current(sqlite3 *db)
 	return same;
 }
 
-int diagnose_rebuild(sqlite3 *db, char *errbuf)
+bool dx_service_port(const struct dx *x, int64_t port)
 {
-	struct dx x = { .db = db };
+	return port >= 0 && port <= 65535 && x->kb && x->kb->service_for_port &&
+	       x->kb->service_for_port((uint16_t)port) != NULL;
+}
+
+int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
+{
+	struct dx x = { .db = db, .kb = kb };
 	/* The temporary tables of a storm of errors hold millions of rows: a larger page cache
 	 * for them keeps their B-trees in memory instead of spilling to temporary files. */
 	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||

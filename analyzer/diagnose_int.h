@@ -17,8 +17,11 @@ struct dx_cached {
 	bool busy;	/* handed out by dx_prepare, not yet given back by dx_done */
 };
 
+struct diagnose_kb;
+
 struct dx {
 	sqlite3 *db;
+	const struct diagnose_kb *kb;
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
@@ -53,6 +56,8 @@ enum app_class {
 	APP_HOSTILE,	/* spam and worm payloads */
 };
 enum app_class dx_app_class(const char *app);
+/* Whether the knowledge base has a service clients are configured to use on `port`. */
+bool dx_service_port(const struct dx *x, int64_t port);
 
 /* A (text, text, int) key read from a grouping query, kept so the query can end first. */
 struct key {

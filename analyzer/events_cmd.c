@@ -24,57 +24,6 @@ static const char EVENT_JSON_SQL[] =
 	"'family', ?6, 'type', ?7, 'code', ?8, 'proto', ?9, 'src', ?10, 'sport', ?11, "
 	"'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16))";
 
-const char *pm_proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmp6";
-	case 132: return "sctp";
-	case 136: return "udplite";
-	default: return NULL;
-	}
-}
-
-/* app_hint_str() with the whole DNS name: a NUL byte inside the name ends app_hint_str()'s C
- * string, so the name (always last) is put back from its length. Returns the byte count. */
-size_t pm_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len)
-{
-	app_hint_str(h, buf, buf_len);
-	size_t n = strlen(buf);
-	if (h->kind != HINT_DNS || h->dns_qname_len == 0)
-		return n;
-	size_t shown = strnlen((const char *)h->dns_qname, h->dns_qname_len);
-	if (shown == h->dns_qname_len || shown > n ||
-	    memcmp(buf + n - shown, h->dns_qname, shown) != 0)
-		return n;
-	size_t start = n - shown, end = start + h->dns_qname_len;
-	if (end >= buf_len)
-		end = buf_len - 1;
-	memcpy(buf + start, h->dns_qname, end - start);
-	buf[end] = '\0';
-	return end;
-}
-
-/* Comma-separated (or JSON array) anomaly names of one packet. */
-void pm_anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len)
-{
-	size_t o = 0;
-	buf[0] = '\0';
-	if (json)
-		o += (size_t)snprintf(buf, buf_len, "[");
-	for (int a = 0; a < AN__COUNT && o < buf_len; a++) {
-		if (!(bits & (1ULL << a)))
-			continue;
-		const char *sep = (json ? o > 1 : o > 0) ? "," : "";
-		o += (size_t)snprintf(buf + o, buf_len - o, json ? "%s\"%s\"" : "%s%s", sep,
-				      anomaly_name((enum anomaly)a));
-	}
-	if (json && o < buf_len)
-		snprintf(buf + o, buf_len - o, "]");
-}
-
 struct event_text {
 	char time[40], reporter[48], src[48], dst[48], hint[1200], anomalies[1024], proto[8];
 };
@@ -88,10 +37,10 @@ static void event_text(const struct dissection *d, int64_t ts, int precision, bo
 	pm_addr_str(&d->src, t->reporter, sizeof t->reporter);
 	pm_addr_str(&q->src, t->src, sizeof t->src);
 	pm_addr_str(&q->dst, t->dst, sizeof t->dst);
-	size_t raw_len = pm_hint_bytes(&q->hint, raw, sizeof raw);
-	report_bytes_escape((const uint8_t *)raw, raw_len, t->hint, sizeof t->hint);
-	pm_anomaly_list(d->anomalies, json, t->anomalies, sizeof t->anomalies);
-	const char *pn = pm_proto_name(q->proto);
+	size_t raw_len = app_hint_bytes(&q->hint, raw, sizeof raw);
+	pm_bytes_escape((const uint8_t *)raw, raw_len, t->hint, sizeof t->hint);
+	anomaly_list(d->anomalies, json, t->anomalies, sizeof t->anomalies);
+	const char *pn = proto_name(q->proto);
 	if (pn)
 		snprintf(t->proto, sizeof t->proto, "%s", pn);
 	else
@@ -185,7 +134,7 @@ static void events_one(const char *path, const char *werr, void *arg)
 		er->status = 1;
 		return;
 	}
-	report_bytes_escape((const uint8_t *)path, strlen(path), esc_path, sizeof esc_path);
+	pm_bytes_escape((const uint8_t *)path, strlen(path), esc_path, sizeof esc_path);
 	er->eo.capture = esc_path;
 	er->eo.precision = cap_precision(r);
 	int rc = scan_capture(r, &st, on_packet, &er->eo);

@@ -7,7 +7,6 @@
 
 #include "analyzer/diagnose_int.h"
 #include "dissectors/dissect.h"
-#include "reports/report.h"
 
 void fmt_clock(int64_t ns, char *buf, size_t len)
 {
@@ -130,8 +129,8 @@ static void finding_names(struct dx *x)
 		const uint8_t *raw = sqlite3_column_blob(st, 1);
 		size_t raw_len = (size_t)sqlite3_column_bytes(st, 1);
 		char name[1100], hex[600], tbuf[16];
-		report_bytes_escape(raw, raw_len, name, sizeof name);
-		report_bytes_hex(raw, raw_len, hex, sizeof hex);
+		pm_bytes_escape(raw, raw_len, name, sizeof name);
+		pm_bytes_hex(raw, raw_len, hex, sizeof hex);
 		int qtype = sqlite3_column_int(st, 2);
 		const char *tn = dns_qtype_name((uint16_t)qtype);
 		if (!tn) {

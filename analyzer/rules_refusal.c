@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
-#include "reports/report.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -133,7 +132,7 @@ static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_
 	/* A service clients are configured to use: its payload says so, or, with no payload to
 	 * read, a well-known port the knowledge base has a service for. */
 	r->configured = r->cls == APP_SERVICE ||
-			(r->cls == APP_UNKNOWN && r->port < 1024 && kb_service_for_port((uint16_t)r->port));
+			(r->cls == APP_UNKNOWN && r->port < 1024 && dx_service_port(x, r->port));
 }
 
 /* Other ports of the same host answering the same application; other hosts answering the

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
-#include "reports/report.h"
 
 struct reply_facts {
 	const char *ip;
@@ -68,7 +67,7 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 
 /* Media, QUIC, VPN and peer-to-peer conversations end this way; request/response services
  * (DNS, NTP, SNMP, ...) answer one question at a time. */
-static bool reply_is_stream(const struct reply_facts *r)
+static bool reply_is_stream(const struct dx *x, const struct reply_facts *r)
 {
 	if (r->cls == APP_STREAM || r->cls == APP_P2P)
 		return true;
@@ -79,7 +78,7 @@ static bool reply_is_stream(const struct reply_facts *r)
 	 * a well-known port, or one the knowledge base names below 10000 (above it, its entries
 	 * are ranges that media and mosh pick ports from at run time). */
 	bool registered = r->port < 1024 ||
-			  (r->port < 10000 && kb_service_for_port((uint16_t)r->port) != NULL);
+			  (r->port < 10000 && dx_service_port(x, r->port));
 	return 2 * r->two_way >= r->errors || (2 * r->high_ports >= r->errors && !registered) ||
 	       (r->measured == 0 && r->rx == 0);
 }
@@ -87,7 +86,7 @@ static bool reply_is_stream(const struct reply_facts *r)
 static const char *reply_label(struct dx *x, const struct reply_facts *r)
 {
 	int64_t quick = r->measured - r->late;
-	if (reply_is_stream(r))
+	if (reply_is_stream(x, r))
 		return "stream-ended";
 	/* The other reading holds too when at least a tenth of the measured answers show it
 	 * (one answer whose request sat in the previous file of a rotated archive does not). */

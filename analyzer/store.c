@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/commands.h"
+#include "dissectors/dissect.h"
 #include "db/db.h"
 
 struct store {
@@ -119,7 +119,7 @@ static void bind_quote(sqlite3_stmt *st, const struct quote *q)
 		sqlite3_bind_int(st, 18, q->udp_len);
 	if (q->hint.kind != HINT_NONE) {
 		char hint[600];
-		size_t n = pm_hint_bytes(&q->hint, hint, sizeof hint);
+		size_t n = app_hint_bytes(&q->hint, hint, sizeof hint);
 		sqlite3_bind_blob(st, 21, hint, (int)n, SQLITE_TRANSIENT);
 	}
 	if (q->hint.kind == HINT_DNS) {
@@ -153,7 +153,7 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	bind_quote(st, &d->icmp.q);
 	sqlite3_bind_int(st, 19, d->icmp.q.quote_len);
 	sqlite3_bind_int(st, 20, d->icmp.rfc4884_len);
-	pm_anomaly_list(d->anomalies, false, anomalies, sizeof anomalies);
+	anomaly_list(d->anomalies, false, anomalies, sizeof anomalies);
 	sqlite3_bind_text(st, 25, anomalies, -1, SQLITE_TRANSIENT);
 	if (d->icmp.q.has_ports)
 		sqlite3_bind_text(st, 26, link->is_reply ? "reply" : "request", -1, SQLITE_STATIC);

@@ -162,7 +162,25 @@ struct app_hint {
  * what the payload said. Bytes from the packet are copied raw (the caller escapes). "" if
  * none. */
 void app_hint_str(const struct app_hint *h, char *buf, size_t buf_len);
+/* app_hint_str() with the whole DNS name, NUL bytes included (format.c); returns its length. */
+size_t app_hint_bytes(const struct app_hint *h, char *buf, size_t buf_len);
 const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
+
+/* format.c */
+/*
+ * Escapes raw packet bytes (a DNS name) into printable ASCII: bytes 0x20..0x7e stay, except
+ * backslash which becomes "\\"; every other byte becomes "\xNN". The result holds no
+ * control character (callers still escape quotes for HTML/JSON/CSV) and is
+ * valid UTF-8. Writes at most out_len-1 chars plus NUL (cut on a whole escape); returns the
+ * length written.
+ */
+size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
+size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
+const char *proto_name(uint8_t proto); /* "udp", "tcp", ... or NULL */
+/* Comma-separated (json: a JSON array of) the names of the anomalies in `bits`. */
+void anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
 
 /* The IP datagram quoted inside an ICMP error (RFC 792, RFC 4443, RFC 4884). */
 struct quote {

@@ -33,18 +33,6 @@ int report_write(sqlite3 *db, const struct report_options *opt, FILE *out, char 
 int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path,
 		      char *errbuf);
 
-/*
- * Escapes raw packet bytes (a DNS name) into printable ASCII: bytes 0x20..0x7e stay, except
- * backslash which becomes "\\"; every other byte becomes "\xNN". The result holds no
- * control character (callers still escape quotes for HTML/JSON/CSV) and is
- * valid UTF-8. Writes at most out_len-1 chars plus NUL (cut on a whole escape); returns the
- * length written.
- */
-size_t report_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
-
-/* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
-size_t report_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
-
 /* ISO 8601 UTC time of ns since the epoch with `precision` fraction digits (0, 3, 6 or 9):
  * "2026-11-23T21:42:45.501342Z". buf needs 40 bytes. Returns buf. */
 char *report_time_iso(int64_t ns, int precision, char *buf, size_t buf_len);

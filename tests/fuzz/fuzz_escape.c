@@ -1,20 +1,21 @@
 /* fuzz_escape.c - libFuzzer target over the report escapers: any bytes in, safe text out. */
 // Input: any bytes. Each escaper's output is checked inside the target:
-//  - esc_name and report_bytes_escape: printable ASCII only, and decoding the \\ and \xNN
-//    escapes gives the input back (report_bytes_escape: a prefix of it, within its buffer);
+//  - esc_name and pm_bytes_escape: printable ASCII only, and decoding the \\ and \xNN
+//    escapes gives the input back (pm_bytes_escape: a prefix of it, within its buffer);
 //  - esc_text: valid UTF-8 with no C0/C1 control, DEL, bidirectional override or line
 //    separator (not reversible: esc_text keeps a backslash as it is);
 //  - html_puts: no < > " ' and every & starts one of the five entities, and unescaping
 //    gives the input back;
 //  - csv_field: one RFC 4180 field that parses back to the input (after the ' that defuses
 //    a formula), never starting with = + - @ TAB CR outside quotes;
-//  - report_bytes_hex: lowercase hex of the input.
+//  - pm_bytes_hex: lowercase hex of the input.
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/dissect.h"
 #include "reports/report.h"
 #include "reports/report_int.h"
 
@@ -123,14 +124,14 @@ static void check_bytes(const uint8_t *data, size_t size, uint8_t *scratch)
 	size_t cap = size * 4 + 1;
 	char *out = malloc(cap);
 	size_t out_len = 1 + (size ? data[0] % (cap) : 0);
-	size_t n = report_bytes_escape(data, size, out, out_len);
+	size_t n = pm_bytes_escape(data, size, out, out_len);
 	if (n >= out_len || out[n] != '\0' || strlen(out) != n)
 		__builtin_trap();
 	check_ascii(out, n);
 	size_t k = unescape(out, n, scratch);
 	if (k > size || memcmp(scratch, data, k) != 0)
 		__builtin_trap();
-	n = report_bytes_hex(data, size, out, cap);
+	n = pm_bytes_hex(data, size, out, cap);
 	if (n != 2 * size)
 		__builtin_trap();
 	for (size_t i = 0; i < n; i++)

@@ -48,7 +48,7 @@ static void store_capture(sqlite3 *db, const char *path)
 	if (cap_open(path, &o, &r, errbuf) < 0)
 		return;
 	struct fz f = { .corr = corr_new(256, 1024) };
-	f.store = f.corr ? store_begin(db, "fuzz.pcap", NULL, errbuf) : NULL;
+	f.store = f.corr ? store_begin(db, "main", "fuzz.pcap", NULL, errbuf) : NULL;
 	if (!f.store)
 		__builtin_trap();
 	int rc = scan_capture(r, &st, on_packet, &f);
@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	store_capture(db, path);
 	close(fd);
-	if (diagnose_rebuild(db, errbuf) < 0)
+	if (diagnose_rebuild(db, &(struct diagnose_kb){ kb_service_for_port }, errbuf) < 0)
 		__builtin_trap();
 	write_reports(db);
 	sqlite3_close(db);

@@ -7,6 +7,7 @@
 
 #include "analyzer/diagnose.h"
 #include "db/db.h"
+#include "reports/report.h"
 
 static char dir[] = "/tmp/pm-dbguard-XXXXXX";
 
@@ -128,7 +129,7 @@ Test(dbguard, readonly_open_diagnoses_in_temp)
 	/* stale findings: report then recomputes them in temp copies of what it writes */
 	cr_assert(!diagnose_current(db));
 	cr_assert_eq(db_shadow_written(db, err), 0, "%s", err);
-	cr_assert_geq(diagnose_rebuild(db, err), 0, "%s", err);
+	cr_assert_geq(diagnose_rebuild(db, &(struct diagnose_kb){ kb_service_for_port }, err), 0, "%s", err);
 	sqlite3_close(db);
 	/* the file still holds what it held */
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);

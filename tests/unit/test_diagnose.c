@@ -6,6 +6,7 @@
 
 #include "analyzer/diagnose.h"
 #include "db/db.h"
+#include "reports/report.h"
 
 static sqlite3 *db;
 
@@ -72,7 +73,7 @@ static void endpoint(int cap, const char *ip, int port, long long rx, long long 
 static int rebuild(void)
 {
 	char err[DB_ERRBUF_SIZE];
-	int n = diagnose_rebuild(db, err);
+	int n = diagnose_rebuild(db, &(struct diagnose_kb){ kb_service_for_port }, err);
 	cr_assert_geq(n, 0, "%s", err);
 	return n;
 }
