@@ -33,7 +33,12 @@ struct store *store_begin(sqlite3 *db, const char *path, const char *filter, cha
 		return NULL;
 	}
 	s->db = db;
-	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0) {
+	/* Deferred: the scratch database alone is written, so only it is locked. BEGIN
+	 * IMMEDIATE would also take the write lock of every attached database, the real one
+	 * ("out") included, for as long as the capture is read: other workers and other runs
+	 * writing to it would wait on this one capture's reading, and give up ("database is
+	 * locked") when that took longer than their wait. */
+	if (db_exec(db, "BEGIN", errbuf) < 0) {
 		free(s);
 		return NULL;
 	}
