@@ -56,6 +56,12 @@ const char *kb_service_for_port(uint16_t port);
 
 /* Prints the entry for a diagnosis label, a port number or a service name. 0, or -1 if unknown. */
 int kb_explain(const char *what, FILE *out);
+/* kb_explain() of `what` as given, else with spaces and underscores as dashes, in lower case
+ * ("service down" is service-down). 0, or -1 if unknown. */
+int kb_explain_topic(const char *what, FILE *out);
+/* Lists the entries kb_explain() knows: the labels with their summaries, the services with
+ * their ports. 0, or -1 (said on standard error). */
+int kb_explain_list(FILE *out);
 
 /* Parses and validates the compiled-in knowledge base; 0 or -1 with errbuf. */
 int kb_check(char *errbuf, size_t errbuf_len);
