@@ -23,8 +23,8 @@ int kb_explain_list(FILE *out)
 		const struct kb_section *s = &db->s[i];
 		char ports[64] = "";
 		size_t used = 0;
-		if (s->kind != KB_SERVICE || !s->name)
-			continue;
+		if (s->kind != KB_SERVICE || !s->name || s->n_r == 0)
+			continue; /* "other", the fallback, has no entry of its own */
 		for (int r = 0; r < s->n_r && used + 16 < sizeof ports; r++) {
 			used += (size_t)snprintf(ports + used, sizeof ports - used, "%s%u", r ? "," : "",
 						 s->r[r].lo);
