@@ -221,6 +221,25 @@ check "two analyzes started together: both exit 0 (got $st1 and $st2)" test "$st
 check "two analyzes started together: all $n_samples captures stored" \
 	test "$(sqlite3 "$TMP/cc.db" "SELECT COUNT(*) FROM captures")" -eq "$n_samples"
 
+# and the report of each run is its own, though the other run rebuilt the findings (for its
+# own captures) between this run's diagnosis and its report: 10 pairs started together
+leaks=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	rm -f "$TMP/cc.db"*
+	"$BIN" analyze -q -d "$TMP/cc.db" -f json -o "$TMP/a.json" "$S/dns-closed-v4.pcap" &
+	first=$!
+	"$BIN" analyze -q -d "$TMP/cc.db" -f json -o "$TMP/b.json" "$S/udp-scan.pcap"
+	wait $first
+	for r in a:service-down b:udp-scan; do
+		got=$(python3 -c 'import json, sys
+print(" ".join(sorted({f["diagnosis"] for f in json.load(open(sys.argv[1]))["findings"]})))' \
+			"$TMP/${r%%:*}.json" 2>&1)
+		[ "$got" = "${r#*:}" ] || { leaks=$((leaks + 1)); echo "    pair $i, run ${r%%:*}: $got"; }
+	done
+done
+check "two runs at once: each report shows its own captures' findings ($leaks of 20 did not)" \
+	test $leaks -eq 0
+
 # 12. make install / uninstall into a staging directory, and the manual page.
 stage=$TMP/stage
 make -s --no-print-directory install DESTDIR="$stage" PREFIX=/usr >"$TMP/o" 2>&1
