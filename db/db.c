@@ -441,6 +441,9 @@ int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot attach %s: %s", path, sqlite3_errmsg(db));
 		return -1;
 	}
+	struct db_guard *g = guard_of(db);
+	if (g && !g->path[0]) /* a worker's scratch database waits for the one it attached */
+		snprintf(g->path, sizeof g->path, "%s", path);
 	return 0;
 }
 
