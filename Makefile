@@ -22,7 +22,7 @@ export SHARED
 DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
              libxxhash-dev libssl-dev libisal-dev
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils \
-             wireshark-common
+             wireshark-common man-db groff-base mandoc
 DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
@@ -34,7 +34,8 @@ REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
-.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz fuzz-build check-gen
+.PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz fuzz-build check-gen \
+        install uninstall
 all: portmortem
 
 portmortem: build/rel/analyzer/main.o $(REL_OBJ)
@@ -74,6 +75,20 @@ build/gen/schema_sql.c: db/schema.sql tests/tools/c-string.sh
 build/gen/kb_data.c: reports/kb.txt tests/tools/c-string.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/c-string.sh pm_kb_text < $< > $@.tmp && mv $@.tmp $@
+
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: the binary to $(DESTDIR)$(PREFIX)/bin, the
+# manual page to $(DESTDIR)$(PREFIX)/share/man/man1 (nothing else: the schema and the
+# knowledge base are compiled in). `make uninstall` with the same variables removes them.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+MAN1DIR := $(PREFIX)/share/man/man1
+install: portmortem
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MAN1DIR)"
+	install -m 755 portmortem "$(DESTDIR)$(BINDIR)/portmortem"
+	install -m 644 docs/portmortem.1 "$(DESTDIR)$(MAN1DIR)/portmortem.1"
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/portmortem" "$(DESTDIR)$(MAN1DIR)/portmortem.1"
 
 # Dependencies: installs missing Debian packages when root, else prints the command.
 deps:

@@ -445,12 +445,35 @@ static void run_workers(struct run *run, struct cli *cli)
 static const char SCOPE_EVENTS_SQL[] =
 	"CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;";
 
+/* Rebuilds the findings when they are not those of the captures this connection sees, and
+ * leaves a read transaction open in which they are: another run into the same database (its
+ * own captures, its own scope) may rebuild them between our diagnosis and our report, which
+ * would then show its findings. 0 with the transaction open (the caller ends it), or -1 with
+ * errbuf (DB_ERRBUF_SIZE). */
+static int report_snapshot(sqlite3 *db, char *errbuf)
+{
+	char ignore[DB_ERRBUF_SIZE];
+	const struct diagnose_kb kb = { .service_for_port = kb_service_for_port };
+	for (int attempt = 0; attempt < 10; attempt++) {
+		if (!diagnose_current(db) && diagnose_rebuild(db, &kb, errbuf) < 0)
+			return -1;
+		if (db_exec(db, "BEGIN", errbuf) < 0)
+			return -1;
+		if (diagnose_current(db)) /* its first read fixes the snapshot */
+			return 0;
+		db_exec(db, "ROLLBACK", ignore);
+	}
+	snprintf(errbuf, DB_ERRBUF_SIZE, "other runs kept rebuilding the findings; run again");
+	return -1;
+}
+
+static int report_in_snapshot(sqlite3 *db, const struct cli *cli, bool scoped);
+
 /* Rebuilds the findings when the captures changed, and writes the report. */
 static int pm_report(sqlite3 *db, const struct cli *cli, bool scoped)
 {
 	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
-	const struct diagnose_kb kb = { .service_for_port = kb_service_for_port };
-	if (!diagnose_current(db) && diagnose_rebuild(db, &kb, errbuf) < 0) {
+	if (report_snapshot(db, errbuf) < 0) {
 		if (g_signal)
 			return PM_EXIT_DB; /* the caller says it was interrupted */
 		if (db_budget_exceeded(db))
@@ -460,6 +483,16 @@ static int pm_report(sqlite3 *db, const struct cli *cli, bool scoped)
 		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);
 		return PM_EXIT_DB;
 	}
+	int st = report_in_snapshot(db, cli, scoped);
+	char ignore[DB_ERRBUF_SIZE];
+	db_exec(db, "COMMIT", ignore); /* the snapshot only read the database */
+	return st;
+}
+
+/* Writes the report from the snapshot report_snapshot() opened. */
+static int report_in_snapshot(sqlite3 *db, const struct cli *cli, bool scoped)
+{
+	char errbuf[DB_ERRBUF_SIZE > REPORT_ERRBUF_SIZE ? DB_ERRBUF_SIZE : REPORT_ERRBUF_SIZE];
 	/* The diagnosis wrote the events' links; the report reads this run's events only. */
 	if (scoped && db_exec(db, SCOPE_EVENTS_SQL, errbuf) < 0) {
 		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);

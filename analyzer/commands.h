@@ -12,7 +12,7 @@
 
 #define PM_VERSION "0.1.0"
 
-enum command { CMD_ANALYZE, CMD_REPORT, CMD_MERGE, CMD_EXPLAIN, CMD_EVENTS };
+enum command { CMD_ANALYZE, CMD_REPORT, CMD_MERGE, CMD_EXPLAIN, CMD_EVENTS, CMD_HELP };
 
 struct cli {
 	enum command cmd;
@@ -42,6 +42,24 @@ int cmd_analyze(const struct cli *cli);
 int cmd_report(const struct cli *cli);
 int cmd_merge(const struct cli *cli);
 int cmd_events(const struct cli *cli);
+
+/* The words of the command line (cli.c). */
+#include <stdio.h>
+/* The command's name ("analyze", ...), and the command a word names exactly (-1: none). */
+const char *cli_command_name(enum command cmd);
+int cli_command_by_name(const char *word);
+/* The command that `word` (the first argument, not a command) is a near miss of (edit
+ * distance 2 or less: "anaylze", "reprot"), or NULL: also when it is an option, "-" or the
+ * path of an existing file or directory, which are captures. */
+const char *cli_near_command(const char *word);
+/* The help of one command (usage, what it does, its options). */
+void cli_command_help(enum command cmd, FILE *out);
+/* Warns on standard error about each option given (long names, with their short letters or
+ * '\0' in `shorts`) that does nothing with cli->cmd: --sha256 with report, --events without
+ * -f csv, -o with explain, ... Returns the number of warnings; the exit status is the
+ * caller's. */
+int cli_warn_idle(const struct cli *cli, const char *const *given, const char *shorts,
+		  int n_given);
 
 /* Shared helpers. */
 #include <sqlite3.h>

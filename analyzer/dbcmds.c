@@ -18,8 +18,8 @@ int cmd_report(const struct cli *cli)
 	sqlite3 *db = NULL;
 	pm_catch_signals();
 	if (access(cli->db_path, R_OK) != 0) {
-		fprintf(stderr, "portmortem: %s: no such database (run 'portmortem analyze' first)\n",
-			cli->db_path);
+		fprintf(stderr, "portmortem: %s: no such database (run 'portmortem analyze' first, "
+				"or name the database with -d PATH)\n", cli->db_path);
 		return PM_EXIT_DB;
 	}
 	int rc = db_open_readonly(cli->db_path, &db, errbuf);
@@ -126,7 +126,12 @@ int cmd_merge(const struct cli *cli)
 			status = PM_EXIT_DB;
 		merged += !pm_signal();
 	}
-	int st = pm_signal() ? 0 : pm_finish(db, cli, NULL);
+	/* A merge that failed in part prints no report: it would read as the whole story. The
+	 * findings are recomputed by the next analyze, merge or report. */
+	if (status != PM_EXIT_OK && !pm_signal())
+		fprintf(stderr, "portmortem: merge into %s incomplete (see above): no report written; "
+				"the captures merged are kept\n", cli->db_path);
+	int st = pm_signal() || status != PM_EXIT_OK ? 0 : pm_finish(db, cli, NULL);
 	sqlite3_close(db);
 	if (pm_signal()) {
 		fprintf(stderr, "portmortem: interrupted: %d of %d shards merged (the captures copied "

@@ -22,10 +22,12 @@ struct events_out {
 static const char EVENT_JSON_SQL[] =
 	"SELECT json_object('time', ?1, 'capture', ?2, 'frame', ?3, 'reporter', ?4, 'ttl', ?5, "
 	"'family', ?6, 'type', ?7, 'code', ?8, 'proto', ?9, 'src', ?10, 'sport', ?11, "
-	"'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16))";
+	"'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16), "
+	"'community_id', ?17)";
 
 struct event_text {
 	char time[40], reporter[48], src[48], dst[48], hint[1200], anomalies[1024], proto[8];
+	char community_id[REPORT_COMMUNITY_ID_LEN]; /* of the quoted flow, "" when none */
 };
 
 static void event_text(const struct dissection *d, int64_t ts, int precision, bool json,
@@ -40,6 +42,10 @@ static void event_text(const struct dissection *d, int64_t ts, int precision, bo
 	size_t raw_len = app_hint_bytes(&q->hint, raw, sizeof raw);
 	pm_bytes_escape((const uint8_t *)raw, raw_len, t->hint, sizeof t->hint);
 	anomaly_list(d->anomalies, json, t->anomalies, sizeof t->anomalies);
+	if (!q->ip_version || report_community_id(t->src, q->has_ports ? q->sport : -1, t->dst,
+						  q->has_ports ? q->dport : -1, q->proto, 0,
+						  t->community_id, sizeof t->community_id) < 0)
+		t->community_id[0] = '\0';
 	const char *pn = proto_name(q->proto);
 	if (pn)
 		snprintf(t->proto, sizeof t->proto, "%s", pn);
@@ -57,11 +63,12 @@ static int print_tsv(struct events_out *eo, uint64_t frame, const struct dissect
 		snprintf(dport, sizeof dport, "%u", q->dport);
 	}
 	bool has_ip = q->ip_version != 0;
-	fprintf(eo->out, "%s\t%s\t%llu\t%s\t%u\t%s\t%u\t%u\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\n",
+	fprintf(eo->out, "%s\t%s\t%llu\t%s\t%u\t%s\t%u\t%u\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%s\t%s\n",
 		t->time, eo->capture, (unsigned long long)frame, t->reporter, d->ttl,
 		d->icmp.family == 6 ? "icmp6" : "icmp", d->icmp.type, d->icmp.code,
 		has_ip ? t->proto : "-", has_ip ? t->src : "-", sport, has_ip ? t->dst : "-", dport,
-		q->quote_len, t->hint[0] ? t->hint : "-", t->anomalies[0] ? t->anomalies : "-");
+		q->quote_len, t->hint[0] ? t->hint : "-", t->anomalies[0] ? t->anomalies : "-",
+		t->community_id[0] ? t->community_id : "-");
 	return ferror(eo->out) ? -1 : 0;
 }
 
@@ -93,6 +100,8 @@ static int print_json(struct events_out *eo, uint64_t frame, const struct dissec
 	if (t->hint[0])
 		sqlite3_bind_text(st, 15, t->hint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 16, t->anomalies, -1, SQLITE_STATIC);
+	if (t->community_id[0])
+		sqlite3_bind_text(st, 17, t->community_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return -1;
 	fprintf(eo->out, "%s\n", (const char *)sqlite3_column_text(st, 0));
@@ -167,7 +176,7 @@ int cmd_events(const struct cli *cli)
 		}
 	} else {
 		fputs("time\tcapture\tframe\treporter\tttl\tfamily\ttype\tcode\tproto\tsrc\tsport"
-		      "\tdst\tdport\tquote_len\thint\tanomalies\n", stdout);
+		      "\tdst\tdport\tquote_len\thint\tanomalies\tcommunity_id\n", stdout);
 	}
 	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);
 	sqlite3_finalize(er.eo.st);

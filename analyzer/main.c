@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "analyzer/commands.h"
+#include "db/db.h"
 
 static const char USAGE[] =
 	"usage: portmortem [analyze] [OPTIONS] CAPTURE...   analyze captures, store, report\n"
@@ -29,7 +30,7 @@ static const char USAGE[] =
 	"      --sha256           record each capture file's SHA-256 (in the database and\n"
 	"                         every report's capture list), computed in the same read\n"
 	"  -q, --quiet            no progress, no summary on standard error\n"
-	"  -h, --help             this help\n"
+	"  -h, --help             this help ('portmortem COMMAND --help': that command's)\n"
 	"  -V, --version          the version\n"
 	"\n"
 	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error;\n"
@@ -48,10 +49,22 @@ static const struct option LONG_OPTS[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The command named on the command line (not the default analyze): its --help is its own. */
+static bool g_named_cmd;
+static enum command g_cmd;
+
+static void try_help(void)
+{
+	if (g_named_cmd)
+		fprintf(stderr, "try 'portmortem %s --help'\n", cli_command_name(g_cmd));
+	else
+		fprintf(stderr, "try 'portmortem --help'\n");
+}
+
 static int usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "portmortem: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-	fprintf(stderr, "try 'portmortem --help'\n");
+	try_help();
 	return 2;
 }
 
@@ -101,6 +114,9 @@ static int parse_option(int c, struct cli *cli)
 	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
 	case OPT_SHA256: cli->cap_opt.sha256 = true; return 0;
 	case 'f':
+		if (cli->cmd == CMD_EVENTS && strcmp(optarg, "csv") == 0)
+			return usage_error("events writes tsv or json; for the events as CSV: "
+					   "portmortem report -f csv --events", NULL);
 		return parse_format(optarg, cli->cmd, &cli->format) < 0
 			       ? usage_error("unknown format", optarg) : 0;
 	case 'j':
@@ -113,29 +129,69 @@ static int parse_option(int c, struct cli *cli)
 			return usage_error("--max-endpoints wants a number from 64", optarg);
 		cli->max_endpoints = (size_t)v;
 		return 0;
-	case 'h': fputs(USAGE, stdout); exit(0);
+	case 'h':
+		if (g_named_cmd)
+			cli_command_help(cli->cmd, stdout);
+		else
+			fputs(USAGE, stdout);
+		exit(0);
 	case 'V': printf("portmortem %s\n", PM_VERSION); exit(0);
-	default: /* getopt said which option on standard error */
-		fprintf(stderr, "try 'portmortem --help'\n");
+	default: /* getopt said which option on standard error, as "portmortem: ..." */
+		try_help();
 		return 2;
 	}
 }
 
-static enum command command_of(int *argc, char ***argv)
+/* The command word of argv[1], removed from argv; CMD_ANALYZE when there is none. A near
+ * miss of a command that is not an existing path ("anaylze", "reprot") is a usage error,
+ * said before anything is opened: returns -1 with *status set. `help [COMMAND]` prints. */
+static int command_of(int *argc, char ***argv, enum command *cmd, int *status)
 {
-	static const struct { const char *name; enum command cmd; } C[] = {
-		{ "analyze", CMD_ANALYZE }, { "report", CMD_REPORT }, { "merge", CMD_MERGE },
-		{ "explain", CMD_EXPLAIN }, { "events", CMD_EVENTS },
-	};
-	if (*argc > 1)
-		for (size_t i = 0; i < sizeof C / sizeof C[0]; i++)
-			if (strcmp((*argv)[1], C[i].name) == 0) {
-				(*argv)[1] = (*argv)[0];
-				(*argc)--;
-				(*argv)++;
-				return C[i].cmd;
-			}
-	return CMD_ANALYZE;
+	*cmd = CMD_ANALYZE;
+	if (*argc < 2)
+		return 0;
+	const char *word = (*argv)[1];
+	int c = cli_command_by_name(word);
+	if (c < 0) {
+		const char *near = cli_near_command(word);
+		if (!near)
+			return 0; /* an option, or a capture */
+		fprintf(stderr, "portmortem: unknown command '%s'; did you mean '%s'?\n", word, near);
+		fprintf(stderr, "try 'portmortem --help'\n");
+		*status = 2;
+		return -1;
+	}
+	(*argv)[1] = (*argv)[0];
+	(*argc)--;
+	(*argv)++;
+	*cmd = (enum command)c;
+	g_named_cmd = true;
+	g_cmd = *cmd;
+	if (*cmd != CMD_HELP)
+		return 0;
+	*status = 0;
+	if (*argc < 2 || strcmp((*argv)[1], "-h") == 0 || strcmp((*argv)[1], "--help") == 0) {
+		fputs(USAGE, stdout);
+	} else if ((c = cli_command_by_name((*argv)[1])) >= 0 && *argc == 2) {
+		cli_command_help((enum command)c, stdout);
+	} else {
+		const char *near = cli_near_command((*argv)[1]);
+		fprintf(stderr, "portmortem: help: no command '%s'%s%s%s\n", (*argv)[1],
+			near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+		fprintf(stderr, "try 'portmortem --help'\n");
+		*status = 2;
+	}
+	return -1;
+}
+
+/* The long name of option `c` (as getopt returns it) and its short letter, or '\0'. */
+static const char *option_name(int c, char *short_name)
+{
+	*short_name = c < 128 ? (char)c : '\0';
+	for (const struct option *o = LONG_OPTS; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
 }
 
 int main(int argc, char **argv)
@@ -144,21 +200,46 @@ int main(int argc, char **argv)
 			   .max_endpoints = 262144 };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cli.jobs = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
-	cli.cmd = command_of(&argc, &argv);
-	int c;
-	while ((c = getopt_long(argc, argv, "d:f:o:j:qhV", LONG_OPTS, NULL)) != -1)
+	int status = 0;
+	if (argc > 0)
+		argv[0] = (char *)"portmortem"; /* getopt's messages name the program, not its path */
+	if (command_of(&argc, &argv, &cli.cmd, &status) < 0)
+		return status;
+	const char *given[64], *name; /* the options given, by long name */
+	char shorts[64];
+	int n_given = 0, c;
+	while ((c = getopt_long(argc, argv, "d:f:o:j:qhV", LONG_OPTS, NULL)) != -1) {
 		if (parse_option(c, &cli) != 0)
 			return 2;
+		char letter;
+		name = option_name(c, &letter);
+		if (n_given < 64) {
+			shorts[n_given] = letter;
+			given[n_given++] = name;
+		}
+	}
 	cli.args = argv + optind;
 	cli.n_args = argc - optind;
 	cli.progress = !cli.quiet && isatty(STDERR_FILENO);
+	db_set_wait_notes(!cli.quiet);
+	cli_warn_idle(&cli, given, shorts, n_given);
+	bool has_db = false;
+	for (int i = 0; i < n_given; i++)
+		has_db |= strcmp(given[i], "db") == 0;
+	if (cli.cmd == CMD_MERGE && !has_db)
+		return usage_error("merge wants the database to merge into: portmortem merge -d "
+				   "OUT.db SHARD.db...", NULL);
 	switch (cli.cmd) {
 	case CMD_EXPLAIN:
+		if (cli.n_args == 0)
+			return kb_explain_list(stdout) < 0 ? 1 : 0;
 		if (cli.n_args != 1)
-			return usage_error("explain wants one LABEL, PORT or SERVICE", NULL);
-		if (kb_explain(cli.args[0], stdout) < 0) {
-			fprintf(stderr, "portmortem: nothing in the knowledge base for '%s'\n",
-				cli.args[0]);
+			return usage_error("explain wants one LABEL, PORT or SERVICE (quote a label "
+					   "with spaces)", NULL);
+		if (kb_explain_topic(cli.args[0], stdout) < 0) {
+			fprintf(stderr, "portmortem: nothing in the knowledge base for '%s'; it "
+					"holds:\n\n", cli.args[0]);
+			kb_explain_list(stderr);
 			return 2;
 		}
 		return 0;

@@ -40,8 +40,10 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	s->db = db;
 	s->schema = schema;
 	/* Deferred: the first write (the capture's row) locks `schema` alone. BEGIN IMMEDIATE
-	 * would take the write lock of every attached database, the real one included, and
-	 * keep the other workers waiting while this one reads its capture. */
+	 * would also take the write lock of every attached database, the real one ("out")
+	 * included, for as long as the capture is read: other workers and other runs writing
+	 * to it would wait on this one capture's reading, and give up ("database is locked")
+	 * when that took longer than their wait. */
 	if (db_exec(db, "BEGIN", errbuf) < 0) {
 		free(s);
 		return NULL;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 extern const char pm_schema_sql[];
 
@@ -111,9 +113,18 @@ struct db_guard {
 	bool tripped;
 	double profile_ms; /* PORTMORTEM_PROFILE: statements slower than this go to stderr */
 	volatile sig_atomic_t *stop;
+	struct timespec busy_since; /* when the current wait for a lock began */
+	bool busy_noted;	    /* the wait was announced on stderr */
+	char path[256];		    /* the database, for that note */
 };
 
 static volatile sig_atomic_t *g_stop_flag;
+static bool g_wait_notes = true;
+
+void db_set_wait_notes(bool on)
+{
+	g_wait_notes = on;
+}
 
 void db_set_stop_flag(volatile sig_atomic_t *flag)
 {
@@ -150,6 +161,31 @@ static int guard_trace(unsigned type, void *arg, void *p, void *x)
 	return 0;
 }
 
+/* The busy handler: another process holds the lock (a second run started while the first
+ * stores a capture or rebuilds the findings). Waits up to DB_BUSY_WAIT_MS, polling every
+ * few milliseconds, and gives up at once when a signal asked us to stop. */
+static int guard_busy(void *arg, int n_calls)
+{
+	struct db_guard *g = arg;
+	struct timespec now;
+	if (g->stop && *g->stop)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (n_calls == 0)
+		g->busy_since = now;
+	double ms = (double)(now.tv_sec - g->busy_since.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - g->busy_since.tv_nsec) / 1e6;
+	if (ms >= DB_BUSY_WAIT_MS)
+		return 0;
+	if (ms >= 3000 && !g->busy_noted && g_wait_notes) {
+		g->busy_noted = true;
+		fprintf(stderr, "portmortem: %s is in use by another process (another portmortem "
+				"run?); waiting for it\n", g->path[0] ? g->path : "the database");
+	}
+	usleep(n_calls < 10 ? 1000u << (n_calls / 2) : 50000u);
+	return 1;
+}
+
 static void guard_noop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	sqlite3_result_null(ctx);
@@ -172,7 +208,7 @@ static void guard_addr(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, (sqlite3_int64)(intptr_t)sqlite3_user_data(ctx));
 }
 
-static int install_guard(sqlite3 *db, char *errbuf)
+static int install_guard(sqlite3 *db, const char *path, char *errbuf)
 {
 	struct db_guard *g = calloc(1, sizeof *g);
 	if (!g) {
@@ -181,6 +217,7 @@ static int install_guard(sqlite3 *db, char *errbuf)
 	}
 	g->budget = DB_STATEMENT_BUDGET;
 	g->stop = g_stop_flag;
+	snprintf(g->path, sizeof g->path, "%s", path);
 	/* Registered first: its destructor frees g when the connection closes. */
 	if (sqlite3_create_function_v2(db, "pm_guard_free", 0, SQLITE_UTF8, g, guard_noop, NULL,
 				       NULL, free) != SQLITE_OK ||
@@ -190,6 +227,7 @@ static int install_guard(sqlite3 *db, char *errbuf)
 		return -1;
 	}
 	sqlite3_progress_handler(db, DB_PROGRESS_STEP, guard_progress, g);
+	sqlite3_busy_handler(db, guard_busy, g);
 	const char *prof = getenv("PORTMORTEM_PROFILE");
 	unsigned mask = SQLITE_TRACE_STMT;
 	if (prof && *prof) {
@@ -217,7 +255,7 @@ bool db_budget_exceeded(sqlite3 *db)
 
 /* SQLite's hardening for files from elsewhere: no writes to the schema tables, no schema
  * functions or virtual tables that are not innocuous, pages checked as they are read. */
-static int harden(sqlite3 *db, char *errbuf)
+static int harden(sqlite3 *db, const char *path, char *errbuf)
 {
 	int on = -1;
 	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK || on != 1 ||
@@ -228,7 +266,7 @@ static int harden(sqlite3 *db, char *errbuf)
 	}
 	if (db_exec(db, "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON", errbuf) < 0)
 		return -1;
-	return install_guard(db, errbuf);
+	return install_guard(db, path, errbuf);
 }
 
 /* A path is a file name, never a URI: "file:x.db" names the file "file:x.db" (SQLite would
@@ -259,12 +297,8 @@ static int open_hardened(const char *name, const char *path, int flags, sqlite3 
 		goto error;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	if (harden(db, errbuf) < 0)
+	if (harden(db, path, errbuf) < 0)
 		goto error;
-	if (sqlite3_busy_timeout(db, 30000) != SQLITE_OK) {
-		set_err(errbuf, "setting busy_timeout", db);
-		goto error;
-	}
 	*out = db;
 	return 0;
 error:
@@ -291,11 +325,19 @@ int db_open_uri(const char *uri, const char *path, int flags, sqlite3 **out, cha
 int db_open(const char *path, sqlite3 **out, char *errbuf)
 {
 	sqlite3 *db = NULL;
+	bool stamp = false;
 	*out = NULL;
-	if (db_open_plain(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, errbuf) < 0)
+	if (db_open_plain(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, errbuf) < 0) {
+		const char *colon = strstr(errbuf, ": ");
+		char msg[DB_ERRBUF_SIZE];
+		snprintf(msg, sizeof msg, "%s", colon ? colon + 2 : errbuf);
+		db_open_error(path, msg, errbuf);
 		return -1;
-	/* Checked before anything writes: a planted trigger never fires. */
-	if (db_check_objects(db, "main", path, errbuf) < 0)
+	}
+	/* Checked before anything writes: another program's file gets no tables of ours, and a
+	 * planted trigger never fires. */
+	if (db_check_owner(db, path, &stamp, errbuf) < 0 ||
+	    db_check_objects(db, "main", path, errbuf) < 0)
 		goto error;
 	if (db_exec(db, "PRAGMA journal_mode = WAL", errbuf) < 0 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", errbuf) < 0 ||
@@ -303,11 +345,19 @@ int db_open(const char *path, sqlite3 **out, char *errbuf)
 	     * copying each page through read() */
 	    db_exec(db, "PRAGMA mmap_size = 1073741824", errbuf) < 0 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON", errbuf) < 0)
-		goto error;
-	if (apply_schema(db, errbuf) < 0)
-		goto error;
+		goto write_error;
+	if (apply_schema(db, errbuf) < 0 || (stamp && db_stamp_owner(db, errbuf) < 0))
+		goto write_error;
 	*out = db;
 	return 0;
+write_error:
+	if (sqlite3_extended_errcode(db) == SQLITE_READONLY ||
+	    (sqlite3_extended_errcode(db) & 0xff) == SQLITE_READONLY ||
+	    (sqlite3_extended_errcode(db) & 0xff) == SQLITE_CANTOPEN) {
+		char msg[DB_ERRBUF_SIZE];
+		snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db));
+		db_open_error(path, msg, errbuf);
+	}
 error:
 	sqlite3_close(db);
 	return -1;
@@ -391,6 +441,9 @@ int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot attach %s: %s", path, sqlite3_errmsg(db));
 		return -1;
 	}
+	struct db_guard *g = guard_of(db);
+	if (g && !g->path[0]) /* a worker's scratch database waits for the one it attached */
+		snprintf(g->path, sizeof g->path, "%s", path);
 	return 0;
 }
 

@@ -11,6 +11,11 @@
 
 #define DB_ERRBUF_SIZE 512
 #define DB_SCHEMA_VERSION 4
+/* PRAGMA application_id of portmortem's databases: "PMrt" in ASCII (README "Database"). */
+#define DB_APPLICATION_ID 0x504d7274u
+/* How long a connection waits for another process's write lock (a second run waits for the
+ * first, as cron starts them): an hour; SIGINT/SIGTERM (db_set_stop_flag) end the wait. */
+#define DB_BUSY_WAIT_MS (3600 * 1000)
 
 /*
  * Every database is opened defensively, since shards and databases come from elsewhere (a
@@ -60,6 +65,24 @@ int db_open_uri(const char *uri, const char *path, int flags, sqlite3 **out, cha
  * from it); -1 with errbuf naming the others ("trigger \"t\", view \"v\"") or the error.
  */
 int db_check_objects(sqlite3 *db, const char *schema, const char *path, char *errbuf);
+
+/*
+ * Whether `db`'s main file is portmortem's: its application_id is DB_APPLICATION_ID, or 0
+ * and it is empty (new) or holds our tables (made by a version before the id was set).
+ * *stamp tells the caller to set the id at its first write (db_stamp_owner). -1 with errbuf
+ * naming `path` for another program's file (another application_id, or tables without
+ * ours) and for a file that is not a SQLite database; nothing is written.
+ */
+int db_check_owner(sqlite3 *db, const char *path, bool *stamp, char *errbuf);
+/* Sets PRAGMA application_id = DB_APPLICATION_ID; 0 or -1 with errbuf. */
+int db_stamp_owner(sqlite3 *db, char *errbuf);
+/* Fills errbuf with why `path` could not be opened or written (a missing or read-only
+ * directory, a directory given as the file, a read-only file), naming it and pointing to
+ * -d PATH; `sqlite_msg` is SQLite's own words. */
+void db_open_error(const char *path, const char *sqlite_msg, char *errbuf);
+/* Whether a connection waiting for another process's lock says so once on standard error
+ * (after a few seconds); on unless -q. */
+void db_set_wait_notes(bool on);
 
 /* Sets the operations budget of each statement on db (tests); 0 or -1. */
 int db_set_budget(sqlite3 *db, uint64_t ops);

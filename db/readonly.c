@@ -177,9 +177,11 @@ int db_open_readonly(const char *path, sqlite3 **out, char *errbuf)
 	sqlite3 *db = NULL;
 	*out = NULL;
 	int rc = -1;
+	bool stamp; /* an earlier version's database: stamped when next opened to write */
 	if (open_ro(path, &db, errbuf) < 0)
 		return -1;
-	if (db_check_objects(db, "main", path, errbuf) < 0 || (rc = current_version(db, path, errbuf)) < 0)
+	if (db_check_owner(db, path, &stamp, errbuf) < 0 || db_check_objects(db, "main", path, errbuf) < 0 ||
+	    (rc = current_version(db, path, errbuf)) < 0)
 		goto error;
 	rc = -1;
 	if (db_exec(db, "PRAGMA foreign_keys = OFF", errbuf) < 0)

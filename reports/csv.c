@@ -21,7 +21,8 @@ static const char SQL_EVENTS[] =
 	" e.quote_len, e.rfc4884_len, pm_name(e.hint) AS hint, e.dns_id, e.dns_qtype,"
 	" pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
 	" pm_text(e.anomalies) AS anomalies, pm_text(e.role) AS role, e.orig_seen,"
-	" e.orig_delay_ns, pm_text(c.sha256) AS capture_sha256"
+	" e.orig_delay_ns, pm_text(c.sha256) AS capture_sha256,"
+	" community_id(e.src, e.sport, e.dst, e.dport, e.proto) AS community_id"
 	" FROM events e JOIN captures c ON c.id = e.capture_id"
 	" ORDER BY c.first_ns, c.path, e.capture_id, e.frame, e.id";
 

@@ -38,6 +38,18 @@ static const char SQL_INS_CMD[] =
 
 #define NAME_ARG "json_extract(value, '$.hex'), json_extract(value, '$.name')"
 
+/* The Community IDs of the flows a finding's events quote: `community_id` when it concerns
+ * one flow (else null), `community_ids` the first 20 in the order they were first refused,
+ * `community_id_count` how many there are. */
+#define CID_OF_EVENTS                                                                           \
+	"(SELECT community_id(src, sport, dst, dport, proto) AS cid, MIN(ts_ns) AS t"          \
+	" FROM events WHERE finding_id = f0.id GROUP BY cid HAVING cid IS NOT NULL)"
+#define COMMUNITY_IDS                                                                           \
+	"  'community_id', (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(cid) END FROM " CID_OF_EVENTS \
+	"),  'community_ids', json((SELECT json_group_array(cid) FROM (SELECT cid FROM "          \
+	CID_OF_EVENTS " ORDER BY t, cid LIMIT 20))),"                                         \
+	"  'community_id_count', (SELECT COUNT(*) FROM " CID_OF_EVENTS ")"
+
 static const char SQL_REPORT[] =
 	"SELECT json_object('tool', 'portmortem', 'version', ?1,"
 	" 'captures', json((SELECT json_group_array(json(c)) FROM (SELECT json_object("
@@ -88,7 +100,7 @@ static const char SQL_REPORT[] =
 	"  'title', pm_text(m.title), 'class', pm_text(m.class), 'summary', pm_text(m.summary),"
 	"  'cause', pm_text(m.cause), 'kb_service', pm_text(m.kb_service),"
 	"  'service_note', pm_text(m.note), 'fix_rate', m.fix_rate,"
-	"  'fix_source', pm_text(m.fix_source)"
+	"  'fix_source', pm_text(m.fix_source)," COMMUNITY_IDS
 	" ) AS f FROM findings f0 LEFT JOIN temp.pm_report_meta m ON m.finding_id = f0.id"
 	" ORDER BY f0.errors DESC, f0.severity DESC, f0.id))))";
 

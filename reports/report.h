@@ -37,6 +37,15 @@ int report_write_path(sqlite3 *db, const struct report_options *opt, const char 
  * "2026-11-23T21:42:45.501342Z". buf needs 40 bytes. Returns buf. */
 char *report_time_iso(int64_t ns, int precision, char *buf, size_t buf_len);
 
+/* The Community ID v1 of a flow ("1:" + base64 of a SHA-1, 30 characters and a NUL in out,
+ * out_len >= 32): addresses as text (IPv4 or IPv6, both the same family), ports (ignored
+ * unless proto is TCP, UDP, SCTP or UDP-Lite), IP protocol, seed (0 by default). The same
+ * for both directions. 0, or -1 for an address that does not parse, mixed families, ICMP
+ * (whose type and code a quoted flow does not give) or a bad port. */
+#define REPORT_COMMUNITY_ID_LEN 32
+int report_community_id(const char *src, int sport, const char *dst, int dport, int proto,
+			uint16_t seed, char *out, size_t out_len);
+
 /* ---- knowledge base (reports/kb.txt compiled in) ---- */
 
 /* Service name for a UDP port ("dns", "syslog", ...) or NULL when the knowledge base has none. */
@@ -44,6 +53,12 @@ const char *kb_service_for_port(uint16_t port);
 
 /* Prints the entry for a diagnosis label, a port number or a service name. 0, or -1 if unknown. */
 int kb_explain(const char *what, FILE *out);
+/* kb_explain() of `what` as given, else with spaces and underscores as dashes, in lower case
+ * ("service down" is service-down). 0, or -1 if unknown. */
+int kb_explain_topic(const char *what, FILE *out);
+/* Lists the entries kb_explain() knows: the labels with their summaries, the services with
+ * their ports. 0, or -1 (said on standard error). */
+int kb_explain_list(FILE *out);
 
 /* Parses and validates the compiled-in knowledge base; 0 or -1 with errbuf. */
 int kb_check(char *errbuf, size_t errbuf_len);

@@ -108,6 +108,25 @@ static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
 }
 
+/* community_id(src, sport, dst, dport, proto): the flow's Community ID v1 (seed 0), NULL when
+ * it has none (report_community_id). */
+static void fn_community_id(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	char id[REPORT_COMMUNITY_ID_LEN];
+	int port[2] = { -1, -1 };
+	for (int i = 0; i < 2; i++)
+		if (sqlite3_value_type(argv[1 + 2 * i]) == SQLITE_INTEGER)
+			port[i] = sqlite3_value_int(argv[1 + 2 * i]);
+	if (sqlite3_value_type(argv[4]) != SQLITE_INTEGER ||
+	    report_community_id((const char *)sqlite3_value_text(argv[0]), port[0],
+				(const char *)sqlite3_value_text(argv[2]), port[1],
+				sqlite3_value_int(argv[4]), 0, id, sizeof id) < 0) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	sqlite3_result_text(cx, id, -1, SQLITE_TRANSIENT);
+}
+
 int rep_sql_register(sqlite3 *db, char *errbuf)
 {
 	static int tag; /* non-NULL user data selects the variant */
@@ -120,7 +139,7 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 	} fns[] = {
 		{"pm_text", 1, fn_escape, NULL},   {"pm_name", 1, fn_escape, &tag},
 		{"pm_hexname", 2, fn_hex, NULL},   {"pm_hexnorm", 2, fn_hex, &tag},
-		{"pm_iso", 2, fn_iso, NULL},
+		{"pm_iso", 2, fn_iso, NULL},	   {"community_id", 5, fn_community_id, NULL},
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,

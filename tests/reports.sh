@@ -304,7 +304,7 @@ assert any(o["hint"] == r"dns A bad\xff\xfeutf8.example" for o in objs), [o["hin
 		"$TMP/h/events.ndjson"
 	"$BIN" events -f tsv "$HOSTILE" >"$TMP/h/events.tsv" 2>"$TMP/err"
 	check "hostile: events -f tsv exits 0" test $? -eq 0
-	check "hostile: events -f tsv: no raw control character, 16 columns on every line" \
+	check "hostile: events -f tsv: no raw control character, 17 columns on every line (the last the Community ID)" \
 		"$PY" -c 'import sys
 b = open(sys.argv[1], "rb").read()
 bad = sorted({c for c in b if (c < 0x20 and c not in (9, 10)) or c == 0x7f})
@@ -312,7 +312,7 @@ assert not bad, "control bytes %r" % bad
 lines = b.decode("utf-8").split("\n")[:-1]
 assert len(lines) == 13, "%d lines" % len(lines)
 for l in lines:
-    assert l.count("\t") == 15, repr(l)' "$TMP/h/events.tsv"
+    assert l.count("\t") == 16, repr(l)' "$TMP/h/events.tsv"
 fi
 
 # ------------------------------------------------------- d. colour and NO_COLOR ---
