@@ -71,6 +71,9 @@ for f in "$TMP"/{gen,samples,hostile}.{txt,json,csv,events.csv,html} "$TMP/expla
 	check "no placeholder word or wrong plural in $(basename "$f")" $SCAN "$f"
 done
 
+check "explain: no command slot left empty (a service without a Windows service name)" \
+	bash -c "! grep -Eq '^    (check|start|status|log) *\$' '$TMP/explain.txt'"
+
 # ------------------------------------------------------------- b. advice that fits -------
 # The syslog collector of the generated capture has several clients: FreeBSD's syslogd is
 # told to accept their network, not the first client alone.
