@@ -135,12 +135,13 @@ struct ctx_store {
 	char related[256];
 };
 
-/* "a, b, c and 4 more", from the addresses that look like addresses; false when none does. */
+/* "a, b, c and 4 more" (four are shown whole, never "and 1 more"), from the addresses that
+ * look like addresses; false when none does. */
 static bool join_clients(const struct rep_strv *v, char *buf, size_t len)
 {
-	size_t used = 0, shown = 0;
+	size_t used = 0, shown = 0, max = v->n == 4 ? 4 : 3;
 	buf[0] = '\0';
-	for (size_t i = 0; i < v->n && shown < 3; i++) {
+	for (size_t i = 0; i < v->n && shown < max; i++) {
 		const char *a = safe_addr(v->v[i]);
 		if (!a)
 			continue;

@@ -439,6 +439,24 @@ Test(kb, advice_fits_a_collector_with_71_clients)
 	char err[REPORT_ERRBUF_SIZE];
 	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
 	cr_expect(any_has(&a, "sysrc syslogd_flags=\"-a 10.0.0.0/16\""), "one rule for the network");
+	kb_advice_free(&a);
+	f.diagnosis = "wrong-host", f.related = "10.0.5.17 (1 datagrams)";
+	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
+	cr_expect(strstr(a.cause, "The clients: 10.0.0.10, 10.0.3.11, 10.0.6.12 and 68 more."),
+		  "%s", a.cause);
+	cr_expect(strstr(a.cause, "The server that answers them is 10.0.5.17."), "%s", a.cause);
+	kb_advice_free(&a);
+	f.clients.n = 4;
+	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
+	cr_expect(strstr(a.cause, "The clients: 10.0.0.10, 10.0.3.11, 10.0.6.12, 10.0.9.13."),
+		  "four are named, not \"and 1 more\": %s", a.cause);
+	kb_advice_free(&a);
+	f.clients.n = 1;
+	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
+	cr_expect(strstr(a.cause, "The client: 10.0.0.10."), "%s", a.cause);
+	kb_advice_free(&a);
+	f.clients.n = 71, f.diagnosis = "service-down", f.related = NULL;
+	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
 	cr_expect(!any_has(&a, "-a 10.0.0.10\""), "not the first client alone");
 	cr_expect(!any_has(&a, "514 in *.*"), "the client configuration reads as a sentence");
 	cr_expect(any_has(&a, "a line such as *.* @10.0.5.16:514"));
@@ -495,6 +513,7 @@ Test(kb, firewall_reject_from_the_server_address_is_not_from_another_host)
 	char err[REPORT_ERRBUF_SIZE];
 	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
 	cr_expect(strstr(a.cause, "carry 192.0.2.175's own address"), "%s", a.cause);
+	cr_expect(any_has(&a, "Find the firewall rule") && any_has(&a, "Look on 192.0.2.175 itself"));
 	cr_expect_null(strstr(a.cause, "not from 192.0.2.175 itself"), "%s", a.cause);
 	kb_advice_free(&a);
 	f.reporters.v = router;
