@@ -1,8 +1,11 @@
 /* advice.c - the knowledge base specialised to one finding: cause, workarounds, dead ends, commands. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reports/kb_int.h"
+
+#define REP_MAX_LISTED 100 /* the diagnosis keeps the first 100 clients of a finding */
 
 const char *kb_os_title(enum kb_os os)
 {
@@ -10,31 +13,46 @@ const char *kb_os_title(enum kb_os os)
 	return os < KB_N_OS ? titles[os] : "?";
 }
 
+/* The template expanded for this finding, or NULL when nothing of it is left (every sentence
+ * needed a value the finding or the service does not have). */
 static char *expand_dup(const struct kb_db *db, const struct kb_section *svc,
-			const struct kb_ctx *ctx, const char *tmpl)
+			const struct kb_ctx *ctx, const char *tmpl, bool whole)
 {
 	struct sbuf b;
 	char bad[64];
 	if (!tmpl)
 		return NULL;
 	sb_init(&b);
-	kb_expand(db, svc, ctx, tmpl, &b, bad, sizeof(bad)); /* validated at load: never fails */
+	/* validated at load: no unknown variable, so the only failure is a sentence left out */
+	kb_expand_opt(db, svc, ctx, tmpl, whole, &b, NULL, bad, sizeof(bad));
+	if (b.len == 0) {
+		sb_free(&b);
+		return NULL;
+	}
 	return sb_take(&b);
 }
 
-static void advise_item(const struct kb_db *db, const struct kb_section *svc,
+/* Fills o from a do:/dont: entry; false when its text is left out for this finding. */
+static bool advise_item(const struct kb_db *db, const struct kb_section *svc,
 			const struct kb_ctx *ctx, const struct kb_item *it, struct kb_adv_item *o)
 {
+	memset(o, 0, sizeof(*o));
 	o->is_dont = it->is_dont;
-	o->text = expand_dup(db, svc, ctx, it->text);
-	o->why = expand_dup(db, svc, ctx, it->why);
+	o->text = expand_dup(db, svc, ctx, it->text, false);
+	if (!o->text)
+		return false;
+	o->why = expand_dup(db, svc, ctx, it->why, false);
 	o->has_rate = it->has_rate;
 	o->rate = it->rate;
 	o->source = it->has_rate ? kb_source_text(db, it->source) : NULL;
 	for (int c = 0; c < it->n_cmd && c < KB_MAX_CMDS; c++) {
+		char *cmd = expand_dup(db, svc, ctx, it->cmd[c].tmpl, true);
+		if (!cmd)
+			continue; /* e.g. no unit to start for a service the knowledge base lacks */
 		o->os[o->n_cmd] = it->cmd[c].os;
-		o->cmd[o->n_cmd++] = expand_dup(db, svc, ctx, it->cmd[c].tmpl);
+		o->cmd[o->n_cmd++] = cmd;
 	}
+	return true;
 }
 
 static const struct kb_section *pick_service(const struct kb_db *db, const char *service,
@@ -68,9 +86,9 @@ int kb_advise(const char *label, const char *service, unsigned port, const struc
 	out->service_id = svc->name;
 	out->service_name = kb_field(svc, "name");
 	out->versions = kb_field(svc, "versions");
-	out->summary = expand_dup(db, svc, ctx, kb_field(l, "summary"));
-	out->cause = expand_dup(db, svc, ctx, kb_field(l, "cause"));
-	out->service_note = expand_dup(db, svc, ctx, kb_field(svc, "note"));
+	out->summary = expand_dup(db, svc, ctx, kb_field(l, "summary"), false);
+	out->cause = expand_dup(db, svc, ctx, kb_field(l, "cause"), false);
+	out->service_note = expand_dup(db, svc, ctx, kb_field(svc, "note"), false);
 	const char *fr = kb_field(l, "fix-rate");
 	if (fr && strcmp(fr, "unmeasured") != 0) {
 		out->has_fix = true;
@@ -78,7 +96,8 @@ int kb_advise(const char *label, const char *service, unsigned port, const struc
 		out->fix_source = kb_source_text(db, kb_field(l, "fix-source"));
 	}
 	for (int i = 0; i < l->n_items && out->n_item < KB_MAX_ADVICE; i++)
-		advise_item(db, svc, ctx, &db->items[l->first_item + i], &out->item[out->n_item++]);
+		if (advise_item(db, svc, ctx, &db->items[l->first_item + i], &out->item[out->n_item]))
+			out->n_item++;
 	return 0;
 }
 
@@ -102,25 +121,28 @@ void kb_advice_free(struct kb_advice *a)
 /* ---- a finding's values, made safe to paste into a shell ---- */
 
 /* An address from the database goes into commands only when it looks like one. */
-static const char *safe_addr(const char *s, const char *fallback)
+static const char *safe_addr(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n < 2 || n > 45 || strspn(s, "0123456789abcdefABCDEF.:") != n || !strpbrk(s, ".:"))
-		return fallback;
+		return NULL;
 	return s;
 }
 
 struct ctx_store {
 	char port[12], ports[24], since[40], until[40], since_iso[40], until_iso[40];
-	char clients[200], rel_ip[64], rel_port[16];
+	char clients[200], n_clients[24], client_net[INET6_ADDRSTRLEN + 4], rel_ip[64], rel_port[16];
+	char related[256];
 };
 
-static void join_clients(const struct rep_strv *v, char *buf, size_t len)
+/* "a, b, c and 4 more" (four are shown whole, never "and 1 more"), from the addresses that
+ * look like addresses; false when none does. */
+static bool join_clients(const struct rep_strv *v, char *buf, size_t len)
 {
-	size_t used = 0, shown = 0;
+	size_t used = 0, shown = 0, max = v->n == 4 ? 4 : 3;
 	buf[0] = '\0';
-	for (size_t i = 0; i < v->n && shown < 3; i++) {
-		const char *a = safe_addr(v->v[i], NULL);
+	for (size_t i = 0; i < v->n && shown < max; i++) {
+		const char *a = safe_addr(v->v[i]);
 		if (!a)
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s", shown ? ", " : "", a);
@@ -128,15 +150,79 @@ static void join_clients(const struct rep_strv *v, char *buf, size_t len)
 			break;
 		used += (size_t)n, shown++;
 	}
-	if (v->n > shown && shown > 0)
+	if (v->n >= REP_MAX_LISTED && shown > 0) /* the stored list is cut: the rest is unknown */
+		snprintf(buf + used, len - used, " and others");
+	else if (v->n > shown && shown > 0)
 		snprintf(buf + used, len - used, " and %zu more", v->n - shown);
-	if (shown == 0)
-		snprintf(buf, len, "CLIENTS");
+	return shown > 0;
+}
+
+/* Bits in common at the start of a and b (n bytes each). */
+static int common_bits(const uint8_t *a, const uint8_t *b, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t x = a[i] ^ b[i];
+		if (x == 0)
+			continue;
+		int bits = 0;
+		while (!(x & 0x80))
+			x <<= 1, bits++;
+		return i * 8 + bits;
+	}
+	return n * 8;
+}
+
+int kb_client_net(const char *const *clients, size_t n, char *buf, size_t len)
+{
+	uint8_t first[16], cur[16];
+	int fam = 0, bytes = 0, bits = 128;
+	if (n == 0 || n >= REP_MAX_LISTED || len < INET6_ADDRSTRLEN + 4)
+		return -1; /* none, or a list the database may have cut */
+	for (size_t i = 0; i < n; i++) {
+		int f = clients[i] && strchr(clients[i], ':') ? AF_INET6 : AF_INET;
+		if (!clients[i] || inet_pton(f, clients[i], i ? cur : first) != 1 || (i && f != fam))
+			return -1;
+		fam = f, bytes = f == AF_INET6 ? 16 : 4;
+		int c = i ? common_bits(first, cur, bytes) : bytes * 8;
+		bits = c < bits ? c : bits;
+	}
+	if (bits < (fam == AF_INET6 ? 48 : 16))
+		return -1; /* wider than a site: no single rule should admit that many hosts */
+	for (int i = 0; i < bytes; i++) /* the network address: host bits cleared */
+		first[i] &= (uint8_t)(i * 8 >= bits ? 0 : i * 8 + 8 <= bits ? 0xff
+								  : 0xff << (8 - bits % 8));
+	inet_ntop(fam, first, buf, (socklen_t)len);
+	if (n > 1)
+		snprintf(buf + strlen(buf), len - strlen(buf), "/%d", bits);
+	return 0;
+}
+
+/* The diagnosis's "(1 datagrams)" as "(1 datagram)", cut at an entry that does not fit. */
+static void related_text(const char *rel, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	while (*rel) {
+		size_t n = strcspn(rel, ",");
+		const char *one = strstr(rel, "(1 datagrams)");
+		int w = one && (size_t)(one - rel) < n
+				? snprintf(buf + used, len - used, "%s%.*s(1 datagram)%.*s",
+					   used ? ", " : "", (int)(one - rel), rel,
+					   (int)(n - (size_t)(one - rel) - 13), one + 13)
+				: snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, rel);
+		if (w < 0 || (size_t)w >= len - used) {
+			buf[used] = '\0';
+			return;
+		}
+		used += (size_t)w;
+		rel += n;
+		rel += strspn(rel, ", ");
+	}
 }
 
 /* related, as the diagnosis writes it: "8053 (12 datagrams), 5353 (3 datagrams)" (wrong-port)
  * or "192.0.2.55 (12 datagrams)" (wrong-host); "ip:port" and "[v6]:port" are read too. The
- * first entry gives {related-ip} and {related-port}. */
+ * first entry gives {related-ip} and {related-port}; what cannot be read stays unknown. */
 static void parse_related(const char *rel, const char *ip, const char *port, struct ctx_store *st,
 			  struct kb_ctx *ctx)
 {
@@ -157,22 +243,20 @@ static void parse_related(const char *rel, const char *ip, const char *port, str
 		a = tmp, p = port;
 	}
 	bool port_ok = p && *p && strspn(p, "0123456789") == strlen(p) && strlen(p) < 6;
-	snprintf(st->rel_port, sizeof(st->rel_port), "%s", port_ok ? p : "OTHER-PORT");
-	snprintf(st->rel_ip, sizeof(st->rel_ip), "%s", safe_addr(a, "OTHER-SERVER"));
-	ctx->related_ip = st->rel_ip;
-	ctx->related_port = st->rel_port;
-	ctx->related = rel && *rel ? rel : "another address";
+	snprintf(st->rel_port, sizeof(st->rel_port), "%s", port_ok ? p : "");
+	snprintf(st->rel_ip, sizeof(st->rel_ip), "%s", safe_addr(a) ? a : "");
+	ctx->related_ip = st->rel_ip[0] ? st->rel_ip : NULL;
+	ctx->related_port = st->rel_port[0] ? st->rel_port : NULL;
+	related_text(rel ? rel : "", st->related, sizeof(st->related));
+	ctx->related = st->related[0] ? st->related : NULL;
 }
 
 static void window(const struct rep_finding *f, struct ctx_store *st, struct kb_ctx *ctx)
 {
 	int64_t a = f->outage_start_ns != REP_NO_TIME ? f->outage_start_ns : f->first_error_ns;
 	int64_t b = f->outage_end_ns != REP_NO_TIME ? f->outage_end_ns : f->last_error_ns;
-	if (a == REP_NO_TIME || b == REP_NO_TIME) {
-		ctx->since = ctx->since_iso = "START";
-		ctx->until = ctx->until_iso = "END";
-		return;
-	}
+	if (a == REP_NO_TIME || b == REP_NO_TIME)
+		return; /* unknown: sentences that need the window are left out */
 	fmt_human(st->since, sizeof(st->since) - 4, a, 0);
 	strcat(st->since, " UTC");
 	fmt_human(st->until, sizeof(st->until) - 4, b + 999999999, 0); /* round the end up */
@@ -183,24 +267,54 @@ static void window(const struct rep_finding *f, struct ctx_store *st, struct kb_
 	ctx->since_iso = st->since_iso, ctx->until_iso = st->until_iso;
 }
 
+/* Who sent the errors: {reporter}, and which of {reporter-other} (a router or firewall with
+ * its own address) and {reporter-is-server} (the errors carry the server's address) holds. */
+static void reporters(const struct rep_finding *f, struct kb_ctx *ctx)
+{
+	bool all_server = f->reporters.n > 0 && ctx->ip;
+	for (size_t i = 0; i < f->reporters.n; i++) {
+		const char *r = safe_addr(f->reporters.v[i]);
+		if (r && !ctx->reporter)
+			ctx->reporter = r;
+		if (!r || !ctx->ip || strcmp(r, ctx->ip) != 0) {
+			all_server = false;
+			if (r && !ctx->reporter_other)
+				ctx->reporter_other = r;
+		}
+	}
+	ctx->reporter_is_server = all_server ? ctx->ip : NULL;
+}
+
 int rep_advise(const struct rep_finding *f, struct kb_advice *out, char *errbuf)
 {
-	struct kb_ctx ctx;
+	struct kb_ctx ctx = {0};
 	struct ctx_store st;
 	memset(&st, 0, sizeof(st));
-	kb_sample_ctx(&ctx, NULL);
-	ctx.ip = safe_addr(f->server_ip, "SERVER");
+	ctx.ip = safe_addr(f->server_ip);
 	snprintf(st.port, sizeof(st.port), "%d", f->server_port);
 	snprintf(st.ports, sizeof(st.ports), "%d", f->ports);
 	ctx.port = st.port;
 	ctx.ports = st.ports;
-	ctx.af = strchr(ctx.ip, ':') ? "6" : "4";
-	ctx.nft_family = strchr(ctx.ip, ':') ? "ip6" : "ip";
-	join_clients(&f->clients, st.clients, sizeof(st.clients));
-	ctx.clients = st.clients;
-	ctx.client = f->clients.n ? safe_addr(f->clients.v[0], "CLIENT") : "CLIENT";
-	ctx.reporter = f->reporters.n ? safe_addr(f->reporters.v[0], "REPORTER") : "REPORTER";
-	ctx.source = safe_addr(f->source_ip, ctx.client);
+	if (ctx.ip) {
+		ctx.af = strchr(ctx.ip, ':') ? "6" : "4";
+		ctx.nft_family = strchr(ctx.ip, ':') ? "ip6" : "ip";
+	}
+	if (join_clients(&f->clients, st.clients, sizeof(st.clients)))
+		ctx.clients = st.clients;
+	if (f->clients.n > 0) {
+		if (f->clients.n < REP_MAX_LISTED)
+			snprintf(st.n_clients, sizeof(st.n_clients), "%zu", f->clients.n);
+		else
+			snprintf(st.n_clients, sizeof(st.n_clients), "%d or more", REP_MAX_LISTED);
+		ctx.n_clients = st.n_clients;
+	}
+	for (size_t i = 0; i < f->clients.n && !ctx.client; i++)
+		ctx.client = safe_addr(f->clients.v[i]);
+	if (kb_client_net((const char *const *)f->clients.v, f->clients.n, st.client_net,
+			  sizeof(st.client_net)) == 0)
+		ctx.client_net = st.client_net;
+	reporters(f, &ctx);
+	ctx.source = safe_addr(f->source_ip) ? f->source_ip : ctx.client;
 	parse_related(f->related, ctx.ip, ctx.port, &st, &ctx);
 	window(f, &st, &ctx);
 	if (!kb_get(errbuf, REPORT_ERRBUF_SIZE))

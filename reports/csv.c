@@ -84,7 +84,8 @@ static void field_advice(FILE *out, const struct kb_advice *a, bool donts)
 		if (donts && it->why)
 			sb_printf(&b, " %s", it->why);
 		if (it->has_rate)
-			sb_printf(&b, " (%s %.0f%%)", donts ? "fails" : "fixes", it->rate * 100);
+			sb_printf(&b, " (%s %.0f%%; source: %s)", donts ? "fails" : "fixes",
+				  it->rate * 100, it->source ? it->source : "unknown");
 		k++;
 	}
 	csv_field(out, sb_str(&b));

@@ -231,8 +231,9 @@ static void facts(FILE *out, const struct rep_finding *f)
 {
 	char buf[160], a[48], b[48];
 	fputs("<dl class=\"facts\">", out);
-	snprintf(buf, sizeof(buf), "%lld errors · %lld requests · %lld replies", (long long)f->errors,
-		 (long long)f->requests, (long long)f->replies);
+	snprintf(buf, sizeof(buf), "%lld error%s · %lld request%s · %lld repl%s",
+		 (long long)f->errors, f->errors == 1 ? "" : "s", (long long)f->requests,
+		 f->requests == 1 ? "" : "s", (long long)f->replies, f->replies == 1 ? "y" : "ies");
 	fact(out, "Traffic", buf);
 	if (f->first_error_ns != REP_NO_TIME) {
 		fmt_human(a, sizeof(a), f->first_error_ns, 3);
@@ -381,9 +382,9 @@ static void diagnosis(FILE *out, const struct rep_finding *f, const struct kb_ad
 		fputs("</p>\n", out);
 	}
 	if (a->has_fix) {
-		fprintf(out, "<p class=\"src\">Overall fix rate %.0f%%. Rates: ", a->fix_rate * 100);
+		fprintf(out, "<p class=\"src\">Overall fix rate %.0f%%, from ", a->fix_rate * 100);
 		h(out, a->fix_source);
-		fputs(" (estimates, not measured by portmortem).</p>\n", out);
+		fputs(" (an estimate: see the note at the end).</p>\n", out);
 	}
 }
 
@@ -490,10 +491,10 @@ static void footer(FILE *out, const struct report_options *opt)
 		fputs(" ", out);
 		h(out, opt->version);
 	}
-	fputs(" from its database; all times are UTC. Rates come from the knowledge-base seed "
-	      "networking/udp-port-unreachable (estimates, not measured by portmortem); advice "
-	      "marked unmeasured has no figure yet. Names from packets are shown with unprintable "
-	      "bytes as \\xNN.</footer>\n</main>\n</body>\n</html>\n", out);
+	fputs(" from its database; all times are UTC. ", out);
+	h(out, kb_rates_note());
+	fputs(" Names from packets are shown with unprintable bytes as \\xNN.</footer>\n</main>\n"
+	      "</body>\n</html>\n", out);
 }
 
 int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)

@@ -195,7 +195,7 @@ bool kb_in_list(const char *const *list, const char *s)
 }
 
 /* The settings each kind of section may have: a typo is an error, not a silent new key. */
-static bool key_allowed(enum kb_kind kind, const char *key)
+bool kb_key_allowed(enum kb_kind kind, const char *key)
 {
 	static const char *const label_keys[] = {"title", "class",	"summary", "cause",
 						 "fix-rate", "fix-source", "ports",   NULL};
@@ -204,7 +204,7 @@ static bool key_allowed(enum kb_kind kind, const char *key)
 					       "freebsd-rc", "config",	      "client-config",
 					       "probe",	     "note",	      NULL};
 	static const char *const default_keys[] = {"linux-versions", "windows-versions",
-						   "freebsd-versions", "probe", NULL};
+						   "freebsd-versions", "probe", "rates-note", NULL};
 	static const char *const source_keys[] = {"title", "note", NULL};
 	switch (kind) {
 	case KB_LABEL: return kb_in_list(label_keys, key);
@@ -218,7 +218,7 @@ static bool key_allowed(enum kb_kind kind, const char *key)
 static int field_add(struct parser *p, const char *key, char *val)
 {
 	struct kb_section *sec = p->sec;
-	if (!key_allowed(sec->kind, key))
+	if (!kb_key_allowed(sec->kind, key))
 		return perr(p, "unknown setting %s: in this section", key);
 	if (kb_field(sec, key))
 		return perr(p, "%s: given twice in one section", key);
@@ -418,6 +418,13 @@ const char *kb_label_title(const char *label)
 {
 	const struct kb_db *db = kb_get(NULL, 0);
 	return db && label ? kb_field(kb_find(db, KB_LABEL, label), "title") : NULL;
+}
+
+const char *kb_rates_note(void)
+{
+	const struct kb_db *db = kb_get(NULL, 0);
+	const char *note = db ? kb_field(kb_find(db, KB_DEFAULTS, NULL), "rates-note") : NULL;
+	return note ? note : "The knowledge base could not be read: no rates are shown.";
 }
 
 const char *kb_label_class(const char *label)

@@ -10,10 +10,11 @@
 static const char *const kb_classes[] = {"outage", "misconfig", "firewall", "slow",
 					 "benign", "security",	"secondary", NULL};
 
-/* Keys every service must have (the OS commands are checked by expanding them). */
-static const char *const svc_required[] = {"name",   "daemon",	   "daemons",	    "process",
-					   "unit",   "freebsd-rc", "config",	    "client-config",
+/* Keys every service must have (the OS commands are checked by expanding them); [service
+ * other], the service nobody named, has no process, unit or rc name to put in a command. */
+static const char *const svc_required[] = {"name", "daemon", "daemons", "config", "client-config",
 					   NULL};
+static const char *const svc_required_known[] = {"process", "unit", "freebsd-rc", NULL};
 
 static int verr(char *errbuf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int verr(char *errbuf, size_t len, const char *fmt, ...)
@@ -132,7 +133,11 @@ static int check_service(const struct kb_db *db, const struct kb_section *s, cha
 	for (const char *const *k = svc_required; *k; k++)
 		if (!kb_field(s, *k) || !*kb_field(s, *k))
 			return verr(errbuf, len, "[service %s] has no %s:", s->name, *k);
-	if (s->n_r == 0 && strcmp(s->name, "other") != 0)
+	bool other = strcmp(s->name, "other") == 0;
+	for (const char *const *k = svc_required_known; !other && *k; k++)
+		if (!kb_field(s, *k) || !*kb_field(s, *k))
+			return verr(errbuf, len, "[service %s] has no %s:", s->name, *k);
+	if (s->n_r == 0 && !other)
 		return verr(errbuf, len, "[service %s] has no ports:", s->name);
 	for (const char *const *k = kb_os_cmd_keys; *k; k++)
 		if (check_expands(db, s, *k, kb_svc_field(db, s, *k), errbuf, len) < 0)
@@ -143,6 +148,41 @@ static int check_service(const struct kb_db *db, const struct kb_section *s, cha
 			return verr(errbuf, len, "port %u is in [service %s] and [service %s]",
 				    s->r[r].lo, o->name, s->name);
 	}
+	return 0;
+}
+
+/* True when the template keeps some text for a finding that has nothing but its server. */
+static bool survives_bare(const struct kb_db *db, const struct kb_section *svc, const char *tmpl)
+{
+	struct kb_ctx bare = {.ip = "192.0.2.1", .port = "53", .af = "4", .nft_family = "ip",
+			      .ports = "1"};
+	struct sbuf b;
+	char bad[64];
+	sb_init(&b);
+	kb_expand(db, svc, &bare, tmpl, &b, bad, sizeof(bad));
+	bool kept = b.len > 0;
+	sb_free(&b);
+	return kept;
+}
+
+/* A label must still say something when a finding lacks the optional values (clients,
+ * reporters, times, where else the service answers): its first sentences may not need them. */
+static int check_bare(const struct kb_db *db, const struct kb_section *l, char *errbuf,
+		      size_t len)
+{
+	const struct kb_section *dns = kb_find(db, KB_SERVICE, "dns");
+	static const char *const keys[] = {"summary", "cause", NULL};
+	for (const char *const *k = keys; dns && *k; k++)
+		if (!survives_bare(db, dns, kb_field(l, *k)))
+			return verr(errbuf, len, "[label %s] %s: says nothing without the finding's "
+					  "optional values: begin with a sentence that needs only "
+					  "{ip} and {port}", l->name, *k);
+	int kept = 0;
+	for (int i = 0; dns && i < l->n_items; i++)
+		kept += survives_bare(db, dns, db->items[l->first_item + i].text);
+	if (dns && kept == 0)
+		return verr(errbuf, len, "[label %s]: no do:/dont: is left without the finding's "
+				  "optional values", l->name);
 	return 0;
 }
 
@@ -160,6 +200,8 @@ int kb_validate(struct kb_db *db, char *errbuf, size_t len)
 		if (s->kind == KB_SOURCE && !kb_field(s, "title"))
 			return verr(errbuf, len, "[source %s] has no title:", s->name);
 		if (s->kind == KB_LABEL && check_label(db, s, errbuf, len) < 0)
+			return -1;
+		if (s->kind == KB_LABEL && check_bare(db, s, errbuf, len) < 0)
 			return -1;
 		if (s->kind == KB_SERVICE && check_service(db, s, errbuf, len) < 0)
 			return -1;

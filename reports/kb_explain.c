@@ -67,8 +67,8 @@ static void print_label(FILE *out, const struct kb_advice *a)
 			wrap_para(out, 4, line);
 		}
 	}
-	fputs("\nRates are given only where a source measured them; the others are unmeasured.\n",
-	      out);
+	fputc('\n', out);
+	wrap_para(out, 0, kb_rates_note());
 }
 
 static int explain_label(const struct kb_section *l, FILE *out)

@@ -89,16 +89,38 @@ extern const char *const kb_os_cmd_keys[];
 extern const char *const kb_labels[];
 
 /*
- * Expands a template: {name} from ctx (inserted as plain text), else from the service's
- * fields, else [defaults] (both expanded in turn, KB_MAX_DEPTH deep). Returns 0, or -1 when a
- * variable is unknown or too deep (written literally; `bad` says which).
+ * Expands a template (the syntax is described at the top of kb.txt and in DEVELOPERS.md):
+ * {name} is the finding's value from ctx (inserted as plain text), else the service's field,
+ * else [defaults] (both expanded in turn, KB_MAX_DEPTH deep); {name:one|other} is the word
+ * that goes with the number in {name} ("1 port", "3 ports"). A sentence that needs a value
+ * this finding or service does not have (a NULL in ctx, a field the service lacks) is left
+ * out whole, never printed with a placeholder; with `whole` (a command) the template is one
+ * unit and goes whole. Sentences end at . ! or ? followed by white space, in the template's
+ * own text only (a service's value is never split). Appends to out; *n_dropped (may be NULL)
+ * counts the sentences left out. Returns 0, or -1 when a variable is unknown or nests too
+ * deep (`bad` says which; that sentence is left out too).
  */
+int kb_expand_opt(const struct kb_db *db, const struct kb_section *svc, const struct kb_ctx *ctx,
+		  const char *tmpl, bool whole, struct sbuf *out, int *n_dropped, char *bad,
+		  size_t bad_len);
+/* kb_expand_opt() of prose (sentences dropped one by one), without the count. */
 int kb_expand(const struct kb_db *db, const struct kb_section *svc, const struct kb_ctx *ctx,
 	      const char *tmpl, struct sbuf *out, char *bad, size_t bad_len);
+/* True when `name` may appear in {braces}: a finding value or a service/[defaults] setting. */
+bool kb_is_variable(const char *name);
+/* True when `key` is a setting that a section of this kind may have. */
+bool kb_key_allowed(enum kb_kind kind, const char *key);
 
-/* A ctx that fills every variable with a neutral word (SERVER, PORT, ...): for explain and
- * for validation. `port` may be NULL ("PORT"). */
+/* A ctx for `explain` and for validation: every finding value is a word in angle brackets
+ * (<server>, <port>, ...), the way manual pages mark what the reader fills in; `port` may be
+ * NULL ("<port>"). {reporter-is-server} is left unknown: explain shows the router's case. */
 void kb_sample_ctx(struct kb_ctx *ctx, const char *port);
+
+/* The clients as one rule for an allow list: the address of a single client, or the network
+ * that covers them all ("10.0.0.0/16") when it is no wider than a /16 (IPv4) or a /48 (IPv6).
+ * -1 when there is none: no client, addresses that do not parse or mix families, 100 or more
+ * (the list the diagnosis stores is then cut), or a network wider than that. */
+int kb_client_net(const char *const *clients, size_t n, char *buf, size_t len);
 
 /* Expands an item's source ("seed, workaround 1") to the source's title plus the detail;
  * heap string, NULL when the item has none. */

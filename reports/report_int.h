@@ -149,11 +149,13 @@ enum kb_os { KB_LINUX, KB_WINDOWS, KB_FREEBSD, KB_N_OS };
 #define KB_MAX_CMDS 8
 #define KB_MAX_ADVICE 16
 
-/* Finding values substituted into knowledge-base templates: plain text, never expanded. */
+/* Finding values substituted into knowledge-base templates: plain text, never expanded.
+ * NULL means unknown for this finding: a sentence that needs it is left out (kb_int.h). */
 struct kb_ctx {
 	const char *ip, *port, *af, *nft_family, *client, *clients, *reporter, *source;
 	const char *related, *related_ip, *related_port, *ports;
 	const char *since, *until, *since_iso, *until_iso;
+	const char *client_net, *n_clients, *reporter_other, *reporter_is_server;
 };
 
 struct kb_adv_item {
@@ -188,6 +190,9 @@ void kb_advice_free(struct kb_advice *a);
 /* Title ("service down") and class ("outage", "benign", ...) of a label; NULL if unknown. */
 const char *kb_label_title(const char *label);
 const char *kb_label_class(const char *label);
+/* Where the success and failure rates come from, in plain words (kb.txt's rates-note): the
+ * sentence every report and `explain` print beside the rates. */
+const char *kb_rates_note(void);
 
 /* kb_advise() for a finding: builds the ctx (addresses checked, times formatted). */
 int rep_advise(const struct rep_finding *f, struct kb_advice *out, char *errbuf);

@@ -396,10 +396,7 @@ int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 	}
 	if (rc == 0 && t.rates_shown) {
 		fputc('\n', out);
-		wrap_para(out, 0, "Rates in parentheses come from the knowledge-base seed "
-				  "networking/udp-port-unreachable (estimates, not measured by "
-				  "portmortem); advice without a rate is unmeasured. portmortem "
-				  "explain LABEL shows the sources.");
+		wrap_para(out, 0, kb_rates_note());
 	}
 	rep_model_free(&m);
 	return rc;

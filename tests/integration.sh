@@ -2,7 +2,8 @@
 # integration.sh - the pipeline on real captures, run by `make test` with the sanitizer build:
 # events against tshark's reading, findings against each sample's expected labels, the corpus
 # without a crash, idempotence, merge, exit statuses, compressed and standard input; it runs
-# tests/reports.sh, tests/robust.sh (issue 11), tests/tshark-agree.sh and tests/cli.sh.
+# tests/reports.sh, tests/robust.sh (issue 11), tests/tshark-agree.sh, tests/cli.sh
+# and tests/kb-text.sh.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/asan/portmortem}
@@ -332,5 +333,6 @@ if BIN="$BIN" bash tests/reports.sh; then ok; else bad "report tests (tests/repo
 if BIN="$BIN" bash tests/robust.sh; then ok; else bad "robustness tests (tests/robust.sh)"; fi
 if bash tests/tshark-agree.sh; then ok; else bad "tshark agreement (tests/tshark-agree.sh)"; fi
 if BIN="$BIN" bash tests/cli.sh; then ok; else bad "command line, database file, install (tests/cli.sh)"; fi
+if BIN="$BIN" bash tests/kb-text.sh; then ok; else bad "report text without template words (tests/kb-text.sh)"; fi
 echo "integration: $pass passed, $fail failed"
 [ $fail -eq 0 ]
