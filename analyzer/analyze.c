@@ -302,8 +302,8 @@ static void copy_failed(const char *capture_path, const char *err, void *arg)
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out";
- * a lone worker (`direct`) stores into "out" itself: a million events are written once,
- * not twice. The message (error or note) goes to msg; the capture's identity in the database to key
+ * a lone worker (`direct`) stores a regular file into "out" itself: a million events are
+ * written once, not twice. The message (error or note) goes to msg; the capture's identity in the database to key
  * ("" when it is not there). A capture cut short is stored and FAILED. */
 static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const struct cli *cli,
 				char *msg, size_t msg_len, char *key, size_t key_len)
@@ -325,6 +325,10 @@ static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const
 		snprintf(msg, msg_len, "%s", errbuf);
 		return OUT_FAILED;
 	}
+	/* Straight into the real database only from a file of known size: the write lock is
+	 * held while it is read, which a pipe or a FIFO could make last for ever for other
+	 * runs waiting on it. */
+	direct = direct && size >= 0;
 	enum outcome o = scan_and_store(w, direct ? "out" : "main", path, size, r, cli, msg,
 					msg_len, key, key_len);
 	cap_close(r);
@@ -633,8 +637,9 @@ static void free_list(struct capture_list *l)
 static int final_status(const struct run *run, int finish_status)
 {
 	if (g_signal) {
-		fprintf(stderr, "portmortem: interrupted: %d of %d captures stored; run again to "
-				"finish\n", run->n_stored + run->n_known, run->list.n);
+		fprintf(stderr, "portmortem: interrupted: %d of %d capture%s stored; run again to "
+				"finish\n", run->n_stored + run->n_known, run->list.n,
+			run->list.n == 1 ? "" : "s");
 		return 128 + g_signal;
 	}
 	if (run->db_failed || finish_status == PM_EXIT_DB)

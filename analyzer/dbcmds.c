@@ -134,8 +134,9 @@ int cmd_merge(const struct cli *cli)
 	int st = pm_signal() || status != PM_EXIT_OK ? 0 : pm_finish(db, cli, NULL);
 	sqlite3_close(db);
 	if (pm_signal()) {
-		fprintf(stderr, "portmortem: interrupted: %d of %d shards merged (the captures copied "
-				"are kept), no report written; run again to finish\n", merged, cli->n_args);
+		fprintf(stderr, "portmortem: interrupted: %d of %d shard%s merged (the captures copied "
+				"are kept), no report written; run again to finish\n", merged, cli->n_args,
+			cli->n_args == 1 ? "" : "s");
 		return 128 + pm_signal();
 	}
 	return st ? st : status;

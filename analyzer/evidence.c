@@ -170,23 +170,28 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 	if (seen == 0)
 		dx_evidence(x, fid, "The refused datagrams themselves are not in the capture: the"
 			    " capture point sees only one direction, or a filter hid them.");
+	else if (n == 1)
+		dx_evidence(x, fid, "The refused datagram is in the capture; the error followed it"
+			    " within %s.", d);
 	else
-		dx_evidence(x, fid, "%lld of the %lld refused datagrams are in the capture; the error"
-			    " followed each within %s on average.", (long long)seen, (long long)n, d);
+		dx_evidence(x, fid, "%lld of the %lld refused datagrams %s in the capture; the error"
+			    " followed each within %s on average.", (long long)seen, (long long)n,
+			    seen == 1 ? "is" : "are", d);
 	int hdr8 = v6 ? 48 : 28;
+	const char *quote = n == 1 ? "The error quotes" : "The errors quote";
 	if (qlen == hdr8 && iplen > qlen && ttl_lo == 255 && ttl_hi == 255)
-		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
-			    " datagram (%lld of %lld bytes) and start with TTL 255: typical of a router"
-			    " or a firewall; Linux hosts quote up to %d bytes.", (long long)qlen,
-			    (long long)iplen, v6 ? 1232 : 548);
+		dx_evidence(x, fid, "%s only the IP header and 8 bytes of the original datagram"
+			    " (%lld of %lld bytes) and %s with TTL 255: typical of a router or a"
+			    " firewall; Linux hosts quote up to %d bytes.", quote, (long long)qlen,
+			    (long long)iplen, n == 1 ? "starts" : "start", v6 ? 1232 : 548);
 	else if (qlen == hdr8 && iplen > qlen)
-		dx_evidence(x, fid, "The errors quote only the IP header and 8 bytes of the original"
-			    " datagram (%lld of %lld bytes), as Windows, macOS, iOS and many embedded"
-			    " stacks do (Linux quotes up to %d bytes), so the quotes alone cannot name the"
-			    " service.", (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
+		dx_evidence(x, fid, "%s only the IP header and 8 bytes of the original datagram"
+			    " (%lld of %lld bytes), as Windows, macOS, iOS and many embedded stacks do"
+			    " (Linux quotes up to %d bytes), so the quotes alone cannot name the"
+			    " service.", quote, (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
 	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
-		dx_evidence(x, fid, "The errors quote the whole original datagram (%lld bytes), as"
-			    " Linux and other full host stacks do.", (long long)qlen);
+		dx_evidence(x, fid, "%s the whole original datagram (%lld bytes), as Linux and other"
+			    " full host stacks do.", quote, (long long)qlen);
 }
 
 void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)

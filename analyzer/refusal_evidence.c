@@ -24,10 +24,13 @@ static void who_refused(struct dx *x, const struct refusal *r)
 				 (long long)r->icmp_ttl,
 				 initial_ttl((int)r->icmp_ttl) == 255 ? ": sent with 255, as routers do"
 								      : ": the host, not a router");
-		dx_evidence(x, r->fid, "%lld error%s: datagrams from %lld client%s to %s between %s and"
-			    " %s were refused by %s itself (%s%s).", (long long)r->errors,
-			    s_(r->errors), (long long)r->n_clients, s_(r->n_clients), r->ep, t0, t1,
-			    r->ip, r->v6 ? "ICMPv6 port unreachable" : "ICMP port unreachable", how);
+		char when[80];
+		snprintf(when, sizeof when, strcmp(t0, t1) == 0 ? "at %s" : "between %s and %s", t0, t1);
+		dx_evidence(x, r->fid, "%lld error%s: %s from %lld client%s to %s %s %s refused by %s"
+			    " itself (%s%s).", (long long)r->errors, s_(r->errors),
+			    r->errors == 1 ? "a datagram" : "datagrams", (long long)r->n_clients,
+			    s_(r->n_clients), r->ep, when, r->errors == 1 ? "was" : "were", r->ip,
+			    r->v6 ? "ICMPv6 port unreachable" : "ICMP port unreachable", how);
 	}
 	if (r->other)
 		dx_evidence(x, r->fid, "%lld of the errors about %s came from %s, not from %s: a router"
@@ -62,18 +65,18 @@ static void answer_evidence(struct dx *x, const struct refusal *r, const char *l
 	fmt_duration(r->span_ns, span, sizeof span);
 	if (strcmp(label, "intermittent") == 0) {
 		dx_evidence(x, r->fid, "Between the first and the last refusal, %s answered the"
-			    " refused clients too (%lld datagrams): it answers and refuses the same"
+			    " refused clients too (%lld datagram%s): it answers and refuses the same"
 			    " clients in alternation; %.0f%% of the datagrams to it were refused.", r->ep,
-			    (long long)r->tx_refused, r->rx ? 100.0 * (double)r->errors / (double)r->rx : 100.0);
+			    (long long)r->tx_refused, s_(r->tx_refused), r->rx ? 100.0 * (double)r->errors / (double)r->rx : 100.0);
 		dx_evidence(x, r->fid, "A pool behind one address (load balancer, anycast, ECMP)"
 			    " where some members lack the service, or a daemon in a crash loop: not"
 			    " one outage, so no outage window.");
 	} else if (strcmp(label, "firewall-reject") == 0 && r->tx_other && !r->other) {
 		dx_evidence(x, r->fid, "%s kept answering other clients between the refusals (%lld"
-			    " datagrams), while the refused clients got no answer: a filter on %s, or in"
+			    " datagram%s), while the refused clients got no answer: a filter on %s, or in"
 			    " front of it, rejects these sources (iptables -j REJECT and nftables reject"
 			    " answer with port unreachable by default).", r->ep, (long long)r->tx_other,
-			    r->ip);
+			    s_(r->tx_other), r->ip);
 	} else if (r->tx == 0) {
 		dx_evidence(x, r->fid, "No datagram from %s was seen in the %s captured.", r->ep, span);
 	} else if (r->before && r->after) {

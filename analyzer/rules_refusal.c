@@ -141,14 +141,14 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 {
 	if (r->app[0])
 		dx_text(x, dx_prepare(x,
-			"SELECT group_concat(port || ' (' || n || ' datagrams)', ', ') FROM (SELECT port,"
+			"SELECT group_concat(port || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT port,"
 			" SUM(tx_packets) AS n FROM epg WHERE ip = ?1 AND port != ?2 AND app = ?3"
 			" AND tx_packets > 0 GROUP BY port ORDER BY n DESC, port LIMIT 3)",
 			"tit", r->ip, r->port, r->app), r->alt_port, sizeof r->alt_port);
 	if (!r->configured)
 		return;
 	dx_text(x, dx_prepare(x,
-		"SELECT group_concat(ip || ' (' || n || ' datagrams)', ', ') FROM (SELECT e.ip,"
+		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT e.ip,"
 		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
 		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
 		" AND c.port = e.port AND EXISTS (SELECT 1 FROM rt_client k WHERE k.dst = ?1"

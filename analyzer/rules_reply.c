@@ -133,10 +133,10 @@ static void stream_evidence(struct dx *x, const struct reply_facts *r)
 		    (long long)r->clients, plural(r->clients, "client", "clients"),
 		    plural(r->clients, "client", "clients"));
 	if (r->two_way)
-		dx_evidence(x, r->fid, "They end two-way conversations (%lld datagrams to %s and %lld"
+		dx_evidence(x, r->fid, "They end two-way conversations (%lld %s to %s and %lld"
 			    " from it in the capture): one side hung up or abandoned the connection"
-			    " while the other still sent for a moment.", (long long)r->rx, r->ep,
-			    (long long)r->tx);
+			    " while the other still sent for a moment.", (long long)r->rx,
+			    plural(r->rx, "datagram", "datagrams"), r->ep, (long long)r->tx);
 	else if (r->measured == 0)
 		dx_evidence(x, r->fid, "The start of these conversations is not in the capture: %s"
 			    " still sent to ports that had been closed (QUIC and media retransmit with"
