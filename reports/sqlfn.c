@@ -39,6 +39,15 @@ static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(cx);
 		return;
 	}
+	/* Most values (addresses, our own sentences) need no escape: plain printable ASCII is
+	 * what either escaper would give back, so it is returned without a copy. */
+	size_t i = 0;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f && !(name && p[i] == '\\'))
+		i++;
+	if (i == n && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+		sqlite3_result_value(cx, argv[0]);
+		return;
+	}
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (name)
@@ -50,7 +59,8 @@ static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
 
 static int hexval(int c)
 {
-	return isdigit(c) ? c - '0' : (tolower(c) >= 'a' && tolower(c) <= 'f') ? tolower(c) - 'a' + 10 : -1;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* Decodes hex text into b; false (b unchanged) unless it is an even run of hex digits. */
@@ -87,8 +97,11 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (norm) {
-		for (size_t i = 0; i < raw.len; i++)
-			sb_printf(&b, "%02x", (uint8_t)raw.p[i]);
+		static const char digits[] = "0123456789abcdef";
+		for (size_t i = 0; i < raw.len; i++) {
+			sb_putc(&b, digits[(uint8_t)raw.p[i] >> 4]);
+			sb_putc(&b, digits[(uint8_t)raw.p[i] & 15]);
+		}
 	} else {
 		esc_name(&b, (const uint8_t *)sb_str(&raw), raw.len);
 	}
