@@ -606,7 +606,7 @@ static bool same_dir(const struct rep_capture *a, const struct rep_capture *b)
 static void capture_row(FILE *out, const struct rep_capture *c)
 {
 	const char *base = c->path ? strrchr(c->path, '/') : NULL;
-	fprintf(out, "<tr id=\"capture-%lld\"><td class=\"path\" data-l=\"file\"><code>", (long long)c->id);
+	fputs("<tr><td class=\"path\" data-l=\"file\"><code>", out);
 	h(out, base ? base + 1 : c->path);
 	fputs("</code>", out);
 	if (c->sha256) { /* --sha256: the file's digest, for the evidence log */
@@ -614,7 +614,7 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 		h(out, c->sha256);
 		fputs("</code></span>", out);
 	}
-	fprintf(out, "</td><td class=\"n\" data-l=\"id\">%lld</td><td data-l=\"format\">", (long long)c->id);
+	fputs("</td><td data-l=\"format\">", out);
 	h(out, c->format);
 	fputs(" · ", out);
 	h(out, c->link_type_name ? c->link_type_name : "?");
@@ -642,7 +642,7 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 static void capture_table_head(FILE *out)
 {
 	fputs("<div class=\"scroll\"><table class=\"cards\">\n<thead><tr><th>File</th>"
-	      "<th class=\"n\">id</th><th>Format</th><th class=\"n\">Packets</th><th class=\"n\">"
+	      "<th>Format</th><th class=\"n\">Packets</th><th class=\"n\">"
 	      "Port unreach.</th><th>First → last (UTC)</th><th>Status</th><th>Anomalies</th>"
 	      "</tr></thead>\n<tbody>\n", out);
 }

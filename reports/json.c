@@ -51,7 +51,6 @@ static const char SQL_REPORT[] =
 	" 'filter', json(?2), 'findings_in_database', ?3,"
 	" 'captures', json((SELECT json_group_array(json(c)) FROM (SELECT json_object("
 	"  'path', pm_text(path), 'link_type', pm_text(link_type_name), 'packets', packets,"
-	"  'id', id,"
 	"  'first_packet', pm_iso(first_ns, precision), 'last_packet', pm_iso(last_ns, precision),"
 	"  'errors', CASE WHEN read_error IS NULL THEN json_array()"
 	"   ELSE json_array(pm_text(read_error)) END,"

@@ -98,9 +98,9 @@ static void clause(struct sbuf *b, const char *field, struct vset *s, bool is_po
 	sb_printf(b, " && %s in {", field);
 	for (int i = 0; i < s->n; i++) {
 		if (is_port)
-			sb_printf(b, "%s%d", i ? " " : "", s->port[i]);
+			sb_printf(b, "%s%d", i ? ", " : "", s->port[i]);
 		else
-			sb_printf(b, "%s%s", i ? " " : "", s->v[i]);
+			sb_printf(b, "%s%s", i ? ", " : "", s->v[i]);
 	}
 	sb_putc(b, '}');
 }
