@@ -38,11 +38,14 @@ static const char SQL_INS_ADVICE[] =
 static const char SQL_INS_CMD[] =
 	"INSERT INTO temp.pm_report_cmd VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/* A JSON array of the strings in a JSON-array column, each escaped (pm_text). */
+/* A JSON array of the strings in a JSON-array column, each escaped (pm_text); an array whose
+ * text is plain printable ASCII without escapes is taken as it is (pm_plain). */
 #define STRINGS(col)                                                                            \
+	"(CASE WHEN pm_plain(" col ") AND json_valid(" col ") AND json_type(" col ") = 'array'"  \
+	" THEN json(" col ") ELSE "                                                            \
 	"json((SELECT json_group_array(pm_text(value)) FROM (SELECT value FROM json_each("     \
 	"CASE WHEN " col " IS NULL THEN '[]' WHEN json_valid(" col ") THEN " col               \
-	" ELSE json_array(" col ") END) ORDER BY key)))"
+	" ELSE json_array(" col ") END) ORDER BY key))) END)"
 
 #define NAME_ARG "json_extract(value, '$.hex'), json_extract(value, '$.name')"
 
@@ -147,6 +150,15 @@ static int insert_item(struct inserts *in, int64_t id, int ord, const struct kb_
 	return 0;
 }
 
+/* Whether the finding has frames that are not listed (in more captures, or more in one). */
+static bool frames_more(const struct rep_finding *f)
+{
+	bool more = f->frames_more_caps;
+	for (size_t i = 0; i < f->n_frames; i++)
+		more |= f->frames[i].more;
+	return more;
+}
+
 static int insert_advice(struct inserts *in, const struct rep_finding *f, const struct kb_advice *a)
 {
 	sqlite3_stmt *st = in->meta;
@@ -158,7 +170,7 @@ static int insert_advice(struct inserts *in, const struct rep_finding *f, const 
 		 bind_text(st, 9, a->fix_source) | sqlite3_bind_int64(st, 10, (int64_t)f->rank) |
 		 sqlite3_bind_double(st, 11, f->impact) | bind_text(st, 12, f->display_filter) |
 		 sqlite3_bind_int(st, 13, f->filter_sampled) |
-		 sqlite3_bind_int(st, 14, f->frames_more_caps);
+		 sqlite3_bind_int(st, 14, frames_more(f));
 	if (rc != SQLITE_OK || step_reset(st) < 0)
 		return -1;
 	for (size_t i = 0; i < f->n_frames; i++) {

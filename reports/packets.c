@@ -228,10 +228,11 @@ static int load_one(sqlite3_stmt *st, struct rep_finding *f)
 		qsort(f->frames[i].frame, (size_t)f->frames[i].n, sizeof(int64_t), cmp_i64);
 	if (rows == REP_SAMPLE) { /* there may be more than the sample saw */
 		f->filter_sampled = true;
-		f->frames_more_caps = true;
 		if (f->n_frames)
 			f->frames[f->n_frames - 1].more = true;
 	}
+	/* its capture points name every capture its events are in */
+	f->frames_more_caps |= f->capture_points.n > f->n_frames;
 	if (rows > 0) {
 		struct sbuf b;
 		sb_init(&b);

@@ -109,6 +109,17 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	result_sbuf(cx, &b);
 }
 
+/* pm_plain(x): 1 when x is text of printable ASCII without a backslash (a JSON array of such
+ * strings holds no escape to undo: it is what escaping each element would give), else 0. */
+static void fn_plain(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	size_t n = 0, i = 0;
+	const uint8_t *p = sqlite3_value_type(argv[0]) == SQLITE_TEXT ? value_bytes(argv[0], &n) : NULL;
+	while (p && i < n && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+		i++;
+	sqlite3_result_int(cx, p && i == n);
+}
+
 static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	char buf[48];
@@ -133,7 +144,7 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 	} fns[] = {
 		{"pm_text", 1, fn_escape, NULL},   {"pm_name", 1, fn_escape, &tag},
 		{"pm_hexname", 2, fn_hex, NULL},   {"pm_hexnorm", 2, fn_hex, &tag},
-		{"pm_iso", 2, fn_iso, NULL},
+		{"pm_iso", 2, fn_iso, NULL},	   {"pm_plain", 1, fn_plain, NULL},
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,

@@ -50,6 +50,11 @@ for f in report["findings"]:
         if listed != want[:len(listed)] or not listed or len(listed) > 10:
             problems.append("finding %d in %s lists frames %s, its first events are %s"
                             % (f["id"], path, listed, want[:10]))
+    every = {p: [r[0] for r in db.execute("SELECT e.frame FROM events e JOIN captures c ON"
+             " c.id = e.capture_id WHERE e.finding_id = ? AND c.path = ?", (f["id"], p))]
+             for p in f["capture_points"]}
+    if f["frames_complete"] != all(len(f["frames"].get(p, [])) == len(v) for p, v in every.items()):
+        problems.append("finding %d: frames_complete is %s" % (f["id"], f["frames_complete"]))
     for path in f["capture_points"]:
         want = sorted(r[0] for r in db.execute(
             "SELECT e.frame FROM events e JOIN captures c ON c.id = e.capture_id"
