@@ -71,10 +71,31 @@ static bool same_kind(const struct rep_finding *a, const struct rep_finding *b)
 					 : a->service == b->service);
 }
 
+static int cmp_str(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+/* Orders group heads by kind (diagnosis, port, service), then position. */
+static const struct keyed *g_keyed;
+static int by_kind(const void *x, const void *y)
+{
+	const struct rep_finding *a = &g_keyed[*(const size_t *)x].f;
+	const struct rep_finding *b = &g_keyed[*(const size_t *)y].f;
+	int c = strcmp(a->diagnosis, b->diagnosis);
+	if (!c)
+		c = (a->server_port > b->server_port) - (a->server_port < b->server_port);
+	if (!c)
+		c = cmp_str(a->service, b->service);
+	if (!c)
+		c = (*(const size_t *)x > *(const size_t *)y) - (*(const size_t *)x < *(const size_t *)y);
+	return c;
+}
+
 /*
  * Which host groups are shown in full: every one up to DETAIL_ALL findings; beyond, groups in
  * order while about DETAIL findings fit, at most KIND_SHOWN of one kind when that kind has
- * more (the rest of a wave is summed, not repeated). Marks k[].detail.
+ * more (the rest of a wave is summed, not repeated). Marks k[].detail. O(n log n).
  */
 #define KIND_SHOWN 3
 static size_t pick_detail(struct keyed *k, size_t n)
@@ -84,23 +105,37 @@ static size_t pick_detail(struct keyed *k, size_t n)
 			k[i].detail = true;
 		return n;
 	}
-	size_t shown = 0;
+	size_t n_heads = 0, shown = 0;
+	size_t *head = calloc(n, sizeof(*head)), *kind = calloc(n, sizeof(*kind));
+	size_t *size = calloc(n, sizeof(*size)), *taken = calloc(n, sizeof(*taken));
+	if (!head || !kind || !size || !taken) {
+		free(head), free(kind), free(size), free(taken);
+		for (size_t i = 0; i < n; i++)
+			k[i].detail = true;
+		return n;
+	}
+	for (size_t a = 0; a < n; a += k[a].group_size)
+		head[n_heads++] = a;
+	g_keyed = k;
+	qsort(head, n_heads, sizeof(*head), by_kind);
+	for (size_t i = 0, id = 0; i < n_heads; i++) { /* kind[group start] = its kind's number */
+		if (i && !same_kind(&k[head[i - 1]].f, &k[head[i]].f))
+			id++;
+		kind[head[i]] = id;
+		size[id]++;
+	}
 	for (size_t a = 0; a < n; a += k[a].group_size) {
-		size_t g = k[a].group_size, same = 0, taken = 0;
-		for (size_t b = 0; b < n; b += k[b].group_size) {
-			if (!same_kind(&k[a].f, &k[b].f))
-				continue;
-			same++;
-			taken += b < a && k[b].detail;
-		}
-		if (same > KIND_SHOWN + 1 && taken >= KIND_SHOWN)
+		size_t g = k[a].group_size, id = kind[a];
+		if (size[id] > KIND_SHOWN + 1 && taken[id] >= KIND_SHOWN)
 			continue;
 		if (shown > 0 && shown + g > DETAIL)
 			continue;
 		for (size_t i = a; i < a + g; i++)
 			k[i].detail = true;
 		shown += g;
+		taken[id]++;
 	}
+	free(head), free(kind), free(size), free(taken);
 	return shown;
 }
 
