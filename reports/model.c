@@ -48,6 +48,15 @@ static const char SQL_TOTALS_FILTERED[] =
 	" AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";
 static const char SQL_ALL_FINDINGS[] = "SELECT count(*) FROM findings";
 
+static void free_strv_n(struct rep_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
 struct loader {
 	sqlite3 *db;
 	sqlite3_stmt *strings, *names;
@@ -78,9 +87,69 @@ static bool grow(void **v, size_t n, size_t size)
 	return true;
 }
 
+static bool push_str(struct rep_strv *out, const char *s, size_t n)
+{
+	if (!grow((void **)&out->v, out->n, sizeof(char *)))
+		return false;
+	char *c = strndup(s, n);
+	if (!c)
+		return false;
+	out->v[out->n++] = c;
+	return true;
+}
+
+/*
+ * The common case without SQL: a JSON array of strings of printable ASCII without a
+ * backslash (addresses, paths), which escaping leaves as they are. Returns 1 when it was
+ * that and *out is filled, 0 (out untouched) for anything else, -1 out of memory.
+ */
+static int plain_strings(const char *json, struct rep_strv *out)
+{
+	const char *p = json;
+	struct rep_strv v = {0};
+	for (const char *c = json; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '\\')
+			return 0;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '[')
+		return 0;
+	while (*p == ' ')
+		p++;
+	bool more = *p != ']';
+	while (more) {
+		const char *end;
+		if (*p++ != '"' || !(end = strchr(p, '"'))) {
+			free_strv_n(&v);
+			return 0;
+		}
+		if (!push_str(&v, p, (size_t)(end - p))) {
+			free_strv_n(&v);
+			return -1;
+		}
+		for (p = end + 1; *p == ' '; p++)
+			;
+		more = *p == ',';
+		if (more)
+			for (p++; *p == ' '; p++)
+				;
+	}
+	if (*p++ != ']' || *p != '\0') {
+		free_strv_n(&v);
+		return 0;
+	}
+	*out = v;
+	return 1;
+}
+
 /* Runs SQL_STRINGS over a JSON array (text; NULL: none). */
 static int load_json_strings(struct loader *ld, const char *json, struct rep_strv *out)
 {
+	int plain = json && out->n == 0 ? plain_strings(json, out) : 0;
+	if (plain < 0)
+		return rep_sql_error(NULL, ld->errbuf, "out of memory");
+	if (plain > 0)
+		return 0;
 	sqlite3_stmt *st = ld->strings;
 	int rc;
 	sqlite3_reset(st);

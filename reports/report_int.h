@@ -105,7 +105,7 @@ struct rep_name {
 /* Where a finding's packets are in one capture: its first frames (bounded). */
 #define REP_FRAMES_MAX 10    /* frames listed per capture */
 #define REP_FRAME_CAPS_MAX 8 /* captures listed with their frames */
-#define REP_SAMPLE 24	     /* events read per finding for its frames and display filter */
+#define REP_SAMPLE 16	     /* events read per finding for its frames and display filter */
 
 struct rep_frames {
 	int64_t capture_id;

@@ -109,15 +109,29 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	result_sbuf(cx, &b);
 }
 
-/* pm_plain(x): 1 when x is text of printable ASCII without a backslash (a JSON array of such
- * strings holds no escape to undo: it is what escaping each element would give), else 0. */
+/* pm_plain(x): 1 when x is text without a backslash that esc_text() leaves as it is (valid
+ * UTF-8, no control character): a JSON array of such strings holds no escape to undo, and is
+ * what escaping each of its elements would give. Else 0. */
 static void fn_plain(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
-	size_t n = 0, i = 0;
+	size_t n = 0;
 	const uint8_t *p = sqlite3_value_type(argv[0]) == SQLITE_TEXT ? value_bytes(argv[0], &n) : NULL;
-	while (p && i < n && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+	if (!p || memchr(p, '\\', n)) {
+		sqlite3_result_int(cx, 0);
+		return;
+	}
+	size_t i = 0;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
 		i++;
-	sqlite3_result_int(cx, p && i == n);
+	if (i == n) {
+		sqlite3_result_int(cx, 1);
+		return;
+	}
+	struct sbuf b;
+	sb_init(&b);
+	esc_text(&b, p, n);
+	sqlite3_result_int(cx, !b.oom && b.len == n && memcmp(b.p, p, n) == 0);
+	sb_free(&b);
 }
 
 static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
