@@ -47,7 +47,6 @@ static const char SQL_INS_CMD[] =
 	"CASE WHEN " col " IS NULL THEN '[]' WHEN json_valid(" col ") THEN " col               \
 	" ELSE json_array(" col ") END) ORDER BY key))) END)"
 
-#define NAME_ARG "json_extract(value, '$.hex'), json_extract(value, '$.name')"
 
 static const char SQL_REPORT[] =
 	"SELECT json_object('tool', 'portmortem', 'version', ?1,"
@@ -91,13 +90,14 @@ static const char SQL_REPORT[] =
 	"  'outage_start', pm_iso(outage_start_ns, precision),"
 	"  'outage_end', pm_iso(outage_end_ns, precision), 'precision', precision,"
 	"  'names', json((SELECT json_group_array(json_object("
-	"   'name', pm_hexname(" NAME_ARG "), 'hex', pm_hexnorm(" NAME_ARG "),"
-	"   'type', CASE WHEN json_type(value, '$.type') = 'text'"
-	"    THEN pm_text(json_extract(value, '$.type')) ELSE json_extract(value, '$.type') END,"
-	"   'count', json_extract(value, '$.count'))) FROM (SELECT value FROM json_each("
+	"   'name', pm_hexname(h, n), 'hex', pm_hexnorm(h, n),"
+	"   'type', CASE WHEN tt = 'text' THEN pm_text(t) ELSE t END, 'count', c))"
+	"   FROM (SELECT json_extract(value, '$.hex') AS h, json_extract(value, '$.name') AS n,"
+	"   json_type(value, '$.type') AS tt, json_extract(value, '$.type') AS t,"
+	"   json_extract(value, '$.count') AS c FROM json_each("
 	"   CASE WHEN json_valid(f0.names) THEN f0.names ELSE '[]' END)"
-	"   WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key))),"
-	"  'title', pm_text(m.title), 'class', pm_text(m.class), 'summary', pm_text(m.summary),"
+	"   WHERE json_type(value) = 'object' ORDER BY c DESC, key))),"
+"  'title', pm_text(m.title), 'class', pm_text(m.class), 'summary', pm_text(m.summary),"
 	"  'cause', pm_text(m.cause), 'kb_service', pm_text(m.kb_service),"
 	"  'service_note', pm_text(m.note), 'fix_rate', m.fix_rate,"
 	"  'fix_source', pm_text(m.fix_source),"

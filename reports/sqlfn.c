@@ -84,6 +84,18 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	bool norm = sqlite3_user_data(cx) != NULL;
 	struct sbuf raw, b;
 	size_t n = 0;
+	if (norm && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+		/* lowercase hex already: normalised as it is */
+		const uint8_t *p = value_bytes(argv[0], &n);
+		size_t i = 0;
+		while (i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			i++;
+		if (i == n && n % 2 == 0 && n <= 2048) {
+			sqlite3_result_value(cx, argv[0]);
+			return;
+		}
+		n = 0;
+	}
 	sb_init(&raw);
 	if (!unhex(argv[0], &raw)) {
 		const uint8_t *p = value_bytes(argv[1], &n);
