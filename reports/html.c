@@ -115,7 +115,7 @@ static void stats(FILE *out, const struct rep_model *m)
 	stat(out, "time span", buf);
 	fmt_count(buf, sizeof(buf), m->n_port_unreach);
 	stat(out, "port unreachables", buf);
-	snprintf(buf, sizeof(buf), "%zu", m->n_fnd);
+	fmt_count(buf, sizeof(buf), (int64_t)m->n_fnd);
 	stat(out, "findings", buf);
 	fputs("</div>\n", out);
 }
@@ -231,7 +231,10 @@ static void tail_lines(FILE *out, const struct rep_model *m)
 	for (size_t i = 0; i < n; i++) {
 		char e[32];
 		fmt_count(e, sizeof(e), tail[i].errors);
-		fprintf(out, "<li>and %zu more ", tail[i].n);
+		char nf[32], hs[32];
+		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
+		fmt_count(hs, sizeof(hs), (int64_t)tail[i].hosts);
+		fprintf(out, "<li>and %s more ", nf);
 		badge(out, tail[i].label);
 		fprintf(out, " finding%s", tail[i].n == 1 ? "" : "s");
 		if (tail[i].service) {
@@ -239,7 +242,7 @@ static void tail_lines(FILE *out, const struct rep_model *m)
 			h(out, tail[i].service);
 			fputs(")", out);
 		}
-		fprintf(out, " on %zu host%s, %s error%s in all</li>\n", tail[i].hosts,
+		fprintf(out, " on %s host%s, %s error%s in all</li>\n", hs,
 			tail[i].hosts == 1 ? "" : "s", e, tail[i].errors == 1 ? "" : "s");
 	}
 	fputs("</ul>\n", out);

@@ -48,7 +48,9 @@ static void summary_labels(struct tctx *t, const struct rep_model *m, struct sbu
 		if (n == 0)
 			continue;
 		const char *klass = kb_label_class(*l);
-		sb_printf(b, "%s%zu %s%s", first ? ": " : ", ", n, kb_label_title(*l),
+		char num[32];
+		fmt_count(num, sizeof(num), (int64_t)n);
+		sb_printf(b, "%s%s %s%s", first ? ": " : ", ", num, kb_label_title(*l),
 			  klass && strcmp(klass, "benign") == 0 ? " (benign)" : "");
 		first = false;
 	}
@@ -153,8 +155,10 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	sb_free(&b);
 	sb_init(&b);
 	fmt_count(num, sizeof(num), m->n_port_unreach);
-	sb_printf(&b, "%s port-unreachable event%s → %zu finding%s", num,
-		  m->n_port_unreach == 1 ? "" : "s", m->n_fnd, m->n_fnd == 1 ? "" : "s");
+	char nf[32];
+	fmt_count(nf, sizeof(nf), (int64_t)m->n_fnd);
+	sb_printf(&b, "%s port-unreachable event%s → %s finding%s", num,
+		  m->n_port_unreach == 1 ? "" : "s", nf, m->n_fnd == 1 ? "" : "s");
 	summary_labels(t, m, &b);
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
@@ -454,12 +458,14 @@ static void print_tail(struct tctx *t, const struct rep_model *m, size_t indent)
 		struct sbuf b;
 		sb_init(&b);
 		fmt_count(e, sizeof(e), tail[i].errors);
-		sb_printf(&b, "and %zu more %s finding%s", tail[i].n, tail[i].label,
-			  tail[i].n == 1 ? "" : "s");
+		char nf[32], h[32];
+		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
+		fmt_count(h, sizeof(h), (int64_t)tail[i].hosts);
+		sb_printf(&b, "and %s more %s finding%s", nf, tail[i].label, tail[i].n == 1 ? "" : "s");
 		if (tail[i].service)
 			sb_printf(&b, " (%s)", tail[i].service);
-		sb_printf(&b, " on %zu host%s, %s error%s in all", tail[i].hosts,
-			  tail[i].hosts == 1 ? "" : "s", e, tail[i].errors == 1 ? "" : "s");
+		sb_printf(&b, " on %s host%s, %s error%s in all", h, tail[i].hosts == 1 ? "" : "s", e,
+			  tail[i].errors == 1 ? "" : "s");
 		wrap_para(t->out, indent, sb_str(&b));
 		sb_free(&b);
 	}
@@ -510,7 +516,10 @@ static void print_filter(struct tctx *t, const struct rep_model *m)
 	sb_init(&b);
 	sb_puts(&b, "Filter: ");
 	rep_filter_describe(m->filter, &b);
-	sb_printf(&b, " → %zu of %zu finding%s", m->n_fnd, m->n_fnd_all, m->n_fnd_all == 1 ? "" : "s");
+	char a[32], z[32];
+	fmt_count(a, sizeof(a), (int64_t)m->n_fnd);
+	fmt_count(z, sizeof(z), (int64_t)m->n_fnd_all);
+	sb_printf(&b, " → %s of %s finding%s", a, z, m->n_fnd_all == 1 ? "" : "s");
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
 }
