@@ -546,11 +546,11 @@ static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool ful
 		diagnosis(out, f, &a);
 		advice(out, &a);
 	} else {
-		fputs("<p class=\"muted\">The diagnosis and advice are those of the first ", out);
+		fputs("<p class=\"muted\">Diagnosis and advice as for every ", out);
 		badge(out, f->diagnosis);
-		fputs(" finding above (<code>portmortem explain ", out);
+		fputs(" finding: <code>portmortem explain ", out);
 		h(out, f->diagnosis);
-		fputs("</code>).</p>\n", out);
+		fputs("</code>, and in full above where one is shown.</p>\n", out);
 	}
 	fputs("</section>\n", out);
 	kb_advice_free(&a);
