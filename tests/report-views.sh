@@ -23,7 +23,10 @@ trap 'rm -rf "$TMP"' EXIT
 export LC_ALL=C.UTF-8
 . tests/tools/harness.sh
 [ -x "$BIN" ] || { echo "report-views: $BIN not built (make $BIN)" >&2; exit 2; }
-command -v tshark >/dev/null || { echo "report-views: tshark not found (apt-get install tshark)" >&2; exit 2; }
+# tshark opens the packets (make test-deps installs it); without it, the frames are still
+# checked against the database and the tshark half is skipped with one line.
+TSHARK=$(command -v tshark || true)
+[ -n "$TSHARK" ] || echo "skipped: display filters run through tshark (tshark not found: apt-get install tshark)"
 
 CAPS=(samples/*.pcap)
 "$BIN" analyze -q -j 1 --db "$TMP/all.db" -o /dev/null "${CAPS[@]}" 2>"$TMP/err"
@@ -36,6 +39,7 @@ check "analyze samples/twopoint/*.pcap" test $? -eq 0
 cat >"$TMP/filters.py" <<'PY'
 import json, sqlite3, subprocess, sys
 report, db = json.load(open(sys.argv[1])), sqlite3.connect(sys.argv[2])
+tshark = sys.argv[3] if len(sys.argv) > 3 else ""
 problems, checked = [], 0
 for f in report["findings"]:
     flt = f.get("display_filter")
@@ -55,11 +59,11 @@ for f in report["findings"]:
              for p in f["capture_points"]}
     if f["frames_complete"] != all(len(f["frames"].get(p, [])) == len(v) for p, v in every.items()):
         problems.append("finding %d: frames_complete is %s" % (f["id"], f["frames_complete"]))
-    for path in f["capture_points"]:
+    for path in (f["capture_points"] if tshark else []):
         want = sorted(r[0] for r in db.execute(
             "SELECT e.frame FROM events e JOIN captures c ON c.id = e.capture_id"
             " WHERE e.finding_id = ? AND c.path = ?", (f["id"], path)))
-        out = subprocess.run(["tshark", "-r", path, "-Y", flt, "-T", "fields", "-e",
+        out = subprocess.run([tshark, "-r", path, "-Y", flt, "-T", "fields", "-e",
                               "frame.number"], capture_output=True, text=True)
         got = sorted(int(x) for x in out.stdout.split())
         checked += 1
@@ -70,14 +74,14 @@ for f in report["findings"]:
 for p in problems[:20]:
     print(p)
 print("%d filters checked on their captures" % checked)
-sys.exit(1 if problems or not checked else 0)
+sys.exit(1 if problems or (tshark and not checked) else 0)
 PY
 "$BIN" report -q --db "$TMP/all.db" -f json -o "$TMP/all.json"
 check "samples: tshark with each finding's display filter selects exactly its events; frames" \
-	"$PY" "$TMP/filters.py" "$TMP/all.json" "$TMP/all.db"
+	"$PY" "$TMP/filters.py" "$TMP/all.json" "$TMP/all.db" "$TSHARK"
 "$BIN" report -q --db "$TMP/two.db" -f json -o "$TMP/two.json"
 check "twopoint: the filter selects the finding's frames at both capture points" \
-	"$PY" "$TMP/filters.py" "$TMP/two.json" "$TMP/two.db"
+	"$PY" "$TMP/filters.py" "$TMP/two.json" "$TMP/two.db" "$TSHARK"
 check "twopoint: two capture points, frames listed for each" "$PY" -c 'import json, sys
 f = json.load(open(sys.argv[1]))["findings"][0]
 assert len(f["capture_points"]) == 2 and len(f["frames"]) == 2, f' "$TMP/two.json"
