@@ -21,8 +21,9 @@ export SHARED
 # Debian packages each target needs (installed by `make deps` / `make test-deps`).
 DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
              libxxhash-dev libssl-dev libisal-dev
+# tshark: tests/report-views.sh opens each finding's packets with its display filter.
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils \
-             wireshark-common man-db groff-base mandoc
+             wireshark-common tshark man-db groff-base mandoc
 DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \

@@ -505,6 +505,7 @@ static int report_in_snapshot(sqlite3 *db, const struct cli *cli, bool scoped)
 	const char *nc = getenv("NO_COLOR");
 	struct report_options ro = {
 		.format = cli->format, .csv_events = cli->csv_events, .version = PM_VERSION,
+		.filter = &cli->filter,
 		.color = cli->format == REPORT_TEXT && !cli->output && isatty(STDOUT_FILENO) &&
 			 !(nc && nc[0]),
 	};

@@ -25,6 +25,7 @@ struct cli {
 	bool progress;			/* a progress line on stderr (a terminal, not quiet) */
 	size_t max_endpoints;		/* --max-endpoints */
 	struct cap_options cap_opt;	/* --filter, --libpcap */
+	struct report_filter filter;	/* --capture, --since, --until, --server, --label, --service */
 	char **args;			/* captures, shards, or the explain topic */
 	int n_args;
 };

@@ -25,6 +25,15 @@ static const char USAGE[] =
 	"  -j, --jobs N           captures analyzed at once (default: number of cores)\n"
 	"      --filter BPF       libpcap filter applied to every packet first\n"
 	"      --events           csv: one row per event instead of one per finding\n"
+	"report filters (each repeatable: one option's values OR, different options AND):\n"
+	"      --capture PATH|ID  findings with packets in that capture (its path, file\n"
+	"                         name or id)\n"
+	"      --since TIME       findings with errors at or after TIME (ISO 8601, UTC:\n"
+	"                         2026-11-23T10:02:03Z, '2026-11-23 10:02', 2026-11-23)\n"
+	"      --until TIME       findings with errors at or before TIME\n"
+	"      --server IP[:PORT] findings about that server ([IPv6]:PORT)\n"
+	"      --label LABEL      findings with that diagnosis (or secondary label)\n"
+	"      --service NAME     findings of that service (dns, syslog, udp/5000, ...)\n"
 	"      --max-endpoints N  bound of the UDP endpoint table (default 262144)\n"
 	"      --libpcap          read classic pcap through libpcap too (slower)\n"
 	"      --sha256           record each capture file's SHA-256 (in the database and\n"
@@ -37,7 +46,8 @@ static const char USAGE[] =
 	"3 a database could not be opened, read or written, or was refused; 130/143\n"
 	"interrupted by SIGINT/SIGTERM (the captures stored so far are kept)\n";
 
-enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256 };
+enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256, OPT_CAPTURE,
+       OPT_SINCE, OPT_UNTIL, OPT_SERVER, OPT_LABEL, OPT_SERVICE };
 
 static const struct option LONG_OPTS[] = {
 	{ "db", required_argument, NULL, 'd' },	     { "format", required_argument, NULL, 'f' },
@@ -46,6 +56,9 @@ static const struct option LONG_OPTS[] = {
 	{ "version", no_argument, NULL, 'V' },	     { "filter", required_argument, NULL, OPT_FILTER },
 	{ "events", no_argument, NULL, OPT_EVENTS }, { "max-endpoints", required_argument, NULL, OPT_MAX_EP },
 	{ "libpcap", no_argument, NULL, OPT_LIBPCAP }, { "sha256", no_argument, NULL, OPT_SHA256 },
+	{ "capture", required_argument, NULL, OPT_CAPTURE }, { "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL }, { "server", required_argument, NULL, OPT_SERVER },
+	{ "label", required_argument, NULL, OPT_LABEL }, { "service", required_argument, NULL, OPT_SERVICE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,9 +109,22 @@ static int parse_count(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* --capture ... --service: the report filters (SPEC §4). */
+static int parse_report_filter(int c, struct cli *cli)
+{
+	static const enum report_filter_kind KIND[] = { RF_CAPTURE, RF_SINCE, RF_UNTIL, RF_SERVER,
+							RF_LABEL, RF_SERVICE };
+	char errbuf[REPORT_ERRBUF_SIZE];
+	if (report_filter_add(&cli->filter, KIND[c - OPT_CAPTURE], optarg, errbuf) < 0)
+		return usage_error(errbuf, NULL);
+	return 0;
+}
+
 static int parse_option(int c, struct cli *cli)
 {
 	long v;
+	if (c >= OPT_CAPTURE && c <= OPT_SERVICE)
+		return parse_report_filter(c, cli);
 	switch (c) {
 	case 'd': cli->db_path = optarg; return 0;
 	case 'o': cli->output = optarg; return 0;

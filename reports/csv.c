@@ -9,7 +9,8 @@ static const char *const FINDING_COLS[] = {
 	"server_ip",  "server_port",  "proto",	     "ports",	   "source_ip",	 "errors",
 	"requests",   "replies",      "clients",     "reporters",  "first_error", "last_error",
 	"outage_start", "outage_end", "related",     "names",	   "names_hex",	 "evidence",
-	"cause",      "workarounds",  "dead_ends",   NULL};
+	"cause",      "workarounds",  "dead_ends",   "rank",	   "capture_points",
+	"frames",     "display_filter", NULL};
 
 static const char SQL_EVENTS[] =
 	"SELECT pm_text(c.path) AS capture, e.frame, pm_iso(e.ts_ns, c.precision) AS time,"
@@ -22,8 +23,14 @@ static const char SQL_EVENTS[] =
 	" pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
 	" pm_text(e.anomalies) AS anomalies, pm_text(e.role) AS role, e.orig_seen,"
 	" e.orig_delay_ns, pm_text(c.sha256) AS capture_sha256,"
+	" e.finding_id, pm_text(f.diagnosis) AS diagnosis,"
 	" community_id(e.src, e.sport, e.dst, e.dport, e.proto) AS community_id"
 	" FROM events e JOIN captures c ON c.id = e.capture_id"
+	" LEFT JOIN findings f ON f.id = e.finding_id"
+	" WHERE c.id IN temp.pm_sel_c"
+	" AND e.ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), e.ts_ns)"
+	" AND e.ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), e.ts_ns)"
+	" AND (?1 = 0 OR e.finding_id IN temp.pm_sel_f)"
 	" ORDER BY c.first_ns, c.path, e.capture_id, e.frame, e.id";
 
 static void sep(FILE *out)
@@ -92,6 +99,23 @@ static void field_advice(FILE *out, const struct kb_advice *a, bool donts)
 	sb_free(&b);
 }
 
+/* "a.pcap: 4 6 8; b.pcap: 1 2 …" */
+static void field_frames(FILE *out, const struct rep_finding *f)
+{
+	struct sbuf b;
+	sb_init(&b);
+	for (size_t i = 0; i < f->n_frames; i++) {
+		const struct rep_frames *r = &f->frames[i];
+		sb_printf(&b, "%s%s:", i ? "; " : "", r->path);
+		for (int k = 0; k < r->n; k++)
+			sb_printf(&b, " %lld", (long long)r->frame[k]);
+		if (r->more)
+			sb_puts(&b, " …");
+	}
+	csv_field(out, sb_str(&b));
+	sb_free(&b);
+}
+
 static void finding_row(FILE *out, const struct rep_finding *f, const struct kb_advice *a)
 {
 	field_int(out, f->id), sep(out);
@@ -120,51 +144,39 @@ static void finding_row(FILE *out, const struct rep_finding *f, const struct kb_
 	field_list(out, &f->evidence, " "), sep(out);
 	csv_field(out, a->cause), sep(out);
 	field_advice(out, a, false), sep(out);
-	field_advice(out, a, true);
+	field_advice(out, a, true), sep(out);
+	field_int(out, (int64_t)f->rank), sep(out);
+	field_list(out, &f->capture_points, " "), sep(out);
+	field_frames(out, f), sep(out);
+	csv_field(out, f->display_filter);
 	fputs("\r\n", out);
 }
 
-/* Findings in the JSON report's order: errors, most first. */
-static int cmp_errors(const void *x, const void *y)
-{
-	const struct rep_finding *a = *(const struct rep_finding *const *)x;
-	const struct rep_finding *b = *(const struct rep_finding *const *)y;
-	if (a->errors != b->errors)
-		return a->errors < b->errors ? 1 : -1;
-	if (a->severity != b->severity)
-		return a->severity < b->severity ? 1 : -1;
-	return a->id < b->id ? -1 : a->id > b->id;
-}
-
-static int findings_csv(sqlite3 *db, FILE *out, char *errbuf)
+/* Findings in the report's one order (order.c), as every format lists them. */
+static int findings_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
 	struct rep_model m;
-	const struct rep_finding **order = NULL;
-	int rc = rep_model_load(db, &m, errbuf);
-	if (rc == 0 && m.n_fnd && !(order = calloc(m.n_fnd, sizeof(*order))))
-		rc = rep_sql_error(NULL, errbuf, "out of memory");
-	for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
-		order[i] = &m.fnd[i];
-	if (rc == 0 && m.n_fnd)
-		qsort(order, m.n_fnd, sizeof(*order), cmp_errors);
+	int rc = rep_model_load(db, opt, &m, errbuf);
+	if (rc == 0)
+		rc = rep_details_load(db, &m, 0, m.n_fnd, true, errbuf);
 	for (size_t i = 0; FINDING_COLS[i] && rc == 0; i++)
 		fprintf(out, "%s%s", i ? "," : "", FINDING_COLS[i]);
 	if (rc == 0)
 		fputs("\r\n", out);
 	for (size_t i = 0; i < m.n_fnd && rc == 0; i++) {
 		struct kb_advice a;
-		rc = rep_advise(order[i], &a, errbuf);
+		rc = rep_advise(&m.fnd[i], &a, errbuf);
 		if (rc == 0) {
-			finding_row(out, order[i], &a);
+			finding_row(out, &m.fnd[i], &a);
 			kb_advice_free(&a);
 		}
 	}
-	free(order);
 	rep_model_free(&m);
 	return rc;
 }
 
-static int events_csv(sqlite3 *db, FILE *out, char *errbuf)
+/* One row per event, with the finding that claimed it (events.finding_id) and its diagnosis. */
+static int events_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
 	sqlite3_stmt *st = NULL;
 	if (rep_sql_register(db, errbuf) < 0)
@@ -172,6 +184,9 @@ static int events_csv(sqlite3 *db, FILE *out, char *errbuf)
 	int rc = sqlite3_prepare_v2(db, SQL_EVENTS, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rep_sql_error(db, errbuf, "reading events");
+	const struct report_filter *f = opt->filter;
+	sqlite3_bind_int(st, 1, rep_filter_has(f, RF_SERVER) || rep_filter_has(f, RF_LABEL) ||
+				       rep_filter_has(f, RF_SERVICE));
 	int n = sqlite3_column_count(st);
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
@@ -192,5 +207,5 @@ static int events_csv(sqlite3 *db, FILE *out, char *errbuf)
 
 int report_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
-	return opt->csv_events ? events_csv(db, out, errbuf) : findings_csv(db, out, errbuf);
+	return opt->csv_events ? events_csv(db, opt, out, errbuf) : findings_csv(db, opt, out, errbuf);
 }

@@ -33,7 +33,7 @@ static void endpoint(FILE *out, const struct rep_finding *f)
 {
 	bool v6 = strchr(f->server_ip, ':') != NULL;
 	fputs("<code>", out);
-	if (rep_is_probe_label(f->diagnosis)) {
+	if (f->source_ip && *f->source_ip) { /* keyed on a source and a target */
 		h(out, f->source_ip ? f->source_ip : "?");
 		fputs(" → ", out);
 		h(out, f->server_ip);
@@ -115,23 +115,44 @@ static void stats(FILE *out, const struct rep_model *m)
 	stat(out, "time span", buf);
 	fmt_count(buf, sizeof(buf), m->n_port_unreach);
 	stat(out, "port unreachables", buf);
-	snprintf(buf, sizeof(buf), "%zu", m->n_fnd);
+	fmt_count(buf, sizeof(buf), (int64_t)m->n_fnd);
 	stat(out, "findings", buf);
 	fputs("</div>\n", out);
 }
 
+/* One badge per label, linked to its first finding in the report's order. */
 static void chips(FILE *out, const struct rep_model *m)
 {
 	fputs("<p class=\"chips\">", out);
 	for (const char *const *l = kb_labels; *l; l++) {
-		size_t n = rep_count_label(m, *l);
+		size_t n = rep_count_label(m, *l), first = 0;
 		if (n == 0)
 			continue;
-		fprintf(out, "<span class=\"badge k-%s\">%zu ", kcls(kb_label_class(*l)), n);
+		while (strcmp(m->fnd[first].diagnosis, *l) != 0)
+			first++;
+		fprintf(out, "<a class=\"badge k-%s\" href=\"#finding-%lld\">%zu ",
+			kcls(kb_label_class(*l)), (long long)m->fnd[first].id, n);
 		h(out, kb_label_title(*l));
-		fputs("</span>", out);
+		fputs("</a>", out);
 	}
 	fputs("</p>\n", out);
+}
+
+static void filter_line(FILE *out, const struct rep_model *m)
+{
+	if (!m->filter)
+		return;
+	struct sbuf b;
+	sb_init(&b);
+	rep_filter_describe(m->filter, &b);
+	fputs("<p class=\"filter\">Filter <code>", out);
+	h(out, sb_str(&b));
+	fprintf(out, "</code>: %zu of %zu finding%s.", m->n_fnd, m->n_fnd_all,
+		m->n_fnd_all == 1 ? "" : "s");
+	if (m->n_fnd == 0)
+		fputs(" <strong>No finding matches the filter.</strong>", out);
+	fputs("</p>\n", out);
+	sb_free(&b);
 }
 
 static void legend(FILE *out, bool finding, bool hops, bool outage)
@@ -153,6 +174,7 @@ static void legend(FILE *out, bool finding, bool hops, bool outage)
 static int summary(FILE *out, sqlite3 *db, const struct rep_model *m, char *errbuf)
 {
 	fputs("<section class=\"card\" id=\"summary\">\n<h2>Summary</h2>\n", out);
+	filter_line(out, m);
 	stats(out, m);
 	chips(out, m);
 	for (size_t i = 0; i < m->n_caps; i++)
@@ -170,39 +192,91 @@ static int summary(FILE *out, sqlite3 *db, const struct rep_model *m, char *errb
 	return 0;
 }
 
+static void finding_row(FILE *out, const struct rep_model *m, const struct rep_finding *f)
+{
+	fprintf(out, "<tr><td data-l=\"id\"><a href=\"#finding-%lld\">%lld</a></td>"
+		"<td data-l=\"diagnosis\">", (long long)f->id, (long long)f->id);
+	badge(out, f->diagnosis);
+	fputs("</td><td data-l=\"service\">", out);
+	h(out, f->service ? f->service : "—");
+	fprintf(out, "</td><td data-l=\"server\"><a href=\"#finding-%lld\">", (long long)f->id);
+	endpoint(out, f);
+	fprintf(out, "</a></td><td class=\"n\" data-l=\"errors\">%lld</td><td class=\"n\" "
+		"data-l=\"requests\">%lld</td><td class=\"n\" data-l=\"replies\">%lld</td>"
+		"<td class=\"n\" data-l=\"clients\">%zu%s</td><td data-l=\"confidence\">",
+		(long long)f->errors, (long long)f->requests, (long long)f->replies, f->clients.n,
+		f->clients.n >= REP_LIST_CAP ? "+" : "");
+	h(out, f->confidence);
+	fputs("</td><td data-l=\"first error\">", out);
+	time_short(out, f->first_error_ns, m->first_ns);
+	fputs("</td></tr>\n", out);
+}
+
+static void table_head(FILE *out)
+{
+	fputs("<table class=\"cards\">\n<thead><tr><th>id</th><th>Diagnosis</th><th>Service"
+	      "</th><th>Server</th><th class=\"n\">Errors</th><th class=\"n\">Requests</th>"
+	      "<th class=\"n\">Replies</th><th class=\"n\">Clients</th><th>Confidence</th>"
+	      "<th>First error</th></tr></thead>\n<tbody>\n", out);
+}
+
+/* "and 940 more service-down findings on 940 hosts, 3,100 errors in all" */
+static void tail_lines(FILE *out, const struct rep_model *m)
+{
+	struct rep_tail tail[32];
+	size_t n = rep_tail(m, tail, sizeof(tail) / sizeof(tail[0]));
+	if (n == 0)
+		return;
+	fputs("<ul class=\"tail\">\n", out);
+	for (size_t i = 0; i < n; i++) {
+		char e[32];
+		fmt_count(e, sizeof(e), tail[i].errors);
+		char nf[32], hs[32];
+		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
+		fmt_count(hs, sizeof(hs), (int64_t)tail[i].hosts);
+		fprintf(out, "<li>and %s more ", nf);
+		badge(out, tail[i].label);
+		fprintf(out, " finding%s", tail[i].n == 1 ? "" : "s");
+		if (tail[i].service) {
+			fputs(" (", out);
+			h(out, tail[i].service);
+			fputs(")", out);
+		}
+		fprintf(out, " on %s host%s, %s error%s in all</li>\n", hs,
+			tail[i].hosts == 1 ? "" : "s", e, tail[i].errors == 1 ? "" : "s");
+	}
+	fputs("</ul>\n", out);
+}
+
+/* The findings shown in full, then the rest folded: one order, one id, as in JSON and CSV. */
 static void findings_table(FILE *out, const struct rep_model *m)
 {
 	fputs("<section class=\"card\" id=\"findings\">\n<h2>Findings</h2>\n", out);
 	if (m->n_fnd == 0) {
-		fputs(m->n_port_unreach ? "<p>None of these port unreachables quotes a UDP datagram with"
+		fputs(m->filter ? "<p><strong>No finding matches the filter.</strong></p>\n</section>\n"
+		      : m->n_port_unreach ? "<p>None of these port unreachables quotes a UDP datagram with"
 					  " its ports (they quote TCP or other protocols, or too little):"
 					  " nothing to diagnose.</p>\n</section>\n"
 					: "<p>No port unreachable messages: nothing to diagnose.</p>\n"
 					  "</section>\n", out);
 		return;
 	}
-	fputs("<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>Diagnosis</th><th>Service"
-	      "</th><th>Server</th><th class=\"n\">Errors</th><th class=\"n\">Requests</th>"
-	      "<th class=\"n\">Replies</th><th class=\"n hide-narrow\">Clients</th>"
-	      "<th class=\"hide-narrow\">Confidence</th><th class=\"hide-narrow\">First error"
-	      "</th></tr></thead>\n<tbody>\n", out);
-	for (size_t i = 0; i < m->n_fnd; i++) {
-		const struct rep_finding *f = &m->fnd[i];
-		fprintf(out, "<tr><td><a href=\"#finding-%lld\">%zu</a></td><td>", (long long)f->id, i + 1);
-		badge(out, f->diagnosis);
-		fputs("</td><td>", out);
-		h(out, f->service ? f->service : "—");
-		fprintf(out, "</td><td><a href=\"#finding-%lld\">", (long long)f->id);
-		endpoint(out, f);
-		fprintf(out, "</a></td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">"
-			"%lld</td><td class=\"n hide-narrow\">%zu</td><td class=\"hide-narrow\">",
-			(long long)f->errors, (long long)f->requests, (long long)f->replies, f->clients.n);
-		h(out, f->confidence);
-		fputs("</td><td class=\"hide-narrow\">", out);
-		time_short(out, f->first_error_ns, m->first_ns);
-		fputs("</td></tr>\n", out);
+	fputs("<p class=\"muted\">Most severe first (severity weighed by the clients and requests"
+	      " affected), a host's findings together; ids as in the JSON and CSV reports.</p>\n",
+	      out);
+	table_head(out);
+	for (size_t i = 0; i < m->n_detail; i++)
+		finding_row(out, m, &m->fnd[i]);
+	fputs("</tbody></table>\n", out);
+	if (m->n_detail < m->n_fnd) {
+		tail_lines(out, m);
+		fprintf(out, "<details><summary>All %zu other findings</summary>\n", m->n_fnd - m->n_detail);
+		table_head(out);
+		for (size_t i = m->n_detail; i < m->n_fnd; i++)
+			finding_row(out, m, &m->fnd[i]);
+		fputs("</tbody></table>\n</details>\n", out);
 	}
-	fputs("</tbody></table></div>\n</section>\n", out);
+	fputs("</section>\n", out);
 }
 
 static void fact(FILE *out, const char *key, const char *val)
@@ -254,20 +328,50 @@ static void facts(FILE *out, const struct rep_finding *f)
 	fputs("</dl>\n", out);
 }
 
+/* Capture points, first frames per capture, and the display filter that selects them. */
+static void packets(FILE *out, const struct rep_finding *f)
+{
+	if (!f->n_frames && !f->display_filter)
+		return;
+	fputs("<h3>Packets</h3>\n<dl class=\"facts\">", out);
+	if (f->capture_points.n > 1)
+		fact_list(out, "Capture points", &f->capture_points);
+	for (size_t i = 0; i < f->n_frames; i++) {
+		const struct rep_frames *r = &f->frames[i];
+		struct sbuf b;
+		sb_init(&b);
+		sb_puts(&b, r->n == 1 ? "frame" : "frames");
+		for (int k = 0; k < r->n; k++)
+			sb_printf(&b, "%s %lld", k ? "," : "", (long long)r->frame[k]);
+		if (r->more)
+			sb_puts(&b, ", …");
+		fact(out, r->path, sb_str(&b));
+		sb_free(&b);
+	}
+	if (f->frames_more_caps)
+		fact(out, "More", "and in more captures than listed here");
+	fputs("</dl>\n", out);
+	if (f->display_filter) {
+		fputs("<p class=\"muted\">Wireshark / <code>tshark -Y</code> display filter:</p><pre><code>", out);
+		h(out, f->display_filter);
+		fputs("</code></pre>\n", out);
+	}
+}
+
 static void names_table(FILE *out, const struct rep_finding *f)
 {
 	if (f->n_names == 0)
 		return;
-	fputs("<h3>Failing query names</h3>\n<div class=\"scroll\"><table><thead><tr><th>Name</th>"
-	      "<th>Type</th><th class=\"n\">Count</th><th class=\"hide-narrow\">Raw bytes (hex)</th>"
+	fputs("<h3>Failing query names</h3>\n<div class=\"scroll\"><table class=\"cards\"><thead><tr><th>Name</th>"
+	      "<th>Type</th><th class=\"n\">Count</th><th>Raw bytes (hex)</th>"
 	      "</tr></thead><tbody>\n", out);
 	for (size_t i = 0; i < f->n_names && i < 50; i++) {
 		const struct rep_name *n = &f->names[i];
-		fputs("<tr><td><code>", out);
+		fputs("<tr><td data-l=\"name\"><code>", out);
 		h(out, n->shown);
-		fputs("</code></td><td>", out);
+		fputs("</code></td><td data-l=\"type\">", out);
 		h(out, n->type);
-		fprintf(out, "</td><td class=\"n\">%lld</td><td class=\"hide-narrow\"><code>",
+		fprintf(out, "</td><td class=\"n\" data-l=\"count\">%lld</td><td data-l=\"hex\"><code>",
 			(long long)n->count);
 		h(out, n->hex);
 		fputs("</code></td></tr>\n", out);
@@ -388,13 +492,28 @@ static void diagnosis(FILE *out, const struct rep_finding *f, const struct kb_ad
 	}
 }
 
-static int finding(FILE *out, sqlite3 *db, size_t idx, const struct rep_finding *f, char *errbuf)
+/* A host with several findings: one story, its ports listed before the first of them. */
+static void host_head(FILE *out, const struct rep_model *m, size_t i)
+{
+	const struct rep_finding *f = &m->fnd[i];
+	if (!f->group_head || f->group_size < 2)
+		return;
+	fputs("<h2 class=\"host\"><code>", out);
+	h(out, f->server_ip);
+	fprintf(out, "</code> %zu findings:", f->group_size);
+	for (size_t k = 0; k < f->group_size && i + k < m->n_fnd; k++)
+		fprintf(out, " <a href=\"#finding-%lld\">%d</a>", (long long)m->fnd[i + k].id,
+			m->fnd[i + k].server_port);
+	fputs("</h2>\n", out);
+}
+
+static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool full, char *errbuf)
 {
 	struct kb_advice a;
 	if (rep_advise(f, &a, errbuf) < 0)
 		return -1;
 	fprintf(out, "<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
-		"<span class=\"num\">%zu</span>", kcls(a.klass), (long long)f->id, idx);
+		"<span class=\"num\">%lld</span>", kcls(a.klass), (long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs(" <span>", out);
 	h(out, f->service ? f->service : a.service_id);
@@ -415,14 +534,25 @@ static int finding(FILE *out, sqlite3 *db, size_t idx, const struct rep_finding 
 		}
 		fputs("</ul>\n", out);
 	}
-	fputs("<h3>Timeline</h3>\n<div class=\"tlwrap\">", out);
-	int rc = timeline_finding(out, db, f, errbuf);
-	fputs("</div>\n", out);
-	legend(out, true, strcmp(f->diagnosis, "traceroute") == 0,
-	       f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME);
-	names_table(out, f);
-	diagnosis(out, f, &a);
-	advice(out, &a);
+	packets(out, f);
+	int rc = 0;
+	if (full) {
+		bool hops = false;
+		fputs("<h3>Timeline</h3>\n<div class=\"tlwrap\">", out);
+		rc = timeline_finding(out, db, f, &hops, errbuf);
+		fputs("</div>\n", out);
+		legend(out, true, hops,
+		       f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME);
+		names_table(out, f);
+		diagnosis(out, f, &a);
+		advice(out, &a);
+	} else {
+		fputs("<p class=\"muted\">Diagnosis and advice as for every ", out);
+		badge(out, f->diagnosis);
+		fputs(" finding: <code>portmortem explain ", out);
+		h(out, f->diagnosis);
+		fputs("</code>, and in full above where one is shown.</p>\n", out);
+	}
 	fputs("</section>\n", out);
 	kb_advice_free(&a);
 	return rc;
@@ -440,48 +570,171 @@ static void anomalies(FILE *out, const struct rep_capture *c)
 		fputs("—", out);
 }
 
+/* The directory of a path ("." for none) and its length. */
+static size_t dir_len(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+/* The rotated set a file belongs to: its name with each run of digits as "#" and without a
+ * compression suffix ("rot_00003.pcap.gz" -> "rot_#.pcap"). */
+static void set_name(const char *path, char *buf, size_t len)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path ? path : "?";
+	size_t n = 0;
+	for (const char *c = base; *c && n + 1 < len; c++) {
+		if (*c >= '0' && *c <= '9') {
+			while (c[1] >= '0' && c[1] <= '9')
+				c++;
+			buf[n++] = '#';
+		} else {
+			buf[n++] = *c;
+		}
+	}
+	buf[n] = '\0';
+	size_t l = strlen(buf);
+	if (l > 3 && strcmp(buf + l - 3, ".gz") == 0)
+		buf[l - 3] = '\0';
+	else if (l > 4 && strcmp(buf + l - 4, ".zst") == 0)
+		buf[l - 4] = '\0';
+}
+
+static bool same_dir(const struct rep_capture *a, const struct rep_capture *b)
+{
+	size_t la = dir_len(a->path), lb = dir_len(b->path);
+	return la == lb && (la == 0 || strncmp(a->path, b->path, la) == 0);
+}
+
+static void capture_row(FILE *out, const struct rep_capture *c)
+{
+	const char *base = c->path ? strrchr(c->path, '/') : NULL;
+	fputs("<tr><td class=\"path\" data-l=\"file\"><code>", out);
+	h(out, base ? base + 1 : c->path);
+	fputs("</code>", out);
+	if (c->sha256) { /* --sha256: the file's digest, for the evidence log */
+		fputs("<br><span class=\"muted\">SHA-256 <code>", out);
+		h(out, c->sha256);
+		fputs("</code></span>", out);
+	}
+	fputs("</td><td data-l=\"format\">", out);
+	h(out, c->format);
+	fputs(" · ", out);
+	h(out, c->link_type_name ? c->link_type_name : "?");
+	fprintf(out, "</td><td class=\"n\" data-l=\"packets\">%lld</td><td class=\"n\" "
+		"data-l=\"port unreach.\">%lld</td><td data-l=\"first → last (UTC)\">",
+		(long long)c->packets, (long long)c->port_unreachables);
+	time_cell(out, c->first_ns, 0);
+	fputs(" → ", out);
+	time_short(out, c->last_ns, c->first_ns);
+	fputs("</td><td data-l=\"status\">", out);
+	if (c->complete && !c->read_error) {
+		fputs("complete", out);
+	} else {
+		fputs("<span class=\"err-text\">incomplete: ", out);
+		h(out, c->read_error ? c->read_error : "cut short");
+		fputs("</span>", out);
+	}
+	fputs(c->stats_capped ? " <span class=\"muted\">(endpoint table full: counts partial)"
+				"</span>" : "", out);
+	fputs("</td><td data-l=\"anomalies\">", out);
+	anomalies(out, c);
+	fputs("</td></tr>\n", out);
+}
+
+static void capture_table_head(FILE *out)
+{
+	fputs("<div class=\"scroll\"><table class=\"cards\">\n<thead><tr><th>File</th>"
+	      "<th>Format</th><th class=\"n\">Packets</th><th class=\"n\">"
+	      "Port unreach.</th><th>First → last (UTC)</th><th>Status</th><th>Anomalies</th>"
+	      "</tr></thead>\n<tbody>\n", out);
+}
+
+static void capture_dir_summary(FILE *out, const struct rep_capture *c, size_t n, size_t total)
+{
+	int64_t packets = 0, pu = 0;
+	size_t bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		packets += c[i].packets, pu += c[i].port_unreachables;
+		bad += !c[i].complete || c[i].read_error;
+	}
+	char pk[32], pus[32];
+	fmt_count(pk, sizeof(pk), packets);
+	fmt_count(pus, sizeof(pus), pu);
+	fprintf(out, "<details%s><summary><code>", total <= 12 || bad ? " open" : "");
+	size_t dl = dir_len(c[0].path);
+	if (dl) {
+		char *d = strndup(c[0].path, dl);
+		h(out, d ? d : "?");
+		free(d);
+		fputs("/", out);
+	} else {
+		fputs("./", out);
+	}
+	fprintf(out, "</code> %zu file%s, %s packets, %s port unreachables", n, n == 1 ? "" : "s",
+		pk, pus);
+	if (bad)
+		fprintf(out, ", <span class=\"err-text\">%zu incomplete</span>", bad);
+	fputs("</summary>\n", out);
+}
+
+/* One directory (c[0..n-1]): its captures by rotated set, folded unless the list is short. */
+static void capture_dir(FILE *out, const struct rep_capture *c, size_t n, size_t total)
+{
+	char (*names)[128] = calloc(n, sizeof(*names));
+	bool *shown = calloc(n, sizeof(bool));
+	capture_dir_summary(out, c, n, total);
+	for (size_t i = 0; names && shown && i < n; i++)
+		set_name(c[i].path, names[i], sizeof(names[i]));
+	for (size_t i = 0; names && shown && i < n; i++) {
+		if (shown[i])
+			continue;
+		size_t members = 0;
+		for (size_t j = i; j < n; j++)
+			members += strcmp(names[i], names[j]) == 0;
+		if (members > 1) { /* a rotated set: its members together, in time order */
+			fputs("<h3>", out);
+			h(out, names[i]);
+			fprintf(out, " — %zu files</h3>\n", members);
+		}
+		capture_table_head(out);
+		for (size_t j = i; j < n; j++)
+			if (!shown[j] && strcmp(names[i], names[j]) == 0) {
+				capture_row(out, &c[j]);
+				shown[j] = true;
+			}
+		fputs("</tbody></table></div>\n", out);
+	}
+	fputs("</details>\n", out);
+	free(names);
+	free(shown);
+}
+
+/* Captures by directory (in the order each first starts), then by rotated set. */
 static void captures(FILE *out, const struct rep_model *m)
 {
-	fputs("<section class=\"card\" id=\"captures\">\n<h2>Captures</h2>\n<div class=\"scroll\">"
-	      "<table>\n<thead><tr><th>File</th><th>Format</th><th class=\"n\">Packets</th>"
-	      "<th class=\"n\">Port unreach.</th><th>First → last packet (UTC)</th><th>Status</th>"
-	      "<th>Anomalies</th></tr></thead>\n<tbody>\n", out);
-	for (size_t i = 0; i < m->n_caps; i++) {
-		const struct rep_capture *c = &m->caps[i];
-		fputs("<tr><td class=\"path\"><code>", out);
-		h(out, c->path);
-		fputs("</code>", out);
-		if (c->sha256) { /* --sha256: the file's digest, for the evidence log */
-			fputs("<br><span class=\"muted\">SHA-256 <code>", out);
-			h(out, c->sha256);
-			fputs("</code></span>", out);
-		}
-		fputs("</td><td>", out);
-		h(out, c->format);
-		fputs(" · ", out);
-		h(out, c->link_type_name ? c->link_type_name : "?");
-		fprintf(out, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>",
-			(long long)c->packets, (long long)c->port_unreachables);
-		time_cell(out, c->first_ns, 0);
-		fputs(" → ", out);
-		time_short(out, c->last_ns, c->first_ns);
-		fputs("</td><td>", out);
-		if (c->complete && !c->read_error)
-			fputs("complete", out);
-		fputs(c->complete && !c->read_error ? "" : "<span class=\"err-text\">incomplete: ", out);
-		if (!c->complete || c->read_error) {
-			h(out, c->read_error ? c->read_error : "cut short");
-			fputs("</span>", out);
-		}
-		fputs(c->stats_capped ? " <span class=\"muted\">(endpoint table full: counts partial)"
-					"</span>" : "", out);
-		fputs("</td><td>", out);
-		anomalies(out, c);
-		fputs("</td></tr>\n", out);
-	}
+	fputs("<section class=\"card\" id=\"captures\">\n<h2>Captures</h2>\n", out);
 	if (m->n_caps == 0)
-		fputs("<tr><td colspan=\"7\">No captures in the database.</td></tr>\n", out);
-	fputs("</tbody></table></div>\n</section>\n", out);
+		fputs("<p>No captures in the database.</p>\n", out);
+	bool *done = m->n_caps ? calloc(m->n_caps, sizeof(bool)) : NULL;
+	struct rep_capture *by_dir = m->n_caps ? calloc(m->n_caps, sizeof(*by_dir)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; done && by_dir && i < m->n_caps; i++)
+		for (size_t j = i, first = !done[i]; first && j < m->n_caps; j++)
+			if (!done[j] && same_dir(&m->caps[i], &m->caps[j])) {
+				by_dir[k++] = m->caps[j]; /* shallow: m still owns the strings */
+				done[j] = true;
+			}
+	const struct rep_capture *c = k == m->n_caps ? by_dir : m->caps;
+	for (size_t a = 0, b; a < m->n_caps; a = b) {
+		for (b = a + 1; b < m->n_caps && same_dir(&c[a], &c[b]); b++)
+			;
+		capture_dir(out, c + a, b - a, m->n_caps);
+	}
+	free(done);
+	free(by_dir);
+	fputs("</section>\n", out);
 }
 
 static void footer(FILE *out, const struct report_options *opt)
@@ -500,15 +753,30 @@ static void footer(FILE *out, const struct report_options *opt)
 int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
 	struct rep_model m;
-	int rc = rep_model_load(db, &m, errbuf);
+	int rc = rep_model_load(db, opt, &m, errbuf);
+	if (rc == 0) /* the folded tail shows its evidence too, not its names */
+		rc = rep_details_load(db, &m, 0, m.n_detail, true, errbuf) |
+		     rep_details_load(db, &m, m.n_detail, m.n_fnd, false, errbuf);
 	if (rc == 0) {
 		head(out, opt, &m);
 		rc = summary(out, db, &m, errbuf);
 	}
 	if (rc == 0) {
 		findings_table(out, &m);
-		for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
-			rc = finding(out, db, i + 1, &m.fnd[i], errbuf);
+		for (size_t i = 0; i < m.n_detail && rc == 0; i++) {
+			host_head(out, &m, i);
+			rc = finding(out, db, &m.fnd[i], true, errbuf);
+		}
+	}
+	if (rc == 0 && m.n_detail < m.n_fnd) {
+		/* the long tail, folded: each finding its section (its id, its packets), no timeline */
+		fprintf(out, "<section class=\"card\" id=\"more\">\n<h2>%zu more findings</h2>\n",
+			m.n_fnd - m.n_detail);
+		tail_lines(out, &m);
+		fputs("<details><summary>Show them</summary>\n", out);
+		for (size_t i = m.n_detail; i < m.n_fnd && rc == 0; i++)
+			rc = finding(out, db, &m.fnd[i], false, errbuf);
+		fputs("</details>\n</section>\n", out);
 	}
 	if (rc == 0) {
 		captures(out, &m);

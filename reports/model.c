@@ -12,7 +12,7 @@ static const char SQL_FINDINGS[] =
 	" pm_text(server_ip), server_port, pm_text(proto), pm_text(service), ports,"
 	" pm_text(source_ip), errors, requests, replies, clients, reporters, first_error_ns,"
 	" last_error_ns, outage_start_ns, outage_end_ns, precision, evidence, names,"
-	" pm_text(related) FROM findings ORDER BY severity DESC, errors DESC, id";
+	" pm_text(related), capture_points FROM findings WHERE id IN temp.pm_sel_f ORDER BY id";
 
 static const char SQL_STRINGS[] =
 	"SELECT pm_text(value) FROM json_each(CASE WHEN ?1 IS NULL THEN '[]'"
@@ -30,14 +30,32 @@ static const char SQL_CAPTURES[] =
 	"SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
 	" precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
 	" last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
-	" pm_text(content_hash), pm_text(sha256) FROM captures ORDER BY first_ns, path, id"; /* ids: completion order */
+	" pm_text(content_hash), pm_text(sha256) FROM captures WHERE id IN temp.pm_sel_c"
+	" ORDER BY first_ns, path, id"; /* ids: completion order */
 
 static const char SQL_ANOMALIES[] =
 	"SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"
 	" ORDER BY count DESC, name";
 
+/* Port unreachables of the captures covered: the captures' own counts (no scan of the events)
+ * unless a filter narrows them to a time window or to the events of some findings. */
 static const char SQL_TOTALS[] =
-	"SELECT count(*), coalesce(sum(" IS_PU "), 0) FROM events";
+	"SELECT coalesce(sum(port_unreachables), 0) FROM captures WHERE id IN temp.pm_sel_c";
+static const char SQL_TOTALS_FILTERED[] =
+	"SELECT count(*) FROM events WHERE " IS_PU " AND capture_id IN temp.pm_sel_c"
+	" AND ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), ts_ns)"
+	" AND ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), ts_ns)"
+	" AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";
+static const char SQL_ALL_FINDINGS[] = "SELECT count(*) FROM findings";
+
+static void free_strv_n(struct rep_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
 
 struct loader {
 	sqlite3 *db;
@@ -69,13 +87,74 @@ static bool grow(void **v, size_t n, size_t size)
 	return true;
 }
 
-/* Runs SQL_STRINGS over a JSON array column value. */
-static int load_strings(struct loader *ld, sqlite3_stmt *row, int col, struct rep_strv *out)
+static bool push_str(struct rep_strv *out, const char *s, size_t n)
 {
+	if (!grow((void **)&out->v, out->n, sizeof(char *)))
+		return false;
+	char *c = strndup(s, n);
+	if (!c)
+		return false;
+	out->v[out->n++] = c;
+	return true;
+}
+
+/*
+ * The common case without SQL: a JSON array of strings of printable ASCII without a
+ * backslash (addresses, paths), which escaping leaves as they are. Returns 1 when it was
+ * that and *out is filled, 0 (out untouched) for anything else, -1 out of memory.
+ */
+static int plain_strings(const char *json, struct rep_strv *out)
+{
+	const char *p = json;
+	struct rep_strv v = {0};
+	for (const char *c = json; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '\\')
+			return 0;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '[')
+		return 0;
+	while (*p == ' ')
+		p++;
+	bool more = *p != ']';
+	while (more) {
+		const char *end;
+		if (*p++ != '"' || !(end = strchr(p, '"'))) {
+			free_strv_n(&v);
+			return 0;
+		}
+		if (!push_str(&v, p, (size_t)(end - p))) {
+			free_strv_n(&v);
+			return -1;
+		}
+		for (p = end + 1; *p == ' '; p++)
+			;
+		more = *p == ',';
+		if (more)
+			for (p++; *p == ' '; p++)
+				;
+	}
+	if (*p++ != ']' || *p != '\0') {
+		free_strv_n(&v);
+		return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+/* Runs SQL_STRINGS over a JSON array (text; NULL: none). */
+static int load_json_strings(struct loader *ld, const char *json, struct rep_strv *out)
+{
+	int plain = json && out->n == 0 ? plain_strings(json, out) : 0;
+	if (plain < 0)
+		return rep_sql_error(NULL, ld->errbuf, "out of memory");
+	if (plain > 0)
+		return 0;
 	sqlite3_stmt *st = ld->strings;
 	int rc;
 	sqlite3_reset(st);
-	if (sqlite3_bind_value(st, 1, sqlite3_column_value(row, col)) != SQLITE_OK)
+	if ((json ? sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 1)) !=
+	    SQLITE_OK)
 		return rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!grow((void **)&out->v, out->n, sizeof(char *)))
@@ -115,12 +194,19 @@ static char *type_text(sqlite3_stmt *st, int i)
 	return strdup(name ? name : buf);
 }
 
-static int load_names(struct loader *ld, sqlite3_stmt *row, int col, struct rep_finding *f)
+/* Runs SQL_STRINGS over a JSON array column value. */
+static int load_strings(struct loader *ld, sqlite3_stmt *row, int col, struct rep_strv *out)
+{
+	return load_json_strings(ld, (const char *)sqlite3_column_text(row, col), out);
+}
+
+static int load_names(struct loader *ld, const char *json, struct rep_finding *f)
 {
 	sqlite3_stmt *st = ld->names;
 	int rc;
 	sqlite3_reset(st);
-	if (sqlite3_bind_value(st, 1, sqlite3_column_value(row, col)) != SQLITE_OK)
+	if ((json ? sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 1)) !=
+	    SQLITE_OK)
 		return rep_sql_error(ld->db, ld->errbuf, "reading query names");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
@@ -162,9 +248,12 @@ static int load_finding(struct loader *ld, sqlite3_stmt *st, struct rep_finding 
 	if (!f->diagnosis || !f->server_ip)
 		return rep_sql_error(NULL, ld->errbuf, "a finding without diagnosis or server");
 	if (load_strings(ld, st, 2, &f->secondary) < 0 || load_strings(ld, st, 14, &f->clients) < 0 ||
-	    load_strings(ld, st, 15, &f->reporters) < 0 || load_strings(ld, st, 21, &f->evidence) < 0)
+	    load_strings(ld, st, 15, &f->reporters) < 0 || load_strings(ld, st, 24, &f->capture_points) < 0)
 		return -1;
-	return load_names(ld, st, 22, f);
+	/* evidence and names: parsed and escaped only for the findings a writer shows them for */
+	f->evidence_json = col_dup(st, 21);
+	f->names_json = col_dup(st, 22);
+	return 0;
 }
 
 static int load_findings(struct loader *ld, struct rep_model *m)
@@ -272,20 +361,36 @@ out:
 	return rc;
 }
 
-static int load_totals(struct loader *ld, struct rep_model *m)
+static int count(struct loader *ld, const char *sql, int arg, int64_t *out)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(ld->db, SQL_TOTALS, -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(ld->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_bind_parameter_count(st) > 0)
+		rc = sqlite3_bind_int(st, 1, arg);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		m->n_events = sqlite3_column_int64(st, 0);
-		m->n_port_unreach = sqlite3_column_int64(st, 1);
+		*out = sqlite3_column_int64(st, 0);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : rep_sql_error(ld->db, ld->errbuf, "counting events");
 }
 
-int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf)
+static int load_totals(struct loader *ld, struct rep_model *m, const struct report_filter *f)
+{
+	bool by_finding = rep_filter_has(f, RF_SERVER) || rep_filter_has(f, RF_LABEL) ||
+			  rep_filter_has(f, RF_SERVICE);
+	bool by_time = rep_filter_has(f, RF_SINCE) || rep_filter_has(f, RF_UNTIL);
+	int64_t all = 0;
+	if (count(ld, by_finding || by_time ? SQL_TOTALS_FILTERED : SQL_TOTALS, by_finding,
+		  &m->n_port_unreach) < 0 ||
+	    count(ld, SQL_ALL_FINDINGS, 0, &all) < 0)
+		return -1;
+	m->n_fnd_all = (size_t)all;
+	return 0;
+}
+
+int rep_model_load(sqlite3 *db, const struct report_options *opt, struct rep_model *m,
+		   char *errbuf)
 {
 	struct loader ld = {.db = db, .errbuf = errbuf};
 	int rc = -1;
@@ -299,8 +404,39 @@ int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf)
 		rep_sql_error(db, errbuf, "preparing the report queries");
 		goto out;
 	}
-	if (load_captures(&ld, m) == 0 && load_totals(&ld, m) == 0 && load_findings(&ld, m) == 0)
+	const struct report_filter *f = opt && opt->filter && opt->filter->n ? opt->filter : NULL;
+	m->filter = f;
+	if (load_captures(&ld, m) == 0 && load_totals(&ld, m, f) == 0 &&
+	    load_findings(&ld, m) == 0 && rep_packets_load(db, m, errbuf) == 0) {
+		rep_order(m);
 		rc = 0;
+	}
+out:
+	sqlite3_finalize(ld.strings);
+	sqlite3_finalize(ld.names);
+	return rc;
+}
+
+int rep_details_load(sqlite3 *db, struct rep_model *m, size_t from, size_t to, bool names,
+		     char *errbuf)
+{
+	struct loader ld = {.db = db, .errbuf = errbuf};
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, SQL_STRINGS, -1, &ld.strings, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_NAMES, -1, &ld.names, NULL) != SQLITE_OK) {
+		rep_sql_error(db, errbuf, "preparing the report queries");
+		goto out;
+	}
+	for (size_t i = from; i < to && i < m->n_fnd; i++) {
+		struct rep_finding *f = &m->fnd[i];
+		if (!f->details && load_json_strings(&ld, f->evidence_json, &f->evidence) < 0)
+			goto out;
+		f->details = true;
+		if (names && !f->names_loaded && load_names(&ld, f->names_json, f) < 0)
+			goto out;
+		f->names_loaded |= names;
+	}
+	rc = 0;
 out:
 	sqlite3_finalize(ld.strings);
 	sqlite3_finalize(ld.names);
@@ -318,8 +454,10 @@ static void free_finding(struct rep_finding *f)
 {
 	free(f->diagnosis), free(f->confidence), free(f->server_ip), free(f->proto);
 	free(f->service), free(f->source_ip), free(f->related);
+	free(f->evidence_json), free(f->names_json);
 	free_strv(&f->secondary), free_strv(&f->clients), free_strv(&f->reporters);
 	free_strv(&f->evidence);
+	rep_packets_free(f);
 	for (size_t i = 0; i < f->n_names; i++)
 		free(f->names[i].shown), free(f->names[i].hex), free(f->names[i].type);
 	free(f->names);
@@ -340,11 +478,6 @@ void rep_model_free(struct rep_model *m)
 	free(m->fnd);
 	free(m->caps);
 	memset(m, 0, sizeof(*m));
-}
-
-bool rep_is_probe_label(const char *diagnosis)
-{
-	return diagnosis && (strcmp(diagnosis, "traceroute") == 0 || strcmp(diagnosis, "udp-scan") == 0);
 }
 
 

@@ -13,11 +13,42 @@
 
 enum report_format { REPORT_TEXT, REPORT_HTML, REPORT_JSON, REPORT_CSV };
 
+/* Report filters (SPEC §4): values of one kind are alternatives (OR), kinds combine (AND). */
+enum report_filter_kind { RF_CAPTURE, RF_SINCE, RF_UNTIL, RF_SERVER, RF_LABEL, RF_SERVICE };
+#define REPORT_FILTER_MAX 64
+
+struct report_filter_item {
+	enum report_filter_kind kind;
+	const char *text; /* as given; not copied: lives as long as the filter */
+	int64_t ns;	  /* since/until: ns since the epoch, UTC */
+	char ip[64];	  /* server: the address as stored (inet_ntop) */
+	int port;	  /* server: the port, -1 for any */
+};
+
+struct report_filter {
+	struct report_filter_item item[REPORT_FILTER_MAX];
+	int n;
+};
+
+/*
+ * Adds one filter value (the text of --capture, --since, ... without the option): times are
+ * ISO 8601 ("2026-11-23T10:02:03.5Z", "2026-11-23 10:02", a date alone; no zone = UTC),
+ * servers IP, IP:PORT or [IPv6]:PORT, labels those of SPEC §6. Captures are looked up when the
+ * report is written. 0, or -1 with errbuf (REPORT_ERRBUF_SIZE) saying what was expected.
+ */
+int report_filter_add(struct report_filter *f, enum report_filter_kind kind, const char *value,
+		      char *errbuf);
+/* "capture", "since", ... (the option's name without dashes). */
+const char *report_filter_kind_name(enum report_filter_kind kind);
+/* ISO 8601 as report_filter_add() takes it, to ns since the epoch. 0 or -1. */
+int report_parse_time(const char *text, int64_t *ns);
+
 struct report_options {
 	enum report_format format;
 	bool color;		/* text: ANSI colour (caller decided: a tty and no NO_COLOR) */
 	bool csv_events;	/* csv: one row per event instead of one per finding */
 	const char *version;	/* portmortem version string */
+	const struct report_filter *filter; /* NULL or empty: the whole database */
 };
 
 /*

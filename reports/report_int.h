@@ -87,6 +87,10 @@ int rep_sql_register(sqlite3 *db, char *errbuf);
 
 /* ---- the data of a report, loaded from the database (model.c) ---- */
 
+/* The diagnosis stores at most this many clients and reporters per finding (in address
+ * order): a list that long may be cut, and its count is shown as "100+". */
+#define REP_LIST_CAP 100
+
 struct rep_strv {
 	char **v;
 	size_t n;
@@ -98,15 +102,44 @@ struct rep_name {
 	int64_t count;
 };
 
+/* Where a finding's packets are in one capture: its first frames (bounded). */
+#define REP_FRAMES_MAX 10    /* frames listed per capture */
+#define REP_FRAME_CAPS_MAX 8 /* captures listed with their frames */
+#define REP_SAMPLE 16	     /* events read per finding for its frames and display filter */
+
+struct rep_frames {
+	int64_t capture_id;
+	char *path; /* escaped (esc_text) */
+	int64_t frame[REP_FRAMES_MAX];
+	int n;
+	bool more; /* the finding has more frames in this capture (or may have) */
+};
+
 struct rep_finding {
 	int64_t id;
 	char *diagnosis, *confidence, *server_ip, *proto, *service, *source_ip, *related;
 	int severity, server_port, ports, precision;
 	int64_t errors, requests, replies;
 	int64_t first_error_ns, last_error_ns, outage_start_ns, outage_end_ns; /* REP_NO_TIME */
-	struct rep_strv secondary, clients, reporters, evidence;
+	struct rep_strv secondary, clients, reporters;
+	/* evidence and names: filled by rep_details_load() only */
+	struct rep_strv evidence;
 	struct rep_name *names;
 	size_t n_names;
+	char *evidence_json, *names_json; /* as stored */
+	bool details, names_loaded;	  /* rep_details_load() done */
+	/* report order (order.c): severity weighed by the clients and requests affected */
+	double impact;
+	size_t rank;	   /* 1-based position in the one order every format uses */
+	size_t group_size; /* findings of its host (server_ip) */
+	bool group_head;   /* the first of them in the order */
+	/* its packets (packets.c) */
+	struct rep_strv capture_points;
+	struct rep_frames *frames;
+	size_t n_frames;
+	bool frames_more_caps; /* events in more captures than listed */
+	char *display_filter;  /* Wireshark/tshark display filter of its events; NULL if none */
+	bool filter_sampled;   /* built from its first REP_SAMPLE events, not all of them */
 };
 
 struct rep_anomaly {
@@ -128,20 +161,66 @@ struct rep_capture {
 struct rep_model {
 	struct rep_capture *caps;
 	size_t n_caps;
-	struct rep_finding *fnd; /* most severe first: severity, errors, id */
+	struct rep_finding *fnd; /* in report order (order.c): fnd[i].rank == i + 1 */
 	size_t n_fnd;
-	int64_t packets, first_ns, last_ns, n_port_unreach, n_events;
+	size_t n_fnd_all;	/* findings in the database (or scope) before the filter */
+	size_t n_detail;	/* text and HTML show fnd[0 .. n_detail-1] in full */
+	const struct report_filter *filter; /* NULL when nothing was filtered */
+	int64_t packets, first_ns, last_ns, n_port_unreach;
 	int precision; /* the finest of the captures' */
 };
 
-/* Loads everything a report shows. Every string is escaped (esc_text/esc_name) already.
- * 0, or -1 with errbuf; the caller frees with rep_model_free() in both cases. */
-int rep_model_load(sqlite3 *db, struct rep_model *m, char *errbuf);
+/* Loads everything a report shows, for the findings and captures rep_select() chose. Every
+ * string is escaped (esc_text/esc_name) already. 0, or -1 with errbuf; the caller frees with
+ * rep_model_free() in both cases. */
+int rep_model_load(sqlite3 *db, const struct report_options *opt, struct rep_model *m,
+		   char *errbuf);
 void rep_model_free(struct rep_model *m);
+/* Parses and escapes the evidence (and with `names` the query names) of fnd[from .. to-1] (the findings a
+ * writer shows them for). 0, or -1 with errbuf. */
+int rep_details_load(sqlite3 *db, struct rep_model *m, size_t from, size_t to, bool names,
+		     char *errbuf);
 /* How many findings of the model carry diagnosis `label`. */
 size_t rep_count_label(const struct rep_model *m, const char *label);
 
-bool rep_is_probe_label(const char *diagnosis); /* traceroute, udp-scan */
+/* ---- selection (select.c): the report filters as temporary tables ---- */
+
+/*
+ * Creates temp.pm_sel_c (ids of the captures the report covers) and temp.pm_sel_f (ids of its
+ * findings) from `f` (NULL: everything), over whatever `captures`, `findings` and `events`
+ * name on db (the tables, or analyze's scope views). 0, or -1 with errbuf (an unknown
+ * --capture says so).
+ */
+int rep_select(sqlite3 *db, const struct report_filter *f, char *errbuf);
+void rep_select_drop(sqlite3 *db);
+bool rep_filter_has(const struct report_filter *f, enum report_filter_kind kind);
+/* "--label service-down --server 192.0.2.2", escaped for any output (esc_text). */
+void rep_filter_describe(const struct report_filter *f, struct sbuf *b);
+
+/* ---- order (order.c) ---- */
+
+/* Sorts m->fnd into the report order: host groups by their most severe finding (severity
+ * weighed by clients and requests), largest first, those shown in full (n_detail) before the
+ * others; sets rank, group_size, group_head and n_detail. */
+void rep_order(struct rep_model *m);
+
+/* The findings after the first n_detail, summed per diagnosis and service: "and 940 more
+ * service-down findings (dns) on 940 hosts, 3,100 errors in all". */
+struct rep_tail {
+	const char *label, *service; /* service NULL: unknown */
+	size_t n, hosts;
+	int64_t errors;
+};
+/* Fills up to `max` entries, most findings first; returns how many. */
+size_t rep_tail(const struct rep_model *m, struct rep_tail *out, size_t max);
+
+/* ---- packets (packets.c) ---- */
+
+/* Loads capture points, first frames and the display filter of every finding of m, each
+ * from a bounded read of the finding's events by the stored link. 0 or -1 with errbuf. */
+int rep_packets_load(sqlite3 *db, struct rep_model *m, char *errbuf);
+/* Frees what rep_packets_load() gave one finding. */
+void rep_packets_free(struct rep_finding *f);
 
 /* ---- advice: the knowledge base specialised to a finding (advice.c) ---- */
 
@@ -263,8 +342,11 @@ void tl_spread(const struct timeline *tl, struct tl_lane *l, int64_t a, int64_t 
 /* Writes the timeline as an inline <svg> (no script, no external reference). */
 void svg_timeline(FILE *out, const struct timeline *tl);
 
-/* HTML timelines (timeline.c): inline SVG, no script. 0 or -1 with errbuf. */
-int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, char *errbuf);
+/* HTML timelines (timeline.c): inline SVG, no script. 0 or -1 with errbuf. *hops (may be
+ * NULL) tells whether a time-exceeded lane was drawn. */
+#define TL_EVENTS_MAX 50000 /* events binned per finding; beyond, its errors are spread (≈) */
+int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops,
+		     char *errbuf);
 int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *errbuf);
 
 /* Fills errbuf (REPORT_ERRBUF_SIZE) with what failed and sqlite's message; returns -1. */

@@ -39,6 +39,15 @@ static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		sqlite3_result_null(cx);
 		return;
 	}
+	/* Most values (addresses, our own sentences) need no escape: plain printable ASCII is
+	 * what either escaper would give back, so it is returned without a copy. */
+	size_t i = 0;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f && !(name && p[i] == '\\'))
+		i++;
+	if (i == n && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+		sqlite3_result_value(cx, argv[0]);
+		return;
+	}
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (name)
@@ -50,7 +59,8 @@ static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
 
 static int hexval(int c)
 {
-	return isdigit(c) ? c - '0' : (tolower(c) >= 'a' && tolower(c) <= 'f') ? tolower(c) - 'a' + 10 : -1;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 /* Decodes hex text into b; false (b unchanged) unless it is an even run of hex digits. */
@@ -74,6 +84,18 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	bool norm = sqlite3_user_data(cx) != NULL;
 	struct sbuf raw, b;
 	size_t n = 0;
+	if (norm && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+		/* lowercase hex already: normalised as it is */
+		const uint8_t *p = value_bytes(argv[0], &n);
+		size_t i = 0;
+		while (i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			i++;
+		if (i == n && n % 2 == 0 && n <= 2048) {
+			sqlite3_result_value(cx, argv[0]);
+			return;
+		}
+		n = 0;
+	}
 	sb_init(&raw);
 	if (!unhex(argv[0], &raw)) {
 		const uint8_t *p = value_bytes(argv[1], &n);
@@ -87,13 +109,41 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (norm) {
-		for (size_t i = 0; i < raw.len; i++)
-			sb_printf(&b, "%02x", (uint8_t)raw.p[i]);
+		static const char digits[] = "0123456789abcdef";
+		for (size_t i = 0; i < raw.len; i++) {
+			sb_putc(&b, digits[(uint8_t)raw.p[i] >> 4]);
+			sb_putc(&b, digits[(uint8_t)raw.p[i] & 15]);
+		}
 	} else {
 		esc_name(&b, (const uint8_t *)sb_str(&raw), raw.len);
 	}
 	sb_free(&raw);
 	result_sbuf(cx, &b);
+}
+
+/* pm_plain(x): 1 when x is text without a backslash that esc_text() leaves as it is (valid
+ * UTF-8, no control character): a JSON array of such strings holds no escape to undo, and is
+ * what escaping each of its elements would give. Else 0. */
+static void fn_plain(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	size_t n = 0;
+	const uint8_t *p = sqlite3_value_type(argv[0]) == SQLITE_TEXT ? value_bytes(argv[0], &n) : NULL;
+	if (!p || memchr(p, '\\', n)) {
+		sqlite3_result_int(cx, 0);
+		return;
+	}
+	size_t i = 0;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
+		i++;
+	if (i == n) {
+		sqlite3_result_int(cx, 1);
+		return;
+	}
+	struct sbuf b;
+	sb_init(&b);
+	esc_text(&b, p, n);
+	sqlite3_result_int(cx, !b.oom && b.len == n && memcmp(b.p, p, n) == 0);
+	sb_free(&b);
 }
 
 static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
@@ -140,6 +190,7 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 		{"pm_text", 1, fn_escape, NULL},   {"pm_name", 1, fn_escape, &tag},
 		{"pm_hexname", 2, fn_hex, NULL},   {"pm_hexnorm", 2, fn_hex, &tag},
 		{"pm_iso", 2, fn_iso, NULL},	   {"community_id", 5, fn_community_id, NULL},
+		{"pm_plain", 1, fn_plain, NULL},
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,

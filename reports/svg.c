@@ -121,8 +121,16 @@ static void draw_lane(FILE *out, const struct timeline *tl, const struct tl_lane
 		fprintf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
 			l->cls, LEFT + i * bw, base - h, bw > 1.6 ? bw - 0.6 : 1, h);
 	}
-	fprintf(out, "<text class=\"tot\" x=\"%.1f\" y=\"%.1f\">%s%.0f</text>", W - RIGHT + 8,
-		top + LANE_H / 2 + 4, l->estimated ? "≈" : "", l->total);
+	/* the right margin holds about 7 characters: large totals in k and M */
+	char tot[32];
+	if (l->total >= 999999.5)
+		snprintf(tot, sizeof(tot), "%.1fM", l->total / 1e6);
+	else if (l->total >= 99999.5)
+		snprintf(tot, sizeof(tot), "%.0fk", l->total / 1e3);
+	else
+		snprintf(tot, sizeof(tot), "%.0f", l->total);
+	fprintf(out, "<text class=\"tot\" x=\"%.1f\" y=\"%.1f\">%s%s</text>", W - RIGHT + 8,
+		top + LANE_H / 2 + 4, l->estimated ? "≈" : "", tot);
 }
 
 static void draw_window(FILE *out, const struct timeline *tl, double y0, double y1)

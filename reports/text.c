@@ -48,7 +48,9 @@ static void summary_labels(struct tctx *t, const struct rep_model *m, struct sbu
 		if (n == 0)
 			continue;
 		const char *klass = kb_label_class(*l);
-		sb_printf(b, "%s%zu %s%s", first ? ": " : ", ", n, kb_label_title(*l),
+		char num[32];
+		fmt_count(num, sizeof(num), (int64_t)n);
+		sb_printf(b, "%s%s %s%s", first ? ": " : ", ", num, kb_label_title(*l),
 			  klass && strcmp(klass, "benign") == 0 ? " (benign)" : "");
 		first = false;
 	}
@@ -153,8 +155,10 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	sb_free(&b);
 	sb_init(&b);
 	fmt_count(num, sizeof(num), m->n_port_unreach);
-	sb_printf(&b, "%s port-unreachable event%s → %zu finding%s", num,
-		  m->n_port_unreach == 1 ? "" : "s", m->n_fnd, m->n_fnd == 1 ? "" : "s");
+	char nf[32];
+	fmt_count(nf, sizeof(nf), (int64_t)m->n_fnd);
+	sb_printf(&b, "%s port-unreachable event%s → %s finding%s", num,
+		  m->n_port_unreach == 1 ? "" : "s", nf, m->n_fnd == 1 ? "" : "s");
 	summary_labels(t, m, &b);
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
@@ -190,10 +194,16 @@ static void upper(char *dst, size_t len, const char *s)
 	dst[i] = '\0';
 }
 
+/* A finding keyed on a source and a target (a prober) names both; the others their server. */
+static bool has_source(const struct rep_finding *f)
+{
+	return f->source_ip && *f->source_ip;
+}
+
 static void endpoint(const struct rep_finding *f, char *buf, size_t len)
 {
 	bool v6 = strchr(f->server_ip, ':') != NULL;
-	if (rep_is_probe_label(f->diagnosis))
+	if (has_source(f))
 		snprintf(buf, len, "%s → %s, %d port%s from %d/%s", f->source_ip ? f->source_ip : "?",
 			 f->server_ip, f->ports, f->ports == 1 ? "" : "s", f->server_port,
 			 f->proto ? f->proto : "udp");
@@ -202,19 +212,18 @@ static void endpoint(const struct rep_finding *f, char *buf, size_t len)
 			 f->server_port, f->proto ? f->proto : "udp");
 }
 
-static void print_heading(struct tctx *t, size_t idx, const struct rep_finding *f,
-			  const struct kb_advice *a)
+static void print_heading(struct tctx *t, const struct rep_finding *f, const struct kb_advice *a)
 {
 	char label[64], ep[200], conf[48];
 	upper(label, sizeof(label), a->title);
 	endpoint(f, ep, sizeof(ep));
 	snprintf(conf, sizeof(conf), "confidence %s", f->confidence ? f->confidence : "?");
-	int n = fprintf(t->out, "\n[%zu] ", idx);
+	int n = fprintf(t->out, "\n[%lld] ", (long long)f->id);
 	sgr(t, class_color(a->klass));
 	fputs(label, t->out);
 	sgr(t, "0");
 	const char *svc = f->service && *f->service ? f->service
-			  : rep_is_probe_label(f->diagnosis) ? ""
+			  : has_source(f) ? ""
 							     : a->service_id;
 	size_t col = (size_t)n + text_cols(label, strlen(label));
 	char what[300];
@@ -358,15 +367,54 @@ static void print_secondary(struct tctx *t, const struct rep_finding *f)
 	}
 }
 
+/* "Packets: in a.pcap frames 4, 6, 8; in b.pcap frames 1, 2, …" and the display filter. */
+static void print_packets(struct tctx *t, const struct rep_finding *f)
+{
+	struct sbuf b;
+	if (f->capture_points.n > 1) {
+		sb_init(&b);
+		sb_printf(&b, "Seen at %zu capture points:", f->capture_points.n);
+		for (size_t i = 0; i < f->capture_points.n && i < 5; i++)
+			sb_printf(&b, "%s %s", i ? "," : "", f->capture_points.v[i]);
+		if (f->capture_points.n > 5)
+			sb_printf(&b, " and %zu more", f->capture_points.n - 5);
+		sb_putc(&b, '.');
+		wrap_para(t->out, 4, sb_str(&b));
+		sb_free(&b);
+	}
+	if (f->n_frames) {
+		sb_init(&b);
+		sb_puts(&b, "Packets:");
+		for (size_t i = 0; i < f->n_frames; i++) {
+			const struct rep_frames *r = &f->frames[i];
+			sb_printf(&b, "%s in %s frame%s", i ? ";" : "", r->path, r->n == 1 ? "" : "s");
+			for (int k = 0; k < r->n; k++)
+				sb_printf(&b, "%s %lld", k ? "," : "", (long long)r->frame[k]);
+			if (r->more)
+				sb_puts(&b, ", …");
+		}
+		if (f->frames_more_caps)
+			sb_puts(&b, "; and in more captures");
+		wrap_para(t->out, 4, sb_str(&b));
+		sb_free(&b);
+	}
+	if (f->display_filter) {
+		fputs("    Display filter: ", t->out);
+		wrap_write(t->out, f->display_filter, 20, 6, TEXT_WIDTH, NULL);
+	}
+}
+
 static int print_finding(struct tctx *t, size_t idx, const struct rep_finding *f, char *errbuf)
 {
 	struct kb_advice a;
 	if (rep_advise(f, &a, errbuf) < 0)
 		return -1;
-	print_heading(t, idx, f, &a);
+	(void)idx;
+	print_heading(t, f, &a);
 	for (size_t i = 0; i < f->evidence.n; i++)
 		wrap_para(t->out, 4, f->evidence.v[i]);
 	print_facts(t, f);
+	print_packets(t, f);
 	print_secondary(t, f);
 	print_names(t, f);
 	labelled(t, "Why: ", a.cause);
@@ -378,21 +426,132 @@ static int print_finding(struct tctx *t, size_t idx, const struct rep_finding *f
 	return 0;
 }
 
+/* "192.0.2.5: 3 findings, ports 53/udp, 123/udp, 161/udp" before the first of a host's
+ * findings when it has several: one outage of a host is one story. */
+static void print_group(struct tctx *t, const struct rep_model *m, size_t i)
+{
+	const struct rep_finding *f = &m->fnd[i];
+	if (!f->group_head || f->group_size < 2)
+		return;
+	struct sbuf b;
+	sb_init(&b);
+	sb_printf(&b, "%s: %zu findings, ports", f->server_ip, f->group_size);
+	for (size_t k = 0; k < f->group_size && i + k < m->n_fnd && k < 12; k++)
+		sb_printf(&b, "%s %d/%s", k ? "," : "", m->fnd[i + k].server_port,
+			  m->fnd[i + k].proto ? m->fnd[i + k].proto : "udp");
+	if (f->group_size > 12)
+		sb_printf(&b, " and %zu more", f->group_size - 12);
+	fputc('\n', t->out);
+	sgr(t, "1");
+	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+	sgr(t, "0");
+	sb_free(&b);
+}
+
+/* "and 940 more service-down findings on 940 hosts, 3,100 errors in all" */
+static void print_tail(struct tctx *t, const struct rep_model *m, size_t indent)
+{
+	struct rep_tail tail[32];
+	size_t n = rep_tail(m, tail, sizeof(tail) / sizeof(tail[0]));
+	for (size_t i = 0; i < n; i++) {
+		char e[32];
+		struct sbuf b;
+		sb_init(&b);
+		fmt_count(e, sizeof(e), tail[i].errors);
+		char nf[32], h[32];
+		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
+		fmt_count(h, sizeof(h), (int64_t)tail[i].hosts);
+		sb_printf(&b, "and %s more %s finding%s", nf, tail[i].label, tail[i].n == 1 ? "" : "s");
+		if (tail[i].service)
+			sb_printf(&b, " (%s)", tail[i].service);
+		sb_printf(&b, " on %s host%s, %s error%s in all", h, tail[i].hosts == 1 ? "" : "s", e,
+			  tail[i].errors == 1 ? "" : "s");
+		wrap_para(t->out, indent, sb_str(&b));
+		sb_free(&b);
+	}
+	if (n)
+		wrap_para(t->out, indent, "(every finding, in this order and with these ids, is in"
+					  " -f json and -f csv; -f html folds them)");
+}
+
+/* The index: one line per finding shown, in the report's order, with the ids of JSON/CSV. */
+static void print_index(struct tctx *t, const struct rep_model *m)
+{
+	if (m->n_fnd < 2)
+		return;
+	fputs("\n", t->out);
+	sgr(t, "1");
+	fputs("id       errors  clients  diagnosis          target\n", t->out);
+	sgr(t, "0");
+	for (size_t i = 0; i < m->n_detail; i++) {
+		const struct rep_finding *f = &m->fnd[i];
+		char id[32], err[32], ep[200], line[300];
+		const char *title = kb_label_title(f->diagnosis);
+		snprintf(id, sizeof(id), "[%lld]", (long long)f->id);
+		fmt_count(err, sizeof(err), f->errors);
+		endpoint(f, ep, sizeof(ep));
+		char cl[16];
+		snprintf(cl, sizeof(cl), "%zu%s", f->clients.n, f->clients.n >= REP_LIST_CAP ? "+" : "");
+		int n = snprintf(line, sizeof(line), "%-7s%8s%9s  %-18s ", id, err, cl,
+				 title ? title : f->diagnosis);
+		const char *svc = f->service && *f->service ? f->service : "";
+		size_t need = text_cols(line, (size_t)n) + text_cols(ep, strlen(ep)) +
+			      (*svc ? 1 + strlen(svc) : 0);
+		if (need <= TEXT_WIDTH)
+			fprintf(t->out, "%s%s%s%s\n", line, ep, *svc ? " " : "", svc);
+		else {
+			while (n > 0 && line[n - 1] == ' ')
+				n--;
+			fprintf(t->out, "%.*s\n%*s%s%s%s\n", n, line, 9, "", ep, *svc ? " " : "", svc);
+		}
+	}
+	print_tail(t, m, 0);
+}
+
+static void print_filter(struct tctx *t, const struct rep_model *m)
+{
+	if (!m->filter)
+		return;
+	struct sbuf b;
+	sb_init(&b);
+	sb_puts(&b, "Filter: ");
+	rep_filter_describe(m->filter, &b);
+	char a[32], z[32];
+	fmt_count(a, sizeof(a), (int64_t)m->n_fnd);
+	fmt_count(z, sizeof(z), (int64_t)m->n_fnd_all);
+	sb_printf(&b, " → %s of %s finding%s", a, z, m->n_fnd_all == 1 ? "" : "s");
+	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
+	sb_free(&b);
+}
+
 int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
 	struct rep_model m;
 	struct tctx t = {.out = out, .color = opt->color};
-	int rc = rep_model_load(db, &m, errbuf);
+	int rc = rep_model_load(db, opt, &m, errbuf);
+	if (rc == 0)
+		rc = rep_details_load(db, &m, 0, m.n_detail, true, errbuf);
 	if (rc == 0) {
 		print_summary(&t, opt, &m);
-		if (m.n_fnd == 0)
+		print_filter(&t, &m);
+		if (m.n_fnd == 0 && m.filter)
+			fprintf(out, "\nNo finding matches the filter (%zu finding%s in the database,"
+				" none selected).\n", m.n_fnd_all, m.n_fnd_all == 1 ? "" : "s");
+		else if (m.n_fnd == 0)
 			fputs(m.n_port_unreach ? "\nNone of these port unreachables quotes a UDP datagram"
 						 " with its ports (they quote TCP or other protocols, or"
 						 " too little): nothing to diagnose.\n"
 					       : "\nNo port unreachable messages: nothing to diagnose.\n",
 			      out);
-		for (size_t i = 0; i < m.n_fnd && rc == 0; i++)
+		print_index(&t, &m);
+		for (size_t i = 0; i < m.n_detail && rc == 0; i++) {
+			print_group(&t, &m, i);
 			rc = print_finding(&t, i + 1, &m.fnd[i], errbuf);
+		}
+		if (m.n_detail < m.n_fnd) {
+			fputs("\n", out);
+			print_tail(&t, &m, 0);
+		}
 	}
 	if (rc == 0 && t.rates_shown) {
 		fputc('\n', out);

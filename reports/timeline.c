@@ -7,36 +7,196 @@
 #define IS_PU "((e.family = 'icmp' AND e.type = 3 AND e.code = 3) OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4))"
 #define IS_TE "((e.family = 'icmp' AND e.type = 11) OR (e.family = 'icmp6' AND e.type = 3))"
 
-/* Flows of a finding: by server endpoint, or (traceroute, udp-scan) by prober and target. */
-#define EVENT_MATCH "(e.finding_id = ?1)"
-#define FLOW_MATCH " WHERE id IN (SELECT flow_id FROM events WHERE finding_id = ?1) AND first_ns IS NOT NULL"
+/*
+ * A finding's events by the stored link (events.finding_id, its index), never by what its
+ * label claims. Reading a finding costs at most TL_SAMPLE rows of events and their flows,
+ * whatever its size: its event ids are counted from the index alone, and past TL_SAMPLE every
+ * k-th of them (by a hash of the id, so a finding whose events are evenly interleaved with
+ * others' is sampled evenly too) stands for k; the lanes then say ≈ and their totals are the
+ * finding's own errors, requests and replies.
+ */
+#define TL_SAMPLE 400
+#define TL_FLOWS_MAX 400
 
-/* Binds ?1, the finding's id: the diagnosis stored which events (and so which flows) it claimed. */
-static int bind_finding(sqlite3_stmt *st, const struct rep_finding *f)
+static const char SQL_COUNT[] = "SELECT count(*) FROM events WHERE finding_id = ?1";
+static const char SQL_SAMPLE[] =
+	"SELECT e.ts_ns, " IS_PU ", " IS_TE ", e.dup_of IS NULL, e.flow_id FROM events e"
+	" WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
+	" AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
+static const char SQL_FLOW[] =
+	"SELECT first_ns, coalesce(last_ns, first_ns), c2s_packets, s2c_packets FROM flows"
+	" WHERE id = ?1 AND first_ns IS NOT NULL";
+
+struct tl_event {
+	int64_t ts, flow;
+	bool pu, te;
+};
+
+struct tl_flow {
+	int64_t a, b;
+	double c2s, s2c;
+};
+
+/* The sampled events and flows of one finding. */
+struct tl_sample {
+	struct tl_event *ev;
+	size_t n_ev;
+	struct tl_flow *fl;
+	size_t n_fl;
+	int64_t stride; /* 1: every event was read */
+	size_t n_pu;	/* sampled port unreachables, one per packet (dup_of) */
+};
+
+static void sample_free(struct tl_sample *s)
 {
-	return sqlite3_bind_int64(st, 1, f->id);
+	free(s->ev);
+	free(s->fl);
+	memset(s, 0, sizeof(*s));
 }
 
-/* Widens [*lo, *hi] by the two integer columns a query returns. */
-static int query_range(sqlite3 *db, const char *sql, const struct rep_finding *f, int64_t *lo,
-		       int64_t *hi)
+static int step_count(sqlite3 *db, int64_t id, int64_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && (!f || bind_finding(st, f) == SQLITE_OK))
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		for (int i = 0; i < 2; i++) {
-			if (sqlite3_column_type(st, i) == SQLITE_NULL)
-				continue;
-			int64_t v = sqlite3_column_int64(st, i);
-			*lo = *lo == REP_NO_TIME || v < *lo ? v : *lo;
-			*hi = *hi == REP_NO_TIME || v > *hi ? v : *hi;
-		}
+	int rc = sqlite3_prepare_v2(db, SQL_COUNT, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_bind_int64(st, 1, id);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static bool seen_flow(const struct tl_event *ev, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (ev[k].flow == ev[i].flow)
+			return true;
+	return false;
+}
+
+static int sample_flows(sqlite3 *db, struct tl_sample *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, SQL_FLOW, -1, &st, NULL);
+	s->fl = calloc(TL_FLOWS_MAX, sizeof(*s->fl));
+	if (!s->fl)
+		rc = SQLITE_NOMEM;
+	for (size_t i = 0; i < s->n_ev && rc == SQLITE_OK && s->n_fl < TL_FLOWS_MAX; i++) {
+		if (s->ev[i].flow < 0 || seen_flow(s->ev, i))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, s->ev[i].flow);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			s->fl[s->n_fl++] = (struct tl_flow){sqlite3_column_int64(st, 0),
+							   sqlite3_column_int64(st, 1),
+							   (double)sqlite3_column_int64(st, 2),
+							   (double)sqlite3_column_int64(st, 3)};
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Reads at most TL_SAMPLE events of f (and with `flows`, their flows). 0 or -1. */
+static int sample_finding(sqlite3 *db, const struct rep_finding *f, bool flows,
+			  struct tl_sample *s)
+{
+	int64_t n = 0;
+	memset(s, 0, sizeof(*s));
+	if (step_count(db, f->id, &n) < 0)
+		return -1;
+	s->stride = n > TL_SAMPLE ? (n + TL_SAMPLE - 1) / TL_SAMPLE : 1;
+	s->ev = calloc(2 * TL_SAMPLE, sizeof(*s->ev));
+	sqlite3_stmt *st = NULL;
+	int rc = s->ev ? sqlite3_prepare_v2(db, SQL_SAMPLE, -1, &st, NULL) : SQLITE_NOMEM;
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, f->id);
+		sqlite3_bind_int64(st, 2, s->stride);
+		sqlite3_bind_int(st, 3, 2 * TL_SAMPLE);
+	}
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct tl_event *e = &s->ev[s->n_ev];
+		bool once = sqlite3_column_int(st, 3) != 0;
+		e->ts = sqlite3_column_int64(st, 0);
+		e->pu = sqlite3_column_int(st, 1) && once;
+		e->te = sqlite3_column_int(st, 2) && once;
+		e->flow = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		s->n_pu += e->pu;
+		s->n_ev++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_OK)
+		return -1;
+	return flows ? sample_flows(db, s) : 0;
+}
+
+/* Bins the sampled events into the PU and time-exceeded lanes. Read whole, a packet seen at
+ * several capture points counts once (dup_of), as the finding counts it; sampled, each
+ * stands for errors / sampled, so the lane's total is the finding's errors. */
+static void bin_sample(const struct timeline *tl, const struct rep_finding *f,
+		       const struct tl_sample *s, struct tl_lane *pu, struct tl_lane *te)
+{
+	double w = s->stride > 1 && s->n_pu ? (double)f->errors / (double)s->n_pu : 1.0;
+	for (size_t i = 0; i < s->n_ev; i++) {
+		struct tl_lane *l = s->ev[i].pu ? pu : s->ev[i].te ? te : NULL;
+		if (!l)
+			continue;
+		double v = s->ev[i].pu ? w : (double)s->stride;
+		l->bins[tl_bin(tl, s->ev[i].ts)] += v;
+		l->total += v;
+	}
+	if (s->stride > 1) {
+		pu->estimated = true;
+		if (te)
+			te->estimated = true;
+	}
+}
+
+/* Replies: none fell inside the outage (it is bounded by the last reply before and the first
+ * after), so a flow's replies are spread over its time outside the window only. */
+static void spread_replies(const struct timeline *tl, struct tl_lane *rep, int64_t a, int64_t b,
+			   double count)
+{
+	if (!tl->has_window || b <= tl->win_a || a >= tl->win_b || b <= a) {
+		tl_spread(tl, rep, a, b, count);
+		return;
+	}
+	int64_t before = tl->win_a > a ? tl->win_a - a : 0, after = b > tl->win_b ? b - tl->win_b : 0;
+	if (before + after == 0) {
+		tl_spread(tl, rep, a, b, count);
+		return;
+	}
+	if (before)
+		tl_spread(tl, rep, a, tl->win_a, count * (double)before / (double)(before + after));
+	if (after)
+		tl_spread(tl, rep, tl->win_b, b, count * (double)after / (double)(before + after));
+}
+
+/* Scales a lane to a total (a sampled finding's requests or replies). */
+static void scale_lane(struct tl_lane *l, double total)
+{
+	if (l->total <= 0)
+		return;
+	double k = total / l->total;
+	for (int i = 0; i < TL_BINS; i++)
+		l->bins[i] *= k;
+	l->total = total;
+}
+
+static void bin_flows(const struct timeline *tl, const struct rep_finding *f,
+		      const struct tl_sample *s, struct tl_lane *req, struct tl_lane *rep)
+{
+	for (size_t i = 0; i < s->n_fl; i++) {
+		tl_spread(tl, req, s->fl[i].a, s->fl[i].b, s->fl[i].c2s);
+		spread_replies(tl, rep, s->fl[i].a, s->fl[i].b, s->fl[i].s2c);
+	}
+	if (s->stride > 1 || s->n_fl == TL_FLOWS_MAX) {
+		scale_lane(req, (double)f->requests);
+		scale_lane(rep, (double)f->replies);
+	}
 }
 
 static void widen(int64_t *lo, int64_t *hi, int64_t t)
@@ -71,81 +231,32 @@ static struct tl_lane *add_lane(struct timeline *tl, const char *label, const ch
 	return l;
 }
 
-/* Bins the events of a finding (f NULL: every event) into the PU and time-exceeded lanes. */
-static int bin_events(sqlite3 *db, struct timeline *tl, const struct rep_finding *f,
-		      struct tl_lane *pu, struct tl_lane *te)
+/* Spreads a finding's errors over its first..last error (≈): no event read at all. */
+static void spread_errors(const struct timeline *tl, const struct rep_finding *f, struct tl_lane *l)
 {
-	char sql[512];
-	sqlite3_stmt *st = NULL;
-	snprintf(sql, sizeof(sql), "SELECT e.ts_ns, " IS_PU ", " IS_TE " FROM events e WHERE %s",
-		 f ? EVENT_MATCH : "1");
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && f && bind_finding(st, f) != SQLITE_OK)
-		rc = SQLITE_ERROR;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tl_lane *l = sqlite3_column_int(st, 1) ? pu : sqlite3_column_int(st, 2) ? te : NULL;
-		if (l) {
-			l->bins[tl_bin(tl, sqlite3_column_int64(st, 0))] += 1;
-			l->total += 1;
-		}
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Replies: none fell inside the outage (it is bounded by the last reply before and the first
- * after), so a flow's replies are spread over its time outside the window only. */
-static void spread_replies(const struct timeline *tl, struct tl_lane *rep, int64_t a, int64_t b,
-			   double count)
-{
-	if (!tl->has_window || b <= tl->win_a || a >= tl->win_b || b <= a) {
-		tl_spread(tl, rep, a, b, count);
+	if (f->first_error_ns == REP_NO_TIME || f->errors <= 0)
 		return;
-	}
-	int64_t before = tl->win_a > a ? tl->win_a - a : 0, after = b > tl->win_b ? b - tl->win_b : 0;
-	if (before + after == 0) {
-		tl_spread(tl, rep, a, b, count);
-		return;
-	}
-	if (before)
-		tl_spread(tl, rep, a, tl->win_a, count * (double)before / (double)(before + after));
-	if (after)
-		tl_spread(tl, rep, tl->win_b, b, count * (double)after / (double)(before + after));
+	l->estimated = true;
+	tl_spread(tl, l, f->first_error_ns,
+		  f->last_error_ns == REP_NO_TIME ? f->first_error_ns : f->last_error_ns,
+		  (double)f->errors);
 }
 
-static int bin_flows(sqlite3 *db, struct timeline *tl, const struct rep_finding *f,
-		     struct tl_lane *req, struct tl_lane *rep)
+/* The finding's errors, outage and sampled events and flows bound its time. */
+static bool finding_range(const struct rep_finding *f, const struct tl_sample *s,
+			  struct timeline *tl)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT first_ns, coalesce(last_ns, first_ns), c2s_packets,"
-				    " s2c_packets FROM flows" FLOW_MATCH, -1, &st, NULL);
-	if (rc == SQLITE_OK && bind_finding(st, f) != SQLITE_OK)
-		rc = SQLITE_ERROR;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t a = sqlite3_column_int64(st, 0), b = sqlite3_column_int64(st, 1);
-		tl_spread(tl, req, a, b, (double)sqlite3_column_int64(st, 2));
-		spread_replies(tl, rep, a, b, (double)sqlite3_column_int64(st, 3));
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
-}
-
-static bool finding_range(sqlite3 *db, const struct rep_finding *f, struct timeline *tl)
-{
-	char sql[512];
 	int64_t lo = REP_NO_TIME, hi = REP_NO_TIME;
 	widen(&lo, &hi, f->first_error_ns);
 	widen(&lo, &hi, f->last_error_ns);
 	widen(&lo, &hi, f->outage_start_ns);
 	widen(&lo, &hi, f->outage_end_ns);
-	snprintf(sql, sizeof(sql), "SELECT min(e.ts_ns), max(e.ts_ns) FROM events e WHERE %s",
-		 EVENT_MATCH);
-	if (query_range(db, sql, f, &lo, &hi) < 0 ||
-	    query_range(db, "SELECT min(first_ns), max(coalesce(last_ns, first_ns)) FROM flows" FLOW_MATCH,
-			f, &lo, &hi) < 0)
-		return false;
+	for (size_t i = 0; i < s->n_ev; i++)
+		widen(&lo, &hi, s->ev[i].ts);
+	for (size_t i = 0; i < s->n_fl; i++) {
+		widen(&lo, &hi, s->fl[i].a);
+		widen(&lo, &hi, s->fl[i].b);
+	}
 	return set_range(tl, lo, hi);
 }
 
@@ -161,30 +272,43 @@ static void outage_marks(const struct rep_finding *f, struct timeline *tl)
 	tl->mark[tl->n_marks++] = (struct tl_mark){f->outage_end_ns, "answers again"};
 }
 
-int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, char *errbuf)
+int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops,
+		     char *errbuf)
 {
 	struct timeline *tl = calloc(1, sizeof(*tl));
-	int rc = 0;
+	struct tl_sample s;
 	if (!tl)
 		return rep_sql_error(NULL, errbuf, "out of memory");
-	tl->title = "Requests, replies and port unreachables over time";
-	if (!finding_range(db, f, tl)) {
-		fputs("<p class=\"muted\">No times recorded for this finding.</p>\n", out);
+	if (sample_finding(db, f, true, &s) < 0) {
+		sample_free(&s);
 		free(tl);
-		return 0;
+		return rep_sql_error(db, errbuf, "reading the timeline of a finding");
 	}
-	struct tl_lane *req = add_lane(tl, "requests", "req");
-	struct tl_lane *rep = add_lane(tl, "replies", "rep");
-	struct tl_lane *pu = add_lane(tl, "port unreachable", "err");
-	struct tl_lane *te = strcmp(f->diagnosis, "traceroute") == 0 ? add_lane(tl, "time exceeded", "hop") : NULL;
-	req->estimated = rep->estimated = true;
-	outage_marks(f, tl);
-	if (bin_flows(db, tl, f, req, rep) < 0 || bin_events(db, tl, f, pu, te) < 0)
-		rc = rep_sql_error(db, errbuf, "reading the timeline of a finding");
-	else
+	tl->title = "Requests, replies and port unreachables over time";
+	if (!finding_range(f, &s, tl)) {
+		fputs("<p class=\"muted\">No times recorded for this finding.</p>\n", out);
+	} else {
+		struct tl_lane *req = add_lane(tl, "requests", "req");
+		struct tl_lane *rep = add_lane(tl, "replies", "rep");
+		struct tl_lane *pu = add_lane(tl, "port unreachable", "err");
+		/* drawn when the finding claimed time-exceeded messages too, whatever its label */
+		struct tl_lane *te = add_lane(tl, "time exceeded", "hop");
+		req->estimated = rep->estimated = true;
+		outage_marks(f, tl);
+		bin_flows(tl, f, &s, req, rep);
+		bin_sample(tl, f, &s, pu, te);
+		if (te->total == 0)
+			tl->n_lanes--; /* te is the last lane */
+		if (hops)
+			*hops = te->total > 0;
 		svg_timeline(out, tl);
+		if (s.stride > 1)
+			fprintf(out, "<p class=\"muted\">≈ drawn from 1 in %lld of its events; the totals"
+				" are the finding's own.</p>\n", (long long)s.stride);
+	}
+	sample_free(&s);
 	free(tl);
-	return rc;
+	return 0;
 }
 
 static void capture_lanes(struct timeline *tl, const struct rep_model *m)
@@ -231,11 +355,16 @@ static int finding_lanes(sqlite3 *db, struct timeline *tl, const struct rep_mode
 		const struct rep_finding *f = &m->fnd[i];
 		const char *title = kb_label_title(f->diagnosis);
 		char label[80];
-		snprintf(label, sizeof(label), "[%zu] %s · %s", i + 1, title ? title : f->diagnosis,
-			 f->service ? f->service : f->server_ip);
+		snprintf(label, sizeof(label), "[%lld] %s · %s", (long long)f->id,
+			 title ? title : f->diagnosis, f->service ? f->service : f->server_ip);
 		struct tl_lane *l = add_lane(tl, label, klass_css(kb_label_class(f->diagnosis)));
 		snprintf(l->href, sizeof(l->href), "#finding-%lld", (long long)f->id);
-		if (bin_events(db, tl, f, l, NULL) < 0)
+		struct tl_sample s;
+		int rc = sample_finding(db, f, false, &s);
+		if (rc == 0)
+			bin_sample(tl, f, &s, l, NULL);
+		sample_free(&s);
+		if (rc < 0)
 			return -1;
 	}
 	return 0;
@@ -249,13 +378,19 @@ int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *e
 	if (!tl)
 		return rep_sql_error(NULL, errbuf, "out of memory");
 	tl->title = "Captures, and the port unreachables of each finding, over time";
-	if (query_range(db, "SELECT min(ts_ns), max(ts_ns) FROM events", NULL, &lo, &hi) < 0)
-		rc = rep_sql_error(db, errbuf, "reading the overall timeline");
+	for (size_t i = 0; i < m->n_fnd; i++) {
+		widen(&lo, &hi, m->fnd[i].first_error_ns);
+		widen(&lo, &hi, m->fnd[i].last_error_ns);
+	}
 	if (rc == 0 && set_range(tl, lo, hi)) {
 		capture_lanes(tl, m);
-		struct tl_lane *all = add_lane(tl, "all port unreachables", "err");
+		/* every finding's errors, each spread over its first..last error: no scan of the
+		 * events, whatever their number */
+		struct tl_lane *all = add_lane(tl, "errors of all findings", "err");
+		for (size_t i = 0; i < m->n_fnd; i++)
+			spread_errors(tl, &m->fnd[i], all);
 		int before = tl->n_lanes;
-		if (bin_events(db, tl, NULL, all, NULL) < 0 || finding_lanes(db, tl, m) < 0) {
+		if (finding_lanes(db, tl, m) < 0) {
 			rc = rep_sql_error(db, errbuf, "reading the overall timeline");
 		} else {
 			svg_timeline(out, tl);

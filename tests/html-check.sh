@@ -39,6 +39,7 @@ from html.parser import HTMLParser
 # Every element portmortem's HTML writer emits; anything else came from somewhere else.
 ALLOWED = set("""html head meta title style body header div h1 h2 h3 p nav a main section span
 table thead tbody tr th td code pre ul ol li dl dt dd strong i footer svg line text rect
+details summary
 """.split())
 
 class Dom(HTMLParser):

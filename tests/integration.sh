@@ -330,6 +330,7 @@ then
 fi
 
 if BIN="$BIN" bash tests/reports.sh; then ok; else bad "report tests (tests/reports.sh)"; fi
+if BIN="$BIN" bash tests/report-views.sh; then ok; else bad "report views: packets, order, filters (tests/report-views.sh)"; fi
 if BIN="$BIN" bash tests/robust.sh; then ok; else bad "robustness tests (tests/robust.sh)"; fi
 if bash tests/tshark-agree.sh; then ok; else bad "tshark agreement (tests/tshark-agree.sh)"; fi
 if BIN="$BIN" bash tests/cli.sh; then ok; else bad "command line, database file, install (tests/cli.sh)"; fi

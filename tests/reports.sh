@@ -189,7 +189,8 @@ else
 import sys
 from html.parser import HTMLParser
 ALLOWED = set("""html head meta title style body header div h1 h2 h3 p nav a main section span
-table thead tbody tr th td code pre ul ol li dl dt dd strong i footer svg line text rect""".split())
+table thead tbody tr th td code pre ul ol li dl dt dd strong i footer svg line text rect
+details summary""".split())
 class Dom(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)

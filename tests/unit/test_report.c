@@ -1,5 +1,6 @@
 /* test_report.c - text, JSON and CSV reports over a hand-made database with hostile names. */
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,6 +160,9 @@ Test(report_text, frames_in_encapsulations_not_dissected)
 
 /* ---- JSON ---- */
 
+/* The scan of the fixture, wherever the order puts it. */
+#define SCAN "(SELECT value FROM json_each(?1, '$.findings') WHERE json_extract(value, '$.diagnosis') = 'udp-scan')"
+
 Test(report_json, valid_and_in_the_spec_shape)
 {
 	sqlite3 *db = pmt_db_new();
@@ -173,31 +177,48 @@ Test(report_json, valid_and_in_the_spec_shape)
 	expect_eval(db, "json_extract(?1, '$.captures[1].first_packet')", j, "2026-11-23T10:02:21.000000000Z");
 	expect_eval(db, "json_array_length(?1, '$.captures[1].errors')", j, "1");
 	expect_eval(db, "json_array_length(?1, '$.findings')", j, "8");
-	expect_eval(db, "json_extract(?1, '$.findings[0].diagnosis')", j, "udp-scan"); /* 180 errors */
-	expect_eval(db, "json_extract(?1, '$.findings[1].diagnosis')", j, "service-down");
-	expect_eval(db, "json_extract(?1, '$.findings[1].server_port')", j, "53");
-	expect_eval(db, "json_extract(?1, '$.findings[1].secondary[0]')", j, "rate-limited");
-	expect_eval(db, "json_extract(?1, '$.findings[1].clients[1]')", j, "192.0.2.11");
-	expect_eval(db, "json_extract(?1, '$.findings[1].first_error')", j, "2026-11-23T10:02:03.000000Z");
-	expect_eval(db, "json_extract(?1, '$.findings[1].workarounds[0].success_rate')", j, "0.85");
-	expect_eval(db, "json_extract(?1, '$.findings[1].workarounds[1].success_rate')", j, "0.8");
-	expect_eval(db, "json_extract(?1, '$.findings[1].dead_ends[2].fail_rate')", j, "0.6");
-	expect_eval(db, "json_extract(?1, '$.findings[1].workarounds[0].commands[0].command')", j,
+	/* the outage of 2 clients before the scan of 180 errors from 1 (order.c) */
+	expect_eval(db, "json_extract(?1, '$.findings[0].diagnosis')", j, "service-down");
+	expect_eval(db, "json_extract(?1, '$.findings[0].server_port')", j, "53");
+	expect_eval(db, "json_extract(?1, '$.findings[0].secondary[0]')", j, "rate-limited");
+	expect_eval(db, "json_extract(?1, '$.findings[0].clients[1]')", j, "192.0.2.11");
+	expect_eval(db, "json_extract(?1, '$.findings[0].first_error')", j, "2026-11-23T10:02:03.000000Z");
+	expect_eval(db, "json_extract(?1, '$.findings[0].workarounds[0].success_rate')", j, "0.85");
+	expect_eval(db, "json_extract(?1, '$.findings[0].workarounds[1].success_rate')", j, "0.8");
+	expect_eval(db, "json_extract(?1, '$.findings[0].dead_ends[2].fail_rate')", j, "0.6");
+	expect_eval(db, "json_extract(?1, '$.findings[0].workarounds[0].commands[0].command')", j,
 		    "ss -ulpn 'sport = :53'");
-	expect_eval(db, "json_type(?1, '$.findings[0].workarounds[0].success_rate')", j, "null");
-	expect_eval(db, "json_extract(?1, '$.findings[0].ports')", j, "200");
+	expect_eval(db, "json_type(" SCAN ", '$.workarounds[0].success_rate')", j, "null");
+	expect_eval(db, "json_extract(" SCAN ", '$.ports')", j, "200");
 	free(j);
 	sqlite3_close(db);
 }
 
-Test(report_json, errors_sorted_most_first)
+/* One order in every format: JSON's ranks run 1..n in array order, and the text report and
+ * the CSV list the same ids in the same order. */
+Test(report_json, one_order_in_every_format)
 {
 	sqlite3 *db = pmt_db_new();
 	char *j = pmt_render(db, REPORT_JSON, false, false, NULL);
-	expect_eval(db, "(SELECT count(*) FROM json_each(?1, '$.findings') a, json_each(?1, "
-		    "'$.findings') b WHERE a.key + 1 = b.key AND json_extract(a.value, '$.errors') < "
-		    "json_extract(b.value, '$.errors'))", j, "0");
-	free(j);
+	char *t = pmt_render(db, REPORT_TEXT, false, false, NULL);
+	char *c = pmt_render(db, REPORT_CSV, false, false, NULL);
+	expect_eval(db, "(SELECT count(*) FROM json_each(?1, '$.findings') WHERE"
+		    " json_extract(value, '$.rank') != key + 1)", j, "0");
+	char *ids = sql_eval(db, "(SELECT group_concat(json_extract(value, '$.id'), ' ') FROM"
+			     " json_each(?1, '$.findings'))", j);
+	char text_ids[256] = "", csv_ids[256] = "";
+	for (const char *p = t; (p = strstr(p, "\n[")); p++) { /* the finding headings */
+		long id = strtol(p + 2, NULL, 10);
+		if (strchr(p + 2, ']') && strchr(p + 2, ']')[1] == ' ' && isupper((unsigned char)strchr(p + 2, ']')[2]))
+			snprintf(text_ids + strlen(text_ids), sizeof(text_ids) - strlen(text_ids),
+				 "%s%ld", *text_ids ? " " : "", id);
+	}
+	for (const char *p = strstr(c, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+		snprintf(csv_ids + strlen(csv_ids), sizeof(csv_ids) - strlen(csv_ids), "%s%ld",
+			 *csv_ids ? " " : "", strtol(p + 2, NULL, 10));
+	cr_expect_str_eq(text_ids, ids);
+	cr_expect_str_eq(csv_ids, ids);
+	free(ids), free(j), free(t), free(c);
 	sqlite3_close(db);
 }
 
@@ -205,7 +226,7 @@ Test(report_json, hostile_names_escaped_and_hex_kept)
 {
 	sqlite3 *db = pmt_db_new();
 	char *j = pmt_render(db, REPORT_JSON, false, false, NULL);
-	const char *names = "json_extract(?1, '$.findings[1].names')";
+	const char *names = "json_extract(?1, '$.findings[0].names')";
 	char expr[256];
 	snprintf(expr, sizeof(expr), "json_extract(%s, '$[0].name')", names);
 	expect_eval(db, expr, j, "<script>alert(1)</script>");
@@ -217,7 +238,7 @@ Test(report_json, hostile_names_escaped_and_hex_kept)
 	expect_eval(db, expr, j, "1b5b33316d726564fffe2e6578616d706c65");
 	snprintf(expr, sizeof(expr), "json_extract(%s, '$[1].type')", names);
 	expect_eval(db, expr, j, "1");
-	expect_eval(db, "json_extract(?1, '$.findings[1].evidence[1]')", j,
+	expect_eval(db, "json_extract(?1, '$.findings[0].evidence[1]')", j,
 		    "A name seen: \\x1b[31mred\\xff\\xfe alert\\x1b[0m and <b>bold</b>.");
 	cr_expect_null(strchr(j, 0x1b));
 	free(j);
