@@ -20,13 +20,20 @@ static const char SQL_TEMP[] =
 	/* looked up per finding: hundreds of findings must not each scan every row */
 	"CREATE INDEX IF NOT EXISTS temp.pm_report_advice_f ON pm_report_advice (finding_id, kind, ord);"
 	"CREATE INDEX IF NOT EXISTS temp.pm_report_cmd_f ON pm_report_cmd (finding_id, kind, ord, n);"
+	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cid (finding_id INTEGER, cid TEXT, t INTEGER,"
+	" PRIMARY KEY (finding_id, cid)) WITHOUT ROWID;"
+	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cidn (finding_id INTEGER PRIMARY KEY,"
+	" complete INTEGER);"
 	"DELETE FROM temp.pm_report_meta; DELETE FROM temp.pm_report_advice;"
-	" DELETE FROM temp.pm_report_cmd; DELETE FROM temp.pm_report_frames;";
+	" DELETE FROM temp.pm_report_cmd; DELETE FROM temp.pm_report_frames;"
+	" DELETE FROM temp.pm_report_cid; DELETE FROM temp.pm_report_cidn;";
 
 static const char SQL_DROP[] = "DROP TABLE IF EXISTS temp.pm_report_meta;"
 			       "DROP TABLE IF EXISTS temp.pm_report_advice;"
 			       "DROP TABLE IF EXISTS temp.pm_report_cmd;"
-			       "DROP TABLE IF EXISTS temp.pm_report_frames;";
+			       "DROP TABLE IF EXISTS temp.pm_report_frames;"
+			       "DROP TABLE IF EXISTS temp.pm_report_cid;"
+			       "DROP TABLE IF EXISTS temp.pm_report_cidn;";
 
 static const char SQL_INS_META[] =
 	"INSERT INTO temp.pm_report_meta VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
@@ -48,26 +55,28 @@ static const char SQL_INS_CMD[] =
 	" ELSE json_array(" col ") END) ORDER BY key))) END)"
 
 
-/* The Community IDs of the flows a finding's events quote, from its first CID_SAMPLE events
- * (a report reads a bounded part of a finding, whatever its size): `community_id` when they
- * all concern one flow (else null), `community_ids` the first 20 in the order they were
- * first refused, `community_id_count` how many flows there are, null when the finding has
- * more events than were read. */
-#define CID_SAMPLE "1000"
-#define CID_EVENTS                                                                              \
-	"(SELECT src, sport, dst, dport, proto, ts_ns FROM events WHERE finding_id = f0.id"      \
-	" ORDER BY id LIMIT " CID_SAMPLE " + 1)"
-#define CID_OF_EVENTS                                                                           \
-	"(SELECT community_id(src, sport, dst, dport, proto) AS cid, MIN(ts_ns) AS t"          \
-	" FROM " CID_EVENTS " GROUP BY cid HAVING cid IS NOT NULL)"
-#define CID_ALL_READ "(SELECT COUNT(*) FROM " CID_EVENTS ") <= " CID_SAMPLE
+/* The Community IDs of the flows a finding's first CID_SAMPLE events quote (fill_cids: a
+ * report reads a bounded part of a finding, whatever its size): `community_id` when the
+ * finding has no more events than that and they all concern one flow (else null),
+ * `community_ids` the first 20 in the order they were first refused, `community_id_count`
+ * how many flows there are, null when the finding has more events than were read. */
+#define CID_SAMPLE 20
+#define CID_COMPLETE "(SELECT complete FROM temp.pm_report_cidn WHERE finding_id = f0.id)"
 #define COMMUNITY_IDS                                                                           \
-	"  'community_id', CASE WHEN " CID_ALL_READ " THEN (SELECT CASE WHEN COUNT(*) = 1"       \
-	" THEN MIN(cid) END FROM " CID_OF_EVENTS ") END,"                                       \
-	"  'community_ids', json((SELECT json_group_array(cid) FROM (SELECT cid FROM "          \
-	CID_OF_EVENTS " ORDER BY t, cid LIMIT 20))),"                                         \
-	"  'community_id_count', CASE WHEN " CID_ALL_READ " THEN (SELECT COUNT(*) FROM "        \
-	CID_OF_EVENTS ") END"
+	"  'community_id', CASE WHEN " CID_COMPLETE " THEN (SELECT CASE WHEN COUNT(*) = 1"       \
+	" THEN MIN(cid) END FROM temp.pm_report_cid WHERE finding_id = f0.id) END,"             \
+	"  'community_ids', json((SELECT json_group_array(cid) FROM (SELECT cid FROM"           \
+	" temp.pm_report_cid WHERE finding_id = f0.id ORDER BY t, cid LIMIT 20))),"            \
+	"  'community_id_count', CASE WHEN " CID_COMPLETE " THEN (SELECT COUNT(*) FROM"         \
+	" temp.pm_report_cid WHERE finding_id = f0.id) END"
+
+static const char SQL_CID_EVENTS[] =
+	"SELECT src, sport, dst, dport, proto, ts_ns FROM events WHERE finding_id = ?1"
+	" ORDER BY id LIMIT ?2";
+static const char SQL_INS_CID[] =
+	"INSERT INTO temp.pm_report_cid VALUES (?1, ?2, ?3)"
+	" ON CONFLICT DO UPDATE SET t = min(t, excluded.t)";
+static const char SQL_INS_CIDN[] = "INSERT INTO temp.pm_report_cidn VALUES (?1, ?2)";
 
 static const char SQL_REPORT[] =
 	"SELECT json_object('tool', 'portmortem', 'version', ?1,"
@@ -248,6 +257,58 @@ out:
 	return rc;
 }
 
+/* The Community IDs of each finding's first CID_SAMPLE events (one more is read to know
+ * whether there are more), each computed once. */
+static int fill_cids(sqlite3 *db, const struct rep_model *m, char *errbuf)
+{
+	sqlite3_stmt *ev = NULL, *ins = NULL, *insn = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, SQL_CID_EVENTS, -1, &ev, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_INS_CID, -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, SQL_INS_CIDN, -1, &insn, NULL) != SQLITE_OK) {
+		rep_sql_error(db, errbuf, "preparing the Community IDs");
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_fnd; i++) {
+		int64_t id = m->fnd[i].id;
+		int n = 0, step;
+		sqlite3_bind_int64(ev, 1, id);
+		sqlite3_bind_int(ev, 2, CID_SAMPLE + 1);
+		while ((step = sqlite3_step(ev)) == SQLITE_ROW && ++n <= CID_SAMPLE) {
+			char cid[REPORT_COMMUNITY_ID_LEN];
+			int sport = sqlite3_column_type(ev, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 1);
+			int dport = sqlite3_column_type(ev, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 3);
+			if (report_community_id((const char *)sqlite3_column_text(ev, 0), sport,
+						(const char *)sqlite3_column_text(ev, 2), dport,
+						sqlite3_column_type(ev, 4) == SQLITE_NULL ? -1
+							: sqlite3_column_int(ev, 4),
+						0, cid, sizeof cid) < 0)
+				continue;
+			sqlite3_bind_int64(ins, 1, id);
+			sqlite3_bind_text(ins, 2, cid, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins, 3, sqlite3_column_int64(ev, 5));
+			if (step_reset(ins) < 0) {
+				sqlite3_reset(ev);
+				rep_sql_error(db, errbuf, "storing the Community IDs");
+				goto out;
+			}
+		}
+		sqlite3_reset(ev);
+		sqlite3_bind_int64(insn, 1, id);
+		sqlite3_bind_int(insn, 2, n <= CID_SAMPLE);
+		if (step_reset(insn) < 0) {
+			rep_sql_error(db, errbuf, "storing the Community IDs");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(ev);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(insn);
+	return rc;
+}
+
 /* The filter as JSON: {"label": ["service-down"], ...}, or null. */
 static int bind_filter(sqlite3_stmt *st, const struct rep_model *m)
 {
@@ -318,6 +379,8 @@ int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 			rc = rep_sql_error(db, errbuf, "creating the advice tables");
 		if (rc == 0)
 			rc = fill_advice(db, &m, errbuf);
+		if (rc == 0)
+			rc = fill_cids(db, &m, errbuf);
 		if (rc == 0)
 			rc = write_report(db, opt, &m, out, errbuf);
 		/* best effort: temporary tables vanish with the connection anyway */
