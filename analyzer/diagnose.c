@@ -152,7 +152,10 @@ static const char PU_SQL[] =
 	" e.ttl, e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
 	" e.dns_qname, e.dns_qtype, e.dns_id, e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
 	" e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
-	" e.fwd_before, e.rev_before, e.sender_peers, e.hint, f.c2s_packets, f.s2c_packets, f.c2s_last_ns,"
+	" e.fwd_before, e.rev_before, e.sender_peers,"
+	/* the application the quote names: the first word of its hint ("dns A example.com") */
+	" CASE WHEN e.hint IS NOT NULL THEN substr(CAST(e.hint AS TEXT), 1,"
+	" instr(CAST(e.hint AS TEXT) || ' ', ' ') - 1) END AS app, f.c2s_packets, f.s2c_packets, f.c2s_last_ns,"
 	" f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
 	" FROM events e JOIN captures c ON c.id = e.capture_id LEFT JOIN flows f ON f.id = e.flow_id"
 	" WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"

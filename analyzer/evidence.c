@@ -90,9 +90,8 @@ static const char SUMMARY_SQL[] =
 	" precision = coalesce(s.prec, 6) FROM fs s WHERE s.fid = findings.id;"
 	"DROP TABLE IF EXISTS temp.fa;"
 	"CREATE TEMP TABLE fa AS SELECT fid, app FROM (SELECT fid, app, row_number() OVER"
-	" (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k FROM (SELECT fid,"
-	" substr(h, 1, instr(h || ' ', ' ') - 1) AS app FROM (SELECT fid, CAST(hint AS TEXT) AS h"
-	" FROM pu NOT INDEXED WHERE fid IS NOT NULL AND hint IS NOT NULL)) GROUP BY fid, app) WHERE k = 1;"
+	" (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k"
+	" FROM pu NOT INDEXED WHERE fid IS NOT NULL AND app IS NOT NULL GROUP BY fid, app) WHERE k = 1;"
 	/* distinct pairs into a clustered table first: the window then reads them in order */
 	"DROP TABLE IF EXISTS temp.fc;"
 	"CREATE TEMP TABLE fc (fid, c, PRIMARY KEY (fid, c)) WITHOUT ROWID;"
@@ -196,8 +195,7 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 
 void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
 {
-	dx_text(x, dx_prepare(x, "SELECT substr(h, 1, instr(h || ' ', ' ') - 1) FROM (SELECT"
-			      " CAST(hint AS TEXT) AS h FROM pu WHERE fid = ?1 AND hint IS NOT NULL)"
+	dx_text(x, dx_prepare(x, "SELECT app FROM pu WHERE fid = ?1 AND app IS NOT NULL"
 			      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", fid), buf, len);
 }
 
