@@ -22,7 +22,7 @@ export SHARED
 DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-dev \
              libxxhash-dev libssl-dev libisal-dev
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils \
-             wireshark-common
+             wireshark-common strace parallel bsdutils
 DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \

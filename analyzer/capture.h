@@ -2,6 +2,7 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -96,6 +97,20 @@ void cap_legacy_file_hash(struct cap_reader *r, char out[33]);
 int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
+
+/*
+ * Progress of one thread's reads, for another thread to read (a progress line, a SIGUSR1
+ * snapshot). After cap_watch_thread(w), each reader the calling thread opens is published in
+ * *w until its cap_close(); cap_watch_bytes(w) is then the bytes it has read from its file
+ * (compressed bytes for a compressed file), 0 between readers. w->lock is initialised by the
+ * caller, which keeps *w alive while the thread reads; NULL stops publishing.
+ */
+struct cap_watch {
+	pthread_mutex_t lock;
+	struct cap_reader *r;
+};
+void cap_watch_thread(struct cap_watch *w);
+uint64_t cap_watch_bytes(struct cap_watch *w);
 
 /* 0 when `expr` compiles as a BPF filter for Ethernet, raw IP, Linux cooked or 802.11
  * captures; -1 with errbuf (CAP_ERRBUF_SIZE) saying why it does for none. */
