@@ -2,6 +2,7 @@
 #include "analyzer/commands.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -345,6 +346,19 @@ static enum outcome analyze_one(sqlite3 *w, const char *path, const struct cli *
 	return o;
 }
 
+/* Workers take turns writing the real database, each for the few milliseconds of one
+ * capture's copy: the next one retries every 200 us instead of SQLite's default back-off
+ * (1, 2, 5, 10 ... ms), which left it asleep long after the lock was free. 30 s in all, as
+ * db_open()'s busy timeout. */
+static int busy_retry(void *arg, int n)
+{
+	(void)arg;
+	if (n >= 150000)
+		return 0;
+	usleep(200);
+	return 1;
+}
+
 /* A worker's private scratch database with the real one attached as "out". */
 static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 {
@@ -360,6 +374,7 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 		sqlite3_close(w);
 		return NULL;
 	}
+	sqlite3_busy_handler(w, busy_retry, NULL);
 	return w;
 }
 
@@ -428,6 +443,7 @@ static void *worker(void *arg)
 		progress_end(run->progress, slot, run->done);
 	}
 	progress_worker(run->progress, -1);
+	corr_drop_spare();
 	sqlite3_close(w);
 	return NULL;
 }
@@ -629,6 +645,11 @@ int cmd_analyze(const struct cli *in)
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
 	pm_catch_signals();
+	/* One capture after another: the buffers freed after each (decompression rings, read
+	 * buffers) are kept for the next instead of returned to the kernel and faulted in again
+	 * (with 589 rotated files, 4 times the page faults). */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (strcmp(cli->db_path, ":memory:") == 0) {
 		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
 			fprintf(stderr, "portmortem: %s\n", errbuf);

@@ -93,7 +93,8 @@ error:
 	return NULL;
 }
 
-#define SNIFF_READ (128 * 1024) /* compressed bytes read to see the first decompressed ones */
+#define SNIFF_FIRST (16 * 1024) /* bytes read first: enough for a header, or a gzip one's */
+#define SNIFF_READ (128 * 1024) /* at most: a zstd block before its first byte comes out */
 #define SNIFF_HEAD 4		  /* bytes that decide: a magic number */
 
 static bool capture_magic(const uint8_t *head)
@@ -150,44 +151,63 @@ static size_t unzstd_head(const uint8_t *buf, size_t len, uint8_t *head)
 	return out.pos;
 }
 
-enum cap_sniff cap_sniff(const char *path, char *why, size_t why_len)
+/* The first SNIFF_HEAD bytes of the data in buf, decompressed when it is gzip or zstd
+ * (*inside says which, NULL for neither): their count. */
+static size_t head_of(const uint8_t *buf, size_t len, uint8_t *head, const char **inside)
 {
 	static const uint8_t ZSTD_MAGIC[SNIFF_HEAD] = {0x28, 0xb5, 0x2f, 0xfd};
+	*inside = NULL;
+	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+		*inside = "gzip";
+		return gunzip_head(buf, len, head);
+	}
+	if (len >= SNIFF_HEAD && memcmp(buf, ZSTD_MAGIC, SNIFF_HEAD) == 0) {
+		*inside = "zstd";
+		return unzstd_head(buf, len, head);
+	}
+	size_t got = len < SNIFF_HEAD ? len : SNIFF_HEAD;
+	memcpy(head, buf, got);
+	return got;
+}
+
+/* Reads the start of fd into buf (SNIFF_READ bytes): SNIFF_FIRST, then up to SNIFF_READ when
+ * compressed data has given no bytes yet. The bytes read, or -1 (errno set). */
+static ssize_t read_start(int fd, uint8_t *buf, uint8_t *head, size_t *got, const char **inside)
+{
+	ssize_t len = 0, want = SNIFF_FIRST;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)(want - len));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		len += n;
+		if (n > 0 && len < want)
+			continue;
+		*got = head_of(buf, (size_t)len, head, inside);
+		if (n == 0 || !*inside || *got == SNIFF_HEAD || want == SNIFF_READ)
+			return len;
+		want = SNIFF_READ;
+	}
+}
+
+enum cap_sniff cap_sniff(const char *path, char *why, size_t why_len)
+{
 	uint8_t *buf = malloc(SNIFF_READ), head[SNIFF_HEAD];
 	const char *inside = NULL;
 	char msg[128], what[48];
+	size_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || buf == NULL) {
-		snprintf(why, why_len, "cannot open: %s",
-			 strerror_r(buf ? errno : ENOMEM, msg, sizeof msg));
-		free(buf);
-		if (fd >= 0)
-			close(fd);
+	ssize_t len = fd >= 0 && buf ? read_start(fd, buf, head, &got, &inside) : -1;
+	int err = buf ? errno : ENOMEM;
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (len < 0) {
+		snprintf(why, why_len, "cannot %s: %s", fd < 0 ? "open" : "read",
+			 strerror_r(err, msg, sizeof msg));
 		return CAP_SNIFF_ERROR;
 	}
-	ssize_t n, len = 0;
-	while (len < SNIFF_READ && (n = read(fd, buf + len, (size_t)(SNIFF_READ - len))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(why, why_len, "cannot read: %s", strerror_r(errno, msg, sizeof msg));
-			close(fd);
-			free(buf);
-			return CAP_SNIFF_ERROR;
-		}
-		len += n;
-	}
-	close(fd);
-	size_t got = (size_t)len < SNIFF_HEAD ? (size_t)len : SNIFF_HEAD;
-	memcpy(head, buf, got);
-	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-		inside = "gzip";
-		got = gunzip_head(buf, (size_t)len, head);
-	} else if (len >= SNIFF_HEAD && memcmp(buf, ZSTD_MAGIC, SNIFF_HEAD) == 0) {
-		inside = "zstd";
-		got = unzstd_head(buf, (size_t)len, head);
-	}
-	free(buf);
 	if (got == SNIFF_HEAD && capture_magic(head))
 		return CAP_SNIFF_CAPTURE;
 	describe_head(head, got, what, sizeof what);
