@@ -375,6 +375,11 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 		return NULL;
 	}
 	sqlite3_busy_handler(w, busy_retry, NULL);
+	/* Each capture's copy is a transaction of a few hundred pages: checkpointed every 1000
+	 * pages (SQLite's default), a batch of small captures paid a checkpoint and its fsync
+	 * every second or third capture. Every 16384 pages (64 MiB of WAL) instead; the last
+	 * connection to close checkpoints what is left. */
+	sqlite3_wal_autocheckpoint(w, 16384);
 	return w;
 }
 
