@@ -181,7 +181,7 @@ int batch_list(struct batch *b, sqlite3 *db, const char *const *args, int n_args
 	char *text = NULL, **names = NULL;
 	int n_names = 0;
 	b->db = db;
-	cap_walk_items(args, n_args, on_item, b);
+	cap_walk_items(args, n_args, false, on_item, b);
 	if (files_from) {
 		if (read_names(files_from, &text, &names, &n_names) < 0) {
 			fprintf(stderr, "portmortem: --files-from %s: %s\n",
@@ -189,7 +189,7 @@ int batch_list(struct batch *b, sqlite3 *db, const char *const *args, int n_args
 				strerror(errno));
 			return -1;
 		}
-		cap_walk_items((const char *const *)names, n_names, on_item, b);
+		cap_walk_items((const char *const *)names, n_names, true, on_item, b);
 	}
 	free(names);
 	free(text);

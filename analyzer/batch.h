@@ -50,9 +50,9 @@ struct batch {
 /*
  * Lists the captures of `args` and of the file `files_from` (NULL: none; "-": standard
  * input; names separated by NUL bytes when the file holds one, else by newlines; empty names
- * ignored). Directories are walked; a file found in one that is not a capture is skipped and
- * counted (-v names it), never an error; a file named in the arguments or the list is left
- * to the reader to judge. A regular file whose path, size, modification time and inode
+ * ignored). Directories are walked; a file found in one, or listed in `files_from`, that is
+ * not a capture is skipped and counted (-v names it), never an error; a file named in the
+ * arguments is left to the reader to judge (one that is not a capture is an error). A regular file whose path, size, modification time and inode
  * match a capture stored in `db` (read with the same filter) is taken as known without
  * reading it. Errors are printed as they come (b->status 1). 0, or -1 when the list of
  * names itself could not be read (said on standard error).

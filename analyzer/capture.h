@@ -138,7 +138,10 @@ struct cap_walk_item {
 	const struct stat *st; /* the file's (through a link); NULL for "-", errors, missing paths */
 };
 typedef void (*cap_walk_item_fn)(const struct cap_walk_item *it, void *arg);
-void cap_walk_items(const char *const *args, int n_args, cap_walk_item_fn fn, void *arg);
+/* `listed`: args come from a list of files (--files-from, as find writes it), not typed one
+ * by one: their regular files are reported as CAP_WALK_FOUND, as if found in a directory. */
+void cap_walk_items(const char *const *args, int n_args, bool listed, cap_walk_item_fn fn,
+		    void *arg);
 
 /* The same, sniffing each file found in a directory: fn gets every capture and every error
  * (err set: an unreadable directory or file); files that are not captures are left out. */

@@ -278,7 +278,8 @@ static void walk_dir(const struct walk *w, const char *dir, int depth)
 	free_names(names, n);
 }
 
-void cap_walk_items(const char *const *args, int n_args, cap_walk_item_fn fn, void *arg)
+void cap_walk_items(const char *const *args, int n_args, bool listed, cap_walk_item_fn fn,
+		    void *arg)
 {
 	const struct walk w = {fn, arg};
 	struct stat st;
@@ -286,11 +287,13 @@ void cap_walk_items(const char *const *args, int n_args, cap_walk_item_fn fn, vo
 	for (int i = 0; i < n_args; i++) {
 		/* A directory named on the command line is entered even through a symbolic
 		 * link (as find -H does); anything else is left to cap_open() to judge. */
-		bool named = strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0;
-		if (named && S_ISDIR(st.st_mode))
+		bool there = strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0;
+		if (there && S_ISDIR(st.st_mode))
 			walk_dir(&w, args[i], 0);
+		else if (there && listed && S_ISREG(st.st_mode))
+			found(&w, args[i], CAP_WALK_FOUND, NULL, &st);
 		else
-			found(&w, args[i], CAP_WALK_ARG, NULL, named ? &st : NULL);
+			found(&w, args[i], CAP_WALK_ARG, NULL, there ? &st : NULL);
 	}
 }
 
@@ -315,5 +318,5 @@ static void plain_item(const struct cap_walk_item *it, void *arg)
 void cap_walk(const char *const *args, int n_args, cap_walk_fn fn, void *arg)
 {
 	struct plain_walk pw = {fn, arg};
-	cap_walk_items(args, n_args, plain_item, &pw);
+	cap_walk_items(args, n_args, false, plain_item, &pw);
 }

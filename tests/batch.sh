@@ -106,12 +106,77 @@ find "$TMP/odd" -type f -print0 | "$BIN" analyze -q -d "$TMP/f.db" -o /dev/null 
 st=$?
 check "--files-from - (find -print0, a name with a newline): exit 0 (got $st)" test $st -eq 0
 check "--files-from - (NUL-separated): both stored" test "$(captures "$TMP/f.db")" -eq 5
+# A list is bulk input, as a directory is: what in it is not a capture is skipped and counted.
+printf '%s\0' "$A/notes.txt" "$S/dns-closed-v4.pcap" "$A/day2/log.json.gz" >"$TMP/list0"
+"$BIN" analyze -d "$TMP/f.db" -o /dev/null --files-from "$TMP/list0" 2>"$TMP/err"; st=$?
+check "--files-from: a listed file that is not a capture is skipped, exit 0 (got $st)" test $st -eq 0
+check "--files-from: and counted" grep -q "3 files: .*, 2 skipped (not captures)" "$TMP/err"
 "$BIN" analyze -q -d "$TMP/f.db" -o /dev/null --files-from - - </dev/null 2>"$TMP/err"; st=$?
 check "--files-from - with a capture - : usage error (got $st)" test $st -eq 2
 "$BIN" analyze -q -d "$TMP/f.db" -o "$TMP/f.txt" --files-from "$TMP/nothere" 2>"$TMP/err"; st=$?
 check "--files-from a missing list: exit 1 (got $st), named" \
 	sh -c "[ $st -eq 1 ] && grep -q 'nothere' '$TMP/err'"
 check "--files-from a missing list: no report" test ! -s "$TMP/f.txt"
+
+# 4b. Past one machine (docs/parallel.sh, docs/slurm-array.sh): shards of an archive analyzed
+# into their own databases and merged give the findings of one plain run (labels, targets,
+# error counts). The archive: samples/ (its captures, and the expected files beside them,
+# which are skipped).
+findings() { sqlite3 -separator ' ' "$1" "SELECT diagnosis, server_ip, server_port, errors
+	FROM findings ORDER BY 1, 2, 3, 4"; }
+"$BIN" analyze -q -d "$TMP/plain.db" -o /dev/null $S
+findings "$TMP/plain.db" >"$TMP/plain.txt"
+check "scale-out: the plain run has findings to compare" test "$(wc -l <"$TMP/plain.txt")" -ge 10
+if command -v parallel >/dev/null; then
+	W="$TMP/shards"
+	PORTMORTEM="$ROOT/$BIN" bash docs/parallel.sh -j 2 -s 4 -w "$W" $S "$TMP/par.db" -o /dev/null \
+		2>"$TMP/err"; st=$?
+	check "parallel.sh: exit 0 (got $st)" test $st -eq 0
+	check "parallel.sh: 4 shards in the joblog, all exit 0" \
+		test "$(awk -F'\t' 'NR > 1 && $7 == 0' "$W/joblog" | wc -l)" -eq 4
+	check "parallel.sh: merged findings = one plain run" diff <(findings "$TMP/par.db") "$TMP/plain.txt"
+	# A shard that fails (its database cannot be written the first time) is run again, alone,
+	# by --resume-failed; the merge then equals the plain run.
+	rm -rf "$W" "$TMP/par.db"*
+	cat >"$TMP/flaky" <<EOF2
+#!/bin/sh
+case "\$*" in *list.0002*) [ -e "$TMP/flaky.done" ] || { touch "$TMP/flaky.done"; exit 3; } ;; esac
+exec "$ROOT/$BIN" "\$@"
+EOF2
+	chmod +x "$TMP/flaky"
+	PORTMORTEM="$TMP/flaky" bash docs/parallel.sh -j 2 -s 4 -w "$W" $S "$TMP/par.db" -o /dev/null \
+		2>"$TMP/err"; st=$?
+	check "parallel.sh: a failed shard: exit 1 (got $st), named in the joblog" \
+		sh -c "[ $st -eq 1 ] && awk -F'\t' '\$7 == 3' '$W/joblog' | grep -q list.0002"
+	check "parallel.sh: a failed shard: says to resume" grep -q -- "--resume-failed" "$TMP/err"
+	rm -f "$TMP/par.db"*
+	PORTMORTEM="$TMP/flaky" bash docs/parallel.sh --resume-failed -j 2 -s 4 -w "$W" $S "$TMP/par.db" \
+		-o /dev/null 2>"$TMP/err"; st=$?
+	check "parallel.sh --resume-failed: exit 0 (got $st)" test $st -eq 0
+	check "parallel.sh --resume-failed: only the failed shard ran again" \
+		test "$(awk -F'\t' 'NR > 1' "$W/joblog" | wc -l)" -eq 5
+	check "parallel.sh --resume-failed: merged findings = one plain run" \
+		diff <(findings "$TMP/par.db") "$TMP/plain.txt"
+	check "parallel.sh documents --joblog, --resume-failed and --sshloginfile" \
+		sh -c "grep -q -- --joblog docs/parallel.sh && grep -q -- --resume-failed docs/parallel.sh && grep -q -- --sshloginfile docs/parallel.sh"
+else
+	bad "GNU parallel is needed (make test installs it)"
+fi
+check "slurm-array.sh: bash -n" bash -n docs/slurm-array.sh
+W="$TMP/slurm"
+for k in 0 1 2; do
+	SLURM_ARRAY_TASK_ID=$((k + 5)) SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_COUNT=3 \
+		PORTMORTEM="$ROOT/$BIN" bash docs/slurm-array.sh $S "$W" >/dev/null 2>"$TMP/err"; st=$?
+	check "slurm-array.sh: task $k of 3 exits 0 (got $st)" test $st -eq 0
+done
+check "slurm-array.sh: the 3 slices cover every file of the archive once" \
+	diff <(cat "$W"/list.0 "$W"/list.1 "$W"/list.2 | tr '\0' '\n') <(find $S -type f | LC_ALL=C sort)
+PORTMORTEM="$ROOT/$BIN" bash docs/slurm-array.sh --merge $S "$W" -o /dev/null 2>"$TMP/err"; st=$?
+check "slurm-array.sh --merge: exit 0 (got $st)" test $st -eq 0
+check "slurm-array.sh --merge: findings = one plain run" diff <(findings "$W/all.db") "$TMP/plain.txt"
+SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=3 PORTMORTEM="$ROOT/$BIN" bash docs/slurm-array.sh \
+	$S "$W" >/dev/null 2>&1
+check "slurm-array.sh: a task outside the array is refused (exit 2)" test $? -eq 2
 
 # 5. The schema of the file identities: committed databases of older versions upgrade.
 for v in 1 2; do
