@@ -650,11 +650,6 @@ int cmd_analyze(const struct cli *in)
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
 	pm_catch_signals();
-	/* One capture after another: the buffers freed after each (decompression rings, read
-	 * buffers) are kept for the next instead of returned to the kernel and faulted in again
-	 * (with 589 rotated files, 4 times the page faults). */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (strcmp(cli->db_path, ":memory:") == 0) {
 		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
 			fprintf(stderr, "portmortem: %s\n", errbuf);
@@ -683,6 +678,14 @@ int cmd_analyze(const struct cli *in)
 		return PM_EXIT_INPUT;
 	}
 	run.status = run.batch.status;
+	/* One capture after another: the buffers freed after each (decompression rings, read
+	 * buffers) are kept for the next instead of returned to the kernel and faulted in again
+	 * (with 589 rotated files, 4 times the page faults). Not for one capture: memory from
+	 * the heap is zeroed by calloc(), fresh pages from the kernel come zeroed. */
+	if (run.batch.n > 1) {
+		mallopt(M_MMAP_THRESHOLD, 32 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	}
 	if (run.batch.n == 0 && run.status == 0 && !cli->quiet)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap and pcapng files, plain, gzip or zstd)\n");
