@@ -694,13 +694,14 @@ int cmd_analyze(const struct cli *in)
 	run.progress = progress_start(cli->jobs < run.batch.n ? cli->jobs : run.batch.n > 0 ?
 				      run.batch.n : 1, run.batch.n, in->progress, &run.lock);
 	run_workers(&run, cli);
-	progress_stop(run.progress);
+	progress_phase(run.progress, "diagnosing and writing the report");
 	if (!g_signal && batch_remember(&run.batch, db, errbuf) < 0)
 		fprintf(stderr, "portmortem: database %s: %s (the next run reads these files again)\n",
 			cli->db_path, errbuf);
 	if (!cli->quiet && run.batch.n + run.batch.n_skipped + run.batch.n_unreadable > 0)
 		batch_summary(&run.batch, stderr);
 	int st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
+	progress_stop(run.progress);
 	st = final_status(&run, st);
 	batch_free(&run.batch);
 	free_list(&run.keys);

@@ -303,6 +303,7 @@ struct progress {
 	int n_slots, total, done;
 	uint64_t finished_bytes; /* of the captures done */
 	bool line, shown, running;
+	const char *phase;	/* after the captures: what is being done */
 	atomic_bool stop;
 	struct timespec t0;
 };
@@ -326,6 +327,7 @@ static void human(double bytes, char *out, size_t len)
 static size_t describe_slots(struct progress *p, char *buf, size_t len, uint64_t *all)
 {
 	size_t used = 0;
+	buf[0] = '\0';
 	*all = p->finished_bytes;
 	for (int i = 0; i < p->n_slots && used < len; i++) {
 		struct slot *s = &p->slots[i];
@@ -353,6 +355,11 @@ static void snapshot(struct progress *p, bool as_line)
 	uint64_t all;
 	pthread_mutex_lock(p->print_lock);
 	pthread_mutex_lock(&p->lock);
+	if (as_line && !p->line) { /* not a terminal, or the captures are read */
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(p->print_lock);
+		return;
+	}
 	size_t n = describe_slots(p, slots, sizeof slots, &all);
 	double secs = since(&p->t0);
 	snprintf(rate, sizeof rate, "%.1f MB/s", secs > 0 ? (double)all / 1e6 / secs : 0.0);
@@ -365,8 +372,9 @@ static void snapshot(struct progress *p, bool as_line)
 	} else {
 		if (p->shown)
 			fprintf(stderr, "\r\033[K");
-		fprintf(stderr, "portmortem: progress: %d of %d captures done, %.0f s, %s in all%s%s\n",
-			p->done, p->total, secs, rate, n ? "; reading " : "", slots);
+		fprintf(stderr, "portmortem: progress: %d of %d captures done, %.0f s, %s in all%s%s%s%s\n",
+			p->done, p->total, secs, rate, n ? "; reading " : "", slots,
+			p->phase ? "; " : "", p->phase ? p->phase : "");
 		p->shown = false;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -386,7 +394,7 @@ static void *progress_main(void *arg)
 			break;
 		if (sig == SIGUSR1)
 			snapshot(p, false);
-		else if (p->line && since(&p->t0) >= 1.0)
+		else if (since(&p->t0) >= 1.0)
 			snapshot(p, true);
 	}
 	return NULL;
@@ -437,6 +445,19 @@ void progress_end(struct progress *p, int slot, int done)
 	p->finished_bytes += (uint64_t)(p->slots[slot].size > 0 ? p->slots[slot].size : 0);
 	p->done = done;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_phase(struct progress *p, const char *what)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(p->print_lock);
+	pthread_mutex_lock(&p->lock);
+	p->line = false;
+	p->phase = what;
+	progress_clear(p);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(p->print_lock);
 }
 
 void progress_clear(struct progress *p)

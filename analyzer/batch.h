@@ -91,6 +91,9 @@ void progress_worker(struct progress *p, int slot);
 /* The worker of `slot` starts or ends reading `path` (size < 0: unknown). */
 void progress_begin(struct progress *p, int slot, const char *path, long long size);
 void progress_end(struct progress *p, int slot, int done);
+/* The captures are read: no more progress line (the report may go to the same terminal);
+ * a SIGUSR1 snapshot then says `what` is being done. */
+void progress_phase(struct progress *p, const char *what);
 /* Clears the progress line (with print_lock held). */
 void progress_clear(struct progress *p);
 void progress_stop(struct progress *p);
