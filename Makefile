@@ -23,7 +23,7 @@ DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-d
              libxxhash-dev libssl-dev libisal-dev
 # tshark: tests/report-views.sh opens each finding's packets with its display filter.
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils \
-             wireshark-common tshark man-db groff-base mandoc
+             wireshark-common tshark man-db groff-base mandoc strace parallel bsdutils
 DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \

@@ -2,6 +2,7 @@
 #include "analyzer/commands.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyzer/batch.h"
 #include "analyzer/corr.h"
 #include "analyzer/diagnose.h"
 #include "analyzer/scan.h"
@@ -76,13 +78,14 @@ struct capture_list {
 
 struct run {
 	const struct cli *cli;
-	struct capture_list list;
+	struct batch batch;		/* the captures of the run, and what became of them */
 	struct capture_list keys;	/* identities of this run's captures in the database */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* the fields below, and standard error */
 	int next, done;
 	int status;
-	int n_stored, n_known;
 	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
+	atomic_int next_slot;	/* progress slot of the next worker */
+	struct progress *progress;
 	bool db_failed;		/* a database error (exit status PM_EXIT_DB) */
 	bool direct;		/* one worker: it stores into the database itself, no scratch copy */
 };
@@ -348,6 +351,19 @@ static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const
 	return o;
 }
 
+/* Workers take turns writing the real database, each for the few milliseconds of one
+ * capture's copy: the next one retries every 200 us instead of SQLite's default back-off
+ * (1, 2, 5, 10 ... ms), which left it asleep long after the lock was free. 30 s in all, as
+ * db_open()'s busy timeout. */
+static int busy_retry(void *arg, int n)
+{
+	(void)arg;
+	if (n >= 150000)
+		return 0;
+	usleep(200);
+	return 1;
+}
+
 /* A worker's private scratch database with the real one attached as "out". */
 static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 {
@@ -359,16 +375,29 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 		return NULL;
 	}
 	if (db_attach(w, db_path, "out", errbuf) < 0 ||
-	    db_exec(w, "PRAGMA out.cache_size = -32768", errbuf) < 0) {
+	    db_exec(w, "PRAGMA out.cache_size = -32768; PRAGMA out.synchronous = NORMAL", errbuf) < 0) {
 		sqlite3_close(w);
 		return NULL;
 	}
+	sqlite3_busy_handler(w, busy_retry, NULL);
+	/* Each capture's copy is a transaction of a few hundred pages: checkpointed every 1000
+	 * pages (SQLite's default), a batch of small captures paid a checkpoint and its fsync
+	 * every second or third capture. Every 16384 pages (64 MiB of WAL) instead; the last
+	 * connection to close checkpoints what is left. */
+	sqlite3_wal_autocheckpoint(w, 16384);
 	return w;
 }
 
-static void report_outcome(struct run *run, const char *path, enum outcome o, const char *msg,
+static const enum batch_outcome AS_BATCH[] = {
+	[OUT_STORED] = BATCH_STORED, [OUT_CUT] = BATCH_CUT,	[OUT_KNOWN] = BATCH_KNOWN,
+	[OUT_FAILED] = BATCH_FAILED, [OUT_DB] = BATCH_DB,	[OUT_STOPPED] = BATCH_STOPPED,
+};
+
+/* Counts the outcome of capture i; errors always go to standard error, notes with -v. */
+static void report_outcome(struct run *run, int i, enum outcome o, const char *msg,
 			   const char *key)
 {
+	const char *path = run->batch.items[i].path;
 	pthread_mutex_lock(&run->lock);
 	run->done++;
 	if (key[0])
@@ -376,19 +405,17 @@ static void report_outcome(struct run *run, const char *path, enum outcome o, co
 	if (o == OUT_FAILED || o == OUT_CUT)
 		run->status = PM_EXIT_INPUT;
 	run->db_failed |= o == OUT_DB;
-	run->n_stored += o == OUT_STORED || o == OUT_CUT;
-	run->n_known += o == OUT_KNOWN;
-	if (run->cli->progress)
-		fprintf(stderr, "\r\033[K");
+	batch_count(&run->batch, i, AS_BATCH[o], key);
+	progress_clear(run->progress);
 	if (o == OUT_FAILED || o == OUT_CUT)
 		fprintf(stderr, "portmortem: %s: %s\n", path, msg);
 	else if (o == OUT_DB)
 		fprintf(stderr, "portmortem: database %s: %s (while storing %s)\n",
 			run->cli->db_path, msg, path);
-	else if (o == OUT_KNOWN && !run->cli->quiet)
+	else if (o == OUT_KNOWN && run->cli->verbose)
 		fprintf(stderr, "portmortem: %s: %s, nothing added\n", path, msg);
-	if (run->cli->progress && run->list.n > 1)
-		fprintf(stderr, "[%d/%d captures]", run->done, run->list.n);
+	else if (o == OUT_STORED && run->cli->verbose)
+		fprintf(stderr, "portmortem: %s: stored\n", path);
 	pthread_mutex_unlock(&run->lock);
 }
 
@@ -396,25 +423,38 @@ static void *worker(void *arg)
 {
 	struct run *run = arg;
 	char errbuf[DB_ERRBUF_SIZE], msg[1024], key[4200];
+	int slot = atomic_fetch_add(&run->next_slot, 1);
 	sqlite3 *w = open_scratch(run->cli->db_path, errbuf);
 	if (!w) {
 		pthread_mutex_lock(&run->lock);
 		fprintf(stderr, "portmortem: %s\n", errbuf);
 		run->db_failed = true;
-		run->next = run->list.n;
+		run->next = run->batch.n;
 		pthread_mutex_unlock(&run->lock);
 		return NULL;
 	}
+	progress_worker(run->progress, slot);
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
-		int i = run->next < run->list.n && !g_signal ? run->next++ : -1;
+		int i = run->next < run->batch.n && !g_signal ? run->next++ : -1;
 		pthread_mutex_unlock(&run->lock);
 		if (i < 0)
 			break;
-		enum outcome o = analyze_one(w, run->direct, run->list.paths[i], run->cli, msg,
-					     sizeof msg, key, sizeof key);
-		report_outcome(run, run->list.paths[i], o, msg, key);
+		const struct batch_item *it = &run->batch.items[i];
+		enum outcome o = OUT_KNOWN;
+		if (it->known) { /* an unchanged file: recognised without reading it */
+			snprintf(msg, sizeof msg, "already in the database (unchanged file)");
+			snprintf(key, sizeof key, "%s", it->known);
+		} else {
+			progress_begin(run->progress, slot, it->path, it->size);
+			o = analyze_one(w, run->direct, it->path, run->cli, msg, sizeof msg, key,
+					 sizeof key);
+		}
+		report_outcome(run, i, o, msg, key);
+		progress_end(run->progress, slot, run->done);
 	}
+	progress_worker(run->progress, -1);
+	corr_drop_spare();
 	sqlite3_close(w);
 	return NULL;
 }
@@ -425,7 +465,7 @@ static void *worker(void *arg)
  * packet loop, -j 2 decompresses in each worker. */
 static void run_workers(struct run *run, struct cli *cli)
 {
-	int n = run->cli->jobs < run->list.n ? run->cli->jobs : run->list.n;
+	int n = run->cli->jobs < run->batch.n ? run->cli->jobs : run->batch.n;
 	pthread_t tids[64];
 	int started = 0;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -440,8 +480,6 @@ static void run_workers(struct run *run, struct cli *cli)
 	worker(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	if (run->cli->progress && run->list.n > 1)
-		fprintf(stderr, "\r\033[K");
 }
 
 /* The events of the scope: made after the diagnosis, which writes main.events itself and
@@ -639,8 +677,8 @@ static int final_status(const struct run *run, int finish_status)
 {
 	if (g_signal) {
 		fprintf(stderr, "portmortem: interrupted: %d of %d capture%s stored; run again to "
-				"finish\n", run->n_stored + run->n_known, run->list.n,
-			run->list.n == 1 ? "" : "s");
+				"finish\n", run->batch.n_stored + run->batch.n_known, run->batch.n,
+			run->batch.n == 1 ? "" : "s");
 		return 128 + g_signal;
 	}
 	if (run->db_failed || finish_status == PM_EXIT_DB)
@@ -671,15 +709,44 @@ int cmd_analyze(const struct cli *in)
 	cli->cap_opt.legacy_file_hash = has_identities(db, "file:*");
 	cli->cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
 	pthread_mutex_init(&run.lock, NULL);
-	cap_walk((const char *const *)cli->args, cli->n_args, add_capture, &run.list);
-	run.status = run.list.status;
-	if (run.list.n == 0 && run.status == 0 && !cli->quiet)
+	run.batch.verbose = cli->verbose, run.batch.quiet = cli->quiet;
+	run.batch.filter = cli->cap_opt.filter;
+	if (batch_list(&run.batch, db, (const char *const *)cli->args, cli->n_args,
+		       cli->files_from) < 0) { /* the list of captures: nothing analyzed */
+		batch_free(&run.batch);
+		pthread_mutex_destroy(&run.lock);
+		sqlite3_close(db);
+		if (mem_path[0])
+			remove_database(mem_path);
+		return PM_EXIT_INPUT;
+	}
+	run.status = run.batch.status;
+	/* One capture after another: the buffers freed after each (decompression rings, read
+	 * buffers) are kept for the next instead of returned to the kernel and faulted in again
+	 * (with 589 rotated files, 4 times the page faults). Not for one capture: memory from
+	 * the heap is zeroed by calloc(), fresh pages from the kernel come zeroed. */
+	if (run.batch.n > 1) {
+		mallopt(M_MMAP_THRESHOLD, 32 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	}
+	if (run.batch.n == 0 && run.status == 0 && !cli->quiet)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
-				" are searched for pcap, pcapng, gzip and zstd files)\n");
+				" are searched for pcap and pcapng files, plain, gzip or zstd)\n");
+	/* The workers' own progress (scan_and_store) gives way to the progress thread's. */
+	c.progress = false;
+	run.progress = progress_start(cli->jobs < run.batch.n ? cli->jobs : run.batch.n > 0 ?
+				      run.batch.n : 1, run.batch.n, in->progress, &run.lock);
 	run_workers(&run, cli);
+	progress_phase(run.progress, "diagnosing and writing the report");
+	if (!g_signal && batch_remember(&run.batch, db, errbuf) < 0)
+		fprintf(stderr, "portmortem: database %s: %s (the next run reads these files again)\n",
+			cli->db_path, errbuf);
+	if (!cli->quiet && run.batch.n + run.batch.n_skipped + run.batch.n_unreadable > 0)
+		batch_summary(&run.batch, stderr);
 	int st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
+	progress_stop(run.progress);
 	st = final_status(&run, st);
-	free_list(&run.list);
+	batch_free(&run.batch);
 	free_list(&run.keys);
 	pthread_mutex_destroy(&run.lock);
 	sqlite3_close(db);

@@ -47,6 +47,7 @@ struct pcap_file {
 };
 
 struct cap_reader {
+	struct cap_watch *watch; /* where this reader publishes itself (cap_watch_thread) */
 	struct stream *st;
 	bool no_hash;		 /* opened with cap_options.no_hash */
 	bool legacy_pkt;	 /* cap_options.legacy_packet_hash (and not no_hash) */
@@ -573,6 +574,35 @@ static int start_packet_hash(struct cap_reader *r, char *errbuf)
 	return 0;
 }
 
+/* ---- progress seen from another thread ---- */
+
+static _Thread_local struct cap_watch *tls_watch;
+
+void cap_watch_thread(struct cap_watch *w)
+{
+	tls_watch = w;
+}
+
+/* Publishes r in the watch of the thread that opens it, or withdraws it before it is freed. */
+static void watch_set(struct cap_reader *r, bool opening)
+{
+	struct cap_watch *w = opening ? tls_watch : r->watch;
+	if (w == NULL || (!opening && w->r != r))
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->r = opening ? r : NULL;
+	pthread_mutex_unlock(&w->lock);
+	r->watch = opening ? w : NULL;
+}
+
+uint64_t cap_watch_bytes(struct cap_watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	uint64_t n = w->r ? cap_bytes_in(w->r) : 0; /* an atomic counter of the stream */
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
 int cap_open(const char *path, const struct cap_options *opt, struct cap_reader **out, char *errbuf)
 {
 	static const struct cap_options defaults = {0};
@@ -604,6 +634,7 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
 		goto error;
 	name_format(r);
+	watch_set(r, true);
 	*out = r;
 	return 0;
 error:
@@ -773,6 +804,7 @@ void cap_close(struct cap_reader *r)
 {
 	if (r == NULL)
 		return;
+	watch_set(r, false);
 	if (r->have_prog)
 		pcap_freecode(&r->prog);
 	if (r->dead != NULL)

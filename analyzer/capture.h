@@ -2,6 +2,7 @@
 #ifndef PM_CAPTURE_H
 #define PM_CAPTURE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -97,6 +98,20 @@ int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
 
+/*
+ * Progress of one thread's reads, for another thread to read (a progress line, a SIGUSR1
+ * snapshot). After cap_watch_thread(w), each reader the calling thread opens is published in
+ * *w until its cap_close(); cap_watch_bytes(w) is then the bytes it has read from its file
+ * (compressed bytes for a compressed file), 0 between readers. w->lock is initialised by the
+ * caller, which keeps *w alive while the thread reads; NULL stops publishing.
+ */
+struct cap_watch {
+	pthread_mutex_t lock;
+	struct cap_reader *r;
+};
+void cap_watch_thread(struct cap_watch *w);
+uint64_t cap_watch_bytes(struct cap_watch *w);
+
 /* 0 when `expr` compiles as a BPF filter for Ethernet, raw IP, Linux cooked or 802.11
  * captures; -1 with errbuf (CAP_ERRBUF_SIZE) saying why it does for none. */
 int cap_check_filter(const char *expr, char *errbuf);
@@ -106,10 +121,40 @@ int cap_check_filter(const char *expr, char *errbuf);
 void cap_set_stop_flag(volatile sig_atomic_t *flag);
 
 /* Expands CAPTURE arguments: files kept, directories walked recursively in byte order
- * of their names (symlinked directories not followed), "-" kept. Inside directories, files
- * whose first bytes are no capture magic number (pcap, pcapng, gzip, zstd) are skipped. Calls fn for each;
- * errors (unreadable directory) are reported through fn with err set. */
+ * of their names (symlinked directories not followed), "-" kept.
+ * cap_walk_items() reports each item as it is found, without reading any file: */
+enum cap_walk_kind {
+	CAP_WALK_ARG,	/* named as an argument (a file, "-", a path that is not there): cap_open()
+			 * judges it, and one that is not a capture is an error */
+	CAP_WALK_FOUND, /* a regular file found in a directory, not read yet: cap_sniff() says
+			 * whether it is a capture (one that is not is skipped, not an error) */
+	CAP_WALK_ERROR, /* a directory that cannot be read, a broken link: err says what */
+};
+struct stat;
+struct cap_walk_item {
+	const char *path;
+	enum cap_walk_kind kind;
+	const char *err;	 /* CAP_WALK_ERROR only */
+	const struct stat *st; /* the file's (through a link); NULL for "-", errors, missing paths */
+};
+typedef void (*cap_walk_item_fn)(const struct cap_walk_item *it, void *arg);
+/* `listed`: args come from a list of files (--files-from, as find writes it), not typed one
+ * by one: their regular files are reported as CAP_WALK_FOUND, as if found in a directory. */
+void cap_walk_items(const char *const *args, int n_args, bool listed, cap_walk_item_fn fn,
+		    void *arg);
+
+/* The same, sniffing each file found in a directory: fn gets every capture and every error
+ * (err set: an unreadable directory or file); files that are not captures are left out. */
 typedef void (*cap_walk_fn)(const char *path, const char *err, void *arg);
 void cap_walk(const char *const *args, int n_args, cap_walk_fn fn, void *arg);
+
+/*
+ * Whether the file at `path` is a capture, from its first bytes: a pcap or pcapng magic
+ * number, directly or after gzip or zstd decompression of the first block (at most 128 KiB
+ * read). CAP_SNIFF_NOT_CAPTURE: empty, under 4 bytes, another magic, compressed data that
+ * is not a capture (why says which); CAP_SNIFF_ERROR: it could not be read (why says so).
+ */
+enum cap_sniff { CAP_SNIFF_CAPTURE, CAP_SNIFF_NOT_CAPTURE, CAP_SNIFF_ERROR };
+enum cap_sniff cap_sniff(const char *path, char *why, size_t why_len);
 
 #endif

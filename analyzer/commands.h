@@ -21,6 +21,8 @@ struct cli {
 	const char *output;		/* -o/--output, NULL = stdout */
 	int jobs;			/* -j/--jobs */
 	bool quiet;			/* -q/--quiet */
+	bool verbose;			/* -v/--verbose: a line per capture stored, known, skipped */
+	const char *files_from;		/* --files-from: a list of captures ("-": stdin) */
 	bool csv_events;		/* --events (csv) */
 	bool progress;			/* a progress line on stderr (a terminal, not quiet) */
 	size_t max_endpoints;		/* --max-endpoints */

@@ -70,9 +70,12 @@ struct corr_link {
 struct corr;
 
 /* A correlation state bounded by max_endpoints (endpoint table) and max_flows (recent-flow
- * cache and touched flows). NULL when out of memory. */
+ * cache and touched flows). NULL when out of memory. corr_free() keeps one state per thread
+ * for the next corr_new() of the same sizes (emptied, not allocated again: a worker reading
+ * hundreds of small captures); corr_drop_spare() frees it (a thread that is done). */
 struct corr *corr_new(size_t max_endpoints, size_t max_flows);
 void corr_free(struct corr *c);
+void corr_drop_spare(void);
 
 /* Feeds an outer UDP datagram (d->kind == PK_UDP) seen at ts (ns). */
 void corr_udp(struct corr *c, int64_t ts, const struct dissection *d);

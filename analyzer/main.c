@@ -38,6 +38,9 @@ static const char USAGE[] =
 	"      --libpcap          read classic pcap through libpcap too (slower)\n"
 	"      --sha256           record each capture file's SHA-256 (in the database and\n"
 	"                         every report's capture list), computed in the same read\n"
+	"      --files-from FILE  analyze the captures listed in FILE too (- = standard\n"
+	"                         input; one per line, or NUL-separated as find -print0 writes)\n"
+	"  -v, --verbose          a line per capture stored, already stored or skipped\n"
 	"  -q, --quiet            no progress, no summary on standard error\n"
 	"  -h, --help             this help ('portmortem COMMAND --help': that command's)\n"
 	"  -V, --version          the version\n"
@@ -47,7 +50,7 @@ static const char USAGE[] =
 	"interrupted by SIGINT/SIGTERM (the captures stored so far are kept)\n";
 
 enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256, OPT_CAPTURE,
-       OPT_SINCE, OPT_UNTIL, OPT_SERVER, OPT_LABEL, OPT_SERVICE };
+       OPT_SINCE, OPT_UNTIL, OPT_SERVER, OPT_LABEL, OPT_SERVICE, OPT_FILES_FROM };
 
 static const struct option LONG_OPTS[] = {
 	{ "db", required_argument, NULL, 'd' },	     { "format", required_argument, NULL, 'f' },
@@ -59,6 +62,8 @@ static const struct option LONG_OPTS[] = {
 	{ "capture", required_argument, NULL, OPT_CAPTURE }, { "since", required_argument, NULL, OPT_SINCE },
 	{ "until", required_argument, NULL, OPT_UNTIL }, { "server", required_argument, NULL, OPT_SERVER },
 	{ "label", required_argument, NULL, OPT_LABEL }, { "service", required_argument, NULL, OPT_SERVICE },
+	{ "files-from", required_argument, NULL, OPT_FILES_FROM },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -139,6 +144,8 @@ static int parse_option(int c, struct cli *cli)
 	case OPT_EVENTS: cli->csv_events = true; return 0;
 	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
 	case OPT_SHA256: cli->cap_opt.sha256 = true; return 0;
+	case OPT_FILES_FROM: cli->files_from = optarg; return 0;
+	case 'v': cli->verbose = true; return 0;
 	case 'f':
 		if (cli->cmd == CMD_EVENTS && strcmp(optarg, "csv") == 0)
 			return usage_error("events writes tsv or json; for the events as CSV: "
@@ -234,7 +241,7 @@ int main(int argc, char **argv)
 	const char *given[64], *name; /* the options given, by long name */
 	char shorts[64];
 	int n_given = 0, c;
-	while ((c = getopt_long(argc, argv, "d:f:o:j:qhV", LONG_OPTS, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:f:o:j:qvhV", LONG_OPTS, NULL)) != -1) {
 		if (parse_option(c, &cli) != 0)
 			return 2;
 		char letter;
@@ -278,6 +285,12 @@ int main(int argc, char **argv)
 		return cli.n_args ? cmd_events(&cli) : usage_error("events wants a CAPTURE", NULL);
 	case CMD_ANALYZE:
 	default:
-		return cli.n_args ? cmd_analyze(&cli) : usage_error("no CAPTURE given", NULL);
+		if (cli.files_from && strcmp(cli.files_from, "-") == 0)
+			for (int i = 0; i < cli.n_args; i++)
+				if (strcmp(cli.args[i], "-") == 0)
+					return usage_error("standard input cannot be both a capture and "
+							   "--files-from -", NULL);
+		return cli.n_args || cli.files_from ? cmd_analyze(&cli)
+						    : usage_error("no CAPTURE given", NULL);
 	}
 }

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define DB_ERRBUF_SIZE 512
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 /* PRAGMA application_id of portmortem's databases: "PMrt" in ASCII (README "Database"). */
 #define DB_APPLICATION_ID 0x504d7274u
 /* How long a connection waits for another process's write lock (a second run waits for the
@@ -100,6 +100,26 @@ int db_capture_known(sqlite3 *db, const char *schema, const char *hash, char *er
 
 /* 1 when a capture of exactly `size` bytes is stored (a duplicate is possible), 0 if not. */
 int db_size_known(sqlite3 *db, const char *schema, int64_t size, char *errbuf);
+
+/* A file a capture was read from, as the file system describes it (capture_files). */
+struct db_file_id {
+	const char *path;	/* absolute, symbolic links resolved */
+	int64_t size, mtime_ns, inode;
+};
+
+/*
+ * 1 when the file `f`, read with `filter` (NULL: none), was stored as a capture that is still
+ * in the database (its identity, content_hash, goes to key), 0 when not (never seen, or it
+ * changed: another size, modification time or inode), -1 with errbuf on error. *cache holds
+ * the prepared statement between calls (NULL at first; the caller finalizes it).
+ */
+int db_file_lookup(sqlite3 *db, sqlite3_stmt **cache, const struct db_file_id *f,
+		   const char *filter, char *key, size_t key_len, char *errbuf);
+
+/* Records that files[i] holds the capture keys[i] (for i < n), all in one transaction:
+ * db_file_lookup() then finds them. 0, or -1 with errbuf. */
+int db_files_remember(sqlite3 *db, const struct db_file_id *files, const char *const *keys,
+		      int n, const char *filter, char *errbuf);
 
 /* Counts of db_copy_captures(): captures copied, already present, failed. */
 struct copy_counts {

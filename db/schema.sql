@@ -29,6 +29,19 @@ CREATE TABLE IF NOT EXISTS captures (
 );
 CREATE INDEX IF NOT EXISTS captures_size ON captures (size);
 
+-- (v5) The files captures were read from: a re-run recognises a file whose path, size,
+-- modification time and inode are unchanged without reading it (a changed one is read and
+-- identified by its packets again). Written by analyze; merge does not copy it.
+CREATE TABLE IF NOT EXISTS capture_files (
+    path         TEXT    NOT NULL,            -- absolute, symbolic links resolved
+    filter       TEXT    NOT NULL DEFAULT '', -- the --filter it was read with ('' = none)
+    size         INTEGER NOT NULL,            -- bytes on disk
+    mtime_ns     INTEGER NOT NULL,            -- modification time, ns since the epoch
+    inode        INTEGER NOT NULL,
+    content_hash TEXT    NOT NULL,            -- the capture it holds (captures.content_hash)
+    PRIMARY KEY (path, filter)
+) WITHOUT ROWID;
+
 -- Counts of packet anomalies per capture (names are stable: "ipv4.bad_ihl", "quote.truncated").
 CREATE TABLE IF NOT EXISTS capture_anomalies (
     capture_id INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,

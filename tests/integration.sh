@@ -2,8 +2,8 @@
 # integration.sh - the pipeline on real captures, run by `make test` with the sanitizer build:
 # events against tshark's reading, findings against each sample's expected labels, the corpus
 # without a crash, idempotence, merge, exit statuses, compressed and standard input; it runs
-# tests/reports.sh, tests/robust.sh (issue 11), tests/tshark-agree.sh, tests/cli.sh
-# and tests/kb-text.sh.
+# tests/reports.sh, tests/report-views.sh, tests/robust.sh (issue 11), tests/batch.sh,
+# tests/tshark-agree.sh, tests/cli.sh and tests/kb-text.sh.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/asan/portmortem}
@@ -182,7 +182,7 @@ fi
 cp tests/captures/v1-two-samples.db "$TMP/v1.db"
 "$BIN" analyze -q --db "$TMP/v1.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-1 database: upgraded to the current version (4)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 4
+check "version-1 database: upgraded to the current version (5)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 5
 check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
 	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
@@ -215,7 +215,7 @@ check "-d :memory: writes no ./:memory: file" test ! -e ":memory:"
 cp tests/captures/v2-two-samples.db "$TMP/v2.db"
 "$BIN" analyze -q --db "$TMP/v2.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-2 database: upgraded to version 4" test "$(sqlite3 "$TMP/v2.db" 'PRAGMA user_version')" = 4
+check "version-2 database: upgraded to version 5" test "$(sqlite3 "$TMP/v2.db" 'PRAGMA user_version')" = 5
 check "version-2 database: identities marked pkt1:" test "$(sqlite3 "$TMP/v2.db" \
 	"SELECT COUNT(*) FROM captures WHERE content_hash GLOB 'pkt1:*'")" = 2
 check "version-2 database: its captures are recognised, the .gz copy too (nothing added)" \
@@ -332,6 +332,7 @@ fi
 if BIN="$BIN" bash tests/reports.sh; then ok; else bad "report tests (tests/reports.sh)"; fi
 if BIN="$BIN" bash tests/report-views.sh; then ok; else bad "report views: packets, order, filters (tests/report-views.sh)"; fi
 if BIN="$BIN" bash tests/robust.sh; then ok; else bad "robustness tests (tests/robust.sh)"; fi
+if BIN="$BIN" bash tests/batch.sh; then ok; else bad "batch tests (tests/batch.sh)"; fi
 if bash tests/tshark-agree.sh; then ok; else bad "tshark agreement (tests/tshark-agree.sh)"; fi
 if BIN="$BIN" bash tests/cli.sh; then ok; else bad "command line, database file, install (tests/cli.sh)"; fi
 if BIN="$BIN" bash tests/kb-text.sh; then ok; else bad "report text without template words (tests/kb-text.sh)"; fi

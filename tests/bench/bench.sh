@@ -8,7 +8,8 @@
 # Env: BENCH_DIR (default /tmp/portmortem-bench; only files this script names are written or
 # deleted there), BENCH_SIZE (2G), BENCH_SEED (1), BENCH_LINK (en10mb), BENCH_RUNS (5),
 # BENCH_SMALL (10000000 packets cut to 120 bytes), BENCH_FILES (200), BENCH_ROWS (the rows
-# to run, default "mix small zst gz rotated"), BENCH_SLICE (100M: tshark's share; tshark is
+# to run, default "mix small zst gz rotated batch"), BENCH_BATCH_SIZE (500M) and
+# BENCH_BATCH_FILES (589: the batch row's capture, cut into that many files, half gzipped), BENCH_SLICE (100M: tshark's share; tshark is
 # timed only with BENCH_TSHARK=1), BENCH_TIMEOUT (1800 s per row), PORTMORTEM (./portmortem),
 # GEN (the generator; built when unset).
 set -eu
@@ -21,7 +22,9 @@ LINK=${BENCH_LINK:-en10mb}
 RUNS=${BENCH_RUNS:-5}
 SMALL=${BENCH_SMALL:-10000000}
 NFILES=${BENCH_FILES:-200}
-ROWS=${BENCH_ROWS:-mix small zst gz rotated}
+ROWS=${BENCH_ROWS:-mix small zst gz rotated batch}
+BATCH_SIZE=${BENCH_BATCH_SIZE:-500M}
+BATCH_FILES=${BENCH_BATCH_FILES:-589}
 SLICE=${BENCH_SLICE:-100M}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 PM=${PORTMORTEM:-./portmortem}
@@ -34,6 +37,11 @@ SMALL_TRUTH="$BENCH_DIR/small.tsv"
 ZST="$BENCH_DIR/bench.pcap.zst"
 GZ="$BENCH_DIR/bench.pcap.gz"
 ROT="$BENCH_DIR/rotated"
+BATCH_CAP="$BENCH_DIR/batch.pcap"
+BATCH_TRUTH="$BENCH_DIR/batch.tsv"
+BATCH_DIR="$BENCH_DIR/batch"
+BATCH_PLAIN="$BENCH_DIR/batch-plain"
+BATCH_RERUN="$BENCH_DIR/batch-rerun.db"
 DB="$BENCH_DIR/bench.db"
 META="$BENCH_DIR/bench.meta"
 TABLE="$BENCH_DIR/table.txt"
@@ -73,7 +81,8 @@ GEN=$(gen_binary)
 if [ -s "$CAP" ] && [ -s "$TRUTH" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$stamp" ]; then
 	echo "reusing the inputs in $BENCH_DIR"
 else
-	rm -rf "$CAP" "$TRUTH" "$STAMP" "$SLICE_CAP" "$SLICE_CAP.stamp" "$SMALL_CAP" "$SMALL_TRUTH" "$ZST" "$GZ" "$ROT"
+	rm -rf "$CAP" "$TRUTH" "$STAMP" "$SLICE_CAP" "$SLICE_CAP.stamp" "$SMALL_CAP" "$SMALL_TRUTH" "$ZST" "$GZ" "$ROT" \
+		"$BATCH_CAP" "$BATCH_TRUTH" "$BATCH_DIR" "$BATCH_PLAIN" "$BATCH_RERUN"*
 	need_disk $((want * 3 / 1048576 + 2048))
 	echo "generating $SIZE ($LINK, seed $SEED) into $CAP"
 	"$GEN" -q --bytes "$SIZE" --seed "$SEED" --link "$LINK" --truth "$TRUTH" -o "$CAP"
@@ -102,6 +111,22 @@ make_inputs() {
 		rm -rf "$ROT"; mkdir -p "$ROT"
 		echo "splitting $CAP into $NFILES rotated files"
 		editcap -F pcap -c $(((PACKETS + NFILES - 1) / NFILES)) "$CAP" "$ROT/rot.pcap" >/dev/null ;;
+	batch)
+		# Issue 10's archive: BATCH_SIZE of packets as one file, and the same packets as
+		# BATCH_FILES rotated files, every second one gzipped.
+		[ -d "$BATCH_DIR" ] && [ "$(ls "$BATCH_DIR" | wc -l)" -eq "$BATCH_FILES" ] &&
+			[ -d "$BATCH_PLAIN" ] && return
+		rm -rf "$BATCH_DIR" "$BATCH_PLAIN" "$BATCH_RERUN"*; mkdir -p "$BATCH_DIR" "$BATCH_PLAIN"
+		echo "generating $BATCH_SIZE into $BATCH_CAP, cut into $BATCH_FILES files, half gzipped"
+		"$GEN" -q --bytes "$BATCH_SIZE" --seed "$SEED" --link "$LINK" --truth "$BATCH_TRUTH" -o "$BATCH_CAP"
+		bp=$(truth_value "$BATCH_TRUTH" packets)
+		editcap -F pcap -c $(((bp + BATCH_FILES - 1) / BATCH_FILES)) "$BATCH_CAP" "$BATCH_PLAIN/rot.pcap" >/dev/null
+		i=0
+		for f in "$BATCH_PLAIN"/*; do # the same files, every second one gzipped
+			i=$((i + 1))
+			if [ $((i % 2)) -eq 0 ]; then gzip -c "$f" > "$BATCH_DIR/${f##*/}.gz"
+			else ln "$f" "$BATCH_DIR/"; fi
+		done ;;
 	esac
 }
 
@@ -230,8 +255,20 @@ for r in $ROWS; do
 		add "portmortem analyze -j 1" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 1 -d @DB@ -o /dev/null '$ROT'"
 		add "portmortem analyze -j 2" "$BYTES" "$PACKETS" findings "$TRUTH" "$PM analyze -q -j 2 -d @DB@ -o /dev/null '$ROT'"
 		row "the mix as $NFILES rotated files (both must give the true findings)" "portmortem analyze -j 1" ;;
+	batch)
+		cat "$BATCH_CAP" "$BATCH_DIR"/* "$BATCH_PLAIN"/* > /dev/null
+		bb=$(wc -c < "$BATCH_CAP") bp=$(truth_value "$BATCH_TRUTH" packets)
+		# the database a re-run finds: every file already stored
+		rm -f "$BATCH_RERUN"*
+		"$PM" analyze -q -d "$BATCH_RERUN" -o /dev/null "$BATCH_DIR"
+		add "analyze, one file" "$bb" "$bp" findings "$BATCH_TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$BATCH_CAP'"
+		add "analyze, $BATCH_FILES files" "$bb" "$bp" findings "$BATCH_TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$BATCH_DIR'"
+		add "analyze -j 1, $BATCH_FILES files" "$bb" "$bp" findings "$BATCH_TRUTH" "$PM analyze -q -j 1 -d @DB@ -o /dev/null '$BATCH_DIR'"
+		add "analyze, $BATCH_FILES files, none gzipped" "$bb" "$bp" findings "$BATCH_TRUTH" "$PM analyze -q -d @DB@ -o /dev/null '$BATCH_PLAIN'"
+		add "re-run, $BATCH_FILES files unchanged" "$bb" "$bp" none - "$PM analyze -q -d '$BATCH_RERUN' -o /dev/null '$BATCH_DIR'"
+		row "$BATCH_SIZE as one file and as $BATCH_FILES files, half gzipped (target: $BATCH_FILES files within 2x one file, i.e. a ratio of 0.50x or more)" "analyze, one file" ;;
 	*)
-		echo "unknown row $r (BENCH_ROWS: mix small zst gz rotated)" >&2; exit 2 ;;
+		echo "unknown row $r (BENCH_ROWS: mix small zst gz rotated batch)" >&2; exit 2 ;;
 	esac
 done
 

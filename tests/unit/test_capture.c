@@ -987,7 +987,20 @@ static void note(const char *path, const char *err, void *arg)
 			 err ? " ! " : "", err ? err : "");
 }
 
-/* Creates base/rel: a directory, a file, a symbolic link to target, or a FIFO. */
+/* A classic pcap file header (microseconds, little-endian, Ethernet): what the walk looks for. */
+static const uint8_t PCAP_HEAD[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+				      0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
+
+static void write_file(const char *p, const void *data, size_t len)
+{
+	int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Creates base/rel: a directory, a capture (a pcap header), an empty file, a text file, a
+ * symbolic link to target, or a FIFO. */
 static void make(const char *base, const char *rel, char kind, const char *target)
 {
 	char p[256];
@@ -999,8 +1012,13 @@ static void make(const char *base, const char *rel, char kind, const char *targe
 		rc = mkdir(p, 0755);
 		break;
 	case 'f':
-		rc = open(p, O_CREAT | O_WRONLY, 0644);
-		rc = rc < 0 ? rc : close(rc);
+		write_file(p, PCAP_HEAD, sizeof PCAP_HEAD);
+		break;
+	case 'e':
+		write_file(p, "", 0);
+		break;
+	case 't':
+		write_file(p, "notes\n", 6);
 		break;
 	case 'l':
 		rc = symlink(target, p);
@@ -1024,6 +1042,8 @@ Test(capture, walk_sorted_no_symlinked_dirs)
 	make(base, "t/a.pcap", 'f', NULL);
 	make(base, "t/B.pcap", 'f', NULL);
 	make(base, "t/_x", 'f', NULL);
+	make(base, "t/empty.pcap", 'e', NULL);
+	make(base, "t/notes.txt", 't', NULL);
 	make(base, "t/linkdir", 'l', "b");
 	make(base, "t/linkfile", 'l', "a.pcap");
 	make(base, "t/dangling", 'l', "nothing");
@@ -1044,6 +1064,60 @@ Test(capture, walk_sorted_no_symlinked_dirs)
 	cr_expect_str_eq(s.lines[7], "linkfile");
 	cr_expect_str_eq(s.lines[8], "/nonexistent.pcap");
 
+	snprintf(p, sizeof p, "rm -rf %s", base);
+	cr_expect_eq(system(p), 0);
+}
+
+/* cap_sniff: a capture by its magic number, after gzip or zstd decompression of the first
+ * bytes; empty, short, other magic numbers, compressed text are not captures. */
+Test(capture, sniff_magic_after_decompression)
+{
+	char base[] = "/tmp/pm-sniff-XXXXXX", p[256], why[CAP_ERRBUF_SIZE];
+	uint8_t z[256];
+	cr_assert_not_null(mkdtemp(base));
+	static const struct { const char *name; int zip; const void *data; size_t len;
+			      enum cap_sniff want; const char *why; } C[] = {
+		{"a.pcap", 0, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+		{"b.pcap.gz", 1, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+		{"c.pcap.zst", 2, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+		{"ng.pcapng", 0, "\x0a\x0d\x0d\x0a\x1c\0\0\0", 8, CAP_SNIFF_CAPTURE, NULL},
+		{"empty", 0, "", 0, CAP_SNIFF_NOT_CAPTURE, "empty file"},
+		{"tiny", 0, "\xd4\xc3\xb2", 3, CAP_SNIFF_NOT_CAPTURE, "3 bytes, too short"},
+		{"notes.txt", 0, "hello\n", 6, CAP_SNIFF_NOT_CAPTURE, "(starts with 68 65 6c 6c)"},
+		{"log.json.gz", 1, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "gzip data, not a pcap"},
+		{"log.zst", 2, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "zstd data, not a pcap"},
+		{"cut.gz", 3, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_NOT_CAPTURE, "does not decompress"},
+	};
+	for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+		size_t n = C[i].len;
+		const void *data = C[i].data;
+		snprintf(p, sizeof p, "%s/%s", base, C[i].name);
+		if (C[i].zip == 1 || C[i].zip == 3) {
+			z_stream zs = {0};
+			cr_assert_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+						  Z_DEFAULT_STRATEGY), Z_OK);
+			zs.next_in = (Bytef *)data, zs.avail_in = (uInt)n;
+			zs.next_out = z, zs.avail_out = sizeof z;
+			cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+			n = zs.total_out, data = z;
+			deflateEnd(&zs);
+			if (C[i].zip == 3)
+				n = 12; /* the gzip header and two bytes of deflate data */
+		} else if (C[i].zip == 2) {
+			n = ZSTD_compress(z, sizeof z, data, n, 3);
+			cr_assert(!ZSTD_isError(n));
+			data = z;
+		}
+		write_file(p, data, n);
+		why[0] = '\0';
+		enum cap_sniff got = cap_sniff(p, why, sizeof why);
+		cr_expect_eq(got, C[i].want, "%s: %d (%s)", C[i].name, got, why);
+		if (C[i].why)
+			cr_expect(strstr(why, C[i].why) != NULL, "%s: %s", C[i].name, why);
+	}
+	snprintf(p, sizeof p, "%s/missing", base);
+	cr_expect_eq(cap_sniff(p, why, sizeof why), CAP_SNIFF_ERROR);
+	cr_expect(strstr(why, "cannot open") != NULL, "%s", why);
 	snprintf(p, sizeof p, "rm -rf %s", base);
 	cr_expect_eq(system(p), 0);
 }

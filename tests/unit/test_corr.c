@@ -38,3 +38,72 @@ Test(corr, a_table_full_of_refused_endpoints_evicts_a_bounded_number_of_times)
 		      (unsigned long long)corr_eviction_passes(c));
 	corr_free(c);
 }
+
+static int count_endpoint(const struct endpoint *e, void *arg)
+{
+	(void)e;
+	++*(int *)arg;
+	return 0;
+}
+
+static int count_ttl(const struct pm_addr *ip, uint8_t ttl, uint64_t packets, void *arg)
+{
+	(void)ip, (void)ttl, (void)packets;
+	++*(int *)arg;
+	return 0;
+}
+
+/* corr_free() keeps the state for the thread's next corr_new() of the same sizes: what the
+ * next capture gets is empty, as a fresh one, even after the first capture grew and filled
+ * every table (endpoints past the first size, a capped table, TTLs, touched flows). */
+Test(corr, a_state_kept_for_the_next_capture_starts_empty)
+{
+	struct dissection d;
+	struct corr_link link;
+	int n_ep = 0, n_ttl = 0;
+	struct corr *c = corr_new(1024, 4096);
+	cr_assert_not_null(c);
+	for (uint32_t i = 0; i < 200; i++) { /* the refused service answers others too */
+		struct dissection u;
+		refusal(&u, i, 53);
+		u.kind = PK_UDP;
+		u.src = u.icmp.q.dst, u.dst = u.icmp.q.src, u.ttl = 64;
+		u.sport = 53, u.dport = (uint16_t)(30000 + i), u.udp_len = 40;
+		corr_udp(c, 7000000 + (int64_t)i, &u);
+	}
+	for (uint32_t i = 0; i < 6000; i++) {
+		refusal(&d, i, (uint16_t)(1 + i / 250));
+		d.ttl = 64;
+		corr_icmp(c, (int64_t)i * 1000, &d, &link);
+	}
+	cr_assert(corr_capped(c));
+	cr_assert_gt(corr_n_flows(c), 0);
+	corr_each_endpoint(c, count_endpoint, &n_ep);
+	cr_assert_gt(n_ep, 0);
+	corr_each_ttl(c, count_ttl, &n_ttl);
+	cr_assert_gt(n_ttl, 0, "the first capture has TTLs to forget");
+	n_ttl = 0;
+	corr_free(c);
+
+	struct corr *again = corr_new(1024, 4096);
+	cr_assert_eq(again, c, "the kept state is reused");
+	n_ep = 0;
+	corr_each_endpoint(again, count_endpoint, &n_ep);
+	corr_each_ttl(again, count_ttl, &n_ttl);
+	cr_expect_eq(n_ep, 0, "%d endpoints left from the last capture", n_ep);
+	cr_expect_eq(n_ttl, 0, "%d TTLs left from the last capture", n_ttl);
+	cr_expect_eq(corr_n_flows(again), 0);
+	cr_expect(!corr_capped(again));
+	cr_expect_eq(corr_eviction_passes(again), 0);
+	/* It works as a fresh one: the same refusal gives the same link and one endpoint. */
+	refusal(&d, 1, 53);
+	corr_icmp(again, 1000, &d, &link);
+	corr_each_endpoint(again, count_endpoint, &n_ep);
+	cr_expect_eq(n_ep, 1);
+	corr_free(again);
+
+	struct corr *other = corr_new(2048, 4096); /* other sizes: a new state */
+	cr_assert_not_null(other);
+	corr_free(other);
+	corr_drop_spare();
+}
