@@ -172,6 +172,9 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 	else if (n == 1)
 		dx_evidence(x, fid, "The refused datagram is in the capture; the error followed it"
 			    " within %s.", d);
+	else if (seen == n)
+		dx_evidence(x, fid, "All %lld refused datagrams are in the capture; the error followed"
+			    " each within %s on average.", (long long)n, d);
 	else
 		dx_evidence(x, fid, "%lld of the %lld refused datagrams %s in the capture; the error"
 			    " followed each within %s on average.", (long long)seen, (long long)n,
