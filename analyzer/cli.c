@@ -134,9 +134,11 @@ static const char HELP_EVENTS[] =
 	"\n"
 	"Prints every ICMP destination unreachable of the captures (every code), one per line in\n"
 	"capture order, before any diagnosis, with the Community ID of the quoted flow. Nothing\n"
-	"is stored.\n"
+	"is stored. With -d, each event also gets the finding that claimed it in that database\n"
+	"(finding_id, diagnosis), for captures analyzed into it from the same unchanged file.\n"
 	"\n"
 	"options:\n"
+	"  -d, --db PATH          a database the captures were analyzed into (read only)\n"
 	"  -f, --format FMT       tsv (default: a header line, - for absent fields) or json\n"
 	"                         (one object per line); for CSV: portmortem report -f csv --events\n"
 	"      --filter BPF       libpcap filter applied to every packet first\n"
@@ -186,7 +188,6 @@ static const struct {
 	{ CMD_MERGE, "jobs", "merge copies what the shards stored" },
 	{ CMD_MERGE, "max-endpoints", "merge copies what the shards stored" },
 	{ CMD_MERGE, "libpcap", "merge copies what the shards stored" },
-	{ CMD_EVENTS, "db", "events stores nothing" },
 	{ CMD_EVENTS, "output", "events writes to standard output" },
 	{ CMD_EVENTS, "jobs", "events reads one capture at a time" },
 	{ CMD_EVENTS, "events", "events lists events already" },

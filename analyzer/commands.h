@@ -17,6 +17,7 @@ enum command { CMD_ANALYZE, CMD_REPORT, CMD_MERGE, CMD_EXPLAIN, CMD_EVENTS, CMD_
 struct cli {
 	enum command cmd;
 	const char *db_path;		/* -d/--db */
+	bool db_given;			/* -d was given (events: look the events up there) */
 	enum report_format format;	/* -f/--format */
 	const char *output;		/* -o/--output, NULL = stdout */
 	int jobs;			/* -j/--jobs */

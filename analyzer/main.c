@@ -12,7 +12,7 @@ static const char USAGE[] =
 	"usage: portmortem [analyze] [OPTIONS] CAPTURE...   analyze captures, store, report\n"
 	"       portmortem report [OPTIONS]                 report from an existing database\n"
 	"       portmortem merge --db OUT SHARD.db...       merge databases made elsewhere\n"
-	"       portmortem events [-f tsv|json] CAPTURE...  list every ICMP unreachable\n"
+	"       portmortem events [-f tsv|json] [-d DB] CAPTURE...  list every ICMP unreachable\n"
 	"       portmortem explain LABEL|PORT|SERVICE       print a knowledge-base entry\n"
 	"\n"
 	"CAPTURE is a pcap or pcapng file (plain, gzip or zstd), a directory (walked\n"
@@ -131,7 +131,7 @@ static int parse_option(int c, struct cli *cli)
 	if (c >= OPT_CAPTURE && c <= OPT_SERVICE)
 		return parse_report_filter(c, cli);
 	switch (c) {
-	case 'd': cli->db_path = optarg; return 0;
+	case 'd': cli->db_path = optarg, cli->db_given = true; return 0;
 	case 'o': cli->output = optarg; return 0;
 	case 'q': cli->quiet = true; return 0;
 	case OPT_FILTER: {

@@ -96,7 +96,7 @@ warns "report -d $TMP/r.db -o /dev/null --libpcap" "--libpcap does nothing with 
 warns "report -d $TMP/r.db -o /dev/null --events" "--events does nothing without -f csv"
 warns "analyze -q -d $TMP/r.db -f json -o /dev/null --events dns-closed-v4.pcap" "--events does nothing without -f csv"
 warns "explain -o x.txt 514" "-o/--output does nothing with 'explain'"
-warns "events -d x.db dns-closed-v4.pcap" "-d/--db does nothing with 'events'"
+warns "events -o x.tsv dns-closed-v4.pcap" "-o/--output does nothing with 'events'"
 check "explain -o wrote no file" test ! -e "$TMP/cwd/x.txt"
 run report -d "$TMP/r.db" -f csv --events -o /dev/null
 check "--events with -f csv: no warning" test ! -s "$TMP/e"
@@ -323,6 +323,26 @@ for r in csv.DictReader(open(sys.argv[1], newline="")):
         print(r["frame"] + "," + (r["community_id"] or "-"))
 EOF
 check "per-event CSV: the same Community IDs as events" diff "$TMP/ev.ids" "$TMP/csv.ids"
+# events -d: each event with the finding that claimed it, as the per-event CSV has it
+"$BIN" events -d "$TMP/c.db" "$S/dns-closed-v4.pcap" "$S/udp-scan.pcap" 2>"$TMP/e" |
+	awk -F'\t' 'NR == 1 { print $18 "," $19; next } { print $3 "," $18 "," $19 }' >"$TMP/evd.raw"
+check "events -d: header ends with finding_id, diagnosis" sh -c "head -1 '$TMP/evd.raw' | grep -qx 'finding_id,diagnosis'"
+tail -n +2 "$TMP/evd.raw" | sort >"$TMP/evd.ids"
+python3 - "$TMP/ev.csv" <<'EOF' | sort >"$TMP/csvd.ids"
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1], newline="")):
+    if r["capture"].endswith(("dns-closed-v4.pcap", "udp-scan.pcap")):
+        print(r["frame"] + "," + (r["finding_id"] or "-") + "," + (r["diagnosis"] or "-"))
+EOF
+check "events -d: the finding of every event, as in the per-event CSV ($(wc -l <"$TMP/evd.ids") events)" \
+	sh -c "[ -s '$TMP/evd.ids' ] && diff '$TMP/evd.ids' '$TMP/csvd.ids' && grep -q ',udp-scan$' '$TMP/evd.ids'"
+check "events -d: no note for captures analyzed into it" test ! -s "$TMP/e"
+"$BIN" events -d "$TMP/c.db" "$S/dns-stops.pcap" >"$TMP/evd2" 2>"$TMP/e"
+check "events -d: a capture the database does not hold is named" grep -q 'dns-stops.pcap: not analyzed into this database' "$TMP/e"
+check "events -d: its events are listed, without finding ids" \
+	sh -c "[ \$(awk -F'\t' 'NR > 1 && \$18 != \"-\"' '$TMP/evd2' | wc -l) -eq 0 ] && [ \$(wc -l <'$TMP/evd2') -gt 1 ]"
+run events -d "$TMP/nonexistent-dir/x.db" dns-closed-v4.pcap
+check "events -d with a database that cannot be opened: exit 3 (got $st)" test $st -eq 3
 "$BIN" report -d "$TMP/c.db" -f json -o "$TMP/c.json"
 python3 - "$TMP/c.json" "$TMP/events.tsv" >"$TMP/py" 2>&1 <<'EOF'
 import json, sys
