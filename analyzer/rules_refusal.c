@@ -150,8 +150,10 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT e.ip,"
 		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
 		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
-		" AND c.port = e.port AND EXISTS (SELECT 1 FROM rt_client k WHERE k.dst = ?1"
-		" AND k.dport = ?2 AND k.src = c.client_ip))"
+		/* an IN list: the finding's clients are probed in the index (ip, port, client_ip),
+		 * never all the clients a busy server had in every capture */
+		" AND c.port = e.port AND c.client_ip IN (SELECT src FROM rt_client WHERE dst = ?1"
+		" AND dport = ?2))"
 		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "ti", r->ip, r->port),
 		r->alt_host, sizeof r->alt_host);
 }
