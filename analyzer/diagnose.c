@@ -150,7 +150,7 @@ static const char PU_SQL[] =
 	"DROP TABLE IF EXISTS temp.pu;"
 	"CREATE TEMP TABLE pu AS SELECT e.id AS eid, e.capture_id, e.ts_ns, e.reporter, e.reported_to,"
 	" e.ttl, e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
-	" e.dns_qname, e.dns_qtype, e.dns_id, e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
+	" e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
 	" e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
 	" e.fwd_before, e.rev_before, e.sender_peers,"
 	/* the application the quote names: the first word of its hint ("dns A example.com") */

@@ -111,9 +111,12 @@ static const char SUMMARY_SQL[] =
  * the 20 most frequent of each. */
 static void finding_names(struct dx *x)
 {
-	sqlite3_stmt *st = dx_prepare(x, "SELECT fid, dns_qname, dns_qtype, COUNT(*) FROM pu NOT INDEXED WHERE"
-				      " fid IS NOT NULL AND dns_qname IS NOT NULL GROUP BY fid, dns_qname,"
-				      " dns_qtype ORDER BY fid, 4 DESC, 2, 3", "");
+	/* the names stay in events (a narrower event table makes every pass cheaper); pu is in
+	 * event order, so the lookups walk events forward */
+	sqlite3_stmt *st = dx_prepare(x, "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
+				      " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
+				      " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
+				      " ORDER BY p.fid, 4 DESC, 2, 3", "");
 	sqlite3_stmt *add = dx_prepare(x, "UPDATE findings SET names = json_insert(names, '$[#]',"
 				       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
 				       " WHERE id = ?1", "");
