@@ -210,9 +210,6 @@ static const char DEDUPE_SQL[] =
 static const char CLASSIFY_SQL[] =
 	"CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
 	"DELETE FROM pu WHERE dup_of IS NOT NULL;"
-	"CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
-	"CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
-	"CREATE INDEX temp.pu_reply ON pu (src, sport);"
 	"DROP TABLE IF EXISTS temp.te;"
 	"CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
 	" WHERE capture_id IN (SELECT id FROM captures) AND proto = 17 AND sport IS NOT NULL"
@@ -333,6 +330,20 @@ bool diagnose_current(sqlite3 *db)
 		same = sqlite3_column_int(st, 0) == 1;
 	sqlite3_finalize(st);
 	return same;
+}
+
+/* The indexes the rules before the refusals use to claim a key's events and to look up a
+ * finding's: built when one of them has candidates (a storm of refused requests alone needs
+ * none of them, and building them is three passes over the event table). */
+void dx_need_indexes(struct dx *x)
+{
+	if (x->failed || x->indexed)
+		return;
+	if (db_exec(x->db, "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
+		    "CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
+		    "CREATE INDEX temp.pu_reply ON pu (src, sport);", x->errbuf) < 0)
+		x->failed = true;
+	x->indexed = true;
 }
 
 bool dx_service_port(const struct dx *x, int64_t port)

@@ -25,6 +25,7 @@ struct dx {
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
+	bool indexed;		/* dx_need_indexes() ran */
 	struct dx_cached cache[DX_CACHE_SLOTS];
 };
 
@@ -56,6 +57,9 @@ enum app_class {
 	APP_HOSTILE,	/* spam and worm payloads */
 };
 enum app_class dx_app_class(const char *app);
+/* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
+ * first key: every rule before the refusals calls it when it has candidates. */
+void dx_need_indexes(struct dx *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
 bool dx_service_port(const struct dx *x, int64_t port);
 

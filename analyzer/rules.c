@@ -103,6 +103,8 @@ void dx_traceroutes(struct dx *x)
 		"SELECT src, dst, COUNT(DISTINCT dport) FROM pu NOT INDEXED WHERE +fid IS NULL AND dport BETWEEN"
 		" ?1 AND ?2 AND role IS NOT 'reply' GROUP BY src, dst ORDER BY src, dst", "ii",
 		(int64_t)TRACEROUTE_PORT_FIRST, (int64_t)TRACEROUTE_PORT_LAST), &n);
+	if (n)
+		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		traceroute_one(x, &k[i]);
 	free(k);
@@ -180,6 +182,8 @@ void dx_scans(struct dx *x)
 	struct key *k = dx_read_keys(x, dx_prepare(x,
 		"SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED WHERE +fid IS NULL AND role IS NOT"
 		" 'reply' GROUP BY src, dst HAVING n >= 3 ORDER BY src, dst", ""), &n);
+	if (n)
+		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		if (k[i].n >= SCAN_MIN_PORTS || scan_probed(x, &k[i]) >= SCAN_MIN_PORTS)
 			scan_one(x, &k[i]);

@@ -164,10 +164,14 @@ void dx_reflections(struct dx *x)
 	size_t n;
 	struct key *k = dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i",
 						   (int64_t)REFLECT_MIN_SOURCES), &n);
+	if (n)
+		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reflect_one(x, &k[i], true);
 	free(k);
 	k = dx_read_keys(x, dx_prepare(x, BACKSCATTER_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
+	if (n)
+		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reflect_one(x, &k[i], false);
 	free(k);

@@ -19,7 +19,7 @@
 static const char TARGETS_SQL[] =
 	/* No rule after this one looks up events by finding: the index would only slow the
 	 * claim of every remaining event below. */
-	"DROP INDEX temp.pu_fid;"
+	"DROP INDEX IF EXISTS temp.pu_fid;"
 	"DROP TABLE IF EXISTS temp.rt;"
 	"CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
 	" MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"

@@ -223,6 +223,8 @@ void dx_replies(struct dx *x)
 	struct key *k = dx_read_keys(x, dx_prepare(x,
 		"SELECT src, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND role = 'reply'"
 		" GROUP BY src, sport ORDER BY src, sport", ""), &n);
+	if (n)
+		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reply_one(x, &k[i]);
 	free(k);
