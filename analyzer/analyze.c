@@ -119,31 +119,11 @@ static void add_capture(const char *path, const char *err, void *arg)
 		l->n++;
 }
 
-/* One capture in progress in a worker. */
+/* One capture in progress in a worker (its progress is the progress thread's: batch.c). */
 struct job {
 	struct store *store;
 	struct corr *corr;
-	/* Progress of a lone long capture on a terminal: bytes read of the file's size. */
-	struct cap_reader *reader;
-	const char *path;
-	long long size;
-	uint64_t calls;
-	time_t started, shown;
 };
-
-/* Every 64k datagrams, at most once a second after the first two: "path: 45% of 2.0 GB". */
-static void show_progress(struct job *j)
-{
-	if (++j->calls & 0xffff)
-		return;
-	time_t now = time(NULL);
-	if (now - j->started < 2 || now == j->shown)
-		return;
-	j->shown = now;
-	double done = (double)cap_bytes_in(j->reader);
-	fprintf(stderr, "\r\033[K%s: %.0f%% of %.1f GB", j->path, 100.0 * done / (double)j->size,
-		(double)j->size / 1e9);
-}
 
 static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
@@ -154,8 +134,6 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		return SCAN_STOPPED;
 	if (d->kind == PK_UDP) {
 		corr_udp(j->corr, ts, d);
-		if (j->reader)
-			show_progress(j);
 		return 0;
 	}
 	if (d->kind == PK_ICMP_UNREACH)
@@ -247,10 +225,6 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
 	struct job j = { 0 };
-	if (cli->progress && size > 0) {
-		j.reader = r, j.path = path, j.size = size;
-		j.started = time(NULL);
-	}
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
@@ -259,8 +233,6 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 		return j.corr ? OUT_DB : OUT_FAILED;
 	}
 	int rc = scan_capture(r, &st, on_packet, &j);
-	if (j.shown)
-		fprintf(stderr, "\r\033[K");
 	enum outcome o = OUT_STORED;
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s", rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
@@ -732,7 +704,7 @@ int cmd_analyze(const struct cli *in)
 	if (run.batch.n == 0 && run.status == 0 && !cli->quiet)
 		fprintf(stderr, "portmortem: no capture file found in what was given (directories"
 				" are searched for pcap and pcapng files, plain, gzip or zstd)\n");
-	/* The workers' own progress (scan_and_store) gives way to the progress thread's. */
+	/* Progress is the progress thread's, not the workers'. */
 	c.progress = false;
 	run.progress = progress_start(cli->jobs < run.batch.n ? cli->jobs : run.batch.n > 0 ?
 				      run.batch.n : 1, run.batch.n, in->progress, &run.lock);
