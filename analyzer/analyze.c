@@ -1,4 +1,5 @@
-/* analyze.c - `portmortem analyze`: captures read by worker threads, stored, diagnosed, reported. */
+/* analyze.c - `portmortem analyze`: captures read by worker threads, stored, diagnosed, reported.
+ */
 #include "analyzer/commands.h"
 
 #include <errno.h>
@@ -28,19 +29,18 @@ enum { SCAN_DB_ERROR = 3, SCAN_STOPPED = 4 };
  * sync, no foreign-key bookkeeping (the copy into the real database checks them), and none
  * of the indexes that only the reports need. */
 static const char SCRATCH_SQL[] =
-	"PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
-	"PRAGMA main.cache_size = -32768;"
-	"DROP INDEX main.events_capture; DROP INDEX main.events_flow; DROP INDEX main.events_finding;"
-	"DROP INDEX main.endpoints_ip_port; DROP INDEX main.endpoints_port;"
-	"DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
+    "PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
+    "PRAGMA main.cache_size = -32768;"
+    "DROP INDEX main.events_capture; DROP INDEX main.events_flow; DROP INDEX main.events_finding;"
+    "DROP INDEX main.endpoints_ip_port; DROP INDEX main.endpoints_port;"
+    "DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
 
 /* Empties the scratch database for the next capture (no foreign keys to cascade there). */
 static const char SCRATCH_EMPTY_SQL[] =
-	"DELETE FROM main.events; DELETE FROM main.flows; DELETE FROM main.endpoints;"
-	"DELETE FROM main.endpoint_clients; DELETE FROM main.host_ttls;"
-	"DELETE FROM main.source_ports; DELETE FROM main.capture_anomalies;"
-	"DELETE FROM main.captures;";
-
+    "DELETE FROM main.events; DELETE FROM main.flows; DELETE FROM main.endpoints;"
+    "DELETE FROM main.endpoint_clients; DELETE FROM main.host_ttls;"
+    "DELETE FROM main.source_ports; DELETE FROM main.capture_anomalies;"
+    "DELETE FROM main.captures;";
 
 /* The signal that asked us to stop (SIGINT, SIGTERM), 0 until then. The handler only sets
  * it; readers (cap_set_stop_flag), SQLite statements (db_set_stop_flag), the packet loop
@@ -56,7 +56,7 @@ static void on_signal(int signo)
  * returns. */
 void pm_catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -78,16 +78,16 @@ struct capture_list {
 
 struct run {
 	const struct cli *cli;
-	struct batch batch;		/* the captures of the run, and what became of them */
-	struct capture_list keys;	/* identities of this run's captures in the database */
-	pthread_mutex_t lock;		/* the fields below, and standard error */
+	struct batch batch;	  /* the captures of the run, and what became of them */
+	struct capture_list keys; /* identities of this run's captures in the database */
+	pthread_mutex_t lock;	  /* the fields below, and standard error */
 	int next, done;
 	int status;
 	atomic_int decode_threads; /* cores not taken by a worker: free for decompression */
-	atomic_int next_slot;	/* progress slot of the next worker */
+	atomic_int next_slot;	   /* progress slot of the next worker */
 	struct progress *progress;
-	bool db_failed;		/* a database error (exit status PM_EXIT_DB) */
-	bool direct;		/* one worker: it stores into the database itself, no scratch copy */
+	bool db_failed; /* a database error (exit status PM_EXIT_DB) */
+	bool direct;	/* one worker: it stores into the database itself, no scratch copy */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -129,7 +129,7 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
 {
 	struct job *j = arg;
-	struct corr_link link = { .flow = -1 };
+	struct corr_link link = {.flow = -1};
 	if (g_signal)
 		return SCAN_STOPPED;
 	if (d->kind == PK_UDP) {
@@ -171,8 +171,8 @@ static int known_legacy(sqlite3 *w, const char *tag, const char *hash, const cha
  * (XXH3), or by the identities older databases recorded, computed only when the database
  * holds some (cmd_analyze): the legacy packet hash of version 2 ("pkt1:"), the legacy hash
  * of the file's bytes of version 1 ("file:"). 1 known, 0 not, -1 error. */
-static int known_capture(sqlite3 *w, struct cap_reader *r, const char *filter,
-			 char *key, size_t key_len, char *errbuf)
+static int known_capture(sqlite3 *w, struct cap_reader *r, const char *filter, char *key,
+			 size_t key_len, char *errbuf)
 {
 	char hash[33];
 	cap_content_hash(r, hash);
@@ -217,14 +217,13 @@ static long long file_size(const char *path)
 	return (long long)sb.st_size;
 }
 
-
-static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *path,
-				   long long size, struct cap_reader *r, const struct cli *cli,
-				   char *msg, size_t msg_len, char *key, size_t key_len)
+static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *path, long long size,
+				   struct cap_reader *r, const struct cli *cli, char *msg,
+				   size_t msg_len, char *key, size_t key_len)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
-	struct job j = { 0 };
+	struct job j = {0};
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
@@ -235,23 +234,32 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	int rc = scan_capture(r, &st, on_packet, &j);
 	enum outcome o = OUT_STORED;
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
-		snprintf(msg, msg_len, "%s", rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
+		snprintf(msg, msg_len, "%s",
+			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
 		o = rc == SCAN_DB_ERROR ? OUT_DB : OUT_STOPPED;
 		goto fail;
 	}
 	int known = known_capture(w, r, cli->cap_opt.filter, key, key_len, errbuf);
 	if (known != 0) {
-		snprintf(msg, msg_len, "%s", known < 0 ? errbuf : "already in the database (same content)");
+		snprintf(msg, msg_len, "%s",
+			 known < 0 ? errbuf : "already in the database (same content)");
 		o = known < 0 ? OUT_DB : OUT_KNOWN;
 		goto fail;
 	}
 	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
 	(void)cap_sha256(r, sha);
 	struct capture_facts f = {
-		.size = size, .hash = key, .sha256 = sha, .format = cap_format_name(r),
-		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
-		.link_type = cap_linktype(r), .precision = cap_precision(r),
-		.snaplen = cap_snaplen(r), .stats = &st, .corr = j.corr,
+	    .size = size,
+	    .hash = key,
+	    .sha256 = sha,
+	    .format = cap_format_name(r),
+	    .link_name = cap_linktype_name(r),
+	    .read_error = rc < 0 ? cap_error(r) : NULL,
+	    .link_type = cap_linktype(r),
+	    .precision = cap_precision(r),
+	    .snaplen = cap_snaplen(r),
+	    .stats = &st,
+	    .corr = j.corr,
 	};
 	if (rc < 0)
 		snprintf(msg, msg_len, "%s", cap_error(r));
@@ -278,7 +286,8 @@ static void copy_failed(const char *capture_path, const char *err, void *arg)
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out";
  * a lone worker (`direct`) stores a regular file into "out" itself: a million events are
- * written once, not twice. The message (error or note) goes to msg; the capture's identity in the database to key
+ * written once, not twice. The message (error or note) goes to msg; the capture's identity in the
+ * database to key
  * ("" when it is not there). A capture cut short is stored and FAILED. */
 static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const struct cli *cli,
 				char *msg, size_t msg_len, char *key, size_t key_len)
@@ -347,7 +356,8 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 		return NULL;
 	}
 	if (db_attach(w, db_path, "out", errbuf) < 0 ||
-	    db_exec(w, "PRAGMA out.cache_size = -32768; PRAGMA out.synchronous = NORMAL", errbuf) < 0) {
+	    db_exec(w, "PRAGMA out.cache_size = -32768; PRAGMA out.synchronous = NORMAL", errbuf) <
+		0) {
 		sqlite3_close(w);
 		return NULL;
 	}
@@ -361,13 +371,12 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 }
 
 static const enum batch_outcome AS_BATCH[] = {
-	[OUT_STORED] = BATCH_STORED, [OUT_CUT] = BATCH_CUT,	[OUT_KNOWN] = BATCH_KNOWN,
-	[OUT_FAILED] = BATCH_FAILED, [OUT_DB] = BATCH_DB,	[OUT_STOPPED] = BATCH_STOPPED,
+    [OUT_STORED] = BATCH_STORED, [OUT_CUT] = BATCH_CUT, [OUT_KNOWN] = BATCH_KNOWN,
+    [OUT_FAILED] = BATCH_FAILED, [OUT_DB] = BATCH_DB,	[OUT_STOPPED] = BATCH_STOPPED,
 };
 
 /* Counts the outcome of capture i; errors always go to standard error, notes with -v. */
-static void report_outcome(struct run *run, int i, enum outcome o, const char *msg,
-			   const char *key)
+static void report_outcome(struct run *run, int i, enum outcome o, const char *msg, const char *key)
 {
 	const char *path = run->batch.items[i].path;
 	pthread_mutex_lock(&run->lock);
@@ -420,7 +429,7 @@ static void *worker(void *arg)
 		} else {
 			progress_begin(run->progress, slot, it->path, it->size);
 			o = analyze_one(w, run->direct, it->path, run->cli, msg, sizeof msg, key,
-					 sizeof key);
+					sizeof key);
 		}
 		report_outcome(run, i, o, msg, key);
 		progress_end(run->progress, slot, run->done);
@@ -457,7 +466,7 @@ static void run_workers(struct run *run, struct cli *cli)
 /* The events of the scope: made after the diagnosis, which writes main.events itself and
  * reads only the events of the captures it sees (diagnose.c). */
 static const char SCOPE_EVENTS_SQL[] =
-	"CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;";
+    "CREATE TEMP VIEW events AS SELECT * FROM main.events WHERE capture_id IN temp.scope;";
 
 /* Rebuilds the findings when they are not those of the captures this connection sees, and
  * leaves a read transaction open in which they are: another run into the same database (its
@@ -467,7 +476,7 @@ static const char SCOPE_EVENTS_SQL[] =
 static int report_snapshot(sqlite3 *db, char *errbuf)
 {
 	char ignore[DB_ERRBUF_SIZE];
-	const struct diagnose_kb kb = { .service_for_port = kb_service_for_port };
+	const struct diagnose_kb kb = {.service_for_port = kb_service_for_port};
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if (!diagnose_current(db) && diagnose_rebuild(db, &kb, errbuf) < 0)
 			return -1;
@@ -491,9 +500,11 @@ static int pm_report(sqlite3 *db, const struct cli *cli, bool scoped)
 		if (g_signal)
 			return PM_EXIT_DB; /* the caller says it was interrupted */
 		if (db_budget_exceeded(db))
-			snprintf(errbuf, sizeof errbuf, "a statement ran past its budget of %llu "
+			snprintf(errbuf, sizeof errbuf,
+				 "a statement ran past its budget of %llu "
 				 "operations and was stopped (a runaway query: is this database "
-				 "from elsewhere?)", (unsigned long long)DB_STATEMENT_BUDGET);
+				 "from elsewhere?)",
+				 (unsigned long long)DB_STATEMENT_BUDGET);
 		fprintf(stderr, "portmortem: database %s: %s\n", cli->db_path, errbuf);
 		return PM_EXIT_DB;
 	}
@@ -514,17 +525,21 @@ static int report_in_snapshot(sqlite3 *db, const struct cli *cli, bool scoped)
 	}
 	const char *nc = getenv("NO_COLOR");
 	struct report_options ro = {
-		.format = cli->format, .csv_events = cli->csv_events, .version = PM_VERSION,
-		.filter = &cli->filter,
-		.color = cli->format == REPORT_TEXT && !cli->output && isatty(STDOUT_FILENO) &&
-			 !(nc && nc[0]),
+	    .format = cli->format,
+	    .csv_events = cli->csv_events,
+	    .version = PM_VERSION,
+	    .filter = &cli->filter,
+	    .color = cli->format == REPORT_TEXT && !cli->output && isatty(STDOUT_FILENO) &&
+		     !(nc && nc[0]),
 	};
 	if (report_write_path(db, &ro, cli->output, errbuf) < 0) {
 		if (g_signal)
 			return PM_EXIT_DB;
 		if (db_budget_exceeded(db))
-			fprintf(stderr, "portmortem: database %s: a report query ran past its budget "
-				"and was stopped\n", cli->db_path);
+			fprintf(stderr,
+				"portmortem: database %s: a report query ran past its budget "
+				"and was stopped\n",
+				cli->db_path);
 		fprintf(stderr, "portmortem: report: %s\n", errbuf);
 		int e = sqlite3_errcode(db);
 		return e != SQLITE_OK && e != SQLITE_ROW && e != SQLITE_DONE ? PM_EXIT_DB : 1;
@@ -536,30 +551,32 @@ static int report_in_snapshot(sqlite3 *db, const struct cli *cli, bool scoped)
  * tables then show only their rows (SQLite looks a name up in temp first), so the diagnosis
  * and the report see this run's captures and nothing else (SPEC §4). */
 static const char SCOPE_VIEWS_SQL[] =
-	"CREATE TEMP VIEW captures AS SELECT * FROM main.captures WHERE id IN temp.scope;"
-	"CREATE TEMP VIEW flows AS SELECT * FROM main.flows WHERE capture_id IN temp.scope;"
-	"CREATE TEMP VIEW endpoints AS SELECT * FROM main.endpoints WHERE capture_id IN temp.scope;"
-	"CREATE TEMP VIEW endpoint_clients AS SELECT * FROM main.endpoint_clients"
-	" WHERE capture_id IN temp.scope;"
-	"CREATE TEMP VIEW host_ttls AS SELECT * FROM main.host_ttls WHERE capture_id IN temp.scope;"
-	"CREATE TEMP VIEW source_ports AS SELECT * FROM main.source_ports"
-	" WHERE capture_id IN temp.scope;"
-	"CREATE TEMP VIEW capture_anomalies AS SELECT * FROM main.capture_anomalies"
-	" WHERE capture_id IN temp.scope;";
+    "CREATE TEMP VIEW captures AS SELECT * FROM main.captures WHERE id IN temp.scope;"
+    "CREATE TEMP VIEW flows AS SELECT * FROM main.flows WHERE capture_id IN temp.scope;"
+    "CREATE TEMP VIEW endpoints AS SELECT * FROM main.endpoints WHERE capture_id IN temp.scope;"
+    "CREATE TEMP VIEW endpoint_clients AS SELECT * FROM main.endpoint_clients"
+    " WHERE capture_id IN temp.scope;"
+    "CREATE TEMP VIEW host_ttls AS SELECT * FROM main.host_ttls WHERE capture_id IN temp.scope;"
+    "CREATE TEMP VIEW source_ports AS SELECT * FROM main.source_ports"
+    " WHERE capture_id IN temp.scope;"
+    "CREATE TEMP VIEW capture_anomalies AS SELECT * FROM main.capture_anomalies"
+    " WHERE capture_id IN temp.scope;";
 static const char SCOPE_DROP_SQL[] =
-	"DROP VIEW IF EXISTS temp.captures; DROP VIEW IF EXISTS temp.events;"
-	"DROP VIEW IF EXISTS temp.flows; DROP VIEW IF EXISTS temp.endpoints;"
-	"DROP VIEW IF EXISTS temp.endpoint_clients; DROP VIEW IF EXISTS temp.host_ttls;"
-	"DROP VIEW IF EXISTS temp.source_ports; DROP VIEW IF EXISTS temp.capture_anomalies;"
-	"DROP TABLE IF EXISTS temp.scope;";
+    "DROP VIEW IF EXISTS temp.captures; DROP VIEW IF EXISTS temp.events;"
+    "DROP VIEW IF EXISTS temp.flows; DROP VIEW IF EXISTS temp.endpoints;"
+    "DROP VIEW IF EXISTS temp.endpoint_clients; DROP VIEW IF EXISTS temp.host_ttls;"
+    "DROP VIEW IF EXISTS temp.source_ports; DROP VIEW IF EXISTS temp.capture_anomalies;"
+    "DROP TABLE IF EXISTS temp.scope;";
 
 static int scope_to(sqlite3 *db, const struct capture_list *keys, char *errbuf)
 {
 	sqlite3_stmt *st = NULL;
 	if (db_exec(db, "CREATE TEMP TABLE scope (id INTEGER PRIMARY KEY)", errbuf) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.scope SELECT id FROM main.captures"
-			       " WHERE content_hash = ?1", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+			       "INSERT OR IGNORE INTO temp.scope SELECT id FROM main.captures"
+			       " WHERE content_hash = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "scoping the report: %s", sqlite3_errmsg(db));
 		return -1;
 	}
@@ -594,7 +611,6 @@ int pm_finish(sqlite3 *db, const struct cli *cli, const struct capture_list *sco
 	return st;
 }
 
-
 /* Whether the database holds captures identified the old ways, `pattern` "file:*" (version
  * 1, by their file's bytes) or "pkt1:*" (version 2, by the legacy packet hash): only then is
  * that second hash worth computing. */
@@ -602,8 +618,8 @@ static bool has_identities(sqlite3 *db, const char *pattern)
 {
 	sqlite3_stmt *st = NULL;
 	bool found = true; /* when in doubt, compute it */
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB ?1 LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM captures WHERE content_hash GLOB ?1 LIMIT 1", -1,
+			       &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
 		found = sqlite3_step(st) != SQLITE_DONE;
 	}
@@ -648,8 +664,10 @@ static void free_list(struct capture_list *l)
 static int final_status(const struct run *run, int finish_status)
 {
 	if (g_signal) {
-		fprintf(stderr, "portmortem: interrupted: %d of %d capture%s stored; run again to "
-				"finish\n", run->batch.n_stored + run->batch.n_known, run->batch.n,
+		fprintf(stderr,
+			"portmortem: interrupted: %d of %d capture%s stored; run again to "
+			"finish\n",
+			run->batch.n_stored + run->batch.n_known, run->batch.n,
 			run->batch.n == 1 ? "" : "s");
 		return 128 + g_signal;
 	}
@@ -661,7 +679,7 @@ static int final_status(const struct run *run, int finish_status)
 int cmd_analyze(const struct cli *in)
 {
 	struct cli c = *in, *cli = &c;
-	struct run run = { .cli = cli };
+	struct run run = {.cli = cli};
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
 	pm_catch_signals();
@@ -706,12 +724,15 @@ int cmd_analyze(const struct cli *in)
 				" are searched for pcap and pcapng files, plain, gzip or zstd)\n");
 	/* Progress is the progress thread's, not the workers'. */
 	c.progress = false;
-	run.progress = progress_start(cli->jobs < run.batch.n ? cli->jobs : run.batch.n > 0 ?
-				      run.batch.n : 1, run.batch.n, in->progress, &run.lock);
+	run.progress = progress_start(cli->jobs < run.batch.n ? cli->jobs
+				      : run.batch.n > 0	      ? run.batch.n
+							      : 1,
+				      run.batch.n, in->progress, &run.lock);
 	run_workers(&run, cli);
 	progress_phase(run.progress, "diagnosing and writing the report");
 	if (!g_signal && batch_remember(&run.batch, db, errbuf) < 0)
-		fprintf(stderr, "portmortem: database %s: %s (the next run reads these files again)\n",
+		fprintf(stderr,
+			"portmortem: database %s: %s (the next run reads these files again)\n",
 			cli->db_path, errbuf);
 	if (!cli->quiet && run.batch.n + run.batch.n_skipped + run.batch.n_unreadable > 0)
 		batch_summary(&run.batch, stderr);

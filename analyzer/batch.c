@@ -260,8 +260,8 @@ void batch_summary(const struct batch *b, FILE *out)
 		snprintf(known, sizeof known, "already in the database%s",
 			 b->n_known ? " (unchanged, not read again)" : "");
 	else if (b->n_unchanged)
-		snprintf(known, sizeof known, "already in the database (%d unchanged, not read again)",
-			 b->n_unchanged);
+		snprintf(known, sizeof known,
+			 "already in the database (%d unchanged, not read again)", b->n_unchanged);
 	else
 		snprintf(known, sizeof known, "already in the database");
 	part(out, &first, b->n_known, known);
@@ -290,20 +290,20 @@ void batch_free(struct batch *b)
 
 struct slot {
 	struct cap_watch watch;
-	const char *path;	/* NULL: idle */
+	const char *path; /* NULL: idle */
 	long long size;
 	struct timespec started;
 };
 
 struct progress {
 	pthread_t tid;
-	pthread_mutex_t lock;	/* slots' path and size, done, finished_bytes */
+	pthread_mutex_t lock; /* slots' path and size, done, finished_bytes */
 	pthread_mutex_t *print_lock;
 	struct slot *slots;
 	int n_slots, total, done;
 	uint64_t finished_bytes; /* of the captures done */
 	bool line, shown, running;
-	const char *phase;	/* after the captures: what is being done */
+	const char *phase; /* after the captures: what is being done */
 	atomic_bool stop;
 	struct timespec t0;
 };
@@ -340,10 +340,12 @@ static size_t describe_slots(struct progress *p, char *buf, size_t len, uint64_t
 		human((double)got, a, sizeof a);
 		human((double)(s->size > 0 ? s->size : 0), b, sizeof b);
 		int k = s->size > 0
-			? snprintf(buf + used, len - used, "%s%s: %s of %s (%.0f%%), %.1f MB/s",
-				   used ? "; " : "", s->path, a, b, 100.0 * (double)got / (double)s->size,
-				   secs > 0 ? (double)got / 1e6 / secs : 0.0)
-			: snprintf(buf + used, len - used, "%s%s: %s read", used ? "; " : "", s->path, a);
+			    ? snprintf(buf + used, len - used, "%s%s: %s of %s (%.0f%%), %.1f MB/s",
+				       used ? "; " : "", s->path, a, b,
+				       100.0 * (double)got / (double)s->size,
+				       secs > 0 ? (double)got / 1e6 / secs : 0.0)
+			    : snprintf(buf + used, len - used, "%s%s: %s read", used ? "; " : "",
+				       s->path, a);
 		used += k > 0 ? (size_t)k : 0;
 	}
 	return used < len ? used : len - 1;
@@ -372,7 +374,8 @@ static void snapshot(struct progress *p, bool as_line)
 	} else {
 		if (p->shown)
 			fprintf(stderr, "\r\033[K");
-		fprintf(stderr, "portmortem: progress: %d of %d captures done, %.0f s, %s in all%s%s%s%s\n",
+		fprintf(stderr,
+			"portmortem: progress: %d of %d captures done, %.0f s, %s in all%s%s%s%s\n",
 			p->done, p->total, secs, rate, n ? "; reading " : "", slots,
 			p->phase ? "; " : "", p->phase ? p->phase : "");
 		p->shown = false;

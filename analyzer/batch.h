@@ -16,25 +16,23 @@
 
 /* One capture of the run. */
 struct batch_item {
-	char *path;	  /* as listed */
-	char *known;	  /* an unchanged file already stored: its identity (not read again) */
-	char *real;	  /* absolute path with links resolved; NULL when not a regular file */
+	char *path;  /* as listed */
+	char *known; /* an unchanged file already stored: its identity (not read again) */
+	char *real;  /* absolute path with links resolved; NULL when not a regular file */
 	int64_t size, mtime_ns, inode;
 };
 
 /* What became of a capture (analyze.c's outcomes, counted here). */
-enum batch_outcome {
-	BATCH_STORED, BATCH_CUT, BATCH_KNOWN, BATCH_FAILED, BATCH_DB, BATCH_STOPPED
-};
+enum batch_outcome { BATCH_STORED, BATCH_CUT, BATCH_KNOWN, BATCH_FAILED, BATCH_DB, BATCH_STOPPED };
 
 struct batch {
 	struct batch_item *items;
 	int n, cap;
-	int status;		/* 1 once something listed could not be read */
+	int status; /* 1 once something listed could not be read */
 	bool stdin_seen;
-	bool verbose;		/* -v: a line per file skipped or already stored */
+	bool verbose; /* -v: a line per file skipped or already stored */
 	bool quiet;
-	const char *filter;	/* --filter: part of a file's identity */
+	const char *filter; /* --filter: part of a file's identity */
 	/* The walk: files that are not captures, files and directories that cannot be read. */
 	int n_skipped, n_unreadable;
 	/* Outcomes. */
@@ -43,7 +41,7 @@ struct batch {
 	struct db_file_id *files;
 	char **file_keys;
 	int n_files, files_cap;
-	sqlite3 *db;		/* for the look-ups while listing */
+	sqlite3 *db; /* for the look-ups while listing */
 	sqlite3_stmt *lookup;
 };
 
@@ -52,10 +50,10 @@ struct batch {
  * input; names separated by NUL bytes when the file holds one, else by newlines; empty names
  * ignored). Directories are walked; a file found in one, or listed in `files_from`, that is
  * not a capture is skipped and counted (-v names it), never an error; a file named in the
- * arguments is left to the reader to judge (one that is not a capture is an error). A regular file whose path, size, modification time and inode
- * match a capture stored in `db` (read with the same filter) is taken as known without
- * reading it. Errors are printed as they come (b->status 1). 0, or -1 when the list of
- * names itself could not be read (said on standard error).
+ * arguments is left to the reader to judge (one that is not a capture is an error). A regular file
+ * whose path, size, modification time and inode match a capture stored in `db` (read with the same
+ * filter) is taken as known without reading it. Errors are printed as they come (b->status 1). 0,
+ * or -1 when the list of names itself could not be read (said on standard error).
  */
 int batch_list(struct batch *b, sqlite3 *db, const char *const *args, int n_args,
 	       const char *files_from);

@@ -23,7 +23,7 @@
 #define READ_SIZE_DEFAULT (1024 * 1024)
 #define GROW_STEP (64 * 1024)
 #define PCAP_FILE_HDR_LEN 24
-#define PEEK_MAX (64 * 1024) /* pcapng bytes looked at for the first interface */
+#define PEEK_MAX (64 * 1024)   /* pcapng bytes looked at for the first interface */
 #define STAGE_SIZE (64 * 1024) /* packet identity bytes gathered before each hash update */
 
 /* Magic numbers as read big-endian (pcap-savefile(5)). */
@@ -49,10 +49,10 @@ struct pcap_file {
 struct cap_reader {
 	struct cap_watch *watch; /* where this reader publishes itself (cap_watch_thread) */
 	struct stream *st;
-	bool no_hash;		 /* opened with cap_options.no_hash */
-	bool legacy_pkt;	 /* cap_options.legacy_packet_hash (and not no_hash) */
-	XXH3_state_t *pkt_hash;	 /* the packets: link type, then each time, lengths and bytes */
-	uint8_t *stage;		 /* those bytes gathered, hashed STAGE_SIZE at a time */
+	bool no_hash;		/* opened with cap_options.no_hash */
+	bool legacy_pkt;	/* cap_options.legacy_packet_hash (and not no_hash) */
+	XXH3_state_t *pkt_hash; /* the packets: link type, then each time, lengths and bytes */
+	uint8_t *stage;		/* those bytes gathered, hashed STAGE_SIZE at a time */
 	size_t stage_len;
 	struct legacy_hash128 legacy_pkt_hash; /* the same fields, schema version 2's hash */
 	enum cap_format fmt;
@@ -516,7 +516,7 @@ int cap_check_filter(const char *expr, char *errbuf)
 {
 	/* Link types whose filters cover what users write: Ethernet first (its error is the
 	 * one shown), then raw IP and Linux cooked, for expressions without link headers. */
-	static const int DLTS[] = { DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_IEEE802_11_RADIO };
+	static const int DLTS[] = {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_IEEE802_11_RADIO};
 	char first[CAP_ERRBUF_SIZE] = "";
 	for (size_t i = 0; i < sizeof DLTS / sizeof DLTS[0]; i++) {
 		struct bpf_program prog;
@@ -562,7 +562,8 @@ static int start_packet_hash(struct cap_reader *r, char *errbuf)
 		return 0;
 	r->pkt_hash = XXH3_createState();
 	r->stage = malloc(STAGE_SIZE);
-	if (r->pkt_hash == NULL || r->stage == NULL || XXH3_128bits_reset(r->pkt_hash) == XXH_ERROR) {
+	if (r->pkt_hash == NULL || r->stage == NULL ||
+	    XXH3_128bits_reset(r->pkt_hash) == XXH_ERROR) {
 		snprintf(errbuf, CAP_ERRBUF_SIZE, "out of memory");
 		return -1;
 	}

@@ -20,9 +20,9 @@
  */
 struct cap_pkt {
 	int64_t ts_sec;
-	uint32_t ts_nsec;	/* always nanoseconds, whatever the file's precision */
-	uint32_t caplen;	/* bytes at data */
-	uint32_t len;		/* original length on the wire */
+	uint32_t ts_nsec; /* always nanoseconds, whatever the file's precision */
+	uint32_t caplen;  /* bytes at data */
+	uint32_t len;	  /* original length on the wire */
 	const uint8_t *data;
 };
 
@@ -32,12 +32,12 @@ enum cap_compression { CAP_COMP_NONE, CAP_COMP_GZIP, CAP_COMP_ZSTD };
 struct cap_reader;
 
 struct cap_options {
-	const char *filter;	/* BPF expression (pcap_compile syntax) or NULL */
-	bool force_libpcap;	/* read classic pcap through libpcap too (differential tests) */
-	size_t read_size;	/* bytes asked of each read() by our pcap reader; 0 = 1 MiB.
-				 * Tests set tiny sizes so records straddle reads. */
-	bool no_hash;		/* skip the content hash (cap_content_hash() then says "") */
-	bool sha256;		/* SHA-256 of the file's bytes as stored (cap_sha256()) */
+	const char *filter; /* BPF expression (pcap_compile syntax) or NULL */
+	bool force_libpcap; /* read classic pcap through libpcap too (differential tests) */
+	size_t read_size;   /* bytes asked of each read() by our pcap reader; 0 = 1 MiB.
+			     * Tests set tiny sizes so records straddle reads. */
+	bool no_hash;	    /* skip the content hash (cap_content_hash() then says "") */
+	bool sha256;	    /* SHA-256 of the file's bytes as stored (cap_sha256()) */
 	/* Identities of databases made before XXH3 (only worth computing when one holds them):
 	 * the legacy hash of the file's bytes (schema 1), of the packets (schema 2). */
 	bool legacy_file_hash;
@@ -64,17 +64,17 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 int cap_next(struct cap_reader *r, struct cap_pkt *pkt);
 
 const char *cap_error(const struct cap_reader *r);
-int cap_linktype(const struct cap_reader *r);		/* LINKTYPE_ number */
+int cap_linktype(const struct cap_reader *r);		   /* LINKTYPE_ number */
 const char *cap_linktype_name(const struct cap_reader *r); /* "EN10MB", "LINUX_SLL2", ... */
 /* 6 (micro) or 9 (nano): the file's own. pcapng: from the first interface's if_tsresol
  * (10^-7 and finer, or 2^-21 and finer, say 9), 6 when absent or not in the first 64 KiB. */
 int cap_precision(const struct cap_reader *r);
-uint32_t cap_snaplen(const struct cap_reader *r);	/* libpcap's (0 in a file: the maximum) */
+uint32_t cap_snaplen(const struct cap_reader *r); /* libpcap's (0 in a file: the maximum) */
 enum cap_format cap_format(const struct cap_reader *r);
 enum cap_compression cap_compression(const struct cap_reader *r);
 const char *cap_format_name(const struct cap_reader *r); /* "pcap", "pcapng.gz", "pcap.zst" */
-uint64_t cap_packets_read(const struct cap_reader *r);	/* records read, before the filter */
-uint64_t cap_bytes_in(const struct cap_reader *r);	/* bytes read from the file so far */
+uint64_t cap_packets_read(const struct cap_reader *r);	 /* records read, before the filter */
+uint64_t cap_bytes_in(const struct cap_reader *r);	 /* bytes read from the file so far */
 
 /*
  * Content hash of the packets read so far (link type, then each record's time in
@@ -134,8 +134,9 @@ struct stat;
 struct cap_walk_item {
 	const char *path;
 	enum cap_walk_kind kind;
-	const char *err;	 /* CAP_WALK_ERROR only */
-	const struct stat *st; /* the file's (through a link); NULL for "-", errors, missing paths */
+	const char *err; /* CAP_WALK_ERROR only */
+	const struct stat
+	    *st; /* the file's (through a link); NULL for "-", errors, missing paths */
 };
 typedef void (*cap_walk_item_fn)(const struct cap_walk_item *it, void *arg);
 /* `listed`: args come from a list of files (--files-from, as find writes it), not typed one

@@ -16,29 +16,29 @@ enum command { CMD_ANALYZE, CMD_REPORT, CMD_MERGE, CMD_EXPLAIN, CMD_EVENTS, CMD_
 
 struct cli {
 	enum command cmd;
-	const char *db_path;		/* -d/--db */
-	bool db_given;			/* -d was given (events: look the events up there) */
-	enum report_format format;	/* -f/--format */
-	const char *output;		/* -o/--output, NULL = stdout */
-	int jobs;			/* -j/--jobs */
-	bool quiet;			/* -q/--quiet */
-	bool verbose;			/* -v/--verbose: a line per capture stored, known, skipped */
-	const char *files_from;		/* --files-from: a list of captures ("-": stdin) */
-	bool csv_events;		/* --events (csv) */
-	bool progress;			/* a progress line on stderr (a terminal, not quiet) */
-	size_t max_endpoints;		/* --max-endpoints */
-	struct cap_options cap_opt;	/* --filter, --libpcap */
-	struct report_filter filter;	/* --capture, --since, --until, --server, --label, --service */
-	char **args;			/* captures, shards, or the explain topic */
+	const char *db_path;	     /* -d/--db */
+	bool db_given;		     /* -d was given (events: look the events up there) */
+	enum report_format format;   /* -f/--format */
+	const char *output;	     /* -o/--output, NULL = stdout */
+	int jobs;		     /* -j/--jobs */
+	bool quiet;		     /* -q/--quiet */
+	bool verbose;		     /* -v/--verbose: a line per capture stored, known, skipped */
+	const char *files_from;	     /* --files-from: a list of captures ("-": stdin) */
+	bool csv_events;	     /* --events (csv) */
+	bool progress;		     /* a progress line on stderr (a terminal, not quiet) */
+	size_t max_endpoints;	     /* --max-endpoints */
+	struct cap_options cap_opt;  /* --filter, --libpcap */
+	struct report_filter filter; /* --capture, --since, --until, --server, --label, --service */
+	char **args;		     /* captures, shards, or the explain topic */
 	int n_args;
 };
 
 /* Exit statuses (SPEC §4, README "Exit status"); a signal gives 128 + its number. */
 enum {
-	PM_EXIT_OK = 0,		/* done */
-	PM_EXIT_INPUT = 1,	/* done, but some input could not be read in full */
-	PM_EXIT_USAGE = 2,	/* usage error */
-	PM_EXIT_DB = 3,		/* a database could not be opened, read or written, or was refused */
+	PM_EXIT_OK = 0,	   /* done */
+	PM_EXIT_INPUT = 1, /* done, but some input could not be read in full */
+	PM_EXIT_USAGE = 2, /* usage error */
+	PM_EXIT_DB = 3,	   /* a database could not be opened, read or written, or was refused */
 };
 
 /* Each returns the process exit status (PM_EXIT_*, or 128 + a signal's number). */
@@ -62,8 +62,7 @@ void cli_command_help(enum command cmd, FILE *out);
  * '\0' in `shorts`) that does nothing with cli->cmd: --sha256 with report, --events without
  * -f csv, -o with explain, ... Returns the number of warnings; the exit status is the
  * caller's. */
-int cli_warn_idle(const struct cli *cli, const char *const *given, const char *shorts,
-		  int n_given);
+int cli_warn_idle(const struct cli *cli, const char *const *given, const char *shorts, int n_given);
 
 /* Shared helpers. */
 #include <sqlite3.h>

@@ -1,4 +1,5 @@
-/* corr.c - streaming UDP correlation with bounded tables (endpoints, recent flows, touched flows). */
+/* corr.c - streaming UDP correlation with bounded tables (endpoints, recent flows, touched flows).
+ */
 #include "analyzer/corr.h"
 
 #include <stdlib.h>
@@ -6,27 +7,27 @@
 
 #define FLOW_WAYS 4
 #define TTL_MAX_ENTRIES 65536
-#define APP_TRIES 8		/* datagrams of an endpoint looked at for its application */
-#define FANOUT_SLOTS 65536	/* sockets whose peers are counted at once (1 MiB) */
+#define APP_TRIES 8	   /* datagrams of an endpoint looked at for its application */
+#define FANOUT_SLOTS 65536 /* sockets whose peers are counted at once (1 MiB) */
 
 /* A recent flow in the set-associative cache; side 0 is the lower (addr, port). */
 struct flow_slot {
 	struct pm_addr a, b;
 	uint16_t ap, bp;
-	uint8_t first_dir;	/* direction of the first datagram: 0 = a->b, 1 = b->a */
-	uint8_t last_side;	/* direction of the latest datagram */
-	uint32_t run_len[2];	/* datagrams in the latest unbroken run each way */
+	uint8_t first_dir;   /* direction of the first datagram: 0 = a->b, 1 = b->a */
+	uint8_t last_side;   /* direction of the latest datagram */
+	uint32_t run_len[2]; /* datagrams in the latest unbroken run each way */
 	int64_t first, last_dir[2];
-	int64_t run_start[2];	/* first datagram of that run */
+	int64_t run_start[2]; /* first datagram of that run */
 	uint64_t packets[2], bytes[2];
 };
 
 /* How many peers a socket (ip, port) sends to: a peer-to-peer client's socket talks to many.
  * A lossy table: a socket that hashes to a slot another one holds starts it afresh. */
 struct fanout {
-	uint32_t tag;		/* hash of the socket, 0 = empty */
-	uint32_t peers;		/* distinct peers, estimated from bits */
-	uint64_t bits;		/* hashed peer addresses */
+	uint32_t tag;	/* hash of the socket, 0 = empty */
+	uint32_t peers; /* distinct peers, estimated from bits */
+	uint64_t bits;	/* hashed peer addresses */
 };
 
 struct ttl_slot {
@@ -36,29 +37,29 @@ struct ttl_slot {
 };
 
 struct corr {
-	struct endpoint *ep;		/* open addressing, linear probing */
-	uint32_t *ep_bounced;		/* parallel to ep: replies from it that bounced */
+	struct endpoint *ep;			 /* open addressing, linear probing */
+	uint32_t *ep_bounced;			 /* parallel to ep: replies from it that bounced */
 	size_t ep_cap, ep_n, ep_max, ep_cap_max; /* the table grows from 4096 to ep_cap_max */
-	size_t ep_since_evict;		/* new endpoints (added or refused) since the last
-					 * eviction pass: what pays for the next one */
-	struct flow_slot *fc;		/* n_sets * FLOW_WAYS */
-	uint64_t *fc_tag;		/* per way: hash tag << 32 | last use; 0 = empty. The tags
-					 * of a set share a cache line, so a miss reads no slot. */
+	size_t ep_since_evict;			 /* new endpoints (added or refused) since the last
+						  * eviction pass: what pays for the next one */
+	struct flow_slot *fc;			 /* n_sets * FLOW_WAYS */
+	uint64_t *fc_tag; /* per way: hash tag << 32 | last use; 0 = empty. The tags
+			   * of a set share a cache line, so a miss reads no slot. */
 	size_t n_sets;
-	uint64_t tf_bloom[1024];	/* bits of the flow hashes of touched flows */
+	uint64_t tf_bloom[1024]; /* bits of the flow hashes of touched flows */
 	struct touched_flow *tf;
-	int32_t *tf_index;		/* open addressing over tf, -1 = empty */
+	int32_t *tf_index; /* open addressing over tf, -1 = empty */
 	size_t tf_n, tf_max, tf_index_cap;
-	struct ttl_slot *ttl;		/* (ip, ttl) of UDP datagrams from service endpoints */
+	struct ttl_slot *ttl; /* (ip, ttl) of UDP datagrams from service endpoints */
 	size_t ttl_cap, ttl_n;
-	struct ttl_slot *rep;		/* addresses that sent ICMP errors (ttl unused) */
-	uint32_t *ttl_used, *rep_used;	/* the slots of ttl and rep in use (ttl_n, rep_n) */
-	struct fanout *fan;		/* FANOUT_SLOTS sockets: the peers each sent to */
+	struct ttl_slot *rep;		      /* addresses that sent ICMP errors (ttl unused) */
+	uint32_t *ttl_used, *rep_used;	      /* the slots of ttl and rep in use (ttl_n, rep_n) */
+	struct fanout *fan;		      /* FANOUT_SLOTS sockets: the peers each sent to */
 	uint64_t *sport_dgrams, *sport_bytes; /* per UDP source port: datagrams, bytes */
-	uint64_t quoted_ports[65536 / 64];	/* ports a port unreachable quoted */
+	uint64_t quoted_ports[65536 / 64];    /* ports a port unreachable quoted */
 	size_t rep_n;
 	bool capped;
-	uint64_t evictions;		/* eviction passes over the endpoint table */
+	uint64_t evictions; /* eviction passes over the endpoint table */
 };
 
 static void corr_destroy(struct corr *c);
@@ -175,8 +176,9 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->fan = calloc(FANOUT_SLOTS, sizeof *c->fan);
 	c->sport_dgrams = calloc(65536, sizeof *c->sport_dgrams);
 	c->sport_bytes = calloc(65536, sizeof *c->sport_bytes);
-	if (!c->fan || !c->sport_dgrams || !c->sport_bytes || !c->ep || !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl || !c->rep ||
-	    !c->ttl_used || !c->rep_used) {
+	if (!c->fan || !c->sport_dgrams || !c->sport_bytes || !c->ep || !c->ep_bounced || !c->fc ||
+	    !c->fc_tag || !c->tf || !c->tf_index || !c->ttl || !c->rep || !c->ttl_used ||
+	    !c->rep_used) {
 		corr_free(c);
 		return NULL;
 	}
@@ -479,8 +481,8 @@ static uint64_t flow_hash(const struct flow_slot *k)
 
 /* Finds the cached flow of key k (hash h); with `add`, replaces the least recently used way
  * if absent. Recency is kept at 2^24 ns (about 17 ms) granularity. */
-static struct flow_slot *flow_find(struct corr *c, const struct flow_slot *k, uint64_t h,
-				   bool add, int64_t ts)
+static struct flow_slot *flow_find(struct corr *c, const struct flow_slot *k, uint64_t h, bool add,
+				   int64_t ts)
 {
 	size_t base = (size_t)(h & (c->n_sets - 1)) * FLOW_WAYS;
 	uint64_t *tags = &c->fc_tag[base];
@@ -637,7 +639,8 @@ void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 		ep_rx(e, ts, d);
 	if (d->sport <= d->dport && (e = ep_get(c, &d->src, d->sport, NULL))) {
 		ep_tx(e, ts, d);
-		struct ttl_slot *t = ttl_get(c->ttl, c->ttl_used, c->ttl_cap, &c->ttl_n, &d->src, d->ttl);
+		struct ttl_slot *t =
+		    ttl_get(c->ttl, c->ttl_used, c->ttl_cap, &c->ttl_n, &d->src, d->ttl);
 		if (t)
 			t->packets++;
 	}
@@ -819,7 +822,8 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 	 * stores them alike. A port below 49152 that was sent to: registered, sent to by several
 	 * peers, never sending, or addressed before it spoke (not a client's ephemeral port). */
 	return e->rx_packets && e->port < 49152 &&
-	       (e->port < 1024 || e->n_clients >= 2 || !e->tx_packets || e->first_rx <= e->first_tx);
+	       (e->port < 1024 || e->n_clients >= 2 || !e->tx_packets ||
+		e->first_rx <= e->first_tx);
 }
 
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)

@@ -18,8 +18,10 @@ int cmd_report(const struct cli *cli)
 	sqlite3 *db = NULL;
 	pm_catch_signals();
 	if (access(cli->db_path, R_OK) != 0) {
-		fprintf(stderr, "portmortem: %s: no such database (run 'portmortem analyze' first, "
-				"or name the database with -d PATH)\n", cli->db_path);
+		fprintf(stderr,
+			"portmortem: %s: no such database (run 'portmortem analyze' first, "
+			"or name the database with -d PATH)\n",
+			cli->db_path);
 		return PM_EXIT_DB;
 	}
 	int rc = db_open_readonly(cli->db_path, &db, errbuf);
@@ -68,7 +70,7 @@ static int merge_one(sqlite3 *db, const char *shard, const struct cli *cli)
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *check = NULL;
 	struct copy_counts k;
-	struct merge_err m = { .shard = shard };
+	struct merge_err m = {.shard = shard};
 	if (access(shard, R_OK) != 0) {
 		fprintf(stderr, "portmortem: %s: cannot read the shard\n", shard);
 		return PM_EXIT_DB;
@@ -89,8 +91,9 @@ static int merge_one(sqlite3 *db, const char *shard, const struct cli *cli)
 	if (rc < 0)
 		fprintf(stderr, "portmortem: %s: %s\n", shard, errbuf);
 	else if (!cli->quiet)
-		fprintf(stderr, "portmortem: %s: %d capture%s merged, %d already present%s\n", shard,
-			k.copied, k.copied == 1 ? "" : "s", k.skipped, k.failed ? ", some failed" : "");
+		fprintf(stderr, "portmortem: %s: %d capture%s merged, %d already present%s\n",
+			shard, k.copied, k.copied == 1 ? "" : "s", k.skipped,
+			k.failed ? ", some failed" : "");
 	char ignore[DB_ERRBUF_SIZE];
 	db_detach(db, "shard", ignore);
 	return rc < 0 || k.failed ? PM_EXIT_DB : PM_EXIT_OK;
@@ -113,8 +116,10 @@ int cmd_merge(const struct cli *cli)
 	pm_catch_signals();
 	for (int i = 0; i < cli->n_args; i++)
 		if (same_file(cli->args[i], cli->db_path)) {
-			fprintf(stderr, "portmortem: %s: cannot merge a database into itself\n"
-					"try 'portmortem --help'\n", cli->args[i]);
+			fprintf(stderr,
+				"portmortem: %s: cannot merge a database into itself\n"
+				"try 'portmortem --help'\n",
+				cli->args[i]);
 			return PM_EXIT_USAGE;
 		}
 	if (db_open(cli->db_path, &db, errbuf) < 0) {
@@ -129,14 +134,17 @@ int cmd_merge(const struct cli *cli)
 	/* A merge that failed in part prints no report: it would read as the whole story. The
 	 * findings are recomputed by the next analyze, merge or report. */
 	if (status != PM_EXIT_OK && !pm_signal())
-		fprintf(stderr, "portmortem: merge into %s incomplete (see above): no report written; "
-				"the captures merged are kept\n", cli->db_path);
+		fprintf(stderr,
+			"portmortem: merge into %s incomplete (see above): no report written; "
+			"the captures merged are kept\n",
+			cli->db_path);
 	int st = pm_signal() || status != PM_EXIT_OK ? 0 : pm_finish(db, cli, NULL);
 	sqlite3_close(db);
 	if (pm_signal()) {
-		fprintf(stderr, "portmortem: interrupted: %d of %d shard%s merged (the captures copied "
-				"are kept), no report written; run again to finish\n", merged, cli->n_args,
-			cli->n_args == 1 ? "" : "s");
+		fprintf(stderr,
+			"portmortem: interrupted: %d of %d shard%s merged (the captures copied "
+			"are kept), no report written; run again to finish\n",
+			merged, cli->n_args, cli->n_args == 1 ? "" : "s");
 		return 128 + pm_signal();
 	}
 	return st ? st : status;

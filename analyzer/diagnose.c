@@ -69,7 +69,8 @@ sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
 	va_start(ap, types);
 	for (int i = 0; types[i]; i++) {
 		if (types[i] == 't')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_TRANSIENT);
 		else if (types[i] == 'i')
 			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
 	}
@@ -94,14 +95,15 @@ void dx_cache_free(struct dx *x)
 {
 	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
 		sqlite3_finalize(x->cache[i].st);
-		x->cache[i] = (struct dx_cached){ 0 };
+		x->cache[i] = (struct dx_cached){0};
 	}
 }
 
 void dx_fail(struct dx *x, const char *what)
 {
 	if (!x->failed)
-		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis, %s: %s", what, sqlite3_errmsg(x->db));
+		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis, %s: %s", what,
+			 sqlite3_errmsg(x->db));
 	x->failed = true;
 }
 
@@ -147,111 +149,113 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
 }
 
 static const char PU_SQL[] =
-	"DROP TABLE IF EXISTS temp.pu;"
-	"CREATE TEMP TABLE pu AS SELECT e.id AS eid, e.capture_id, e.ts_ns, e.reporter, e.reported_to,"
-	" e.ttl, e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
-	" e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
-	" e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
-	" e.fwd_before, e.rev_before, e.sender_peers,"
-	/* the application the quote names: the first word of its hint ("dns A example.com") */
-	" CASE WHEN e.hint IS NOT NULL THEN substr(CAST(e.hint AS TEXT), 1,"
-	" instr(CAST(e.hint AS TEXT) || ' ', ' ') - 1) END AS app, f.c2s_packets, f.s2c_packets, f.c2s_last_ns,"
-	" f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
-	" FROM events e JOIN captures c ON c.id = e.capture_id LEFT JOIN flows f ON f.id = e.flow_id"
-	" WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"
-	" AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
-	"   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
-	/* Endpoint counts of captures that overlap in time (the client's and the server's
-	 * capture of one incident) are the same datagrams seen twice: within such a group the
-	 * largest count stands; groups that follow each other (a rotated archive) add up. */
-	"DROP TABLE IF EXISTS temp.capgrp;"
-	"CREATE TEMP TABLE capgrp AS WITH o AS (SELECT id, first_ns, MAX(last_ns) OVER (ORDER BY"
-	" first_ns, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last FROM captures)"
-	" SELECT id, SUM(prev_last IS NULL OR first_ns > prev_last) OVER (ORDER BY first_ns, id)"
-	" AS grp FROM o;"
-	"DROP TABLE IF EXISTS temp.epg;"
-	"CREATE TEMP TABLE epg AS SELECT g.grp AS capture_id, e.ip, e.port,"
-	" MAX(rx_packets) AS rx_packets, MAX(rx_bytes) AS rx_bytes, MAX(tx_packets) AS tx_packets,"
-	" MAX(tx_bytes) AS tx_bytes, MIN(first_rx_ns) AS first_rx_ns, MAX(last_rx_ns) AS last_rx_ns,"
-	" MIN(first_tx_ns) AS first_tx_ns, MAX(last_tx_ns) AS last_tx_ns, MAX(n_clients) AS n_clients,"
-	" MAX(app) AS app, MAX(errors) AS errors, MIN(err_first_ns) AS err_first_ns,"
-	" MAX(err_last_ns) AS err_last_ns, MAX(tx_before_err_ns) AS tx_before_err_ns,"
-	" MIN(tx_after_err_ns) AS tx_after_err_ns, MAX(tx_during_err) AS tx_during_err,"
-	" MAX(rx_unanswered) AS rx_unanswered, MAX(n_peers) AS n_peers,"
-	" MAX(tx_refused_during) AS tx_refused_during,"
-	" MAX(tx_other_during) AS tx_other_during"
-	" FROM endpoints e JOIN capgrp g ON g.id = e.capture_id GROUP BY g.grp, e.ip, e.port;"
-	"CREATE INDEX temp.epg_ip_port ON epg (ip, port);"
-	"CREATE INDEX temp.epg_port ON epg (port, ip);"
-	"DROP TABLE IF EXISTS temp.pud;";
+    "DROP TABLE IF EXISTS temp.pu;"
+    "CREATE TEMP TABLE pu AS SELECT e.id AS eid, e.capture_id, e.ts_ns, e.reporter, e.reported_to,"
+    " e.ttl, e.src, e.sport, e.dst, e.dport, e.quote_ttl, e.quote_len, e.quote_ip_len, e.role,"
+    " e.orig_seen, e.orig_delay_ns, e.flow_id, e.family,"
+    " e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
+    " e.fwd_before, e.rev_before, e.sender_peers,"
+    /* the application the quote names: the first word of its hint ("dns A example.com") */
+    " CASE WHEN e.hint IS NOT NULL THEN substr(CAST(e.hint AS TEXT), 1,"
+    " instr(CAST(e.hint AS TEXT) || ' ', ' ') - 1) END AS app, f.c2s_packets, f.s2c_packets, "
+    "f.c2s_last_ns,"
+    " f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
+    " FROM events e JOIN captures c ON c.id = e.capture_id LEFT JOIN flows f ON f.id = e.flow_id"
+    " WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"
+    " AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
+    "   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
+    /* Endpoint counts of captures that overlap in time (the client's and the server's
+     * capture of one incident) are the same datagrams seen twice: within such a group the
+     * largest count stands; groups that follow each other (a rotated archive) add up. */
+    "DROP TABLE IF EXISTS temp.capgrp;"
+    "CREATE TEMP TABLE capgrp AS WITH o AS (SELECT id, first_ns, MAX(last_ns) OVER (ORDER BY"
+    " first_ns, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last FROM captures)"
+    " SELECT id, SUM(prev_last IS NULL OR first_ns > prev_last) OVER (ORDER BY first_ns, id)"
+    " AS grp FROM o;"
+    "DROP TABLE IF EXISTS temp.epg;"
+    "CREATE TEMP TABLE epg AS SELECT g.grp AS capture_id, e.ip, e.port,"
+    " MAX(rx_packets) AS rx_packets, MAX(rx_bytes) AS rx_bytes, MAX(tx_packets) AS tx_packets,"
+    " MAX(tx_bytes) AS tx_bytes, MIN(first_rx_ns) AS first_rx_ns, MAX(last_rx_ns) AS last_rx_ns,"
+    " MIN(first_tx_ns) AS first_tx_ns, MAX(last_tx_ns) AS last_tx_ns, MAX(n_clients) AS n_clients,"
+    " MAX(app) AS app, MAX(errors) AS errors, MIN(err_first_ns) AS err_first_ns,"
+    " MAX(err_last_ns) AS err_last_ns, MAX(tx_before_err_ns) AS tx_before_err_ns,"
+    " MIN(tx_after_err_ns) AS tx_after_err_ns, MAX(tx_during_err) AS tx_during_err,"
+    " MAX(rx_unanswered) AS rx_unanswered, MAX(n_peers) AS n_peers,"
+    " MAX(tx_refused_during) AS tx_refused_during,"
+    " MAX(tx_other_during) AS tx_other_during"
+    " FROM endpoints e JOIN capgrp g ON g.id = e.capture_id GROUP BY g.grp, e.ip, e.port;"
+    "CREATE INDEX temp.epg_ip_port ON epg (ip, port);"
+    "CREATE INDEX temp.epg_port ON epg (port, ip);"
+    "DROP TABLE IF EXISTS temp.pud;";
 
 /* One packet is one event: the same error recorded at several capture points (same
  * reporter, ICMP checksum, quoted addresses, ports and IPv4 id; within a clock difference of
  * 10 s) counts once, as the earliest stored copy. Only captures that overlap in time can
  * hold the same packet: run when a group of them exists. */
 static const char DEDUPE_SQL[] =
-	"CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
-	"DROP TABLE IF EXISTS temp.pukey;"
-	"CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
-	" WHERE capture_id IN (SELECT id FROM capgrp WHERE grp IN (SELECT grp FROM capgrp"
-	" GROUP BY grp HAVING COUNT(*) > 1))"
-	" GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
-	"UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
-	" AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
-	" AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND ((o.icmp_cksum = pu.icmp_cksum"
-	" AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
-	/* events stored by version 1 have no checksum: the very same time, then */
-	" OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)))"
-	" WHERE (src, sport, dst, dport, reporter) IN (SELECT * FROM pukey);"
-	"DROP TABLE temp.pukey;"
-	"UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
-	" WHERE dup_of IS NOT NULL;";
+    "CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
+    "DROP TABLE IF EXISTS temp.pukey;"
+    "CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
+    " WHERE capture_id IN (SELECT id FROM capgrp WHERE grp IN (SELECT grp FROM capgrp"
+    " GROUP BY grp HAVING COUNT(*) > 1))"
+    " GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
+    "UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
+    " AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
+    " AND o.capture_id != pu.capture_id AND o.eid < pu.eid AND ((o.icmp_cksum = pu.icmp_cksum"
+    " AND o.quote_ip_id IS pu.quote_ip_id AND abs(o.ts_ns - pu.ts_ns) <= 10000000000)"
+    /* events stored by version 1 have no checksum: the very same time, then */
+    " OR ((o.icmp_cksum IS NULL OR pu.icmp_cksum IS NULL) AND o.ts_ns = pu.ts_ns)))"
+    " WHERE (src, sport, dst, dport, reporter) IN (SELECT * FROM pukey);"
+    "DROP TABLE temp.pukey;"
+    "UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
+    " WHERE dup_of IS NOT NULL;";
 
 static const char CLASSIFY_SQL[] =
-	"CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
-	"DELETE FROM pu WHERE dup_of IS NOT NULL;"
-	"DROP TABLE IF EXISTS temp.te;"
-	"CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
-	" WHERE capture_id IN (SELECT id FROM captures) AND proto = 17 AND sport IS NOT NULL"
-	" AND dport IS NOT NULL"
-	" AND ((family = 'icmp' AND type = 11) OR (family = 'icmp6' AND type = 3));"
-	"CREATE INDEX temp.te_pair ON te (src, dst, dport);"
-	"DELETE FROM findings;"
-	/* A refused datagram whose conversation was not in its capture (an earlier file of a
-	 * rotated archive, or evicted from the flow cache) was a reply when it came from a
-	 * service that answers requests in any capture, to a port that is no such service. */
-	"UPDATE pu SET role = 'reply' WHERE role = 'request' AND orig_seen = 0"
-	" AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM epg s WHERE s.ip = pu.src"
-	"  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0"
-	"  AND s.first_rx_ns <= s.first_tx_ns)"
-	" AND NOT EXISTS (SELECT 1 FROM epg c WHERE c.ip = pu.dst AND c.port = pu.dport"
-	"  AND c.tx_packets > 0 AND c.rx_packets > 0 AND c.first_rx_ns <= c.first_tx_ns);";
+    "CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
+    "DELETE FROM pu WHERE dup_of IS NOT NULL;"
+    "DROP TABLE IF EXISTS temp.te;"
+    "CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
+    " WHERE capture_id IN (SELECT id FROM captures) AND proto = 17 AND sport IS NOT NULL"
+    " AND dport IS NOT NULL"
+    " AND ((family = 'icmp' AND type = 11) OR (family = 'icmp6' AND type = 3));"
+    "CREATE INDEX temp.te_pair ON te (src, dst, dport);"
+    "DELETE FROM findings;"
+    /* A refused datagram whose conversation was not in its capture (an earlier file of a
+     * rotated archive, or evicted from the flow cache) was a reply when it came from a
+     * service that answers requests in any capture, to a port that is no such service. */
+    "UPDATE pu SET role = 'reply' WHERE role = 'request' AND orig_seen = 0"
+    " AND reporter = dst AND sport < dport AND EXISTS (SELECT 1 FROM epg s WHERE s.ip = pu.src"
+    "  AND s.port = pu.sport AND s.tx_packets > 0 AND s.rx_packets > 0"
+    "  AND s.first_rx_ns <= s.first_tx_ns)"
+    " AND NOT EXISTS (SELECT 1 FROM epg c WHERE c.ip = pu.dst AND c.port = pu.dport"
+    "  AND c.tx_packets > 0 AND c.rx_packets > 0 AND c.first_rx_ns <= c.first_tx_ns);";
 
 /* Every event records the finding that claimed it (a copy seen at another capture point
  * too, with the event it duplicates); each finding lists the captures its events are in. */
 static const char CLAIM_SQL[] =
-	"CREATE INDEX temp.pu_eid ON pu (eid);"
-	"DROP TABLE IF EXISTS temp.claim;"
-	"CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER);"
-	"INSERT INTO claim SELECT eid, fid, NULL FROM pu WHERE fid IS NOT NULL;"
-	"INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of FROM pud d"
-	" JOIN pu p ON p.eid = d.dup_of;";
+    "CREATE INDEX temp.pu_eid ON pu (eid);"
+    "DROP TABLE IF EXISTS temp.claim;"
+    "CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER);"
+    "INSERT INTO claim SELECT eid, fid, NULL FROM pu WHERE fid IS NOT NULL;"
+    "INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of FROM pud d"
+    " JOIN pu p ON p.eid = d.dup_of;";
 
 /* Only the rows whose link changed are written: a re-run writes nothing. */
 static const char LINK_SQL[] =
-	"UPDATE events SET finding_id = NULL, dup_of = NULL WHERE (finding_id IS NOT NULL"
-	" OR dup_of IS NOT NULL) AND capture_id IN (SELECT id FROM captures)"
-	" AND id NOT IN (SELECT eid FROM claim);"
-	"UPDATE events SET finding_id = c.fid, dup_of = c.dup_of FROM claim c"
-	" WHERE c.eid = events.id AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT c.dup_of);"
-	"DROP TABLE temp.claim;";
+    "UPDATE events SET finding_id = NULL, dup_of = NULL WHERE (finding_id IS NOT NULL"
+    " OR dup_of IS NOT NULL) AND capture_id IN (SELECT id FROM captures)"
+    " AND id NOT IN (SELECT eid FROM claim);"
+    "UPDATE events SET finding_id = c.fid, dup_of = c.dup_of FROM claim c"
+    " WHERE c.eid = events.id AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT "
+    "c.dup_of);"
+    "DROP TABLE temp.claim;";
 
 static const char CAPTURE_POINTS_SQL[] =
-	"UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
-	" FROM (SELECT DISTINCT x.fid, c.path FROM (SELECT fid, capture_id FROM pu WHERE fid IS NOT"
-	" NULL UNION SELECT p.fid, d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of) x"
-	" JOIN captures c ON c.id = x.capture_id ORDER BY x.fid, c.path) GROUP BY fid) s"
-	" WHERE s.fid = findings.id;";
+    "UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
+    " FROM (SELECT DISTINCT x.fid, c.path FROM (SELECT fid, capture_id FROM pu WHERE fid IS NOT"
+    " NULL UNION SELECT p.fid, d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of) x"
+    " JOIN captures c ON c.id = x.capture_id ORDER BY x.fid, c.path) GROUP BY fid) s"
+    " WHERE s.fid = findings.id;";
 
 /* Linking many events at once (a first run over a large capture) rewrites an entry of the
  * finding index for each: past this many new links, dropping the index and building it
@@ -262,7 +266,8 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
@@ -273,28 +278,32 @@ static int link_events(sqlite3 *db, char *errbuf)
 	if (db_exec(db, CLAIM_SQL, errbuf) < 0)
 		return -1;
 	/* The stored table, not a report's private copy of it (db_shadow_written). */
-	bool stored = query_int(db, "SELECT COUNT(*) FROM temp.sqlite_schema WHERE name = 'events'") == 0;
+	bool stored =
+	    query_int(db, "SELECT COUNT(*) FROM temp.sqlite_schema WHERE name = 'events'") == 0;
 	int64_t linked = stored ? query_int(db, "SELECT COUNT(*) FROM main.events WHERE finding_id"
-					    " IS NOT NULL") : -1;
+						" IS NOT NULL")
+				: -1;
 	bool rebuild = linked >= 0 &&
 		       query_int(db, "SELECT COUNT(*) FROM claim") - linked >= RELINK_REBUILD_MIN;
 	if (rebuild && db_exec(db, "DROP INDEX main.events_finding", errbuf) < 0)
 		return -1;
 	if (db_exec(db, LINK_SQL, errbuf) < 0)
 		return -1;
-	if (rebuild && db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id)", errbuf) < 0)
+	if (rebuild &&
+	    db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id)", errbuf) < 0)
 		return -1;
 	return db_exec(db, CAPTURE_POINTS_SQL, errbuf);
 }
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
-int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
-		       int64_t server_port, const char *source_ip)
+int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip, int64_t server_port,
+		       const char *source_ip)
 {
-	sqlite3_stmt *st = dx_prepare(x,
-		"INSERT INTO findings (diagnosis, confidence, severity, server_ip, server_port,"
-		" source_ip, errors, requests, replies) VALUES (?1, 'medium', 0, ?2, ?3, ?4, 0, 0, 0)",
-		"ttit", label, server_ip, server_port, source_ip ? source_ip : "");
+	sqlite3_stmt *st = dx_prepare(
+	    x,
+	    "INSERT INTO findings (diagnosis, confidence, severity, server_ip, server_port,"
+	    " source_ip, errors, requests, replies) VALUES (?1, 'medium', 0, ?2, ?3, ?4, 0, 0, 0)",
+	    "ttit", label, server_ip, server_port, source_ip ? source_ip : "");
 	dx_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
 }
@@ -315,17 +324,20 @@ static bool has_overlapping_captures(sqlite3 *db)
 #define DIAGNOSIS_RULES 2
 
 /* What the findings were computed from: the rules' version and the captures' rows. */
-#define SIGNATURE_SQL                                                                      \
-	"SELECT 'rules=" PM_STR(DIAGNOSIS_RULES) ";captures=' || COUNT(*) || ';max=' ||"            \
-	" coalesce(MAX(id), 0) || ';ids=' || coalesce(SUM(id), 0) || ';packets=' ||"              \
-	" coalesce(SUM(packets), 0) FROM captures"
+#define SIGNATURE_SQL                                                                              \
+	"SELECT 'rules=" PM_STR(DIAGNOSIS_RULES) ";captures=' || COUNT(*) || ';max=' ||"           \
+						 " coalesce(MAX(id), 0) || ';ids=' || "            \
+						 "coalesce(SUM(id), 0) || ';packets=' ||"          \
+						 " coalesce(SUM(packets), 0) FROM captures"
 
 bool diagnose_current(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 	bool same = false;
-	if (sqlite3_prepare_v2(db, "SELECT value = (" SIGNATURE_SQL ") FROM meta WHERE key ="
-			       " 'findings_from'", -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db,
+			       "SELECT value = (" SIGNATURE_SQL ") FROM meta WHERE key ="
+			       " 'findings_from'",
+			       -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		same = sqlite3_column_int(st, 0) == 1;
 	sqlite3_finalize(st);
@@ -339,9 +351,11 @@ void dx_need_indexes(struct dx *x)
 {
 	if (x->failed || x->indexed)
 		return;
-	if (db_exec(x->db, "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
+	if (db_exec(x->db,
+		    "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
 		    "CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
-		    "CREATE INDEX temp.pu_reply ON pu (src, sport);", x->errbuf) < 0)
+		    "CREATE INDEX temp.pu_reply ON pu (src, sport);",
+		    x->errbuf) < 0)
 		x->failed = true;
 	x->indexed = true;
 }
@@ -354,7 +368,7 @@ bool dx_service_port(const struct dx *x, int64_t port)
 
 int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 {
-	struct dx x = { .db = db, .kb = kb };
+	struct dx x = {.db = db, .kb = kb};
 	/* The temporary tables of a storm of errors hold millions of rows: a larger page cache
 	 * for them keeps their B-trees in memory instead of spilling to temporary files. */
 	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||
@@ -379,11 +393,17 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
-	if (db_exec(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', ("
-		    SIGNATURE_SQL "))", errbuf) < 0)
+	if (db_exec(
+		db,
+		"INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', (" SIGNATURE_SQL
+		"))",
+		errbuf) < 0)
 		goto error;
-	if (db_exec(db, "DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
-		    " DROP TABLE temp.capgrp; COMMIT", errbuf) < 0)
+	if (db_exec(
+		db,
+		"DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
+		" DROP TABLE temp.capgrp; COMMIT",
+		errbuf) < 0)
 		goto error;
 	return (int)x.n_findings;
 error:;

@@ -14,7 +14,7 @@
 #define DX_CACHE_SLOTS 128
 struct dx_cached {
 	sqlite3_stmt *st;
-	bool busy;	/* handed out by dx_prepare, not yet given back by dx_done */
+	bool busy; /* handed out by dx_prepare, not yet given back by dx_done */
 };
 
 struct diagnose_kb;
@@ -25,7 +25,7 @@ struct dx {
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
-	bool indexed;		/* dx_need_indexes() ran */
+	bool indexed; /* dx_need_indexes() ran */
 	struct dx_cached cache[DX_CACHE_SLOTS];
 };
 
@@ -50,11 +50,11 @@ struct dx {
 
 /* What kind of application an endpoint speaks (from dx_app_class()). */
 enum app_class {
-	APP_UNKNOWN,	/* nothing in the payload said */
-	APP_SERVICE,	/* request/response service clients are configured to use (DNS, NTP, ...) */
-	APP_STREAM,	/* media, QUIC, VPN, game: long two-way conversations */
-	APP_P2P,	/* peer-to-peer overlays */
-	APP_HOSTILE,	/* spam and worm payloads */
+	APP_UNKNOWN, /* nothing in the payload said */
+	APP_SERVICE, /* request/response service clients are configured to use (DNS, NTP, ...) */
+	APP_STREAM,  /* media, QUIC, VPN, game: long two-way conversations */
+	APP_P2P,     /* peer-to-peer overlays */
+	APP_HOSTILE, /* spam and worm payloads */
 };
 enum app_class dx_app_class(const char *app);
 /* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
@@ -82,8 +82,8 @@ void dx_fail(struct dx *x, const char *what);
 void dx_run(struct dx *x, sqlite3_stmt *st, const char *what);
 int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def);
 void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len);
-int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip,
-		       int64_t server_port, const char *source_ip);
+int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip, int64_t server_port,
+		       const char *source_ip);
 
 /* Rules, each claiming the events of its findings (pu.fid), in this order:
  * rules.c: traceroute, udp-scan; rules_reflect.c: reflection; rules_reply.c: refused
@@ -100,9 +100,9 @@ struct refusal {
 	const char *ip;
 	int64_t port, fid, errors, self, other, icmp_ttl, udp_ttl, n_clients;
 	int64_t rx, tx, before, after, unanswered, t_first, t_last, span_ns, seen;
-	int64_t quote_len, quote_ip_len;	/* largest quote, and the datagram it came from */
+	int64_t quote_len, quote_ip_len; /* largest quote, and the datagram it came from */
 	int64_t two_way, silent_after, talked, max_shots, p2p, peers;
-	int64_t tx_refused, tx_other;		/* answers between the errors, to whom */
+	int64_t tx_refused, tx_other; /* answers between the errors, to whom */
 	bool v6, configured, rate_limited, forged, hostile;
 	enum app_class cls;
 	char reporter[64], app[24], alt_port[128], alt_host[256], ep[80];
@@ -116,14 +116,14 @@ void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len);
  * of a server whose endpoint statistics were not kept (the higher port of a conversation is
  * counted in its flows, not in the endpoint table). */
 void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server);
-void dx_summaries(struct dx *x);	/* errors, clients, reporters, names, times */
+void dx_summaries(struct dx *x); /* errors, clients, reporters, names, times */
 void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_t num);
 void dx_add_secondary(struct dx *x, int64_t fid, const char *label);
-void fmt_clock(int64_t ns, char *buf, size_t len);	/* "21:42:45.501" */
-void fmt_duration(int64_t ns, char *buf, size_t len);	/* "1.5 s", "4 min 12 s" */
-int initial_ttl(int ttl);				/* 32, 64, 128 or 255 */
+void fmt_clock(int64_t ns, char *buf, size_t len);			/* "21:42:45.501" */
+void fmt_duration(int64_t ns, char *buf, size_t len);			/* "1.5 s", "4 min 12 s" */
+int initial_ttl(int ttl);						/* 32, 64, 128 or 255 */
 void fmt_endpoint(const char *ip, int64_t port, char *buf, size_t len); /* "[2001:db8::1]:53" */
 
 #endif

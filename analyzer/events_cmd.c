@@ -1,4 +1,5 @@
-/* events_cmd.c - `portmortem events`: every ICMP destination unreachable, one line each (SPEC §7). */
+/* events_cmd.c - `portmortem events`: every ICMP destination unreachable, one line each (SPEC §7).
+ */
 #include "analyzer/commands.h"
 
 #include <limits.h>
@@ -18,27 +19,27 @@
 struct events_out {
 	bool json;
 	FILE *out;
-	const char *capture;	/* escaped capture path */
+	const char *capture; /* escaped capture path */
 	int precision;
-	sqlite3 *mem;		/* in-memory database: json_object() builds each line */
+	sqlite3 *mem; /* in-memory database: json_object() builds each line */
 	sqlite3_stmt *st;
 	/* -d: the database the captures were analyzed into, and the stored capture being read */
 	sqlite3 *db;
 	sqlite3_stmt *file_cache, *capture_id, *finding;
-	int64_t stored_id;	/* captures.id of the capture being read, -1 when not stored */
+	int64_t stored_id; /* captures.id of the capture being read, -1 when not stored */
 };
 
 static const char EVENT_JSON_SQL[] =
-	"SELECT json_object('time', ?1, 'capture', ?2, 'frame', ?3, 'reporter', ?4, 'ttl', ?5, "
-	"'family', ?6, 'type', ?7, 'code', ?8, 'proto', ?9, 'src', ?10, 'sport', ?11, "
-	"'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16), "
-	"'community_id', ?17, 'finding_id', ?18, 'diagnosis', ?19)";
+    "SELECT json_object('time', ?1, 'capture', ?2, 'frame', ?3, 'reporter', ?4, 'ttl', ?5, "
+    "'family', ?6, 'type', ?7, 'code', ?8, 'proto', ?9, 'src', ?10, 'sport', ?11, "
+    "'dst', ?12, 'dport', ?13, 'quote_len', ?14, 'hint', ?15, 'anomalies', json(?16), "
+    "'community_id', ?17, 'finding_id', ?18, 'diagnosis', ?19)";
 
 struct event_text {
 	char time[40], reporter[48], src[48], dst[48], hint[1200], anomalies[1024], proto[8];
 	char community_id[REPORT_COMMUNITY_ID_LEN]; /* of the quoted flow, "" when none */
-	int64_t finding_id;	/* -d: the finding that claimed the event, -1 when none */
-	char diagnosis[64];	/* -d: its diagnosis (escaped), "" when none */
+	int64_t finding_id; /* -d: the finding that claimed the event, -1 when none */
+	char diagnosis[64]; /* -d: its diagnosis (escaped), "" when none */
 };
 
 /* -d: the finding that claimed the event at `frame` of the stored capture being read. */
@@ -175,13 +176,13 @@ static int64_t stored_capture(struct events_out *eo, const char *path, const cha
 	if (!eo->db)
 		return -1;
 	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || !realpath(path, real)) {
-		fprintf(stderr, "portmortem: %s: not a file the database can know: no finding ids\n",
-			path);
+		fprintf(stderr,
+			"portmortem: %s: not a file the database can know: no finding ids\n", path);
 		return -1;
 	}
-	struct db_file_id f = { real, (int64_t)sb.st_size,
-				(int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
-				(int64_t)sb.st_ino };
+	struct db_file_id f = {real, (int64_t)sb.st_size,
+			       (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
+			       (int64_t)sb.st_ino};
 	int known = db_file_lookup(eo->db, &eo->file_cache, &f, filter, key, sizeof key, errbuf);
 	int64_t id = -1;
 	if (known == 1) {
@@ -249,15 +250,19 @@ static int open_stored(struct events_out *eo, const char *path)
 	}
 	if (sqlite3_prepare_v2(eo->db, "SELECT id FROM captures WHERE content_hash = ?1", -1,
 			       &eo->capture_id, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(eo->db, "SELECT e.finding_id, f.diagnosis FROM events e LEFT JOIN"
+	    sqlite3_prepare_v2(eo->db,
+			       "SELECT e.finding_id, f.diagnosis FROM events e LEFT JOIN"
 			       " findings f ON f.id = e.finding_id WHERE e.capture_id = ?1"
-			       " AND e.frame = ?2 LIMIT 1", -1, &eo->finding, NULL) != SQLITE_OK) {
+			       " AND e.frame = ?2 LIMIT 1",
+			       -1, &eo->finding, NULL) != SQLITE_OK) {
 		fprintf(stderr, "portmortem: database %s: %s\n", path, sqlite3_errmsg(eo->db));
 		return -1;
 	}
 	if (!diagnose_current(eo->db))
-		fprintf(stderr, "portmortem: database %s: its findings are older than its captures;"
-			" 'portmortem report -d %s' shows them current\n", path, path);
+		fprintf(stderr,
+			"portmortem: database %s: its findings are older than its captures;"
+			" 'portmortem report -d %s' shows them current\n",
+			path, path);
 	return 0;
 }
 
@@ -268,7 +273,7 @@ int cmd_events(const struct cli *cli)
 	/* One capture at a time: the other cores may decompress beside it. */
 	atomic_int helpers = cores > 1 ? (int)(cores - 1) : 0;
 	copt.decode_threads = &helpers;
-	struct events_run er = { .copt = &copt };
+	struct events_run er = {.copt = &copt};
 	er.eo.json = cli->format == REPORT_JSON;
 	er.eo.out = stdout;
 	if (cli->db_given && open_stored(&er.eo, cli->db_path) < 0) {
@@ -277,7 +282,8 @@ int cmd_events(const struct cli *cli)
 	}
 	if (er.eo.json) {
 		if (sqlite3_open(":memory:", &er.eo.mem) != SQLITE_OK ||
-		    sqlite3_prepare_v2(er.eo.mem, EVENT_JSON_SQL, -1, &er.eo.st, NULL) != SQLITE_OK) {
+		    sqlite3_prepare_v2(er.eo.mem, EVENT_JSON_SQL, -1, &er.eo.st, NULL) !=
+			SQLITE_OK) {
 			fprintf(stderr, "portmortem: sqlite: %s\n", sqlite3_errmsg(er.eo.mem));
 			sqlite3_close(er.eo.mem);
 			close_stored(&er.eo);
@@ -285,7 +291,8 @@ int cmd_events(const struct cli *cli)
 		}
 	} else {
 		fputs("time\tcapture\tframe\treporter\tttl\tfamily\ttype\tcode\tproto\tsrc\tsport"
-		      "\tdst\tdport\tquote_len\thint\tanomalies\tcommunity_id", stdout);
+		      "\tdst\tdport\tquote_len\thint\tanomalies\tcommunity_id",
+		      stdout);
 		fputs(er.eo.db ? "\tfinding_id\tdiagnosis\n" : "\n", stdout);
 	}
 	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);

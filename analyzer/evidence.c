@@ -55,14 +55,22 @@ void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	dx_run(x, dx_prepare(x, "UPDATE findings SET evidence = json_insert(evidence, '$[#]', ?2)"
-			     " WHERE id = ?1", "it", fid, text), "adding evidence");
+	dx_run(x,
+	       dx_prepare(x,
+			  "UPDATE findings SET evidence = json_insert(evidence, '$[#]', ?2)"
+			  " WHERE id = ?1",
+			  "it", fid, text),
+	       "adding evidence");
 }
 
 void dx_add_secondary(struct dx *x, int64_t fid, const char *label)
 {
-	dx_run(x, dx_prepare(x, "UPDATE findings SET secondary = json_insert(secondary, '$[#]', ?2)"
-			     " WHERE id = ?1", "it", fid, label), "adding a label");
+	dx_run(x,
+	       dx_prepare(x,
+			  "UPDATE findings SET secondary = json_insert(secondary, '$[#]', ?2)"
+			  " WHERE id = ?1",
+			  "it", fid, label),
+	       "adding a label");
 }
 
 /* Sets one column (a fixed name from our own code, never from data) to text or num. */
@@ -80,32 +88,32 @@ void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_
  * quotes say, the application the quotes name most often, then the first 100 clients and
  * reporters of each in address order. */
 static const char SUMMARY_SQL[] =
-	"DROP TABLE IF EXISTS temp.fs;"
-	"CREATE TEMP TABLE fs AS SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0, MAX(ts_ns) AS t1,"
-	" MAX(precision) AS prec, SUM(orig_seen) AS seen,"
-	" AVG(CASE WHEN orig_seen THEN orig_delay_ns END) AS delay, MAX(quote_len) AS qlen,"
-	" MAX(quote_ip_len) AS iplen, MAX(family = 'icmp6') AS v6, MIN(ttl) AS ttl_lo,"
-	" MAX(ttl) AS ttl_hi FROM pu NOT INDEXED WHERE fid IS NOT NULL GROUP BY fid;"
-	"UPDATE findings SET errors = s.n, first_error_ns = s.t0, last_error_ns = s.t1,"
-	" precision = coalesce(s.prec, 6) FROM fs s WHERE s.fid = findings.id;"
-	"DROP TABLE IF EXISTS temp.fa;"
-	"CREATE TEMP TABLE fa AS SELECT fid, app FROM (SELECT fid, app, row_number() OVER"
-	" (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k"
-	" FROM pu NOT INDEXED WHERE fid IS NOT NULL AND app IS NOT NULL GROUP BY fid, app) WHERE k = 1;"
-	/* distinct pairs into a clustered table first: the window then reads them in order */
-	"DROP TABLE IF EXISTS temp.fc;"
-	"CREATE TEMP TABLE fc (fid, c, PRIMARY KEY (fid, c)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO fc SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END"
-	" FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
-	"UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
-	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
-	" GROUP BY fid) s WHERE s.fid = findings.id;"
-	"DELETE FROM fc;"
-	"INSERT OR IGNORE INTO fc SELECT fid, reporter FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
-	"UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
-	" fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
-	" GROUP BY fid) s"
-	" WHERE s.fid = findings.id;";
+    "DROP TABLE IF EXISTS temp.fs;"
+    "CREATE TEMP TABLE fs AS SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0, MAX(ts_ns) AS t1,"
+    " MAX(precision) AS prec, SUM(orig_seen) AS seen,"
+    " AVG(CASE WHEN orig_seen THEN orig_delay_ns END) AS delay, MAX(quote_len) AS qlen,"
+    " MAX(quote_ip_len) AS iplen, MAX(family = 'icmp6') AS v6, MIN(ttl) AS ttl_lo,"
+    " MAX(ttl) AS ttl_hi FROM pu NOT INDEXED WHERE fid IS NOT NULL GROUP BY fid;"
+    "UPDATE findings SET errors = s.n, first_error_ns = s.t0, last_error_ns = s.t1,"
+    " precision = coalesce(s.prec, 6) FROM fs s WHERE s.fid = findings.id;"
+    "DROP TABLE IF EXISTS temp.fa;"
+    "CREATE TEMP TABLE fa AS SELECT fid, app FROM (SELECT fid, app, row_number() OVER"
+    " (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k"
+    " FROM pu NOT INDEXED WHERE fid IS NOT NULL AND app IS NOT NULL GROUP BY fid, app) WHERE k = 1;"
+    /* distinct pairs into a clustered table first: the window then reads them in order */
+    "DROP TABLE IF EXISTS temp.fc;"
+    "CREATE TEMP TABLE fc (fid, c, PRIMARY KEY (fid, c)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO fc SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END"
+    " FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
+    "UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
+    " fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
+    " GROUP BY fid) s WHERE s.fid = findings.id;"
+    "DELETE FROM fc;"
+    "INSERT OR IGNORE INTO fc SELECT fid, reporter FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
+    "UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
+    " fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
+    " GROUP BY fid) s"
+    " WHERE s.fid = findings.id;";
 
 /* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
  * the 20 most frequent of each. */
@@ -113,13 +121,19 @@ static void finding_names(struct dx *x)
 {
 	/* the names stay in events (a narrower event table makes every pass cheaper); pu is in
 	 * event order, so the lookups walk events forward */
-	sqlite3_stmt *st = dx_prepare(x, "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
-				      " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
-				      " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
-				      " ORDER BY p.fid, 4 DESC, 2, 3", "");
-	sqlite3_stmt *add = dx_prepare(x, "UPDATE findings SET names = json_insert(names, '$[#]',"
-				       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
-				       " WHERE id = ?1", "");
+	sqlite3_stmt *st =
+	    dx_prepare(x,
+		       "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
+		       " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
+		       " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
+		       " ORDER BY p.fid, 4 DESC, 2, 3",
+		       "");
+	sqlite3_stmt *add =
+	    dx_prepare(x,
+		       "UPDATE findings SET names = json_insert(names, '$[#]',"
+		       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
+		       " WHERE id = ?1",
+		       "");
 	int rc = SQLITE_DONE;
 	int64_t fid = -1, rank = 0;
 	while (st && add && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -170,46 +184,66 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 	char d[32];
 	fmt_duration(delay, d, sizeof d);
 	if (seen == 0)
-		dx_evidence(x, fid, "The refused datagrams themselves are not in the capture: the"
+		dx_evidence(x, fid,
+			    "The refused datagrams themselves are not in the capture: the"
 			    " capture point sees only one direction, or a filter hid them.");
 	else if (n == 1)
-		dx_evidence(x, fid, "The refused datagram is in the capture; the error followed it"
-			    " within %s.", d);
+		dx_evidence(x, fid,
+			    "The refused datagram is in the capture; the error followed it"
+			    " within %s.",
+			    d);
 	else if (seen == n)
-		dx_evidence(x, fid, "All %lld refused datagrams are in the capture; the error followed"
-			    " each within %s on average.", (long long)n, d);
+		dx_evidence(x, fid,
+			    "All %lld refused datagrams are in the capture; the error followed"
+			    " each within %s on average.",
+			    (long long)n, d);
 	else
-		dx_evidence(x, fid, "%lld of the %lld refused datagrams %s in the capture; the error"
-			    " followed each within %s on average.", (long long)seen, (long long)n,
-			    seen == 1 ? "is" : "are", d);
+		dx_evidence(x, fid,
+			    "%lld of the %lld refused datagrams %s in the capture; the error"
+			    " followed each within %s on average.",
+			    (long long)seen, (long long)n, seen == 1 ? "is" : "are", d);
 	int hdr8 = v6 ? 48 : 28;
 	const char *quote = n == 1 ? "The error quotes" : "The errors quote";
 	if (qlen == hdr8 && iplen > qlen && ttl_lo == 255 && ttl_hi == 255)
-		dx_evidence(x, fid, "%s only the IP header and 8 bytes of the original datagram"
+		dx_evidence(x, fid,
+			    "%s only the IP header and 8 bytes of the original datagram"
 			    " (%lld of %lld bytes) and %s with TTL 255: typical of a router or a"
-			    " firewall; Linux hosts quote up to %d bytes.", quote, (long long)qlen,
-			    (long long)iplen, n == 1 ? "starts" : "start", v6 ? 1232 : 548);
+			    " firewall; Linux hosts quote up to %d bytes.",
+			    quote, (long long)qlen, (long long)iplen, n == 1 ? "starts" : "start",
+			    v6 ? 1232 : 548);
 	else if (qlen == hdr8 && iplen > qlen)
-		dx_evidence(x, fid, "%s only the IP header and 8 bytes of the original datagram"
-			    " (%lld of %lld bytes), as Windows, macOS, iOS and many embedded stacks do"
-			    " (Linux quotes up to %d bytes), so the quotes alone cannot name the"
-			    " service.", quote, (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
+		dx_evidence(
+		    x, fid,
+		    "%s only the IP header and 8 bytes of the original datagram"
+		    " (%lld of %lld bytes), as Windows, macOS, iOS and many embedded stacks do"
+		    " (Linux quotes up to %d bytes), so the quotes alone cannot name the"
+		    " service.",
+		    quote, (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
 	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
-		dx_evidence(x, fid, "%s the whole original datagram (%lld bytes), as Linux and other"
-			    " full host stacks do.", quote, (long long)qlen);
+		dx_evidence(x, fid,
+			    "%s the whole original datagram (%lld bytes), as Linux and other"
+			    " full host stacks do.",
+			    quote, (long long)qlen);
 }
 
 void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
 {
-	dx_text(x, dx_prepare(x, "SELECT app FROM pu WHERE fid = ?1 AND app IS NOT NULL"
-			      " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1", "i", fid), buf, len);
+	dx_text(x,
+		dx_prepare(x,
+			   "SELECT app FROM pu WHERE fid = ?1 AND app IS NOT NULL"
+			   " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1",
+			   "i", fid),
+		buf, len);
 }
 
 void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server)
 {
-	sqlite3_stmt *st = dx_prepare(x, "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM("
-				      "s2c_packets), 0) FROM flows WHERE id IN (SELECT flow_id FROM pu"
-				      " WHERE fid = ?1)", "i", fid);
+	sqlite3_stmt *st =
+	    dx_prepare(x,
+		       "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM("
+		       "s2c_packets), 0) FROM flows WHERE id IN (SELECT flow_id FROM pu"
+		       " WHERE fid = ?1)",
+		       "i", fid);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*to_server = sqlite3_column_int64(st, 0);
 		*from_server = sqlite3_column_int64(st, 1);
@@ -231,10 +265,10 @@ static void finding_service(struct dx *x, const struct fsum *f)
 }
 
 static const char FINDING_SUMS_SQL[] =
-	"SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app) FROM epg e WHERE e.ip ="
-	" f.server_ip AND e.port = f.server_port), a.app, s.n, s.seen, s.delay, s.qlen, s.iplen,"
-	" s.v6, s.ttl_lo, s.ttl_hi FROM findings f LEFT JOIN fs s ON s.fid = f.id"
-	" LEFT JOIN fa a ON a.fid = f.id ORDER BY f.id";
+    "SELECT f.id, f.server_port, f.diagnosis, (SELECT MAX(app) FROM epg e WHERE e.ip ="
+    " f.server_ip AND e.port = f.server_port), a.app, s.n, s.seen, s.delay, s.qlen, s.iplen,"
+    " s.v6, s.ttl_lo, s.ttl_hi FROM findings f LEFT JOIN fs s ON s.fid = f.id"
+    " LEFT JOIN fa a ON a.fid = f.id ORDER BY f.id";
 
 static void read_fsum(sqlite3_stmt *st, struct fsum *f)
 {
@@ -245,8 +279,8 @@ static void read_fsum(sqlite3_stmt *st, struct fsum *f)
 	snprintf(f->label, sizeof f->label, "%s", l ? (const char *)l : "");
 	snprintf(f->app, sizeof f->app, "%s", a ? (const char *)a : "");
 	snprintf(f->quoted_app, sizeof f->quoted_app, "%s", q ? (const char *)q : "");
-	int64_t *out[] = { &f->n, &f->seen, &f->delay, &f->qlen, &f->iplen, &f->v6, &f->ttl_lo,
-			   &f->ttl_hi };
+	int64_t *out[] = {&f->n,     &f->seen, &f->delay,  &f->qlen,
+			  &f->iplen, &f->v6,   &f->ttl_lo, &f->ttl_hi};
 	for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
 		*out[i] = sqlite3_column_int64(st, 5 + i);
 }
@@ -280,11 +314,13 @@ void dx_summaries(struct dx *x)
 	dx_done(x, st);
 	for (size_t i = 0; i < n && !x->failed; i++) {
 		finding_service(x, &fs[i]);
-		if (strcmp(fs[i].label, "traceroute") != 0 && strcmp(fs[i].label, "udp-scan") != 0 &&
-		    strcmp(fs[i].label, "reflection") != 0)
+		if (strcmp(fs[i].label, "traceroute") != 0 &&
+		    strcmp(fs[i].label, "udp-scan") != 0 && strcmp(fs[i].label, "reflection") != 0)
 			quote_evidence(x, &fs[i]);
 	}
 	free(fs);
-	if (!x->failed && db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa; DROP TABLE temp.fc", x->errbuf) < 0)
+	if (!x->failed &&
+	    db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa; DROP TABLE temp.fc",
+		    x->errbuf) < 0)
 		x->failed = true;
 }

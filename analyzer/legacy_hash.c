@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static const uint64_t LANE_SEED[4] = {0x243f6a8885a308d3u, 0x13198a2e03707344u, 0xa4093822299f31d0u,
 				      0x082efa98ec4e6c89u};
 static const uint64_t LANE_MUL[4] = {0x9e3779b97f4a7c15u, 0xc2b2ae3d27d4eb4fu, 0x165667b19e3779f9u,

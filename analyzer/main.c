@@ -9,62 +9,83 @@
 #include "db/db.h"
 
 static const char USAGE[] =
-	"usage: portmortem [analyze] [OPTIONS] CAPTURE...   analyze captures, store, report\n"
-	"       portmortem report [OPTIONS]                 report from an existing database\n"
-	"       portmortem merge --db OUT SHARD.db...       merge databases made elsewhere\n"
-	"       portmortem events [-f tsv|json] [-d DB] CAPTURE...  list every ICMP unreachable\n"
-	"       portmortem explain LABEL|PORT|SERVICE       print a knowledge-base entry\n"
-	"\n"
-	"CAPTURE is a pcap or pcapng file (plain, gzip or zstd), a directory (walked\n"
-	"recursively) or - for standard input.\n"
-	"\n"
-	"options:\n"
-	"  -d, --db PATH          database (default ./portmortem.db)\n"
-	"  -f, --format FMT       text, html, json or csv (events: tsv or json)\n"
-	"  -o, --output PATH      write the report there (default standard output)\n"
-	"  -j, --jobs N           captures analyzed at once (default: number of cores)\n"
-	"      --filter BPF       libpcap filter applied to every packet first\n"
-	"      --events           csv: one row per event instead of one per finding\n"
-	"report filters (each repeatable: one option's values OR, different options AND):\n"
-	"      --capture PATH|ID  findings with packets in that capture (its path, file\n"
-	"                         name or id)\n"
-	"      --since TIME       findings with errors at or after TIME (ISO 8601, UTC:\n"
-	"                         2026-11-23T10:02:03Z, '2026-11-23 10:02', 2026-11-23)\n"
-	"      --until TIME       findings with errors at or before TIME\n"
-	"      --server IP[:PORT] findings about that server ([IPv6]:PORT)\n"
-	"      --label LABEL      findings with that diagnosis (or secondary label)\n"
-	"      --service NAME     findings of that service (dns, syslog, udp/5000, ...)\n"
-	"      --max-endpoints N  bound of the UDP endpoint table (default 262144)\n"
-	"      --libpcap          read classic pcap through libpcap too (slower)\n"
-	"      --sha256           record each capture file's SHA-256 (in the database and\n"
-	"                         every report's capture list), computed in the same read\n"
-	"      --files-from FILE  analyze the captures listed in FILE too (- = standard\n"
-	"                         input; one per line, or NUL-separated as find -print0 writes)\n"
-	"  -v, --verbose          a line per capture stored, already stored or skipped\n"
-	"  -q, --quiet            no progress, no summary on standard error\n"
-	"  -h, --help             this help ('portmortem COMMAND --help': that command's)\n"
-	"  -V, --version          the version\n"
-	"\n"
-	"exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error;\n"
-	"3 a database could not be opened, read or written, or was refused; 130/143\n"
-	"interrupted by SIGINT/SIGTERM (the captures stored so far are kept)\n";
+    "usage: portmortem [analyze] [OPTIONS] CAPTURE...   analyze captures, store, report\n"
+    "       portmortem report [OPTIONS]                 report from an existing database\n"
+    "       portmortem merge --db OUT SHARD.db...       merge databases made elsewhere\n"
+    "       portmortem events [-f tsv|json] [-d DB] CAPTURE...  list every ICMP unreachable\n"
+    "       portmortem explain LABEL|PORT|SERVICE       print a knowledge-base entry\n"
+    "\n"
+    "CAPTURE is a pcap or pcapng file (plain, gzip or zstd), a directory (walked\n"
+    "recursively) or - for standard input.\n"
+    "\n"
+    "options:\n"
+    "  -d, --db PATH          database (default ./portmortem.db)\n"
+    "  -f, --format FMT       text, html, json or csv (events: tsv or json)\n"
+    "  -o, --output PATH      write the report there (default standard output)\n"
+    "  -j, --jobs N           captures analyzed at once (default: number of cores)\n"
+    "      --filter BPF       libpcap filter applied to every packet first\n"
+    "      --events           csv: one row per event instead of one per finding\n"
+    "report filters (each repeatable: one option's values OR, different options AND):\n"
+    "      --capture PATH|ID  findings with packets in that capture (its path, file\n"
+    "                         name or id)\n"
+    "      --since TIME       findings with errors at or after TIME (ISO 8601, UTC:\n"
+    "                         2026-11-23T10:02:03Z, '2026-11-23 10:02', 2026-11-23)\n"
+    "      --until TIME       findings with errors at or before TIME\n"
+    "      --server IP[:PORT] findings about that server ([IPv6]:PORT)\n"
+    "      --label LABEL      findings with that diagnosis (or secondary label)\n"
+    "      --service NAME     findings of that service (dns, syslog, udp/5000, ...)\n"
+    "      --max-endpoints N  bound of the UDP endpoint table (default 262144)\n"
+    "      --libpcap          read classic pcap through libpcap too (slower)\n"
+    "      --sha256           record each capture file's SHA-256 (in the database and\n"
+    "                         every report's capture list), computed in the same read\n"
+    "      --files-from FILE  analyze the captures listed in FILE too (- = standard\n"
+    "                         input; one per line, or NUL-separated as find -print0 writes)\n"
+    "  -v, --verbose          a line per capture stored, already stored or skipped\n"
+    "  -q, --quiet            no progress, no summary on standard error\n"
+    "  -h, --help             this help ('portmortem COMMAND --help': that command's)\n"
+    "  -V, --version          the version\n"
+    "\n"
+    "exit status: 0 done; 1 done, but some input could not be read in full; 2 usage error;\n"
+    "3 a database could not be opened, read or written, or was refused; 130/143\n"
+    "interrupted by SIGINT/SIGTERM (the captures stored so far are kept)\n";
 
-enum { OPT_FILTER = 256, OPT_EVENTS, OPT_MAX_EP, OPT_LIBPCAP, OPT_SHA256, OPT_CAPTURE,
-       OPT_SINCE, OPT_UNTIL, OPT_SERVER, OPT_LABEL, OPT_SERVICE, OPT_FILES_FROM };
+enum {
+	OPT_FILTER = 256,
+	OPT_EVENTS,
+	OPT_MAX_EP,
+	OPT_LIBPCAP,
+	OPT_SHA256,
+	OPT_CAPTURE,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_SERVER,
+	OPT_LABEL,
+	OPT_SERVICE,
+	OPT_FILES_FROM
+};
 
 static const struct option LONG_OPTS[] = {
-	{ "db", required_argument, NULL, 'd' },	     { "format", required_argument, NULL, 'f' },
-	{ "output", required_argument, NULL, 'o' },  { "jobs", required_argument, NULL, 'j' },
-	{ "quiet", no_argument, NULL, 'q' },	     { "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },	     { "filter", required_argument, NULL, OPT_FILTER },
-	{ "events", no_argument, NULL, OPT_EVENTS }, { "max-endpoints", required_argument, NULL, OPT_MAX_EP },
-	{ "libpcap", no_argument, NULL, OPT_LIBPCAP }, { "sha256", no_argument, NULL, OPT_SHA256 },
-	{ "capture", required_argument, NULL, OPT_CAPTURE }, { "since", required_argument, NULL, OPT_SINCE },
-	{ "until", required_argument, NULL, OPT_UNTIL }, { "server", required_argument, NULL, OPT_SERVER },
-	{ "label", required_argument, NULL, OPT_LABEL }, { "service", required_argument, NULL, OPT_SERVICE },
-	{ "files-from", required_argument, NULL, OPT_FILES_FROM },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ NULL, 0, NULL, 0 },
+    {"db", required_argument, NULL, 'd'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"events", no_argument, NULL, OPT_EVENTS},
+    {"max-endpoints", required_argument, NULL, OPT_MAX_EP},
+    {"libpcap", no_argument, NULL, OPT_LIBPCAP},
+    {"sha256", no_argument, NULL, OPT_SHA256},
+    {"capture", required_argument, NULL, OPT_CAPTURE},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"files-from", required_argument, NULL, OPT_FILES_FROM},
+    {"verbose", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
 };
 
 /* The command named on the command line (not the default analyze): its --help is its own. */
@@ -88,9 +109,12 @@ static int usage_error(const char *msg, const char *arg)
 
 static int parse_format(const char *s, enum command cmd, enum report_format *out)
 {
-	static const struct { const char *name; enum report_format f; } F[] = {
-		{ "text", REPORT_TEXT }, { "html", REPORT_HTML }, { "json", REPORT_JSON },
-		{ "csv", REPORT_CSV },	 { "tsv", REPORT_TEXT },
+	static const struct {
+		const char *name;
+		enum report_format f;
+	} F[] = {
+	    {"text", REPORT_TEXT}, {"html", REPORT_HTML}, {"json", REPORT_JSON},
+	    {"csv", REPORT_CSV},   {"tsv", REPORT_TEXT},
 	};
 	for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
 		if (strcmp(s, F[i].name) != 0)
@@ -117,8 +141,8 @@ static int parse_count(const char *s, long lo, long hi, long *out)
 /* --capture ... --service: the report filters (SPEC §4). */
 static int parse_report_filter(int c, struct cli *cli)
 {
-	static const enum report_filter_kind KIND[] = { RF_CAPTURE, RF_SINCE, RF_UNTIL, RF_SERVER,
-							RF_LABEL, RF_SERVICE };
+	static const enum report_filter_kind KIND[] = {RF_CAPTURE, RF_SINCE, RF_UNTIL,
+						       RF_SERVER,  RF_LABEL, RF_SERVICE};
 	char errbuf[REPORT_ERRBUF_SIZE];
 	if (report_filter_add(&cli->filter, KIND[c - OPT_CAPTURE], optarg, errbuf) < 0)
 		return usage_error(errbuf, NULL);
@@ -131,9 +155,15 @@ static int parse_option(int c, struct cli *cli)
 	if (c >= OPT_CAPTURE && c <= OPT_SERVICE)
 		return parse_report_filter(c, cli);
 	switch (c) {
-	case 'd': cli->db_path = optarg, cli->db_given = true; return 0;
-	case 'o': cli->output = optarg; return 0;
-	case 'q': cli->quiet = true; return 0;
+	case 'd':
+		cli->db_path = optarg, cli->db_given = true;
+		return 0;
+	case 'o':
+		cli->output = optarg;
+		return 0;
+	case 'q':
+		cli->quiet = true;
+		return 0;
 	case OPT_FILTER: {
 		char errbuf[CAP_ERRBUF_SIZE];
 		if (cap_check_filter(optarg, errbuf) < 0)
@@ -141,17 +171,29 @@ static int parse_option(int c, struct cli *cli)
 		cli->cap_opt.filter = optarg;
 		return 0;
 	}
-	case OPT_EVENTS: cli->csv_events = true; return 0;
-	case OPT_LIBPCAP: cli->cap_opt.force_libpcap = true; return 0;
-	case OPT_SHA256: cli->cap_opt.sha256 = true; return 0;
-	case OPT_FILES_FROM: cli->files_from = optarg; return 0;
-	case 'v': cli->verbose = true; return 0;
+	case OPT_EVENTS:
+		cli->csv_events = true;
+		return 0;
+	case OPT_LIBPCAP:
+		cli->cap_opt.force_libpcap = true;
+		return 0;
+	case OPT_SHA256:
+		cli->cap_opt.sha256 = true;
+		return 0;
+	case OPT_FILES_FROM:
+		cli->files_from = optarg;
+		return 0;
+	case 'v':
+		cli->verbose = true;
+		return 0;
 	case 'f':
 		if (cli->cmd == CMD_EVENTS && strcmp(optarg, "csv") == 0)
 			return usage_error("events writes tsv or json; for the events as CSV: "
-					   "portmortem report -f csv --events", NULL);
+					   "portmortem report -f csv --events",
+					   NULL);
 		return parse_format(optarg, cli->cmd, &cli->format) < 0
-			       ? usage_error("unknown format", optarg) : 0;
+			   ? usage_error("unknown format", optarg)
+			   : 0;
 	case 'j':
 		if (parse_count(optarg, 1, 1024, &v) < 0)
 			return usage_error("--jobs wants a number from 1 to 1024", optarg);
@@ -168,7 +210,9 @@ static int parse_option(int c, struct cli *cli)
 		else
 			fputs(USAGE, stdout);
 		exit(0);
-	case 'V': printf("portmortem %s\n", PM_VERSION); exit(0);
+	case 'V':
+		printf("portmortem %s\n", PM_VERSION);
+		exit(0);
 	default: /* getopt said which option on standard error, as "portmortem: ..." */
 		try_help();
 		return 2;
@@ -189,7 +233,8 @@ static int command_of(int *argc, char ***argv, enum command *cmd, int *status)
 		const char *near = cli_near_command(word);
 		if (!near)
 			return 0; /* an option, or a capture */
-		fprintf(stderr, "portmortem: unknown command '%s'; did you mean '%s'?\n", word, near);
+		fprintf(stderr, "portmortem: unknown command '%s'; did you mean '%s'?\n", word,
+			near);
 		fprintf(stderr, "try 'portmortem --help'\n");
 		*status = 2;
 		return -1;
@@ -229,13 +274,14 @@ static const char *option_name(int c, char *short_name)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .db_path = "portmortem.db", .format = REPORT_TEXT,
-			   .max_endpoints = 262144 };
+	struct cli cli = {
+	    .db_path = "portmortem.db", .format = REPORT_TEXT, .max_endpoints = 262144};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cli.jobs = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
 	int status = 0;
 	if (argc > 0)
-		argv[0] = (char *)"portmortem"; /* getopt's messages name the program, not its path */
+		argv[0] =
+		    (char *)"portmortem"; /* getopt's messages name the program, not its path */
 	if (command_of(&argc, &argv, &cli.cmd, &status) < 0)
 		return status;
 	const char *given[64], *name; /* the options given, by long name */
@@ -261,17 +307,22 @@ int main(int argc, char **argv)
 		has_db |= strcmp(given[i], "db") == 0;
 	if (cli.cmd == CMD_MERGE && !has_db)
 		return usage_error("merge wants the database to merge into: portmortem merge -d "
-				   "OUT.db SHARD.db...", NULL);
+				   "OUT.db SHARD.db...",
+				   NULL);
 	switch (cli.cmd) {
 	case CMD_EXPLAIN:
 		if (cli.n_args == 0)
 			return kb_explain_list(stdout) < 0 ? 1 : 0;
 		if (cli.n_args != 1)
-			return usage_error("explain wants one LABEL, PORT or SERVICE (quote a label "
-					   "with spaces)", NULL);
+			return usage_error(
+			    "explain wants one LABEL, PORT or SERVICE (quote a label "
+			    "with spaces)",
+			    NULL);
 		if (kb_explain_topic(cli.args[0], stdout) < 0) {
-			fprintf(stderr, "portmortem: nothing in the knowledge base for '%s'; it "
-					"holds:\n\n", cli.args[0]);
+			fprintf(stderr,
+				"portmortem: nothing in the knowledge base for '%s'; it "
+				"holds:\n\n",
+				cli.args[0]);
 			kb_explain_list(stderr);
 			return 2;
 		}
@@ -280,7 +331,8 @@ int main(int argc, char **argv)
 		return cli.n_args ? usage_error("report takes no CAPTURE", cli.args[0])
 				  : cmd_report(&cli);
 	case CMD_MERGE:
-		return cli.n_args ? cmd_merge(&cli) : usage_error("merge wants SHARD.db files", NULL);
+		return cli.n_args ? cmd_merge(&cli)
+				  : usage_error("merge wants SHARD.db files", NULL);
 	case CMD_EVENTS:
 		return cli.n_args ? cmd_events(&cli) : usage_error("events wants a CAPTURE", NULL);
 	case CMD_ANALYZE:
@@ -288,8 +340,10 @@ int main(int argc, char **argv)
 		if (cli.files_from && strcmp(cli.files_from, "-") == 0)
 			for (int i = 0; i < cli.n_args; i++)
 				if (strcmp(cli.args[i], "-") == 0)
-					return usage_error("standard input cannot be both a capture and "
-							   "--files-from -", NULL);
+					return usage_error(
+					    "standard input cannot be both a capture and "
+					    "--files-from -",
+					    NULL);
 		return cli.n_args || cli.files_from ? cmd_analyze(&cli)
 						    : usage_error("no CAPTURE given", NULL);
 	}

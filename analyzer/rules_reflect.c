@@ -16,18 +16,18 @@
 
 /* Victims refusing a flood from one source port: (victim, '', source port). */
 static const char FLOOD_SQL[] =
-	"SELECT dst, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
-	" AND coalesce(rev_before, 0) = 0"
-	" GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
-	" ORDER BY dst, sport";
+    "SELECT dst, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
+    " AND coalesce(rev_before, 0) = 0"
+    " GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
+    " ORDER BY dst, sport";
 
 /* Victims whose forged requests were refused by many hosts: (victim, forged source, 0).
  * The victim is where the errors arrived; the requests may carry another of its addresses
  * (its public address, in front of a NAT). */
 static const char BACKSCATTER_SQL[] =
-	"SELECT reported_to, src, 0 FROM pu NOT INDEXED WHERE +fid IS NULL AND orig_seen = 0"
-	" AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= ?1"
-	" ORDER BY reported_to, src";
+    "SELECT reported_to, src, 0 FROM pu NOT INDEXED WHERE +fid IS NULL AND orig_seen = 0"
+    " AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= ?1"
+    " ORDER BY reported_to, src";
 
 struct reflection {
 	const char *victim, *forged;
@@ -40,14 +40,20 @@ struct reflection {
 static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_port, int64_t port)
 {
 	if (flood_port)
-		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND dst = ?2"
-				     " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
-				     "iti", r->fid, r->victim, port),
-		       "claiming a reflected flood");
+		dx_run(
+		    x,
+		    dx_prepare(x,
+			       "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND dst = ?2"
+			       " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
+			       "iti", r->fid, r->victim, port),
+		    "claiming a reflected flood");
 	else
-		dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND reported_to = ?2"
-				     " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'", "itt",
-				     r->fid, r->victim, r->forged), "claiming backscatter");
+		dx_run(x,
+		       dx_prepare(x,
+				  "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND reported_to = ?2"
+				  " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'",
+				  "itt", r->fid, r->victim, r->forged),
+		       "claiming backscatter");
 }
 
 /* An event of the flood (refused by the victim) rather than of the backscatter. */
@@ -55,27 +61,32 @@ static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_p
 
 static void reflect_facts(struct dx *x, struct reflection *r)
 {
-	sqlite3_stmt *st = dx_prepare(x,
-		"SELECT COUNT(*), SUM(" FLOOD "), SUM(NOT " FLOOD "), COUNT(DISTINCT CASE WHEN " FLOOD
-		" THEN src END), COUNT(DISTINCT CASE WHEN NOT " FLOOD " THEN dst END), MIN(ts_ns),"
-		" MAX(ts_ns), MAX(CASE WHEN NOT " FLOOD " THEN src END) FROM pu WHERE fid = ?1", "it",
-		r->fid, r->victim);
+	sqlite3_stmt *st = dx_prepare(
+	    x,
+	    "SELECT COUNT(*), SUM(" FLOOD "), SUM(NOT " FLOOD "), COUNT(DISTINCT CASE WHEN " FLOOD
+	    " THEN src END), COUNT(DISTINCT CASE WHEN NOT " FLOOD " THEN dst END), MIN(ts_ns),"
+	    " MAX(ts_ns), MAX(CASE WHEN NOT " FLOOD " THEN src END) FROM pu WHERE fid = ?1",
+	    "it", r->fid, r->victim);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->errors = sqlite3_column_int64(st, 0);
-		r->flood = sqlite3_column_int64(st, 1), r->backscatter = sqlite3_column_int64(st, 2);
-		r->reflectors = sqlite3_column_int64(st, 3), r->forged_to = sqlite3_column_int64(st, 4);
+		r->flood = sqlite3_column_int64(st, 1),
+		r->backscatter = sqlite3_column_int64(st, 2);
+		r->reflectors = sqlite3_column_int64(st, 3),
+		r->forged_to = sqlite3_column_int64(st, 4);
 		r->t0 = sqlite3_column_int64(st, 5), r->t1 = sqlite3_column_int64(st, 6);
 		const unsigned char *f = sqlite3_column_text(st, 7);
-		snprintf(r->forged_buf, sizeof r->forged_buf, "%s", f ? (const char *)f : r->victim);
+		snprintf(r->forged_buf, sizeof r->forged_buf, "%s",
+			 f ? (const char *)f : r->victim);
 	}
 	dx_done(x, st);
 	/* The service ports of the attack, the busiest first: the flood's source ports and
 	 * the ports the forged requests went to. */
-	st = dx_prepare(x, "SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
+	st = dx_prepare(x,
+			"SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
 			" source_ports s WHERE s.port = p) AS vol FROM (SELECT CASE WHEN " FLOOD
 			" THEN sport ELSE dport END AS p FROM pu WHERE fid = ?1) GROUP BY p"
-			" ORDER BY vol DESC, n DESC, p", "it",
-			r->fid, r->victim);
+			" ORDER BY vol DESC, n DESC, p",
+			"it", r->fid, r->victim);
 	size_t used = 0;
 	r->ports[0] = '\0';
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -89,18 +100,26 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 	dx_done(x, st);
 	/* The flood itself: datagrams sent from those service ports, and the hosts nobody asked
 	 * that the endpoint table saw sending from them. */
-	st = dx_prepare(x, "SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
-			" source_ports WHERE port IN (SELECT CASE WHEN " FLOOD " THEN sport ELSE dport"
-			" END FROM pu WHERE fid = ?1)", "it", r->fid, r->victim);
+	st = dx_prepare(x,
+			"SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
+			" source_ports WHERE port IN (SELECT CASE WHEN " FLOOD
+			" THEN sport ELSE dport"
+			" END FROM pu WHERE fid = ?1)",
+			"it", r->fid, r->victim);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->volume = sqlite3_column_int64(st, 0);
 		r->volume_bytes = sqlite3_column_int64(st, 1);
 	}
 	dx_done(x, st);
-	int64_t hosts = dx_int(x, dx_prepare(x, "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
-					     " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
-					     " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"
-					     " WHERE fid = ?1)", "it", r->fid, r->victim), 0);
+	int64_t hosts =
+	    dx_int(x,
+		   dx_prepare(x,
+			      "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
+			      " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
+			      " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"
+			      " WHERE fid = ?1)",
+			      "it", r->fid, r->victim),
+		   0);
 	if (hosts > r->reflectors)
 		r->reflectors = hosts;
 	if (r->volume < r->flood)
@@ -112,41 +131,57 @@ static void reflect_evidence(struct dx *x, const struct reflection *r)
 	char t0[32], t1[32];
 	fmt_clock(r->t0, t0, sizeof t0);
 	fmt_clock(r->t1, t1, sizeof t1);
-	dx_evidence(x, r->fid, "%s is the target of a reflection (amplification) attack from"
-		    " service port%s %s, %s to %s: %lld error%s in all.", r->victim,
-		    r->n_ports == 1 ? "" : "s", r->ports, t0, t1, (long long)r->errors,
+	dx_evidence(x, r->fid,
+		    "%s is the target of a reflection (amplification) attack from"
+		    " service port%s %s, %s to %s: %lld error%s in all.",
+		    r->victim, r->n_ports == 1 ? "" : "s", r->ports, t0, t1, (long long)r->errors,
 		    r->errors == 1 ? "" : "s");
 	if (r->flood)
-		dx_evidence(x, r->fid, "%lld datagrams from %lld different sources arrived from a"
+		dx_evidence(x, r->fid,
+			    "%lld datagrams from %lld different sources arrived from a"
 			    " service port at closed ports of %s, which had sent them nothing; it"
-			    " refused them with port unreachable.", (long long)r->flood,
-			    (long long)r->reflectors, r->victim);
+			    " refused them with port unreachable.",
+			    (long long)r->flood, (long long)r->reflectors, r->victim);
 	if (r->backscatter)
-		dx_evidence(x, r->fid, "%lld hosts refused requests that carried %s as their source"
-			    " address, though %s sent none of them in the capture: the requests were"
-			    " forged in its name, and the hosts that do run the service answered it"
-			    " instead (the flood).%s", (long long)r->forged_to, r->forged_buf, r->victim,
-			    strcmp(r->forged_buf, r->victim) ? " The errors arrived at the address"
-			    " the capture sees, behind a NAT." : "");
+		dx_evidence(
+		    x, r->fid,
+		    "%lld hosts refused requests that carried %s as their source"
+		    " address, though %s sent none of them in the capture: the requests were"
+		    " forged in its name, and the hosts that do run the service answered it"
+		    " instead (the flood).%s",
+		    (long long)r->forged_to, r->forged_buf, r->victim,
+		    strcmp(r->forged_buf, r->victim) ? " The errors arrived at the address"
+						       " the capture sees, behind a NAT."
+						     : "");
 	if (r->volume > r->flood)
-		dx_evidence(x, r->fid, "%lld datagrams (%lld bytes) came from those service ports in"
+		dx_evidence(x, r->fid,
+			    "%lld datagrams (%lld bytes) came from those service ports in"
 			    " the capture, from hosts %s never asked (at least %lld of them): the"
-			    " reflected flood.", (long long)r->volume, (long long)r->volume_bytes,
-			    r->victim, (long long)r->reflectors);
-	dx_evidence(x, r->fid, "Nothing is broken on the reflectors or on %s's closed ports:"
-		    " starting a service would not help. The attack is the problem.", r->victim);
+			    " reflected flood.",
+			    (long long)r->volume, (long long)r->volume_bytes, r->victim,
+			    (long long)r->reflectors);
+	dx_evidence(x, r->fid,
+		    "Nothing is broken on the reflectors or on %s's closed ports:"
+		    " starting a service would not help. The attack is the problem.",
+		    r->victim);
 }
 
 static void reflect_one(struct dx *x, const struct key *k, bool flood)
 {
-	struct reflection r = { .victim = k->a, .forged = k->b };
-	r.fid = dx_int(x, dx_prepare(x, "SELECT id FROM findings WHERE diagnosis = 'reflection'"
-				     " AND server_ip = ?1", "t", k->a), -1);
+	struct reflection r = {.victim = k->a, .forged = k->b};
+	r.fid = dx_int(x,
+		       dx_prepare(x,
+				  "SELECT id FROM findings WHERE diagnosis = 'reflection'"
+				  " AND server_ip = ?1",
+				  "t", k->a),
+		       -1);
 	if (r.fid < 0)
 		r.fid = dx_new_finding(x, "reflection", k->a, k->n, NULL);
 	else
-		dx_run(x, dx_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
-		       "resetting evidence");
+		dx_run(
+		    x,
+		    dx_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
+		    "resetting evidence");
 	reflect_claim(x, &r, flood, k->n);
 	reflect_facts(x, &r);
 	dx_set(x, r.fid, "server_port", NULL, r.port);
@@ -162,8 +197,8 @@ static void reflect_one(struct dx *x, const struct key *k, bool flood)
 void dx_reflections(struct dx *x)
 {
 	size_t n;
-	struct key *k = dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i",
-						   (int64_t)REFLECT_MIN_SOURCES), &n);
+	struct key *k =
+	    dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
 	if (n)
 		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)

@@ -17,61 +17,78 @@
  * error TTL, the application its quotes name, the captures' span, the conversations'
  * datagrams, and the clients (for wrong-host). */
 static const char TARGETS_SQL[] =
-	/* No rule after this one looks up events by finding: the index would only slow the
-	 * claim of every remaining event below. */
-	"DROP INDEX IF EXISTS temp.pu_fid;"
-	"DROP TABLE IF EXISTS temp.rt;"
-	"CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
-	" MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"
-	" MAX(family = 'icmp6') AS v6, COUNT(DISTINCT src) AS clients, SUM(orig_seen) AS seen,"
-	" SUM(coalesce(rev_before, 0) > 0) AS two_way,"
-	" SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns) AS silent,"
-	" SUM(coalesce(s2c_packets, 0)) AS talked, MAX(coalesce(c2s_packets, 1)) AS shots,"
-	" SUM(sender_peers >= " STR(P2P_MIN_PEERS) ") AS p2p, MAX(sender_peers) AS peers"
-	" FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport;"
-	"DROP TABLE IF EXISTS temp.rt_rep;"
-	"CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, dport, reporter,"
-	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, reporter) AS k"
-	" FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, dport, reporter) WHERE k = 1;"
-	"DROP TABLE IF EXISTS temp.rt_ttl;"
-	"CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, dport, ttl,"
-	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) AS k"
-	" FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, dport, ttl) WHERE k = 1;"
-	"DROP TABLE IF EXISTS temp.rt_app;"
-	"CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, dport, app,"
-	" row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) AS k"
-	" FROM pu NOT INDEXED WHERE +fid IS NULL AND app IS NOT NULL"
-	" GROUP BY dst, dport, app) WHERE k = 1;"
-	"DROP TABLE IF EXISTS temp.rt_span;"
-	"CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - c.first_ns) AS span"
-	" FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE +fid IS NULL) t"
-	" JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
-	"DROP TABLE IF EXISTS temp.rt_flow;"
-	"CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, coalesce(SUM(f.c2s_packets), 0) AS c2s,"
-	" coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, flow_id FROM pu"
-	" WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = t.flow_id"
-	" GROUP BY t.dst, t.dport;"
-	"DROP TABLE IF EXISTS temp.rt_client;"
-	"CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, src)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED WHERE +fid IS NULL;"
-	"DROP TABLE IF EXISTS temp.rt_fid;"
-	"CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) WITHOUT ROWID;";
+    /* No rule after this one looks up events by finding: the index would only slow the
+     * claim of every remaining event below. */
+    "DROP INDEX IF EXISTS temp.pu_fid;"
+    "DROP TABLE IF EXISTS temp.rt;"
+    "CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
+    " MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"
+    " MAX(family = 'icmp6') AS v6, COUNT(DISTINCT src) AS clients, SUM(orig_seen) AS seen,"
+    " SUM(coalesce(rev_before, 0) > 0) AS two_way,"
+    " SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns) AS silent,"
+    " SUM(coalesce(s2c_packets, 0)) AS talked, MAX(coalesce(c2s_packets, 1)) AS shots,"
+    " SUM(sender_peers >= " STR(
+	P2P_MIN_PEERS) ") AS p2p, MAX(sender_peers) AS peers"
+		       " FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport;"
+		       "DROP TABLE IF EXISTS temp.rt_rep;"
+		       "CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, "
+		       "dport, reporter,"
+		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, "
+		       "reporter) AS k"
+		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, "
+		       "dport, reporter) WHERE k = 1;"
+		       "DROP TABLE IF EXISTS temp.rt_ttl;"
+		       "CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, "
+		       "dport, ttl,"
+		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) "
+		       "AS k"
+		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, "
+		       "dport, ttl) WHERE k = 1;"
+		       "DROP TABLE IF EXISTS temp.rt_app;"
+		       "CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, "
+		       "dport, app,"
+		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) "
+		       "AS k"
+		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND app IS NOT NULL"
+		       " GROUP BY dst, dport, app) WHERE k = 1;"
+		       "DROP TABLE IF EXISTS temp.rt_span;"
+		       "CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - "
+		       "c.first_ns) AS span"
+		       " FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE "
+		       "+fid IS NULL) t"
+		       " JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
+		       "DROP TABLE IF EXISTS temp.rt_flow;"
+		       "CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, "
+		       "coalesce(SUM(f.c2s_packets), 0) AS c2s,"
+		       " coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, "
+		       "flow_id FROM pu"
+		       " WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = "
+		       "t.flow_id"
+		       " GROUP BY t.dst, t.dport;"
+		       "DROP TABLE IF EXISTS temp.rt_client;"
+		       "CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, "
+		       "src)) WITHOUT ROWID;"
+		       "INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED "
+		       "WHERE +fid IS NULL;"
+		       "DROP TABLE IF EXISTS temp.rt_fid;"
+		       "CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) "
+		       "WITHOUT ROWID;";
 
 static const char TARGET_ROWS_SQL[] =
-	"SELECT r.dst, r.dport, r.errors, r.self, r.t0, r.t1, r.qlen, r.qiplen, r.v6, r.clients,"
-	" r.seen, r.two_way, r.silent, r.talked, r.shots, r.p2p, r.peers,"
-	" coalesce(t.ttl, -1), rep.reporter, a.app, coalesce(s.span, 0), f.c2s, f.s2c"
-	" FROM rt r LEFT JOIN rt_rep rep USING (dst, dport) LEFT JOIN rt_ttl t USING (dst, dport)"
-	" LEFT JOIN rt_app a USING (dst, dport) LEFT JOIN rt_span s USING (dst, dport)"
-	" LEFT JOIN rt_flow f USING (dst, dport) ORDER BY r.dst, r.dport";
+    "SELECT r.dst, r.dport, r.errors, r.self, r.t0, r.t1, r.qlen, r.qiplen, r.v6, r.clients,"
+    " r.seen, r.two_way, r.silent, r.talked, r.shots, r.p2p, r.peers,"
+    " coalesce(t.ttl, -1), rep.reporter, a.app, coalesce(s.span, 0), f.c2s, f.s2c"
+    " FROM rt r LEFT JOIN rt_rep rep USING (dst, dport) LEFT JOIN rt_ttl t USING (dst, dport)"
+    " LEFT JOIN rt_app a USING (dst, dport) LEFT JOIN rt_span s USING (dst, dport)"
+    " LEFT JOIN rt_flow f USING (dst, dport) ORDER BY r.dst, r.dport";
 
 /* Every event of a target becomes its finding's, in one pass once all targets have one. */
 static const char TARGETS_CLAIM_SQL[] =
-	"UPDATE pu SET fid = m.fid FROM rt_fid m WHERE +pu.fid IS NULL AND m.dst = pu.dst"
-	" AND m.dport = pu.dport;"
-	"DROP TABLE temp.rt; DROP TABLE temp.rt_rep; DROP TABLE temp.rt_ttl; DROP TABLE temp.rt_app;"
-	"DROP TABLE temp.rt_span; DROP TABLE temp.rt_flow; DROP TABLE temp.rt_client;"
-	"DROP TABLE temp.rt_fid;";
+    "UPDATE pu SET fid = m.fid FROM rt_fid m WHERE +pu.fid IS NULL AND m.dst = pu.dst"
+    " AND m.dport = pu.dport;"
+    "DROP TABLE temp.rt; DROP TABLE temp.rt_rep; DROP TABLE temp.rt_ttl; DROP TABLE temp.rt_app;"
+    "DROP TABLE temp.rt_span; DROP TABLE temp.rt_flow; DROP TABLE temp.rt_client;"
+    "DROP TABLE temp.rt_fid;";
 
 static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 {
@@ -84,10 +101,11 @@ static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
 			   size_t app_len, int64_t *flow_rx, int64_t *flow_tx)
 {
-	int64_t v6 = 0, *out[] = { &r->errors, &r->self, &r->t_first, &r->t_last, &r->quote_len,
-				   &r->quote_ip_len, &v6, &r->n_clients, &r->seen, &r->two_way,
-				   &r->silent_after, &r->talked, &r->max_shots, &r->p2p, &r->peers,
-				   &r->icmp_ttl };
+	int64_t v6 = 0,
+		*out[] = {&r->errors,	    &r->self,	&r->t_first,   &r->t_last, &r->quote_len,
+			  &r->quote_ip_len, &v6,	&r->n_clients, &r->seen,   &r->two_way,
+			  &r->silent_after, &r->talked, &r->max_shots, &r->p2p,	   &r->peers,
+			  &r->icmp_ttl};
 	for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
 		*out[i] = sqlite3_column_int64(row, i + 2);
 	r->v6 = v6 != 0;
@@ -97,18 +115,22 @@ static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, c
 	r->span_ns = sqlite3_column_int64(row, 20);
 	*flow_rx = sqlite3_column_int64(row, 21);
 	*flow_tx = sqlite3_column_int64(row, 22);
-	r->udp_ttl = dx_int(x, dx_prepare(x, "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
-					  " ORDER BY SUM(packets) DESC, ttl LIMIT 1", "t", r->ip), -1);
+	r->udp_ttl = dx_int(x,
+			    dx_prepare(x,
+				       "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
+				       " ORDER BY SUM(packets) DESC, ttl LIMIT 1",
+				       "t", r->ip),
+			    -1);
 }
 
 static const char *const FACTS_SQL =
-	"SELECT SUM(rx_packets), SUM(tx_packets),"
-	" MAX(CASE WHEN last_tx_ns < ?3 THEN last_tx_ns WHEN tx_before_err_ns < ?3"
-	"     THEN tx_before_err_ns END),"
-	" MIN(CASE WHEN first_tx_ns > ?4 THEN first_tx_ns WHEN tx_after_err_ns > ?4"
-	"     THEN tx_after_err_ns END),"
-	" SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
-	" FROM epg WHERE ip = ?1 AND port = ?2";
+    "SELECT SUM(rx_packets), SUM(tx_packets),"
+    " MAX(CASE WHEN last_tx_ns < ?3 THEN last_tx_ns WHEN tx_before_err_ns < ?3"
+    "     THEN tx_before_err_ns END),"
+    " MIN(CASE WHEN first_tx_ns > ?4 THEN first_tx_ns WHEN tx_after_err_ns > ?4"
+    "     THEN tx_after_err_ns END),"
+    " SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
+    " FROM epg WHERE ip = ?1 AND port = ?2";
 
 static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_app,
 			    int64_t flow_rx, int64_t flow_tx)
@@ -120,7 +142,8 @@ static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_
 		r->unanswered = sqlite3_column_int64(st, 4);
 		const unsigned char *app = sqlite3_column_text(st, 5);
 		snprintf(r->app, sizeof r->app, "%s", app ? (const char *)app : "");
-		r->tx_refused = sqlite3_column_int64(st, 6), r->tx_other = sqlite3_column_int64(st, 7);
+		r->tx_refused = sqlite3_column_int64(st, 6),
+		r->tx_other = sqlite3_column_int64(st, 7);
 	}
 	dx_done(x, st);
 	if (!r->rx && !r->tx)
@@ -139,23 +162,33 @@ static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_
 static void refusal_alternatives(struct dx *x, struct refusal *r)
 {
 	if (r->app[0])
-		dx_text(x, dx_prepare(x,
-			"SELECT group_concat(port || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT port,"
+		dx_text(
+		    x,
+		    dx_prepare(
+			x,
+			"SELECT group_concat(port || ' (' || n || CASE n WHEN 1 THEN ' datagram)' "
+			"ELSE ' datagrams)' END, ', ') FROM (SELECT port,"
 			" SUM(tx_packets) AS n FROM epg WHERE ip = ?1 AND port != ?2 AND app = ?3"
 			" AND tx_packets > 0 GROUP BY port ORDER BY n DESC, port LIMIT 3)",
-			"tit", r->ip, r->port, r->app), r->alt_port, sizeof r->alt_port);
+			"tit", r->ip, r->port, r->app),
+		    r->alt_port, sizeof r->alt_port);
 	if (!r->configured)
 		return;
-	dx_text(x, dx_prepare(x,
-		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT e.ip,"
+	dx_text(
+	    x,
+	    dx_prepare(
+		x,
+		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' "
+		"datagrams)' END, ', ') FROM (SELECT e.ip,"
 		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
 		" e.tx_packets > 0 AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip"
 		/* an IN list: the finding's clients are probed in the index (ip, port, client_ip),
 		 * never all the clients a busy server had in every capture */
 		" AND c.port = e.port AND c.client_ip IN (SELECT src FROM rt_client WHERE dst = ?1"
 		" AND dport = ?2))"
-		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)", "ti", r->ip, r->port),
-		r->alt_host, sizeof r->alt_host);
+		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)",
+		"ti", r->ip, r->port),
+	    r->alt_host, sizeof r->alt_host);
 }
 
 /* Errors "from ip itself" that another device sent in its name: their initial TTL differs
@@ -268,11 +301,13 @@ static void refusal_one(struct dx *x, sqlite3_stmt *row)
 	char ip[64], quoted_app[24];
 	int64_t flow_rx, flow_tx;
 	column_text(row, 0, ip, sizeof ip);
-	struct refusal r = { .ip = ip, .port = sqlite3_column_int64(row, 1) };
+	struct refusal r = {.ip = ip, .port = sqlite3_column_int64(row, 1)};
 	fmt_endpoint(r.ip, r.port, r.ep, sizeof r.ep);
 	r.fid = dx_new_finding(x, "service-down", r.ip, r.port, NULL);
-	dx_run(x, dx_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
-			     r.ip, r.port, r.fid), "claiming refusals");
+	dx_run(x,
+	       dx_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
+			  r.ip, r.port, r.fid),
+	       "claiming refusals");
 	refusal_errors(x, row, &r, quoted_app, sizeof quoted_app, &flow_rx, &flow_tx);
 	refusal_traffic(x, &r, quoted_app, flow_rx, flow_tx);
 	refusal_alternatives(x, &r);

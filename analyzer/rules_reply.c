@@ -22,29 +22,33 @@ struct reply_facts {
 
 /* A refused answer is late when it came a client's timeout after the request, or after the
  * client had repeated the request RETRY_GAP after its first try. */
-#define LATE_SQL "(other_delay_ns >= ?2 OR (other_run >= 2 AND other_wait_ns - other_delay_ns >= ?3))"
+#define LATE_SQL                                                                                   \
+	"(other_delay_ns >= ?2 OR (other_run >= 2 AND other_wait_ns - other_delay_ns >= ?3))"
 
 static void reply_counts(struct dx *x, struct reply_facts *r)
 {
-	sqlite3_stmt *st = dx_prepare(x,
-		"SELECT COUNT(*), COUNT(other_delay_ns), SUM(" LATE_SQL "), SUM(other_run >= 2 AND"
-		" other_wait_ns - other_delay_ns >= ?3), SUM(fwd_before >= 3 AND rev_before >= 3),"
-		" COUNT(DISTINCT dst), SUM(dport >= 1024 AND sport >= 1024), AVG(other_delay_ns),"
-		" MIN(other_delay_ns), MAX(other_delay_ns), MAX(other_wait_ns - other_delay_ns),"
-		" MIN(ts_ns), MAX(ts_ns) FROM pu WHERE fid = ?1", "iii", r->fid, CLIENT_TIMEOUT_NS,
-		RETRY_GAP_NS);
+	sqlite3_stmt *st = dx_prepare(
+	    x,
+	    "SELECT COUNT(*), COUNT(other_delay_ns), SUM(" LATE_SQL "), SUM(other_run >= 2 AND"
+	    " other_wait_ns - other_delay_ns >= ?3), SUM(fwd_before >= 3 AND rev_before >= 3),"
+	    " COUNT(DISTINCT dst), SUM(dport >= 1024 AND sport >= 1024), AVG(other_delay_ns),"
+	    " MIN(other_delay_ns), MAX(other_delay_ns), MAX(other_wait_ns - other_delay_ns),"
+	    " MIN(ts_ns), MAX(ts_ns) FROM pu WHERE fid = ?1",
+	    "iii", r->fid, CLIENT_TIMEOUT_NS, RETRY_GAP_NS);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t *out[] = { &r->errors, &r->measured, &r->late, &r->retried, &r->two_way,
-				   &r->clients, &r->high_ports, &r->avg, &r->lo, &r->hi, &r->retry_gap,
-				   &r->t0, &r->t1 };
+		int64_t *out[] = {&r->errors,	 &r->measured,	 &r->late, &r->retried, &r->two_way,
+				  &r->clients,	 &r->high_ports, &r->avg,  &r->lo,	&r->hi,
+				  &r->retry_gap, &r->t0,	 &r->t1};
 		for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
 			*out[i] = sqlite3_column_int64(st, i);
 	} else {
 		dx_fail(x, "summarising refused replies");
 	}
 	dx_done(x, st);
-	st = dx_prepare(x, "SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM epg"
-			" WHERE ip = ?1 AND port = ?2", "ti", r->ip, r->port);
+	st = dx_prepare(x,
+			"SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM epg"
+			" WHERE ip = ?1 AND port = ?2",
+			"ti", r->ip, r->port);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
 		const unsigned char *a = sqlite3_column_text(st, 2);
@@ -57,11 +61,14 @@ static void reply_counts(struct dx *x, struct reply_facts *r)
 		dx_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dx_app_class(r->app);
 	/* Other servers on the same port that answered the same clients: asked in parallel. */
-	dx_text(x, dx_prepare(x, "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
-			      " epg e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
-			      " WHERE e.port = ?2 AND e.ip != ?1"
-			      " AND e.tx_packets > 0 AND c.client_ip IN (SELECT dst FROM pu WHERE"
-			      " fid = ?3) ORDER BY e.ip LIMIT 3)", "tii", r->ip, r->port, r->fid),
+	dx_text(x,
+		dx_prepare(x,
+			   "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
+			   " epg e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
+			   " WHERE e.port = ?2 AND e.ip != ?1"
+			   " AND e.tx_packets > 0 AND c.client_ip IN (SELECT dst FROM pu WHERE"
+			   " fid = ?3) ORDER BY e.ip LIMIT 3)",
+			   "tii", r->ip, r->port, r->fid),
 		r->parallel, sizeof r->parallel);
 }
 
@@ -77,8 +84,7 @@ static bool reply_is_stream(const struct dx *x, const struct reply_facts *r)
 	 * registered service (peer to peer, media), or a server that sends unasked. Registered:
 	 * a well-known port, or one the knowledge base names below 10000 (above it, its entries
 	 * are ranges that media and mosh pick ports from at run time). */
-	bool registered = r->port < 1024 ||
-			  (r->port < 10000 && dx_service_port(x, r->port));
+	bool registered = r->port < 1024 || (r->port < 10000 && dx_service_port(x, r->port));
 	return 2 * r->two_way >= r->errors || (2 * r->high_ports >= r->errors && !registered) ||
 	       (r->measured == 0 && r->rx == 0);
 }
@@ -127,23 +133,31 @@ static void stream_evidence(struct dx *x, const struct reply_facts *r)
 	char t0[32], t1[32];
 	fmt_clock(r->t0, t0, sizeof t0);
 	fmt_clock(r->t1, t1, sizeof t1);
-	dx_evidence(x, r->fid, "%lld %s between %s and %s: the last datagrams %s sent to %lld %s"
+	dx_evidence(x, r->fid,
+		    "%lld %s between %s and %s: the last datagrams %s sent to %lld %s"
 		    " were refused by the %s itself, which had closed its socket.",
 		    (long long)r->errors, plural(r->errors, "error", "errors"), t0, t1, r->ep,
 		    (long long)r->clients, plural(r->clients, "client", "clients"),
 		    plural(r->clients, "client", "clients"));
 	if (r->two_way)
-		dx_evidence(x, r->fid, "They end two-way conversations (%lld %s to %s and %lld"
+		dx_evidence(x, r->fid,
+			    "They end two-way conversations (%lld %s to %s and %lld"
 			    " from it in the capture): one side hung up or abandoned the connection"
-			    " while the other still sent for a moment.", (long long)r->rx,
-			    plural(r->rx, "datagram", "datagrams"), r->ep, (long long)r->tx);
+			    " while the other still sent for a moment.",
+			    (long long)r->rx, plural(r->rx, "datagram", "datagrams"), r->ep,
+			    (long long)r->tx);
 	else if (r->measured == 0)
-		dx_evidence(x, r->fid, "The start of these conversations is not in the capture: %s"
-			    " still sent to ports that had been closed (QUIC and media retransmit with"
-			    " back-off for a while after the other side is gone).", r->ep);
+		dx_evidence(
+		    x, r->fid,
+		    "The start of these conversations is not in the capture: %s"
+		    " still sent to ports that had been closed (QUIC and media retransmit with"
+		    " back-off for a while after the other side is gone).",
+		    r->ep);
 	else
-		dx_evidence(x, r->fid, "Both ends use high ports, as peer-to-peer and media sessions"
-			    " do: %s answered a peer that had just gone away.", r->ep);
+		dx_evidence(x, r->fid,
+			    "Both ends use high ports, as peer-to-peer and media sessions"
+			    " do: %s answered a peer that had just gone away.",
+			    r->ep);
 	dx_evidence(x, r->fid, "Benign: the end of a conversation, not a failure. Nothing to fix.");
 }
 
@@ -151,33 +165,41 @@ static void late_evidence(struct dx *x, const struct reply_facts *r)
 {
 	char d[128];
 	delays_text(r, d, sizeof d);
-	dx_evidence(x, r->fid, "%lld %s: answers from %s came back after the client had stopped"
+	dx_evidence(x, r->fid,
+		    "%lld %s: answers from %s came back after the client had stopped"
 		    " waiting, and the client itself refused them with port unreachable.",
 		    (long long)r->errors, plural(r->errors, "error", "errors"), r->ep);
 	if (r->measured)
-		dx_evidence(x, r->fid, "The refused answers came %s after the request: longer than"
+		dx_evidence(x, r->fid,
+			    "The refused answers came %s after the request: longer than"
 			    " many clients wait (1 s for Windows, macOS and iOS resolvers and"
-			    " net-snmp; glibc waits 5 s per try).", d);
+			    " net-snmp; glibc waits 5 s per try).",
+			    d);
 	if (r->retried)
-		dx_evidence(x, r->fid, "%lld of them answered a request the client had already sent"
-			    " again (up to %.1f s after its first try).", (long long)r->retried,
-			    (double)r->retry_gap / 1e9);
+		dx_evidence(x, r->fid,
+			    "%lld of them answered a request the client had already sent"
+			    " again (up to %.1f s after its first try).",
+			    (long long)r->retried, (double)r->retry_gap / 1e9);
 	if (!r->measured)
-		dx_evidence(x, r->fid, "The requests are not in the capture, so their timing cannot"
+		dx_evidence(x, r->fid,
+			    "The requests are not in the capture, so their timing cannot"
 			    " be measured: these may also be extra answers to a client that already"
 			    " had one (duplicate-reply).");
 	else
-		dx_evidence(x, r->fid, "The server is slow, not down: %s did answer, too late.", r->ep);
+		dx_evidence(x, r->fid, "The server is slow, not down: %s did answer, too late.",
+			    r->ep);
 }
 
 static void duplicate_evidence(struct dx *x, const struct reply_facts *r)
 {
 	char d[128];
 	delays_text(r, d, sizeof d);
-	dx_evidence(x, r->fid, "%lld %s: answers from %s came back %s after the request and were"
-		    " refused by the client itself with port unreachable.", (long long)r->errors,
-		    plural(r->errors, "error", "errors"), r->ep, d);
-	dx_evidence(x, r->fid, "That is sooner than any client gives up (1 s at the least), and"
+	dx_evidence(x, r->fid,
+		    "%lld %s: answers from %s came back %s after the request and were"
+		    " refused by the client itself with port unreachable.",
+		    (long long)r->errors, plural(r->errors, "error", "errors"), r->ep, d);
+	dx_evidence(x, r->fid,
+		    "That is sooner than any client gives up (1 s at the least), and"
 		    " the client had not asked again: it already had its answer, from another"
 		    " server it asked at the same time or from a copy of the same question, and"
 		    " had closed its socket.");
@@ -189,11 +211,15 @@ static void duplicate_evidence(struct dx *x, const struct reply_facts *r)
 
 static void reply_one(struct dx *x, const struct key *k)
 {
-	struct reply_facts r = { .ip = k->a, .port = k->n };
+	struct reply_facts r = {.ip = k->a, .port = k->n};
 	fmt_endpoint(k->a, k->n, r.ep, sizeof r.ep);
 	r.fid = dx_new_finding(x, "late-reply", k->a, k->n, NULL);
-	dx_run(x, dx_prepare(x, "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND role = 'reply' AND"
-			     " src = ?2 AND sport = ?3", "iti", r.fid, k->a, k->n), "claiming replies");
+	dx_run(x,
+	       dx_prepare(x,
+			  "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND role = 'reply' AND"
+			  " src = ?2 AND sport = ?3",
+			  "iti", r.fid, k->a, k->n),
+	       "claiming replies");
 	reply_counts(x, &r);
 	const char *label = reply_label(x, &r);
 	bool all_measured = r.measured == r.errors;
@@ -220,9 +246,14 @@ static void reply_one(struct dx *x, const struct key *k)
 void dx_replies(struct dx *x)
 {
 	size_t n;
-	struct key *k = dx_read_keys(x, dx_prepare(x,
+	struct key *k = dx_read_keys(
+	    x,
+	    dx_prepare(
+		x,
 		"SELECT src, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND role = 'reply'"
-		" GROUP BY src, sport ORDER BY src, sport", ""), &n);
+		" GROUP BY src, sport ORDER BY src, sport",
+		""),
+	    &n);
 	if (n)
 		dx_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)

@@ -8,7 +8,7 @@
 #include "dissectors/dissect.h"
 
 struct scan_stats {
-	uint64_t packets, bytes;	/* records read (after the filter) and their captured bytes */
+	uint64_t packets, bytes; /* records read (after the filter) and their captured bytes */
 	uint64_t udp, icmp_unreach, port_unreach, time_exceeded;
 	int64_t first_ns, last_ns;
 	uint64_t anomalies[AN__COUNT];

@@ -10,21 +10,21 @@
 
 struct store {
 	sqlite3 *db;
-	const char *schema;	/* "main" (a worker's scratch database) or "out" (the real one) */
+	const char *schema; /* "main" (a worker's scratch database) or "out" (the real one) */
 	sqlite3_stmt *ev;
 	int64_t capture_id;
-	int64_t flow_base;	/* flow ids of this capture start above it */
+	int64_t flow_base; /* flow ids of this capture start above it */
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
 static const char EVENT_SQL[] =
-	"INSERT INTO %s.events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
-	" code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
-	" rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
-	" orig_delay_ns, icmp_cksum, quote_ip_id, other_delay_ns, other_wait_ns, other_run,"
-	" fwd_before, rev_before, sender_peers) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-	"?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
-	"?35,?36,?37)";
+    "INSERT INTO %s.events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family, type,"
+    " code, vlan, proto, src, sport, dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len,"
+    " rfc4884_len, hint, dns_id, dns_qtype, dns_qname, anomalies, role, flow_id, orig_seen,"
+    " orig_delay_ns, icmp_cksum, quote_ip_id, other_delay_ns, other_wait_ns, other_run,"
+    " fwd_before, rev_before, sender_peers) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+    "?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
+    "?35,?36,?37)";
 
 static int prepare(struct store *s, const char *sql, sqlite3_stmt **st);
 
@@ -50,8 +50,10 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	}
 	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", s->errbuf) < 0)
 		goto error;
-	if (prepare(s, "INSERT INTO %s.captures (path, content_hash, format, filter) "
-		       "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)", &st) < 0)
+	if (prepare(s,
+		    "INSERT INTO %s.captures (path, content_hash, format, filter) "
+		    "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)",
+		    &st) < 0)
 		goto error;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
 	if (filter)
@@ -179,7 +181,8 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	if (d->icmp.q.has_ports && d->icmp.q.proto == 17)
 		sqlite3_bind_int64(st, 37, link->sender_peers);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s", sqlite3_errmsg(s->db));
+		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s",
+			 sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
@@ -188,7 +191,8 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		snprintf(s->errbuf, sizeof s->errbuf, "storing %s: %s", what, sqlite3_errmsg(s->db));
+		snprintf(s->errbuf, sizeof s->errbuf, "storing %s: %s", what,
+			 sqlite3_errmsg(s->db));
 		return -1;
 	}
 	sqlite3_reset(st);
@@ -219,10 +223,13 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
 static int store_flows(struct store *s, struct corr *c)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(s, "INSERT INTO %s.flows (id, capture_id, client_ip, client_port, server_ip,"
-			    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
-			    " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
-			    "?9,?10,?11,?12,?13,?14,?15)", &st);
+	int rc =
+	    prepare(s,
+		    "INSERT INTO %s.flows (id, capture_id, client_ip, client_port, server_ip,"
+		    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
+		    " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+		    "?9,?10,?11,?12,?13,?14,?15)",
+		    &st);
 	for (size_t i = 0; rc == 0 && i < corr_n_flows(c); i++) {
 		const struct touched_flow *f = corr_flow(c, i);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1 + s->flow_base);
@@ -251,7 +258,6 @@ struct ep_ctx {
 	sqlite3_stmt *ep, *cl, *ttl, *sp;
 };
 
-
 static int store_endpoint(const struct endpoint *e, void *arg)
 {
 	struct ep_ctx *x = arg;
@@ -269,7 +275,8 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 	bind_time(st, 11, e->last_tx, e->tx_packets);
 	sqlite3_bind_int64(st, 12, e->n_clients);
 	if (hint_kind_name((enum hint_kind)e->app))
-		sqlite3_bind_text(st, 13, hint_kind_name((enum hint_kind)e->app), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, hint_kind_name((enum hint_kind)e->app), -1,
+				  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, e->errors);
 	bind_time(st, 15, e->err_first, e->errors);
 	bind_time(st, 16, e->err_last, e->errors);
@@ -279,9 +286,11 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 	/* Requests from the first error on (the refused one included) that got no reply; in a
 	 * capture without errors, every request to an endpoint that never answered (a rotated
 	 * archive's file in the middle of an outage whose errors were all rate-limited). */
-	uint64_t asked = e->errors ? e->rx_since_err + (e->rx_packets > 0)
-				   : e->tx_packets ? 0 : e->rx_packets;
-	sqlite3_bind_int64(st, 20, (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
+	uint64_t asked = e->errors	 ? e->rx_since_err + (e->rx_packets > 0)
+			 : e->tx_packets ? 0
+					 : e->rx_packets;
+	sqlite3_bind_int64(st, 20,
+			   (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
 	sqlite3_bind_int64(st, 21, e->n_peers);
 	sqlite3_bind_int64(st, 22, (sqlite3_int64)e->tx_refused_during);
 	sqlite3_bind_int64(st, 23, (sqlite3_int64)e->tx_other_during);
@@ -320,24 +329,33 @@ static int store_source_port(uint16_t port, uint64_t datagrams, uint64_t bytes, 
 
 static int store_endpoints(struct store *s, struct corr *c)
 {
-	struct ep_ctx x = { .s = s };
-	int rc = prepare(s, "INSERT INTO %s.endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
-			    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
-			    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
-			    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, tx_refused_during,"
-			    " tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-			    "?15,?16,?17,?18,?19,?20,?21,?22,?23)", &x.ep);
+	struct ep_ctx x = {.s = s};
+	int rc =
+	    prepare(s,
+		    "INSERT INTO %s.endpoints (capture_id, ip, port, rx_packets, rx_bytes,"
+		    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
+		    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
+		    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, tx_refused_during,"
+		    " tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+		    "?15,?16,?17,?18,?19,?20,?21,?22,?23)",
+		    &x.ep);
 	if (rc == 0)
-		rc = prepare(s, "INSERT OR IGNORE INTO %s.endpoint_clients (capture_id, ip, port,"
-				" client_ip) VALUES (?1,?2,?3,?4)", &x.cl);
+		rc = prepare(s,
+			     "INSERT OR IGNORE INTO %s.endpoint_clients (capture_id, ip, port,"
+			     " client_ip) VALUES (?1,?2,?3,?4)",
+			     &x.cl);
 	if (rc == 0)
-		rc = prepare(s, "INSERT OR IGNORE INTO %s.host_ttls (capture_id, ip, ttl, packets)"
-				" VALUES (?1,?2,?3,?4)", &x.ttl);
+		rc = prepare(s,
+			     "INSERT OR IGNORE INTO %s.host_ttls (capture_id, ip, ttl, packets)"
+			     " VALUES (?1,?2,?3,?4)",
+			     &x.ttl);
 	if (rc == 0)
 		rc = corr_each_endpoint(c, store_endpoint, &x);
 	if (rc == 0)
-		rc = prepare(s, "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes)"
-				" VALUES (?1,?2,?3,?4)", &x.sp);
+		rc = prepare(s,
+			     "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes)"
+			     " VALUES (?1,?2,?3,?4)",
+			     &x.sp);
 	if (rc == 0)
 		rc = corr_each_ttl(c, store_ttl, &x);
 	if (rc == 0)
@@ -352,8 +370,10 @@ static int store_endpoints(struct store *s, struct corr *c)
 static int store_anomalies(struct store *s, const struct scan_stats *st)
 {
 	sqlite3_stmt *ins = NULL;
-	int rc = prepare(s, "INSERT INTO %s.capture_anomalies (capture_id, name, count)"
-			    " VALUES (?1, ?2, ?3)", &ins);
+	int rc = prepare(s,
+			 "INSERT INTO %s.capture_anomalies (capture_id, name, count)"
+			 " VALUES (?1, ?2, ?3)",
+			 &ins);
 	for (int a = 0; rc == 0 && a < AN__COUNT; a++) {
 		if (!st->anomalies[a])
 			continue;
@@ -370,11 +390,13 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 {
 	sqlite3_stmt *st = NULL;
 	const struct scan_stats *ss = f->stats;
-	int rc = prepare(s, "UPDATE %s.captures SET size = ?2, content_hash = ?3, format = ?4,"
-			    " link_type = ?5, link_type_name = ?6, precision = ?7, snaplen = ?8,"
-			    " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
-			    " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"
-			    " read_error = ?17, stats_capped = ?18, sha256 = ?19 WHERE id = ?1", &st);
+	int rc = prepare(s,
+			 "UPDATE %s.captures SET size = ?2, content_hash = ?3, format = ?4,"
+			 " link_type = ?5, link_type_name = ?6, precision = ?7, snaplen = ?8,"
+			 " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
+			 " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"
+			 " read_error = ?17, stats_capped = ?18, sha256 = ?19 WHERE id = ?1",
+			 &st);
 	if (rc < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, s->capture_id);

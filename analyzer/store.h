@@ -20,9 +20,9 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 		const struct corr_link *link);
 
 struct capture_facts {
-	long long size;			/* bytes on disk, -1 for stdin */
+	long long size; /* bytes on disk, -1 for stdin */
 	const char *hash, *format, *link_name, *read_error;
-	const char *sha256;		/* hex, or NULL / "" when not asked or not computable */
+	const char *sha256; /* hex, or NULL / "" when not asked or not computable */
 	int link_type, precision;
 	long long snaplen;
 	const struct scan_stats *stats;

@@ -51,7 +51,7 @@ static bool stopped(void)
  * thread the signal interrupted, a reader blocked on a stalled pipe notices). 0 or -1. */
 static int wait_readable(struct stream *s)
 {
-	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	struct pollfd p = {.fd = s->fd, .events = POLLIN};
 	for (;;) {
 		if (stopped())
 			return stream_fail(s, "interrupted");
@@ -78,15 +78,16 @@ static ssize_t raw_read(struct stream *s, void *buf, size_t n)
 
 		if (s->bytes_in == 0)
 			return stream_fail(s, "cannot read: %s", why);
-		return stream_fail(s, "read error after %llu bytes: %s", (unsigned long long)s->bytes_in,
-			    why);
+		return stream_fail(s, "read error after %llu bytes: %s",
+				   (unsigned long long)s->bytes_in, why);
 	}
 	if (k == 0)
 		s->raw_eof = true;
 	uint64_t at = s->bytes_in, end = at + (uint64_t)k;
 
 	if (end > s->hashed_to) { /* bytes read again after a gzip fall-back were hashed once */
-		const uint8_t *fresh = (const uint8_t *)buf + (s->hashed_to > at ? s->hashed_to - at : 0);
+		const uint8_t *fresh =
+		    (const uint8_t *)buf + (s->hashed_to > at ? s->hashed_to - at : 0);
 		size_t fresh_len = (size_t)(end - (s->hashed_to > at ? s->hashed_to : at));
 
 		if (s->legacy_hash)
@@ -137,16 +138,18 @@ static ssize_t zstd_read(struct stream *s, uint8_t *dst, size_t n)
 		s->in_pos = in.pos;
 		if (ZSTD_isError(ret) &&
 		    ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)
-			return stream_fail(s, "zstd frame needs a window over 128 MiB (zstd --long=28 or "
-				       "more): not read, to bound memory");
+			return stream_fail(
+			    s, "zstd frame needs a window over 128 MiB (zstd --long=28 or "
+			       "more): not read, to bound memory");
 		if (ZSTD_isError(ret))
-			return stream_fail(s, "zstd data corrupt near byte %llu: %s",
-				    (unsigned long long)(s->bytes_in - (s->in_len - s->in_pos)),
-				    ZSTD_getErrorName(ret));
+			return stream_fail(
+			    s, "zstd data corrupt near byte %llu: %s",
+			    (unsigned long long)(s->bytes_in - (s->in_len - s->in_pos)),
+			    ZSTD_getErrorName(ret));
 		s->zd_hint = ret;
 		if (out.pos == 0 && s->raw_eof && s->in_pos == s->in_len && ret != 0)
 			return stream_fail(s, "zstd stream cut after %llu bytes, inside a frame",
-				    (unsigned long long)s->bytes_in);
+					   (unsigned long long)s->bytes_in);
 	}
 	return (ssize_t)out.pos;
 }
@@ -390,4 +393,3 @@ void stream_close(struct stream *s)
 	free(s->in);
 	free(s);
 }
-

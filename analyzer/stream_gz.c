@@ -61,7 +61,8 @@ static int gz_next_member(struct stream *s)
 			isal_inflate_reset(s->isal);
 			s->isal->crc_flag = ISAL_GZIP;
 		}
-		return inflateReset(&s->z) == Z_OK ? 0 : stream_fail(s, "gzip: inflateReset failed");
+		return inflateReset(&s->z) == Z_OK ? 0
+						   : stream_fail(s, "gzip: inflateReset failed");
 	}
 	for (;;) {
 		ssize_t k = stream_fill_in(s);
@@ -117,7 +118,8 @@ static ssize_t zlib_step(struct stream *s, uint8_t *dst, size_t n)
 	if (zr == Z_STREAM_END)
 		s->gz_between = true;
 	else if (zr == Z_BUF_ERROR && made == 0 && s->raw_eof && s->in_pos == s->in_len)
-		return stream_fail(s, "gzip stream cut after %llu bytes, inside a compressed member",
+		return stream_fail(s,
+				   "gzip stream cut after %llu bytes, inside a compressed member",
 				   (unsigned long long)s->bytes_in);
 	else if (zr != Z_OK && zr != Z_BUF_ERROR)
 		return stream_fail(s, "gzip data corrupt near byte %llu: %s",

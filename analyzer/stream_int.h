@@ -19,23 +19,23 @@ struct stream_pipe;
 struct stream {
 	int fd;
 	bool own_fd;
-	bool seekable;	/* a regular file: a gzip member can be read again with zlib */
-	bool waits;	/* a pipe, FIFO, terminal or socket: a read can wait for ever */
+	bool seekable; /* a regular file: a gzip member can be read again with zlib */
+	bool waits;    /* a pipe, FIFO, terminal or socket: a read can wait for ever */
 	enum cap_compression comp;
 	uint8_t *in; /* stored bytes not used yet: compressed input, or the peeked head */
 	size_t in_pos, in_len;
 	bool raw_eof;
-	bool legacy_hash;  /* STREAM_LEGACY_HASH */
-	EVP_MD_CTX *sha;   /* STREAM_SHA256 */
-	uint64_t hashed_to; /* stored bytes hashed so far (a re-read is not hashed twice) */
+	bool legacy_hash;    /* STREAM_LEGACY_HASH */
+	EVP_MD_CTX *sha;     /* STREAM_SHA256 */
+	uint64_t hashed_to;  /* stored bytes hashed so far (a re-read is not hashed twice) */
 	const uint8_t *back; /* pushed-back bytes, served before anything else */
 	size_t back_len;
 	/* gzip: ISA-L's inflate while it accepts the member, zlib from the member's start after */
 	struct inflate_state *isal;
-	bool use_isal;	      /* the current member is inflated by ISA-L */
-	uint64_t member_at;   /* file offset where the current member starts */
-	uint64_t member_out;  /* bytes ISA-L produced from it (zlib skips them on a re-read) */
-	uint64_t skip_out;    /* decompressed bytes still to drop after falling back */
+	bool use_isal;	     /* the current member is inflated by ISA-L */
+	uint64_t member_at;  /* file offset where the current member starts */
+	uint64_t member_out; /* bytes ISA-L produced from it (zlib skips them on a re-read) */
+	uint64_t skip_out;   /* decompressed bytes still to drop after falling back */
 	z_stream z;
 	bool z_ready;
 	bool gz_between; /* a gzip member ended: another one or the end of the file follows */
@@ -44,7 +44,7 @@ struct stream {
 	char *file_buf;
 	_Atomic uint64_t bytes_in; /* written by the decoding thread, read for the progress line */
 	struct legacy_hash128 hash;
-	struct stream_pipe *pipe; /* set: a thread decodes (stream_pipe.c) */
+	struct stream_pipe *pipe;  /* set: a thread decodes (stream_pipe.c) */
 	char err[CAP_ERRBUF_SIZE]; /* the decoding side's error */
 };
 

@@ -142,7 +142,8 @@ ssize_t pipe_read(struct stream *s, uint8_t *dst, size_t n)
 	while (p->cur == NULL || p->cur_pos == p->cur->len) {
 		if (p->cur != NULL && p->cur->end != CH_MORE) { /* sticky, as stream_decode() */
 			if (p->cur->end == CH_ERROR && p->err[0] == '\0')
-				memcpy(p->err, s->err, sizeof p->err); /* written before the chunk */
+				memcpy(p->err, s->err,
+				       sizeof p->err); /* written before the chunk */
 			return p->cur->end == CH_ERROR ? -1 : 0;
 		}
 		if (p->cur != NULL)

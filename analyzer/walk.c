@@ -25,8 +25,8 @@ struct walk {
 
 static void walk_dir(const struct walk *w, const char *dir, int depth);
 
-static void found(const struct walk *w, const char *path, enum cap_walk_kind kind,
-		  const char *err, const struct stat *st)
+static void found(const struct walk *w, const char *path, enum cap_walk_kind kind, const char *err,
+		  const struct stat *st)
 {
 	const struct cap_walk_item it = {path, kind, err, st};
 	w->fn(&it, w->arg);
@@ -95,14 +95,14 @@ error:
 
 #define SNIFF_FIRST (16 * 1024) /* bytes read first: enough for a header, or a gzip one's */
 #define SNIFF_READ (128 * 1024) /* at most: a zstd block before its first byte comes out */
-#define SNIFF_HEAD 4		  /* bytes that decide: a magic number */
+#define SNIFF_HEAD 4		/* bytes that decide: a magic number */
 
 static bool capture_magic(const uint8_t *head)
 {
 	static const uint8_t MAGIC[][SNIFF_HEAD] = {
 	    {0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
-	    {0x4d, 0x3c, 0xb2, 0xa1}, {0x0a, 0x0d, 0x0d, 0x0a},
-	    {0xa1, 0xb2, 0xcd, 0x34}, {0x34, 0xcd, 0xb2, 0xa1}, /* patched libpcap's */
+	    {0x4d, 0x3c, 0xb2, 0xa1}, {0x0a, 0x0d, 0x0d, 0x0a}, {0xa1, 0xb2, 0xcd, 0x34},
+	    {0x34, 0xcd, 0xb2, 0xa1}, /* patched libpcap's */
 	};
 	for (size_t i = 0; i < sizeof MAGIC / sizeof MAGIC[0]; i++)
 		if (memcmp(head, MAGIC[i], SNIFF_HEAD) == 0)
@@ -214,12 +214,14 @@ enum cap_sniff cap_sniff(const char *path, char *why, size_t why_len)
 	if (len == 0)
 		snprintf(why, why_len, "empty file");
 	else if (!inside && got < SNIFF_HEAD)
-		snprintf(why, why_len, "%zu byte%s, too short for a capture", got, got == 1 ? "" : "s");
+		snprintf(why, why_len, "%zu byte%s, too short for a capture", got,
+			 got == 1 ? "" : "s");
 	else if (inside && got < SNIFF_HEAD)
-		snprintf(why, why_len, "%s data that does not decompress to a capture header", inside);
+		snprintf(why, why_len, "%s data that does not decompress to a capture header",
+			 inside);
 	else
-		snprintf(why, why_len, "%s%snot a pcap or pcapng capture (%s)", inside ? inside : "",
-			 inside ? " data, " : "", what);
+		snprintf(why, why_len, "%s%snot a pcap or pcapng capture (%s)",
+			 inside ? inside : "", inside ? " data, " : "", what);
 	return CAP_SNIFF_NOT_CAPTURE;
 }
 

@@ -7,22 +7,22 @@
 
 /* Columns copied as they are (the capture id and flow ids are remapped). */
 static const char CAPTURE_COLS[] =
-	"path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
-	"packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
-	"complete, read_error, stats_capped, filter, sha256";
+    "path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
+    "packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
+    "complete, read_error, stats_capped, filter, sha256";
 static const char FLOW_COLS[] =
-	"client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
-	"s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";
+    "client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
+    "s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";
 static const char EVENT_COLS[] =
-	"frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
-	"dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
-	"dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
-	"other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before, sender_peers";
+    "frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
+    "dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
+    "dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
+    "other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before, sender_peers";
 static const char ENDPOINT_COLS[] =
-	"ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
-	"first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
-	"tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
-	"tx_refused_during, tx_other_during";
+    "ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
+    "first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
+    "tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
+    "tx_refused_during, tx_other_during";
 
 /* Runs `sql` with ?1 = new capture id, ?2 = old capture id and (when the statement has it)
  * ?3 = what to add to an old flow id to get its new one. */
@@ -63,21 +63,24 @@ static int64_t flow_shift(sqlite3 *db, const char *from, const char *to, int64_t
 	char sql[256];
 	sqlite3_stmt *st = NULL;
 	int64_t shift = INT64_MIN;
-	snprintf(sql, sizeof sql, "SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
-		 " coalesce((SELECT MIN(id) FROM %s.flows WHERE capture_id = ?1), 1)", to, from);
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
+		 " coalesce((SELECT MIN(id) FROM %s.flows WHERE capture_id = ?1), 1)",
+		 to, from);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, old_id);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			shift = sqlite3_column_int64(st, 0);
 	}
 	if (shift == INT64_MIN)
-		snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture's flows: %s", sqlite3_errmsg(db));
+		snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture's flows: %s",
+			 sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return shift;
 }
 
-static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_id,
-		     int64_t old_id, char *errbuf)
+static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_id, int64_t old_id,
+		     char *errbuf)
 {
 	char sql[2048];
 	snprintf(sql, sizeof sql,
@@ -93,7 +96,8 @@ static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_
 		return -1;
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO %s.flows (id, capture_id, %s) SELECT id + ?3, ?1, %s FROM %s.flows "
-		 "WHERE capture_id = ?2 ORDER BY id", to, FLOW_COLS, FLOW_COLS, from);
+		 "WHERE capture_id = ?2 ORDER BY id",
+		 to, FLOW_COLS, FLOW_COLS, from);
 	if (run_triple(db, sql, new_id, old_id, shift, errbuf) < 0)
 		return -1;
 	snprintf(sql, sizeof sql,
@@ -104,7 +108,8 @@ static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_
 		return -1;
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO %s.endpoints (capture_id, %s) SELECT ?1, %s FROM %s.endpoints "
-		 "WHERE capture_id = ?2", to, ENDPOINT_COLS, ENDPOINT_COLS, from);
+		 "WHERE capture_id = ?2",
+		 to, ENDPOINT_COLS, ENDPOINT_COLS, from);
 	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
 		return -1;
 	snprintf(sql, sizeof sql,
@@ -115,7 +120,8 @@ static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_
 		return -1;
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
-		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2", to, from);
+		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2",
+		 to, from);
 	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
 		return -1;
 	snprintf(sql, sizeof sql,
@@ -126,8 +132,8 @@ static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_
 }
 
 /* Copies capture `old_id` in its own transaction; 1 copied, 0 already there, -1 error. */
-static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_id,
-		    const char *hash, char *errbuf)
+static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_id, const char *hash,
+		    char *errbuf)
 {
 	char sql[1024], ignore[DB_ERRBUF_SIZE];
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
@@ -138,8 +144,8 @@ static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_i
 		return known < 0 ? -1 : 0;
 	}
 	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2",
-		 to, CAPTURE_COLS, CAPTURE_COLS, from);
+		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
+		 CAPTURE_COLS, CAPTURE_COLS, from);
 	if (run_pair(db, sql, 0, old_id, errbuf) < 0)
 		goto error;
 	int64_t new_id = sqlite3_last_insert_rowid(db);
@@ -175,7 +181,8 @@ static int next_batch(sqlite3_stmt *st, int64_t after, struct src_capture *c, in
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, max);
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *h = sqlite3_column_text(st, 1), *p = sqlite3_column_text(st, 2);
+		const unsigned char *h = sqlite3_column_text(st, 1),
+				    *p = sqlite3_column_text(st, 2);
 		c[n].id = sqlite3_column_int64(st, 0);
 		c[n].hash = sqlite3_mprintf("%s", h ? (const char *)h : "");
 		c[n].path = sqlite3_mprintf("%s", p ? (const char *)p : "?");
@@ -197,8 +204,8 @@ static int next_batch(sqlite3_stmt *st, int64_t after, struct src_capture *c, in
 #define COPY_BATCH 256
 
 /* Copies one batch; a capture that fails is reported through on_error and skipped. */
-static void copy_batch(sqlite3 *db, const char *from, const char *to, struct src_capture *c,
-		       int n, struct copy_counts *k, db_copy_error_fn on_error, void *arg)
+static void copy_batch(sqlite3 *db, const char *from, const char *to, struct src_capture *c, int n,
+		       struct copy_counts *k, db_copy_error_fn on_error, void *arg)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	for (int i = 0; i < n; i++) {
@@ -221,10 +228,11 @@ int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_
 	struct src_capture batch[COPY_BATCH];
 	int64_t last = -1;
 	int n;
-	*k = (struct copy_counts){ 0 };
-	snprintf(sql, sizeof sql,
-		 "SELECT id, content_hash, path FROM %s.captures WHERE id > ?1 ORDER BY id LIMIT ?2",
-		 from);
+	*k = (struct copy_counts){0};
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT id, content_hash, path FROM %s.captures WHERE id > ?1 ORDER BY id LIMIT ?2",
+	    from);
 	if (strpbrk(from, "\"'; ") || strpbrk(to, "\"'; ") ||
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));

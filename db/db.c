@@ -48,33 +48,33 @@ static int user_version(sqlite3 *db, int *out, char *errbuf)
  * which the diagnosis reads as "not measured". Version 3 added tables (source_ports, meta),
  * which the schema itself creates. */
 static const char UPGRADE_1_2[] =
-	"UPDATE captures SET content_hash = 'file:' || content_hash;"
-	"ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
-	"ALTER TABLE flows ADD COLUMN s2c_last_ns INTEGER;"
-	"ALTER TABLE events ADD COLUMN icmp_cksum INTEGER;"
-	"ALTER TABLE events ADD COLUMN quote_ip_id INTEGER;"
-	"ALTER TABLE events ADD COLUMN other_delay_ns INTEGER;"
-	"ALTER TABLE events ADD COLUMN other_wait_ns INTEGER;"
-	"ALTER TABLE events ADD COLUMN other_run INTEGER;"
-	"ALTER TABLE events ADD COLUMN fwd_before INTEGER;"
-	"ALTER TABLE events ADD COLUMN rev_before INTEGER;"
-	"ALTER TABLE events ADD COLUMN sender_peers INTEGER;"
-	"ALTER TABLE events ADD COLUMN finding_id INTEGER;"
-	"ALTER TABLE events ADD COLUMN dup_of INTEGER;"
-	"ALTER TABLE endpoints ADD COLUMN n_peers INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE endpoints ADD COLUMN tx_refused_during INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";
+    "UPDATE captures SET content_hash = 'file:' || content_hash;"
+    "ALTER TABLE flows ADD COLUMN c2s_last_ns INTEGER;"
+    "ALTER TABLE flows ADD COLUMN s2c_last_ns INTEGER;"
+    "ALTER TABLE events ADD COLUMN icmp_cksum INTEGER;"
+    "ALTER TABLE events ADD COLUMN quote_ip_id INTEGER;"
+    "ALTER TABLE events ADD COLUMN other_delay_ns INTEGER;"
+    "ALTER TABLE events ADD COLUMN other_wait_ns INTEGER;"
+    "ALTER TABLE events ADD COLUMN other_run INTEGER;"
+    "ALTER TABLE events ADD COLUMN fwd_before INTEGER;"
+    "ALTER TABLE events ADD COLUMN rev_before INTEGER;"
+    "ALTER TABLE events ADD COLUMN sender_peers INTEGER;"
+    "ALTER TABLE events ADD COLUMN finding_id INTEGER;"
+    "ALTER TABLE events ADD COLUMN dup_of INTEGER;"
+    "ALTER TABLE endpoints ADD COLUMN n_peers INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE endpoints ADD COLUMN tx_refused_during INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE endpoints ADD COLUMN tx_other_during INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE findings ADD COLUMN capture_points TEXT NOT NULL DEFAULT '[]';";
 
 /* Versions 1-3 -> 4: identities move from the hand-written packet hash to XXH3-128; the old
  * ones are marked "pkt1:" and still matched (analyze.c computes that hash only while such
  * rows exist). Captures get the optional SHA-256 of their file (--sha256), and an index no
  * query needs (events_dst) goes. */
 static const char UPGRADE_TO_4[] =
-	"UPDATE captures SET content_hash = 'pkt1:' || content_hash"
-	" WHERE content_hash NOT GLOB 'file:*' AND content_hash NOT GLOB 'pending:*';"
-	"ALTER TABLE captures ADD COLUMN sha256 TEXT;"
-	"DROP INDEX IF EXISTS events_dst;";
+    "UPDATE captures SET content_hash = 'pkt1:' || content_hash"
+    " WHERE content_hash NOT GLOB 'file:*' AND content_hash NOT GLOB 'pending:*';"
+    "ALTER TABLE captures ADD COLUMN sha256 TEXT;"
+    "DROP INDEX IF EXISTS events_dst;";
 
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
@@ -95,8 +95,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 		return -1;
 	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
 	    (v >= 1 && v <= 3 && db_exec(db, UPGRADE_TO_4, errbuf) < 0) ||
-	    db_exec(db, pm_schema_sql, errbuf) < 0 ||
-	    db_exec(db, sql, errbuf) < 0) {
+	    db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);
 		return -1;
@@ -179,8 +178,10 @@ static int guard_busy(void *arg, int n_calls)
 		return 0;
 	if (ms >= 3000 && !g->busy_noted && g_wait_notes) {
 		g->busy_noted = true;
-		fprintf(stderr, "portmortem: %s is in use by another process (another portmortem "
-				"run?); waiting for it\n", g->path[0] ? g->path : "the database");
+		fprintf(stderr,
+			"portmortem: %s is in use by another process (another portmortem "
+			"run?); waiting for it\n",
+			g->path[0] ? g->path : "the database");
 	}
 	usleep(n_calls < 10 ? 1000u << (n_calls / 2) : 50000u);
 	return 1;
@@ -286,8 +287,7 @@ static char *plain_path(const char *path, char *errbuf)
 
 /* Opens `name` (a plain path, or with SQLITE_OPEN_URI a URI we built) and hardens the
  * connection; `path` names it in errors. */
-static int open_hardened(const char *name, const char *path, int flags, sqlite3 **out,
-			 char *errbuf)
+static int open_hardened(const char *name, const char *path, int flags, sqlite3 **out, char *errbuf)
 {
 	sqlite3 *db = NULL;
 	*out = NULL;

@@ -103,7 +103,7 @@ int db_size_known(sqlite3 *db, const char *schema, int64_t size, char *errbuf);
 
 /* A file a capture was read from, as the file system describes it (capture_files). */
 struct db_file_id {
-	const char *path;	/* absolute, symbolic links resolved */
+	const char *path; /* absolute, symbolic links resolved */
 	int64_t size, mtime_ns, inode;
 };
 
@@ -118,8 +118,8 @@ int db_file_lookup(sqlite3 *db, sqlite3_stmt **cache, const struct db_file_id *f
 
 /* Records that files[i] holds the capture keys[i] (for i < n), all in one transaction:
  * db_file_lookup() then finds them. 0, or -1 with errbuf. */
-int db_files_remember(sqlite3 *db, const struct db_file_id *files, const char *const *keys,
-		      int n, const char *filter, char *errbuf);
+int db_files_remember(sqlite3 *db, const struct db_file_id *files, const char *const *keys, int n,
+		      const char *filter, char *errbuf);
 
 /* Counts of db_copy_captures(): captures copied, already present, failed. */
 struct copy_counts {

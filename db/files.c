@@ -6,13 +6,13 @@
 #include <string.h>
 
 static const char LOOKUP_SQL[] =
-	"SELECT f.content_hash FROM capture_files f JOIN captures c"
-	" ON c.content_hash = f.content_hash WHERE f.path = ?1 AND f.filter = ?2"
-	" AND f.size = ?3 AND f.mtime_ns = ?4 AND f.inode = ?5";
+    "SELECT f.content_hash FROM capture_files f JOIN captures c"
+    " ON c.content_hash = f.content_hash WHERE f.path = ?1 AND f.filter = ?2"
+    " AND f.size = ?3 AND f.mtime_ns = ?4 AND f.inode = ?5";
 
 static const char REMEMBER_SQL[] =
-	"INSERT OR REPLACE INTO capture_files (path, filter, size, mtime_ns, inode, content_hash)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT OR REPLACE INTO capture_files (path, filter, size, mtime_ns, inode, content_hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 static void bind_file(sqlite3_stmt *st, const struct db_file_id *f, const char *filter)
 {
@@ -27,7 +27,8 @@ int db_file_lookup(sqlite3 *db, sqlite3_stmt **cache, const struct db_file_id *f
 		   const char *filter, char *key, size_t key_len, char *errbuf)
 {
 	if (!*cache && sqlite3_prepare_v2(db, LOOKUP_SQL, -1, cache, NULL) != SQLITE_OK) {
-		snprintf(errbuf, DB_ERRBUF_SIZE, "preparing the file lookup: %s", sqlite3_errmsg(db));
+		snprintf(errbuf, DB_ERRBUF_SIZE, "preparing the file lookup: %s",
+			 sqlite3_errmsg(db));
 		return -1;
 	}
 	sqlite3_stmt *st = *cache;
@@ -47,8 +48,8 @@ int db_file_lookup(sqlite3 *db, sqlite3_stmt **cache, const struct db_file_id *f
 	return found;
 }
 
-int db_files_remember(sqlite3 *db, const struct db_file_id *files, const char *const *keys,
-		      int n, const char *filter, char *errbuf)
+int db_files_remember(sqlite3 *db, const struct db_file_id *files, const char *const *keys, int n,
+		      const char *filter, char *errbuf)
 {
 	sqlite3_stmt *st = NULL;
 	char ignore[DB_ERRBUF_SIZE];

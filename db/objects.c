@@ -23,9 +23,8 @@ static void free_set(struct object_set *s)
 	s->n = 0;
 }
 
-static const char LIST_SQL[] =
-	"SELECT type, name, coalesce(sql, '') FROM \"%w\".sqlite_schema"
-	" WHERE name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY type, name";
+static const char LIST_SQL[] = "SELECT type, name, coalesce(sql, '') FROM \"%w\".sqlite_schema"
+			       " WHERE name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY type, name";
 
 static int expected_objects(struct object_set *s, char *errbuf)
 {
@@ -54,12 +53,11 @@ done:
 
 /* Indexes that earlier schema versions created and the upgrade drops: a database made by an
  * earlier portmortem holds them until it is upgraded. */
-static const char *const RETIRED[] = { "index events_dst" };
+static const char *const RETIRED[] = {"index events_dst"};
 
 /* Whether an object of the inspected database is one the schema creates, as a plain table
  * or index (a virtual table of the same name is not), or one an earlier version created. */
-static bool is_ours(const struct object_set *s, const char *type, const char *name,
-		    const char *sql)
+static bool is_ours(const struct object_set *s, const char *type, const char *name, const char *sql)
 {
 	char key[256];
 	snprintf(key, sizeof key, "%s %s", type, name);
@@ -109,8 +107,8 @@ int db_check_objects(sqlite3 *db, const char *schema, const char *path, char *er
 	else if (n)
 		snprintf(errbuf, DB_ERRBUF_SIZE,
 			 "%s: refused: it holds %d object%s portmortem does not create (%s); "
-			 "a database from elsewhere could run planted SQL", path, n,
-			 n == 1 ? "" : "s", foreign);
+			 "a database from elsewhere could run planted SQL",
+			 path, n, n == 1 ? "" : "s", foreign);
 	else
 		rc = 0;
 done:

@@ -1,4 +1,5 @@
-/* owner.c - whose SQLite file this is: PRAGMA application_id, and refusing other programs' files. */
+/* owner.c - whose SQLite file this is: PRAGMA application_id, and refusing other programs' files.
+ */
 #include "db/db.h"
 
 #include <errno.h>
@@ -45,9 +46,10 @@ static void table_names(sqlite3 *db, char *buf, size_t len)
 	size_t used = 0;
 	int n = 0;
 	buf[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT name FROM main.sqlite_schema WHERE type = 'table'"
-			       " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+			       "SELECT name FROM main.sqlite_schema WHERE type = 'table'"
+			       " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW && used + 8 < len) {
 		if (n++ == 4) {
@@ -67,11 +69,15 @@ int db_check_owner(sqlite3 *db, const char *path, bool *stamp, char *errbuf)
 	*stamp = false;
 	if (read_int(db, "PRAGMA main.application_id", &app, &code) < 0 ||
 	    read_int(db, "SELECT COUNT(*) FROM main.sqlite_schema", &n_objects, &code) < 0 ||
-	    read_int(db, "SELECT COUNT(*) FROM main.sqlite_schema WHERE type = 'table' AND"
-			 " name = 'captures'", &ours, &code) < 0) {
+	    read_int(db,
+		     "SELECT COUNT(*) FROM main.sqlite_schema WHERE type = 'table' AND"
+		     " name = 'captures'",
+		     &ours, &code) < 0) {
 		if ((code & 0xff) == SQLITE_NOTADB)
-			snprintf(errbuf, DB_ERRBUF_SIZE, "%s: not a SQLite database (is it a capture? "
-				 "the database is given with -d PATH)", path);
+			snprintf(errbuf, DB_ERRBUF_SIZE,
+				 "%s: not a SQLite database (is it a capture? "
+				 "the database is given with -d PATH)",
+				 path);
 		else
 			snprintf(errbuf, DB_ERRBUF_SIZE, "%s: cannot read it: %s", path,
 				 sqlite3_errmsg(db));
@@ -81,17 +87,21 @@ int db_check_owner(sqlite3 *db, const char *path, bool *stamp, char *errbuf)
 	if (id != 0 && id != DB_APPLICATION_ID) {
 		char text[32];
 		app_id_text(id, text, sizeof text);
-		snprintf(errbuf, DB_ERRBUF_SIZE, "%s: not a portmortem database (its application_id "
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "%s: not a portmortem database (its application_id "
 			 "is %s, another program's file): refused, nothing written; give "
-			 "portmortem its own file with -d PATH", path, text);
+			 "portmortem its own file with -d PATH",
+			 path, text);
 		return -1;
 	}
 	if (n_objects > 0 && ours == 0) {
 		char names[200];
 		table_names(db, names, sizeof names);
-		snprintf(errbuf, DB_ERRBUF_SIZE, "%s: not a portmortem database (it holds another "
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "%s: not a portmortem database (it holds another "
 			 "program's tables: %s): refused, nothing written; give portmortem its own "
-			 "file with -d PATH", path, names[0] ? names : "no tables, other objects");
+			 "file with -d PATH",
+			 path, names[0] ? names : "no tables, other objects");
 		return -1;
 	}
 	*stamp = id == 0; /* a new file, or one made before portmortem set its id */
@@ -122,20 +132,30 @@ void db_open_error(const char *path, const char *sqlite_msg, char *errbuf)
 	char *copy = strdup(path);
 	const char *dir = copy ? dirname(copy) : ".";
 	if (!exists && err == ENOENT && access(dir, F_OK) != 0)
-		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot open database %s: directory %s does not "
-			 "exist (choose the database with -d PATH)", path, dir);
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "cannot open database %s: directory %s does not "
+			 "exist (choose the database with -d PATH)",
+			 path, dir);
 	else if (!exists && !dir_writable(path))
-		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot create database %s: directory %s is not "
-			 "writable (choose another place with -d PATH)", path, dir);
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "cannot create database %s: directory %s is not "
+			 "writable (choose another place with -d PATH)",
+			 path, dir);
 	else if (exists && S_ISDIR(sb.st_mode))
-		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot open database %s: it is a directory "
-			 "(-d PATH names the database file)", path);
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "cannot open database %s: it is a directory "
+			 "(-d PATH names the database file)",
+			 path);
 	else if (exists && (access(path, W_OK) != 0 || !dir_writable(path)))
-		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot write database %s: %s (the file or its "
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "cannot write database %s: %s (the file or its "
 			 "directory is read-only; 'portmortem report -d %s' reads it as it is, or "
-			 "choose another database with -d PATH)", path, sqlite_msg, path);
+			 "choose another database with -d PATH)",
+			 path, sqlite_msg, path);
 	else
-		snprintf(errbuf, DB_ERRBUF_SIZE, "cannot open database %s: %s (choose another "
-			 "with -d PATH)", path, sqlite_msg);
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "cannot open database %s: %s (choose another "
+			 "with -d PATH)",
+			 path, sqlite_msg);
 	free(copy);
 }

@@ -13,7 +13,7 @@ extern const char pm_schema_sql[];
 
 /* The tables the diagnosis writes (findings rebuilt, events tagged with their finding, the
  * record of what the findings were computed from). */
-static const char *const WRITTEN[] = { "findings", "events", "meta" };
+static const char *const WRITTEN[] = {"findings", "events", "meta"};
 
 /* The schema's "CREATE TABLE x (...)" as "CREATE TEMP TABLE x (...)", and its
  * "CREATE [UNIQUE] INDEX i ON x (...)" as "CREATE [UNIQUE] INDEX temp.i ON x (...)".
@@ -36,7 +36,8 @@ static int create_temp(sqlite3 *db, sqlite3 *ref, const char *table, char *errbu
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
-	if (sqlite3_prepare_v2(ref, "SELECT type = 'table', sql FROM sqlite_schema"
+	if (sqlite3_prepare_v2(ref,
+			       "SELECT type = 'table', sql FROM sqlite_schema"
 			       " WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type = 'index'",
 			       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading the schema: %s", sqlite3_errmsg(ref));
@@ -44,11 +45,12 @@ static int create_temp(sqlite3 *db, sqlite3 *ref, const char *table, char *errbu
 	}
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char *ddl = temp_ddl((const char *)sqlite3_column_text(st, 1),
-				     sqlite3_column_int(st, 0));
+		char *ddl =
+		    temp_ddl((const char *)sqlite3_column_text(st, 1), sqlite3_column_int(st, 0));
 		rc = ddl ? db_exec(db, ddl, errbuf) : -1;
 		if (!ddl)
-			snprintf(errbuf, DB_ERRBUF_SIZE, "unexpected schema statement for %s", table);
+			snprintf(errbuf, DB_ERRBUF_SIZE, "unexpected schema statement for %s",
+				 table);
 		sqlite3_free(ddl);
 	}
 	sqlite3_finalize(st);
@@ -64,8 +66,10 @@ static int shadow_table(sqlite3 *db, sqlite3 *ref, const char *table, char *errb
 	int rc = -1;
 	if (create_temp(db, ref, table, errbuf) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(ref, "SELECT group_concat('\"' || name || '\"', ', ')"
-			       " FROM pragma_table_info(?1)", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(ref,
+			       "SELECT group_concat('\"' || name || '\"', ', ')"
+			       " FROM pragma_table_info(?1)",
+			       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading the schema: %s", sqlite3_errmsg(ref));
 		return -1;
 	}
@@ -101,9 +105,11 @@ static int current_version(sqlite3 *db, const char *path, char *errbuf)
 	else if (v == 0)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s: not a portmortem database (no schema)", path);
 	else
-		snprintf(errbuf, DB_ERRBUF_SIZE, "%s: schema version %d, this portmortem reads %d "
+		snprintf(errbuf, DB_ERRBUF_SIZE,
+			 "%s: schema version %d, this portmortem reads %d "
 			 "(an older one is upgraded by 'portmortem merge -d NEW.db %s', which "
-			 "writes only NEW.db)", path, v, DB_SCHEMA_VERSION, path);
+			 "writes only NEW.db)",
+			 path, v, DB_SCHEMA_VERSION, path);
 	return v > 0 && v < DB_SCHEMA_VERSION ? -2 : -1;
 }
 
@@ -180,7 +186,8 @@ int db_open_readonly(const char *path, sqlite3 **out, char *errbuf)
 	bool stamp; /* an earlier version's database: stamped when next opened to write */
 	if (open_ro(path, &db, errbuf) < 0)
 		return -1;
-	if (db_check_owner(db, path, &stamp, errbuf) < 0 || db_check_objects(db, "main", path, errbuf) < 0 ||
+	if (db_check_owner(db, path, &stamp, errbuf) < 0 ||
+	    db_check_objects(db, "main", path, errbuf) < 0 ||
 	    (rc = current_version(db, path, errbuf)) < 0)
 		goto error;
 	rc = -1;

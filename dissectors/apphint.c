@@ -53,35 +53,35 @@ static const struct {
 	enum rec_group group;
 	uint16_t ports[PORTS_MAX]; /* PORT_BOUND only */
 } RECOGNISERS[] = {
-	{ stun_recognise, STRONG, { 0 } },	/* magic cookie 0x2112A442 (RFC 5389) */
-	{ dhcp_recognise, STRONG, { 0 } },	/* magic cookie 0x63825363 at 236 (RFC 2131) */
-	{ messenger_recognise, STRONG, { 0 } }, /* DCE/RPC interface UUID */
-	{ dhip_recognise, STRONG, { 0 } },	/* "DHIP" magic */
-	{ quic_recognise, STRONG, { 0 } },	/* long header, registered version (RFC 9000) */
-	{ dtls_recognise, STRONG, { 0 } },	/* record headers with DTLS versions (RFC 6347) */
-	{ wireguard_recognise, STRONG, { 0 } }, /* type, three zero bytes, exact size */
-	{ dht_recognise, STRONG, { 0 } },	/* bencoded KRPC dictionary (BEP 5) */
-	{ memcached_recognise, STRONG, { 0 } }, /* UDP frame header + ASCII command */
-	{ sip_recognise, STRONG, { 0 } },	/* request or status line (RFC 3261) */
-	{ ssdp_recognise, STRONG, { 0 } },	/* HTTPU request line */
-	{ bacnet_recognise, STRONG, { 0 } },	/* BVLC header with its length + NPDU version */
-	{ dns_on_port, PORT_BOUND, { 53, 5353, 5355 } }, /* DNS, mDNS, LLMNR */
-	{ nbns_recognise, PORT_BOUND, { 137 } },
-	{ ntp_recognise, PORT_BOUND, { 123 } },
-	{ snmp_on_port, PORT_BOUND, { 161, 162 } },
-	{ syslog_on_port, PORT_BOUND, { 514 } },
-	{ tftp_recognise, PORT_BOUND, { 69 } },
-	{ radius_recognise, PORT_BOUND, { 1812, 1813, 1645, 1646 } },
-	{ ike_recognise, PORT_BOUND, { 500, 4500 } },
-	{ esp_recognise, PORT_BOUND, { 4500 } },
-	{ mssql_recognise, PORT_BOUND, { 1434 } },
-	{ cldap_recognise, PORT_BOUND, { 389 } },
-	{ dns_anywhere, STRUCTURE, { 0 } },
-	{ snmp_anywhere, STRUCTURE, { 0 } },
-	{ syslog_anywhere, STRUCTURE, { 0 } },
-	{ rtcp_recognise, WEAK, { 0 } },
-	{ rtp_recognise, WEAK, { 0 } },
-	{ utp_recognise, WEAK, { 0 } },
+    {stun_recognise, STRONG, {0}},		 /* magic cookie 0x2112A442 (RFC 5389) */
+    {dhcp_recognise, STRONG, {0}},		 /* magic cookie 0x63825363 at 236 (RFC 2131) */
+    {messenger_recognise, STRONG, {0}},		 /* DCE/RPC interface UUID */
+    {dhip_recognise, STRONG, {0}},		 /* "DHIP" magic */
+    {quic_recognise, STRONG, {0}},		 /* long header, registered version (RFC 9000) */
+    {dtls_recognise, STRONG, {0}},		 /* record headers with DTLS versions (RFC 6347) */
+    {wireguard_recognise, STRONG, {0}},		 /* type, three zero bytes, exact size */
+    {dht_recognise, STRONG, {0}},		 /* bencoded KRPC dictionary (BEP 5) */
+    {memcached_recognise, STRONG, {0}},		 /* UDP frame header + ASCII command */
+    {sip_recognise, STRONG, {0}},		 /* request or status line (RFC 3261) */
+    {ssdp_recognise, STRONG, {0}},		 /* HTTPU request line */
+    {bacnet_recognise, STRONG, {0}},		 /* BVLC header with its length + NPDU version */
+    {dns_on_port, PORT_BOUND, {53, 5353, 5355}}, /* DNS, mDNS, LLMNR */
+    {nbns_recognise, PORT_BOUND, {137}},
+    {ntp_recognise, PORT_BOUND, {123}},
+    {snmp_on_port, PORT_BOUND, {161, 162}},
+    {syslog_on_port, PORT_BOUND, {514}},
+    {tftp_recognise, PORT_BOUND, {69}},
+    {radius_recognise, PORT_BOUND, {1812, 1813, 1645, 1646}},
+    {ike_recognise, PORT_BOUND, {500, 4500}},
+    {esp_recognise, PORT_BOUND, {4500}},
+    {mssql_recognise, PORT_BOUND, {1434}},
+    {cldap_recognise, PORT_BOUND, {389}},
+    {dns_anywhere, STRUCTURE, {0}},
+    {snmp_anywhere, STRUCTURE, {0}},
+    {syslog_anywhere, STRUCTURE, {0}},
+    {rtcp_recognise, WEAK, {0}},
+    {rtp_recognise, WEAK, {0}},
+    {utp_recognise, WEAK, {0}},
 };
 
 static bool ports_match(const uint16_t ports[PORTS_MAX], const struct app_in *in)
@@ -101,7 +101,7 @@ void app_hint_classify(const uint8_t *data, size_t len, size_t wire_len, uint16_
 		return;
 	if (wire_len != PM_LEN_UNKNOWN && wire_len < len)
 		wire_len = PM_LEN_UNKNOWN; /* a declared length shorter than the bytes: no help */
-	struct app_in in = { cur_make(data, len), wire_len, sport, dport };
+	struct app_in in = {cur_make(data, len), wire_len, sport, dport};
 	bool service_port = false;
 	for (size_t i = 0; i < sizeof RECOGNISERS / sizeof RECOGNISERS[0]; i++) {
 		enum rec_group g = RECOGNISERS[i].group;
@@ -128,32 +128,32 @@ static const struct {
 	const char *name;
 	app_str_fn str;
 } KINDS[HINT__COUNT] = {
-	[HINT_DNS] = { "dns", dns_str },
-	[HINT_SYSLOG] = { "syslog", syslog_str },
-	[HINT_NTP] = { "ntp", ntp_str },
-	[HINT_SNMP] = { "snmp", snmp_str },
-	[HINT_STUN] = { "stun", stun_str },
-	[HINT_RTP] = { "rtp", rtp_str },
-	[HINT_RTCP] = { "rtcp", rtcp_str },
-	[HINT_QUIC] = { "quic", quic_str },
-	[HINT_DTLS] = { "dtls", dtls_str },
-	[HINT_SIP] = { "sip", sip_str },
-	[HINT_WIREGUARD] = { "wireguard", wireguard_str },
-	[HINT_BACNET] = { "bacnet", bacnet_str },
-	[HINT_SSDP] = { "ssdp", ssdp_str },
-	[HINT_MEMCACHED] = { "memcached", memcached_str },
-	[HINT_DHCP] = { "dhcp", dhcp_str },
-	[HINT_TFTP] = { "tftp", tftp_str },
-	[HINT_RADIUS] = { "radius", radius_str },
-	[HINT_NETBIOS_NS] = { "netbios-ns", nbns_str },
-	[HINT_IKE] = { "ike", ike_str },
-	[HINT_BITTORRENT] = { "bittorrent", dht_str },
-	[HINT_UTP] = { "utp", utp_str },
-	[HINT_MESSENGER] = { "messenger", messenger_str },
-	[HINT_MSSQL_M] = { "ms-sql-m", mssql_str },
-	[HINT_CLDAP] = { "cldap", cldap_str },
-	[HINT_ESP] = { "esp", esp_str },
-	[HINT_DHIP] = { "dhip", dhip_str },
+    [HINT_DNS] = {"dns", dns_str},
+    [HINT_SYSLOG] = {"syslog", syslog_str},
+    [HINT_NTP] = {"ntp", ntp_str},
+    [HINT_SNMP] = {"snmp", snmp_str},
+    [HINT_STUN] = {"stun", stun_str},
+    [HINT_RTP] = {"rtp", rtp_str},
+    [HINT_RTCP] = {"rtcp", rtcp_str},
+    [HINT_QUIC] = {"quic", quic_str},
+    [HINT_DTLS] = {"dtls", dtls_str},
+    [HINT_SIP] = {"sip", sip_str},
+    [HINT_WIREGUARD] = {"wireguard", wireguard_str},
+    [HINT_BACNET] = {"bacnet", bacnet_str},
+    [HINT_SSDP] = {"ssdp", ssdp_str},
+    [HINT_MEMCACHED] = {"memcached", memcached_str},
+    [HINT_DHCP] = {"dhcp", dhcp_str},
+    [HINT_TFTP] = {"tftp", tftp_str},
+    [HINT_RADIUS] = {"radius", radius_str},
+    [HINT_NETBIOS_NS] = {"netbios-ns", nbns_str},
+    [HINT_IKE] = {"ike", ike_str},
+    [HINT_BITTORRENT] = {"bittorrent", dht_str},
+    [HINT_UTP] = {"utp", utp_str},
+    [HINT_MESSENGER] = {"messenger", messenger_str},
+    [HINT_MSSQL_M] = {"ms-sql-m", mssql_str},
+    [HINT_CLDAP] = {"cldap", cldap_str},
+    [HINT_ESP] = {"esp", esp_str},
+    [HINT_DHIP] = {"dhip", dhip_str},
 };
 
 const char *hint_kind_name(enum hint_kind k)

@@ -19,11 +19,19 @@ static bool bvlc_has_npdu(uint8_t fn)
 static bool bvlc_mgmt_len_ok(uint8_t fn, size_t len)
 {
 	switch (fn) {
-	case 0x00: case 0x05: return len == 6;	/* result, register-foreign-device */
-	case 0x02: case 0x06: return len == 4;	/* read-bdt, read-fdt */
-	case 0x08: return len == 10;		/* delete-fdt-entry */
-	case 0x01: case 0x03: return (len - 4) % 10 == 0; /* write-bdt, read-bdt-ack */
-	default: return (len - 4) % 10 == 0;	/* 0x07 read-fdt-ack */
+	case 0x00:
+	case 0x05:
+		return len == 6; /* result, register-foreign-device */
+	case 0x02:
+	case 0x06:
+		return len == 4; /* read-bdt, read-fdt */
+	case 0x08:
+		return len == 10; /* delete-fdt-entry */
+	case 0x01:
+	case 0x03:
+		return (len - 4) % 10 == 0; /* write-bdt, read-bdt-ack */
+	default:
+		return (len - 4) % 10 == 0; /* 0x07 read-fdt-ack */
 	}
 }
 
@@ -57,9 +65,12 @@ bool bacnet_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 void bacnet_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
 	static const char *const FNS[] = {
-		"result",	  "write-bdt",	      "read-bdt",		"read-bdt-ack",
-		"forwarded-npdu", "register-foreign-device", "read-fdt",	"read-fdt-ack",
-		"delete-fdt-entry", "distribute-broadcast", "unicast-npdu", "broadcast-npdu",
+	    "result",		"write-bdt",
+	    "read-bdt",		"read-bdt-ack",
+	    "forwarded-npdu",	"register-foreign-device",
+	    "read-fdt",		"read-fdt-ack",
+	    "delete-fdt-entry", "distribute-broadcast",
+	    "unicast-npdu",	"broadcast-npdu",
 	};
 	snprintf(buf, buf_len, "bacnet %s", FNS[h->app_code <= 0x0b ? h->app_code : 0]);
 }

@@ -93,6 +93,6 @@ bool utp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 
 void utp_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const TYPES[] = { "data", "fin", "state", "reset", "syn" };
+	static const char *const TYPES[] = {"data", "fin", "state", "reset", "syn"};
 	snprintf(buf, buf_len, "utp %s", TYPES[h->app_code <= 4 ? h->app_code : 0]);
 }

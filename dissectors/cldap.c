@@ -40,8 +40,8 @@ bool cldap_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 void cldap_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
 	const char *op = h->app_code == LDAP_SEARCH_REQUEST ? "search-request"
-		       : h->app_code == LDAP_SEARCH_ENTRY   ? "search-result-entry"
-		       : h->app_code == LDAP_SEARCH_DONE    ? "search-result-done"
+			 : h->app_code == LDAP_SEARCH_ENTRY ? "search-result-entry"
+			 : h->app_code == LDAP_SEARCH_DONE  ? "search-result-done"
 							    : "search-result-reference";
 	snprintf(buf, buf_len, "cldap %s", op);
 }

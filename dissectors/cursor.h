@@ -20,7 +20,7 @@ struct cursor {
 
 static inline struct cursor cur_make(const uint8_t *p, size_t len)
 {
-	struct cursor c = { p, p ? len : 0, false };
+	struct cursor c = {p, p ? len : 0, false};
 	return c;
 }
 
@@ -59,8 +59,8 @@ static inline uint32_t cur_be32(struct cursor *c)
 		c->err = true;
 		return 0;
 	}
-	uint32_t v = (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 |
-		     (uint32_t)c->p[2] << 8 | c->p[3];
+	uint32_t v =
+	    (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3];
 	c->p += 4;
 	c->left -= 4;
 	return v;
@@ -73,8 +73,8 @@ static inline uint32_t cur_le32(struct cursor *c)
 		c->err = true;
 		return 0;
 	}
-	uint32_t v = (uint32_t)c->p[3] << 24 | (uint32_t)c->p[2] << 16 |
-		     (uint32_t)c->p[1] << 8 | c->p[0];
+	uint32_t v =
+	    (uint32_t)c->p[3] << 24 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[1] << 8 | c->p[0];
 	c->p += 4;
 	c->left -= 4;
 	return v;
@@ -123,7 +123,7 @@ static inline uint8_t cur_peek(struct cursor *c, size_t off)
 static inline struct cursor cur_sub(struct cursor *c, size_t n, bool *short_out)
 {
 	size_t take = n <= c->left ? n : c->left;
-	struct cursor s = { c->p, c->err ? 0 : take, false };
+	struct cursor s = {c->p, c->err ? 0 : take, false};
 	if (short_out)
 		*short_out = take < n;
 	c->p += take;

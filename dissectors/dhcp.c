@@ -6,8 +6,8 @@
 
 #define DHCP_COOKIE_AT 236
 #define DHCP_COOKIE 0x63825363u
-#define DHCP_HLEN_MAX 16 /* chaddr is 16 bytes */
-#define DHCP_HOPS_MAX 16 /* relay agents drop messages with more hops (RFC 1542 §4.1.1) */
+#define DHCP_HLEN_MAX 16     /* chaddr is 16 bytes */
+#define DHCP_HOPS_MAX 16     /* relay agents drop messages with more hops (RFC 1542 §4.1.1) */
 #define DHCP_OPTIONS_MAX 255 /* options walked looking for the message type */
 #define OPT_PAD 0
 #define OPT_MSG_TYPE 53
@@ -59,11 +59,25 @@ bool dhcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 void dhcp_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
 	static const char *const TYPES[] = {
-		"",		"discover",	   "offer",	       "request",
-		"decline",	"ack",		   "nak",	       "release",
-		"inform",	"forcerenew",	   "leasequery",       "leaseunassigned",
-		"leaseunknown", "leaseactive",	   "bulkleasequery",   "leasequerydone",
-		"activeleasequery", "leasequerystatus", "tls",
+	    "",
+	    "discover",
+	    "offer",
+	    "request",
+	    "decline",
+	    "ack",
+	    "nak",
+	    "release",
+	    "inform",
+	    "forcerenew",
+	    "leasequery",
+	    "leaseunassigned",
+	    "leaseunknown",
+	    "leaseactive",
+	    "bulkleasequery",
+	    "leasequerydone",
+	    "activeleasequery",
+	    "leasequerystatus",
+	    "tls",
 	};
 	if (h->app_code && h->app_code < sizeof TYPES / sizeof TYPES[0])
 		snprintf(buf, buf_len, "dhcp %s", TYPES[h->app_code]);

@@ -20,26 +20,26 @@ static const struct {
 	uint16_t etype;
 	dx_fn fn;
 } ETHERTYPES[] = {
-	{ 0x0800, dx_ipv4 },   /* IPv4 */
-	{ 0x86dd, dx_ipv6 },   /* IPv6 */
-	{ 0x8847, dx_mpls },   /* MPLS unicast */
-	{ 0x8848, dx_mpls },   /* MPLS multicast */
-	{ 0x8864, dx_pppoe },  /* PPPoE session stage */
-	{ 0x88e5, dx_macsec }, /* MACsec (IEEE 802.1AE): counted, not opened */
+    {0x0800, dx_ipv4},	 /* IPv4 */
+    {0x86dd, dx_ipv6},	 /* IPv6 */
+    {0x8847, dx_mpls},	 /* MPLS unicast */
+    {0x8848, dx_mpls},	 /* MPLS multicast */
+    {0x8864, dx_pppoe},	 /* PPPoE session stage */
+    {0x88e5, dx_macsec}, /* MACsec (IEEE 802.1AE): counted, not opened */
 };
 
 static const struct {
 	uint8_t proto;
 	dx_l4_fn fn;
 } IP_PROTOS[] = {
-	{ 1, dx_icmp4 },       /* ICMP */
-	{ 4, ipip4 },	       /* IPv4 in IP (RFC 2003) */
-	{ 17, dx_udp },	       /* UDP */
-	{ 41, ipip6 },	       /* IPv6 in IP (6in4, RFC 4213; IPv6-in-IPv6, RFC 2473) */
-	{ 47, dx_gre },	       /* GRE */
-	{ 50, dx_esp },	       /* ESP (RFC 4303): counted, not opened */
-	{ 58, dx_icmp6 },      /* ICMPv6 */
-	{ 115, dx_l2tpv3_ip }, /* L2TPv3 over IP (RFC 3931): counted, not opened */
+    {1, dx_icmp4},	 /* ICMP */
+    {4, ipip4},		 /* IPv4 in IP (RFC 2003) */
+    {17, dx_udp},	 /* UDP */
+    {41, ipip6},	 /* IPv6 in IP (6in4, RFC 4213; IPv6-in-IPv6, RFC 2473) */
+    {47, dx_gre},	 /* GRE */
+    {50, dx_esp},	 /* ESP (RFC 4303): counted, not opened */
+    {58, dx_icmp6},	 /* ICMPv6 */
+    {115, dx_l2tpv3_ip}, /* L2TPv3 over IP (RFC 3931): counted, not opened */
 };
 
 /* Walks VLAN tags (they are not tunnels), then hands c to the dissector of the ethertype;

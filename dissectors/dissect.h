@@ -50,14 +50,14 @@ enum anomaly {
 	AN_GTPU_EXT_TOO_MANY,	 /* "gtpu.ext_too_many" */
 	/* A frame in an encapsulation we recognise but do not open (SPEC §5: counted per kind,
 	 * never silently dropped; unopened.c says which kinds and why). At most one per frame. */
-	AN_UNDISSECTED_ESP,	 /* "encap.undissected.esp" (IP 50, ESP-in-UDP 4500) */
-	AN_UNDISSECTED_L2TP,	 /* "encap.undissected.l2tp" (data: UDP 1701, IP 115) */
-	AN_UNDISSECTED_GRE,	 /* "encap.undissected.gre" (a payload type or version) */
-	AN_UNDISSECTED_GENEVE,	 /* "encap.undissected.geneve" (a protocol type or version) */
-	AN_UNDISSECTED_MPLS,	 /* "encap.undissected.mpls" (neither IP nor control word) */
-	AN_UNDISSECTED_MACSEC,	 /* "encap.undissected.macsec" (ethertype 0x88e5) */
-	AN_UNDISSECTED_CAPWAP,	 /* "encap.undissected.capwap" (data channel, UDP 5247) */
-	AN_UNDISSECTED_GTPU,	 /* "encap.undissected.gtpu" (a G-PDU whose T-PDU is not IP) */
+	AN_UNDISSECTED_ESP,    /* "encap.undissected.esp" (IP 50, ESP-in-UDP 4500) */
+	AN_UNDISSECTED_L2TP,   /* "encap.undissected.l2tp" (data: UDP 1701, IP 115) */
+	AN_UNDISSECTED_GRE,    /* "encap.undissected.gre" (a payload type or version) */
+	AN_UNDISSECTED_GENEVE, /* "encap.undissected.geneve" (a protocol type or version) */
+	AN_UNDISSECTED_MPLS,   /* "encap.undissected.mpls" (neither IP nor control word) */
+	AN_UNDISSECTED_MACSEC, /* "encap.undissected.macsec" (ethertype 0x88e5) */
+	AN_UNDISSECTED_CAPWAP, /* "encap.undissected.capwap" (data channel, UDP 5247) */
+	AN_UNDISSECTED_GTPU,   /* "encap.undissected.gtpu" (a G-PDU whose T-PDU is not IP) */
 	AN__COUNT
 };
 
@@ -87,32 +87,32 @@ struct pm_span {
  */
 enum hint_kind {
 	HINT_NONE,
-	HINT_DNS,	  /* "dns" (also mDNS, LLMNR) */
-	HINT_SYSLOG,	  /* "syslog" */
-	HINT_NTP,	  /* "ntp" */
-	HINT_SNMP,	  /* "snmp" */
-	HINT_STUN,	  /* "stun" (also TURN: RFC 5389 messages with the magic cookie) */
-	HINT_RTP,	  /* "rtp" */
-	HINT_RTCP,	  /* "rtcp" */
-	HINT_QUIC,	  /* "quic" (IETF long headers and Google QUIC) */
-	HINT_DTLS,	  /* "dtls" */
-	HINT_SIP,	  /* "sip" */
-	HINT_WIREGUARD,	  /* "wireguard" */
-	HINT_BACNET,	  /* "bacnet" (BACnet/IP, BVLC) */
-	HINT_SSDP,	  /* "ssdp" */
-	HINT_MEMCACHED,	  /* "memcached" (UDP frame, ASCII protocol) */
-	HINT_DHCP,	  /* "dhcp" (DHCP and BOOTP with the DHCP magic cookie) */
-	HINT_TFTP,	  /* "tftp" */
-	HINT_RADIUS,	  /* "radius" */
-	HINT_NETBIOS_NS,  /* "netbios-ns" */
-	HINT_IKE,	  /* "ike" (ISAKMP, IKEv1 and IKEv2) */
-	HINT_BITTORRENT,  /* "bittorrent" (the DHT's bencoded KRPC) */
-	HINT_UTP,	  /* "utp" (BitTorrent's micro transport protocol) */
-	HINT_MESSENGER,	  /* "messenger" (Windows Messenger service over DCE/RPC) */
-	HINT_MSSQL_M,	  /* "ms-sql-m" (SQL Server resolution protocol; SQL Slammer) */
-	HINT_CLDAP,	  /* "cldap" */
-	HINT_ESP,	  /* "esp" (IPsec ESP in UDP and NAT keepalives, RFC 3948) */
-	HINT_DHIP,	  /* "dhip" (Dahua IP camera discovery and control) */
+	HINT_DNS,	 /* "dns" (also mDNS, LLMNR) */
+	HINT_SYSLOG,	 /* "syslog" */
+	HINT_NTP,	 /* "ntp" */
+	HINT_SNMP,	 /* "snmp" */
+	HINT_STUN,	 /* "stun" (also TURN: RFC 5389 messages with the magic cookie) */
+	HINT_RTP,	 /* "rtp" */
+	HINT_RTCP,	 /* "rtcp" */
+	HINT_QUIC,	 /* "quic" (IETF long headers and Google QUIC) */
+	HINT_DTLS,	 /* "dtls" */
+	HINT_SIP,	 /* "sip" */
+	HINT_WIREGUARD,	 /* "wireguard" */
+	HINT_BACNET,	 /* "bacnet" (BACnet/IP, BVLC) */
+	HINT_SSDP,	 /* "ssdp" */
+	HINT_MEMCACHED,	 /* "memcached" (UDP frame, ASCII protocol) */
+	HINT_DHCP,	 /* "dhcp" (DHCP and BOOTP with the DHCP magic cookie) */
+	HINT_TFTP,	 /* "tftp" */
+	HINT_RADIUS,	 /* "radius" */
+	HINT_NETBIOS_NS, /* "netbios-ns" */
+	HINT_IKE,	 /* "ike" (ISAKMP, IKEv1 and IKEv2) */
+	HINT_BITTORRENT, /* "bittorrent" (the DHT's bencoded KRPC) */
+	HINT_UTP,	 /* "utp" (BitTorrent's micro transport protocol) */
+	HINT_MESSENGER,	 /* "messenger" (Windows Messenger service over DCE/RPC) */
+	HINT_MSSQL_M,	 /* "ms-sql-m" (SQL Server resolution protocol; SQL Slammer) */
+	HINT_CLDAP,	 /* "cldap" */
+	HINT_ESP,	 /* "esp" (IPsec ESP in UDP and NAT keepalives, RFC 3948) */
+	HINT_DHIP,	 /* "dhip" (Dahua IP camera discovery and control) */
 	HINT__COUNT
 };
 
@@ -134,10 +134,10 @@ struct app_hint {
 	bool dns_has_question;
 	uint16_t dns_qname_len;
 	uint8_t dns_qname[PM_DNS_NAME_MAX + 1]; /* NUL-terminated copy; may hold any byte */
-	int syslog_pri;		/* 0..191, -1 unknown */
+	int syslog_pri;				/* 0..191, -1 unknown */
 	uint8_t ntp_version, ntp_mode;
-	int snmp_version;	/* 0 = v1, 1 = v2c, 3 = v3, -1 unknown */
-	int snmp_pdu;		/* ASN.1 context tag number of the PDU, -1 unknown */
+	int snmp_version; /* 0 = v1, 1 = v2c, 3 = v3, -1 unknown */
+	int snmp_pdu;	  /* ASN.1 context tag number of the PDU, -1 unknown */
 	/*
 	 * The kinds after HINT_SNMP; what each field holds for a kind is written beside the
 	 * recogniser that fills it (dissectors/<protocol>.c):
@@ -184,36 +184,36 @@ void anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len);
 
 /* The IP datagram quoted inside an ICMP error (RFC 792, RFC 4443, RFC 4884). */
 struct quote {
-	uint8_t ip_version;	/* 4 or 6; 0 if the quote held no usable IP header */
+	uint8_t ip_version; /* 4 or 6; 0 if the quote held no usable IP header */
 	struct pm_addr src, dst;
-	uint8_t proto;		/* IP protocol of the quoted datagram (after IPv6 ext headers) */
-	uint8_t ttl;		/* quoted TTL / hop limit */
-	uint16_t ip_total_len;	/* declared length of the original datagram */
+	uint8_t proto;	       /* IP protocol of the quoted datagram (after IPv6 ext headers) */
+	uint8_t ttl;	       /* quoted TTL / hop limit */
+	uint16_t ip_total_len; /* declared length of the original datagram */
 	uint16_t ip_id;
-	bool has_ports;		/* ports decoded (UDP, TCP, SCTP, UDP-Lite; first fragment only) */
+	bool has_ports; /* ports decoded (UDP, TCP, SCTP, UDP-Lite; first fragment only) */
 	uint16_t sport, dport;
-	uint16_t udp_len;	/* declared UDP length, 0 if not UDP or not quoted */
+	uint16_t udp_len; /* declared UDP length, 0 if not UDP or not quoted */
 	uint16_t udp_cksum;
 	uint16_t quote_len;	/* bytes of the original datagram that the error carries */
-	struct pm_span payload;	/* quoted L4 payload bytes present (after the UDP header) */
+	struct pm_span payload; /* quoted L4 payload bytes present (after the UDP header) */
 	bool truncated;		/* ran out of quote before the end of the headers */
 	struct app_hint hint;
 };
 
 enum pkt_kind {
-	PK_OTHER,		/* nothing we analyze */
-	PK_UDP,			/* an ordinary UDP datagram (outer) */
-	PK_ICMP_UNREACH,	/* ICMPv4 type 3 or ICMPv6 type 1 */
-	PK_ICMP_TIME_EXCEEDED,	/* ICMPv4 type 11 or ICMPv6 type 3 */
+	PK_OTHER,	       /* nothing we analyze */
+	PK_UDP,		       /* an ordinary UDP datagram (outer) */
+	PK_ICMP_UNREACH,       /* ICMPv4 type 3 or ICMPv6 type 1 */
+	PK_ICMP_TIME_EXCEEDED, /* ICMPv4 type 11 or ICMPv6 type 3 */
 };
 
 struct icmp_error {
-	uint8_t family;		/* 4 = icmp, 6 = icmp6 */
+	uint8_t family; /* 4 = icmp, 6 = icmp6 */
 	uint8_t type, code;
-	uint16_t cksum;		/* as sent: the same at every capture point on the path */
-	uint16_t next_mtu;	/* type 3 code 4 / ICMPv6 type 2 */
-	uint8_t rfc4884_len;	/* length field, in 32-bit (v4) / 64-bit (v6) words; 0 = none */
-	bool has_extensions;	/* RFC 4884 extension structure present after the quote */
+	uint16_t cksum;	     /* as sent: the same at every capture point on the path */
+	uint16_t next_mtu;   /* type 3 code 4 / ICMPv6 type 2 */
+	uint8_t rfc4884_len; /* length field, in 32-bit (v4) / 64-bit (v6) words; 0 = none */
+	bool has_extensions; /* RFC 4884 extension structure present after the quote */
 	struct quote q;
 };
 
@@ -221,20 +221,20 @@ struct icmp_error {
  * the UDP datagram or the ICMP message (after tunnels). */
 struct dissection {
 	enum pkt_kind kind;
-	uint64_t anomalies;	/* bit (1 << enum anomaly) */
+	uint64_t anomalies; /* bit (1 << enum anomaly) */
 	uint8_t n_vlan;
-	uint16_t vlan_id;	/* outermost VLAN id, 0 if untagged */
-	uint8_t n_encap;	/* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, GTP-U,
-				 * IP-in-IP) */
-	uint8_t ip_version;	/* 4, 6 or 0 when no IP was found */
+	uint16_t vlan_id;   /* outermost VLAN id, 0 if untagged */
+	uint8_t n_encap;    /* tunnel layers peeled (MPLS, PPPoE, GRE, VXLAN, GENEVE, GTP-U,
+			     * IP-in-IP) */
+	uint8_t ip_version; /* 4, 6 or 0 when no IP was found */
 	struct pm_addr src, dst;
-	uint8_t ttl;		/* outer TTL / hop limit */
+	uint8_t ttl; /* outer TTL / hop limit */
 	uint8_t ip_proto;
-	uint16_t ip_len;	/* declared total length of the outer datagram */
+	uint16_t ip_len; /* declared total length of the outer datagram */
 	/* PK_UDP */
 	uint16_t sport, dport;
 	uint16_t udp_len;
-	struct pm_span payload;	/* UDP payload bytes present */
+	struct pm_span payload; /* UDP payload bytes present */
 	/* PK_ICMP_* */
 	struct icmp_error icmp;
 };
@@ -243,7 +243,7 @@ struct dissection {
 enum {
 	PM_LINKTYPE_NULL = 0,
 	PM_LINKTYPE_ETHERNET = 1,
-	PM_LINKTYPE_PPP = 9,	/* RFC 1661, with or without RFC 1662 address/control */
+	PM_LINKTYPE_PPP = 9, /* RFC 1661, with or without RFC 1662 address/control */
 	PM_LINKTYPE_RAW = 101,
 	PM_LINKTYPE_LOOP = 108,
 	PM_LINKTYPE_LINUX_SLL = 113,

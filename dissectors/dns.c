@@ -119,16 +119,16 @@ static const struct {
 	uint16_t qtype;
 	const char *name;
 } DNS_QTYPES[] = {
-	{ 1, "A" },	   { 2, "NS" },	       { 5, "CNAME" },	 { 6, "SOA" },	   { 12, "PTR" },
-	{ 13, "HINFO" },   { 15, "MX" },       { 16, "TXT" },	 { 17, "RP" },	   { 18, "AFSDB" },
-	{ 24, "SIG" },	   { 25, "KEY" },      { 28, "AAAA" },	 { 29, "LOC" },	   { 33, "SRV" },
-	{ 35, "NAPTR" },   { 36, "KX" },       { 37, "CERT" },	 { 39, "DNAME" },  { 41, "OPT" },
-	{ 42, "APL" },	   { 43, "DS" },       { 44, "SSHFP" },	 { 45, "IPSECKEY" }, { 46, "RRSIG" },
-	{ 47, "NSEC" },	   { 48, "DNSKEY" },   { 49, "DHCID" },	 { 50, "NSEC3" },  { 51, "NSEC3PARAM" },
-	{ 52, "TLSA" },	   { 53, "SMIMEA" },   { 55, "HIP" },	 { 59, "CDS" },	   { 60, "CDNSKEY" },
-	{ 61, "OPENPGPKEY" }, { 62, "CSYNC" }, { 63, "ZONEMD" }, { 99, "SPF" },	   { 249, "TKEY" },
-	{ 250, "TSIG" },   { 251, "IXFR" },    { 252, "AXFR" },	 { 255, "ANY" },   { 256, "URI" },
-	{ 257, "CAA" },
+    {1, "A"},		{2, "NS"},	{5, "CNAME"},	{6, "SOA"},	  {12, "PTR"},
+    {13, "HINFO"},	{15, "MX"},	{16, "TXT"},	{17, "RP"},	  {18, "AFSDB"},
+    {24, "SIG"},	{25, "KEY"},	{28, "AAAA"},	{29, "LOC"},	  {33, "SRV"},
+    {35, "NAPTR"},	{36, "KX"},	{37, "CERT"},	{39, "DNAME"},	  {41, "OPT"},
+    {42, "APL"},	{43, "DS"},	{44, "SSHFP"},	{45, "IPSECKEY"}, {46, "RRSIG"},
+    {47, "NSEC"},	{48, "DNSKEY"}, {49, "DHCID"},	{50, "NSEC3"},	  {51, "NSEC3PARAM"},
+    {52, "TLSA"},	{53, "SMIMEA"}, {55, "HIP"},	{59, "CDS"},	  {60, "CDNSKEY"},
+    {61, "OPENPGPKEY"}, {62, "CSYNC"},	{63, "ZONEMD"}, {99, "SPF"},	  {249, "TKEY"},
+    {250, "TSIG"},	{251, "IXFR"},	{252, "AXFR"},	{255, "ANY"},	  {256, "URI"},
+    {257, "CAA"},
 };
 
 /* Mnemonic of a QTYPE (IANA DNS parameters); NULL for others, which print as "TYPEnn"

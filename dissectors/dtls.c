@@ -6,7 +6,7 @@
 
 #define DTLS_HDR_LEN 13
 #define DTLS_RECORD_MAX (16384 + 2048) /* ciphertext bound (RFC 6347 §4.1.2.1) */
-#define DTLS_RECORDS_MAX 16 /* records walked in one datagram */
+#define DTLS_RECORDS_MAX 16	       /* records walked in one datagram */
 
 static bool dtls_version_ok(uint16_t v)
 {
@@ -60,8 +60,8 @@ bool dtls_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 /* "dtls 1.2 handshake", "dtls 1.0 application-data". */
 void dtls_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const TYPES[] = { "change-cipher-spec", "alert",     "handshake",
-					     "application-data",   "heartbeat", "tls12-cid" };
+	static const char *const TYPES[] = {"change-cipher-spec", "alert",     "handshake",
+					    "application-data",	  "heartbeat", "tls12-cid"};
 	const char *ver = h->app_value == 0xfeff ? "1.0" : h->app_value == 0xfefd ? "1.2" : "1.3";
 	unsigned i = h->app_code >= 20 && h->app_code <= 25 ? h->app_code - 20u : 0;
 	snprintf(buf, buf_len, "dtls %s %s", ver, TYPES[i]);

@@ -21,7 +21,8 @@ size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len)
 		} else if (b >= 0x20 && b <= 0x7e) {
 			tmp[k++] = (char)b;
 		} else {
-			tmp[k++] = '\\', tmp[k++] = 'x', tmp[k++] = hex[b >> 4], tmp[k++] = hex[b & 15];
+			tmp[k++] = '\\', tmp[k++] = 'x', tmp[k++] = hex[b >> 4],
+			tmp[k++] = hex[b & 15];
 		}
 		if (o + k >= out_len)
 			break;
@@ -49,13 +50,20 @@ size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len)
 const char *proto_name(uint8_t proto)
 {
 	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmp6";
-	case 132: return "sctp";
-	case 136: return "udplite";
-	default: return NULL;
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 58:
+		return "icmp6";
+	case 132:
+		return "sctp";
+	case 136:
+		return "udplite";
+	default:
+		return NULL;
 	}
 }
 

@@ -59,15 +59,12 @@ static const struct {
 	uint16_t proto;
 	void (*fn)(struct dctx *x, uint16_t flags, struct cursor c);
 } GRE_PAYLOADS[] = {
-	{ GRE_P_TEB, gre_teb },
-	{ GRE_P_PPP, gre_ppp },
-	{ GRE_P_ERSPAN2, erspan2 },
-	{ GRE_P_ERSPAN3, erspan3 },
-	{ 0x0000, gre_control }, /* keepalive reflected by the peer (Cisco) */
-	{ 0x00fe, gre_control }, /* OSI network layer: IS-IS */
-	{ 0x0806, gre_control }, /* ARP */
-	{ 0x2000, gre_control }, /* CDP */
-	{ 0x2001, gre_control }, /* NHRP (RFC 2332: DMVPN) */
+    {GRE_P_TEB, gre_teb},     {GRE_P_PPP, gre_ppp},  {GRE_P_ERSPAN2, erspan2},
+    {GRE_P_ERSPAN3, erspan3}, {0x0000, gre_control}, /* keepalive reflected by the peer (Cisco) */
+    {0x00fe, gre_control},			     /* OSI network layer: IS-IS */
+    {0x0806, gre_control},			     /* ARP */
+    {0x2000, gre_control},			     /* CDP */
+    {0x2001, gre_control},			     /* NHRP (RFC 2332: DMVPN) */
 };
 
 /* The payload of a GRE header with protocol type proto and flags (ERSPAN I/II differ by

@@ -30,8 +30,7 @@ static void gtpu_short(struct dctx *x, const struct gtpu_msg *m)
  * next one (0: none). At most PM_GTPU_EXT_MAX, else gtpu.ext_too_many. False when the
  * T-PDU cannot be found.
  */
-static bool gtpu_ext_walk(struct dctx *x, const struct gtpu_msg *m, uint8_t next,
-			  struct cursor *c)
+static bool gtpu_ext_walk(struct dctx *x, const struct gtpu_msg *m, uint8_t next, struct cursor *c)
 {
 	for (unsigned n = 0; next != 0; n++) {
 		if (n == PM_GTPU_EXT_MAX) {
@@ -99,7 +98,7 @@ static void gtpu_tpdu(struct dctx *x, const struct gtpu_msg *m, struct cursor c)
  */
 void dx_gtpu(struct dctx *x, struct cursor c)
 {
-	struct gtpu_msg m = { .flags = cur_u8(&c) };
+	struct gtpu_msg m = {.flags = cur_u8(&c)};
 	uint8_t type = cur_u8(&c);
 	if (!c.err && ((m.flags & GTP_VERSION_MASK) != GTP_VERSION_1 || !(m.flags & GTP_PT) ||
 		       type != GTP_MSG_GPDU))

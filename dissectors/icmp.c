@@ -8,13 +8,13 @@
 static const struct {
 	uint8_t type;
 	enum pkt_kind kind;
-	bool rfc4884;	/* byte 5 is the RFC 4884 length of the original datagram field */
+	bool rfc4884; /* byte 5 is the RFC 4884 length of the original datagram field */
 } ICMP4_ERRORS[] = {
-	{ 3, PK_ICMP_UNREACH, true },	     /* destination unreachable, every code */
-	{ 4, PK_OTHER, false },		     /* source quench (deprecated) */
-	{ 5, PK_OTHER, false },		     /* redirect */
-	{ 11, PK_ICMP_TIME_EXCEEDED, true }, /* time exceeded */
-	{ 12, PK_OTHER, true },		     /* parameter problem */
+    {3, PK_ICMP_UNREACH, true},	       /* destination unreachable, every code */
+    {4, PK_OTHER, false},	       /* source quench (deprecated) */
+    {5, PK_OTHER, false},	       /* redirect */
+    {11, PK_ICMP_TIME_EXCEEDED, true}, /* time exceeded */
+    {12, PK_OTHER, true},	       /* parameter problem */
 };
 
 static int icmp4_error_index(uint8_t type)

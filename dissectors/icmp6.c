@@ -8,12 +8,12 @@
 static const struct {
 	uint8_t type;
 	enum pkt_kind kind;
-	bool rfc4884;	/* byte 4 is the RFC 4884 length of the original datagram field */
+	bool rfc4884; /* byte 4 is the RFC 4884 length of the original datagram field */
 } ICMP6_ERRORS[] = {
-	{ 1, PK_ICMP_UNREACH, true },	    /* destination unreachable, every code */
-	{ 2, PK_OTHER, false },		    /* packet too big: bytes 4..7 are the MTU */
-	{ 3, PK_ICMP_TIME_EXCEEDED, true }, /* time exceeded */
-	{ 4, PK_OTHER, false },		    /* parameter problem: bytes 4..7 are a pointer */
+    {1, PK_ICMP_UNREACH, true},	      /* destination unreachable, every code */
+    {2, PK_OTHER, false},	      /* packet too big: bytes 4..7 are the MTU */
+    {3, PK_ICMP_TIME_EXCEEDED, true}, /* time exceeded */
+    {4, PK_OTHER, false},	      /* parameter problem: bytes 4..7 are a pointer */
 };
 
 static int icmp6_error_index(uint8_t type)

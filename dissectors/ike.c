@@ -13,7 +13,7 @@
 static bool ike_exchange_ok(uint8_t version, uint8_t x)
 {
 	if (version == 0x10) /* base, identity protection, auth only, aggressive, info,
-				* transaction (draft), quick mode, new group */
+			      * transaction (draft), quick mode, new group */
 		return (x >= 1 && x <= 6) || x == 32 || x == 33;
 	return (x >= 34 && x <= 38) || x == 43; /* SA_INIT .. SESSION_RESUME, INTERMEDIATE */
 }
@@ -72,14 +72,16 @@ bool ike_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 /* "ike v2 sa-init", "ike v1 main-mode", "ike v1 quick-mode". */
 void ike_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const V1[] = { "", "base", "main-mode", "auth-only", "aggressive",
-					  "informational", "transaction" };
-	static const char *const V2[] = { "sa-init", "auth", "create-child-sa", "informational",
-					  "session-resume" };
+	static const char *const V1[] = {"",	       "base",		"main-mode",  "auth-only",
+					 "aggressive", "informational", "transaction"};
+	static const char *const V2[] = {"sa-init", "auth", "create-child-sa", "informational",
+					 "session-resume"};
 	unsigned x = h->app_code;
-	const char *name = h->app_value == 0x10 ? (x <= 6 ? V1[x] : x == 32 ? "quick-mode"
-							 : "new-group")
-						: (x >= 34 && x <= 38 ? V2[x - 34] : "intermediate");
+	const char *name = h->app_value == 0x10
+			       ? (x <= 6    ? V1[x]
+				  : x == 32 ? "quick-mode"
+					    : "new-group")
+			       : (x >= 34 && x <= 38 ? V2[x - 34] : "intermediate");
 	snprintf(buf, buf_len, "ike v%u %s", (unsigned)(h->app_value >> 4), name);
 }
 

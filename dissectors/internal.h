@@ -10,11 +10,11 @@
 #include "dissectors/dissect.h"
 
 /* Caps on every walk driven by packet data (STYLE.md "Packet bytes" 7). */
-#define PM_ENCAP_MAX 16	   /* tunnel layers peeled per frame (Suricata's figure) */
-#define PM_VLAN_MAX 8	   /* stacked 802.1Q/802.1ad tags per Ethernet header */
-#define PM_MPLS_MAX 16	   /* MPLS label stack entries */
-#define PM_IPV6_EXT_MAX 8  /* IPv6 extension headers per datagram */
-#define PM_GTPU_EXT_MAX 8  /* GTP-U extension headers per message (real ones carry 1 or 2) */
+#define PM_ENCAP_MAX 16	    /* tunnel layers peeled per frame (Suricata's figure) */
+#define PM_VLAN_MAX 8	    /* stacked 802.1Q/802.1ad tags per Ethernet header */
+#define PM_MPLS_MAX 16	    /* MPLS label stack entries */
+#define PM_IPV6_EXT_MAX 8   /* IPv6 extension headers per datagram */
+#define PM_GTPU_EXT_MAX 8   /* GTP-U extension headers per message (real ones carry 1 or 2) */
 #define PM_DNS_JUMPS_MAX 16 /* DNS compression pointers followed per name */
 
 #define PM_LEN_UNKNOWN SIZE_MAX
@@ -27,7 +27,7 @@ static inline void an_set(uint64_t *anomalies, enum anomaly a)
 /* One frame being dissected: the caller's output, and what the capture left out. */
 struct dctx {
 	struct dissection *out;
-	size_t uncaptured;	/* wire bytes after the last captured one (wirelen - caplen) */
+	size_t uncaptured; /* wire bytes after the last captured one (wirelen - caplen) */
 };
 
 static inline void dx_flag(struct dctx *x, enum anomaly a)
@@ -44,16 +44,16 @@ static inline size_t dx_wire_left(const struct dctx *x, const struct cursor *c)
 
 /* What an IP layer hands to the dissector of its payload. */
 struct ip_layer {
-	uint8_t version;	/* 4 or 6 */
+	uint8_t version; /* 4 or 6 */
 	struct pm_addr src, dst;
-	uint8_t proto;		/* transport protocol (after IPv6 extension headers) */
+	uint8_t proto; /* transport protocol (after IPv6 extension headers) */
 	uint8_t ttl;
-	uint16_t ip_len;	/* declared total length of the datagram */
-	bool more_frags;	/* first fragment of several: L4 lengths exceed what is here */
-	bool alt_pseudo;	/* IPv6 routing or destination options header: the checksum
-				 * pseudo header may use another address (RFC 8200 §8.1, RFC 6275
-				 * home address), so transport checksums are not verified */
-	size_t l4_declared;	/* declared payload length, PM_LEN_UNKNOWN when not declared */
+	uint16_t ip_len;    /* declared total length of the datagram */
+	bool more_frags;    /* first fragment of several: L4 lengths exceed what is here */
+	bool alt_pseudo;    /* IPv6 routing or destination options header: the checksum
+			     * pseudo header may use another address (RFC 8200 §8.1, RFC 6275
+			     * home address), so transport checksums are not verified */
+	size_t l4_declared; /* declared payload length, PM_LEN_UNKNOWN when not declared */
 };
 
 /* True when `all` (the transport message from its first byte) holds every declared byte. */
@@ -95,27 +95,27 @@ bool dx_tunnel(struct dctx *x);
 void dx_commit_ip(struct dctx *x, const struct ip_layer *ip);
 
 /* One per protocol file. */
-void dx_ether(struct dctx *x, struct cursor c);		/* link.c */
+void dx_ether(struct dctx *x, struct cursor c);			   /* link.c */
 bool vlan_walk(struct dctx *x, uint16_t *etype, struct cursor *c); /* vlan.c */
-void dx_ipv4(struct dctx *x, struct cursor c);		/* ipv4.c */
-void dx_ipv6(struct dctx *x, struct cursor c);		/* ipv6.c */
-void dx_ip_any(struct dctx *x, struct cursor c);		/* ipv4.c: by version nibble */
-void dx_mpls(struct dctx *x, struct cursor c);		/* mpls.c */
-void dx_pppoe(struct dctx *x, struct cursor c);		/* pppoe.c */
-void dx_ppp(struct dctx *x, struct cursor c);		/* pppoe.c: PPP protocol field */
-void dx_ppp_link(struct dctx *x, struct cursor c);	/* pppoe.c: LINKTYPE_PPP frame */
+void dx_ipv4(struct dctx *x, struct cursor c);			   /* ipv4.c */
+void dx_ipv6(struct dctx *x, struct cursor c);			   /* ipv6.c */
+void dx_ip_any(struct dctx *x, struct cursor c);		   /* ipv4.c: by version nibble */
+void dx_mpls(struct dctx *x, struct cursor c);			   /* mpls.c */
+void dx_pppoe(struct dctx *x, struct cursor c);			   /* pppoe.c */
+void dx_ppp(struct dctx *x, struct cursor c);			   /* pppoe.c: PPP protocol field */
+void dx_ppp_link(struct dctx *x, struct cursor c);		   /* pppoe.c: LINKTYPE_PPP frame */
 void dx_gre(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* gre.c */
 /* gre.c: the payload of a GRE header with protocol type `proto` and `flags` (no depth count). */
 void dx_gre_proto(struct dctx *x, uint16_t proto, uint16_t flags, struct cursor c);
-void dx_vxlan(struct dctx *x, struct cursor c);		/* vxlan.c */
-void dx_geneve(struct dctx *x, struct cursor c);		/* geneve.c */
-void dx_gtpu(struct dctx *x, struct cursor c);		/* gtpu.c */
+void dx_vxlan(struct dctx *x, struct cursor c);	 /* vxlan.c */
+void dx_geneve(struct dctx *x, struct cursor c); /* geneve.c */
+void dx_gtpu(struct dctx *x, struct cursor c);	 /* gtpu.c */
 /* undissected.c: encapsulations recognised and counted (encap.undissected.*), not opened. */
 void dx_esp(struct dctx *x, const struct ip_layer *ip, struct cursor c);
 void dx_l2tpv3_ip(struct dctx *x, const struct ip_layer *ip, struct cursor c);
 void dx_macsec(struct dctx *x, struct cursor c);
 void dx_udp_undissected(struct dctx *x, uint16_t sport, uint16_t dport, struct cursor c);
-void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);	/* udp.c */
+void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);   /* udp.c */
 void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp.c */
 void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp6.c */
 
@@ -125,9 +125,9 @@ enum ext_rc { EXT_OK, EXT_SHORT, EXT_TOO_MANY };
 struct ip6_frag {
 	bool present;
 	bool more;
-	uint16_t offset;	/* in bytes */
+	uint16_t offset; /* in bytes */
 	uint32_t id;
-	bool alt_pseudo;	/* a routing or destination options header was walked */
+	bool alt_pseudo; /* a routing or destination options header was walked */
 };
 enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag);
 
@@ -141,15 +141,15 @@ bool quote_proto_has_ports(uint8_t proto);
 /* cksum.c: Internet checksum (RFC 1071) over a cursor's bytes and over addresses. */
 uint64_t cksum_add(uint64_t sum, struct cursor c);
 uint64_t cksum_add_addr(uint64_t sum, const struct pm_addr *a);
-bool cksum_ok(uint64_t sum);	/* the one's complement sum folds to 0xffff */
+bool cksum_ok(uint64_t sum); /* the one's complement sum folds to 0xffff */
 
 /* ---- application recognisers (apphint.c dispatches, one file per protocol) ---- */
 
 /* What a recogniser is given: the payload bytes present, what the datagram declared, ports. */
 struct app_in {
-	struct cursor c;	/* the bytes present (may stop anywhere before the end) */
-	size_t wire_len;	/* the whole payload's length when a header declared it (the
-				 * quoted UDP length of an ICMP error), else PM_LEN_UNKNOWN */
+	struct cursor c; /* the bytes present (may stop anywhere before the end) */
+	size_t wire_len; /* the whole payload's length when a header declared it (the
+			  * quoted UDP length of an ICMP error), else PM_LEN_UNKNOWN */
 	uint16_t sport, dport;
 };
 

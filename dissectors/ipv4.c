@@ -8,13 +8,13 @@
 static bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag)
 {
 	*vihl = cur_u8(c);
-	cur_skip(c, 1);	  /* DSCP/ECN */
+	cur_skip(c, 1); /* DSCP/ECN */
 	ip->ip_len = cur_be16(c);
-	cur_skip(c, 2);	  /* identification */
+	cur_skip(c, 2); /* identification */
 	*frag = cur_be16(c);
 	ip->ttl = cur_u8(c);
 	ip->proto = cur_u8(c);
-	cur_skip(c, 2);	  /* header checksum: verified over the whole header below */
+	cur_skip(c, 2); /* header checksum: verified over the whole header below */
 	cur_copy(c, ip->src.b, 4);
 	cur_copy(c, ip->dst.b, 4);
 	ip->version = 4;
@@ -62,7 +62,7 @@ static size_t ipv4_l4_len(struct dctx *x, uint16_t total, size_t hlen, size_t wi
  */
 void dx_ipv4(struct dctx *x, struct cursor c)
 {
-	struct ip_layer ip = { 0 };
+	struct ip_layer ip = {0};
 	struct cursor hdr = c;
 	size_t wire_left = dx_wire_left(x, &c);
 	uint8_t vihl = cur_peek(&c, 0);

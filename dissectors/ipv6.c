@@ -7,11 +7,11 @@ static const struct {
 	uint8_t nh;
 	enum ext_shape shape;
 } IPV6_EXTS[] = {
-	{ 0, EXT_GENERIC },   /* hop-by-hop options: (len + 1) * 8 bytes */
-	{ 43, EXT_GENERIC },  /* routing */
-	{ 44, EXT_FRAGMENT }, /* fragment: 8 bytes */
-	{ 51, EXT_AH },	      /* authentication header (RFC 4302): (len + 2) * 4 bytes */
-	{ 60, EXT_GENERIC },  /* destination options */
+    {0, EXT_GENERIC},	/* hop-by-hop options: (len + 1) * 8 bytes */
+    {43, EXT_GENERIC},	/* routing */
+    {44, EXT_FRAGMENT}, /* fragment: 8 bytes */
+    {51, EXT_AH},	/* authentication header (RFC 4302): (len + 2) * 4 bytes */
+    {60, EXT_GENERIC},	/* destination options */
 };
 
 static enum ext_shape ext_shape_of(uint8_t nh)
@@ -87,8 +87,7 @@ static bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen)
 }
 
 /* Maps the walk's outcome to anomalies; true when the transport header can be read. */
-static bool ipv6_ext_ok(struct dctx *x, enum ext_rc rc, bool cut,
-			const struct ip6_frag *frag)
+static bool ipv6_ext_ok(struct dctx *x, enum ext_rc rc, bool cut, const struct ip6_frag *frag)
 {
 	if (rc == EXT_TOO_MANY)
 		dx_flag(x, AN_IPV6_EXT_TOO_MANY);
@@ -109,7 +108,7 @@ static bool ipv6_ext_ok(struct dctx *x, enum ext_rc rc, bool cut,
  */
 void dx_ipv6(struct dctx *x, struct cursor c)
 {
-	struct ip_layer ip = { 0 };
+	struct ip_layer ip = {0};
 	uint16_t plen;
 	size_t wire_left = dx_wire_left(x, &c);
 	uint8_t v = cur_peek(&c, 0) >> 4;
@@ -130,7 +129,7 @@ void dx_ipv6(struct dctx *x, struct cursor c)
 	if (plen)
 		cur_limit(&c, len);
 	size_t before = c.left;
-	struct ip6_frag frag = { 0 };
+	struct ip6_frag frag = {0};
 	enum ext_rc rc = ipv6_walk_ext(&c, &ip.proto, &frag);
 	dx_commit_ip(x, &ip);
 	if (!ipv6_ext_ok(x, rc, cut, &frag))

@@ -64,10 +64,10 @@ static const struct {
 	uint32_t af;
 	dx_fn fn;
 } NULL_AFS[] = {
-	{ 2, dx_ipv4 },	 /* AF_INET everywhere */
-	{ 24, dx_ipv6 }, /* AF_INET6: NetBSD, OpenBSD, BSD/OS */
-	{ 28, dx_ipv6 }, /* AF_INET6: FreeBSD, DragonFly */
-	{ 30, dx_ipv6 }, /* AF_INET6: Darwin */
+    {2, dx_ipv4},  /* AF_INET everywhere */
+    {24, dx_ipv6}, /* AF_INET6: NetBSD, OpenBSD, BSD/OS */
+    {28, dx_ipv6}, /* AF_INET6: FreeBSD, DragonFly */
+    {30, dx_ipv6}, /* AF_INET6: Darwin */
 };
 
 static void null_payload(struct dctx *x, uint32_t af, struct cursor c)
@@ -109,17 +109,17 @@ static const struct {
 	int linktype;
 	dx_fn fn;
 } LINKS[] = {
-	{ PM_LINKTYPE_NULL, link_null },
-	{ PM_LINKTYPE_ETHERNET, dx_ether },
-	{ PM_LINKTYPE_PPP, dx_ppp_link },
-	{ 12, dx_ip_any }, /* DLT_RAW on most BSDs */
-	{ 14, dx_ip_any }, /* DLT_RAW on OpenBSD */
-	{ PM_LINKTYPE_RAW, dx_ip_any },
-	{ PM_LINKTYPE_LOOP, link_loop },
-	{ PM_LINKTYPE_LINUX_SLL, link_sll },
-	{ PM_LINKTYPE_IPV4, dx_ipv4 },
-	{ PM_LINKTYPE_IPV6, dx_ipv6 },
-	{ PM_LINKTYPE_LINUX_SLL2, link_sll2 },
+    {PM_LINKTYPE_NULL, link_null},
+    {PM_LINKTYPE_ETHERNET, dx_ether},
+    {PM_LINKTYPE_PPP, dx_ppp_link},
+    {12, dx_ip_any}, /* DLT_RAW on most BSDs */
+    {14, dx_ip_any}, /* DLT_RAW on OpenBSD */
+    {PM_LINKTYPE_RAW, dx_ip_any},
+    {PM_LINKTYPE_LOOP, link_loop},
+    {PM_LINKTYPE_LINUX_SLL, link_sll},
+    {PM_LINKTYPE_IPV4, dx_ipv4},
+    {PM_LINKTYPE_IPV6, dx_ipv6},
+    {PM_LINKTYPE_LINUX_SLL2, link_sll2},
 };
 
 static dx_fn link_fn(int linktype)
@@ -148,7 +148,7 @@ enum pkt_kind dissect_packet(int linktype, const uint8_t *data, size_t caplen, s
 {
 	memset(out, 0, offsetof(struct dissection, icmp));
 	icmp_error_reset(&out->icmp);
-	struct dctx x = { out, caplen < wirelen ? wirelen - caplen : 0 };
+	struct dctx x = {out, caplen < wirelen ? wirelen - caplen : 0};
 	if (caplen == 0)
 		dx_flag(&x, AN_CAPLEN_ZERO);
 	if (caplen > wirelen)

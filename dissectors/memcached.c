@@ -7,13 +7,46 @@
 #define MC_FRAME_LEN 8
 
 static const char *const MC_WORDS[] = {
-	/* commands */
-	"get", "gets", "gat", "gats", "set", "add", "replace", "append", "prepend", "cas",
-	"delete", "incr", "decr", "touch", "stats", "version", "flush_all", "verbosity",
-	"mg", "ms", "md", "ma", "mn", "me",
-	/* replies */
-	"VALUE", "STAT", "END", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED",
-	"TOUCHED", "OK", "ERROR", "CLIENT_ERROR", "SERVER_ERROR", "VERSION",
+    /* commands */
+    "get",
+    "gets",
+    "gat",
+    "gats",
+    "set",
+    "add",
+    "replace",
+    "append",
+    "prepend",
+    "cas",
+    "delete",
+    "incr",
+    "decr",
+    "touch",
+    "stats",
+    "version",
+    "flush_all",
+    "verbosity",
+    "mg",
+    "ms",
+    "md",
+    "ma",
+    "mn",
+    "me",
+    /* replies */
+    "VALUE",
+    "STAT",
+    "END",
+    "STORED",
+    "NOT_STORED",
+    "EXISTS",
+    "NOT_FOUND",
+    "DELETED",
+    "TOUCHED",
+    "OK",
+    "ERROR",
+    "CLIENT_ERROR",
+    "SERVER_ERROR",
+    "VERSION",
 };
 
 /*

@@ -6,17 +6,17 @@
 
 #define DCERPC_CL_VERSION 4
 #define DCERPC_REQUEST 0
-#define DCERPC_IF_AT 24	     /* interface UUID: after the 8-byte start and the object UUID */
+#define DCERPC_IF_AT 24 /* interface UUID: after the 8-byte start and the object UUID */
 #define DCERPC_OPNUM_AT 68
 
 /* msgsvcsend, 5a7b91f8-ff00-11d0-a9b2-00c04fb6e6fc, in big-endian (drep 0x00) byte order;
  * little-endian (drep 0x10) swaps the first three fields. */
-static const uint8_t MESSENGER_UUID[16] = { 0x5a, 0x7b, 0x91, 0xf8, 0xff, 0x00, 0x11, 0xd0,
-					    0xa9, 0xb2, 0x00, 0xc0, 0x4f, 0xb6, 0xe6, 0xfc };
+static const uint8_t MESSENGER_UUID[16] = {0x5a, 0x7b, 0x91, 0xf8, 0xff, 0x00, 0x11, 0xd0,
+					   0xa9, 0xb2, 0x00, 0xc0, 0x4f, 0xb6, 0xe6, 0xfc};
 
 static bool uuid_matches(const uint8_t wire[16], bool little)
 {
-	static const uint8_t LE_ORDER[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
+	static const uint8_t LE_ORDER[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 	for (size_t i = 0; i < 16; i++)
 		if (wire[i] != MESSENGER_UUID[little ? LE_ORDER[i] : i])
 			return false;

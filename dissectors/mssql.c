@@ -9,9 +9,9 @@
 #define SSRP_UCAST_INST 0x04
 #define SSRP_SVR_RESP 0x05
 #define SSRP_UCAST_DAC 0x0a
-#define SSRP_INSTANCE_MAX 32	/* instance name bytes before its NUL ([MS-SQLR] §2.2.3) */
-#define SLAMMER_LEN 376		/* the worm's whole UDP payload */
-#define SSRP_SCAN_MAX 512	/* bytes looked at for a NUL */
+#define SSRP_INSTANCE_MAX 32 /* instance name bytes before its NUL ([MS-SQLR] §2.2.3) */
+#define SLAMMER_LEN 376	     /* the worm's whole UDP payload */
+#define SSRP_SCAN_MAX 512    /* bytes looked at for a NUL */
 
 /* Bytes from c up to a NUL, at most max; SIZE_MAX when no NUL is among those present. */
 static size_t ssrp_strlen(struct cursor c, size_t max)
@@ -33,7 +33,8 @@ static bool ssrp_inst(const struct app_in *in, struct cursor name, struct app_hi
 		return true;
 	}
 	size_t total = app_total_len(in);
-	if (n == 0 || total <= 2 + SSRP_INSTANCE_MAX || ssrp_strlen(name, SSRP_SCAN_MAX) != SIZE_MAX)
+	if (n == 0 || total <= 2 + SSRP_INSTANCE_MAX ||
+	    ssrp_strlen(name, SSRP_SCAN_MAX) != SIZE_MAX)
 		return false;
 	h->app_value = (uint32_t)total;
 	return true;
@@ -88,10 +89,17 @@ void mssql_str(const struct app_hint *h, char *buf, size_t buf_len)
 			snprintf(buf, buf_len, "ms-sql-m instance-overflow %u bytes",
 				 (unsigned)h->app_value);
 		else
-			snprintf(buf, buf_len, "ms-sql-m instance-request %s", (const char *)h->app_text);
+			snprintf(buf, buf_len, "ms-sql-m instance-request %s",
+				 (const char *)h->app_text);
 		return;
-	case SSRP_SVR_RESP: snprintf(buf, buf_len, "ms-sql-m response"); return;
-	case SSRP_UCAST_DAC: snprintf(buf, buf_len, "ms-sql-m dac-request"); return;
-	default: snprintf(buf, buf_len, "ms-sql-m browse-request"); return;
+	case SSRP_SVR_RESP:
+		snprintf(buf, buf_len, "ms-sql-m response");
+		return;
+	case SSRP_UCAST_DAC:
+		snprintf(buf, buf_len, "ms-sql-m dac-request");
+		return;
+	default:
+		snprintf(buf, buf_len, "ms-sql-m browse-request");
+		return;
 	}
 }

@@ -5,7 +5,7 @@
 #include "dissectors/internal.h"
 
 #define NBNS_HDR_LEN 12
-#define NBNS_NAME_LEN 16	/* 15 characters and a suffix byte */
+#define NBNS_NAME_LEN 16 /* 15 characters and a suffix byte */
 
 /* Query, registration, release, WACK, refresh (8 and 9), multi-homed registration. */
 static bool nbns_opcode_ok(uint8_t op)
@@ -57,10 +57,15 @@ bool nbns_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 /* "netbios-ns query WORKGROUP<1d>", "netbios-ns registration-response HOST<00>". */
 void nbns_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const OPS[16] = { [0] = "query", [5] = "registration", [6] = "release",
-					     [7] = "wack", [8] = "refresh", [9] = "refresh",
-					     [15] = "multihomed-registration" };
+	static const char *const OPS[16] = {[0] = "query",
+					    [5] = "registration",
+					    [6] = "release",
+					    [7] = "wack",
+					    [8] = "refresh",
+					    [9] = "refresh",
+					    [15] = "multihomed-registration"};
 	const char *op = OPS[h->app_code & 0xf] ? OPS[h->app_code & 0xf] : "opcode";
-	snprintf(buf, buf_len, "netbios-ns %s%s %s<%02x>", op, h->app_code & 0x10 ? "-response" : "",
-		 (const char *)h->app_text, (unsigned)h->app_value);
+	snprintf(buf, buf_len, "netbios-ns %s%s %s<%02x>", op,
+		 h->app_code & 0x10 ? "-response" : "", (const char *)h->app_text,
+		 (unsigned)h->app_value);
 }

@@ -4,8 +4,8 @@
 #include "dissectors/internal.h"
 
 static const char *const NTP_MODES[8] = {
-	"reserved",	    "symmetric-active", "symmetric-passive", "client",
-	"server",	    "broadcast",	"control",	     "private",
+    "reserved", "symmetric-active", "symmetric-passive", "client",
+    "server",	"broadcast",	    "control",		 "private",
 };
 
 const char *ntp_mode_name(uint8_t mode)

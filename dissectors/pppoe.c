@@ -6,10 +6,10 @@ static const struct {
 	uint16_t proto;
 	dx_fn fn;
 } PPP_PROTOS[] = {
-	{ 0x0021, dx_ipv4 },
-	{ 0x0057, dx_ipv6 },
-	{ 0x0281, dx_mpls }, /* MPLS unicast (RFC 3032 §5) */
-	{ 0x0283, dx_mpls }, /* MPLS multicast */
+    {0x0021, dx_ipv4},
+    {0x0057, dx_ipv6},
+    {0x0281, dx_mpls}, /* MPLS unicast (RFC 3032 §5) */
+    {0x0283, dx_mpls}, /* MPLS multicast */
 };
 
 /* A PPP frame: optional address/control (0xff 0x03), then a protocol field that may be

@@ -6,7 +6,7 @@
 
 #define QUIC_V1 0x00000001u
 #define QUIC_V2 0x6b3343cfu
-#define QUIC_CID_MAX 20 /* RFC 9000 §17.2: v1 connection IDs are at most 20 bytes */
+#define QUIC_CID_MAX 20	    /* RFC 9000 §17.2: v1 connection IDs are at most 20 bytes */
 #define QUIC_VN_LIST_MAX 16 /* versions looked at in a version negotiation packet */
 
 static bool is_digit(uint32_t ch)
@@ -109,8 +109,8 @@ bool quic_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 /* Long packet type names: v2 numbers them differently (RFC 9369 §3.2). */
 static const char *quic_type_name(uint32_t version, uint16_t type)
 {
-	static const char *const V1[4] = { "initial", "0-rtt", "handshake", "retry" };
-	static const char *const V2[4] = { "retry", "initial", "0-rtt", "handshake" };
+	static const char *const V1[4] = {"initial", "0-rtt", "handshake", "retry"};
+	static const char *const V2[4] = {"retry", "initial", "0-rtt", "handshake"};
 	return version == QUIC_V2 ? V2[type & 3] : V1[type & 3];
 }
 

@@ -5,10 +5,10 @@
 
 /* Transport protocols whose header starts with source port, destination port. */
 static const uint8_t PORT_PROTOS[] = {
-	6,   /* TCP */
-	17,  /* UDP */
-	132, /* SCTP */
-	136, /* UDP-Lite */
+    6,	 /* TCP */
+    17,	 /* UDP */
+    132, /* SCTP */
+    136, /* UDP-Lite */
 };
 
 bool quote_proto_has_ports(uint8_t proto)
@@ -114,7 +114,7 @@ static void quote_ipv6(struct cursor c, struct quote *q, uint64_t *an)
 	}
 	if (plen)
 		cur_limit(&c, plen);
-	struct ip6_frag frag = { 0 };
+	struct ip6_frag frag = {0};
 	enum ext_rc rc = ipv6_walk_ext(&c, &q->proto, &frag);
 	if (rc != EXT_OK) {
 		if (rc == EXT_TOO_MANY)

@@ -58,9 +58,9 @@ bool radius_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 void radius_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
 	static const char *const CODES[] = {
-		[1] = "access-request",	     [2] = "access-accept",	  [3] = "access-reject",
-		[4] = "accounting-request",  [5] = "accounting-response", [11] = "access-challenge",
-		[12] = "status-server",	     [13] = "status-client",
+	    [1] = "access-request",	[2] = "access-accept",	     [3] = "access-reject",
+	    [4] = "accounting-request", [5] = "accounting-response", [11] = "access-challenge",
+	    [12] = "status-server",	[13] = "status-client",
 	};
 	const char *name = h->app_code < sizeof CODES / sizeof CODES[0] ? CODES[h->app_code] : NULL;
 	snprintf(buf, buf_len, "radius %s", name ? name : "");

@@ -11,9 +11,9 @@
  * RTP packet look like RTCP 200-204 (RFC 5761 §4). */
 static bool rtp_pt_ok(uint8_t pt)
 {
-	static const uint64_t STATIC = 0x7ffffffffULL & ~(1ULL << 1 | 1ULL << 2 | 1ULL << 19 |
-							  0x1fULL << 20 | 1ULL << 27 | 1ULL << 29 |
-							  1ULL << 30);
+	static const uint64_t STATIC =
+	    0x7ffffffffULL & ~(1ULL << 1 | 1ULL << 2 | 1ULL << 19 | 0x1fULL << 20 | 1ULL << 27 |
+			       1ULL << 29 | 1ULL << 30);
 	return pt >= 96 || (pt < 35 && (STATIC >> pt & 1));
 }
 
@@ -61,13 +61,21 @@ void rtp_str(const struct app_hint *h, char *buf, size_t buf_len)
 static size_t rtcp_min_words(uint8_t pt, size_t rc)
 {
 	switch (pt) {
-	case 200: return 6 + 6 * rc;	/* SR: SSRC, sender info, report blocks */
-	case 201: return 1 + 6 * rc;	/* RR */
-	case 202: return 2 * rc;	/* SDES: each chunk SSRC + at least one end word */
-	case 203: return rc;		/* BYE: the SSRCs */
-	case 204: return 2;		/* APP: SSRC, name */
-	case 205: case 206: return 2;	/* RTPFB, PSFB: sender and media SSRC */
-	default: return 1;		/* XR: SSRC */
+	case 200:
+		return 6 + 6 * rc; /* SR: SSRC, sender info, report blocks */
+	case 201:
+		return 1 + 6 * rc; /* RR */
+	case 202:
+		return 2 * rc; /* SDES: each chunk SSRC + at least one end word */
+	case 203:
+		return rc; /* BYE: the SSRCs */
+	case 204:
+		return 2; /* APP: SSRC, name */
+	case 205:
+	case 206:
+		return 2; /* RTPFB, PSFB: sender and media SSRC */
+	default:
+		return 1; /* XR: SSRC */
 	}
 }
 
@@ -111,7 +119,8 @@ bool rtcp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 
 void rtcp_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const TYPES[] = { "sr", "rr", "sdes", "bye", "app", "rtpfb", "psfb", "xr" };
+	static const char *const TYPES[] = {"sr",  "rr",    "sdes", "bye",
+					    "app", "rtpfb", "psfb", "xr"};
 	unsigned i = h->app_code >= 200 && h->app_code <= 207 ? h->app_code - 200u : 0;
 	snprintf(buf, buf_len, "rtcp %s", TYPES[i]);
 }

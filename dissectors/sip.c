@@ -5,8 +5,8 @@
 #include "dissectors/internal.h"
 
 static const char *const SIP_METHODS[] = {
-	"INVITE", "ACK",  "BYE",   "CANCEL", "REGISTER", "OPTIONS", "PRACK",
-	"SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO",	"REFER",   "MESSAGE", "UPDATE",
+    "INVITE",	 "ACK",	   "BYE",     "CANCEL", "REGISTER", "OPTIONS", "PRACK",
+    "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO",	"REFER",    "MESSAGE", "UPDATE",
 };
 
 static uint8_t lower(uint8_t ch)
@@ -17,7 +17,7 @@ static uint8_t lower(uint8_t ch)
 /* The Request-URI's scheme (case-insensitive, RFC 3261 §19.1.1): "sip:", "sips:", "tel:". */
 static bool sip_scheme(struct cursor c)
 {
-	static const char *const SCHEMES[] = { "sip:", "sips:", "tel:" };
+	static const char *const SCHEMES[] = {"sip:", "sips:", "tel:"};
 	for (size_t s = 0; s < sizeof SCHEMES / sizeof SCHEMES[0]; s++) {
 		struct cursor t = c;
 		size_t i = 0;

@@ -71,8 +71,8 @@ bool snmp_anywhere(const struct app_in *in, struct app_hint *h, uint64_t *an)
 }
 
 static const char *const SNMP_PDUS[] = {
-	"get-request",	  "get-next-request", "get-response", "set-request",  "trap",
-	"get-bulk-request", "inform-request",	"snmpV2-trap",	"report",
+    "get-request",	"get-next-request", "get-response", "set-request", "trap",
+    "get-bulk-request", "inform-request",   "snmpV2-trap",  "report",
 };
 
 /* Name of a PDU tag number, NULL when unknown. */
@@ -85,8 +85,9 @@ const char *snmp_pdu_name(int pdu)
 
 void snmp_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const VERSIONS[] = { " v1", " v2c", "", " v3" };
-	const char *v = h->snmp_version >= 0 && h->snmp_version <= 3 ? VERSIONS[h->snmp_version] : "";
+	static const char *const VERSIONS[] = {" v1", " v2c", "", " v3"};
+	const char *v =
+	    h->snmp_version >= 0 && h->snmp_version <= 3 ? VERSIONS[h->snmp_version] : "";
 	const char *pdu = snmp_pdu_name(h->snmp_pdu);
 	if (pdu)
 		snprintf(buf, buf_len, "snmp%s %s", v, pdu);

@@ -36,7 +36,7 @@ static bool ssdp_header(struct cursor c)
  */
 bool ssdp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 {
-	static const char *const LINES[] = { "M-SEARCH * HTTP/1.1\r\n", "NOTIFY * HTTP/1.1\r\n" };
+	static const char *const LINES[] = {"M-SEARCH * HTTP/1.1\r\n", "NOTIFY * HTTP/1.1\r\n"};
 	for (size_t i = 0; i < 2; i++) {
 		size_t n = 0;
 		while (LINES[i][n])

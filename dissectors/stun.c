@@ -43,16 +43,22 @@ static unsigned stun_class(uint16_t type)
 }
 
 static const char *const STUN_METHODS[] = {
-	[0x001] = "binding",	 [0x003] = "allocate",		[0x004] = "refresh",
-	[0x006] = "send",	 [0x007] = "data",		[0x008] = "create-permission",
-	[0x009] = "channel-bind", [0x00a] = "connect",		[0x00b] = "connection-bind",
-	[0x00c] = "connection-attempt",
+    [0x001] = "binding",
+    [0x003] = "allocate",
+    [0x004] = "refresh",
+    [0x006] = "send",
+    [0x007] = "data",
+    [0x008] = "create-permission",
+    [0x009] = "channel-bind",
+    [0x00a] = "connect",
+    [0x00b] = "connection-bind",
+    [0x00c] = "connection-attempt",
 };
 
 /* "stun binding-request", "stun allocate-success", "stun method-0x800-indication". */
 void stun_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const CLASSES[4] = { "request", "indication", "success", "error" };
+	static const char *const CLASSES[4] = {"request", "indication", "success", "error"};
 	unsigned m = stun_method(h->app_code);
 	const char *cls = CLASSES[stun_class(h->app_code)];
 	if (m < sizeof STUN_METHODS / sizeof STUN_METHODS[0] && STUN_METHODS[m])

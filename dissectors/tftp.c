@@ -68,12 +68,24 @@ bool tftp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 	size_t name_len = 0, opt_len;
 	bool ok;
 	switch (op) {
-	case 1: case 2: ok = tftp_request(body, &name, &name_len); break;
-	case 3: ok = !c.err; break;
-	case 4: ok = !c.err && app_total_len(in) == 4; break;
-	case 5: ok = !c.err && word <= TFTP_ERROR_MAX && cur_has(&c, 1); break;
-	case 6: ok = tftp_string(&body, &opt_len); break;
-	default: ok = false;
+	case 1:
+	case 2:
+		ok = tftp_request(body, &name, &name_len);
+		break;
+	case 3:
+		ok = !c.err;
+		break;
+	case 4:
+		ok = !c.err && app_total_len(in) == 4;
+		break;
+	case 5:
+		ok = !c.err && word <= TFTP_ERROR_MAX && cur_has(&c, 1);
+		break;
+	case 6:
+		ok = tftp_string(&body, &opt_len);
+		break;
+	default:
+		ok = false;
 	}
 	if (!ok)
 		return false;
@@ -87,8 +99,8 @@ bool tftp_recognise(const struct app_in *in, struct app_hint *h, uint64_t *an)
 /* "tftp read-request boot.img", "tftp data", "tftp error 1". */
 void tftp_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const OPS[] = { "", "read-request", "write-request", "data", "ack",
-					   "error", "option-ack" };
+	static const char *const OPS[] = {"",	 "read-request", "write-request", "data",
+					  "ack", "error",	 "option-ack"};
 	const char *op = OPS[h->app_code <= 6 ? h->app_code : 0];
 	if (h->app_code == 1 || h->app_code == 2)
 		snprintf(buf, buf_len, "tftp %s %s", op, (const char *)h->app_text);

@@ -5,15 +5,15 @@ static const struct {
 	uint16_t port;
 	dx_fn fn;
 } UDP_TUNNELS[] = {
-	{ 2152, dx_gtpu },   /* 3GPP TS 29.281: GTP-U, mobile-core user plane (S1-U, N3, N9) */
-	{ 4789, dx_vxlan },  /* RFC 7348; also AWS/GCP traffic mirroring */
-	{ 6081, dx_geneve }, /* RFC 8926 */
+    {2152, dx_gtpu},   /* 3GPP TS 29.281: GTP-U, mobile-core user plane (S1-U, N3, N9) */
+    {4789, dx_vxlan},  /* RFC 7348; also AWS/GCP traffic mirroring */
+    {6081, dx_geneve}, /* RFC 8926 */
 };
 
 /* The checksum of the whole datagram, when all of it is here and the pseudo header is known.
  * A zero IPv4 checksum means "none"; a zero IPv6 one is tolerated too (RFC 6935 tunnels). */
-static void udp_check(struct dctx *x, const struct ip_layer *ip, struct cursor all,
-		      uint16_t ulen, uint16_t cksum)
+static void udp_check(struct dctx *x, const struct ip_layer *ip, struct cursor all, uint16_t ulen,
+		      uint16_t cksum)
 {
 	if (cksum == 0 || ip->more_frags || ip->alt_pseudo || ulen < 8 || all.left < ulen)
 		return;
@@ -28,8 +28,7 @@ static void udp_check(struct dctx *x, const struct ip_layer *ip, struct cursor a
 }
 
 /* Narrows c (after the header) to the UDP length when that length makes sense. */
-static void udp_narrow(struct dctx *x, const struct ip_layer *ip, uint16_t ulen,
-		       struct cursor *c)
+static void udp_narrow(struct dctx *x, const struct ip_layer *ip, uint16_t ulen, struct cursor *c)
 {
 	if (ulen == 0 && ip->version == 6)
 		return; /* RFC 2675 jumbogram: the IPv6 length rules */

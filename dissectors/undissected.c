@@ -117,9 +117,9 @@ static const struct {
 	bool (*is)(struct cursor c);
 	enum anomaly kind;
 } UDP_UNDISSECTED[] = {
-	{ 1701, l2tp_data, AN_UNDISSECTED_L2TP },
-	{ 4500, esp_in_udp, AN_UNDISSECTED_ESP },
-	{ 5247, capwap_data, AN_UNDISSECTED_CAPWAP },
+    {1701, l2tp_data, AN_UNDISSECTED_L2TP},
+    {4500, esp_in_udp, AN_UNDISSECTED_ESP},
+    {5247, capwap_data, AN_UNDISSECTED_CAPWAP},
 };
 
 /* A UDP payload c between sport and dport that no tunnel dissector took: flags the kind when

@@ -4,12 +4,12 @@
 
 #include "dissectors/internal.h"
 
-#define WG_DATA_MIN 32	/* header 16 + authentication tag 16: a keepalive */
+#define WG_DATA_MIN 32 /* header 16 + authentication tag 16: a keepalive */
 
 /* The whole size a message of this type has; 0 for transport data (checked apart). */
 static size_t wg_size(uint8_t type)
 {
-	static const size_t SIZES[] = { 0, 148, 92, 64, 0 };
+	static const size_t SIZES[] = {0, 148, 92, 64, 0};
 	return type < sizeof SIZES / sizeof SIZES[0] ? SIZES[type] : 0;
 }
 
@@ -36,7 +36,7 @@ bool wireguard_recognise(const struct app_in *in, struct app_hint *h, uint64_t *
 
 void wireguard_str(const struct app_hint *h, char *buf, size_t buf_len)
 {
-	static const char *const TYPES[] = { "", "handshake-initiation", "handshake-response",
-					     "cookie-reply", "transport-data" };
+	static const char *const TYPES[] = {"", "handshake-initiation", "handshake-response",
+					    "cookie-reply", "transport-data"};
 	snprintf(buf, buf_len, "wireguard %s", TYPES[h->app_code <= 4 ? h->app_code : 0]);
 }

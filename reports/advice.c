@@ -1,4 +1,5 @@
-/* advice.c - the knowledge base specialised to one finding: cause, workarounds, dead ends, commands. */
+/* advice.c - the knowledge base specialised to one finding: cause, workarounds, dead ends,
+ * commands. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,8 @@ static bool advise_item(const struct kb_db *db, const struct kb_section *svc,
 static const struct kb_section *pick_service(const struct kb_db *db, const char *service,
 					     unsigned port)
 {
-	const struct kb_section *svc = service && *service ? kb_find(db, KB_SERVICE, service) : NULL;
+	const struct kb_section *svc =
+	    service && *service ? kb_find(db, KB_SERVICE, service) : NULL;
 	/* A service the payload did not name ("udp/PORT"): only a well-known port (below 1024)
 	 * is taken as a hint of what should listen there; a high port says nothing. */
 	if (!svc && port > 0 && port < 1024)
@@ -96,7 +98,8 @@ int kb_advise(const char *label, const char *service, unsigned port, const struc
 		out->fix_source = kb_source_text(db, kb_field(l, "fix-source"));
 	}
 	for (int i = 0; i < l->n_items && out->n_item < KB_MAX_ADVICE; i++)
-		if (advise_item(db, svc, ctx, &db->items[l->first_item + i], &out->item[out->n_item]))
+		if (advise_item(db, svc, ctx, &db->items[l->first_item + i],
+				&out->item[out->n_item]))
 			out->n_item++;
 	return 0;
 }
@@ -131,7 +134,8 @@ static const char *safe_addr(const char *s)
 
 struct ctx_store {
 	char port[12], ports[24], since[40], until[40], since_iso[40], until_iso[40];
-	char clients[200], n_clients[24], client_net[INET6_ADDRSTRLEN + 4], rel_ip[64], rel_port[16];
+	char clients[200], n_clients[24], client_net[INET6_ADDRSTRLEN + 4], rel_ip[64],
+	    rel_port[16];
 	char related[256];
 };
 
@@ -180,7 +184,8 @@ int kb_client_net(const char *const *clients, size_t n, char *buf, size_t len)
 		return -1; /* none, or a list the database may have cut */
 	for (size_t i = 0; i < n; i++) {
 		int f = clients[i] && strchr(clients[i], ':') ? AF_INET6 : AF_INET;
-		if (!clients[i] || inet_pton(f, clients[i], i ? cur : first) != 1 || (i && f != fam))
+		if (!clients[i] || inet_pton(f, clients[i], i ? cur : first) != 1 ||
+		    (i && f != fam))
 			return -1;
 		fam = f, bytes = f == AF_INET6 ? 16 : 4;
 		int c = i ? common_bits(first, cur, bytes) : bytes * 8;
@@ -189,8 +194,9 @@ int kb_client_net(const char *const *clients, size_t n, char *buf, size_t len)
 	if (bits < (fam == AF_INET6 ? 48 : 16))
 		return -1; /* wider than a site: no single rule should admit that many hosts */
 	for (int i = 0; i < bytes; i++) /* the network address: host bits cleared */
-		first[i] &= (uint8_t)(i * 8 >= bits ? 0 : i * 8 + 8 <= bits ? 0xff
-								  : 0xff << (8 - bits % 8));
+		first[i] &= (uint8_t)(i * 8 >= bits	  ? 0
+				      : i * 8 + 8 <= bits ? 0xff
+							  : 0xff << (8 - bits % 8));
 	inet_ntop(fam, first, buf, (socklen_t)len);
 	if (n > 1)
 		snprintf(buf + strlen(buf), len - strlen(buf), "/%d", bits);
@@ -205,11 +211,12 @@ static void related_text(const char *rel, char *buf, size_t len)
 	while (*rel) {
 		size_t n = strcspn(rel, ",");
 		const char *one = strstr(rel, "(1 datagrams)");
-		int w = one && (size_t)(one - rel) < n
-				? snprintf(buf + used, len - used, "%s%.*s(1 datagram)%.*s",
-					   used ? ", " : "", (int)(one - rel), rel,
-					   (int)(n - (size_t)(one - rel) - 13), one + 13)
-				: snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, rel);
+		int w =
+		    one && (size_t)(one - rel) < n
+			? snprintf(buf + used, len - used, "%s%.*s(1 datagram)%.*s",
+				   used ? ", " : "", (int)(one - rel), rel,
+				   (int)(n - (size_t)(one - rel) - 13), one + 13)
+			: snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, rel);
 		if (w < 0 || (size_t)w >= len - used) {
 			buf[used] = '\0';
 			return;

@@ -46,8 +46,7 @@ int report_community_id(const char *src, int sport, const char *dst, int dport, 
 {
 	uint8_t a[16], b[16], buf[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
-	if (!src || !dst || proto < 0 || proto > 255 || proto == 1 || proto == 58 ||
-	    out_len < 32)
+	if (!src || !dst || proto < 0 || proto > 255 || proto == 1 || proto == 58 || out_len < 32)
 		return -1;
 	size_t len = parse_addr(src, a);
 	if (len == 0 || parse_addr(dst, b) != len)

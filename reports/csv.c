@@ -4,34 +4,59 @@
 
 #include "reports/report_int.h"
 
-static const char *const FINDING_COLS[] = {
-	"id",	      "diagnosis",    "secondary",   "confidence", "severity",	 "service",
-	"server_ip",  "server_port",  "proto",	     "ports",	   "source_ip",	 "errors",
-	"requests",   "replies",      "clients",     "reporters",  "first_error", "last_error",
-	"outage_start", "outage_end", "related",     "names",	   "names_hex",	 "evidence",
-	"cause",      "workarounds",  "dead_ends",   "rank",	   "capture_points",
-	"frames",     "display_filter", NULL};
+static const char *const FINDING_COLS[] = {"id",
+					   "diagnosis",
+					   "secondary",
+					   "confidence",
+					   "severity",
+					   "service",
+					   "server_ip",
+					   "server_port",
+					   "proto",
+					   "ports",
+					   "source_ip",
+					   "errors",
+					   "requests",
+					   "replies",
+					   "clients",
+					   "reporters",
+					   "first_error",
+					   "last_error",
+					   "outage_start",
+					   "outage_end",
+					   "related",
+					   "names",
+					   "names_hex",
+					   "evidence",
+					   "cause",
+					   "workarounds",
+					   "dead_ends",
+					   "rank",
+					   "capture_points",
+					   "frames",
+					   "display_filter",
+					   NULL};
 
 static const char SQL_EVENTS[] =
-	"SELECT pm_text(c.path) AS capture, e.frame, pm_iso(e.ts_ns, c.precision) AS time,"
-	" pm_text(e.reporter) AS reporter, pm_text(e.reported_to) AS reported_to, e.ttl,"
-	" pm_text(e.family) AS family, e.type, e.code, e.vlan, CASE e.proto WHEN 17 THEN 'udp'"
-	" WHEN 6 THEN 'tcp' WHEN 1 THEN 'icmp' WHEN 58 THEN 'icmp6' WHEN 132 THEN 'sctp'"
-	" WHEN 136 THEN 'udplite' ELSE e.proto END AS proto, pm_text(e.src) AS src,"
-	" e.sport, pm_text(e.dst) AS dst, e.dport, e.quote_ttl, e.quote_ip_len, e.udp_len,"
-	" e.quote_len, e.rfc4884_len, pm_name(e.hint) AS hint, e.dns_id, e.dns_qtype,"
-	" pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
-	" pm_text(e.anomalies) AS anomalies, pm_text(e.role) AS role, e.orig_seen,"
-	" e.orig_delay_ns, pm_text(c.sha256) AS capture_sha256,"
-	" e.finding_id, pm_text(f.diagnosis) AS diagnosis,"
-	" community_id(e.src, e.sport, e.dst, e.dport, e.proto) AS community_id"
-	" FROM events e JOIN captures c ON c.id = e.capture_id"
-	" LEFT JOIN findings f ON f.id = e.finding_id"
-	" WHERE c.id IN temp.pm_sel_c"
-	" AND e.ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), e.ts_ns)"
-	" AND e.ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), e.ts_ns)"
-	" AND (?1 = 0 OR e.finding_id IN temp.pm_sel_f)"
-	" ORDER BY c.first_ns, c.path, e.capture_id, e.frame, e.id";
+    "SELECT pm_text(c.path) AS capture, e.frame, pm_iso(e.ts_ns, c.precision) AS time,"
+    " pm_text(e.reporter) AS reporter, pm_text(e.reported_to) AS reported_to, e.ttl,"
+    " pm_text(e.family) AS family, e.type, e.code, e.vlan, CASE e.proto WHEN 17 THEN 'udp'"
+    " WHEN 6 THEN 'tcp' WHEN 1 THEN 'icmp' WHEN 58 THEN 'icmp6' WHEN 132 THEN 'sctp'"
+    " WHEN 136 THEN 'udplite' ELSE e.proto END AS proto, pm_text(e.src) AS src,"
+    " e.sport, pm_text(e.dst) AS dst, e.dport, e.quote_ttl, e.quote_ip_len, e.udp_len,"
+    " e.quote_len, e.rfc4884_len, pm_name(e.hint) AS hint, e.dns_id, e.dns_qtype,"
+    " pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
+    " pm_text(e.anomalies) AS anomalies, pm_text(e.role) AS role, e.orig_seen,"
+    " e.orig_delay_ns, pm_text(c.sha256) AS capture_sha256,"
+    " e.finding_id, pm_text(f.diagnosis) AS diagnosis,"
+    " community_id(e.src, e.sport, e.dst, e.dport, e.proto) AS community_id"
+    " FROM events e JOIN captures c ON c.id = e.capture_id"
+    " LEFT JOIN findings f ON f.id = e.finding_id"
+    " WHERE c.id IN temp.pm_sel_c"
+    " AND e.ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), e.ts_ns)"
+    " AND e.ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), e.ts_ns)"
+    " AND (?1 = 0 OR e.finding_id IN temp.pm_sel_f)"
+    " ORDER BY c.first_ns, c.path, e.capture_id, e.frame, e.id";
 
 static void sep(FILE *out)
 {
@@ -185,8 +210,9 @@ static int events_csv(sqlite3 *db, const struct report_options *opt, FILE *out, 
 	if (rc != SQLITE_OK)
 		return rep_sql_error(db, errbuf, "reading events");
 	const struct report_filter *f = opt->filter;
-	sqlite3_bind_int(st, 1, rep_filter_has(f, RF_SERVER) || rep_filter_has(f, RF_LABEL) ||
-				       rep_filter_has(f, RF_SERVICE));
+	sqlite3_bind_int(st, 1,
+			 rep_filter_has(f, RF_SERVER) || rep_filter_has(f, RF_LABEL) ||
+			     rep_filter_has(f, RF_SERVICE));
 	int n = sqlite3_column_count(st);
 	for (int i = 0; i < n; i++)
 		fprintf(out, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
@@ -207,5 +233,6 @@ static int events_csv(sqlite3 *db, const struct report_options *opt, FILE *out, 
 
 int report_csv(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
 {
-	return opt->csv_events ? events_csv(db, opt, out, errbuf) : findings_csv(db, opt, out, errbuf);
+	return opt->csv_events ? events_csv(db, opt, out, errbuf)
+			       : findings_csv(db, opt, out, errbuf);
 }

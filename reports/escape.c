@@ -192,12 +192,23 @@ void html_puts(FILE *out, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&#39;", out); break;
-		default: fputc(*s, out);
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&#39;", out);
+			break;
+		default:
+			fputc(*s, out);
 		}
 	}
 }
@@ -207,8 +218,8 @@ void csv_field(FILE *out, const char *s)
 	if (!s || !*s)
 		return;
 	bool formula = strchr("=+-@\t\r", s[0]) != NULL;
-	bool quote = formula || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' ||
-		     s[strlen(s) - 1] == ' ';
+	bool quote =
+	    formula || strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || s[strlen(s) - 1] == ' ';
 	if (quote)
 		fputc('"', out);
 	if (formula)
@@ -314,4 +325,3 @@ void fmt_count(char *buf, size_t len, int64_t v)
 	}
 	buf[o] = '\0';
 }
-

@@ -1,4 +1,5 @@
-/* html.c - the HTML report: one self-contained file, no script, strict CSP, every string escaped. */
+/* html.c - the HTML report: one self-contained file, no script, strict CSP, every string escaped.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,12 +71,14 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"" CSP "\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta name=\"referrer\" content=\"no-referrer\">\n"
-	      "<meta name=\"color-scheme\" content=\"light dark\">\n", out);
+	      "<meta name=\"color-scheme\" content=\"light dark\">\n",
+	      out);
 	fprintf(out, "<title>portmortem report: %zu finding%s</title>\n<style>\n", m->n_fnd,
 		m->n_fnd == 1 ? "" : "s");
 	fputs(html_css, out);
 	fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">\n"
-	      "<h1>portmortem <span>report</span></h1>\n<p>", out);
+	      "<h1>portmortem <span>report</span></h1>\n<p>",
+	      out);
 	fputs("ICMP port unreachable diagnosis", out);
 	if (opt->version && *opt->version) {
 		fputs(" · portmortem ", out);
@@ -88,7 +91,8 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 		fputs(" UTC", out);
 	}
 	fputs("</p>\n<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#findings\">"
-	      "Findings</a><a href=\"#captures\">Captures</a></nav>\n</div></header>\n<main>\n", out);
+	      "Findings</a><a href=\"#captures\">Captures</a></nav>\n</div></header>\n<main>\n",
+	      out);
 }
 
 static void stat(FILE *out, const char *key, const char *val)
@@ -159,15 +163,18 @@ static void legend(FILE *out, bool finding, bool hops, bool outage)
 {
 	fputs("<p class=\"legend\">", out);
 	if (finding) {
-		fputs("<i class=\"l-req\"></i>requests <i class=\"l-rep\"></i>replies (≈: each "
-		      "flow's datagrams spread over its first–last time) <i class=\"l-err\"></i>port "
-		      "unreachable", out);
+		fputs(
+		    "<i class=\"l-req\"></i>requests <i class=\"l-rep\"></i>replies (≈: each "
+		    "flow's datagrams spread over its first–last time) <i class=\"l-err\"></i>port "
+		    "unreachable",
+		    out);
 		if (hops)
 			fputs(" <i class=\"l-hop\"></i>time exceeded", out);
 		fputs(outage ? " <i class=\"l-outw\"></i>outage</p>\n" : "</p>\n", out);
 	} else {
 		fputs("<i class=\"l-cap\"></i>capture, first to last packet <i class=\"l-err\"></i>"
-		      "port unreachables; each finding's lane links to it</p>\n", out);
+		      "port unreachables; each finding's lane links to it</p>\n",
+		      out);
 	}
 }
 
@@ -180,7 +187,8 @@ static int summary(FILE *out, sqlite3 *db, const struct rep_model *m, char *errb
 	for (size_t i = 0; i < m->n_caps; i++)
 		if (!m->caps[i].complete || m->caps[i].read_error) {
 			fputs("<p class=\"err-text\">Some captures could not be read in full: see "
-			      "<a href=\"#captures\">Captures</a>.</p>\n", out);
+			      "<a href=\"#captures\">Captures</a>.</p>\n",
+			      out);
 			break;
 		}
 	fputs("<h3>Timeline</h3>\n<div class=\"tlwrap\">", out);
@@ -194,14 +202,17 @@ static int summary(FILE *out, sqlite3 *db, const struct rep_model *m, char *errb
 
 static void finding_row(FILE *out, const struct rep_model *m, const struct rep_finding *f)
 {
-	fprintf(out, "<tr><td data-l=\"id\"><a href=\"#finding-%lld\">%lld</a></td>"
-		"<td data-l=\"diagnosis\">", (long long)f->id, (long long)f->id);
+	fprintf(out,
+		"<tr><td data-l=\"id\"><a href=\"#finding-%lld\">%lld</a></td>"
+		"<td data-l=\"diagnosis\">",
+		(long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs("</td><td data-l=\"service\">", out);
 	h(out, f->service ? f->service : "—");
 	fprintf(out, "</td><td data-l=\"server\"><a href=\"#finding-%lld\">", (long long)f->id);
 	endpoint(out, f);
-	fprintf(out, "</a></td><td class=\"n\" data-l=\"errors\">%lld</td><td class=\"n\" "
+	fprintf(out,
+		"</a></td><td class=\"n\" data-l=\"errors\">%lld</td><td class=\"n\" "
 		"data-l=\"requests\">%lld</td><td class=\"n\" data-l=\"replies\">%lld</td>"
 		"<td class=\"n\" data-l=\"clients\">%zu%s</td><td data-l=\"confidence\">",
 		(long long)f->errors, (long long)f->requests, (long long)f->replies, f->clients.n,
@@ -217,7 +228,8 @@ static void table_head(FILE *out)
 	fputs("<table class=\"cards\">\n<thead><tr><th>id</th><th>Diagnosis</th><th>Service"
 	      "</th><th>Server</th><th class=\"n\">Errors</th><th class=\"n\">Requests</th>"
 	      "<th class=\"n\">Replies</th><th class=\"n\">Clients</th><th>Confidence</th>"
-	      "<th>First error</th></tr></thead>\n<tbody>\n", out);
+	      "<th>First error</th></tr></thead>\n<tbody>\n",
+	      out);
 }
 
 /* "and 940 more service-down findings on 940 hosts, 3,100 errors in all" */
@@ -253,12 +265,15 @@ static void findings_table(FILE *out, const struct rep_model *m)
 {
 	fputs("<section class=\"card\" id=\"findings\">\n<h2>Findings</h2>\n", out);
 	if (m->n_fnd == 0) {
-		fputs(m->filter ? "<p><strong>No finding matches the filter.</strong></p>\n</section>\n"
-		      : m->n_port_unreach ? "<p>None of these port unreachables quotes a UDP datagram with"
-					  " its ports (they quote TCP or other protocols, or too little):"
-					  " nothing to diagnose.</p>\n</section>\n"
-					: "<p>No port unreachable messages: nothing to diagnose.</p>\n"
-					  "</section>\n", out);
+		fputs(m->filter
+			  ? "<p><strong>No finding matches the filter.</strong></p>\n</section>\n"
+		      : m->n_port_unreach
+			  ? "<p>None of these port unreachables quotes a UDP datagram with"
+			    " its ports (they quote TCP or other protocols, or too little):"
+			    " nothing to diagnose.</p>\n</section>\n"
+			  : "<p>No port unreachable messages: nothing to diagnose.</p>\n"
+			    "</section>\n",
+		      out);
 		return;
 	}
 	fputs("<p class=\"muted\">Most severe first (severity weighed by the clients and requests"
@@ -270,7 +285,8 @@ static void findings_table(FILE *out, const struct rep_model *m)
 	fputs("</tbody></table>\n", out);
 	if (m->n_detail < m->n_fnd) {
 		tail_lines(out, m);
-		fprintf(out, "<details><summary>All %zu other findings</summary>\n", m->n_fnd - m->n_detail);
+		fprintf(out, "<details><summary>All %zu other findings</summary>\n",
+			m->n_fnd - m->n_detail);
 		table_head(out);
 		for (size_t i = m->n_detail; i < m->n_fnd; i++)
 			finding_row(out, m, &m->fnd[i]);
@@ -312,7 +328,8 @@ static void facts(FILE *out, const struct rep_finding *f)
 	if (f->first_error_ns != REP_NO_TIME) {
 		fmt_human(a, sizeof(a), f->first_error_ns, 3);
 		fmt_human(b, sizeof(b), f->last_error_ns, 3);
-		snprintf(buf, sizeof(buf), "%s → %s", a, f->last_error_ns != REP_NO_TIME ? b + 11 : "?");
+		snprintf(buf, sizeof(buf), "%s → %s", a,
+			 f->last_error_ns != REP_NO_TIME ? b + 11 : "?");
 		fact(out, "Errors (UTC)", buf);
 	}
 	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
@@ -352,7 +369,9 @@ static void packets(FILE *out, const struct rep_finding *f)
 		fact(out, "More", "and in more captures than listed here");
 	fputs("</dl>\n", out);
 	if (f->display_filter) {
-		fputs("<p class=\"muted\">Wireshark / <code>tshark -Y</code> display filter:</p><pre><code>", out);
+		fputs("<p class=\"muted\">Wireshark / <code>tshark -Y</code> display "
+		      "filter:</p><pre><code>",
+		      out);
 		h(out, f->display_filter);
 		fputs("</code></pre>\n", out);
 	}
@@ -362,16 +381,19 @@ static void names_table(FILE *out, const struct rep_finding *f)
 {
 	if (f->n_names == 0)
 		return;
-	fputs("<h3>Failing query names</h3>\n<div class=\"scroll\"><table class=\"cards\"><thead><tr><th>Name</th>"
+	fputs("<h3>Failing query names</h3>\n<div class=\"scroll\"><table "
+	      "class=\"cards\"><thead><tr><th>Name</th>"
 	      "<th>Type</th><th class=\"n\">Count</th><th>Raw bytes (hex)</th>"
-	      "</tr></thead><tbody>\n", out);
+	      "</tr></thead><tbody>\n",
+	      out);
 	for (size_t i = 0; i < f->n_names && i < 50; i++) {
 		const struct rep_name *n = &f->names[i];
 		fputs("<tr><td data-l=\"name\"><code>", out);
 		h(out, n->shown);
 		fputs("</code></td><td data-l=\"type\">", out);
 		h(out, n->type);
-		fprintf(out, "</td><td class=\"n\" data-l=\"count\">%lld</td><td data-l=\"hex\"><code>",
+		fprintf(out,
+			"</td><td class=\"n\" data-l=\"count\">%lld</td><td data-l=\"hex\"><code>",
 			(long long)n->count);
 		h(out, n->hex);
 		fputs("</code></td></tr>\n", out);
@@ -390,7 +412,8 @@ static void commands(FILE *out, const struct kb_adv_item *it)
 		bool first = c == 0 || it->os[c] != it->os[c - 1];
 		bool last = c + 1 == it->n_cmd || it->os[c + 1] != it->os[c];
 		if (first)
-			fprintf(out, "<div class=\"os\">%s</div><pre><code>", kb_os_title(it->os[c]));
+			fprintf(out, "<div class=\"os\">%s</div><pre><code>",
+				kb_os_title(it->os[c]));
 		h(out, it->cmd[c]);
 		fputs(last ? "</code></pre>" : "\n", out);
 	}
@@ -402,7 +425,8 @@ static void rate(FILE *out, const struct kb_adv_item *it)
 	if (it->has_rate) {
 		fprintf(out, " <span class=\"rate %s\" title=\"", it->is_dont ? "bad" : "ok");
 		h(out, it->source);
-		fprintf(out, "\">%s %.0f%%</span>", it->is_dont ? "fails" : "fixes", it->rate * 100);
+		fprintf(out, "\">%s %.0f%%</span>", it->is_dont ? "fails" : "fixes",
+			it->rate * 100);
 	} else {
 		fputs(" <span class=\"rate none\">unmeasured</span>", out);
 	}
@@ -512,8 +536,10 @@ static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool ful
 	struct kb_advice a;
 	if (rep_advise(f, &a, errbuf) < 0)
 		return -1;
-	fprintf(out, "<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
-		"<span class=\"num\">%lld</span>", kcls(a.klass), (long long)f->id, (long long)f->id);
+	fprintf(out,
+		"<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
+		"<span class=\"num\">%lld</span>",
+		kcls(a.klass), (long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs(" <span>", out);
 	h(out, f->service ? f->service : a.service_id);
@@ -622,7 +648,8 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 	h(out, c->format);
 	fputs(" · ", out);
 	h(out, c->link_type_name ? c->link_type_name : "?");
-	fprintf(out, "</td><td class=\"n\" data-l=\"packets\">%lld</td><td class=\"n\" "
+	fprintf(out,
+		"</td><td class=\"n\" data-l=\"packets\">%lld</td><td class=\"n\" "
 		"data-l=\"port unreach.\">%lld</td><td data-l=\"first → last (UTC)\">",
 		(long long)c->packets, (long long)c->port_unreachables);
 	time_cell(out, c->first_ns, 0);
@@ -637,7 +664,9 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 		fputs("</span>", out);
 	}
 	fputs(c->stats_capped ? " <span class=\"muted\">(endpoint table full: counts partial)"
-				"</span>" : "", out);
+				"</span>"
+			      : "",
+	      out);
 	fputs("</td><td data-l=\"anomalies\">", out);
 	anomalies(out, c);
 	fputs("</td></tr>\n", out);
@@ -648,7 +677,8 @@ static void capture_table_head(FILE *out)
 	fputs("<div class=\"scroll\"><table class=\"cards\">\n<thead><tr><th>File</th>"
 	      "<th>Format</th><th class=\"n\">Packets</th><th class=\"n\">"
 	      "Port unreach.</th><th>First → last (UTC)</th><th>Status</th><th>Anomalies</th>"
-	      "</tr></thead>\n<tbody>\n", out);
+	      "</tr></thead>\n<tbody>\n",
+	      out);
 }
 
 static void capture_dir_summary(FILE *out, const struct rep_capture *c, size_t n, size_t total)
@@ -682,7 +712,7 @@ static void capture_dir_summary(FILE *out, const struct rep_capture *c, size_t n
 /* One directory (c[0..n-1]): its captures by rotated set, folded unless the list is short. */
 static void capture_dir(FILE *out, const struct rep_capture *c, size_t n, size_t total)
 {
-	char (*names)[128] = calloc(n, sizeof(*names));
+	char(*names)[128] = calloc(n, sizeof(*names));
 	bool *shown = calloc(n, sizeof(bool));
 	capture_dir_summary(out, c, n, total);
 	for (size_t i = 0; names && shown && i < n; i++)
@@ -747,7 +777,8 @@ static void footer(FILE *out, const struct report_options *opt)
 	fputs(" from its database; all times are UTC. ", out);
 	h(out, kb_rates_note());
 	fputs(" Names from packets are shown with unprintable bytes as \\xNN.</footer>\n</main>\n"
-	      "</body>\n</html>\n", out);
+	      "</body>\n</html>\n",
+	      out);
 }
 
 int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *errbuf)
@@ -769,7 +800,8 @@ int report_html(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 		}
 	}
 	if (rc == 0 && m.n_detail < m.n_fnd) {
-		/* the long tail, folded: each finding its section (its id, its packets), no timeline */
+		/* the long tail, folded: each finding its section (its id, its packets), no
+		 * timeline */
 		fprintf(out, "<section class=\"card\" id=\"more\">\n<h2>%zu more findings</h2>\n",
 			m.n_fnd - m.n_detail);
 		tail_lines(out, &m);

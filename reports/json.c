@@ -6,27 +6,28 @@
 /* Knowledge-base advice per finding, in temporary tables the JSON query reads. TEMP tables
  * live in the connection's own temp database: the main database is not written. */
 static const char SQL_TEMP[] =
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_meta (finding_id INTEGER PRIMARY KEY,"
-	" title TEXT, class TEXT, summary TEXT, cause TEXT, kb_service TEXT, note TEXT,"
-	" fix_rate REAL, fix_source TEXT, rank INTEGER, impact REAL, display_filter TEXT,"
-	" sampled INTEGER, frames_more INTEGER);"
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_frames (finding_id INTEGER, ord INTEGER,"
-	" path TEXT, capture_id INTEGER, frames TEXT, more INTEGER);"
-	"CREATE INDEX IF NOT EXISTS temp.pm_report_frames_f ON pm_report_frames (finding_id, ord);"
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_advice (finding_id INTEGER, kind TEXT,"
-	" ord INTEGER, text TEXT, why TEXT, rate REAL, source TEXT);"
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cmd (finding_id INTEGER, kind TEXT,"
-	" ord INTEGER, n INTEGER, os TEXT, command TEXT);"
-	/* looked up per finding: hundreds of findings must not each scan every row */
-	"CREATE INDEX IF NOT EXISTS temp.pm_report_advice_f ON pm_report_advice (finding_id, kind, ord);"
-	"CREATE INDEX IF NOT EXISTS temp.pm_report_cmd_f ON pm_report_cmd (finding_id, kind, ord, n);"
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cid (finding_id INTEGER, cid TEXT, t INTEGER,"
-	" PRIMARY KEY (finding_id, cid)) WITHOUT ROWID;"
-	"CREATE TEMP TABLE IF NOT EXISTS pm_report_cidn (finding_id INTEGER PRIMARY KEY,"
-	" complete INTEGER);"
-	"DELETE FROM temp.pm_report_meta; DELETE FROM temp.pm_report_advice;"
-	" DELETE FROM temp.pm_report_cmd; DELETE FROM temp.pm_report_frames;"
-	" DELETE FROM temp.pm_report_cid; DELETE FROM temp.pm_report_cidn;";
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_meta (finding_id INTEGER PRIMARY KEY,"
+    " title TEXT, class TEXT, summary TEXT, cause TEXT, kb_service TEXT, note TEXT,"
+    " fix_rate REAL, fix_source TEXT, rank INTEGER, impact REAL, display_filter TEXT,"
+    " sampled INTEGER, frames_more INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_frames (finding_id INTEGER, ord INTEGER,"
+    " path TEXT, capture_id INTEGER, frames TEXT, more INTEGER);"
+    "CREATE INDEX IF NOT EXISTS temp.pm_report_frames_f ON pm_report_frames (finding_id, ord);"
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_advice (finding_id INTEGER, kind TEXT,"
+    " ord INTEGER, text TEXT, why TEXT, rate REAL, source TEXT);"
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_cmd (finding_id INTEGER, kind TEXT,"
+    " ord INTEGER, n INTEGER, os TEXT, command TEXT);"
+    /* looked up per finding: hundreds of findings must not each scan every row */
+    "CREATE INDEX IF NOT EXISTS temp.pm_report_advice_f ON pm_report_advice (finding_id, kind, "
+    "ord);"
+    "CREATE INDEX IF NOT EXISTS temp.pm_report_cmd_f ON pm_report_cmd (finding_id, kind, ord, n);"
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_cid (finding_id INTEGER, cid TEXT, t INTEGER,"
+    " PRIMARY KEY (finding_id, cid)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS pm_report_cidn (finding_id INTEGER PRIMARY KEY,"
+    " complete INTEGER);"
+    "DELETE FROM temp.pm_report_meta; DELETE FROM temp.pm_report_advice;"
+    " DELETE FROM temp.pm_report_cmd; DELETE FROM temp.pm_report_frames;"
+    " DELETE FROM temp.pm_report_cid; DELETE FROM temp.pm_report_cidn;";
 
 static const char SQL_DROP[] = "DROP TABLE IF EXISTS temp.pm_report_meta;"
 			       "DROP TABLE IF EXISTS temp.pm_report_advice;"
@@ -36,24 +37,22 @@ static const char SQL_DROP[] = "DROP TABLE IF EXISTS temp.pm_report_meta;"
 			       "DROP TABLE IF EXISTS temp.pm_report_cidn;";
 
 static const char SQL_INS_META[] =
-	"INSERT INTO temp.pm_report_meta VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	" ?12, ?13, ?14)";
+    "INSERT INTO temp.pm_report_meta VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+    " ?12, ?13, ?14)";
 static const char SQL_INS_FRAMES[] =
-	"INSERT INTO temp.pm_report_frames VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO temp.pm_report_frames VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_INS_ADVICE[] =
-	"INSERT INTO temp.pm_report_advice VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char SQL_INS_CMD[] =
-	"INSERT INTO temp.pm_report_cmd VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO temp.pm_report_advice VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_INS_CMD[] = "INSERT INTO temp.pm_report_cmd VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /* A JSON array of the strings in a JSON-array column, each escaped (pm_text); an array whose
  * text is plain printable ASCII without escapes is taken as it is (pm_plain). */
-#define STRINGS(col)                                                                            \
-	"(CASE WHEN pm_plain(" col ") AND json_valid(" col ") AND json_type(" col ") = 'array'"  \
-	" THEN json(" col ") ELSE "                                                            \
-	"json((SELECT json_group_array(pm_text(value)) FROM (SELECT value FROM json_each("     \
-	"CASE WHEN " col " IS NULL THEN '[]' WHEN json_valid(" col ") THEN " col               \
+#define STRINGS(col)                                                                               \
+	"(CASE WHEN pm_plain(" col ") AND json_valid(" col ") AND json_type(" col ") = 'array'"    \
+	" THEN json(" col ") ELSE "                                                                \
+	"json((SELECT json_group_array(pm_text(value)) FROM (SELECT value FROM json_each("         \
+	"CASE WHEN " col " IS NULL THEN '[]' WHEN json_valid(" col ") THEN " col                   \
 	" ELSE json_array(" col ") END) ORDER BY key))) END)"
-
 
 /* The Community IDs of the flows a finding's first CID_SAMPLE events quote (fill_cids: a
  * report reads a bounded part of a finding, whatever its size): `community_id` when the
@@ -62,85 +61,378 @@ static const char SQL_INS_CMD[] =
  * how many flows there are, null when the finding has more events than were read. */
 #define CID_SAMPLE 20
 #define CID_COMPLETE "(SELECT complete FROM temp.pm_report_cidn WHERE finding_id = f0.id)"
-#define COMMUNITY_IDS                                                                           \
-	"  'community_id', CASE WHEN " CID_COMPLETE " THEN (SELECT CASE WHEN COUNT(*) = 1"       \
-	" THEN MIN(cid) END FROM temp.pm_report_cid WHERE finding_id = f0.id) END,"             \
-	"  'community_ids', json((SELECT json_group_array(cid) FROM (SELECT cid FROM"           \
-	" temp.pm_report_cid WHERE finding_id = f0.id ORDER BY t, cid LIMIT 20))),"            \
-	"  'community_id_count', CASE WHEN " CID_COMPLETE " THEN (SELECT COUNT(*) FROM"         \
+#define COMMUNITY_IDS                                                                              \
+	"  'community_id', CASE WHEN " CID_COMPLETE " THEN (SELECT CASE WHEN COUNT(*) = 1"         \
+	" THEN MIN(cid) END FROM temp.pm_report_cid WHERE finding_id = f0.id) END,"                \
+	"  'community_ids', json((SELECT json_group_array(cid) FROM (SELECT cid FROM"              \
+	" temp.pm_report_cid WHERE finding_id = f0.id ORDER BY t, cid LIMIT 20))),"                \
+	"  'community_id_count', CASE WHEN " CID_COMPLETE " THEN (SELECT COUNT(*) FROM"            \
 	" temp.pm_report_cid WHERE finding_id = f0.id) END"
 
 static const char SQL_CID_EVENTS[] =
-	"SELECT src, sport, dst, dport, proto, ts_ns FROM events WHERE finding_id = ?1"
-	" ORDER BY id LIMIT ?2";
-static const char SQL_INS_CID[] =
-	"INSERT INTO temp.pm_report_cid VALUES (?1, ?2, ?3)"
-	" ON CONFLICT DO UPDATE SET t = min(t, excluded.t)";
+    "SELECT src, sport, dst, dport, proto, ts_ns FROM events WHERE finding_id = ?1"
+    " ORDER BY id LIMIT ?2";
+static const char SQL_INS_CID[] = "INSERT INTO temp.pm_report_cid VALUES (?1, ?2, ?3)"
+				  " ON CONFLICT DO UPDATE SET t = min(t, excluded.t)";
 static const char SQL_INS_CIDN[] = "INSERT INTO temp.pm_report_cidn VALUES (?1, ?2)";
 
 static const char SQL_REPORT[] =
-	"SELECT json_object('tool', 'portmortem', 'version', ?1,"
-	" 'filter', json(?2), 'findings_in_database', ?3,"
-	" 'captures', json((SELECT json_group_array(json(c)) FROM (SELECT json_object("
-	"  'path', pm_text(path), 'link_type', pm_text(link_type_name), 'packets', packets,"
-	"  'first_packet', pm_iso(first_ns, precision), 'last_packet', pm_iso(last_ns, precision),"
-	"  'errors', CASE WHEN read_error IS NULL THEN json_array()"
-	"   ELSE json_array(pm_text(read_error)) END,"
-	"  'format', pm_text(format), 'link_type_number', link_type,"
-	"  'precision', precision, 'size', size, 'bytes', bytes, 'udp_packets', udp_packets,"
-	"  'icmp_errors', icmp_errors, 'port_unreachables', port_unreachables,"
-	"  'complete', json(CASE WHEN complete THEN 'true' ELSE 'false' END),"
-	"  'stats_capped', json(CASE WHEN stats_capped THEN 'true' ELSE 'false' END),"
-	"  'filter', pm_text(filter), 'content_hash', pm_text(content_hash),"
-	"  'sha256', pm_text(sha256),"
-	"  'anomalies', json((SELECT json_group_object(pm_text(name), count) FROM"
-	"   (SELECT name, count FROM capture_anomalies a WHERE a.capture_id = c0.id ORDER BY name)))"
-	" ) AS c FROM captures c0 WHERE id IN temp.pm_sel_c ORDER BY first_ns, path, id))),"
-	" 'findings', json((SELECT json_group_array(json(f)) FROM (SELECT json_object("
-	"  'diagnosis', pm_text(diagnosis), 'secondary', " STRINGS("f0.secondary") ","
-	"  'server_ip', pm_text(server_ip), 'server_port', server_port, 'proto', pm_text(proto),"
-	"  'service', pm_text(service), 'ports', ports, 'errors', errors, 'requests', requests,"
-	"  'replies', replies, 'clients', " STRINGS("f0.clients") ","
-	"  'reporters', " STRINGS("f0.reporters") ","
-	"  'first_error', pm_iso(first_error_ns, precision),"
-	"  'last_error', pm_iso(last_error_ns, precision),"
-	"  'evidence', " STRINGS("f0.evidence") ","
-	"  'workarounds', json((SELECT json_group_array(json_object('text', pm_text(a.text),"
-	"   'success_rate', a.rate, 'source', pm_text(a.source), 'commands', json((SELECT"
-	"   json_group_array(json_object('os', k.os, 'command', pm_text(k.command))) FROM"
-	"   (SELECT os, command FROM temp.pm_report_cmd k WHERE k.finding_id = a.finding_id"
-	"   AND k.kind = a.kind AND k.ord = a.ord ORDER BY n) k)))) FROM (SELECT * FROM"
-	"   temp.pm_report_advice WHERE finding_id = f0.id AND kind = 'do' ORDER BY ord) a)),"
-	"  'dead_ends', json((SELECT json_group_array(json_object('text', pm_text(a.text),"
-	"   'fail_rate', a.rate, 'why', pm_text(a.why), 'source', pm_text(a.source)))"
-	"   FROM (SELECT * FROM temp.pm_report_advice WHERE finding_id = f0.id"
-	"   AND kind = 'dont' ORDER BY ord) a)),"
-	"  'id', id, 'confidence', pm_text(confidence), 'severity', severity,"
-	"  'source_ip', pm_text(NULLIF(source_ip, '')), 'related', pm_text(related),"
-	"  'outage_start', pm_iso(outage_start_ns, precision),"
-	"  'outage_end', pm_iso(outage_end_ns, precision), 'precision', precision,"
-	"  'names', json((SELECT json_group_array(json_object("
-	"   'name', pm_hexname(h, n), 'hex', pm_hexnorm(h, n),"
-	"   'type', CASE WHEN tt = 'text' THEN pm_text(t) ELSE t END, 'count', c))"
-	"   FROM (SELECT json_extract(value, '$.hex') AS h, json_extract(value, '$.name') AS n,"
-	"   json_type(value, '$.type') AS tt, json_extract(value, '$.type') AS t,"
-	"   json_extract(value, '$.count') AS c FROM json_each("
-	"   CASE WHEN json_valid(f0.names) THEN f0.names ELSE '[]' END)"
-	"   WHERE json_type(value) = 'object' ORDER BY c DESC, key))),"
-"  'title', pm_text(m.title), 'class', pm_text(m.class), 'summary', pm_text(m.summary),"
-	"  'cause', pm_text(m.cause), 'kb_service', pm_text(m.kb_service),"
-	"  'service_note', pm_text(m.note), 'fix_rate', m.fix_rate,"
-	"  'fix_source', pm_text(m.fix_source),"
-	"  'rank', m.rank, 'impact', round(m.impact, 1),"
-	"  'capture_points', " STRINGS("f0.capture_points") ","
-	"  'frames', json((SELECT json_group_object(r.path, json(r.frames)) FROM (SELECT * FROM"
-	"   temp.pm_report_frames r WHERE r.finding_id = f0.id ORDER BY ord) r)),"
-	"  'frames_complete', json(CASE WHEN m.frames_more THEN 'false' ELSE 'true' END),"
-	"  'display_filter', m.display_filter,"
-	"  'display_filter_sampled', json(CASE WHEN m.sampled THEN 'true' ELSE 'false' END),"
-	COMMUNITY_IDS
-	" ) AS f FROM findings f0 JOIN temp.pm_report_meta m ON m.finding_id = f0.id"
-	" ORDER BY m.rank))))";
+    "SELECT json_object('tool', 'portmortem', 'version', ?1,"
+    " 'filter', json(?2), 'findings_in_database', ?3,"
+    " 'captures', json((SELECT json_group_array(json(c)) FROM (SELECT json_object("
+    "  'path', pm_text(path), 'link_type', pm_text(link_type_name), 'packets', packets,"
+    "  'first_packet', pm_iso(first_ns, precision), 'last_packet', pm_iso(last_ns, precision),"
+    "  'errors', CASE WHEN read_error IS NULL THEN json_array()"
+    "   ELSE json_array(pm_text(read_error)) END,"
+    "  'format', pm_text(format), 'link_type_number', link_type,"
+    "  'precision', precision, 'size', size, 'bytes', bytes, 'udp_packets', udp_packets,"
+    "  'icmp_errors', icmp_errors, 'port_unreachables', port_unreachables,"
+    "  'complete', json(CASE WHEN complete THEN 'true' ELSE 'false' END),"
+    "  'stats_capped', json(CASE WHEN stats_capped THEN 'true' ELSE 'false' END),"
+    "  'filter', pm_text(filter), 'content_hash', pm_text(content_hash),"
+    "  'sha256', pm_text(sha256),"
+    "  'anomalies', json((SELECT json_group_object(pm_text(name), count) FROM"
+    "   (SELECT name, count FROM capture_anomalies a WHERE a.capture_id = c0.id ORDER BY name)))"
+    " ) AS c FROM captures c0 WHERE id IN temp.pm_sel_c ORDER BY first_ns, path, id))),"
+    " 'findings', json((SELECT json_group_array(json(f)) FROM (SELECT json_object("
+    "  'diagnosis', pm_text(diagnosis), 'secondary', " STRINGS(
+	"f0.secondary") ","
+			"  'server_ip', pm_text(server_ip), 'server_port', server_port, 'proto', "
+			"pm_text(proto),"
+			"  'service', pm_text(service), 'ports', ports, 'errors', errors, "
+			"'requests', requests,"
+			"  'replies', replies, 'clients', " STRINGS(
+			    "f0.clients") ","
+					  "  'reporters', " STRINGS(
+					      "f0.reporters") ","
+							      "  'first_error', "
+							      "pm_iso(first_error_ns, precision),"
+							      "  'last_error', "
+							      "pm_iso(last_error_ns, precision),"
+							      "  'evidence', " STRINGS(
+								  "f0.evidence") ","
+										 "  'workarounds', "
+										 "json((SELECT "
+										 "json_group_array("
+										 "json_object('"
+										 "text', "
+										 "pm_text(a.text),"
+										 "   "
+										 "'success_rate', "
+										 "a.rate, "
+										 "'source', "
+										 "pm_text(a.source)"
+										 ", 'commands', "
+										 "json((SELECT"
+										 "   "
+										 "json_group_array("
+										 "json_object('os',"
+										 " k.os, "
+										 "'command', "
+										 "pm_text(k."
+										 "command))) FROM"
+										 "   (SELECT os, "
+										 "command FROM "
+										 "temp.pm_report_"
+										 "cmd k WHERE "
+										 "k.finding_id = "
+										 "a.finding_id"
+										 "   AND k.kind = "
+										 "a.kind AND k.ord "
+										 "= a.ord ORDER BY "
+										 "n) k)))) FROM "
+										 "(SELECT * FROM"
+										 "   "
+										 "temp.pm_report_"
+										 "advice WHERE "
+										 "finding_id = "
+										 "f0.id AND kind = "
+										 "'do' ORDER BY "
+										 "ord) a)),"
+										 "  'dead_ends', "
+										 "json((SELECT "
+										 "json_group_array("
+										 "json_object('"
+										 "text', "
+										 "pm_text(a.text),"
+										 "   'fail_rate', "
+										 "a.rate, 'why', "
+										 "pm_text(a.why), "
+										 "'source', "
+										 "pm_text(a.source)"
+										 "))"
+										 "   FROM (SELECT "
+										 "* FROM "
+										 "temp.pm_report_"
+										 "advice WHERE "
+										 "finding_id = "
+										 "f0.id"
+										 "   AND kind = "
+										 "'dont' ORDER BY "
+										 "ord) a)),"
+										 "  'id', id, "
+										 "'confidence', "
+										 "pm_text("
+										 "confidence), "
+										 "'severity', "
+										 "severity,"
+										 "  'source_ip', "
+										 "pm_text(NULLIF("
+										 "source_ip, '')), "
+										 "'related', "
+										 "pm_text(related),"
+										 "  "
+										 "'outage_start', "
+										 "pm_iso(outage_"
+										 "start_ns, "
+										 "precision),"
+										 "  'outage_end', "
+										 "pm_iso(outage_"
+										 "end_ns, "
+										 "precision), "
+										 "'precision', "
+										 "precision,"
+										 "  'names', "
+										 "json((SELECT "
+										 "json_group_array("
+										 "json_object("
+										 "   'name', "
+										 "pm_hexname(h, "
+										 "n), 'hex', "
+										 "pm_hexnorm(h, n),"
+										 "   'type', CASE "
+										 "WHEN tt = 'text' "
+										 "THEN pm_text(t) "
+										 "ELSE t END, "
+										 "'count', c))"
+										 "   FROM (SELECT "
+										 "json_extract("
+										 "value, '$.hex') "
+										 "AS h, "
+										 "json_extract("
+										 "value, '$.name') "
+										 "AS n,"
+										 "   "
+										 "json_type(value, "
+										 "'$.type') AS tt, "
+										 "json_extract("
+										 "value, '$.type') "
+										 "AS t,"
+										 "   "
+										 "json_extract("
+										 "value, "
+										 "'$.count') AS c "
+										 "FROM json_each("
+										 "   CASE WHEN "
+										 "json_valid(f0."
+										 "names) THEN "
+										 "f0.names ELSE "
+										 "'[]' END)"
+										 "   WHERE "
+										 "json_type(value) "
+										 "= 'object' ORDER "
+										 "BY c DESC, "
+										 "key))),"
+										 "  'title', "
+										 "pm_text(m.title),"
+										 " 'class', "
+										 "pm_text(m.class),"
+										 " 'summary', "
+										 "pm_text(m."
+										 "summary),"
+										 "  'cause', "
+										 "pm_text(m.cause),"
+										 " 'kb_service', "
+										 "pm_text(m.kb_"
+										 "service),"
+										 "  "
+										 "'service_note', "
+										 "pm_text(m.note), "
+										 "'fix_rate', "
+										 "m.fix_rate,"
+										 "  'fix_source', "
+										 "pm_text(m.fix_"
+										 "source),"
+										 "  'rank', "
+										 "m.rank, "
+										 "'impact', "
+										 "round(m.impact, "
+										 "1),"
+										 "  "
+										 "'capture_points',"
+										 " " STRINGS(
+										     "f0.capture_"
+										     "points") ","
+											       "  "
+											       "'fr"
+											       "ame"
+											       "s',"
+											       " js"
+											       "on("
+											       "(SE"
+											       "LEC"
+											       "T "
+											       "jso"
+											       "n_"
+											       "gro"
+											       "up_"
+											       "obj"
+											       "ect"
+											       "(r."
+											       "pat"
+											       "h, "
+											       "jso"
+											       "n("
+											       "r."
+											       "fra"
+											       "mes"
+											       ")) "
+											       "FRO"
+											       "M "
+											       "(SE"
+											       "LEC"
+											       "T "
+											       "* "
+											       "FRO"
+											       "M"
+											       "   "
+											       "tem"
+											       "p."
+											       "pm_"
+											       "rep"
+											       "ort"
+											       "_fr"
+											       "ame"
+											       "s "
+											       "r "
+											       "WHE"
+											       "RE "
+											       "r."
+											       "fin"
+											       "din"
+											       "g_"
+											       "id "
+											       "= "
+											       "f0."
+											       "id "
+											       "ORD"
+											       "ER "
+											       "BY "
+											       "ord"
+											       ") "
+											       "r))"
+											       ","
+											       "  "
+											       "'fr"
+											       "ame"
+											       "s_"
+											       "com"
+											       "ple"
+											       "te'"
+											       ", "
+											       "jso"
+											       "n("
+											       "CAS"
+											       "E "
+											       "WHE"
+											       "N "
+											       "m."
+											       "fra"
+											       "mes"
+											       "_mo"
+											       "re "
+											       "THE"
+											       "N "
+											       "'fa"
+											       "lse"
+											       "' "
+											       "ELS"
+											       "E "
+											       "'tr"
+											       "ue'"
+											       " EN"
+											       "D),"
+											       "  "
+											       "'di"
+											       "spl"
+											       "ay_"
+											       "fil"
+											       "ter"
+											       "', "
+											       "m."
+											       "dis"
+											       "pla"
+											       "y_"
+											       "fil"
+											       "ter"
+											       ","
+											       "  "
+											       "'di"
+											       "spl"
+											       "ay_"
+											       "fil"
+											       "ter"
+											       "_sa"
+											       "mpl"
+											       "ed'"
+											       ", "
+											       "jso"
+											       "n("
+											       "CAS"
+											       "E "
+											       "WHE"
+											       "N "
+											       "m."
+											       "sam"
+											       "ple"
+											       "d "
+											       "THE"
+											       "N "
+											       "'tr"
+											       "ue'"
+											       " EL"
+											       "SE "
+											       "'fa"
+											       "lse"
+											       "' "
+											       "END"
+											       ")"
+											       "," COMMUNITY_IDS
+											       " ) "
+											       "AS "
+											       "f "
+											       "FRO"
+											       "M "
+											       "fin"
+											       "din"
+											       "gs "
+											       "f0 "
+											       "JOI"
+											       "N "
+											       "tem"
+											       "p."
+											       "pm_"
+											       "rep"
+											       "ort"
+											       "_me"
+											       "ta "
+											       "m "
+											       "ON "
+											       "m."
+											       "fin"
+											       "din"
+											       "g_"
+											       "id "
+											       "= "
+											       "f0."
+											       "id"
+											       " OR"
+											       "DER"
+											       " BY"
+											       " m."
+											       "ran"
+											       "k))"
+											       "))";
 
 struct inserts {
 	sqlite3 *db;
@@ -164,8 +456,9 @@ static int insert_item(struct inserts *in, int64_t id, int ord, const struct kb_
 {
 	const char *kind = it->is_dont ? "dont" : "do";
 	sqlite3_stmt *st = in->advice;
-	int rc = sqlite3_bind_int64(st, 1, id) | bind_text(st, 2, kind) | sqlite3_bind_int(st, 3, ord) |
-		 bind_text(st, 4, it->text) | bind_text(st, 5, it->why) |
+	int rc = sqlite3_bind_int64(st, 1, id) | bind_text(st, 2, kind) |
+		 sqlite3_bind_int(st, 3, ord) | bind_text(st, 4, it->text) |
+		 bind_text(st, 5, it->why) |
 		 (it->has_rate ? sqlite3_bind_double(st, 6, it->rate) : sqlite3_bind_null(st, 6)) |
 		 bind_text(st, 7, it->source);
 	if (rc != SQLITE_OK || step_reset(st) < 0)
@@ -193,15 +486,14 @@ static bool frames_more(const struct rep_finding *f)
 static int insert_advice(struct inserts *in, const struct rep_finding *f, const struct kb_advice *a)
 {
 	sqlite3_stmt *st = in->meta;
-	int rc = sqlite3_bind_int64(st, 1, f->id) | bind_text(st, 2, a->title) |
-		 bind_text(st, 3, a->klass) | bind_text(st, 4, a->summary) |
-		 bind_text(st, 5, a->cause) | bind_text(st, 6, a->service_id) |
-		 bind_text(st, 7, a->service_note) |
-		 (a->has_fix ? sqlite3_bind_double(st, 8, a->fix_rate) : sqlite3_bind_null(st, 8)) |
-		 bind_text(st, 9, a->fix_source) | sqlite3_bind_int64(st, 10, (int64_t)f->rank) |
-		 sqlite3_bind_double(st, 11, f->impact) | bind_text(st, 12, f->display_filter) |
-		 sqlite3_bind_int(st, 13, f->filter_sampled) |
-		 sqlite3_bind_int(st, 14, frames_more(f));
+	int rc =
+	    sqlite3_bind_int64(st, 1, f->id) | bind_text(st, 2, a->title) |
+	    bind_text(st, 3, a->klass) | bind_text(st, 4, a->summary) | bind_text(st, 5, a->cause) |
+	    bind_text(st, 6, a->service_id) | bind_text(st, 7, a->service_note) |
+	    (a->has_fix ? sqlite3_bind_double(st, 8, a->fix_rate) : sqlite3_bind_null(st, 8)) |
+	    bind_text(st, 9, a->fix_source) | sqlite3_bind_int64(st, 10, (int64_t)f->rank) |
+	    sqlite3_bind_double(st, 11, f->impact) | bind_text(st, 12, f->display_filter) |
+	    sqlite3_bind_int(st, 13, f->filter_sampled) | sqlite3_bind_int(st, 14, frames_more(f));
 	if (rc != SQLITE_OK || step_reset(st) < 0)
 		return -1;
 	for (size_t i = 0; i < f->n_frames; i++) {
@@ -276,12 +568,17 @@ static int fill_cids(sqlite3 *db, const struct rep_model *m, char *errbuf)
 		sqlite3_bind_int(ev, 2, CID_SAMPLE + 1);
 		while ((step = sqlite3_step(ev)) == SQLITE_ROW && ++n <= CID_SAMPLE) {
 			char cid[REPORT_COMMUNITY_ID_LEN];
-			int sport = sqlite3_column_type(ev, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 1);
-			int dport = sqlite3_column_type(ev, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(ev, 3);
+			int sport = sqlite3_column_type(ev, 1) == SQLITE_NULL
+					? -1
+					: sqlite3_column_int(ev, 1);
+			int dport = sqlite3_column_type(ev, 3) == SQLITE_NULL
+					? -1
+					: sqlite3_column_int(ev, 3);
 			if (report_community_id((const char *)sqlite3_column_text(ev, 0), sport,
 						(const char *)sqlite3_column_text(ev, 2), dport,
-						sqlite3_column_type(ev, 4) == SQLITE_NULL ? -1
-							: sqlite3_column_int(ev, 4),
+						sqlite3_column_type(ev, 4) == SQLITE_NULL
+						    ? -1
+						    : sqlite3_column_int(ev, 4),
 						0, cid, sizeof cid) < 0)
 				continue;
 			sqlite3_bind_int64(ins, 1, id);
@@ -385,7 +682,8 @@ int report_json(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 			rc = write_report(db, opt, &m, out, errbuf);
 		/* best effort: temporary tables vanish with the connection anyway */
 		(void)sqlite3_exec(db, SQL_DROP, NULL, NULL, NULL);
-		if (sqlite3_exec(db, "RELEASE pm_report_json", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		if (sqlite3_exec(db, "RELEASE pm_report_json", NULL, NULL, NULL) != SQLITE_OK &&
+		    rc == 0)
 			rc = rep_sql_error(db, errbuf, "finishing the JSON report");
 	}
 	rep_model_free(&m);

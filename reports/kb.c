@@ -10,29 +10,32 @@
 
 extern const char pm_kb_text[];
 
-const char *const kb_labels[] = {"service-down", "service-restarted", "intermittent",
-				 "wrong-port",	 "wrong-host",	      "late-reply",
-				 "duplicate-reply", "stream-ended",   "traceroute",
-				 "udp-scan",	 "unsolicited",	      "reflection",
-				 "firewall-reject", "rate-limited",   NULL};
+const char *const kb_labels[] = {
+    "service-down", "service-restarted", "intermittent",    "wrong-port",   "wrong-host",
+    "late-reply",   "duplicate-reply",	 "stream-ended",    "traceroute",   "udp-scan",
+    "unsolicited",  "reflection",	 "firewall-reject", "rate-limited", NULL};
 
-
-
-const char *const kb_os_cmd_keys[] = {
-	"linux-check",	 "linux-start",	  "linux-status",   "linux-log",
-	"windows-check", "windows-start", "windows-status", "windows-log",
-	"freebsd-check", "freebsd-start", "freebsd-status", "freebsd-log",
-	NULL};
-
-
+const char *const kb_os_cmd_keys[] = {"linux-check",
+				      "linux-start",
+				      "linux-status",
+				      "linux-log",
+				      "windows-check",
+				      "windows-start",
+				      "windows-status",
+				      "windows-log",
+				      "freebsd-check",
+				      "freebsd-start",
+				      "freebsd-status",
+				      "freebsd-log",
+				      NULL};
 
 /* Parser state: the output arena, the current section and item, the last value. */
 struct parser {
 	struct kb_db *db;
-	char *w;	       /* next free byte of db->buf */
+	char *w; /* next free byte of db->buf */
 	struct kb_section *sec;
 	struct kb_item *item;
-	char *last;	       /* value that a continuation line extends, or NULL */
+	char *last; /* value that a continuation line extends, or NULL */
 	int line;
 	char *err;
 	size_t err_len;
@@ -174,9 +177,9 @@ static int item_key(struct parser *p, const char *key, char *val)
 		it->cmd[it->n_cmd++] = (struct kb_cmd){(enum kb_os)os, val};
 		return 0;
 	}
-	const char **slot = strcmp(key, "why") == 0      ? &it->why
+	const char **slot = strcmp(key, "why") == 0	 ? &it->why
 			    : strcmp(key, "source") == 0 ? &it->source
-			    : strcmp(key, "rate") == 0   ? &it->rate_text
+			    : strcmp(key, "rate") == 0	 ? &it->rate_text
 							 : NULL;
 	if (!slot)
 		return 1;
@@ -197,20 +200,25 @@ bool kb_in_list(const char *const *list, const char *s)
 /* The settings each kind of section may have: a typo is an error, not a silent new key. */
 bool kb_key_allowed(enum kb_kind kind, const char *key)
 {
-	static const char *const label_keys[] = {"title", "class",	"summary", "cause",
+	static const char *const label_keys[] = {"title",    "class",	   "summary", "cause",
 						 "fix-rate", "fix-source", "ports",   NULL};
-	static const char *const svc_keys[] = {"name",	     "ports",	      "daemon", "daemons",
-					       "versions",   "process",	      "unit",	"windows-service",
-					       "freebsd-rc", "config",	      "client-config",
-					       "probe",	     "note",	      NULL};
-	static const char *const default_keys[] = {"linux-versions", "windows-versions",
-						   "freebsd-versions", "probe", "rates-note", NULL};
+	static const char *const svc_keys[] = {
+	    "name",	  "ports",   "daemon",	      "daemons",
+	    "versions",	  "process", "unit",	      "windows-service",
+	    "freebsd-rc", "config",  "client-config", "probe",
+	    "note",	  NULL};
+	static const char *const default_keys[] = {
+	    "linux-versions", "windows-versions", "freebsd-versions", "probe", "rates-note", NULL};
 	static const char *const source_keys[] = {"title", "note", NULL};
 	switch (kind) {
-	case KB_LABEL: return kb_in_list(label_keys, key);
-	case KB_SOURCE: return kb_in_list(source_keys, key);
-	case KB_SERVICE: return kb_in_list(svc_keys, key) || kb_in_list(kb_os_cmd_keys, key);
-	case KB_DEFAULTS: return kb_in_list(default_keys, key) || kb_in_list(kb_os_cmd_keys, key);
+	case KB_LABEL:
+		return kb_in_list(label_keys, key);
+	case KB_SOURCE:
+		return kb_in_list(source_keys, key);
+	case KB_SERVICE:
+		return kb_in_list(svc_keys, key) || kb_in_list(kb_os_cmd_keys, key);
+	case KB_DEFAULTS:
+		return kb_in_list(default_keys, key) || kb_in_list(kb_os_cmd_keys, key);
 	}
 	return false;
 }
@@ -370,7 +378,8 @@ int kb_load_text(const char *text, struct kb_db **out, char *errbuf, size_t errb
 		snprintf(errbuf, errbuf_len, "kb.txt: out of memory");
 		return -1;
 	}
-	if (parse_text(db, text, errbuf, errbuf_len) < 0 || kb_validate(db, errbuf, errbuf_len) < 0) {
+	if (parse_text(db, text, errbuf, errbuf_len) < 0 ||
+	    kb_validate(db, errbuf, errbuf_len) < 0) {
 		kb_free(db);
 		return -1;
 	}

@@ -1,4 +1,5 @@
-/* kb_check.c - validation of the parsed knowledge base: complete labels, sourced rates, services. */
+/* kb_check.c - validation of the parsed knowledge base: complete labels, sourced rates, services.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,16 +8,17 @@
 
 #define MIN_SERVICES 25
 
-static const char *const kb_classes[] = {"outage", "misconfig", "firewall", "slow",
+static const char *const kb_classes[] = {"outage", "misconfig", "firewall",  "slow",
 					 "benign", "security",	"secondary", NULL};
 
 /* Keys every service must have (the OS commands are checked by expanding them); [service
  * other], the service nobody named, has no process, unit or rc name to put in a command. */
-static const char *const svc_required[] = {"name", "daemon", "daemons", "config", "client-config",
-					   NULL};
+static const char *const svc_required[] = {"name",   "daemon",	      "daemons",
+					   "config", "client-config", NULL};
 static const char *const svc_required_known[] = {"process", "unit", "freebsd-rc", NULL};
 
-static int verr(char *errbuf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int verr(char *errbuf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int verr(char *errbuf, size_t len, const char *fmt, ...)
 {
 	char msg[200];
@@ -40,19 +42,23 @@ static bool source_known(const struct kb_db *db, const char *ref)
 	return kb_find(db, KB_SOURCE, name) != NULL;
 }
 
-static int check_item(const struct kb_db *db, const struct kb_section *l,
-		      const struct kb_item *it, char *errbuf, size_t len)
+static int check_item(const struct kb_db *db, const struct kb_section *l, const struct kb_item *it,
+		      char *errbuf, size_t len)
 {
 	struct kb_item copy = *it;
 	if (!it->rate_text)
-		return verr(errbuf, len, "line %d: [label %s] entry has no rate: (a percentage or "
-				  "\"unmeasured\")", it->line, l->name);
+		return verr(errbuf, len,
+			    "line %d: [label %s] entry has no rate: (a percentage or "
+			    "\"unmeasured\")",
+			    it->line, l->name);
 	if (kb_parse_rate(it->rate_text, &copy.rate, &copy.has_rate) < 0)
 		return verr(errbuf, len, "line %d: rate \"%s\" is not N%% (0-100) or unmeasured",
 			    it->line, it->rate_text);
 	if (copy.has_rate && (!it->source || !source_known(db, it->source)))
-		return verr(errbuf, len, "line %d: a rate needs source: NAME, where NAME is a "
-				  "[source] section", it->line);
+		return verr(errbuf, len,
+			    "line %d: a rate needs source: NAME, where NAME is a "
+			    "[source] section",
+			    it->line);
 	if (it->is_dont && !it->why)
 		return verr(errbuf, len, "line %d: a dont: needs a why:", it->line);
 	if (it->text[0] == '\0')
@@ -67,8 +73,10 @@ static int check_label(struct kb_db *db, struct kb_section *l, char *errbuf, siz
 		if (!kb_field(l, *k))
 			return verr(errbuf, len, "[label %s] has no %s:", l->name, *k);
 	if (!kb_in_list(kb_classes, kb_field(l, "class")))
-		return verr(errbuf, len, "[label %s] class: must be one of outage, misconfig, "
-				  "firewall, slow, benign, security, secondary", l->name);
+		return verr(errbuf, len,
+			    "[label %s] class: must be one of outage, misconfig, "
+			    "firewall, slow, benign, security, secondary",
+			    l->name);
 	int n_do = 0, n_dont = 0;
 	for (int i = 0; i < l->n_items; i++) {
 		struct kb_item *it = &db->items[l->first_item + i];
@@ -81,12 +89,14 @@ static int check_label(struct kb_db *db, struct kb_section *l, char *errbuf, siz
 			n_do++;
 	}
 	if (n_do == 0 || n_dont == 0)
-		return verr(errbuf, len, "[label %s] needs at least one do: and one dont:", l->name);
+		return verr(errbuf, len,
+			    "[label %s] needs at least one do: and one dont:", l->name);
 	const char *fr = kb_field(l, "fix-rate"), *fs = kb_field(l, "fix-source");
 	double r;
 	bool has;
 	if (fr && (kb_parse_rate(fr, &r, &has) < 0 || (has && (!fs || !source_known(db, fs)))))
-		return verr(errbuf, len, "[label %s] fix-rate needs N%% and a fix-source:", l->name);
+		return verr(errbuf, len,
+			    "[label %s] fix-rate needs N%% and a fix-source:", l->name);
 	return 0;
 }
 
@@ -143,7 +153,8 @@ static int check_service(const struct kb_db *db, const struct kb_section *s, cha
 		if (check_expands(db, s, *k, kb_svc_field(db, s, *k), errbuf, len) < 0)
 			return -1;
 	for (int r = 0; r < s->n_r; r++) {
-		const struct kb_section *o = s->r[r].lo == s->r[r].hi ? kb_find_port(db, s->r[r].lo) : s;
+		const struct kb_section *o =
+		    s->r[r].lo == s->r[r].hi ? kb_find_port(db, s->r[r].lo) : s;
 		if (o != s)
 			return verr(errbuf, len, "port %u is in [service %s] and [service %s]",
 				    s->r[r].lo, o->name, s->name);
@@ -154,8 +165,8 @@ static int check_service(const struct kb_db *db, const struct kb_section *s, cha
 /* True when the template keeps some text for a finding that has nothing but its server. */
 static bool survives_bare(const struct kb_db *db, const struct kb_section *svc, const char *tmpl)
 {
-	struct kb_ctx bare = {.ip = "192.0.2.1", .port = "53", .af = "4", .nft_family = "ip",
-			      .ports = "1"};
+	struct kb_ctx bare = {
+	    .ip = "192.0.2.1", .port = "53", .af = "4", .nft_family = "ip", .ports = "1"};
 	struct sbuf b;
 	char bad[64];
 	sb_init(&b);
@@ -167,22 +178,25 @@ static bool survives_bare(const struct kb_db *db, const struct kb_section *svc, 
 
 /* A label must still say something when a finding lacks the optional values (clients,
  * reporters, times, where else the service answers): its first sentences may not need them. */
-static int check_bare(const struct kb_db *db, const struct kb_section *l, char *errbuf,
-		      size_t len)
+static int check_bare(const struct kb_db *db, const struct kb_section *l, char *errbuf, size_t len)
 {
 	const struct kb_section *dns = kb_find(db, KB_SERVICE, "dns");
 	static const char *const keys[] = {"summary", "cause", NULL};
 	for (const char *const *k = keys; dns && *k; k++)
 		if (!survives_bare(db, dns, kb_field(l, *k)))
-			return verr(errbuf, len, "[label %s] %s: says nothing without the finding's "
-					  "optional values: begin with a sentence that needs only "
-					  "{ip} and {port}", l->name, *k);
+			return verr(errbuf, len,
+				    "[label %s] %s: says nothing without the finding's "
+				    "optional values: begin with a sentence that needs only "
+				    "{ip} and {port}",
+				    l->name, *k);
 	int kept = 0;
 	for (int i = 0; dns && i < l->n_items; i++)
 		kept += survives_bare(db, dns, db->items[l->first_item + i].text);
 	if (dns && kept == 0)
-		return verr(errbuf, len, "[label %s]: no do:/dont: is left without the finding's "
-				  "optional values", l->name);
+		return verr(errbuf, len,
+			    "[label %s]: no do:/dont: is left without the finding's "
+			    "optional values",
+			    l->name);
 	return 0;
 }
 
@@ -217,4 +231,3 @@ int kb_validate(struct kb_db *db, char *errbuf, size_t len)
 				return -1;
 	return 0;
 }
-

@@ -6,33 +6,33 @@
 
 #include "reports/kb_int.h"
 
-#define VAR_MAX 32	/* longest variable name */
-#define SPEC_MAX 96	/* longest "{name:one|other}" inside the braces */
+#define VAR_MAX 32  /* longest variable name */
+#define SPEC_MAX 96 /* longest "{name:one|other}" inside the braces */
 
 static const struct {
 	const char *name;
 	size_t off;
 } ctx_vars[] = {
-	{"ip", offsetof(struct kb_ctx, ip)},
-	{"port", offsetof(struct kb_ctx, port)},
-	{"af", offsetof(struct kb_ctx, af)},
-	{"nft-family", offsetof(struct kb_ctx, nft_family)},
-	{"client", offsetof(struct kb_ctx, client)},
-	{"clients", offsetof(struct kb_ctx, clients)},
-	{"client-net", offsetof(struct kb_ctx, client_net)},
-	{"n-clients", offsetof(struct kb_ctx, n_clients)},
-	{"reporter", offsetof(struct kb_ctx, reporter)},
-	{"reporter-other", offsetof(struct kb_ctx, reporter_other)},
-	{"reporter-is-server", offsetof(struct kb_ctx, reporter_is_server)},
-	{"source", offsetof(struct kb_ctx, source)},
-	{"related", offsetof(struct kb_ctx, related)},
-	{"related-ip", offsetof(struct kb_ctx, related_ip)},
-	{"related-port", offsetof(struct kb_ctx, related_port)},
-	{"ports", offsetof(struct kb_ctx, ports)},
-	{"since", offsetof(struct kb_ctx, since)},
-	{"until", offsetof(struct kb_ctx, until)},
-	{"since-iso", offsetof(struct kb_ctx, since_iso)},
-	{"until-iso", offsetof(struct kb_ctx, until_iso)},
+    {"ip", offsetof(struct kb_ctx, ip)},
+    {"port", offsetof(struct kb_ctx, port)},
+    {"af", offsetof(struct kb_ctx, af)},
+    {"nft-family", offsetof(struct kb_ctx, nft_family)},
+    {"client", offsetof(struct kb_ctx, client)},
+    {"clients", offsetof(struct kb_ctx, clients)},
+    {"client-net", offsetof(struct kb_ctx, client_net)},
+    {"n-clients", offsetof(struct kb_ctx, n_clients)},
+    {"reporter", offsetof(struct kb_ctx, reporter)},
+    {"reporter-other", offsetof(struct kb_ctx, reporter_other)},
+    {"reporter-is-server", offsetof(struct kb_ctx, reporter_is_server)},
+    {"source", offsetof(struct kb_ctx, source)},
+    {"related", offsetof(struct kb_ctx, related)},
+    {"related-ip", offsetof(struct kb_ctx, related_ip)},
+    {"related-port", offsetof(struct kb_ctx, related_port)},
+    {"ports", offsetof(struct kb_ctx, ports)},
+    {"since", offsetof(struct kb_ctx, since)},
+    {"until", offsetof(struct kb_ctx, until)},
+    {"since-iso", offsetof(struct kb_ctx, since_iso)},
+    {"until-iso", offsetof(struct kb_ctx, until_iso)},
 };
 
 /* The finding's value of a variable: 1 and *val (NULL when unknown) for a finding variable,
@@ -61,7 +61,7 @@ struct var_ref {
 	char name[VAR_MAX];
 	const char *one, *other; /* the plural forms, NULL for a plain variable */
 	size_t one_len, other_len;
-	size_t len;		 /* bytes of the whole reference, braces included */
+	size_t len; /* bytes of the whole reference, braces included */
 };
 
 /* Reads a variable reference at s; 0 when s does not start one (the text is then literal:
@@ -71,7 +71,8 @@ static int var_parse(const char *s, struct var_ref *r)
 	size_t n = 0;
 	if (s[0] != '{' || !islower((unsigned char)s[1]))
 		return 0;
-	while (islower((unsigned char)s[1 + n]) || isdigit((unsigned char)s[1 + n]) || s[1 + n] == '-')
+	while (islower((unsigned char)s[1 + n]) || isdigit((unsigned char)s[1 + n]) ||
+	       s[1 + n] == '-')
 		n++;
 	if (n >= VAR_MAX)
 		return 0;
@@ -225,8 +226,13 @@ int kb_expand_opt(const struct kb_db *db, const struct kb_section *svc, const st
 		  const char *tmpl, bool whole, struct sbuf *out, int *n_dropped, char *bad,
 		  size_t bad_len)
 {
-	struct xp x = {.db = db, .svc = svc, .ctx = ctx, .out = out, .whole = whole,
-		       .bad = bad, .bad_len = bad_len};
+	struct xp x = {.db = db,
+		       .svc = svc,
+		       .ctx = ctx,
+		       .out = out,
+		       .whole = whole,
+		       .bad = bad,
+		       .bad_len = bad_len};
 	sb_puts(out, "");
 	size_t from = out->len;
 	x.sent_start = from;
@@ -249,26 +255,26 @@ int kb_expand(const struct kb_db *db, const struct kb_section *svc, const struct
 void kb_sample_ctx(struct kb_ctx *ctx, const char *port)
 {
 	*ctx = (struct kb_ctx){
-		.ip = "<server>",
-		.port = port ? port : "<port>",
-		.af = "4",
-		.nft_family = "ip",
-		.client = "<client>",
-		.clients = "<clients>",
-		.client_net = "<client network>",
-		.n_clients = "<n>",
-		.reporter = "<reporter>",
-		.reporter_other = "<router>",
-		.reporter_is_server = NULL, /* explain shows the router's case of firewall-reject */
-		.source = "<source>",
-		.related = "<other server>",
-		.related_ip = "<other server>",
-		.related_port = "<other port>",
-		.ports = "<n>",
-		.since = "<start>",
-		.until = "<end>",
-		.since_iso = "<start>",
-		.until_iso = "<end>",
+	    .ip = "<server>",
+	    .port = port ? port : "<port>",
+	    .af = "4",
+	    .nft_family = "ip",
+	    .client = "<client>",
+	    .clients = "<clients>",
+	    .client_net = "<client network>",
+	    .n_clients = "<n>",
+	    .reporter = "<reporter>",
+	    .reporter_other = "<router>",
+	    .reporter_is_server = NULL, /* explain shows the router's case of firewall-reject */
+	    .source = "<source>",
+	    .related = "<other server>",
+	    .related_ip = "<other server>",
+	    .related_port = "<other port>",
+	    .ports = "<n>",
+	    .since = "<start>",
+	    .until = "<end>",
+	    .since_iso = "<start>",
+	    .until_iso = "<end>",
 	};
 }
 

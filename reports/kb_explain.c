@@ -95,8 +95,8 @@ static void print_ports(FILE *out, const struct kb_section *s)
 	fputs("/udp\n", out);
 }
 
-static void print_os(const struct kb_db *db, const struct kb_section *s,
-		     const struct kb_ctx *ctx, FILE *out, enum kb_os os)
+static void print_os(const struct kb_db *db, const struct kb_section *s, const struct kb_ctx *ctx,
+		     FILE *out, enum kb_os os)
 {
 	static const char *const os_keys[KB_N_OS] = {"linux", "windows", "freebsd"};
 	static const char *const slots[] = {"check", "start", "status", "log"};
@@ -128,7 +128,9 @@ static int explain_service(const struct kb_db *db, const struct kb_section *s, F
 	kv(out, "Versions:", kb_field(s, "versions"));
 	static const struct {
 		const char *key, *title;
-	} more[] = {{"config", "Config:"}, {"client-config", "Clients:"}, {"probe", "Probe:"},
+	} more[] = {{"config", "Config:"},
+		    {"client-config", "Clients:"},
+		    {"probe", "Probe:"},
 		    {"note", "Note:"}};
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
 		sb_init(&b);
@@ -139,10 +141,11 @@ static int explain_service(const struct kb_db *db, const struct kb_section *s, F
 	for (int os = 0; os < KB_N_OS; os++)
 		print_os(db, s, &ctx, out, (enum kb_os)os);
 	fputc('\n', out);
-	wrap_para(out, 0, "What a port unreachable about it means: portmortem explain service-down, "
-			  "or another label: service-restarted, intermittent, wrong-port, wrong-host, "
-			  "late-reply, duplicate-reply, stream-ended, traceroute, udp-scan, "
-			  "unsolicited, reflection, firewall-reject, rate-limited.");
+	wrap_para(out, 0,
+		  "What a port unreachable about it means: portmortem explain service-down, "
+		  "or another label: service-restarted, intermittent, wrong-port, wrong-host, "
+		  "late-reply, duplicate-reply, stream-ended, traceroute, udp-scan, "
+		  "unsolicited, reflection, firewall-reject, rate-limited.");
 	return 0;
 }
 
@@ -166,7 +169,8 @@ int kb_explain(const char *what, FILE *out)
 		return explain_label(l, out);
 	if (strspn(what, "0123456789") == strlen(what) && strlen(what) <= 5) {
 		long port = strtol(what, NULL, 10);
-		const struct kb_section *s = port > 0 && port < 65536 ? kb_find_port(db, (unsigned)port) : NULL;
+		const struct kb_section *s =
+		    port > 0 && port < 65536 ? kb_find_port(db, (unsigned)port) : NULL;
 		if (!s && port > 0 && port < 65536 && (l = kb_find_label_port(db, (unsigned)port)))
 			return explain_label(l, out);
 		return s ? explain_service(db, s, out) : -1;

@@ -1,4 +1,5 @@
-/* kb_list.c - what `portmortem explain` knows: the list of its entries, and topics as people type them. */
+/* kb_list.c - what `portmortem explain` knows: the list of its entries, and topics as people type
+ * them. */
 #include <ctype.h>
 #include <string.h>
 
@@ -26,14 +27,15 @@ int kb_explain_list(FILE *out)
 		if (s->kind != KB_SERVICE || !s->name || s->n_r == 0)
 			continue; /* "other", the fallback, has no entry of its own */
 		for (int r = 0; r < s->n_r && used + 16 < sizeof ports; r++) {
-			used += (size_t)snprintf(ports + used, sizeof ports - used, "%s%u", r ? "," : "",
-						 s->r[r].lo);
+			used += (size_t)snprintf(ports + used, sizeof ports - used, "%s%u",
+						 r ? "," : "", s->r[r].lo);
 			if (s->r[r].hi != s->r[r].lo)
 				used += (size_t)snprintf(ports + used, sizeof ports - used, "-%u",
 							 s->r[r].hi);
 		}
 		const char *name = kb_field(s, "name");
-		fprintf(out, "  %-17s %-16s %s\n", s->name, ports[0] ? ports : "-", name ? name : "");
+		fprintf(out, "  %-17s %-16s %s\n", s->name, ports[0] ? ports : "-",
+			name ? name : "");
 	}
 	return ferror(out) ? -1 : 0;
 }

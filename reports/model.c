@@ -5,47 +5,49 @@
 #include "reports/report_int.h"
 
 /* Port unreachable: ICMPv4 type 3 code 3 or ICMPv6 type 1 code 4. */
-#define IS_PU "((family = 'icmp' AND type = 3 AND code = 3) OR (family = 'icmp6' AND type = 1 AND code = 4))"
+#define IS_PU                                                                                      \
+	"((family = 'icmp' AND type = 3 AND code = 3) OR (family = 'icmp6' AND type = 1 AND code " \
+	"= 4))"
 
 static const char SQL_FINDINGS[] =
-	"SELECT id, pm_text(diagnosis), secondary, pm_text(confidence), severity,"
-	" pm_text(server_ip), server_port, pm_text(proto), pm_text(service), ports,"
-	" pm_text(source_ip), errors, requests, replies, clients, reporters, first_error_ns,"
-	" last_error_ns, outage_start_ns, outage_end_ns, precision, evidence, names,"
-	" pm_text(related), capture_points FROM findings WHERE id IN temp.pm_sel_f ORDER BY id";
+    "SELECT id, pm_text(diagnosis), secondary, pm_text(confidence), severity,"
+    " pm_text(server_ip), server_port, pm_text(proto), pm_text(service), ports,"
+    " pm_text(source_ip), errors, requests, replies, clients, reporters, first_error_ns,"
+    " last_error_ns, outage_start_ns, outage_end_ns, precision, evidence, names,"
+    " pm_text(related), capture_points FROM findings WHERE id IN temp.pm_sel_f ORDER BY id";
 
 static const char SQL_STRINGS[] =
-	"SELECT pm_text(value) FROM json_each(CASE WHEN ?1 IS NULL THEN '[]'"
-	" WHEN json_valid(?1) THEN ?1 ELSE json_array(?1) END) ORDER BY key";
+    "SELECT pm_text(value) FROM json_each(CASE WHEN ?1 IS NULL THEN '[]'"
+    " WHEN json_valid(?1) THEN ?1 ELSE json_array(?1) END) ORDER BY key";
 
 static const char SQL_NAMES[] =
-	"SELECT pm_hexname(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
-	" pm_hexnorm(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
-	" CASE WHEN json_type(value, '$.type') = 'integer' THEN json_extract(value, '$.type')"
-	" ELSE pm_text(json_extract(value, '$.type')) END, json_extract(value, '$.count')"
-	" FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
-	" WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key";
+    "SELECT pm_hexname(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
+    " pm_hexnorm(json_extract(value, '$.hex'), json_extract(value, '$.name')),"
+    " CASE WHEN json_type(value, '$.type') = 'integer' THEN json_extract(value, '$.type')"
+    " ELSE pm_text(json_extract(value, '$.type')) END, json_extract(value, '$.count')"
+    " FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '[]' END)"
+    " WHERE json_type(value) = 'object' ORDER BY json_extract(value, '$.count') DESC, key";
 
 static const char SQL_CAPTURES[] =
-	"SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
-	" precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
-	" last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
-	" pm_text(content_hash), pm_text(sha256) FROM captures WHERE id IN temp.pm_sel_c"
-	" ORDER BY first_ns, path, id"; /* ids: completion order */
+    "SELECT id, pm_text(path), size, pm_text(format), link_type, pm_text(link_type_name),"
+    " precision, packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns,"
+    " last_ns, complete, pm_text(read_error), stats_capped, pm_text(filter),"
+    " pm_text(content_hash), pm_text(sha256) FROM captures WHERE id IN temp.pm_sel_c"
+    " ORDER BY first_ns, path, id"; /* ids: completion order */
 
 static const char SQL_ANOMALIES[] =
-	"SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"
-	" ORDER BY count DESC, name";
+    "SELECT pm_text(name), count FROM capture_anomalies WHERE capture_id = ?1"
+    " ORDER BY count DESC, name";
 
 /* Port unreachables of the captures covered: the captures' own counts (no scan of the events)
  * unless a filter narrows them to a time window or to the events of some findings. */
 static const char SQL_TOTALS[] =
-	"SELECT coalesce(sum(port_unreachables), 0) FROM captures WHERE id IN temp.pm_sel_c";
+    "SELECT coalesce(sum(port_unreachables), 0) FROM captures WHERE id IN temp.pm_sel_c";
 static const char SQL_TOTALS_FILTERED[] =
-	"SELECT count(*) FROM events WHERE " IS_PU " AND capture_id IN temp.pm_sel_c"
-	" AND ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), ts_ns)"
-	" AND ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), ts_ns)"
-	" AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";
+    "SELECT count(*) FROM events WHERE " IS_PU " AND capture_id IN temp.pm_sel_c"
+    " AND ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), ts_ns)"
+    " AND ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), ts_ns)"
+    " AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";
 static const char SQL_ALL_FINDINGS[] = "SELECT count(*) FROM findings";
 
 static void free_strv_n(struct rep_strv *v)
@@ -71,7 +73,8 @@ static char *col_dup(sqlite3_stmt *st, int i)
 
 static int64_t col_time(sqlite3_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? REP_NO_TIME : sqlite3_column_int64(st, i);
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? REP_NO_TIME
+							 : sqlite3_column_int64(st, i);
 }
 
 /* Grows an array of `size`-byte elements to hold n + 1; false when out of memory. */
@@ -172,9 +175,10 @@ static const char *qtype_name(long t)
 	static const struct {
 		long t;
 		const char *name;
-	} map[] = {{1, "A"},	 {2, "NS"},	{5, "CNAME"}, {6, "SOA"},    {12, "PTR"},  {15, "MX"},
-		   {16, "TXT"},	 {28, "AAAA"},	{33, "SRV"},  {35, "NAPTR"}, {43, "DS"},   {46, "RRSIG"},
-		   {48, "DNSKEY"}, {64, "SVCB"}, {65, "HTTPS"}, {255, "ANY"},  {257, "CAA"}};
+	} map[] = {{1, "A"},	 {2, "NS"},	{5, "CNAME"},	{6, "SOA"},   {12, "PTR"},
+		   {15, "MX"},	 {16, "TXT"},	{28, "AAAA"},	{33, "SRV"},  {35, "NAPTR"},
+		   {43, "DS"},	 {46, "RRSIG"}, {48, "DNSKEY"}, {64, "SVCB"}, {65, "HTTPS"},
+		   {255, "ANY"}, {257, "CAA"}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (map[i].t == t)
 			return map[i].name;
@@ -247,8 +251,10 @@ static int load_finding(struct loader *ld, sqlite3_stmt *st, struct rep_finding 
 	f->related = col_dup(st, 23);
 	if (!f->diagnosis || !f->server_ip)
 		return rep_sql_error(NULL, ld->errbuf, "a finding without diagnosis or server");
-	if (load_strings(ld, st, 2, &f->secondary) < 0 || load_strings(ld, st, 14, &f->clients) < 0 ||
-	    load_strings(ld, st, 15, &f->reporters) < 0 || load_strings(ld, st, 24, &f->capture_points) < 0)
+	if (load_strings(ld, st, 2, &f->secondary) < 0 ||
+	    load_strings(ld, st, 14, &f->clients) < 0 ||
+	    load_strings(ld, st, 15, &f->reporters) < 0 ||
+	    load_strings(ld, st, 24, &f->capture_points) < 0)
 		return -1;
 	/* evidence and names: parsed and escaped only for the findings a writer shows them for */
 	f->evidence_json = col_dup(st, 21);
@@ -389,8 +395,7 @@ static int load_totals(struct loader *ld, struct rep_model *m, const struct repo
 	return 0;
 }
 
-int rep_model_load(sqlite3 *db, const struct report_options *opt, struct rep_model *m,
-		   char *errbuf)
+int rep_model_load(sqlite3 *db, const struct report_options *opt, struct rep_model *m, char *errbuf)
 {
 	struct loader ld = {.db = db, .errbuf = errbuf};
 	int rc = -1;
@@ -479,7 +484,6 @@ void rep_model_free(struct rep_model *m)
 	free(m->caps);
 	memset(m, 0, sizeof(*m));
 }
-
 
 size_t rep_count_label(const struct rep_model *m, const char *label)
 {

@@ -88,7 +88,8 @@ static int by_kind(const void *x, const void *y)
 	if (!c)
 		c = cmp_str(a->service, b->service);
 	if (!c)
-		c = (*(const size_t *)x > *(const size_t *)y) - (*(const size_t *)x < *(const size_t *)y);
+		c = (*(const size_t *)x > *(const size_t *)y) -
+		    (*(const size_t *)x < *(const size_t *)y);
 	return c;
 }
 
@@ -181,7 +182,8 @@ void rep_order(struct rep_model *m)
 		m->fnd[i] = k[i].f;
 		m->fnd[i].rank = i + 1;
 		m->fnd[i].group_size = k[i].group_size;
-		m->fnd[i].group_head = i == 0 || strcmp(k[i - 1].f.server_ip, k[i].f.server_ip) != 0;
+		m->fnd[i].group_head =
+		    i == 0 || strcmp(k[i - 1].f.server_ip, k[i].f.server_ip) != 0;
 	}
 	free(k);
 }
@@ -192,9 +194,10 @@ size_t rep_tail(const struct rep_model *m, struct rep_tail *out, size_t max)
 	for (size_t i = m->n_detail; i < m->n_fnd; i++) {
 		const struct rep_finding *f = &m->fnd[i];
 		size_t j = 0;
-		while (j < n && !(strcmp(out[j].label, f->diagnosis) == 0 &&
-				  (out[j].service && f->service ? strcmp(out[j].service, f->service) == 0
-								: out[j].service == f->service)))
+		while (j < n &&
+		       !(strcmp(out[j].label, f->diagnosis) == 0 &&
+			 (out[j].service && f->service ? strcmp(out[j].service, f->service) == 0
+						       : out[j].service == f->service)))
 			j++;
 		if (j == n) {
 			if (n == max)

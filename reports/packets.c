@@ -11,9 +11,9 @@
  * errors costs what one of five hundred does.
  */
 static const char SQL_SAMPLE[] =
-	"SELECT e.capture_id, e.frame, pm_text(c.path), e.family, e.type, e.code, e.reporter,"
-	" e.src, e.sport, e.dst, e.dport FROM events e LEFT JOIN captures c ON c.id = e.capture_id"
-	" WHERE e.finding_id = ?1 AND e.capture_id IN temp.pm_sel_c ORDER BY e.id LIMIT ?2";
+    "SELECT e.capture_id, e.frame, pm_text(c.path), e.family, e.type, e.code, e.reporter,"
+    " e.src, e.sport, e.dst, e.dport FROM events e LEFT JOIN captures c ON c.id = e.capture_id"
+    " WHERE e.finding_id = ?1 AND e.capture_id IN temp.pm_sel_c ORDER BY e.id LIMIT ?2";
 
 #define SET_MAX 16 /* distinct values a filter lists with "in {...}" */
 
@@ -193,7 +193,7 @@ static int cmp_i64(const void *a, const void *b)
 static void add_row(struct rep_finding *f, sqlite3_stmt *st, struct fam *fams)
 {
 	struct rep_frames *r =
-		frames_of(f, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 2));
+	    frames_of(f, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 2));
 	if (r && r->n < REP_FRAMES_MAX)
 		r->frame[r->n++] = sqlite3_column_int64(st, 1);
 	else if (r)
@@ -259,8 +259,9 @@ int rep_packets_load(sqlite3 *db, struct rep_model *m, char *errbuf)
 	for (size_t i = 0; i < m->n_fnd && rc == SQLITE_OK; i++)
 		rc = load_one(st, &m->fnd[i]);
 	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : rep_sql_error(rc == SQLITE_NOMEM ? NULL : db, errbuf,
-						   "reading where the findings' packets are");
+	return rc == SQLITE_OK ? 0
+			       : rep_sql_error(rc == SQLITE_NOMEM ? NULL : db, errbuf,
+					       "reading where the findings' packets are");
 }
 
 void rep_packets_free(struct rep_finding *f)

@@ -22,10 +22,18 @@ int report_write(sqlite3 *db, const struct report_options *opt, FILE *out, char 
 		return -1;
 	}
 	switch (opt->format) {
-	case REPORT_TEXT: rc = report_text(db, opt, out, errbuf); break;
-	case REPORT_HTML: rc = report_html(db, opt, out, errbuf); break;
-	case REPORT_JSON: rc = report_json(db, opt, out, errbuf); break;
-	case REPORT_CSV: rc = report_csv(db, opt, out, errbuf); break;
+	case REPORT_TEXT:
+		rc = report_text(db, opt, out, errbuf);
+		break;
+	case REPORT_HTML:
+		rc = report_html(db, opt, out, errbuf);
+		break;
+	case REPORT_JSON:
+		rc = report_json(db, opt, out, errbuf);
+		break;
+	case REPORT_CSV:
+		rc = report_csv(db, opt, out, errbuf);
+		break;
 	default:
 		snprintf(errbuf, REPORT_ERRBUF_SIZE, "unknown report format %d", (int)opt->format);
 		rc = -1;
@@ -64,8 +72,8 @@ static int make_temp(const char *path, char **tmp, char *errbuf)
 		fd = mkstemp(*tmp);
 	}
 	if (fd < 0)
-		snprintf(errbuf, REPORT_ERRBUF_SIZE, "creating a temporary file beside %s: %s", path,
-			 strerror(errno ? errno : ENOMEM));
+		snprintf(errbuf, REPORT_ERRBUF_SIZE, "creating a temporary file beside %s: %s",
+			 path, strerror(errno ? errno : ENOMEM));
 	else {
 		mode_t mask = umask(0);
 		umask(mask);
@@ -94,8 +102,7 @@ static int write_in_place(sqlite3 *db, const struct report_options *opt, const c
 	return rc;
 }
 
-int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path,
-		      char *errbuf)
+int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path, char *errbuf)
 {
 	if (!path || strcmp(path, "-") == 0)
 		return report_write(db, opt, stdout, errbuf);
@@ -122,7 +129,8 @@ int report_write_path(sqlite3 *db, const struct report_options *opt, const char 
 		rc = -1;
 	}
 	if (rc == 0 && rename(tmp, path) != 0) {
-		snprintf(errbuf, REPORT_ERRBUF_SIZE, "renaming %s to %s: %s", tmp, path, strerror(errno));
+		snprintf(errbuf, REPORT_ERRBUF_SIZE, "renaming %s to %s: %s", tmp, path,
+			 strerror(errno));
 		rc = -1;
 	}
 	if (rc != 0)

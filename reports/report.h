@@ -45,9 +45,9 @@ int report_parse_time(const char *text, int64_t *ns);
 
 struct report_options {
 	enum report_format format;
-	bool color;		/* text: ANSI colour (caller decided: a tty and no NO_COLOR) */
-	bool csv_events;	/* csv: one row per event instead of one per finding */
-	const char *version;	/* portmortem version string */
+	bool color;	     /* text: ANSI colour (caller decided: a tty and no NO_COLOR) */
+	bool csv_events;     /* csv: one row per event instead of one per finding */
+	const char *version; /* portmortem version string */
 	const struct report_filter *filter; /* NULL or empty: the whole database */
 };
 

@@ -163,8 +163,8 @@ struct rep_model {
 	size_t n_caps;
 	struct rep_finding *fnd; /* in report order (order.c): fnd[i].rank == i + 1 */
 	size_t n_fnd;
-	size_t n_fnd_all;	/* findings in the database (or scope) before the filter */
-	size_t n_detail;	/* text and HTML show fnd[0 .. n_detail-1] in full */
+	size_t n_fnd_all; /* findings in the database (or scope) before the filter */
+	size_t n_detail;  /* text and HTML show fnd[0 .. n_detail-1] in full */
 	const struct report_filter *filter; /* NULL when nothing was filtered */
 	int64_t packets, first_ns, last_ns, n_port_unreach;
 	int precision; /* the finest of the captures' */
@@ -176,8 +176,8 @@ struct rep_model {
 int rep_model_load(sqlite3 *db, const struct report_options *opt, struct rep_model *m,
 		   char *errbuf);
 void rep_model_free(struct rep_model *m);
-/* Parses and escapes the evidence (and with `names` the query names) of fnd[from .. to-1] (the findings a
- * writer shows them for). 0, or -1 with errbuf. */
+/* Parses and escapes the evidence (and with `names` the query names) of fnd[from .. to-1] (the
+ * findings a writer shows them for). 0, or -1 with errbuf. */
 int rep_details_load(sqlite3 *db, struct rep_model *m, size_t from, size_t to, bool names,
 		     char *errbuf);
 /* How many findings of the model carry diagnosis `label`. */
@@ -345,8 +345,7 @@ void svg_timeline(FILE *out, const struct timeline *tl);
 /* HTML timelines (timeline.c): inline SVG, no script. 0 or -1 with errbuf. *hops (may be
  * NULL) tells whether a time-exceeded lane was drawn. */
 #define TL_EVENTS_MAX 50000 /* events binned per finding; beyond, its errors are spread (≈) */
-int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops,
-		     char *errbuf);
+int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops, char *errbuf);
 int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *errbuf);
 
 /* Fills errbuf (REPORT_ERRBUF_SIZE) with what failed and sqlite's message; returns -1. */

@@ -144,7 +144,8 @@ int report_filter_add(struct report_filter *f, enum report_filter_kind kind, con
 		      char *errbuf)
 {
 	if (f->n == REPORT_FILTER_MAX) {
-		snprintf(errbuf, REPORT_ERRBUF_SIZE, "at most %d filter options", REPORT_FILTER_MAX);
+		snprintf(errbuf, REPORT_ERRBUF_SIZE, "at most %d filter options",
+			 REPORT_FILTER_MAX);
 		return -1;
 	}
 	struct report_filter_item *it = &f->item[f->n];
@@ -156,7 +157,8 @@ int report_filter_add(struct report_filter *f, enum report_filter_kind kind, con
 	case RF_SINCE:
 	case RF_UNTIL:
 		if (report_parse_time(value, &it->ns) < 0) {
-			snprintf(errbuf, REPORT_ERRBUF_SIZE, "--%s wants a UTC time such as "
+			snprintf(errbuf, REPORT_ERRBUF_SIZE,
+				 "--%s wants a UTC time such as "
 				 "2026-11-23T10:02:03Z or '2026-11-23 10:02' (got '%s')",
 				 report_filter_kind_name(kind), value);
 			return -1;
@@ -164,15 +166,19 @@ int report_filter_add(struct report_filter *f, enum report_filter_kind kind, con
 		break;
 	case RF_SERVER:
 		if (parse_server(value, it->ip, sizeof(it->ip), &it->port) < 0) {
-			snprintf(errbuf, REPORT_ERRBUF_SIZE, "--server wants IP, IP:PORT or [IPv6]:PORT"
-				 " (got '%s')", value);
+			snprintf(errbuf, REPORT_ERRBUF_SIZE,
+				 "--server wants IP, IP:PORT or [IPv6]:PORT"
+				 " (got '%s')",
+				 value);
 			return -1;
 		}
 		break;
 	case RF_LABEL:
 		if (!kb_label_title(value)) {
-			snprintf(errbuf, REPORT_ERRBUF_SIZE, "--label: no label '%s' (the labels are"
-				 " listed by 'portmortem explain', SPEC §6)", value);
+			snprintf(errbuf, REPORT_ERRBUF_SIZE,
+				 "--label: no label '%s' (the labels are"
+				 " listed by 'portmortem explain', SPEC §6)",
+				 value);
 			return -1;
 		}
 		break;
@@ -199,50 +205,124 @@ bool rep_filter_has(const struct report_filter *f, enum report_filter_kind kind)
 
 /* The filter's values, one row each, for the selection queries to read. */
 static const char SQL_SETUP[] =
-	"DROP TABLE IF EXISTS temp.pm_flt; DROP TABLE IF EXISTS temp.pm_sel_c;"
-	"DROP TABLE IF EXISTS temp.pm_sel_f;"
-	"CREATE TEMP TABLE pm_flt (kind TEXT, a TEXT, b INTEGER);"
-	"CREATE TEMP TABLE pm_sel_c (id INTEGER PRIMARY KEY);"
-	"CREATE TEMP TABLE pm_sel_f (id INTEGER PRIMARY KEY);";
+    "DROP TABLE IF EXISTS temp.pm_flt; DROP TABLE IF EXISTS temp.pm_sel_c;"
+    "DROP TABLE IF EXISTS temp.pm_sel_f;"
+    "CREATE TEMP TABLE pm_flt (kind TEXT, a TEXT, b INTEGER);"
+    "CREATE TEMP TABLE pm_sel_c (id INTEGER PRIMARY KEY);"
+    "CREATE TEMP TABLE pm_sel_f (id INTEGER PRIMARY KEY);";
 
 static const char SQL_FLT[] = "INSERT INTO temp.pm_flt VALUES (?1, ?2, ?3)";
 
 /* A capture by id, by its path as stored, or by its file name / trailing path. */
 static const char SQL_CAPTURE_IDS[] =
-	"INSERT INTO temp.pm_flt SELECT 'capture-id', NULL, id FROM captures"
-	" WHERE CAST(id AS TEXT) = ?1 OR path = ?1 OR substr(path, -length(?1) - 1) = '/' || ?1";
+    "INSERT INTO temp.pm_flt SELECT 'capture-id', NULL, id FROM captures"
+    " WHERE CAST(id AS TEXT) = ?1 OR path = ?1 OR substr(path, -length(?1) - 1) = '/' || ?1";
 
 #define HAS(k) "EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = '" k "')"
-#define TIME_OK(lo, hi)                                                                          \
-	"(NOT " HAS("since") " OR " hi " >= (SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'))" \
-	" AND (NOT " HAS("until") " OR " lo " <= (SELECT max(b) FROM temp.pm_flt"               \
-	" WHERE kind = 'until'))"
+#define TIME_OK(lo, hi)                                                                            \
+	"(NOT " HAS("since") " OR " hi                                                             \
+			     " >= (SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'))"          \
+			     " AND (NOT " HAS("until") " OR " lo                                   \
+						       " <= (SELECT max(b) FROM temp.pm_flt"       \
+						       " WHERE kind = 'until'))"
 
 static const char SQL_SEL_CAPTURES[] =
-	"INSERT INTO temp.pm_sel_c SELECT id FROM captures c WHERE"
-	" (NOT " HAS("capture") " OR id IN (SELECT b FROM temp.pm_flt WHERE kind = 'capture-id'))"
-	" AND ((NOT " HAS("since") " AND NOT " HAS("until") ") OR (first_ns IS NOT NULL AND "
-	TIME_OK("first_ns", "coalesce(last_ns, first_ns)") "))";
+    "INSERT INTO temp.pm_sel_c SELECT id FROM captures c WHERE"
+    " (NOT " HAS(
+	"capture") " OR id IN (SELECT b FROM temp.pm_flt WHERE kind = 'capture-id'))"
+		   " AND ((NOT " HAS("since") " AND NOT " HAS(
+		       "until") ") OR (first_ns IS NOT NULL AND " TIME_OK("first_ns",
+									  "coalesce(last_ns, "
+									  "first_ns)") "))";
 
 static const char SQL_SEL_FINDINGS[] =
-	"INSERT INTO temp.pm_sel_f SELECT id FROM findings f WHERE"
-	" (NOT " HAS("label") " OR diagnosis IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')"
-	"  OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(f.secondary) THEN f.secondary"
-	"  ELSE '[]' END) j WHERE j.value IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')))"
-	" AND (NOT " HAS("service") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'service'"
-	"  AND lower(a) IN (lower(f.service), lower(f.proto) || '/' || f.server_port)))"
-	" AND (NOT " HAS("server") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'server'"
-	"  AND a = f.server_ip AND (b IS NULL OR b = f.server_port)))"
-	" AND ((NOT " HAS("since") " AND NOT " HAS("until") ") OR (first_error_ns IS NOT NULL AND "
-	TIME_OK("first_error_ns", "coalesce(last_error_ns, first_error_ns)") "))"
-	/* a finding is in a capture when one of its events is: the stored link, by its index */
-	" AND (NOT " HAS("capture") " OR EXISTS (SELECT 1 FROM events e WHERE e.finding_id = f.id"
-	"  AND e.capture_id IN temp.pm_sel_c))";
+    "INSERT INTO temp.pm_sel_f SELECT id FROM findings f WHERE"
+    " (NOT " HAS(
+	"label") " OR diagnosis IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')"
+		 "  OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(f.secondary) THEN "
+		 "f.secondary"
+		 "  ELSE '[]' END) j WHERE j.value IN (SELECT a FROM temp.pm_flt WHERE kind = "
+		 "'label')))"
+		 " AND (NOT " HAS(
+		     "service") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'service'"
+				"  AND lower(a) IN (lower(f.service), lower(f.proto) || '/' || "
+				"f.server_port)))"
+				" AND (NOT " HAS(
+				    "server") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = "
+					      "'server'"
+					      "  AND a = f.server_ip AND (b IS NULL OR b = "
+					      "f.server_port)))"
+					      " AND ((NOT " HAS("since") " AND NOT " HAS("until") ") OR (first_error_ns IS NOT NULL AND " TIME_OK(
+						  "first_error_ns", "coalesce(last_error_ns, "
+								    "first_error_ns)") "))"
+										       /* a finding
+											  is in a
+											  capture
+											  when one
+											  of its
+											  events is:
+											  the stored
+											  link, by
+											  its index
+											*/
+										       " AND "
+										       "(NOT " HAS(
+											   "captur"
+											   "e") " O"
+												"R "
+												"EX"
+												"IS"
+												"TS"
+												" ("
+												"SE"
+												"LE"
+												"CT"
+												" 1"
+												" F"
+												"RO"
+												"M "
+												"ev"
+												"en"
+												"ts"
+												" e"
+												" W"
+												"HE"
+												"RE"
+												" e"
+												".f"
+												"in"
+												"di"
+												"ng"
+												"_i"
+												"d "
+												"= "
+												"f."
+												"id"
+												"  "
+												"AN"
+												"D "
+												"e."
+												"ca"
+												"pt"
+												"ur"
+												"e_"
+												"id"
+												" I"
+												"N "
+												"te"
+												"mp"
+												".p"
+												"m_"
+												"se"
+												"l_"
+												"c)"
+												")";
 
 static int exec(sqlite3 *db, const char *sql, char *errbuf, const char *what)
 {
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
-								    : rep_sql_error(db, errbuf, what);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+		   ? 0
+		   : rep_sql_error(db, errbuf, what);
 }
 
 /* Inserts the filter's values; each --capture must name at least one capture. */
@@ -274,9 +354,12 @@ static int insert_values(sqlite3 *db, const struct report_filter *f, char *errbu
 			if (sqlite3_step(cap) != SQLITE_DONE)
 				rc = rep_sql_error(db, errbuf, "looking up --capture");
 			else if (sqlite3_changes(db) == 0) {
-				snprintf(errbuf, REPORT_ERRBUF_SIZE, "--capture %s: no such capture in the"
-					 " database (give its id, its path as analyzed or its file name;"
-					 " 'portmortem report -f json' lists them)", it->text);
+				snprintf(
+				    errbuf, REPORT_ERRBUF_SIZE,
+				    "--capture %s: no such capture in the"
+				    " database (give its id, its path as analyzed or its file name;"
+				    " 'portmortem report -f json' lists them)",
+				    it->text);
 				rc = -1;
 			}
 			sqlite3_reset(cap);
@@ -300,14 +383,15 @@ int rep_select(sqlite3 *db, const struct report_filter *f, char *errbuf)
 
 void rep_select_drop(sqlite3 *db)
 {
-	(void)sqlite3_exec(db, "DROP TABLE IF EXISTS temp.pm_flt; DROP TABLE IF EXISTS temp.pm_sel_c;"
-			       "DROP TABLE IF EXISTS temp.pm_sel_f;", NULL, NULL, NULL);
+	(void)sqlite3_exec(db,
+			   "DROP TABLE IF EXISTS temp.pm_flt; DROP TABLE IF EXISTS temp.pm_sel_c;"
+			   "DROP TABLE IF EXISTS temp.pm_sel_f;",
+			   NULL, NULL, NULL);
 }
 
 void rep_filter_describe(const struct report_filter *f, struct sbuf *b)
 {
-	for (int i = 0; f && i < f->n; i++)
-	{
+	for (int i = 0; f && i < f->n; i++) {
 		sb_printf(b, "%s--%s ", i ? " " : "", report_filter_kind_name(f->item[i].kind));
 		esc_text(b, (const uint8_t *)f->item[i].text, strlen(f->item[i].text));
 	}

@@ -59,8 +59,10 @@ static void fn_escape(sqlite3_context *cx, int argc, sqlite3_value **argv)
 
 static int hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* Decodes hex text into b; false (b unchanged) unless it is an even run of hex digits. */
@@ -127,7 +129,8 @@ static void fn_hex(sqlite3_context *cx, int argc, sqlite3_value **argv)
 static void fn_plain(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	size_t n = 0;
-	const uint8_t *p = sqlite3_value_type(argv[0]) == SQLITE_TEXT ? value_bytes(argv[0], &n) : NULL;
+	const uint8_t *p =
+	    sqlite3_value_type(argv[0]) == SQLITE_TEXT ? value_bytes(argv[0], &n) : NULL;
 	if (!p || memchr(p, '\\', n)) {
 		sqlite3_result_int(cx, 0);
 		return;
@@ -163,7 +166,7 @@ static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
 static void fn_community_id(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	char id[REPORT_COMMUNITY_ID_LEN];
-	int port[2] = { -1, -1 };
+	int port[2] = {-1, -1};
 	for (int i = 0; i < 2; i++)
 		if (sqlite3_value_type(argv[1 + 2 * i]) == SQLITE_INTEGER)
 			port[i] = sqlite3_value_int(argv[1 + 2 * i]);
@@ -187,10 +190,10 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 		void (*fn)(sqlite3_context *, int, sqlite3_value **);
 		void *data;
 	} fns[] = {
-		{"pm_text", 1, fn_escape, NULL},   {"pm_name", 1, fn_escape, &tag},
-		{"pm_hexname", 2, fn_hex, NULL},   {"pm_hexnorm", 2, fn_hex, &tag},
-		{"pm_iso", 2, fn_iso, NULL},	   {"community_id", 5, fn_community_id, NULL},
-		{"pm_plain", 1, fn_plain, NULL},
+	    {"pm_text", 1, fn_escape, NULL}, {"pm_name", 1, fn_escape, &tag},
+	    {"pm_hexname", 2, fn_hex, NULL}, {"pm_hexnorm", 2, fn_hex, &tag},
+	    {"pm_iso", 2, fn_iso, NULL},     {"community_id", 5, fn_community_id, NULL},
+	    {"pm_plain", 1, fn_plain, NULL},
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,
@@ -201,6 +204,7 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 
 int rep_sql_error(sqlite3 *db, char *errbuf, const char *what)
 {
-	snprintf(errbuf, REPORT_ERRBUF_SIZE, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
+	snprintf(errbuf, REPORT_ERRBUF_SIZE, "%s: %s", what,
+		 db ? sqlite3_errmsg(db) : "no database");
 	return -1;
 }

@@ -1,4 +1,5 @@
-/* svg.c - draws a timeline as inline SVG 1.1 in HTML: lanes of bars, an outage window, a UTC axis. */
+/* svg.c - draws a timeline as inline SVG 1.1 in HTML: lanes of bars, an outage window, a UTC axis.
+ */
 #include <math.h>
 #include <string.h>
 
@@ -39,11 +40,11 @@ static double x_of(const struct timeline *tl, int64_t t)
 static int64_t tick_step(int64_t span, int *frac)
 {
 	static const int64_t ms = 1000000, s = 1000 * ms, m = 60 * s, h = 60 * m, d = 24 * h;
-	static const int64_t steps[] = {ms,	2 * ms,	 5 * ms,  10 * ms, 20 * ms, 50 * ms, 100 * ms,
-					200 * ms, 500 * ms, s,	     2 * s,   5 * s,   10 * s,	15 * s,
-					30 * s,	  m,	    2 * m,   5 * m,   10 * m,  15 * m,	30 * m,
-					h,	  2 * h,    3 * h,   6 * h,   12 * h,  d,	2 * d,
-					7 * d,	  30 * d};
+	static const int64_t steps[] = {ms,	  2 * ms,   5 * ms,   10 * ms, 20 * ms, 50 * ms,
+					100 * ms, 200 * ms, 500 * ms, s,       2 * s,	5 * s,
+					10 * s,	  15 * s,   30 * s,   m,       2 * m,	5 * m,
+					10 * m,	  15 * m,   30 * m,   h,       2 * h,	3 * h,
+					6 * h,	  12 * h,   d,	      2 * d,   7 * d,	30 * d};
 	size_t i = 0;
 	while (i + 1 < sizeof(steps) / sizeof(steps[0]) && span / steps[i] > 7)
 		i++;
@@ -63,10 +64,13 @@ static void draw_axis(FILE *out, const struct timeline *tl, double y0, double y1
 		const char *label = step >= 24LL * 3600 * 1000000000 ? buf + 5 : buf + 11;
 		if (step >= 24LL * 3600 * 1000000000)
 			buf[10] = '\0';
-		fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x, y0,
-			x, y1 + 4);
-		fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-			x, y1 + 17, label);
+		fprintf(out,
+			"<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
+			y0, x, y1 + 4);
+		fprintf(
+		    out,
+		    "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+		    x, y1 + 17, label);
 	}
 	fmt_human(day, sizeof(day), tl->t0, 0);
 	day[10] = '\0';
@@ -106,7 +110,9 @@ static void draw_lane(FILE *out, const struct timeline *tl, const struct tl_lane
 		base, W - RIGHT, base);
 	if (l->is_span) {
 		double xa = x_of(tl, l->span_a), xb = x_of(tl, l->span_b);
-		fprintf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"10\" rx=\"3\"/>",
+		fprintf(out,
+			"<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"10\" "
+			"rx=\"3\"/>",
 			l->cls, xa, base - 12, xb - xa < 3 ? 3 : xb - xa);
 		return;
 	}
@@ -118,7 +124,8 @@ static void draw_lane(FILE *out, const struct timeline *tl, const struct tl_lane
 			continue;
 		double h = l->bins[i] / max * (LANE_H - 10);
 		h = h < 2.5 ? 2.5 : h;
-		fprintf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+		fprintf(out,
+			"<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
 			l->cls, LEFT + i * bw, base - h, bw > 1.6 ? bw - 0.6 : 1, h);
 	}
 	/* the right margin holds about 7 characters: large totals in k and M */
@@ -136,8 +143,8 @@ static void draw_lane(FILE *out, const struct timeline *tl, const struct tl_lane
 static void draw_window(FILE *out, const struct timeline *tl, double y0, double y1)
 {
 	double xa = x_of(tl, tl->win_a), xb = x_of(tl, tl->win_b);
-	fprintf(out, "<rect class=\"outw\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>", xa,
-		y0, xb - xa < 2 ? 2 : xb - xa, y1 - y0);
+	fprintf(out, "<rect class=\"outw\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+		xa, y0, xb - xa < 2 ? 2 : xb - xa, y1 - y0);
 	fprintf(out, "<text class=\"outl\" x=\"%.1f\" y=\"%.1f\">", xa + 4, y0 - 6);
 	html_puts(out, tl->win_label ? tl->win_label : "outage");
 	fputs("</text>", out);
@@ -146,7 +153,8 @@ static void draw_window(FILE *out, const struct timeline *tl, double y0, double 
 void svg_timeline(FILE *out, const struct timeline *tl)
 {
 	double y1 = TOP + tl->n_lanes * LANE_H, h = y1 + AXIS_H;
-	fprintf(out, "<svg class=\"tl\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W, h);
+	fprintf(out, "<svg class=\"tl\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W,
+		h);
 	html_puts(out, tl->title ? tl->title : "timeline");
 	fputs("\"><title>", out);
 	html_puts(out, tl->title ? tl->title : "timeline");
@@ -158,10 +166,11 @@ void svg_timeline(FILE *out, const struct timeline *tl)
 		draw_lane(out, tl, &tl->lane[i], TOP + i * LANE_H);
 	for (int i = 0; i < tl->n_marks; i++) {
 		double x = x_of(tl, tl->mark[i].t);
-		fprintf(out, "<line class=\"mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
+		fprintf(out,
+			"<line class=\"mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
 			TOP - 4, x, y1);
-		fprintf(out, "<text class=\"markl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, TOP - 8,
-			i % 2 ? "start" : "end");
+		fprintf(out, "<text class=\"markl\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x,
+			TOP - 8, i % 2 ? "start" : "end");
 		html_puts(out, tl->mark[i].label);
 		fputs("</text>", out);
 	}

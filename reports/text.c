@@ -94,7 +94,7 @@ static void print_undissected(struct tctx *t, const struct rep_model *m)
 				continue;
 			}
 			if (j == nk)
-				k[nk++] = (struct undissected_kind){ an->name + plen, 0 };
+				k[nk++] = (struct undissected_kind){an->name + plen, 0};
 			k[j].n += an->count;
 		}
 	}
@@ -179,8 +179,10 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 		capped += m->caps[i].stats_capped;
 	if (capped) {
 		sb_init(&b);
-		sb_printf(&b, "! the UDP statistics of %zu capture%s hit their bound (--max-endpoints):"
-			  " request and reply counts are partial", capped, capped == 1 ? "" : "s");
+		sb_printf(&b,
+			  "! the UDP statistics of %zu capture%s hit their bound (--max-endpoints):"
+			  " request and reply counts are partial",
+			  capped, capped == 1 ? "" : "s");
 		wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 		sb_free(&b);
 	}
@@ -204,9 +206,9 @@ static void endpoint(const struct rep_finding *f, char *buf, size_t len)
 {
 	bool v6 = strchr(f->server_ip, ':') != NULL;
 	if (has_source(f))
-		snprintf(buf, len, "%s → %s, %d port%s from %d/%s", f->source_ip ? f->source_ip : "?",
-			 f->server_ip, f->ports, f->ports == 1 ? "" : "s", f->server_port,
-			 f->proto ? f->proto : "udp");
+		snprintf(buf, len, "%s → %s, %d port%s from %d/%s",
+			 f->source_ip ? f->source_ip : "?", f->server_ip, f->ports,
+			 f->ports == 1 ? "" : "s", f->server_port, f->proto ? f->proto : "udp");
 	else
 		snprintf(buf, len, "%s%s%s:%d/%s", v6 ? "[" : "", f->server_ip, v6 ? "]" : "",
 			 f->server_port, f->proto ? f->proto : "udp");
@@ -223,8 +225,8 @@ static void print_heading(struct tctx *t, const struct rep_finding *f, const str
 	fputs(label, t->out);
 	sgr(t, "0");
 	const char *svc = f->service && *f->service ? f->service
-			  : has_source(f) ? ""
-							     : a->service_id;
+			  : has_source(f)	    ? ""
+						    : a->service_id;
 	size_t col = (size_t)n + text_cols(label, strlen(label));
 	char what[300];
 	snprintf(what, sizeof(what), "%s%s%s", svc, *svc ? "  " : "", ep);
@@ -298,7 +300,8 @@ static void print_commands(struct tctx *t, const struct kb_adv_item *it)
 	for (int c = 0; c < it->n_cmd; c++) {
 		fprintf(t->out, "         %-9s", it->os[c] != last ? kb_os_title(it->os[c]) : "");
 		last = it->os[c];
-		wrap_write(t->out, it->cmd[c], 18, 20, TEXT_WIDTH, it->os[c] == KB_WINDOWS ? "`" : "\\");
+		wrap_write(t->out, it->cmd[c], 18, 20, TEXT_WIDTH,
+			   it->os[c] == KB_WINDOWS ? "`" : "\\");
 	}
 }
 
@@ -357,8 +360,8 @@ static void print_secondary(struct tctx *t, const struct rep_finding *f)
 		struct kb_advice a;
 		char err[REPORT_ERRBUF_SIZE], line[600];
 		if (!title || rep_advise(&(struct rep_finding){.diagnosis = f->secondary.v[i],
-							      .server_ip = f->server_ip,
-							      .server_port = f->server_port},
+							       .server_ip = f->server_ip,
+							       .server_port = f->server_port},
 					 &a, err) < 0)
 			continue;
 		snprintf(line, sizeof(line), "Also %s: ", title);
@@ -387,7 +390,8 @@ static void print_packets(struct tctx *t, const struct rep_finding *f)
 		sb_puts(&b, "Packets:");
 		for (size_t i = 0; i < f->n_frames; i++) {
 			const struct rep_frames *r = &f->frames[i];
-			sb_printf(&b, "%s in %s frame%s", i ? ";" : "", r->path, r->n == 1 ? "" : "s");
+			sb_printf(&b, "%s in %s frame%s", i ? ";" : "", r->path,
+				  r->n == 1 ? "" : "s");
 			for (int k = 0; k < r->n; k++)
 				sb_printf(&b, "%s %lld", k ? "," : "", (long long)r->frame[k]);
 			if (r->more)
@@ -461,17 +465,19 @@ static void print_tail(struct tctx *t, const struct rep_model *m, size_t indent)
 		char nf[32], h[32];
 		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
 		fmt_count(h, sizeof(h), (int64_t)tail[i].hosts);
-		sb_printf(&b, "and %s more %s finding%s", nf, tail[i].label, tail[i].n == 1 ? "" : "s");
+		sb_printf(&b, "and %s more %s finding%s", nf, tail[i].label,
+			  tail[i].n == 1 ? "" : "s");
 		if (tail[i].service)
 			sb_printf(&b, " (%s)", tail[i].service);
-		sb_printf(&b, " on %s host%s, %s error%s in all", h, tail[i].hosts == 1 ? "" : "s", e,
-			  tail[i].errors == 1 ? "" : "s");
+		sb_printf(&b, " on %s host%s, %s error%s in all", h, tail[i].hosts == 1 ? "" : "s",
+			  e, tail[i].errors == 1 ? "" : "s");
 		wrap_para(t->out, indent, sb_str(&b));
 		sb_free(&b);
 	}
 	if (n)
-		wrap_para(t->out, indent, "(every finding, in this order and with these ids, is in"
-					  " -f json and -f csv; -f html folds them)");
+		wrap_para(t->out, indent,
+			  "(every finding, in this order and with these ids, is in"
+			  " -f json and -f csv; -f html folds them)");
 }
 
 /* The index: one line per finding shown, in the report's order, with the ids of JSON/CSV. */
@@ -491,7 +497,8 @@ static void print_index(struct tctx *t, const struct rep_model *m)
 		fmt_count(err, sizeof(err), f->errors);
 		endpoint(f, ep, sizeof(ep));
 		char cl[16];
-		snprintf(cl, sizeof(cl), "%zu%s", f->clients.n, f->clients.n >= REP_LIST_CAP ? "+" : "");
+		snprintf(cl, sizeof(cl), "%zu%s", f->clients.n,
+			 f->clients.n >= REP_LIST_CAP ? "+" : "");
 		int n = snprintf(line, sizeof(line), "%-7s%8s%9s  %-18s ", id, err, cl,
 				 title ? title : f->diagnosis);
 		const char *svc = f->service && *f->service ? f->service : "";
@@ -502,7 +509,8 @@ static void print_index(struct tctx *t, const struct rep_model *m)
 		else {
 			while (n > 0 && line[n - 1] == ' ')
 				n--;
-			fprintf(t->out, "%.*s\n%*s%s%s%s\n", n, line, 9, "", ep, *svc ? " " : "", svc);
+			fprintf(t->out, "%.*s\n%*s%s%s%s\n", n, line, 9, "", ep, *svc ? " " : "",
+				svc);
 		}
 	}
 	print_tail(t, m, 0);
@@ -535,13 +543,16 @@ int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 		print_summary(&t, opt, &m);
 		print_filter(&t, &m);
 		if (m.n_fnd == 0 && m.filter)
-			fprintf(out, "\nNo finding matches the filter (%zu finding%s in the database,"
-				" none selected).\n", m.n_fnd_all, m.n_fnd_all == 1 ? "" : "s");
+			fprintf(out,
+				"\nNo finding matches the filter (%zu finding%s in the database,"
+				" none selected).\n",
+				m.n_fnd_all, m.n_fnd_all == 1 ? "" : "s");
 		else if (m.n_fnd == 0)
-			fputs(m.n_port_unreach ? "\nNone of these port unreachables quotes a UDP datagram"
-						 " with its ports (they quote TCP or other protocols, or"
-						 " too little): nothing to diagnose.\n"
-					       : "\nNo port unreachable messages: nothing to diagnose.\n",
+			fputs(m.n_port_unreach
+				  ? "\nNone of these port unreachables quotes a UDP datagram"
+				    " with its ports (they quote TCP or other protocols, or"
+				    " too little): nothing to diagnose.\n"
+				  : "\nNo port unreachable messages: nothing to diagnose.\n",
 			      out);
 		print_index(&t, &m);
 		for (size_t i = 0; i < m.n_detail && rc == 0; i++) {

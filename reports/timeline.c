@@ -4,7 +4,9 @@
 
 #include "reports/report_int.h"
 
-#define IS_PU "((e.family = 'icmp' AND e.type = 3 AND e.code = 3) OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4))"
+#define IS_PU                                                                                      \
+	"((e.family = 'icmp' AND e.type = 3 AND e.code = 3) OR (e.family = 'icmp6' AND e.type = "  \
+	"1 AND e.code = 4))"
 #define IS_TE "((e.family = 'icmp' AND e.type = 11) OR (e.family = 'icmp6' AND e.type = 3))"
 
 /*
@@ -20,12 +22,12 @@
 
 static const char SQL_COUNT[] = "SELECT count(*) FROM events WHERE finding_id = ?1";
 static const char SQL_SAMPLE[] =
-	"SELECT e.ts_ns, " IS_PU ", " IS_TE ", e.dup_of IS NULL, e.flow_id FROM events e"
-	" WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
-	" AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
+    "SELECT e.ts_ns, " IS_PU ", " IS_TE ", e.dup_of IS NULL, e.flow_id FROM events e"
+    " WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
+    " AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
 static const char SQL_FLOW[] =
-	"SELECT first_ns, coalesce(last_ns, first_ns), c2s_packets, s2c_packets FROM flows"
-	" WHERE id = ?1 AND first_ns IS NOT NULL";
+    "SELECT first_ns, coalesce(last_ns, first_ns), c2s_packets, s2c_packets FROM flows"
+    " WHERE id = ?1 AND first_ns IS NOT NULL";
 
 struct tl_event {
 	int64_t ts, flow;
@@ -90,9 +92,9 @@ static int sample_flows(sqlite3 *db, struct tl_sample *s)
 		sqlite3_bind_int64(st, 1, s->ev[i].flow);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			s->fl[s->n_fl++] = (struct tl_flow){sqlite3_column_int64(st, 0),
-							   sqlite3_column_int64(st, 1),
-							   (double)sqlite3_column_int64(st, 2),
-							   (double)sqlite3_column_int64(st, 3)};
+							    sqlite3_column_int64(st, 1),
+							    (double)sqlite3_column_int64(st, 2),
+							    (double)sqlite3_column_int64(st, 3)};
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	sqlite3_finalize(st);
@@ -100,8 +102,7 @@ static int sample_flows(sqlite3 *db, struct tl_sample *s)
 }
 
 /* Reads at most TL_SAMPLE events of f (and with `flows`, their flows). 0 or -1. */
-static int sample_finding(sqlite3 *db, const struct rep_finding *f, bool flows,
-			  struct tl_sample *s)
+static int sample_finding(sqlite3 *db, const struct rep_finding *f, bool flows, struct tl_sample *s)
 {
 	int64_t n = 0;
 	memset(s, 0, sizeof(*s));
@@ -122,7 +123,8 @@ static int sample_finding(sqlite3 *db, const struct rep_finding *f, bool flows,
 		e->ts = sqlite3_column_int64(st, 0);
 		e->pu = sqlite3_column_int(st, 1) && once;
 		e->te = sqlite3_column_int(st, 2) && once;
-		e->flow = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		e->flow =
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
 		s->n_pu += e->pu;
 		s->n_ev++;
 		rc = SQLITE_OK;
@@ -164,7 +166,8 @@ static void spread_replies(const struct timeline *tl, struct tl_lane *rep, int64
 		tl_spread(tl, rep, a, b, count);
 		return;
 	}
-	int64_t before = tl->win_a > a ? tl->win_a - a : 0, after = b > tl->win_b ? b - tl->win_b : 0;
+	int64_t before = tl->win_a > a ? tl->win_a - a : 0,
+		after = b > tl->win_b ? b - tl->win_b : 0;
 	if (before + after == 0) {
 		tl_spread(tl, rep, a, b, count);
 		return;
@@ -272,8 +275,7 @@ static void outage_marks(const struct rep_finding *f, struct timeline *tl)
 	tl->mark[tl->n_marks++] = (struct tl_mark){f->outage_end_ns, "answers again"};
 }
 
-int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops,
-		     char *errbuf)
+int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *hops, char *errbuf)
 {
 	struct timeline *tl = calloc(1, sizeof(*tl));
 	struct tl_sample s;
@@ -303,8 +305,11 @@ int timeline_finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool *
 			*hops = te->total > 0;
 		svg_timeline(out, tl);
 		if (s.stride > 1)
-			fprintf(out, "<p class=\"muted\">≈ drawn from 1 in %lld of its events; the totals"
-				" are the finding's own.</p>\n", (long long)s.stride);
+			fprintf(
+			    out,
+			    "<p class=\"muted\">≈ drawn from 1 in %lld of its events; the totals"
+			    " are the finding's own.</p>\n",
+			    (long long)s.stride);
 	}
 	sample_free(&s);
 	free(tl);
@@ -340,9 +345,9 @@ static void capture_lanes(struct timeline *tl, const struct rep_model *m)
 /* CSS class of a finding's bars, by the class of its label. */
 static const char *klass_css(const char *klass)
 {
-	static const char *const map[][2] = {{"outage", "k-outage"},	 {"misconfig", "k-misconfig"},
-					     {"firewall", "k-firewall"}, {"slow", "k-slow"},
-					     {"benign", "k-benign"},	 {"security", "k-security"}};
+	static const char *const map[][2] = {
+	    {"outage", "k-outage"}, {"misconfig", "k-misconfig"}, {"firewall", "k-firewall"},
+	    {"slow", "k-slow"},	    {"benign", "k-benign"},	  {"security", "k-security"}};
 	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i][0], klass) == 0)
 			return map[i][1];
@@ -396,8 +401,11 @@ int timeline_overview(FILE *out, sqlite3 *db, const struct rep_model *m, char *e
 			svg_timeline(out, tl);
 			size_t shown = (size_t)(tl->n_lanes - before);
 			if (shown < m->n_fnd)
-				fprintf(out, "<p class=\"muted\">Lanes for the first %zu of %zu findings;"
-					" every finding has its own timeline below.</p>\n", shown, m->n_fnd);
+				fprintf(
+				    out,
+				    "<p class=\"muted\">Lanes for the first %zu of %zu findings;"
+				    " every finding has its own timeline below.</p>\n",
+				    shown, m->n_fnd);
 		}
 	} else if (rc == 0) {
 		fputs("<p class=\"muted\">No packet times recorded.</p>\n", out);

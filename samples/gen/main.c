@@ -152,10 +152,10 @@ static int parse_one(int ch, const char *arg, struct opts *o)
 		return 0;
 	case 'S': {
 		struct storm *s = &o->storm;
-		int n = sscanf(arg, "%u:%" SCNu64 ":%u:%u:%u", &s->servers, &s->requests, &s->scanners,
-			       &s->targets, &s->ports);
-		return (n != 2 && n != 5) || !s->servers || s->servers > 30000 || s->ports > 65535 ||
-		       (uint64_t)s->scanners * s->targets > 30000;
+		int n = sscanf(arg, "%u:%" SCNu64 ":%u:%u:%u", &s->servers, &s->requests,
+			       &s->scanners, &s->targets, &s->ports);
+		return (n != 2 && n != 5) || !s->servers || s->servers > 30000 ||
+		       s->ports > 65535 || (uint64_t)s->scanners * s->targets > 30000;
 	}
 	case 'o':
 		o->out = arg;
@@ -192,18 +192,13 @@ static int check_opts(struct opts *o)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {{"packets", required_argument, 0, 'n'},
-					   {"bytes", required_argument, 0, 'b'},
-					   {"seed", required_argument, 0, 's'},
-					   {"link", required_argument, 0, 'l'},
-					   {"nsec", no_argument, 0, 'N'},
-					   {"vlan-share", required_argument, 0, 'v'},
-					   {"rate", required_argument, 0, 'r'},
-					   {"truth", required_argument, 0, 't'},
-					   {"storm", required_argument, 0, 'S'},
-					   {"quiet", no_argument, 0, 'q'},
-					   {"help", no_argument, 0, 'h'},
-					   {0, 0, 0, 0}};
+	static const struct option lo[] = {
+	    {"packets", required_argument, 0, 'n'}, {"bytes", required_argument, 0, 'b'},
+	    {"seed", required_argument, 0, 's'},    {"link", required_argument, 0, 'l'},
+	    {"nsec", no_argument, 0, 'N'},	    {"vlan-share", required_argument, 0, 'v'},
+	    {"rate", required_argument, 0, 'r'},    {"truth", required_argument, 0, 't'},
+	    {"storm", required_argument, 0, 'S'},   {"quiet", no_argument, 0, 'q'},
+	    {"help", no_argument, 0, 'h'},	    {0, 0, 0, 0}};
 	*o = (struct opts){.seed = 1, .rate = 50000, .link = LINK_EN10MB, .vlan_share = 0.1};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
@@ -490,7 +485,8 @@ static int generate(struct gen *g)
 		bg_free(b);
 		return -1;
 	}
-	if (g->o.packets && g->pl.n_ev > (g->o.storm.servers ? g->o.packets - 1000 : g->o.packets / 2)) {
+	if (g->o.packets &&
+	    g->pl.n_ev > (g->o.storm.servers ? g->o.packets - 1000 : g->o.packets / 2)) {
 		fprintf(stderr, "gen: %" PRIu64 " packets are too few for %zu planted ones\n",
 			g->o.packets, g->pl.n_ev);
 		bg_free(b);

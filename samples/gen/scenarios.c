@@ -526,7 +526,8 @@ static void sc_storm(struct ctx *c, const struct storm *s)
 			 "storm: one of %u dead resolvers, every request refused", s->servers);
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t t = rng_span(&c->r, a, b);
-			struct event q = mk_request(c, t, cl[rng_below(&c->r, CLIENTS)], srv, &SVC_DNS, 53);
+			struct event q =
+			    mk_request(c, t, cl[rng_below(&c->r, CLIENTS)], srv, &SVC_DNS, 53);
 			push(c, &q, f, ROLE_REQ);
 			struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 			push(c, &e, f, ROLE_ERR);

@@ -30,8 +30,7 @@ int tc_vlan_push(struct __sk_buff *skb)
 {
 	if (skb->vlan_present)
 		return TC_ACT_OK;
-	bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q),
-			  (VLAN_PRIO << 13) | (VLAN_ID & 0x0fff));
+	bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), (VLAN_PRIO << 13) | (VLAN_ID & 0x0fff));
 	return TC_ACT_OK;
 }
 

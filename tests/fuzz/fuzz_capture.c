@@ -31,8 +31,9 @@ static void read_all(const char *path, uint8_t mode)
 {
 	char errbuf[CAP_ERRBUF_SIZE], hash[33];
 	struct cap_reader *r = NULL;
-	struct cap_options o = { .force_libpcap = mode & 4, .read_size = (mode & 8) ? 7 : 0,
-				 .filter = (mode & 16) ? "udp or icmp or icmp6" : NULL };
+	struct cap_options o = {.force_libpcap = mode & 4,
+				.read_size = (mode & 8) ? 7 : 0,
+				.filter = (mode & 16) ? "udp or icmp or icmp6" : NULL};
 	if (cap_open(path, &o, &r, errbuf) < 0) {
 		if (r || !memchr(errbuf, '\0', sizeof errbuf) || !errbuf[0])
 			__builtin_trap(); /* a refusal always says why */

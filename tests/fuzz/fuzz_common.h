@@ -36,7 +36,7 @@ static inline uint8_t *fuzz_compress(const uint8_t *data, size_t size, int mode,
 {
 	uint8_t *out = NULL;
 	if (mode == 1) {
-		z_stream z = { 0 };
+		z_stream z = {0};
 		if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 			return NULL;
 		size_t cap = deflateBound(&z, size) + 32;

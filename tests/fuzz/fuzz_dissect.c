@@ -2,8 +2,8 @@
 // Build and run from the repository root (line comments: the globs would end a block comment):
 //   mkdir -p build/fuzz/corpus build/fuzz/seeds
 //   clang -std=c17 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
-//         -fno-sanitize-recover=all -o build/fuzz/fuzz_dissect dissectors/*.c tests/fuzz/fuzz_dissect.c
-//         (one command)
+//         -fno-sanitize-recover=all -o build/fuzz/fuzz_dissect dissectors/*.c
+//         tests/fuzz/fuzz_dissect.c (one command)
 //   python3 tests/fuzz/pcap_extract.py seeds build/fuzz/seeds ../shared/corpus/*/*.pcap
 //   build/fuzz/fuzz_dissect -max_total_time=120 build/fuzz/corpus build/fuzz/seeds
 //
@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Same order as FUZZ_LINKTYPES in pcap_extract.py. */
-static const int LINKTYPES[] = { 0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9 };
+static const int LINKTYPES[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9};
 
 static void check_span(struct pm_span sp, const uint8_t *frame, size_t len)
 {

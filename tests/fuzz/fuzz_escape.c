@@ -89,7 +89,8 @@ static void check_safe_utf8(const uint8_t *s, size_t n)
 		    (cp >= 0xd800 && cp <= 0xdfff))
 			__builtin_trap();
 		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-		    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+		    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+		    cp == 0xfeff)
 			__builtin_trap();
 		i += len;
 	}
@@ -135,7 +136,8 @@ static void check_bytes(const uint8_t *data, size_t size, uint8_t *scratch)
 	if (n != 2 * size)
 		__builtin_trap();
 	for (size_t i = 0; i < n; i++)
-		if (hexval(out[i]) < 0 || (uint8_t)hexval(out[i]) != (i % 2 ? data[i / 2] & 15 : data[i / 2] >> 4))
+		if (hexval(out[i]) < 0 ||
+		    (uint8_t)hexval(out[i]) != (i % 2 ? data[i / 2] & 15 : data[i / 2] >> 4))
 			__builtin_trap();
 	free(out);
 }
@@ -143,7 +145,7 @@ static void check_bytes(const uint8_t *data, size_t size, uint8_t *scratch)
 /* The C string the writers get: the input up to its first NUL. */
 static void check_html(const char *in)
 {
-	static const char *ENT[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&#39;" };
+	static const char *ENT[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
 	static const char RAW[] = "&<>\"'";
 	char *buf = NULL;
 	size_t len = 0;

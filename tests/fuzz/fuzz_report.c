@@ -28,7 +28,7 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
 {
 	struct fz *f = arg;
-	struct corr_link link = { .flow = -1 };
+	struct corr_link link = {.flow = -1};
 	if (d->kind == PK_UDP) {
 		corr_udp(f->corr, ts, d);
 		return 0;
@@ -43,11 +43,11 @@ static void store_capture(sqlite3 *db, const char *path)
 {
 	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE], hash[33];
 	struct cap_reader *r = NULL;
-	struct cap_options o = { 0 };
+	struct cap_options o = {0};
 	struct scan_stats st;
 	if (cap_open(path, &o, &r, errbuf) < 0)
 		return;
-	struct fz f = { .corr = corr_new(256, 1024) };
+	struct fz f = {.corr = corr_new(256, 1024)};
 	f.store = f.corr ? store_begin(db, "main", "fuzz.pcap", NULL, errbuf) : NULL;
 	if (!f.store)
 		__builtin_trap();
@@ -56,10 +56,16 @@ static void store_capture(sqlite3 *db, const char *path)
 		__builtin_trap();
 	cap_content_hash(r, hash);
 	struct capture_facts facts = {
-		.size = 0, .hash = hash, .format = cap_format_name(r),
-		.link_name = cap_linktype_name(r), .read_error = rc < 0 ? cap_error(r) : NULL,
-		.link_type = cap_linktype(r), .precision = cap_precision(r),
-		.snaplen = cap_snaplen(r), .stats = &st, .corr = f.corr,
+	    .size = 0,
+	    .hash = hash,
+	    .format = cap_format_name(r),
+	    .link_name = cap_linktype_name(r),
+	    .read_error = rc < 0 ? cap_error(r) : NULL,
+	    .link_type = cap_linktype(r),
+	    .precision = cap_precision(r),
+	    .snaplen = cap_snaplen(r),
+	    .stats = &st,
+	    .corr = f.corr,
 	};
 	if (store_finish(f.store, &facts, errbuf) < 0)
 		__builtin_trap();
@@ -83,11 +89,11 @@ static void check_output(const char *buf, size_t len, enum report_format fmt)
 static void write_reports(sqlite3 *db)
 {
 	static const struct report_options OPTS[] = {
-		{ .format = REPORT_TEXT, .version = "fuzz" },
-		{ .format = REPORT_HTML, .version = "fuzz" },
-		{ .format = REPORT_JSON, .version = "fuzz" },
-		{ .format = REPORT_CSV, .version = "fuzz" },
-		{ .format = REPORT_CSV, .csv_events = true, .version = "fuzz" },
+	    {.format = REPORT_TEXT, .version = "fuzz"},
+	    {.format = REPORT_HTML, .version = "fuzz"},
+	    {.format = REPORT_JSON, .version = "fuzz"},
+	    {.format = REPORT_CSV, .version = "fuzz"},
+	    {.format = REPORT_CSV, .csv_events = true, .version = "fuzz"},
 	};
 	char errbuf[REPORT_ERRBUF_SIZE];
 	for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++) {
@@ -116,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	store_capture(db, path);
 	close(fd);
-	if (diagnose_rebuild(db, &(struct diagnose_kb){ kb_service_for_port }, errbuf) < 0)
+	if (diagnose_rebuild(db, &(struct diagnose_kb){kb_service_for_port}, errbuf) < 0)
 		__builtin_trap();
 	write_reports(db);
 	sqlite3_close(db);

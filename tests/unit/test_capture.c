@@ -690,7 +690,7 @@ Test(capture, legacy_hash_known_values_and_splits)
 		legacy_hash128_init(&parts);
 		for (size_t off = 0; off < sizeof data; off += step)
 			legacy_hash128_update(&parts, data + off,
-				       sizeof data - off < step ? sizeof data - off : step);
+					      sizeof data - off < step ? sizeof data - off : step);
 		legacy_hash128_hex(&parts, b);
 		cr_expect_str_eq(a, b, "split every %zu bytes", step);
 	}
@@ -755,7 +755,8 @@ static void packet_hashes(const char *path, char xxh[33], char legacy[33])
 	XXH3_128bits_update(x, head, 4);
 	legacy_hash128_update(&l, head, 4);
 	while (pcap_next_ex(p, &h, &data) == 1) {
-		put_le(head, (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u, 8);
+		put_le(head, (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec / 1000u,
+		       8);
 		put_le(head + 8, h->caplen, 4);
 		put_le(head + 12, h->len, 4);
 		XXH3_128bits_update(x, head, sizeof head);
@@ -778,8 +779,8 @@ struct hashes {
 
 static struct hashes reader_hashes(const char *path, size_t read_size)
 {
-	struct cap_options opt = {.legacy_packet_hash = true, .sha256 = true,
-				  .read_size = read_size};
+	struct cap_options opt = {
+	    .legacy_packet_hash = true, .sha256 = true, .read_size = read_size};
 	struct hashes o = {0};
 	struct cap_reader *r;
 	struct cap_pkt p;
@@ -988,8 +989,8 @@ static void note(const char *path, const char *err, void *arg)
 }
 
 /* A classic pcap file header (microseconds, little-endian, Ethernet): what the walk looks for. */
-static const uint8_t PCAP_HEAD[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
-				      0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
+static const uint8_t PCAP_HEAD[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,	  4, 0, 0, 0, 0, 0,
+				      0,    0,	  0,	0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
 
 static void write_file(const char *p, const void *data, size_t len)
 {
@@ -1075,18 +1076,25 @@ Test(capture, sniff_magic_after_decompression)
 	char base[] = "/tmp/pm-sniff-XXXXXX", p[256], why[CAP_ERRBUF_SIZE];
 	uint8_t z[256];
 	cr_assert_not_null(mkdtemp(base));
-	static const struct { const char *name; int zip; const void *data; size_t len;
-			      enum cap_sniff want; const char *why; } C[] = {
-		{"a.pcap", 0, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
-		{"b.pcap.gz", 1, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
-		{"c.pcap.zst", 2, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
-		{"ng.pcapng", 0, "\x0a\x0d\x0d\x0a\x1c\0\0\0", 8, CAP_SNIFF_CAPTURE, NULL},
-		{"empty", 0, "", 0, CAP_SNIFF_NOT_CAPTURE, "empty file"},
-		{"tiny", 0, "\xd4\xc3\xb2", 3, CAP_SNIFF_NOT_CAPTURE, "3 bytes, too short"},
-		{"notes.txt", 0, "hello\n", 6, CAP_SNIFF_NOT_CAPTURE, "(starts with 68 65 6c 6c)"},
-		{"log.json.gz", 1, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "gzip data, not a pcap"},
-		{"log.zst", 2, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "zstd data, not a pcap"},
-		{"cut.gz", 3, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_NOT_CAPTURE, "does not decompress"},
+	static const struct {
+		const char *name;
+		int zip;
+		const void *data;
+		size_t len;
+		enum cap_sniff want;
+		const char *why;
+	} C[] = {
+	    {"a.pcap", 0, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+	    {"b.pcap.gz", 1, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+	    {"c.pcap.zst", 2, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_CAPTURE, NULL},
+	    {"ng.pcapng", 0, "\x0a\x0d\x0d\x0a\x1c\0\0\0", 8, CAP_SNIFF_CAPTURE, NULL},
+	    {"empty", 0, "", 0, CAP_SNIFF_NOT_CAPTURE, "empty file"},
+	    {"tiny", 0, "\xd4\xc3\xb2", 3, CAP_SNIFF_NOT_CAPTURE, "3 bytes, too short"},
+	    {"notes.txt", 0, "hello\n", 6, CAP_SNIFF_NOT_CAPTURE, "(starts with 68 65 6c 6c)"},
+	    {"log.json.gz", 1, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "gzip data, not a pcap"},
+	    {"log.zst", 2, "{\"a\":1}", 7, CAP_SNIFF_NOT_CAPTURE, "zstd data, not a pcap"},
+	    {"cut.gz", 3, PCAP_HEAD, sizeof PCAP_HEAD, CAP_SNIFF_NOT_CAPTURE,
+	     "does not decompress"},
 	};
 	for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
 		size_t n = C[i].len;
@@ -1094,8 +1102,9 @@ Test(capture, sniff_magic_after_decompression)
 		snprintf(p, sizeof p, "%s/%s", base, C[i].name);
 		if (C[i].zip == 1 || C[i].zip == 3) {
 			z_stream zs = {0};
-			cr_assert_eq(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
-						  Z_DEFAULT_STRATEGY), Z_OK);
+			cr_assert_eq(
+			    deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+			    Z_OK);
 			zs.next_in = (Bytef *)data, zs.avail_in = (uInt)n;
 			zs.next_out = z, zs.avail_out = sizeof z;
 			cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);

@@ -31,12 +31,13 @@ __attribute__((format(printf, 1, 2))) static void sql(const char *fmt, ...)
 	cr_assert_eq(sqlite3_exec(db, buf, NULL, NULL, &msg), SQLITE_OK, "%s: %s", buf, msg);
 }
 
-#define S(x) ((long long)(x) * 1000000000LL)
+#define S(x) ((long long)(x)*1000000000LL)
 
 static void capture(int id, long long first, long long last)
 {
 	sql("INSERT INTO captures (id, path, content_hash, format, precision, first_ns, last_ns)"
-	    " VALUES (%d, 'c%d.pcap', 'h%d', 'pcap', 6, %lld, %lld)", id, id, id, first, last);
+	    " VALUES (%d, 'c%d.pcap', 'h%d', 'pcap', 6, %lld, %lld)",
+	    id, id, id, first, last);
 }
 
 /* A port unreachable from `rep` (ttl) quoting src:sport -> dst:dport. */
@@ -46,15 +47,18 @@ static void unreach(int cap, long long ts, const char *rep, int ttl, const char 
 	sql("INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
 	    " type, code, proto, src, sport, dst, dport, quote_len, quote_ip_len, role, orig_seen)"
 	    " VALUES (%d, 1, %lld, '%s', '%s', %d, 'icmp', 3, 3, 17, '%s', %d, '%s', %d, 60, 60,"
-	    " '%s', 1)", cap, ts, rep, src, ttl, src, sport, dst, dport, role);
+	    " '%s', 1)",
+	    cap, ts, rep, src, ttl, src, sport, dst, dport, role);
 }
 
-static void time_exceeded(int cap, long long ts, const char *rep, const char *src,
-			  const char *dst, int dport)
+static void time_exceeded(int cap, long long ts, const char *rep, const char *src, const char *dst,
+			  int dport)
 {
 	sql("INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
-	    " type, code, proto, src, sport, dst, dport, quote_ttl) VALUES (%d, 1, %lld, '%s', '%s',"
-	    " 64, 'icmp', 11, 0, 17, '%s', 40000, '%s', %d, 1)", cap, ts, rep, src, src, dst, dport);
+	    " type, code, proto, src, sport, dst, dport, quote_ttl) VALUES (%d, 1, %lld, '%s', "
+	    "'%s',"
+	    " 64, 'icmp', 11, 0, 17, '%s', 40000, '%s', %d, 1)",
+	    cap, ts, rep, src, src, dst, dport);
 }
 
 /* Endpoint statistics: rx/tx counts, first/last tx, errors window. */
@@ -62,18 +66,18 @@ static void endpoint(int cap, const char *ip, int port, long long rx, long long 
 		     long long first_tx, long long last_tx, const char *app)
 {
 	sql("INSERT INTO endpoints (capture_id, ip, port, rx_packets, tx_packets, first_tx_ns,"
-	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, NULL, NULL, %s%s%s)", cap, ip, port,
-	    rx, tx, app ? "'" : "", app ? app : "NULL", app ? "'" : "");
+	    " last_tx_ns, app) VALUES (%d, '%s', %d, %lld, %lld, NULL, NULL, %s%s%s)",
+	    cap, ip, port, rx, tx, app ? "'" : "", app ? app : "NULL", app ? "'" : "");
 	if (tx)
 		sql("UPDATE endpoints SET first_tx_ns = %lld, last_tx_ns = %lld, first_rx_ns = %lld"
-		    " WHERE capture_id = %d AND ip = '%s' AND port = %d", first_tx, last_tx,
-		    rx ? first_tx - 1 : 0, cap, ip, port);
+		    " WHERE capture_id = %d AND ip = '%s' AND port = %d",
+		    first_tx, last_tx, rx ? first_tx - 1 : 0, cap, ip, port);
 }
 
 static int rebuild(void)
 {
 	char err[DB_ERRBUF_SIZE];
-	int n = diagnose_rebuild(db, &(struct diagnose_kb){ kb_service_for_port }, err);
+	int n = diagnose_rebuild(db, &(struct diagnose_kb){kb_service_for_port}, err);
 	cr_assert_geq(n, 0, "%s", err);
 	return n;
 }
@@ -84,7 +88,8 @@ static const char *finding(const char *ip, int port, const char *col)
 	static char out[4096];
 	char q[256];
 	sqlite3_stmt *st;
-	snprintf(q, sizeof q, "SELECT %s FROM findings WHERE server_ip = ?1 AND server_port = ?2", col);
+	snprintf(q, sizeof q, "SELECT %s FROM findings WHERE server_ip = ?1 AND server_port = ?2",
+		 col);
 	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
 	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, port);
@@ -101,7 +106,8 @@ Test(diagnose, service_down_when_nothing_answers)
 {
 	capture(1, S(100), S(400));
 	for (int i = 0; i < 3; i++)
-		unreach(1, S(101 + i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53, "request");
+		unreach(1, S(101 + i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53,
+			"request");
 	endpoint(1, "192.0.2.53", 53, 3, 0, 0, 0, "dns");
 	cr_assert_eq(rebuild(), 1);
 	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "service-down");
@@ -194,7 +200,8 @@ Test(diagnose, late_reply_is_keyed_on_the_server)
 	unreach(1, S(104), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40001, "reply");
 	/* Each answer came 2 s after its request: later than a client waits. */
 	sql("UPDATE events SET other_delay_ns = %lld, other_wait_ns = %lld, other_run = 1,"
-	    " hint = 'dns A example.com'", S(2), S(2));
+	    " hint = 'dns A example.com'",
+	    S(2), S(2));
 	cr_assert_eq(rebuild(), 1);
 	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "late-reply");
 	cr_assert_str_eq(finding("192.0.2.53", 53, "clients"), "[\"192.0.2.10\"]");
@@ -205,8 +212,10 @@ Test(diagnose, traceroute_one_finding_per_source_and_target)
 {
 	capture(1, S(100), S(400));
 	time_exceeded(1, S(101), "192.0.2.1", "192.0.2.10", "198.51.100.20", 33434);
-	unreach(1, S(102), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33435, "request");
-	unreach(1, S(103), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33436, "request");
+	unreach(1, S(102), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33435,
+		"request");
+	unreach(1, S(103), "198.51.100.20", 63, "192.0.2.10", 40000, "198.51.100.20", 33436,
+		"request");
 	cr_assert_eq(rebuild(), 1);
 	cr_assert_str_eq(finding("198.51.100.20", 33434, "diagnosis"), "traceroute");
 	cr_assert_str_eq(finding("198.51.100.20", 33434, "ports"), "3");
@@ -216,7 +225,8 @@ Test(diagnose, traceroute_one_finding_per_source_and_target)
 Test(diagnose, a_lone_high_port_refusal_is_not_a_traceroute)
 {
 	capture(1, S(100), S(400));
-	unreach(1, S(102), "198.51.100.20", 64, "192.0.2.10", 40000, "198.51.100.20", 33434, "request");
+	unreach(1, S(102), "198.51.100.20", 64, "192.0.2.10", 40000, "198.51.100.20", 33434,
+		"request");
 	sql("UPDATE events SET quote_ttl = 60");
 	rebuild();
 	/* One datagram from a sender the host never answered, to a port no service uses. */
@@ -227,7 +237,8 @@ Test(diagnose, scan_needs_ten_ports)
 {
 	capture(1, S(100), S(400));
 	for (int p = 1; p <= 9; p++)
-		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p, "request");
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p,
+			"request");
 	cr_assert_eq(rebuild(), 9);
 	unreach(1, S(101), "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", 10, "request");
 	cr_assert_eq(rebuild(), 1);
@@ -247,7 +258,8 @@ Test(diagnose, firewall_reject_by_address)
 Test(diagnose, firewall_reject_by_ttl)
 {
 	capture(1, S(100), S(400));
-	unreach(1, S(101), "198.51.100.53", 254, "192.0.2.10", 40000, "198.51.100.53", 53, "request");
+	unreach(1, S(101), "198.51.100.53", 254, "192.0.2.10", 40000, "198.51.100.53", 53,
+		"request");
 	sql("INSERT INTO host_ttls VALUES (1, '198.51.100.53', 61, 10)");
 	rebuild();
 	cr_assert_str_eq(finding("198.51.100.53", 53, "diagnosis"), "firewall-reject");
@@ -262,7 +274,8 @@ Test(diagnose, rate_limited_is_secondary)
 {
 	capture(1, S(100), S(400));
 	for (int i = 0; i < 6; i++)
-		unreach(1, S(101), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53, "request");
+		unreach(1, S(101), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53,
+			"request");
 	endpoint(1, "192.0.2.53", 53, 60, 0, 0, 0, "dns");
 	sql("UPDATE endpoints SET rx_unanswered = 60, errors = 6");
 	rebuild();
@@ -320,14 +333,16 @@ Test(diagnose, reply_from_an_answering_service_on_a_high_port_is_late)
 static void timing(long long delay_ns, long long wait_ns, int run, int fwd, int rev)
 {
 	sql("UPDATE events SET other_delay_ns = %lld, other_wait_ns = %lld, other_run = %d,"
-	    " fwd_before = %d, rev_before = %d", delay_ns, wait_ns, run, fwd, rev);
+	    " fwd_before = %d, rev_before = %d",
+	    delay_ns, wait_ns, run, fwd, rev);
 }
 
 Test(diagnose, a_quick_refused_answer_is_a_duplicate_not_a_late_reply)
 {
 	capture(1, S(100), S(400));
 	for (int i = 0; i < 3; i++)
-		unreach(1, S(102 + i), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40000 + i, "reply");
+		unreach(1, S(102 + i), "192.0.2.10", 64, "192.0.2.53", 53, "192.0.2.10", 40000 + i,
+			"reply");
 	sql("UPDATE events SET hint = 'dns A example.com'");
 	timing(45000000LL, 45000000LL, 1, 1, 1);
 	endpoint(1, "192.0.2.53", 53, 10, 10, S(100), S(300), "dns");
@@ -350,7 +365,8 @@ Test(diagnose, the_tail_of_a_media_conversation_is_stream_ended)
 {
 	capture(1, S(100), S(400));
 	for (int i = 0; i < 4; i++)
-		unreach(1, S(200) + i, "192.0.2.10", 64, "198.51.100.7", 5004, "192.0.2.10", 40002, "reply");
+		unreach(1, S(200) + i, "192.0.2.10", 64, "198.51.100.7", 5004, "192.0.2.10", 40002,
+			"reply");
 	timing(20000000LL, 20000000LL, 1, 150, 140);
 	sql("UPDATE events SET hint = 'rtp pt 0'");
 	endpoint(1, "198.51.100.7", 5004, 140, 154, S(100), S(200), "rtp");
@@ -361,8 +377,8 @@ Test(diagnose, the_tail_of_a_media_conversation_is_stream_ended)
 	/* Refused the other way round: the responder closed, the caller still sent. */
 	sql("DELETE FROM events; DELETE FROM endpoints");
 	for (int i = 0; i < 3; i++)
-		unreach(1, S(200) + i, "198.51.100.8", 64, "192.0.2.11", 40004, "198.51.100.8", 5006,
-			"request");
+		unreach(1, S(200) + i, "198.51.100.8", 64, "192.0.2.11", 40004, "198.51.100.8",
+			5006, "request");
 	timing(20000000LL, 20000000LL, 1, 150, 140);
 	rebuild();
 	cr_assert_str_eq(finding("198.51.100.8", 5006, "diagnosis"), "stream-ended");
@@ -385,10 +401,12 @@ Test(diagnose, spam_and_single_shots_are_unsolicited_never_a_service_to_start)
 Test(diagnose, a_peer_to_peer_client_probing_a_departed_peer_is_unsolicited)
 {
 	capture(1, S(100), S(400));
-	unreach(1, S(101), "198.51.100.40", 127, "192.0.2.15", 28681, "198.51.100.40", 7890, "request");
+	unreach(1, S(101), "198.51.100.40", 127, "192.0.2.15", 28681, "198.51.100.40", 7890,
+		"request");
 	sql("UPDATE events SET rev_before = 0");
 	sql("INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip, server_port,"
-	    " c2s_packets, s2c_packets) VALUES (1, 1, '192.0.2.15', 28681, '198.51.100.40', 7890, 3, 0)");
+	    " c2s_packets, s2c_packets) VALUES (1, 1, '192.0.2.15', 28681, '198.51.100.40', 7890, "
+	    "3, 0)");
 	sql("UPDATE events SET flow_id = 1");
 	/* The refused datagram's socket had sent to 40 peers when it was refused. */
 	sql("UPDATE events SET sender_peers = 40");
@@ -410,7 +428,8 @@ Test(diagnose, reflected_flood_is_one_finding_per_victim)
 	for (int i = 1; i <= 12; i++) {
 		char src[32];
 		snprintf(src, sizeof src, "203.0.113.%d", i);
-		unreach(1, S(101) + i, "192.0.2.99", 64, src, 161, "192.0.2.99", 30000 + i * 7, "reply");
+		unreach(1, S(101) + i, "192.0.2.99", 64, src, 161, "192.0.2.99", 30000 + i * 7,
+			"reply");
 	}
 	rebuild();
 	cr_assert_str_eq(finding("192.0.2.99", 161, "diagnosis"), "reflection");
@@ -441,11 +460,13 @@ Test(diagnose, answering_the_same_clients_between_refusals_is_intermittent)
 {
 	capture(1, S(100), S(400));
 	for (int i = 0; i < 4; i++)
-		unreach(1, S(110 + 10 * i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53", 53,
-			"request");
+		unreach(1, S(110 + 10 * i), "192.0.2.53", 64, "192.0.2.10", 40000 + i, "192.0.2.53",
+			53, "request");
 	endpoint(1, "192.0.2.53", 53, 80, 76, S(100), S(300), "dns");
-	sql("UPDATE endpoints SET tx_before_err_ns = %lld, tx_after_err_ns = %lld, tx_during_err = 30,"
-	    " tx_refused_during = 20, tx_other_during = 10, errors = 4", S(105), S(141));
+	sql("UPDATE endpoints SET tx_before_err_ns = %lld, tx_after_err_ns = %lld, tx_during_err = "
+	    "30,"
+	    " tx_refused_during = 20, tx_other_during = 10, errors = 4",
+	    S(105), S(141));
 	rebuild();
 	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "intermittent");
 	cr_assert_str_eq(finding("192.0.2.53", 53, "outage_start_ns"), "");
@@ -460,7 +481,8 @@ Test(diagnose, a_scan_counts_probed_ports_not_only_refused_ones)
 {
 	capture(1, S(100), S(400));
 	for (int p = 1; p <= 6; p++)
-		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p, "request");
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p,
+			"request");
 	for (int p = 1; p <= 22; p++) {
 		endpoint(1, "192.0.2.53", p, 1, 0, 0, 0, NULL);
 		sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', %d, '203.0.113.66')", p);
@@ -476,8 +498,8 @@ Test(diagnose, one_error_seen_at_two_capture_points_counts_once)
 	capture(2, S(100), S(400));
 	for (int c = 1; c <= 2; c++)
 		for (int i = 0; i < 3; i++)
-			unreach(c, S(101 + i) + c * 1000, "192.0.2.53", 64 - c, "192.0.2.10", 40000 + i,
-				"192.0.2.53", 53, "request");
+			unreach(c, S(101 + i) + c * 1000, "192.0.2.53", 64 - c, "192.0.2.10",
+				40000 + i, "192.0.2.53", 53, "request");
 	sql("UPDATE events SET icmp_cksum = 1000 + sport, quote_ip_id = sport");
 	rebuild();
 	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "3");

@@ -61,7 +61,7 @@ void pk_put16(struct pkt *p, size_t off, uint16_t v)
 size_t pk_eth(struct pkt *p, uint16_t etype)
 {
 	size_t off = p->n;
-	static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2 };
+	static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2};
 	pk_bytes(p, macs, sizeof macs);
 	pk_be16(p, etype);
 	return off;
@@ -272,7 +272,8 @@ uint64_t an_bit(enum anomaly a)
 uint8_t *guard_region(size_t *page_out)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *m =
+	    mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	if (mprotect(m + page, page, PROT_NONE) != 0) {

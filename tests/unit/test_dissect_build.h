@@ -19,7 +19,7 @@ void pk_be32(struct pkt *p, uint32_t v);
 void pk_le32(struct pkt *p, uint32_t v);
 void pk_bytes(struct pkt *p, const void *src, size_t n);
 void pk_fill(struct pkt *p, uint8_t v, size_t n);
-void pk_str(struct pkt *p, const char *s);	/* without the NUL */
+void pk_str(struct pkt *p, const char *s); /* without the NUL */
 void pk_put16(struct pkt *p, size_t off, uint16_t v);
 
 /* Ethernet II with fixed MACs; returns the offset of the header. */

@@ -93,7 +93,7 @@ Test(dissect_dns, name_255_ok_256_too_long)
 	struct pkt p;
 	struct app_hint h;
 	uint64_t an = 0;
-	static const uint8_t ok[] = { 63, 63, 63, 61 };
+	static const uint8_t ok[] = {63, 63, 63, 61};
 	size_t n = labels(name, ok, 4);
 	cr_assert_eq(n, 255);
 	msg_with_name(&p, name, n, 1);
@@ -101,7 +101,7 @@ Test(dissect_dns, name_255_ok_256_too_long)
 	cr_assert_eq(an, 0);
 	cr_assert_eq(h.dns_qname_len, 253);
 	cr_assert_eq(strlen((const char *)h.dns_qname), 253);
-	static const uint8_t bad[] = { 63, 63, 63, 62 };
+	static const uint8_t bad[] = {63, 63, 63, 62};
 	n = labels(name, bad, 4);
 	msg_with_name(&p, name, n, 1);
 	cr_assert_eq(dissect_dns(p.b, p.n, &h, &an), -2);
@@ -119,19 +119,19 @@ Test(dissect_dns, name_255_ok_256_too_long)
 
 Test(dissect_dns, bad_pointers_in_the_question)
 {
-	static const uint8_t forward[] = { 1, 'a', 0xc0, 40, 0 };
-	static const uint8_t self[] = { 0xc0, 12 };
-	static const uint8_t to_label[] = { 1, 'a', 0xc0, 12 }; /* loop onto its own start */
-	static const uint8_t into_header[] = { 0xc0, 2 };
+	static const uint8_t forward[] = {1, 'a', 0xc0, 40, 0};
+	static const uint8_t self[] = {0xc0, 12};
+	static const uint8_t to_label[] = {1, 'a', 0xc0, 12}; /* loop onto its own start */
+	static const uint8_t into_header[] = {0xc0, 2};
 	const struct {
 		const uint8_t *b;
 		size_t n;
 		size_t name_len;
 	} cases[] = {
-		{ forward, sizeof forward, 1 },
-		{ self, sizeof self, 0 },
-		{ to_label, sizeof to_label, 1 },
-		{ into_header, sizeof into_header, 0 },
+	    {forward, sizeof forward, 1},
+	    {self, sizeof self, 0},
+	    {to_label, sizeof to_label, 1},
+	    {into_header, sizeof into_header, 0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct pkt p;
@@ -149,7 +149,7 @@ Test(dissect_dns, bad_pointers_in_the_question)
 Test(dissect_dns, backward_pointers_loops_and_jump_cap)
 {
 	/* Names later in a message: 12 "a" -> root; 20 "b" + ptr 12; 30 "c" + ptr 20. */
-	uint8_t m[64] = { 0 };
+	uint8_t m[64] = {0};
 	m[12] = 1, m[13] = 'a', m[14] = 0;
 	m[20] = 1, m[21] = 'b', m[22] = 0xc0, m[23] = 12;
 	m[30] = 1, m[31] = 'c', m[32] = 0xc0, m[33] = 20;
@@ -166,7 +166,7 @@ Test(dissect_dns, backward_pointers_loops_and_jump_cap)
 	cr_assert_eq(an, an_bit(AN_DNS_BAD_POINTER));
 	cr_assert_str_eq((const char *)h.dns_qname, "c.b.a");
 	/* a chain of backward pointers: 16 jumps are followed, 17 are not */
-	uint8_t chain[12 + 2 + 2 * 17] = { 0 };
+	uint8_t chain[12 + 2 + 2 * 17] = {0};
 	chain[12] = 0; /* root */
 	for (size_t i = 1; i <= 17; i++) {
 		chain[12 + 2 * i] = 0xc0;
@@ -181,8 +181,8 @@ Test(dissect_dns, backward_pointers_loops_and_jump_cap)
 
 Test(dissect_dns, hostile_bytes_are_kept_raw)
 {
-	static const uint8_t name[] = { 8, '<', 's', 'c', 'r', 'i', 'p', 't', '>', 4, 0x1b, '[', '2',
-					'J', 3, 'a', '.', 'b', 0 };
+	static const uint8_t name[] = {8,    '<', 's', 'c', 'r', 'i', 'p', 't', '>', 4,
+				       0x1b, '[', '2', 'J', 3,	 'a', '.', 'b', 0};
 	struct pkt p;
 	struct app_hint h;
 	uint64_t an = 0;
@@ -193,7 +193,7 @@ Test(dissect_dns, hostile_bytes_are_kept_raw)
 	cr_assert_eq(memcmp(h.dns_qname, "<script>.\x1b[2J.a.b", 17), 0);
 	str_is(&h, "dns TXT <script>.\x1b[2J.a.b");
 	/* a NUL inside a label: kept in dns_qname, the text form stops there */
-	static const uint8_t nul[] = { 3, 'a', 0, 'b', 0 };
+	static const uint8_t nul[] = {3, 'a', 0, 'b', 0};
 	msg_with_name(&p, nul, sizeof nul, 1);
 	cr_assert_eq(dissect_dns(p.b, p.n, &h, &an), 0);
 	cr_assert_eq(h.dns_qname_len, 3);
@@ -240,7 +240,7 @@ Test(dissect_dns, no_question_and_root)
 	cr_assert_not(h.dns_has_question);
 	cr_assert_eq(h.dns_flags, 0x8180);
 	str_is(&h, "dns");
-	static const uint8_t root[] = { 0 };
+	static const uint8_t root[] = {0};
 	msg_with_name(&p, root, 1, 2);
 	cr_assert_eq(dissect_dns(p.b, p.n, &h, &an), 0);
 	cr_assert(h.dns_has_question);
@@ -273,7 +273,7 @@ Test(dissect_hint, dns_by_payload_and_port)
 	pk_init(&p);
 	pk_dns_query(&p, 2, "printer.local", 12);
 	/* a whole question is DNS on any port: 8053 and 40001 as much as 53 */
-	static const uint16_t dns_ports[] = { 53, 5353, 5355, 8053, 40001 };
+	static const uint16_t dns_ports[] = {53, 5353, 5355, 8053, 40001};
 	for (size_t i = 0; i < sizeof dns_ports / sizeof dns_ports[0]; i++) {
 		dissect_app_hint(p.b, p.n, 40000, dns_ports[i], &h, &an);
 		str_is(&h, "dns PTR printer.local");
@@ -340,7 +340,7 @@ Test(dissect_hint, dns_near_misses)
 	dissect_app_hint(bad.b, bad.n, 40000, 8053, &h, &an);
 	cr_assert_eq(h.kind, HINT_NONE);
 	/* an empty message: nmap's server status request is DNS, twelve zero bytes are not */
-	static const uint8_t status[12] = { 0x00, 0x00, 0x10, 0x00 };
+	static const uint8_t status[12] = {0x00, 0x00, 0x10, 0x00};
 	static const uint8_t zeros[12];
 	dissect_app_hint(status, sizeof status, 61374, 53, &h, &an);
 	str_is(&h, "dns");
@@ -390,14 +390,19 @@ Test(dissect_hint, ntp)
 		enum hint_kind kind;
 		const char *text;
 	} cases[] = {
-		{ 0x23, HINT_NTP, "ntp v4 client" },   { 0x24, HINT_NTP, "ntp v4 server" },
-		{ 0x1c, HINT_NTP, "ntp v3 server" },   { 0xe3, HINT_NTP, "ntp v4 client" },
-		{ 0x16, HINT_NTP, "ntp v2 control" },  { 0x0f, HINT_NTP, "ntp v1 private" },
-		{ 0x21, HINT_NTP, "ntp v4 symmetric-active" }, { 0x25, HINT_NTP, "ntp v4 broadcast" },
-		{ 0x03, HINT_NONE, "" },	       { 0x3b, HINT_NONE, "" },
+	    {0x23, HINT_NTP, "ntp v4 client"},
+	    {0x24, HINT_NTP, "ntp v4 server"},
+	    {0x1c, HINT_NTP, "ntp v3 server"},
+	    {0xe3, HINT_NTP, "ntp v4 client"},
+	    {0x16, HINT_NTP, "ntp v2 control"},
+	    {0x0f, HINT_NTP, "ntp v1 private"},
+	    {0x21, HINT_NTP, "ntp v4 symmetric-active"},
+	    {0x25, HINT_NTP, "ntp v4 broadcast"},
+	    {0x03, HINT_NONE, ""},
+	    {0x3b, HINT_NONE, ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		uint8_t pkt[48] = { cases[i].b };
+		uint8_t pkt[48] = {cases[i].b};
 		struct app_hint h;
 		dissect_app_hint(pkt, sizeof pkt, 123, 123, &h, NULL);
 		cr_assert_eq(h.kind, cases[i].kind, "%#x", cases[i].b);
@@ -413,8 +418,8 @@ Test(dissect_hint, ntp)
 /* SNMP v1/v2c message with the given version, community "public" and PDU tag. */
 static void snmp_msg(struct pkt *p, uint8_t version, uint8_t pdu_tag)
 {
-	static const uint8_t pdu_body[] = { 0x02, 0x01, 0x2a, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00,
-					    0x30, 0x00 };
+	static const uint8_t pdu_body[] = {0x02, 0x01, 0x2a, 0x02, 0x01, 0x00,
+					   0x02, 0x01, 0x00, 0x30, 0x00};
 	pk_init(p);
 	pk_u8(p, 0x30);
 	pk_u8(p, (uint8_t)(3 + 8 + 2 + sizeof pdu_body));
@@ -467,15 +472,15 @@ Test(dissect_hint, snmp_v1_v2c)
 	cr_assert_eq(h.snmp_version, 1);
 	cr_assert_eq(h.snmp_pdu, -1);
 	/* long-form lengths */
-	static const uint8_t longform[] = { 0x30, 0x82, 0x00, 0x10, 0x02, 0x01, 0x01, 0x04, 0x81,
-					    0x02, 'a', 'b', 0xa3, 0x81, 0x00 };
+	static const uint8_t longform[] = {0x30, 0x82, 0x00, 0x10, 0x02, 0x01, 0x01, 0x04,
+					   0x81, 0x02, 'a',  'b',  0xa3, 0x81, 0x00};
 	dissect_app_hint(longform, sizeof longform, 40000, 161, &h, NULL);
 	str_is(&h, "snmp v2c set-request");
 	/* not BER at all */
-	static const uint8_t junk[] = { 0x31, 0x02, 0x02, 0x01 };
+	static const uint8_t junk[] = {0x31, 0x02, 0x02, 0x01};
 	dissect_app_hint(junk, sizeof junk, 40000, 161, &h, NULL);
 	cr_assert_eq(h.kind, HINT_NONE);
-	static const uint8_t too_long_len[] = { 0x30, 0x85, 1, 2, 3, 4, 5, 0x02, 0x01, 0x01 };
+	static const uint8_t too_long_len[] = {0x30, 0x85, 1, 2, 3, 4, 5, 0x02, 0x01, 0x01};
 	dissect_app_hint(too_long_len, sizeof too_long_len, 40000, 161, &h, NULL);
 	cr_assert_eq(h.kind, HINT_NONE);
 }
@@ -483,13 +488,12 @@ Test(dissect_hint, snmp_v1_v2c)
 Test(dissect_hint, snmp_v3_plain_and_encrypted)
 {
 	static const uint8_t plain[] = {
-		0x30, 0x3a, 0x02, 0x01, 0x03,				    /* version 3 */
-		0x30, 0x10, 0x02, 0x03, 0x00, 0xff, 0xe3, 0x02, 0x03, 0x00, 0xff, 0xe3, /* global */
-		0x04, 0x01, 0x04, 0x02, 0x01, 0x03,
-		0x04, 0x10, 0x30, 0x0e, 0x04, 0x00, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, /* USM */
-		0x04, 0x00, 0x04, 0x00, 0x04, 0x00,
-		0x30, 0x11, 0x04, 0x00, 0x04, 0x00,			    /* scoped PDU */
-		0xa0, 0x0b, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x00,
+	    0x30, 0x3a, 0x02, 0x01, 0x03,					    /* version 3 */
+	    0x30, 0x10, 0x02, 0x03, 0x00, 0xff, 0xe3, 0x02, 0x03, 0x00, 0xff, 0xe3, /* global */
+	    0x04, 0x01, 0x04, 0x02, 0x01, 0x03, 0x04, 0x10, 0x30, 0x0e, 0x04, 0x00, 0x02,
+	    0x01, 0x00, 0x02, 0x01, 0x00,					    /* USM */
+	    0x04, 0x00, 0x04, 0x00, 0x04, 0x00, 0x30, 0x11, 0x04, 0x00, 0x04, 0x00, /* scoped PDU */
+	    0xa0, 0x0b, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x00,
 	};
 	struct app_hint h;
 	dissect_app_hint(plain, sizeof plain, 40000, 161, &h, NULL);
@@ -529,18 +533,19 @@ Test(dissect_misc, anomaly_names_are_stable_and_distinct)
 	cr_assert_str_eq(anomaly_name(AN_ICMP_BAD_RFC4884_LEN), "icmp.bad_rfc4884_length");
 	cr_assert_str_eq(anomaly_name(AN_DNS_BAD_POINTER), "dns.bad_pointer");
 	cr_assert_str_eq(anomaly_name(AN__COUNT), "unknown");
-	cr_assert_str_eq(anomaly_name((enum anomaly)-1), "unknown");
+	cr_assert_str_eq(anomaly_name((enum anomaly) - 1), "unknown");
 	for (int a = 0; a < AN__COUNT; a++) {
 		cr_assert_str_neq(anomaly_name((enum anomaly)a), "unknown");
 		cr_assert_not_null(strchr(anomaly_name((enum anomaly)a), '.'));
 		for (int b = 0; b < a; b++)
-			cr_assert_str_neq(anomaly_name((enum anomaly)a), anomaly_name((enum anomaly)b));
+			cr_assert_str_neq(anomaly_name((enum anomaly)a),
+					  anomaly_name((enum anomaly)b));
 	}
 }
 
 Test(dissect_misc, addresses)
 {
-	struct pm_addr a = { 4, { 192, 0, 2, 1 } }, b = a, none = { 0 };
+	struct pm_addr a = {4, {192, 0, 2, 1}}, b = a, none = {0};
 	char buf[46];
 	pm_addr_str(&a, buf, sizeof buf);
 	cr_assert_str_eq(buf, "192.0.2.1");
@@ -552,7 +557,7 @@ Test(dissect_misc, addresses)
 	cr_assert(pm_addr_eq(&none, &none));
 	pm_addr_str(&none, buf, sizeof buf);
 	cr_assert_str_eq(buf, "");
-	struct pm_addr v6 = { 6, { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+	struct pm_addr v6 = {6, {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
 	pm_addr_str(&v6, buf, sizeof buf);
 	cr_assert_str_eq(buf, "2001:db8::1");
 	pm_addr_str(&v6, buf, 5);

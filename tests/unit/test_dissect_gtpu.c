@@ -130,7 +130,7 @@ Test(dissect_gtpu, gpdu_bare_header_ipv4)
 
 Test(dissect_gtpu, gpdu_with_sequence_or_npdu_number)
 {
-	static const uint8_t flags[] = { GTP_S, GTP_PN, GTP_S | GTP_PN };
+	static const uint8_t flags[] = {GTP_S, GTP_PN, GTP_S | GTP_PN};
 	for (size_t i = 0; i < sizeof flags; i++) {
 		struct pkt g, p;
 		struct dissection d;
@@ -206,7 +206,7 @@ Test(dissect_gtpu, messages_without_a_tpdu_stay_the_outer_datagram)
 {
 	/* echo request, echo response (recovery IE), error indication (TEID IE, UDP port
 	 * extension header), supported extension headers notification, end marker */
-	static const uint8_t types[] = { 1, 2, 26, 31, 254 };
+	static const uint8_t types[] = {1, 2, 26, 31, 254};
 	for (size_t i = 0; i < sizeof types; i++) {
 		struct pkt g, p;
 		struct dissection d;
@@ -226,7 +226,7 @@ Test(dissect_gtpu, messages_without_a_tpdu_stay_the_outer_datagram)
 
 Test(dissect_gtpu, gtp_prime_other_versions_and_other_ports_are_not_opened)
 {
-	static const uint8_t first[] = { 0x20, 0x40, 0x50 }; /* GTP' (PT 0), GTPv2, v2 PT 1 */
+	static const uint8_t first[] = {0x20, 0x40, 0x50}; /* GTP' (PT 0), GTPv2, v2 PT 1 */
 	for (size_t i = 0; i < sizeof first; i++) {
 		struct pkt g, p;
 		struct dissection d;

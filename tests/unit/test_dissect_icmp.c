@@ -181,9 +181,8 @@ Test(dissect_icmp, v4_quote_ihl_3_gives_no_ports)
 {
 	/* A quoted header claiming IHL 3: tcpdump would print ports from bytes 12..15. */
 	static const uint8_t quote[] = {
-		0x43, 0x00, 0x00, 0x39, 0x12, 0x34, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
-		0xc0, 0x00, 0x02, 0x01, 0xc0, 0x00, 0x02, 0x35, 0x9c, 0x40, 0x00, 0x35,
-		0x00, 0x25, 0x00, 0x00,
+	    0x43, 0x00, 0x00, 0x39, 0x12, 0x34, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0x00,
+	    0x02, 0x01, 0xc0, 0x00, 0x02, 0x35, 0x9c, 0x40, 0x00, 0x35, 0x00, 0x25, 0x00, 0x00,
 	};
 	struct icmp_error e;
 	uint64_t an = 0;
@@ -259,7 +258,8 @@ Test(dissect_icmp, v4_quote_truncated_at_every_length)
 		cr_assert_eq(qt->payload.len, n > 28 ? n - 28 : 0);
 		/* DNS from its whole 12-byte header on: fewer bytes say nothing (SPEC §6) */
 		cr_assert_eq(qt->hint.kind, n >= 28 + 12 ? HINT_DNS : HINT_NONE, "n=%zu", n);
-		cr_assert_eq(!!(an & an_bit(AN_DNS_TRUNCATED)), n >= 28 + 12 && n < q.n, "n=%zu", n);
+		cr_assert_eq(!!(an & an_bit(AN_DNS_TRUNCATED)), n >= 28 + 12 && n < q.n, "n=%zu",
+			     n);
 		cr_assert_eq(qt->hint.dns_has_question, n == q.n);
 		if (n > 28 + 12) {
 			size_t got = qt->hint.dns_qname_len;
@@ -330,7 +330,7 @@ Test(dissect_icmp, v4_quote_fragment_version_and_other_transports)
 	dissect_quote(q.b, q.n, 4, 0, &e, &an);
 	cr_assert_eq(an, an_bit(AN_QUOTE_BAD_VERSION));
 	cr_assert_eq(e.q.ip_version, 0);
-	static const uint8_t protos[] = { 6, 132, 136 };
+	static const uint8_t protos[] = {6, 132, 136};
 	for (size_t i = 0; i < 3; i++) {
 		query4(&q);
 		q.b[9] = protos[i];
@@ -419,7 +419,7 @@ Test(dissect_icmp, v6_outer_ext_header_and_rfc4884)
 	ext_structure(&q);
 	pk_init(&p);
 	size_t ip = pk_ipv6(&p, 0, "2001:db8::53", "2001:db8::1", 62);
-	pk_ipv6_ext(&p, 58); /* hop-by-hop before the ICMPv6 message */
+	pk_ipv6_ext(&p, 58);			  /* hop-by-hop before the ICMPv6 message */
 	size_t ic = pk_icmp(&p, 1, 4, 16u << 24); /* 16 words of 8 bytes */
 	pk_bytes(&p, q.b, q.n);
 	pk_icmp6_fin(&p, ic, ip);
@@ -457,7 +457,7 @@ static void quote6_ext(struct pkt *q, const uint8_t *exts, size_t n, uint16_t fr
 
 Test(dissect_icmp, v6_quote_extension_headers_fragment_cap_cut)
 {
-	static const uint8_t chain[] = { 0, 60, 44, 60, 60, 60, 60, 60, 60 };
+	static const uint8_t chain[] = {0, 60, 44, 60, 60, 60, 60, 60, 60};
 	struct pkt q;
 	struct icmp_error e;
 	uint64_t an = 0;

@@ -24,13 +24,14 @@ static size_t syslog4(struct pkt *p, size_t opt_len)
 
 Test(dissect_ip, ipv4_options_are_skipped)
 {
-	static const size_t opts[] = { 0, 4, 12, 40 };
+	static const size_t opts[] = {0, 4, 12, 40};
 	for (size_t i = 0; i < 4; i++) {
 		struct pkt p;
 		struct dissection d;
 		syslog4(&p, opts[i]);
 		cr_assert_eq(raw(&p, &d), PK_UDP);
-		cr_assert_eq(d.anomalies, 0, "opts %zu: %#llx", opts[i], (unsigned long long)d.anomalies);
+		cr_assert_eq(d.anomalies, 0, "opts %zu: %#llx", opts[i],
+			     (unsigned long long)d.anomalies);
 		cr_assert_eq(d.sport, 1111);
 		cr_assert_eq(d.dport, 514);
 		cr_assert_eq(d.ttl, 17);
@@ -233,7 +234,7 @@ static void ext6(struct pkt *p, const uint8_t *exts, size_t n_ext)
 
 Test(dissect_ip, ipv6_extension_headers)
 {
-	static const uint8_t chain[] = { 0, 60, 43, 44, 51, 60 };
+	static const uint8_t chain[] = {0, 60, 43, 44, 51, 60};
 	for (size_t n = 0; n <= sizeof chain; n++) {
 		struct pkt p;
 		struct dissection d;
@@ -250,7 +251,7 @@ Test(dissect_ip, ipv6_extension_headers)
 
 Test(dissect_ip, ipv6_extension_cap_cut_and_lie)
 {
-	static const uint8_t nine[] = { 0, 60, 60, 60, 60, 60, 60, 60, 60 };
+	static const uint8_t nine[] = {0, 60, 60, 60, 60, 60, 60, 60, 60};
 	struct pkt p;
 	struct dissection d;
 	ext6(&p, nine, 8);
@@ -278,7 +279,7 @@ Test(dissect_ip, ipv6_extension_cap_cut_and_lie)
 
 Test(dissect_ip, ipv6_fragments)
 {
-	static const uint8_t frag[] = { 44 };
+	static const uint8_t frag[] = {44};
 	struct pkt p;
 	struct dissection d;
 	ext6(&p, frag, 1);
@@ -348,7 +349,7 @@ Test(dissect_ip, ipv6_routing_or_dest_options_leave_checksums_unverified)
 {
 	/* RFC 8200 §8.1: with a routing header the pseudo header holds the final destination;
 	 * a home address option (RFC 6275) replaces the source. Not guessed: not verified. */
-	static const uint8_t routing[] = { 43 }, dstopt[] = { 60 }, hbh[] = { 0 };
+	static const uint8_t routing[] = {43}, dstopt[] = {60}, hbh[] = {0};
 	struct pkt p;
 	struct dissection d;
 	ext6(&p, routing, 1);

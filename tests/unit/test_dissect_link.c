@@ -126,7 +126,7 @@ Test(dissect_link, null_both_byte_orders_and_bsd_inet6_values)
 	dns_datagram(&p);
 	run(PM_LINKTYPE_NULL, &p, &d);
 	assert_dns4(&d);
-	static const uint32_t inet6[] = { 24, 28, 30 };
+	static const uint32_t inet6[] = {24, 28, 30};
 	for (size_t i = 0; i < 3; i++) {
 		pk_init(&p);
 		if (i == 1)
@@ -166,7 +166,7 @@ Test(dissect_link, loop_is_network_order)
 
 Test(dissect_link, raw_ip_link_types)
 {
-	static const int raw[] = { 12, 14, PM_LINKTYPE_RAW };
+	static const int raw[] = {12, 14, PM_LINKTYPE_RAW};
 	struct pkt p4, p6;
 	struct dissection d;
 	pk_init(&p4);
@@ -199,8 +199,8 @@ Test(dissect_link, linux_sll)
 	struct pkt p;
 	struct dissection d;
 	pk_init(&p);
-	pk_be16(&p, 0);	     /* to us */
-	pk_be16(&p, 1);	     /* ARPHRD_ETHER */
+	pk_be16(&p, 0); /* to us */
+	pk_be16(&p, 1); /* ARPHRD_ETHER */
 	pk_be16(&p, 6);
 	pk_fill(&p, 0x11, 8);
 	pk_be16(&p, 0x0800);
@@ -217,7 +217,7 @@ Test(dissect_link, linux_sll_gre_device)
 	struct dissection d;
 	pk_init(&p);
 	pk_be16(&p, 0);
-	pk_be16(&p, 778);    /* ARPHRD_IPGRE: the GRE header is already gone */
+	pk_be16(&p, 778); /* ARPHRD_IPGRE: the GRE header is already gone */
 	pk_be16(&p, 0);
 	pk_fill(&p, 0, 8);
 	pk_be16(&p, 0x86dd); /* GRE protocol type */
@@ -233,9 +233,9 @@ Test(dissect_link, linux_sll2)
 	pk_init(&p);
 	pk_be16(&p, 0x86dd); /* protocol first */
 	pk_be16(&p, 0);
-	pk_be32(&p, 3);	     /* ifindex */
-	pk_be16(&p, 1);	     /* ARPHRD_ETHER */
-	pk_u8(&p, 4);	     /* outgoing */
+	pk_be32(&p, 3); /* ifindex */
+	pk_be16(&p, 1); /* ARPHRD_ETHER */
+	pk_u8(&p, 4);	/* outgoing */
 	pk_u8(&p, 6);
 	pk_fill(&p, 0x22, 8);
 	dns_datagram6(&p);
@@ -287,7 +287,7 @@ Test(dissect_link, vlan_single)
 
 Test(dissect_link, vlan_qinq_8021ad_and_9100)
 {
-	static const uint16_t outer[] = { 0x88a8, 0x9100 };
+	static const uint16_t outer[] = {0x88a8, 0x9100};
 	for (size_t i = 0; i < 2; i++) {
 		struct pkt p;
 		struct dissection d;
@@ -347,7 +347,7 @@ Test(dissect_link, mpls_stack_ipv4_and_ipv6)
 	struct dissection d;
 	pk_init(&p);
 	pk_eth(&p, 0x8847);
-	pk_be32(&p, (16000u << 12) | 0x40);	    /* label 16000, TTL 64 */
+	pk_be32(&p, (16000u << 12) | 0x40);	 /* label 16000, TTL 64 */
 	pk_be32(&p, (17u << 12) | 0x100 | 0x40); /* bottom of stack */
 	dns_datagram(&p);
 	run(PM_LINKTYPE_ETHERNET, &p, &d);
@@ -434,7 +434,7 @@ static void outer4(struct pkt *p, uint8_t proto, const struct pkt *inner)
 
 Test(dissect_link, gre_plain_and_flags)
 {
-	static const uint16_t flags[] = { 0x0000, 0x8000, 0x2000, 0x1000, 0xb000 };
+	static const uint16_t flags[] = {0x0000, 0x8000, 0x2000, 0x1000, 0xb000};
 	for (size_t i = 0; i < 5; i++) {
 		struct pkt g, p;
 		struct dissection d;
@@ -582,7 +582,7 @@ Test(dissect_link, geneve_with_options_ethernet_and_ip)
 	struct pkt g, p;
 	struct dissection d;
 	pk_init(&g);
-	pk_u8(&g, 0x02);	 /* version 0, 2 words of options */
+	pk_u8(&g, 0x02); /* version 0, 2 words of options */
 	pk_u8(&g, 0);
 	pk_be16(&g, 0x6558);
 	pk_be32(&g, 0x00000a00); /* VNI 10 */
@@ -698,7 +698,7 @@ Test(dissect_link, mixed_nesting_vxlan_in_gre_in_mpls)
 	pk_be16(&a, 0x0800);
 	pk_bytes(&a, b.b, b.n);
 	pk_init(&b);
-	outer4(&b, 47, &a);	  /* GRE */
+	outer4(&b, 47, &a); /* GRE */
 	pk_init(&a);
 	pk_eth(&a, 0x8847);
 	pk_be32(&a, (33u << 12) | 0x100 | 0x40);

@@ -9,13 +9,13 @@
 
 struct expect {
 	enum pkt_kind kind;
-	const char *src, *dst;	    /* the frame's (innermost) IP layer */
+	const char *src, *dst; /* the frame's (innermost) IP layer */
 	uint8_t ttl;
 	uint8_t n_encap;
-	uint8_t type, code;	    /* ICMP errors */
-	uint16_t sport, dport;	    /* outer UDP ports, or the quoted ones for an ICMP error */
+	uint8_t type, code;    /* ICMP errors */
+	uint16_t sport, dport; /* outer UDP ports, or the quoted ones for an ICMP error */
 	uint16_t quote_len;
-	const char *hint;	    /* of the quote, or of the outer UDP payload */
+	const char *hint; /* of the quote, or of the outer UDP payload */
 	uint64_t anomalies;
 };
 
@@ -23,30 +23,29 @@ struct expect {
 
 /* In SAMPLES[] order. Values checked against tcpdump -vv on the same frames. */
 static const struct expect EXPECT[] = {
-	{ PK_ICMP_UNREACH, "192.168.1.102", "192.168.1.1", 128, 0, 3, 3, 53, 59207, 148,
-	  "dns A secure.ed4.net", 0 },
-	{ PK_UDP, "131.151.32.21", "131.151.1.59", 64, 0, 0, 0, 7001, 7000, 0, "", 0 },
-	{ PK_ICMP_UNREACH, "131.151.32.21", "131.151.1.59", 255, 0, 3, 3, 7003, 1792, 440, "", 0 },
-	{ PK_ICMP_UNREACH, "fe80::dead", "fe80::beef", 64, 0, 1, 0, 30000, 13000, 60, "", 0 },
-	{ PK_OTHER, "192.168.203.3", "192.168.203.5", 64, 1, 0, 0, 0, 0, 0, "", 0 },
-	{ PK_OTHER, "30.0.0.1", "30.0.0.2", 64, 1, 0, 0, 0, 0, 0, "", 0 },
-	{ PK_UDP, "2001:db8::1", "2620:fe::9", 64, 0, 0, 0, 12345, 53, 0, "dns A example.com", 0 },
-	{ PK_UDP, "10.0.0.20", "10.0.0.72", 64, 0, 0, 0, 47565, 514, 0, "syslog pri 5",
-	  BIT(AN_UDP_BAD_CHECKSUM) },
-	{ PK_UDP, "192.168.100.2", "192.168.100.1", 64, 0, 0, 0, 58054, 123, 0, "ntp v4 client",
-	  BIT(AN_UDP_BAD_CHECKSUM) },
-	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 54954, 53, 0, "dns SOA .",
-	  BIT(AN_IPV4_BAD_CHECKSUM) | BIT(AN_UDP_BAD_CHECKSUM) },
-	{ PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 39646, 1812, 0, "radius access-request", 0 },
-	/* recorded packets in GTP-U (tests/tools/gtpu-wrap.py); values from tshark -V */
-	{ PK_UDP, "192.0.2.10", "192.0.2.53", 64, 1, 0, 0, 42797, 53, 0, "dns A www.example.com",
-	  0 },
-	{ PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 40079, 53, 62,
-	  "dns MX mail.example.org", 0 },
-	{ PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 44248, 53, 61,
-	  "dns AAAA www.example.net", 0 },
-	{ PK_ICMP_UNREACH, "2001:db8::53", "2001:db8::10", 64, 1, 1, 4, 59078, 53, 81,
-	  "dns A www.example.com", 0 },
+    {PK_ICMP_UNREACH, "192.168.1.102", "192.168.1.1", 128, 0, 3, 3, 53, 59207, 148,
+     "dns A secure.ed4.net", 0},
+    {PK_UDP, "131.151.32.21", "131.151.1.59", 64, 0, 0, 0, 7001, 7000, 0, "", 0},
+    {PK_ICMP_UNREACH, "131.151.32.21", "131.151.1.59", 255, 0, 3, 3, 7003, 1792, 440, "", 0},
+    {PK_ICMP_UNREACH, "fe80::dead", "fe80::beef", 64, 0, 1, 0, 30000, 13000, 60, "", 0},
+    {PK_OTHER, "192.168.203.3", "192.168.203.5", 64, 1, 0, 0, 0, 0, 0, "", 0},
+    {PK_OTHER, "30.0.0.1", "30.0.0.2", 64, 1, 0, 0, 0, 0, 0, "", 0},
+    {PK_UDP, "2001:db8::1", "2620:fe::9", 64, 0, 0, 0, 12345, 53, 0, "dns A example.com", 0},
+    {PK_UDP, "10.0.0.20", "10.0.0.72", 64, 0, 0, 0, 47565, 514, 0, "syslog pri 5",
+     BIT(AN_UDP_BAD_CHECKSUM)},
+    {PK_UDP, "192.168.100.2", "192.168.100.1", 64, 0, 0, 0, 58054, 123, 0, "ntp v4 client",
+     BIT(AN_UDP_BAD_CHECKSUM)},
+    {PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 54954, 53, 0, "dns SOA .",
+     BIT(AN_IPV4_BAD_CHECKSUM) | BIT(AN_UDP_BAD_CHECKSUM)},
+    {PK_UDP, "127.0.0.1", "127.0.0.1", 64, 0, 0, 0, 39646, 1812, 0, "radius access-request", 0},
+    /* recorded packets in GTP-U (tests/tools/gtpu-wrap.py); values from tshark -V */
+    {PK_UDP, "192.0.2.10", "192.0.2.53", 64, 1, 0, 0, 42797, 53, 0, "dns A www.example.com", 0},
+    {PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 40079, 53, 62,
+     "dns MX mail.example.org", 0},
+    {PK_ICMP_UNREACH, "192.0.2.53", "192.0.2.10", 64, 1, 3, 3, 44248, 53, 61,
+     "dns AAAA www.example.net", 0},
+    {PK_ICMP_UNREACH, "2001:db8::53", "2001:db8::10", 64, 1, 1, 4, 59078, 53, 81,
+     "dns A www.example.com", 0},
 };
 
 _Static_assert(sizeof EXPECT / sizeof EXPECT[0] == sizeof SAMPLES / sizeof SAMPLES[0],
@@ -83,7 +82,8 @@ static void check_full(const struct sample *s, const struct expect *e, const str
 		cr_assert_eq(d->icmp.q.sport, e->sport, "%s", s->name);
 		cr_assert_eq(d->icmp.q.dport, e->dport, "%s", s->name);
 		cr_assert_eq(d->icmp.q.quote_len, e->quote_len, "%s", s->name);
-		cr_assert(pm_addr_eq(&d->icmp.q.src, &d->dst), "%s: quote from the receiver", s->name);
+		cr_assert(pm_addr_eq(&d->icmp.q.src, &d->dst), "%s: quote from the receiver",
+			  s->name);
 	}
 	hint_of(d, hint, sizeof hint);
 	cr_assert_str_eq(hint, e->hint, "%s", s->name);
@@ -125,8 +125,8 @@ static void check_prefix(const struct sample *s, size_t n, const uint8_t *buf,
 		const struct quote *q = &d->icmp.q, *fq = &full->icmp.q;
 		cr_assert_eq(d->icmp.code, full->icmp.code);
 		if (!(d->anomalies & BIT(AN_ICMP_TRUNCATED)))
-			cr_assert_eq(q->quote_len, fq->quote_len, "%s n=%zu: declared, not captured",
-				     s->name, n);
+			cr_assert_eq(q->quote_len, fq->quote_len,
+				     "%s n=%zu: declared, not captured", s->name, n);
 		if (q->has_ports) {
 			cr_assert_eq(q->sport, fq->sport, "%s n=%zu", s->name, n);
 			cr_assert_eq(q->dport, fq->dport, "%s n=%zu", s->name, n);
@@ -134,7 +134,8 @@ static void check_prefix(const struct sample *s, size_t n, const uint8_t *buf,
 		if (q->dst.family)
 			cr_assert(pm_addr_eq(&q->dst, &fq->dst), "%s n=%zu", s->name, n);
 		cr_assert(q->hint.dns_qname_len <= fq->hint.dns_qname_len);
-		cr_assert_eq(memcmp(q->hint.dns_qname, fq->hint.dns_qname, q->hint.dns_qname_len), 0);
+		cr_assert_eq(memcmp(q->hint.dns_qname, fq->hint.dns_qname, q->hint.dns_qname_len),
+			     0);
 	}
 }
 

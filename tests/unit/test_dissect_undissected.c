@@ -148,7 +148,7 @@ Test(dissect_undissected, l2tp_control_and_look_alikes_are_not_counted)
 	pk_fill(&b, 0, 18);
 	cr_assert_eq(udp_anomalies(1701, 1701, &b), 0);
 	/* v2 with reserved bits set, v3 with session 0, version 5, cut optional fields */
-	static const uint16_t flags[] = { 0x1002, 0x00f2, 0x0005 };
+	static const uint16_t flags[] = {0x1002, 0x00f2, 0x0005};
 	for (size_t i = 0; i < 3; i++) {
 		pk_init(&b);
 		pk_be16(&b, flags[i]);
@@ -243,11 +243,11 @@ Test(dissect_undissected, capwap_data_channel)
 Test(dissect_undissected, capwap_keepalives_handshakes_and_look_alikes_are_not_counted)
 {
 	static const uint32_t words[] = {
-		(2u << 19) | (1u << 9) | (1u << 3),   /* keep-alive */
-		(1u << 19) | (1u << 9),		      /* HLEN 1: shorter than the header */
-		(2u << 19) | (2u << 9),		      /* WBID 2: reserved */
-		0x10000000u | (2u << 19) | (1u << 9), /* preamble version 1 */
-		0x02000000u | (2u << 19) | (1u << 9), /* preamble type 2 */
+	    (2u << 19) | (1u << 9) | (1u << 3),	  /* keep-alive */
+	    (1u << 19) | (1u << 9),		  /* HLEN 1: shorter than the header */
+	    (2u << 19) | (2u << 9),		  /* WBID 2: reserved */
+	    0x10000000u | (2u << 19) | (1u << 9), /* preamble version 1 */
+	    0x02000000u | (2u << 19) | (1u << 9), /* preamble type 2 */
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
 		struct pkt b;
@@ -285,7 +285,7 @@ Test(dissect_undissected, gre_payload_types_and_versions_we_do_not_decode)
 	cr_assert_eq(d.anomalies, BIT(AN_UNDISSECTED_GRE));
 	cr_assert_eq(d.n_encap, 1);
 	/* source routing (RFC 1701), version 1 without a key, version 7 */
-	static const uint16_t flags[] = { 0x4000, 0x0001, 0x0007 };
+	static const uint16_t flags[] = {0x4000, 0x0001, 0x0007};
 	for (size_t i = 0; i < 3; i++) {
 		pk_init(&g);
 		pk_be16(&g, flags[i]);
@@ -296,7 +296,7 @@ Test(dissect_undissected, gre_payload_types_and_versions_we_do_not_decode)
 		cr_assert_eq(d.anomalies, BIT(AN_UNDISSECTED_GRE), "flags %#x", flags[i]);
 	}
 	/* control protocols over GRE (NHRP, CDP, IS-IS, ARP, keepalive): nothing to open */
-	static const uint16_t control[] = { 0x2001, 0x2000, 0x00fe, 0x0806, 0x0000 };
+	static const uint16_t control[] = {0x2001, 0x2000, 0x00fe, 0x0806, 0x0000};
 	for (size_t i = 0; i < 5; i++) {
 		pk_init(&g);
 		pk_be16(&g, 0);
@@ -349,7 +349,7 @@ Test(dissect_undissected, mpls_payload_neither_ip_nor_control_word)
 	pk_eth(&p, 0x8847);
 	pk_be32(&p, (16u << 12) | 0x100 | 64);
 	/* an Ethernet pseudowire without control word: the destination MAC comes first */
-	static const uint8_t macs[12] = { 0x2e, 0, 0, 0, 0, 1, 0x2e, 0, 0, 0, 0, 2 };
+	static const uint8_t macs[12] = {0x2e, 0, 0, 0, 0, 1, 0x2e, 0, 0, 0, 0, 2};
 	pk_bytes(&p, macs, sizeof macs);
 	pk_be16(&p, 0x0800);
 	pk_fill(&p, 0x45, 20);
@@ -376,16 +376,16 @@ Test(dissect_undissected, names_are_encap_undissected_kind)
 		enum anomaly a;
 		const char *name;
 	} names[] = {
-		{ AN_UNDISSECTED_ESP, "encap.undissected.esp" },
-		{ AN_UNDISSECTED_L2TP, "encap.undissected.l2tp" },
-		{ AN_UNDISSECTED_GRE, "encap.undissected.gre" },
-		{ AN_UNDISSECTED_GENEVE, "encap.undissected.geneve" },
-		{ AN_UNDISSECTED_MPLS, "encap.undissected.mpls" },
-		{ AN_UNDISSECTED_MACSEC, "encap.undissected.macsec" },
-		{ AN_UNDISSECTED_CAPWAP, "encap.undissected.capwap" },
-		{ AN_UNDISSECTED_GTPU, "encap.undissected.gtpu" },
-		{ AN_GTPU_BAD_LENGTH, "gtpu.bad_length" },
-		{ AN_GTPU_EXT_TOO_MANY, "gtpu.ext_too_many" },
+	    {AN_UNDISSECTED_ESP, "encap.undissected.esp"},
+	    {AN_UNDISSECTED_L2TP, "encap.undissected.l2tp"},
+	    {AN_UNDISSECTED_GRE, "encap.undissected.gre"},
+	    {AN_UNDISSECTED_GENEVE, "encap.undissected.geneve"},
+	    {AN_UNDISSECTED_MPLS, "encap.undissected.mpls"},
+	    {AN_UNDISSECTED_MACSEC, "encap.undissected.macsec"},
+	    {AN_UNDISSECTED_CAPWAP, "encap.undissected.capwap"},
+	    {AN_UNDISSECTED_GTPU, "encap.undissected.gtpu"},
+	    {AN_GTPU_BAD_LENGTH, "gtpu.bad_length"},
+	    {AN_GTPU_EXT_TOO_MANY, "gtpu.ext_too_many"},
 	};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		cr_assert_str_eq(anomaly_name(names[i].a), names[i].name);

@@ -11,11 +11,10 @@
 extern const char pm_kb_text[];
 
 /* Every label of SPEC §6, written out here on purpose: the knowledge base must cover them. */
-static const char *const labels[] = {"service-down",   "service-restarted", "intermittent",
-				     "wrong-port",     "wrong-host",	    "late-reply",
-				     "duplicate-reply", "stream-ended",	    "traceroute",
-				     "udp-scan",       "unsolicited",	    "reflection",
-				     "firewall-reject", "rate-limited"};
+static const char *const labels[] = {
+    "service-down", "service-restarted", "intermittent",    "wrong-port",  "wrong-host",
+    "late-reply",   "duplicate-reply",	 "stream-ended",    "traceroute",  "udp-scan",
+    "unsolicited",  "reflection",	 "firewall-reject", "rate-limited"};
 
 Test(kb, compiled_in_kb_is_valid)
 {
@@ -48,12 +47,14 @@ Test(kb, every_label_complete)
 		for (int k = 0; k < a.n_item; k++) {
 			const struct kb_adv_item *it = &a.item[k];
 			n_do += !it->is_dont, n_dont += it->is_dont;
-			cr_expect(!it->is_dont || (it->why && *it->why), "%s: dead end without why", labels[i]);
+			cr_expect(!it->is_dont || (it->why && *it->why), "%s: dead end without why",
+				  labels[i]);
 			cr_expect(!strchr(it->text, '{'), "%s: unexpanded %s", labels[i], it->text);
 			if (it->has_rate) {
-				cr_expect(it->rate >= 0 && it->rate <= 1, "%s: rate %f", labels[i], it->rate);
-				cr_expect(it->source && strstr(it->source, "AI-generated"), "%s: unsourced",
-					  labels[i]);
+				cr_expect(it->rate >= 0 && it->rate <= 1, "%s: rate %f", labels[i],
+					  it->rate);
+				cr_expect(it->source && strstr(it->source, "AI-generated"),
+					  "%s: unsourced", labels[i]);
 			}
 		}
 		cr_expect_geq(n_do, 1, "%s: no workaround", labels[i]);
@@ -75,8 +76,9 @@ Test(kb, rates_only_where_the_seed_gives_them)
 		for (int k = 0; k < a.n_item; k++) {
 			const struct kb_adv_item *it = &a.item[k];
 			cr_expect_eq(it->has_rate, seed, "%s: %s", labels[i], it->text);
-			double want = !seed ? 0 : it->is_dont ? (x < 3 ? seed_dont[x] : -1)
-							      : (d < 3 ? seed_do[d] : -1);
+			double want = !seed	    ? 0
+				      : it->is_dont ? (x < 3 ? seed_dont[x] : -1)
+						    : (d < 3 ? seed_do[d] : -1);
 			if (seed)
 				cr_expect_float_eq(it->rate, want, 1e-9, "%s", it->text);
 			it->is_dont ? x++ : d++;
@@ -93,7 +95,7 @@ Test(kb, at_least_25_services_with_commands_for_three_systems)
 {
 	const struct kb_db *db = kb_get(NULL, 0);
 	cr_assert_not_null(db);
-	static const char *const keys[] = {"linux-check", "linux-start", "windows-check",
+	static const char *const keys[] = {"linux-check",   "linux-start",   "windows-check",
 					   "windows-start", "freebsd-check", "freebsd-start"};
 	int n = 0;
 	for (int i = 0; i < db->n_s; i++) {
@@ -108,11 +110,13 @@ Test(kb, at_least_25_services_with_commands_for_three_systems)
 			char bad[64] = "";
 			sb_init(&b);
 			cr_expect_eq(kb_expand(db, s, &ctx, kb_svc_field(db, s, keys[k]), &b, bad,
-					       sizeof(bad)), 0, "%s %s: %s", s->name, keys[k], bad);
+					       sizeof(bad)),
+				     0, "%s %s: %s", s->name, keys[k], bad);
 			cr_expect_gt(b.len, 4, "%s: %s empty", s->name, keys[k]);
 			sb_free(&b);
 		}
-		cr_expect(kb_field(s, "daemons") && kb_field(s, "config") && kb_field(s, "client-config"),
+		cr_expect(kb_field(s, "daemons") && kb_field(s, "config") &&
+			      kb_field(s, "client-config"),
 			  "%s", s->name);
 	}
 	cr_expect_geq(n, 25);
@@ -123,17 +127,19 @@ Test(kb, ports_of_the_seed_and_spec_are_known)
 	static const struct {
 		unsigned port;
 		const char *svc;
-	} want[] = {{53, "dns"},	 {67, "dhcp"},	     {68, "dhcp"},	  {69, "tftp"},
-		    {123, "ntp"},	 {161, "snmp"},	     {162, "snmp-trap"},  {514, "syslog"},
-		    {1812, "radius"},	 {1645, "radius"},   {1813, "radius-acct"}, {1646, "radius-acct"},
-		    {88, "kerberos"},	 {389, "cldap"},     {137, "netbios-ns"}, {138, "netbios-dgm"},
-		    {1900, "ssdp"},	 {5353, "mdns"},     {5355, "llmnr"},	  {500, "ike"},
-		    {4500, "ipsec-nat-t"}, {1194, "openvpn"}, {51820, "wireguard"}, {443, "quic"},
-		    {5060, "sip"},	 {16500, "rtp"},     {2055, "netflow"},	  {4739, "ipfix"},
-		    {6343, "sflow"},	 {8125, "statsd"},   {11211, "memcached"}, {12201, "gelf"}};
+	} want[] = {
+	    {53, "dns"},	   {67, "dhcp"},      {68, "dhcp"},	     {69, "tftp"},
+	    {123, "ntp"},	   {161, "snmp"},     {162, "snmp-trap"},    {514, "syslog"},
+	    {1812, "radius"},	   {1645, "radius"},  {1813, "radius-acct"}, {1646, "radius-acct"},
+	    {88, "kerberos"},	   {389, "cldap"},    {137, "netbios-ns"},   {138, "netbios-dgm"},
+	    {1900, "ssdp"},	   {5353, "mdns"},    {5355, "llmnr"},	     {500, "ike"},
+	    {4500, "ipsec-nat-t"}, {1194, "openvpn"}, {51820, "wireguard"},  {443, "quic"},
+	    {5060, "sip"},	   {16500, "rtp"},    {2055, "netflow"},     {4739, "ipfix"},
+	    {6343, "sflow"},	   {8125, "statsd"},  {11211, "memcached"},  {12201, "gelf"}};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const char *s = kb_service_for_port((uint16_t)want[i].port);
-		cr_expect(s && strcmp(s, want[i].svc) == 0, "port %u: %s", want[i].port, s ? s : "NULL");
+		cr_expect(s && strcmp(s, want[i].svc) == 0, "port %u: %s", want[i].port,
+			  s ? s : "NULL");
 	}
 	cr_expect_null(kb_service_for_port(9));
 }
@@ -203,7 +209,8 @@ Test(kb, explain_by_label_port_and_name)
 	char *flat = squash(s);
 	cr_expect(strstr(flat, "\"ICMP: Port unreachable\", the unverified AI-generated entry"),
 		  "%s", flat);
-	cr_expect(strstr(flat, "come from one source") && strstr(flat, "estimates, not measurements"),
+	cr_expect(strstr(flat, "come from one source") &&
+		      strstr(flat, "estimates, not measurements"),
 		  "explain says where the rates come from, as the reports do: %s", flat);
 	free(flat);
 	cr_expect_null(strstr(s, "only where a source measured"));
@@ -211,8 +218,10 @@ Test(kb, explain_by_label_port_and_name)
 	free(s);
 	s = explain("53", &rc);
 	cr_expect_eq(rc, 0);
-	cr_expect(strstr(s, "ss -ulpn 'sport = :53'") && strstr(s, "Get-NetUDPEndpoint -LocalPort 53") &&
-		  strstr(s, "sockstat -4 -l -P udp -p 53") && strstr(s, "systemctl start named"), "%s", s);
+	cr_expect(
+	    strstr(s, "ss -ulpn 'sport = :53'") && strstr(s, "Get-NetUDPEndpoint -LocalPort 53") &&
+		strstr(s, "sockstat -4 -l -P udp -p 53") && strstr(s, "systemctl start named"),
+	    "%s", s);
 	cr_expect(strstr(s, "BIND 9.18-9.20, Unbound 1.17-1.22") != NULL);
 	cr_expect(strstr(s, "Linux kernel 5.10-6.8") && strstr(s, "Windows Server 2022 and 2025") &&
 		  strstr(s, "FreeBSD 13 and 14"));
@@ -260,15 +269,22 @@ Test(kb, validator_rejects_mistakes)
 {
 	cr_expect_str_eq(load_edited("[label", "[label"), "");
 	cr_expect(strstr(load_edited("  source: seed, workaround 1\n", ""), "needs source"));
-	cr_expect(strstr(load_edited("  rate: 85%\n  source: seed, workaround 1", "  rate: 185%\n  source: seed"), "is not N%"));
-	cr_expect(strstr(load_edited("  rate: 85%\n  source: seed, workaround 1", "  rate: 85\n  source: seed"), "is not N%"));
+	cr_expect(strstr(load_edited("  rate: 85%\n  source: seed, workaround 1",
+				     "  rate: 185%\n  source: seed"),
+			 "is not N%"));
+	cr_expect(strstr(
+	    load_edited("  rate: 85%\n  source: seed, workaround 1", "  rate: 85\n  source: seed"),
+	    "is not N%"));
 	cr_expect(strstr(load_edited("  rate: unmeasured\n", ""), "has no rate"));
-	cr_expect(strstr(load_edited("start {daemon}.", "start {deamon}."), "unknown variable {deamon}"));
-	cr_expect(strstr(load_edited("[label udp-scan]", "[label udp-scans]"), "no [label udp-scan]"));
+	cr_expect(
+	    strstr(load_edited("start {daemon}.", "start {deamon}."), "unknown variable {deamon}"));
+	cr_expect(
+	    strstr(load_edited("[label udp-scan]", "[label udp-scans]"), "no [label udp-scan]"));
 	cr_expect(strstr(load_edited("linux-start: systemctl start named", "linux-strat: x"),
 			 "unknown setting linux-strat"));
 	cr_expect(strstr(load_edited("ports: 1900", "ports: 53"), "port 53 is in"));
-	cr_expect(strstr(load_edited("  why: It hides the error", "  wy: It hides"), "unknown setting"));
+	cr_expect(
+	    strstr(load_edited("  why: It hides the error", "  wy: It hides"), "unknown setting"));
 }
 
 /* ---- template expansion on byte arrays ---- */
@@ -300,17 +316,18 @@ static void expect_xp(const char *svc, const struct kb_ctx *ctx, const char *tmp
 	char *got = xp(svc, ctx, tmpl, whole, &dropped, &rc);
 	cr_expect_eq(rc, 0, "%s", tmpl);
 	cr_expect_str_eq(got, want, "template \"%s\"", tmpl);
-	cr_expect_eq(dropped, want_dropped, "template \"%s\": %d sentences left out", tmpl, dropped);
+	cr_expect_eq(dropped, want_dropped, "template \"%s\": %d sentences left out", tmpl,
+		     dropped);
 	free(got);
 }
 
 Test(kb_expand, fills_what_the_finding_has_and_drops_the_sentences_that_need_more)
 {
 	struct kb_ctx c = {.ip = "192.0.2.1", .port = "53", .ports = "1", .af = "4"};
-	static const char middle[] = {'O', 'n', ' ', '{', 'i', 'p', '}', ',', ' ', 'l', 'o', 'o', 'k',
-				      '.', ' ', 'C', 'l', 'i', 'e', 'n', 't', 's', ':', ' ', '{',
-				      'c', 'l', 'i', 'e', 'n', 't', 's', '}', '.', ' ', 'D', 'o',
-				      'n', 'e', '.', '\0'};
+	static const char middle[] = {'O', 'n', ' ', '{', 'i', 'p', '}', ',', ' ', 'l', 'o',
+				      'o', 'k', '.', ' ', 'C', 'l', 'i', 'e', 'n', 't', 's',
+				      ':', ' ', '{', 'c', 'l', 'i', 'e', 'n', 't', 's', '}',
+				      '.', ' ', 'D', 'o', 'n', 'e', '.', '\0'};
 	expect_xp("dns", &c, middle, false, "On 192.0.2.1, look. Done.", 1);
 	expect_xp("dns", &c, "{client} asked first. The rest stays.", false, "The rest stays.", 1);
 	expect_xp("dns", &c, "It stays. Only {related-ip} knows.", false, "It stays.", 1);
@@ -327,13 +344,15 @@ Test(kb_expand, fills_what_the_finding_has_and_drops_the_sentences_that_need_mor
 	/* a value that is not a variable stays literal; IPv6 before :{port} is bracketed */
 	expect_xp("dns", &c, "@{LogName='System'} {port}", true, "@{LogName='System'} 53", 0);
 	c.ip = "2001:db8::53";
-	expect_xp("dns", &c, "{ip}:{port} and {ip}.", false, "[2001:db8::53]:53 and 2001:db8::53.", 0);
+	expect_xp("dns", &c, "{ip}:{port} and {ip}.", false, "[2001:db8::53]:53 and 2001:db8::53.",
+		  0);
 }
 
 Test(kb_expand, plural_forms_follow_the_number)
 {
 	struct kb_ctx c = {.ip = "192.0.2.1", .port = "53", .ports = "1"};
-	expect_xp("dns", &c, "{ports} {ports:port|ports} of {ip}.", false, "1 port of 192.0.2.1.", 0);
+	expect_xp("dns", &c, "{ports} {ports:port|ports} of {ip}.", false, "1 port of 192.0.2.1.",
+		  0);
 	c.ports = "100";
 	expect_xp("dns", &c, "{ports} {ports:port|ports} of {ip}.", false,
 		  "100 ports of 192.0.2.1.", 0);
@@ -352,8 +371,8 @@ Test(kb_expand, service_values_and_what_an_unknown_service_lacks)
 	expect_xp("syslog", &c, kb_svc_field(db, kb_find(db, KB_SERVICE, "syslog"), "linux-start"),
 		  true, "systemctl start rsyslog   # or: syslog-ng", 0);
 	/* [service other] has no unit, Windows service, rc name or process: nothing to start */
-	static const char *const gone[] = {"linux-start", "linux-status", "linux-log",
-					   "windows-start", "windows-status", "freebsd-start",
+	static const char *const gone[] = {"linux-start",    "linux-status",   "linux-log",
+					   "windows-start",  "windows-status", "freebsd-start",
 					   "freebsd-status", "freebsd-log"};
 	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
 		char tmpl[40];
@@ -415,8 +434,9 @@ static bool any_has(const struct kb_advice *a, const char *needle)
 /* No capital placeholder word, no angle-bracket word: nothing of a template is left. */
 static void expect_no_template(const struct kb_advice *a)
 {
-	static const char *const words[] = {"SERVER", "CLIENT", "OTHER-", "UNIT", "SERVICE ",
-					    "DAEMON", "REPORTER", "START", " END", "<", "{", NULL};
+	static const char *const words[] = {"SERVER",	"CLIENT", "OTHER-",   "UNIT",
+					    "SERVICE ", "DAEMON", "REPORTER", "START",
+					    " END",	"<",	  "{",	      NULL};
 	for (const char *const *w = words; *w; w++)
 		cr_expect(!any_has(a, *w), "\"%s\" left in the advice", *w);
 }
@@ -430,15 +450,22 @@ Test(kb, advice_fits_a_collector_with_71_clients)
 		cl[i] = addr[i];
 	}
 	char *reps[] = {rep};
-	struct rep_finding f = {.diagnosis = "service-down", .server_ip = "10.0.5.16",
-				.service = "syslog", .server_port = 514, .ports = 1,
-				.clients = {cl, 71}, .reporters = {reps, 1},
-				.first_error_ns = REP_NO_TIME, .last_error_ns = REP_NO_TIME,
-				.outage_start_ns = REP_NO_TIME, .outage_end_ns = REP_NO_TIME};
+	struct rep_finding f = {.diagnosis = "service-down",
+				.server_ip = "10.0.5.16",
+				.service = "syslog",
+				.server_port = 514,
+				.ports = 1,
+				.clients = {cl, 71},
+				.reporters = {reps, 1},
+				.first_error_ns = REP_NO_TIME,
+				.last_error_ns = REP_NO_TIME,
+				.outage_start_ns = REP_NO_TIME,
+				.outage_end_ns = REP_NO_TIME};
 	struct kb_advice a;
 	char err[REPORT_ERRBUF_SIZE];
 	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
-	cr_expect(any_has(&a, "sysrc syslogd_flags=\"-a 10.0.0.0/16\""), "one rule for the network");
+	cr_expect(any_has(&a, "sysrc syslogd_flags=\"-a 10.0.0.0/16\""),
+		  "one rule for the network");
 	kb_advice_free(&a);
 	f.diagnosis = "wrong-host", f.related = "10.0.5.17 (1 datagrams)";
 	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
@@ -473,17 +500,24 @@ Test(kb, advice_fits_a_collector_with_71_clients)
 Test(kb, advice_leaves_out_what_the_finding_does_not_know)
 {
 	char *none[] = {NULL};
-	struct rep_finding f = {.diagnosis = "wrong-host", .server_ip = "192.0.2.6", .service = "dns",
-				.server_port = 53, .ports = 1, .clients = {none, 0},
-				.reporters = {none, 0}, .first_error_ns = REP_NO_TIME,
-				.last_error_ns = REP_NO_TIME, .outage_start_ns = REP_NO_TIME,
-				.outage_end_ns = REP_NO_TIME, .related = "garbage"};
+	struct rep_finding f = {.diagnosis = "wrong-host",
+				.server_ip = "192.0.2.6",
+				.service = "dns",
+				.server_port = 53,
+				.ports = 1,
+				.clients = {none, 0},
+				.reporters = {none, 0},
+				.first_error_ns = REP_NO_TIME,
+				.last_error_ns = REP_NO_TIME,
+				.outage_start_ns = REP_NO_TIME,
+				.outage_end_ns = REP_NO_TIME,
+				.related = "garbage"};
 	struct kb_advice a;
 	char err[REPORT_ERRBUF_SIZE];
 	static const char *const labels_all[] = {
-		"service-down", "service-restarted", "intermittent", "wrong-port", "wrong-host",
-		"late-reply", "duplicate-reply", "stream-ended", "traceroute", "udp-scan",
-		"unsolicited", "reflection", "firewall-reject", "rate-limited"};
+	    "service-down", "service-restarted", "intermittent",    "wrong-port",  "wrong-host",
+	    "late-reply",   "duplicate-reply",	 "stream-ended",    "traceroute",  "udp-scan",
+	    "unsolicited",  "reflection",	 "firewall-reject", "rate-limited"};
 	for (size_t i = 0; i < sizeof(labels_all) / sizeof(labels_all[0]); i++) {
 		f.diagnosis = (char *)labels_all[i];
 		cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
@@ -504,16 +538,23 @@ Test(kb, advice_leaves_out_what_the_finding_does_not_know)
 Test(kb, firewall_reject_from_the_server_address_is_not_from_another_host)
 {
 	char *cl[] = {"192.0.2.177"}, *same[] = {"192.0.2.175"}, *router[] = {"192.0.2.225"};
-	struct rep_finding f = {.diagnosis = "firewall-reject", .server_ip = "192.0.2.175",
-				.service = "dns", .server_port = 53, .ports = 1,
-				.clients = {cl, 1}, .reporters = {same, 1},
-				.first_error_ns = REP_NO_TIME, .last_error_ns = REP_NO_TIME,
-				.outage_start_ns = REP_NO_TIME, .outage_end_ns = REP_NO_TIME};
+	struct rep_finding f = {.diagnosis = "firewall-reject",
+				.server_ip = "192.0.2.175",
+				.service = "dns",
+				.server_port = 53,
+				.ports = 1,
+				.clients = {cl, 1},
+				.reporters = {same, 1},
+				.first_error_ns = REP_NO_TIME,
+				.last_error_ns = REP_NO_TIME,
+				.outage_start_ns = REP_NO_TIME,
+				.outage_end_ns = REP_NO_TIME};
 	struct kb_advice a;
 	char err[REPORT_ERRBUF_SIZE];
 	cr_assert_eq(rep_advise(&f, &a, err), 0, "%s", err);
 	cr_expect(strstr(a.cause, "carry 192.0.2.175's own address"), "%s", a.cause);
-	cr_expect(any_has(&a, "Find the firewall rule") && any_has(&a, "Look on 192.0.2.175 itself"));
+	cr_expect(any_has(&a, "Find the firewall rule") &&
+		  any_has(&a, "Look on 192.0.2.175 itself"));
 	cr_expect_null(strstr(a.cause, "not from 192.0.2.175 itself"), "%s", a.cause);
 	kb_advice_free(&a);
 	f.reporters.v = router;
@@ -526,7 +567,8 @@ Test(kb, firewall_reject_from_the_server_address_is_not_from_another_host)
 Test(kb, rates_note_names_the_source_in_plain_words)
 {
 	const char *n = kb_rates_note();
-	cr_expect(strstr(n, "\"ICMP: Port unreachable\"") && strstr(n, "networking/udp-port-unreachable"),
+	cr_expect(strstr(n, "\"ICMP: Port unreachable\"") &&
+		      strstr(n, "networking/udp-port-unreachable"),
 		  "%s", n);
 	cr_expect(strstr(n, "AI-generated") && strstr(n, "estimates"), "%s", n);
 	cr_expect(strstr(n, "unmeasured"), "%s", n);

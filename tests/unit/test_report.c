@@ -21,7 +21,8 @@ static char *sql_eval(sqlite3 *db, const char *expr, const char *json)
 	sqlite3_stmt *st;
 	char sql[512];
 	snprintf(sql, sizeof(sql), "SELECT %s", expr);
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -68,7 +69,8 @@ Test(report_text, content_specialised_to_the_finding)
 {
 	sqlite3 *db = pmt_db_new();
 	char *t = pmt_render(db, REPORT_TEXT, false, false, NULL);
-	cr_expect(strstr(t, "portmortem 0.3-test — 2 captures, 48,212 packets") != NULL, "%.200s", t);
+	cr_expect(strstr(t, "portmortem 0.3-test — 2 captures, 48,212 packets") != NULL, "%.200s",
+		  t);
 	cr_expect(strstr(t, "8 findings: 1 service down") != NULL);
 	cr_expect(strstr(t, "1 traceroute (benign)") != NULL);
 	cr_expect(strstr(t, "[1] SERVICE DOWN  dns  192.0.2.53:53/udp") != NULL);
@@ -139,12 +141,13 @@ Test(report_text, frames_in_encapsulations_not_dissected)
 	char *t = pmt_render(db, REPORT_TEXT, false, false, NULL);
 	cr_expect_null(strstr(t, "not dissected"), "no line when every frame was opened");
 	free(t);
-	cr_assert_eq(sqlite3_exec(db,
-				  "INSERT INTO capture_anomalies VALUES"
-				  " (1, 'encap.undissected.esp', 10), (1, 'encap.undissected.l2tp', 2),"
-				  " (2, 'encap.undissected.esp', 1234), (2, 'encap.undissected.gtpu', 2)",
-				  NULL, NULL, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(db,
+			 "INSERT INTO capture_anomalies VALUES"
+			 " (1, 'encap.undissected.esp', 10), (1, 'encap.undissected.l2tp', 2),"
+			 " (2, 'encap.undissected.esp', 1234), (2, 'encap.undissected.gtpu', 2)",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	t = pmt_render(db, REPORT_TEXT, false, false, NULL);
 	cr_expect(strstr(t, "\n1,248 frames in encapsulations not dissected: esp 1,244, gtpu 2,"
 			    " l2tp 2\n") != NULL,
@@ -161,7 +164,9 @@ Test(report_text, frames_in_encapsulations_not_dissected)
 /* ---- JSON ---- */
 
 /* The scan of the fixture, wherever the order puts it. */
-#define SCAN "(SELECT value FROM json_each(?1, '$.findings') WHERE json_extract(value, '$.diagnosis') = 'udp-scan')"
+#define SCAN                                                                                       \
+	"(SELECT value FROM json_each(?1, '$.findings') WHERE json_extract(value, '$.diagnosis') " \
+	"= 'udp-scan')"
 
 Test(report_json, valid_and_in_the_spec_shape)
 {
@@ -173,8 +178,10 @@ Test(report_json, valid_and_in_the_spec_shape)
 	expect_eval(db, "json_extract(?1, '$.tool')", j, "portmortem");
 	expect_eval(db, "json_extract(?1, '$.version')", j, "0.3-test");
 	expect_eval(db, "json_extract(?1, '$.captures[0].link_type')", j, "EN10MB");
-	expect_eval(db, "json_extract(?1, '$.captures[0].first_packet')", j, "2026-11-23T10:02:01.000000Z");
-	expect_eval(db, "json_extract(?1, '$.captures[1].first_packet')", j, "2026-11-23T10:02:21.000000000Z");
+	expect_eval(db, "json_extract(?1, '$.captures[0].first_packet')", j,
+		    "2026-11-23T10:02:01.000000Z");
+	expect_eval(db, "json_extract(?1, '$.captures[1].first_packet')", j,
+		    "2026-11-23T10:02:21.000000000Z");
 	expect_eval(db, "json_array_length(?1, '$.captures[1].errors')", j, "1");
 	expect_eval(db, "json_array_length(?1, '$.findings')", j, "8");
 	/* the outage of 2 clients before the scan of 180 errors from 1 (order.c) */
@@ -182,7 +189,8 @@ Test(report_json, valid_and_in_the_spec_shape)
 	expect_eval(db, "json_extract(?1, '$.findings[0].server_port')", j, "53");
 	expect_eval(db, "json_extract(?1, '$.findings[0].secondary[0]')", j, "rate-limited");
 	expect_eval(db, "json_extract(?1, '$.findings[0].clients[1]')", j, "192.0.2.11");
-	expect_eval(db, "json_extract(?1, '$.findings[0].first_error')", j, "2026-11-23T10:02:03.000000Z");
+	expect_eval(db, "json_extract(?1, '$.findings[0].first_error')", j,
+		    "2026-11-23T10:02:03.000000Z");
 	expect_eval(db, "json_extract(?1, '$.findings[0].workarounds[0].success_rate')", j, "0.85");
 	expect_eval(db, "json_extract(?1, '$.findings[0].workarounds[1].success_rate')", j, "0.8");
 	expect_eval(db, "json_extract(?1, '$.findings[0].dead_ends[2].fail_rate')", j, "0.6");
@@ -202,14 +210,19 @@ Test(report_json, one_order_in_every_format)
 	char *j = pmt_render(db, REPORT_JSON, false, false, NULL);
 	char *t = pmt_render(db, REPORT_TEXT, false, false, NULL);
 	char *c = pmt_render(db, REPORT_CSV, false, false, NULL);
-	expect_eval(db, "(SELECT count(*) FROM json_each(?1, '$.findings') WHERE"
-		    " json_extract(value, '$.rank') != key + 1)", j, "0");
-	char *ids = sql_eval(db, "(SELECT group_concat(json_extract(value, '$.id'), ' ') FROM"
-			     " json_each(?1, '$.findings'))", j);
+	expect_eval(db,
+		    "(SELECT count(*) FROM json_each(?1, '$.findings') WHERE"
+		    " json_extract(value, '$.rank') != key + 1)",
+		    j, "0");
+	char *ids = sql_eval(db,
+			     "(SELECT group_concat(json_extract(value, '$.id'), ' ') FROM"
+			     " json_each(?1, '$.findings'))",
+			     j);
 	char text_ids[256] = "", csv_ids[256] = "";
 	for (const char *p = t; (p = strstr(p, "\n[")); p++) { /* the finding headings */
 		long id = strtol(p + 2, NULL, 10);
-		if (strchr(p + 2, ']') && strchr(p + 2, ']')[1] == ' ' && isupper((unsigned char)strchr(p + 2, ']')[2]))
+		if (strchr(p + 2, ']') && strchr(p + 2, ']')[1] == ' ' &&
+		    isupper((unsigned char)strchr(p + 2, ']')[2]))
 			snprintf(text_ids + strlen(text_ids), sizeof(text_ids) - strlen(text_ids),
 				 "%s%ld", *text_ids ? " " : "", id);
 	}
@@ -342,7 +355,9 @@ Test(report_csv, events_neutralised)
 	char *c = pmt_render(db, REPORT_CSV, false, true, NULL);
 	cr_expect_eq(csv_walk(c, no_formula, &cols), 25); /* header + 24 events */
 	cr_expect(strstr(c, "\"'=cmd|' /C calc'!A0\"") != NULL, "formula name neutralised");
-	cr_expect(strstr(c, "\\x1b[31mred\\xff\\xfe.example,1b5b33316d726564fffe2e6578616d706c65") != NULL);
+	cr_expect(
+	    strstr(c, "\\x1b[31mred\\xff\\xfe.example,1b5b33316d726564fffe2e6578616d706c65") !=
+	    NULL);
 	cr_expect(strstr(c, "\"\"\"onmouseover=alert(1) x=\"\"\"") != NULL);
 	free(c);
 	sqlite3_close(db);

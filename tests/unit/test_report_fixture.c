@@ -1,4 +1,5 @@
-/* test_report_fixture.c - a hand-made database (with hostile names) and helpers for the report tests. */
+/* test_report_fixture.c - a hand-made database (with hostile names) and helpers for the report
+ * tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ bool pmt_utf8_valid(const char *s, size_t n);
 extern const char pm_schema_sql[];
 
 #define T0 1795428121LL /* 2026-11-23 10:02:01 UTC */
-#define S(x) ((x) * 1000000000LL)
+#define S(x) ((x)*1000000000LL)
 
 /* Names from hostile packets: markup, an attribute breakout, a formula, ESC and bad UTF-8. */
 #define NAME_SCRIPT "<script>alert(1)</script>"
@@ -25,12 +26,12 @@ extern const char pm_schema_sql[];
 static const char NAME_ESC[] = "\x1b[31mred\xff\xfe.example";
 
 static const char NAMES_JSON[] =
-	"[{\"name\":\"<script>alert(1)</script>\",\"type\":\"A\",\"count\":5,"
-	"\"hex\":\"3c7363726970743e616c6572742831293c2f7363726970743e\"},"
-	"{\"name\":\"\\\"onmouseover=alert(1) x=\\\"\",\"type\":1,\"count\":3},"
-	"{\"name\":\"=cmd|' /C calc'!A0\",\"type\":\"TXT\",\"count\":2},"
-	"{\"name\":\"\\u001b[31mred??.example\",\"type\":\"AAAA\",\"count\":1,"
-	"\"hex\":\"1b5b33316d726564fffe2e6578616d706c65\"}]";
+    "[{\"name\":\"<script>alert(1)</script>\",\"type\":\"A\",\"count\":5,"
+    "\"hex\":\"3c7363726970743e616c6572742831293c2f7363726970743e\"},"
+    "{\"name\":\"\\\"onmouseover=alert(1) x=\\\"\",\"type\":1,\"count\":3},"
+    "{\"name\":\"=cmd|' /C calc'!A0\",\"type\":\"TXT\",\"count\":2},"
+    "{\"name\":\"\\u001b[31mred??.example\",\"type\":\"AAAA\",\"count\":1,"
+    "\"hex\":\"1b5b33316d726564fffe2e6578616d706c65\"}]";
 
 static void exec(sqlite3 *db, const char *sql)
 {
@@ -45,11 +46,15 @@ static void add_capture(sqlite3 *db, int id, const char *path, int prec, int64_t
 	sqlite3_stmt *st;
 	char hash[32];
 	snprintf(hash, sizeof(hash), "hash%d", id);
-	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO captures (id, path, content_hash, format,"
-				       " link_type, link_type_name, precision, packets, udp_packets,"
-				       " port_unreachables, first_ns, last_ns, complete, read_error)"
-				       " VALUES (?, ?, ?, 'pcap', 1, 'EN10MB', ?, 24106, 2000, 20, ?, ?,"
-				       " ?, ?)", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO captures (id, path, content_hash, format,"
+			       " link_type, link_type_name, precision, packets, udp_packets,"
+			       " port_unreachables, first_ns, last_ns, complete, read_error)"
+			       " VALUES (?, ?, ?, 'pcap', 1, 'EN10MB', ?, 24106, 2000, 20, ?, ?,"
+			       " ?, ?)",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_int(st, 1, id);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
@@ -79,11 +84,14 @@ static void add_event(sqlite3 *db, int frame, const struct ev *e)
 {
 	sqlite3_stmt *st;
 	char hint[128];
-	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO events (capture_id, frame, ts_ns, reporter,"
-				       " reported_to, ttl, family, type, code, proto, src, sport, dst,"
-				       " dport, hint, dns_qtype, dns_qname, role) VALUES (1, ?, ?, ?, ?,"
-				       " 64, ?, ?, ?, 17, ?, ?, ?, ?, ?, 1, ?, 'request')", -1, &st,
-				       NULL), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO events (capture_id, frame, ts_ns, reporter,"
+			       " reported_to, ttl, family, type, code, proto, src, sport, dst,"
+			       " dport, hint, dns_qtype, dns_qname, role) VALUES (1, ?, ?, ?, ?,"
+			       " 64, ?, ?, ?, 17, ?, ?, ?, ?, ?, 1, ?, 'request')",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	snprintf(hint, sizeof(hint), "dns A %.*s", (int)e->qname_len, e->qname ? e->qname : "");
 	sqlite3_bind_int(st, 1, frame);
 	sqlite3_bind_int64(st, 2, e->ts);
@@ -110,34 +118,63 @@ static void add_events(sqlite3 *db)
 	int frame = 1;
 	for (int i = 0; i < 12; i++) {
 		const char *q = names[i % 4];
-		struct ev e = {S(T0 + 2) + i * S(20), "192.0.2.53", "icmp", 3, 3, "192.0.2.10",
-			       40000 + i, "192.0.2.53", 53, q, strlen(q)};
+		struct ev e = {S(T0 + 2) + i * S(20),
+			       "192.0.2.53",
+			       "icmp",
+			       3,
+			       3,
+			       "192.0.2.10",
+			       40000 + i,
+			       "192.0.2.53",
+			       53,
+			       q,
+			       strlen(q)};
 		add_event(db, frame++, &e);
 	}
 	for (int i = 0; i < 6; i++) {
-		struct ev e = {S(T0 + 60) + i * S(5), "2001:db8::123", "icmp6", 1, 4, "2001:db8::10",
-			       123, "2001:db8::123", 123, NULL, 0};
+		struct ev e = {S(T0 + 60) + i * S(5),
+			       "2001:db8::123",
+			       "icmp6",
+			       1,
+			       4,
+			       "2001:db8::10",
+			       123,
+			       "2001:db8::123",
+			       123,
+			       NULL,
+			       0};
 		add_event(db, frame++, &e);
 	}
 	for (int i = 0; i < 5; i++) {
-		struct ev e = {S(T0 + 200) + i * 1000000, i < 3 ? "10.0.0.1" : "198.51.100.20", "icmp",
-			       i < 3 ? 11 : 3, i < 3 ? 0 : 3, "192.0.2.10", 50000, "198.51.100.20",
-			       33434 + i, NULL, 0};
+		struct ev e = {S(T0 + 200) + i * 1000000,
+			       i < 3 ? "10.0.0.1" : "198.51.100.20",
+			       "icmp",
+			       i < 3 ? 11 : 3,
+			       i < 3 ? 0 : 3,
+			       "192.0.2.10",
+			       50000,
+			       "198.51.100.20",
+			       33434 + i,
+			       NULL,
+			       0};
 		add_event(db, frame++, &e);
 	}
-	struct ev late = {S(T0 + 100), "203.0.113.5", "icmp", 3, 3, "198.51.100.7", 53, "203.0.113.5",
-			  41000, NULL, 0};
+	struct ev late = {S(T0 + 100), "203.0.113.5", "icmp", 3,    3, "198.51.100.7",
+			  53,	       "203.0.113.5", 41000,  NULL, 0};
 	add_event(db, frame++, &late);
 }
 
-static void add_flow(sqlite3 *db, const char *cip, int cport, const char *sip, int sport,
-		     int c2s, int s2c, int64_t first, int64_t last)
+static void add_flow(sqlite3 *db, const char *cip, int cport, const char *sip, int sport, int c2s,
+		     int s2c, int64_t first, int64_t last)
 {
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO flows (capture_id, client_ip, client_port,"
-				       " server_ip, server_port, c2s_packets, s2c_packets, first_ns,"
-				       " last_ns, errors) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 1)", -1, &st,
-				       NULL), SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO flows (capture_id, client_ip, client_port,"
+			       " server_ip, server_port, c2s_packets, s2c_packets, first_ns,"
+			       " last_ns, errors) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, cip, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, cport);
 	sqlite3_bind_text(st, 3, sip, -1, SQLITE_STATIC);
@@ -169,13 +206,16 @@ static void bind_opt_time(sqlite3_stmt *st, int i, int64_t t)
 static void add_finding(sqlite3 *db, const struct fnd *f)
 {
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(db, "INSERT INTO findings (diagnosis, secondary, confidence,"
-				       " severity, server_ip, server_port, service, ports, source_ip,"
-				       " errors, requests, replies, clients, reporters, first_error_ns,"
-				       " last_error_ns, outage_start_ns, outage_end_ns, precision,"
-				       " evidence, names, related) VALUES (?, ?, 'high', ?, ?, ?, ?, ?,"
-				       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO findings (diagnosis, secondary, confidence,"
+			       " severity, server_ip, server_port, service, ports, source_ip,"
+			       " errors, requests, replies, clients, reporters, first_error_ns,"
+			       " last_error_ns, outage_start_ns, outage_end_ns, precision,"
+			       " evidence, names, related) VALUES (?, ?, 'high', ?, ?, ?, ?, ?,"
+			       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, f->diagnosis, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, f->secondary ? f->secondary : "[]", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, f->severity);
@@ -205,30 +245,175 @@ static void add_finding(sqlite3 *db, const struct fnd *f)
 }
 
 static const struct fnd FINDINGS[] = {
-	{"service-down", "[\"rate-limited\"]", "dns", "192.0.2.53", 53, 1, 100, NULL,
-	 "[\"192.0.2.10\",\"192.0.2.11\"]", "[\"192.0.2.53\"]", 12, 40, 0, S(T0 + 2),
-	 S(T0 + 222), 0, 0, 6,
-	 "[\"16 queries from 2 clients were refused by 192.0.2.53 itself.\","
-	 "\"A name seen: \\u001b[31mred\xff\xfe alert\\u001b[0m and <b>bold</b>.\"]",
-	 NAMES_JSON, NULL},
-	{"service-restarted", NULL, "ntp", "2001:db8::123", 123, 1, 90, NULL, "[\"2001:db8::10\"]",
-	 "[\"2001:db8::123\"]", 6, 30, 20, S(T0 + 60), S(T0 + 85), S(T0 + 55), S(T0 + 92), 9,
-	 "[\"6 requests were refused between two answered periods.\"]", NULL, NULL},
-	{"late-reply", NULL, "dns", "198.51.100.7", 53, 1, 50, NULL, "[\"203.0.113.5\"]",
-	 "[\"203.0.113.5\"]", 1, 5, 5, S(T0 + 100), S(T0 + 100), 0, 0, 6, NULL, NULL, NULL},
-	{"traceroute", NULL, NULL, "198.51.100.20", 33434, 2, 1, "192.0.2.10", "[\"192.0.2.10\"]",
-	 "[\"198.51.100.20\"]", 2, 5, 0, S(T0 + 200), S(T0 + 200) + 4000000, 0, 0, 6, NULL, NULL,
-	 NULL},
-	{"wrong-port", NULL, "dns", "192.0.2.54", 53, 1, 70, NULL, "[\"192.0.2.10\"]",
-	 "[\"192.0.2.54\"]", 3, 3, 0, S(T0 + 10), S(T0 + 30), 0, 0, 6,
-	 "[\"=HYPERLINK(\\\"http://evil.example/\\\")\"]", NULL, "192.0.2.54:5353"},
-	{"firewall-reject", NULL, "syslog", "198.51.100.53", 514, 1, 60, NULL, "[\"192.0.2.10\"]",
-	 "[\"192.0.2.1\"]", 4, 4, 0, S(T0 + 5), S(T0 + 25), 0, 0, 6, NULL, NULL, NULL},
-	{"udp-scan", NULL, NULL, "192.0.2.99", 1, 200, 40, "203.0.113.66", "[\"203.0.113.66\"]",
-	 "[\"192.0.2.99\"]", 180, 200, 0, S(T0 + 150), S(T0 + 152), 0, 0, 6, NULL, NULL, NULL},
-	{"wrong-host", NULL, "radius", "192.0.2.18", 1812, 1, 65, NULL, "[\"192.0.2.40\"]",
-	 "[\"192.0.2.18\"]", 2, 2, 0, S(T0 + 40), S(T0 + 41), 0, 0, 6, NULL, NULL,
-	 "192.0.2.19:1812"},
+    {"service-down",
+     "[\"rate-limited\"]",
+     "dns",
+     "192.0.2.53",
+     53,
+     1,
+     100,
+     NULL,
+     "[\"192.0.2.10\",\"192.0.2.11\"]",
+     "[\"192.0.2.53\"]",
+     12,
+     40,
+     0,
+     S(T0 + 2),
+     S(T0 + 222),
+     0,
+     0,
+     6,
+     "[\"16 queries from 2 clients were refused by 192.0.2.53 itself.\","
+     "\"A name seen: \\u001b[31mred\xff\xfe alert\\u001b[0m and <b>bold</b>.\"]",
+     NAMES_JSON,
+     NULL},
+    {"service-restarted",
+     NULL,
+     "ntp",
+     "2001:db8::123",
+     123,
+     1,
+     90,
+     NULL,
+     "[\"2001:db8::10\"]",
+     "[\"2001:db8::123\"]",
+     6,
+     30,
+     20,
+     S(T0 + 60),
+     S(T0 + 85),
+     S(T0 + 55),
+     S(T0 + 92),
+     9,
+     "[\"6 requests were refused between two answered periods.\"]",
+     NULL,
+     NULL},
+    {"late-reply",
+     NULL,
+     "dns",
+     "198.51.100.7",
+     53,
+     1,
+     50,
+     NULL,
+     "[\"203.0.113.5\"]",
+     "[\"203.0.113.5\"]",
+     1,
+     5,
+     5,
+     S(T0 + 100),
+     S(T0 + 100),
+     0,
+     0,
+     6,
+     NULL,
+     NULL,
+     NULL},
+    {"traceroute",
+     NULL,
+     NULL,
+     "198.51.100.20",
+     33434,
+     2,
+     1,
+     "192.0.2.10",
+     "[\"192.0.2.10\"]",
+     "[\"198.51.100.20\"]",
+     2,
+     5,
+     0,
+     S(T0 + 200),
+     S(T0 + 200) + 4000000,
+     0,
+     0,
+     6,
+     NULL,
+     NULL,
+     NULL},
+    {"wrong-port",
+     NULL,
+     "dns",
+     "192.0.2.54",
+     53,
+     1,
+     70,
+     NULL,
+     "[\"192.0.2.10\"]",
+     "[\"192.0.2.54\"]",
+     3,
+     3,
+     0,
+     S(T0 + 10),
+     S(T0 + 30),
+     0,
+     0,
+     6,
+     "[\"=HYPERLINK(\\\"http://evil.example/\\\")\"]",
+     NULL,
+     "192.0.2.54:5353"},
+    {"firewall-reject",
+     NULL,
+     "syslog",
+     "198.51.100.53",
+     514,
+     1,
+     60,
+     NULL,
+     "[\"192.0.2.10\"]",
+     "[\"192.0.2.1\"]",
+     4,
+     4,
+     0,
+     S(T0 + 5),
+     S(T0 + 25),
+     0,
+     0,
+     6,
+     NULL,
+     NULL,
+     NULL},
+    {"udp-scan",
+     NULL,
+     NULL,
+     "192.0.2.99",
+     1,
+     200,
+     40,
+     "203.0.113.66",
+     "[\"203.0.113.66\"]",
+     "[\"192.0.2.99\"]",
+     180,
+     200,
+     0,
+     S(T0 + 150),
+     S(T0 + 152),
+     0,
+     0,
+     6,
+     NULL,
+     NULL,
+     NULL},
+    {"wrong-host",
+     NULL,
+     "radius",
+     "192.0.2.18",
+     1812,
+     1,
+     65,
+     NULL,
+     "[\"192.0.2.40\"]",
+     "[\"192.0.2.18\"]",
+     2,
+     2,
+     0,
+     S(T0 + 40),
+     S(T0 + 41),
+     0,
+     0,
+     6,
+     NULL,
+     NULL,
+     "192.0.2.19:1812"},
 };
 
 sqlite3 *pmt_db_open(const char *path)
@@ -262,8 +447,8 @@ char *pmt_render(sqlite3 *db, enum report_format fmt, bool color, bool csv_event
 	char *buf = NULL, err[REPORT_ERRBUF_SIZE] = "";
 	size_t n = 0;
 	FILE *out = open_memstream(&buf, &n);
-	struct report_options opt = {.format = fmt, .color = color, .csv_events = csv_events,
-				     .version = "0.3-test"};
+	struct report_options opt = {
+	    .format = fmt, .color = color, .csv_events = csv_events, .version = "0.3-test"};
 	cr_assert_not_null(out);
 	int rc = report_write(db, &opt, out, err);
 	fclose(out);
@@ -277,8 +462,11 @@ bool pmt_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
-		size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3
-			   : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = p[i] < 0x80	     ? 1
+			     : (p[i] & 0xe0) == 0xc0 ? 2
+			     : (p[i] & 0xf0) == 0xe0 ? 3
+			     : (p[i] & 0xf8) == 0xf0 ? 4
+						     : 0;
 		if (len == 0 || (len == 2 && p[i] < 0xc2) || i + len > n)
 			return false;
 		for (size_t k = 1; k < len; k++)

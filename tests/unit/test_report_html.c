@@ -1,4 +1,5 @@
-/* test_report_html.c - the HTML report: self-contained, script-free, every packet string escaped. */
+/* test_report_html.c - the HTML report: self-contained, script-free, every packet string escaped.
+ */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,9 @@ Test(report_html, self_contained_with_csp)
 			       "initial-scale=1\">") != NULL);
 	cr_expect(strstr(html, "@media print") != NULL);
 	cr_expect(strstr(html, "prefers-color-scheme:dark") != NULL);
-	static const char *const external[] = {"<link", "<img", "<iframe", "<object", "<embed",
-					       " src=", "@import", "url(", "href=\"http", "href=\"//"};
+	static const char *const external[] = {"<link",	      "<img",	  "<iframe", "<object",
+					       "<embed",      " src=",	  "@import", "url(",
+					       "href=\"http", "href=\"//"};
 	for (size_t i = 0; i < sizeof(external) / sizeof(external[0]); i++)
 		cr_expect_null(strcasestr(html, external[i]), "external resource: %s", external[i]);
 }
@@ -94,7 +96,8 @@ Test(report_html, clean_bytes)
 {
 	cr_expect(pmt_utf8_valid(html, html_len));
 	for (size_t i = 0; i < html_len; i++)
-		cr_expect((unsigned char)html[i] >= 0x20 || html[i] == '\n', "control byte at %zu", i);
+		cr_expect((unsigned char)html[i] >= 0x20 || html[i] == '\n', "control byte at %zu",
+			  i);
 	cr_expect(strstr(html, "\\x1b[31mred\\xff\\xfe.example") != NULL);
 	cr_expect(strstr(html, "1b5b33316d726564fffe2e6578616d706c65") != NULL, "raw bytes in hex");
 }

@@ -16,7 +16,8 @@ extern const char pm_schema_sql[];
 static void exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
-	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql, err ? err : "");
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK, "%s: %s", sql,
+		     err ? err : "");
 }
 
 /* One capture; finding 1 (BIG events, one flow per 1000), finding 2 (10 events), interleaved
@@ -34,39 +35,43 @@ static sqlite3 *big_db(void)
 		 " 'pcap', 1, 'EN10MB', %d, %d, %lld, %lld)",
 		 3 * BIG, BIG + BIG / 39, T0 * 1000000000LL, (T0 + 600) * 1000000000LL);
 	exec(db, sql);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip, server_port,"
-		 " c2s_packets, s2c_packets, first_ns, last_ns, errors) WITH RECURSIVE n(i) AS"
-		 " (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) SELECT i + 1, 1,"
-		 " '192.0.2.' || (10 + i %% 200), 40000 + i, '192.0.2.53', 53, 1000, 0,"
-		 " %lld + i * 1000000, %lld + i * 1000000 + 500000000, 1000 FROM n",
-		 BIG / 1000, T0 * 1000000000LL, T0 * 1000000000LL);
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO flows (id, capture_id, client_ip, client_port, server_ip, server_port,"
+	    " c2s_packets, s2c_packets, first_ns, last_ns, errors) WITH RECURSIVE n(i) AS"
+	    " (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d) SELECT i + 1, 1,"
+	    " '192.0.2.' || (10 + i %% 200), 40000 + i, '192.0.2.53', 53, 1000, 0,"
+	    " %lld + i * 1000000, %lld + i * 1000000 + 500000000, 1000 FROM n",
+	    BIG / 1000, T0 * 1000000000LL, T0 * 1000000000LL);
 	exec(db, sql);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
-		 " type, code, proto, src, sport, dst, dport, hint, flow_id, finding_id)"
-		 " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-		 " SELECT 1, 2 * i + 1, %lld + i * 5000000, CASE WHEN i %% 40 = 39 THEN '192.0.2.54'"
-		 " ELSE '192.0.2.53' END, '192.0.2.10', 64, 'icmp', 3, 3, 17, '192.0.2.10',"
-		 " 40000 + i %% 1000, CASE WHEN i %% 40 = 39 THEN '192.0.2.54' ELSE '192.0.2.53' END,"
-		 " 53, printf('dns A %%.150c', 'x'), i / 1000 + 1, CASE WHEN i %% 40 = 39 THEN 2"
-		 " ELSE 1 END FROM n",
-		 BIG + BIG / 39 - 1, T0 * 1000000000LL);
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
+	    " type, code, proto, src, sport, dst, dport, hint, flow_id, finding_id)"
+	    " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+	    " SELECT 1, 2 * i + 1, %lld + i * 5000000, CASE WHEN i %% 40 = 39 THEN '192.0.2.54'"
+	    " ELSE '192.0.2.53' END, '192.0.2.10', 64, 'icmp', 3, 3, 17, '192.0.2.10',"
+	    " 40000 + i %% 1000, CASE WHEN i %% 40 = 39 THEN '192.0.2.54' ELSE '192.0.2.53' END,"
+	    " 53, printf('dns A %%.150c', 'x'), i / 1000 + 1, CASE WHEN i %% 40 = 39 THEN 2"
+	    " ELSE 1 END FROM n",
+	    BIG + BIG / 39 - 1, T0 * 1000000000LL);
 	exec(db, sql);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO findings (id, diagnosis, confidence, severity, server_ip, server_port,"
-		 " service, errors, requests, replies, clients, reporters, first_error_ns,"
-		 " last_error_ns, evidence, capture_points) SELECT 1, 'service-down', 'high', 90,"
-		 " '192.0.2.53', 53, 'dns', count(*), count(*), 0, '[\"192.0.2.10\"]',"
-		 " '[\"192.0.2.53\"]', min(ts_ns), max(ts_ns), '[\"many\"]', '[\"big.pcap\"]'"
-		 " FROM events WHERE finding_id = 1");
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO findings (id, diagnosis, confidence, severity, server_ip, server_port,"
+	    " service, errors, requests, replies, clients, reporters, first_error_ns,"
+	    " last_error_ns, evidence, capture_points) SELECT 1, 'service-down', 'high', 90,"
+	    " '192.0.2.53', 53, 'dns', count(*), count(*), 0, '[\"192.0.2.10\"]',"
+	    " '[\"192.0.2.53\"]', min(ts_ns), max(ts_ns), '[\"many\"]', '[\"big.pcap\"]'"
+	    " FROM events WHERE finding_id = 1");
 	exec(db, sql);
-	exec(db, "INSERT INTO findings (id, diagnosis, confidence, severity, server_ip, server_port,"
-		 " service, errors, requests, replies, clients, reporters, first_error_ns,"
-		 " last_error_ns, capture_points) SELECT 2, 'service-down', 'high', 90,"
-		 " '192.0.2.54', 53, 'dns', count(*), count(*), 0, '[\"192.0.2.10\"]',"
-		 " '[\"192.0.2.54\"]', min(ts_ns), max(ts_ns), '[\"big.pcap\"]'"
-		 " FROM events WHERE finding_id = 2");
+	exec(db,
+	     "INSERT INTO findings (id, diagnosis, confidence, severity, server_ip, server_port,"
+	     " service, errors, requests, replies, clients, reporters, first_error_ns,"
+	     " last_error_ns, capture_points) SELECT 2, 'service-down', 'high', 90,"
+	     " '192.0.2.54', 53, 'dns', count(*), count(*), 0, '[\"192.0.2.10\"]',"
+	     " '[\"192.0.2.54\"]', min(ts_ns), max(ts_ns), '[\"big.pcap\"]'"
+	     " FROM events WHERE finding_id = 2");
 	exec(db, "COMMIT");
 	return db;
 }
@@ -107,7 +112,8 @@ Test(report_scale, no_format_scans_the_events)
 	for (size_t i = 0; i < 4; i++) {
 		int64_t scan = 0;
 		free(render(db, fmts[i], &scan));
-		cr_expect_lt(scan, 2000, "%s report: %lld full-scan steps", names[i], (long long)scan);
+		cr_expect_lt(scan, 2000, "%s report: %lld full-scan steps", names[i],
+			     (long long)scan);
 	}
 	sqlite3_close(db);
 }
@@ -119,11 +125,14 @@ Test(report_scale, sampled_timeline_keeps_the_totals)
 	sqlite3 *db = big_db();
 	int64_t scan;
 	char *html = render(db, REPORT_HTML, &scan);
-	const char *one = strstr(html, "<section class=\"card finding k-outage\" id=\"finding-1\">");
-	const char *two = strstr(html, "<section class=\"card finding k-outage\" id=\"finding-2\">");
+	const char *one =
+	    strstr(html, "<section class=\"card finding k-outage\" id=\"finding-1\">");
+	const char *two =
+	    strstr(html, "<section class=\"card finding k-outage\" id=\"finding-2\">");
 	cr_assert(one && two);
 	const char *end1 = strstr(one, "</section>"), *end2 = strstr(two, "</section>");
-	const char *t1 = strstr(one, "<text class=\"tot\""), *t2 = strstr(two, "port unreachable</text>");
+	const char *t1 = strstr(one, "<text class=\"tot\""),
+		   *t2 = strstr(two, "port unreachable</text>");
 	cr_assert(t1 && t1 < end1 && t2 && t2 < end2);
 	cr_expect(strstr(one, "port unreachable</text>") < end1);
 	/* 60,000 errors: "≈60000"; 1,538 (sampled too: more than 400) "≈1538" */
