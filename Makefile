@@ -23,7 +23,8 @@ DEB_BUILD := gcc make pkg-config libpcap-dev libsqlite3-dev zlib1g-dev libzstd-d
              libxxhash-dev libssl-dev libisal-dev
 # tshark: tests/report-views.sh opens each finding's packets with its display filter.
 DEB_TEST  := $(DEB_BUILD) libcriterion-dev chromium sqlite3 python3 gzip zstd time coreutils \
-             wireshark-common tshark man-db groff-base mandoc strace parallel bsdutils
+             wireshark-common tshark man-db groff-base mandoc strace parallel bsdutils \
+             clang-format-14
 DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zstd isal pigz time
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
@@ -36,6 +37,7 @@ ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 TEST_OBJ := $(patsubst %.c,build/asan/%.o,$(TEST_SRC))
 
 .PHONY: all deps test-deps bench-deps demo test test-lone unit integration clean bench fuzz fuzz-build check-gen \
+        check-format format \
         install uninstall
 all: portmortem
 
@@ -107,8 +109,17 @@ demo: deps
 	@echo "wrote portmortem-report.html and portmortem.db"
 
 test: test-deps
+	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory portmortem build/asan/portmortem build/asan/unit-tests build/gen-capture
 	$(MAKE) --no-print-directory unit integration
+
+# Every C file tracked by git as clang-format 14 writes it (.clang-format); a difference fails.
+# `make format` rewrites them in place.
+check-format:
+	@sh tests/tools/check-format.sh
+
+format:
+	@sh tests/tools/check-format.sh --fix
 
 unit: build/asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 sh tests/tools/run-unit.sh build/asan/unit-tests

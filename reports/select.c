@@ -218,105 +218,39 @@ static const char SQL_CAPTURE_IDS[] =
     "INSERT INTO temp.pm_flt SELECT 'capture-id', NULL, id FROM captures"
     " WHERE CAST(id AS TEXT) = ?1 OR path = ?1 OR substr(path, -length(?1) - 1) = '/' || ?1";
 
-#define HAS(k) "EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = '" k "')"
-#define TIME_OK(lo, hi)                                                                            \
-	"(NOT " HAS("since") " OR " hi                                                             \
-			     " >= (SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'))"          \
-			     " AND (NOT " HAS("until") " OR " lo                                   \
-						       " <= (SELECT max(b) FROM temp.pm_flt"       \
-						       " WHERE kind = 'until'))"
+/* Which kinds of filter were given: a kind that was not lets everything through. Times
+ * overlap: a capture or finding is kept when its span meets [since, until]. */
+#define SQL_GIVEN                                                                                  \
+	"WITH g AS (SELECT"                                                                        \
+	"  EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'capture') AS g_capture,"                \
+	"  EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'label') AS g_label,"                    \
+	"  EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'service') AS g_service,"                \
+	"  EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'server') AS g_server,"                  \
+	"  (SELECT min(b) FROM temp.pm_flt WHERE kind = 'since') AS g_since,"                      \
+	"  (SELECT max(b) FROM temp.pm_flt WHERE kind = 'until') AS g_until) "
 
 static const char SQL_SEL_CAPTURES[] =
-    "INSERT INTO temp.pm_sel_c SELECT id FROM captures c WHERE"
-    " (NOT " HAS(
-	"capture") " OR id IN (SELECT b FROM temp.pm_flt WHERE kind = 'capture-id'))"
-		   " AND ((NOT " HAS("since") " AND NOT " HAS(
-		       "until") ") OR (first_ns IS NOT NULL AND " TIME_OK("first_ns",
-									  "coalesce(last_ns, "
-									  "first_ns)") "))";
+    SQL_GIVEN "INSERT INTO temp.pm_sel_c SELECT c.id FROM captures c, g WHERE"
+	      " (NOT g_capture OR c.id IN (SELECT b FROM temp.pm_flt WHERE kind = 'capture-id'))"
+	      " AND ((g_since IS NULL AND g_until IS NULL) OR (c.first_ns IS NOT NULL"
+	      "  AND (g_since IS NULL OR coalesce(c.last_ns, c.first_ns) >= g_since)"
+	      "  AND (g_until IS NULL OR c.first_ns <= g_until)))";
 
-static const char SQL_SEL_FINDINGS[] =
-    "INSERT INTO temp.pm_sel_f SELECT id FROM findings f WHERE"
-    " (NOT " HAS(
-	"label") " OR diagnosis IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')"
-		 "  OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(f.secondary) THEN "
-		 "f.secondary"
-		 "  ELSE '[]' END) j WHERE j.value IN (SELECT a FROM temp.pm_flt WHERE kind = "
-		 "'label')))"
-		 " AND (NOT " HAS(
-		     "service") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'service'"
-				"  AND lower(a) IN (lower(f.service), lower(f.proto) || '/' || "
-				"f.server_port)))"
-				" AND (NOT " HAS(
-				    "server") " OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = "
-					      "'server'"
-					      "  AND a = f.server_ip AND (b IS NULL OR b = "
-					      "f.server_port)))"
-					      " AND ((NOT " HAS("since") " AND NOT " HAS("until") ") OR (first_error_ns IS NOT NULL AND " TIME_OK(
-						  "first_error_ns", "coalesce(last_error_ns, "
-								    "first_error_ns)") "))"
-										       /* a finding
-											  is in a
-											  capture
-											  when one
-											  of its
-											  events is:
-											  the stored
-											  link, by
-											  its index
-											*/
-										       " AND "
-										       "(NOT " HAS(
-											   "captur"
-											   "e") " O"
-												"R "
-												"EX"
-												"IS"
-												"TS"
-												" ("
-												"SE"
-												"LE"
-												"CT"
-												" 1"
-												" F"
-												"RO"
-												"M "
-												"ev"
-												"en"
-												"ts"
-												" e"
-												" W"
-												"HE"
-												"RE"
-												" e"
-												".f"
-												"in"
-												"di"
-												"ng"
-												"_i"
-												"d "
-												"= "
-												"f."
-												"id"
-												"  "
-												"AN"
-												"D "
-												"e."
-												"ca"
-												"pt"
-												"ur"
-												"e_"
-												"id"
-												" I"
-												"N "
-												"te"
-												"mp"
-												".p"
-												"m_"
-												"se"
-												"l_"
-												"c)"
-												")";
+/* A finding is in a capture when one of its events is: the stored link, by its index. */
+static const char SQL_SEL_FINDINGS[] = SQL_GIVEN
+    "INSERT INTO temp.pm_sel_f SELECT f.id FROM findings f, g WHERE"
+    " (NOT g_label OR f.diagnosis IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')"
+    "  OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(f.secondary) THEN f.secondary"
+    "  ELSE '[]' END) j WHERE j.value IN (SELECT a FROM temp.pm_flt WHERE kind = 'label')))"
+    " AND (NOT g_service OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'service'"
+    "  AND lower(a) IN (lower(f.service), lower(f.proto) || '/' || f.server_port)))"
+    " AND (NOT g_server OR EXISTS (SELECT 1 FROM temp.pm_flt WHERE kind = 'server'"
+    "  AND a = f.server_ip AND (b IS NULL OR b = f.server_port)))"
+    " AND ((g_since IS NULL AND g_until IS NULL) OR (f.first_error_ns IS NOT NULL"
+    "  AND (g_since IS NULL OR coalesce(f.last_error_ns, f.first_error_ns) >= g_since)"
+    "  AND (g_until IS NULL OR f.first_error_ns <= g_until)))"
+    " AND (NOT g_capture OR EXISTS (SELECT 1 FROM events e WHERE e.finding_id = f.id"
+    "  AND e.capture_id IN temp.pm_sel_c))";
 
 static int exec(sqlite3 *db, const char *sql, char *errbuf, const char *what)
 {
