@@ -32,7 +32,6 @@ static const char SCRATCH_SQL[] =
     "PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
     "PRAGMA main.cache_size = -32768;"
     "DROP INDEX main.events_capture; DROP INDEX main.events_flow; DROP INDEX main.events_finding;"
-    "DROP INDEX main.endpoints_ip_port; DROP INDEX main.endpoints_port;"
     "DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
 
 /* Empties the scratch database for the next capture (no foreign keys to cascade there). */
@@ -400,6 +399,77 @@ static void report_outcome(struct run *run, int i, enum outcome o, const char *m
 	pthread_mutex_unlock(&run->lock);
 }
 
+/* A lone worker stores one small capture after another into the real database: committed
+ * one by one, 589 rotated files spent a fifth of their run writing the same index pages to
+ * the WAL again. It keeps one transaction open over the captures it stores for up to
+ * BATCH_COMMIT_MS (each capture still in a savepoint of its own, kept or dropped whole) and
+ * commits then, before a capture it cannot store directly, and at the end: a crash loses
+ * at most that much work, which the next run redoes (capture_files is written after). */
+#define BATCH_COMMIT_MS 250
+
+struct txn_batch {
+	bool open;
+	int stored; /* captures stored since the transaction began */
+	struct timespec since;
+};
+
+static double ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+}
+
+/* Commits the open transaction; a failure loses the captures stored in it, which the
+ * message names by count (they were counted as stored). */
+static void batch_commit(struct run *run, sqlite3 *w, struct txn_batch *b)
+{
+	char errbuf[DB_ERRBUF_SIZE];
+	if (!b->open)
+		return;
+	b->open = false;
+	if (sqlite3_get_autocommit(w)) /* SQLite rolled it back after an error */
+		snprintf(errbuf, sizeof errbuf, "the transaction was rolled back");
+	else if (db_exec(w, "COMMIT", errbuf) == 0)
+		return;
+	db_exec(w, "ROLLBACK", (char[DB_ERRBUF_SIZE]){0});
+	if (!b->stored)
+		return;
+	pthread_mutex_lock(&run->lock);
+	progress_clear(run->progress);
+	fprintf(stderr, "portmortem: database %s: %s; the last %d capture%s stored are not in it\n",
+		run->cli->db_path, errbuf, b->stored, b->stored == 1 ? "" : "s");
+	run->db_failed = true;
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void batch_before(struct run *run, sqlite3 *w, struct txn_batch *b,
+			 const struct batch_item *it)
+{
+	char errbuf[DB_ERRBUF_SIZE];
+	if (!run->direct || it->known)
+		return;
+	if (it->size < 0 || !it->real) { /* a pipe or FIFO: copied from the scratch database */
+		batch_commit(run, w, b);
+		return;
+	}
+	if (b->open || db_exec(w, "BEGIN", errbuf) < 0) /* no batch: each capture commits */
+		return;
+	b->open = true;
+	b->stored = 0;
+	clock_gettime(CLOCK_MONOTONIC, &b->since);
+}
+
+static void batch_after(struct run *run, sqlite3 *w, struct txn_batch *b, enum outcome o)
+{
+	if (!b->open)
+		return;
+	if (o == OUT_STORED || o == OUT_CUT)
+		b->stored++;
+	if (sqlite3_get_autocommit(w) || o == OUT_DB || ms_since(&b->since) >= BATCH_COMMIT_MS)
+		batch_commit(run, w, b);
+}
+
 static void *worker(void *arg)
 {
 	struct run *run = arg;
@@ -415,6 +485,7 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	progress_worker(run->progress, slot);
+	struct txn_batch tb = {0};
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
 		int i = run->next < run->batch.n && !g_signal ? run->next++ : -1;
@@ -428,12 +499,15 @@ static void *worker(void *arg)
 			snprintf(key, sizeof key, "%s", it->known);
 		} else {
 			progress_begin(run->progress, slot, it->path, it->size);
+			batch_before(run, w, &tb, it);
 			o = analyze_one(w, run->direct, it->path, run->cli, msg, sizeof msg, key,
 					sizeof key);
+			batch_after(run, w, &tb, o);
 		}
 		report_outcome(run, i, o, msg, key);
 		progress_end(run->progress, slot, run->done);
 	}
+	batch_commit(run, w, &tb);
 	progress_worker(run->progress, -1);
 	corr_drop_spare();
 	sqlite3_close(w);

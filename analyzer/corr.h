@@ -49,6 +49,7 @@ struct touched_flow {
 	int64_t first, last;
 	int64_t c2s_last, s2c_last; /* last datagram each way, 0 = none */
 	uint32_t errors;
+	uint32_t index_slot; /* its slot in the table that finds it (corr.c) */
 };
 
 /* How an ICMP error joins the UDP traffic: filled by corr_icmp(). The "other way" is the

@@ -168,22 +168,28 @@ static const char PU_SQL[] =
      * capture of one incident) are the same datagrams seen twice: within such a group the
      * largest count stands; groups that follow each other (a rotated archive) add up. */
     "DROP TABLE IF EXISTS temp.capgrp;"
-    "CREATE TEMP TABLE capgrp AS WITH o AS (SELECT id, first_ns, MAX(last_ns) OVER (ORDER BY"
-    " first_ns, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last FROM captures)"
+    "CREATE TEMP TABLE capgrp AS SELECT id, grp, COUNT(*) OVER (PARTITION BY grp) AS n FROM"
+    " (WITH o AS (SELECT id, first_ns, MAX(last_ns) OVER (ORDER BY first_ns, id ROWS BETWEEN"
+    " UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last FROM captures)"
     " SELECT id, SUM(prev_last IS NULL OR first_ns > prev_last) OVER (ORDER BY first_ns, id)"
-    " AS grp FROM o;"
+    " AS grp FROM o);"
     "DROP TABLE IF EXISTS temp.epg;"
-    "CREATE TEMP TABLE epg AS SELECT g.grp AS capture_id, e.ip, e.port,"
-    " MAX(rx_packets) AS rx_packets, MAX(rx_bytes) AS rx_bytes, MAX(tx_packets) AS tx_packets,"
-    " MAX(tx_bytes) AS tx_bytes, MIN(first_rx_ns) AS first_rx_ns, MAX(last_rx_ns) AS last_rx_ns,"
-    " MIN(first_tx_ns) AS first_tx_ns, MAX(last_tx_ns) AS last_tx_ns, MAX(n_clients) AS n_clients,"
-    " MAX(app) AS app, MAX(errors) AS errors, MIN(err_first_ns) AS err_first_ns,"
-    " MAX(err_last_ns) AS err_last_ns, MAX(tx_before_err_ns) AS tx_before_err_ns,"
-    " MIN(tx_after_err_ns) AS tx_after_err_ns, MAX(tx_during_err) AS tx_during_err,"
-    " MAX(rx_unanswered) AS rx_unanswered, MAX(n_peers) AS n_peers,"
-    " MAX(tx_refused_during) AS tx_refused_during,"
-    " MAX(tx_other_during) AS tx_other_during"
-    " FROM endpoints e JOIN capgrp g ON g.id = e.capture_id GROUP BY g.grp, e.ip, e.port;"
+    /* a capture alone in its group (a rotated archive, a ticket) as it is; a group of
+     * overlapping captures aggregated */
+    "CREATE TEMP TABLE epg AS SELECT g.grp AS capture_id, e.ip, e.port, e.rx_packets,"
+    " e.rx_bytes, e.tx_packets, e.tx_bytes, e.first_rx_ns, e.last_rx_ns, e.first_tx_ns,"
+    " e.last_tx_ns, e.n_clients, e.app, e.errors, e.err_first_ns, e.err_last_ns,"
+    " e.tx_before_err_ns, e.tx_after_err_ns, e.tx_during_err, e.rx_unanswered, e.n_peers,"
+    " e.tx_refused_during, e.tx_other_during"
+    " FROM endpoints e JOIN capgrp g ON g.id = e.capture_id WHERE g.n = 1"
+    " UNION ALL SELECT g.grp, e.ip, e.port,"
+    " MAX(rx_packets), MAX(rx_bytes), MAX(tx_packets), MAX(tx_bytes), MIN(first_rx_ns),"
+    " MAX(last_rx_ns), MIN(first_tx_ns), MAX(last_tx_ns), MAX(n_clients), MAX(app), MAX(errors),"
+    " MIN(err_first_ns), MAX(err_last_ns), MAX(tx_before_err_ns), MIN(tx_after_err_ns),"
+    " MAX(tx_during_err), MAX(rx_unanswered), MAX(n_peers), MAX(tx_refused_during),"
+    " MAX(tx_other_during)"
+    " FROM endpoints e JOIN capgrp g ON g.id = e.capture_id WHERE g.n > 1"
+    " GROUP BY g.grp, e.ip, e.port;"
     "CREATE INDEX temp.epg_ip_port ON epg (ip, port);"
     "CREATE INDEX temp.epg_port ON epg (port, ip);"
     "DROP TABLE IF EXISTS temp.pud;";
@@ -196,8 +202,7 @@ static const char DEDUPE_SQL[] =
     "CREATE INDEX temp.pu_same ON pu (src, sport, dst, dport, reporter);"
     "DROP TABLE IF EXISTS temp.pukey;"
     "CREATE TEMP TABLE pukey AS SELECT src, sport, dst, dport, reporter FROM pu"
-    " WHERE capture_id IN (SELECT id FROM capgrp WHERE grp IN (SELECT grp FROM capgrp"
-    " GROUP BY grp HAVING COUNT(*) > 1))"
+    " WHERE capture_id IN (SELECT id FROM capgrp WHERE n > 1)"
     " GROUP BY src, sport, dst, dport, reporter HAVING COUNT(DISTINCT capture_id) > 1;"
     "UPDATE pu SET dup_of = (SELECT MIN(o.eid) FROM pu o WHERE o.src = pu.src"
     " AND o.sport = pu.sport AND o.dst = pu.dst AND o.dport = pu.dport AND o.reporter = pu.reporter"
@@ -313,8 +318,8 @@ static bool has_overlapping_captures(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 	bool found = true;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM capgrp GROUP BY grp HAVING COUNT(*) > 1 LIMIT 1",
-			       -1, &st, NULL) == SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM capgrp WHERE n > 1 LIMIT 1", -1, &st, NULL) ==
+	    SQLITE_OK)
 		found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;

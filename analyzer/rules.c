@@ -97,10 +97,10 @@ static void traceroute_one(struct dx *x, const struct key *k)
 	int64_t probes = dx_int(
 	    x,
 	    dx_prepare(x,
-		       "SELECT SUM(rx_packets) FROM epg e WHERE ip = ?1 AND port BETWEEN ?3 AND ?4"
-		       " AND EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = e.ip AND c.port "
-		       "= e.port"
-		       " AND c.client_ip = ?2)",
+		       "SELECT SUM(rx_packets) FROM epg WHERE ip = ?1 AND port IN (SELECT d.port"
+		       " FROM (SELECT DISTINCT port FROM epg WHERE ip = ?1 AND port BETWEEN ?3"
+		       " AND ?4) d WHERE EXISTS (SELECT 1 FROM endpoint_clients c WHERE c.ip = ?1"
+		       " AND c.port = d.port AND c.client_ip = ?2))",
 		       "ttii", k->b, k->a, (int64_t)TRACEROUTE_PORT_FIRST,
 		       (int64_t)TRACEROUTE_PORT_LAST),
 	    0);

@@ -14,6 +14,7 @@ struct store {
 	sqlite3_stmt *ev;
 	int64_t capture_id;
 	int64_t flow_base; /* flow ids of this capture start above it */
+	bool nested;	   /* inside the caller's transaction: a savepoint of its own */
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
@@ -44,7 +45,10 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	 * included, for as long as the capture is read: other workers and other runs writing
 	 * to it would wait on this one capture's reading, and give up ("database is locked")
 	 * when that took longer than their wait. */
-	if (db_exec(db, "BEGIN", errbuf) < 0) {
+	/* Inside a transaction the caller holds open across captures (store_batch_begin()), a
+	 * savepoint: the capture is still kept or dropped as a whole. */
+	s->nested = !sqlite3_get_autocommit(db);
+	if (db_exec(db, s->nested ? "SAVEPOINT capture" : "BEGIN", errbuf) < 0) {
 		free(s);
 		return NULL;
 	}
@@ -93,7 +97,7 @@ void store_abort(struct store *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->ev);
-	db_exec(s->db, "ROLLBACK", ignore);
+	db_exec(s->db, s->nested ? "ROLLBACK TO capture; RELEASE capture" : "ROLLBACK", ignore);
 	free(s);
 }
 
@@ -434,7 +438,7 @@ int store_finish(struct store *s, const struct capture_facts *f, char *errbuf)
 		goto error;
 	sqlite3_finalize(s->ev);
 	s->ev = NULL;
-	if (db_exec(s->db, "COMMIT", s->errbuf) < 0)
+	if (db_exec(s->db, s->nested ? "RELEASE capture" : "COMMIT", s->errbuf) < 0)
 		goto error;
 	free(s);
 	return 0;

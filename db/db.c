@@ -76,6 +76,10 @@ static const char UPGRADE_TO_4[] =
     "ALTER TABLE captures ADD COLUMN sha256 TEXT;"
     "DROP INDEX IF EXISTS events_dst;";
 
+/* Versions 1-5 -> 6: the endpoints' secondary indexes go (no query reads them). */
+static const char UPGRADE_TO_6[] = "DROP INDEX IF EXISTS endpoints_ip_port;"
+				   "DROP INDEX IF EXISTS endpoints_port;";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -95,6 +99,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 		return -1;
 	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
 	    (v >= 1 && v <= 3 && db_exec(db, UPGRADE_TO_4, errbuf) < 0) ||
+	    (v >= 1 && v <= 5 && db_exec(db, UPGRADE_TO_6, errbuf) < 0) ||
 	    db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define DB_ERRBUF_SIZE 512
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 /* PRAGMA application_id of portmortem's databases: "PMrt" in ASCII (README "Database"). */
 #define DB_APPLICATION_ID 0x504d7274u
 /* How long a connection waits for another process's write lock (a second run waits for the

@@ -146,8 +146,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
     tx_other_during   INTEGER NOT NULL DEFAULT 0, --  and to others, between its first and last error
     PRIMARY KEY (capture_id, ip, port)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS endpoints_ip_port ON endpoints (ip, port);
-CREATE INDEX IF NOT EXISTS endpoints_port ON endpoints (port, ip);
+-- No secondary index: the diagnosis reads the endpoints of its captures once, in full, into a
+-- temporary table it indexes itself (version 6 dropped endpoints_ip_port and endpoints_port,
+-- whose upkeep was a third of storing a small capture).
 
 -- Peers seen talking to a stored endpoint (at most a few per endpoint).
 CREATE TABLE IF NOT EXISTS endpoint_clients (
