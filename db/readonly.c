@@ -88,7 +88,8 @@ static int shadow_table(sqlite3 *db, sqlite3 *ref, const char *table, char *errb
 	return rc;
 }
 
-/* A database of this very version: an older one would need the upgrade, which writes. */
+/* A database of this version or one it reads as it is (DB_SCHEMA_READS_FROM); an older one
+ * would need the upgrade, which writes. */
 static int current_version(sqlite3 *db, const char *path, char *errbuf)
 {
 	sqlite3_stmt *st = NULL;
@@ -97,7 +98,7 @@ static int current_version(sqlite3 *db, const char *path, char *errbuf)
 	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (v == DB_SCHEMA_VERSION)
+	if (v >= DB_SCHEMA_READS_FROM && v <= DB_SCHEMA_VERSION)
 		return 0;
 	if (v < 0)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s: reading the schema version: %s", path,
@@ -110,7 +111,7 @@ static int current_version(sqlite3 *db, const char *path, char *errbuf)
 			 "(an older one is upgraded by 'portmortem merge -d NEW.db %s', which "
 			 "writes only NEW.db)",
 			 path, v, DB_SCHEMA_VERSION, path);
-	return v > 0 && v < DB_SCHEMA_VERSION ? -2 : -1;
+	return v > 0 && v < DB_SCHEMA_READS_FROM ? -2 : -1;
 }
 
 /* Whether nothing can change the file (neither it nor its directory is writable for us, and
