@@ -453,7 +453,10 @@ static void batch_before(struct run *run, sqlite3 *w, struct txn_batch *b,
 		batch_commit(run, w, b);
 		return;
 	}
-	if (b->open || db_exec(w, "BEGIN", errbuf) < 0) /* no batch: each capture commits */
+	/* IMMEDIATE: the capture's first statements only read (is it known already?); a
+	 * deferred transaction would then have to turn a read into a write, which SQLite
+	 * refuses at once, without waiting, when another run wrote in between. */
+	if (b->open || db_exec(w, "BEGIN IMMEDIATE", errbuf) < 0) /* no batch: each commits */
 		return;
 	b->open = true;
 	b->stored = 0;
