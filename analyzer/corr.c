@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define FLOW_WAYS 4
 #define TTL_MAX_ENTRIES 65536
@@ -72,6 +73,26 @@ struct corr {
 };
 
 static void corr_destroy(struct corr *c);
+
+/* The flow cache (26 MiB) in 2 MiB pages where the kernel has them: a datagram's lookup is
+ * one random access into it, and with 4 KiB pages each also missed the TLB. Zeroed, like
+ * calloc(); NULL on failure. */
+static void *table_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static void table_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
 
 static uint64_t mix64(uint64_t h)
 {
@@ -182,7 +203,7 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	/* Not cleared: a slot is read only once its tag matched, and filled when the tag is set
 	 * (flow_find), so the 31 MiB are never zeroed per capture (200 rotated files made
 	 * that memset the first item of the profile). */
-	c->fc = malloc(c->n_sets * FLOW_WAYS * sizeof *c->fc);
+	c->fc = table_alloc(c->n_sets * FLOW_WAYS * sizeof *c->fc);
 	c->fc_tag = calloc(c->n_sets * FLOW_WAYS, sizeof *c->fc_tag);
 	c->tf = calloc(c->tf_max, sizeof *c->tf);
 	c->tf_index = malloc(c->tf_index_cap * sizeof *c->tf_index);
@@ -231,7 +252,7 @@ static void corr_destroy(struct corr *c)
 	free(c->rep_used);
 	free(c->ep);
 	free(c->ep_bounced);
-	free(c->fc);
+	table_free(c->fc, c->n_sets * FLOW_WAYS * sizeof *c->fc);
 	free(c->fc_tag);
 	free(c->tf);
 	free(c->tf_index);
@@ -660,9 +681,32 @@ static bool is_reporter(const struct corr *c, const struct pm_addr *ip)
 
 /* ---- feeding ---- */
 
+/* Asks for the cache lines a datagram will touch before touching any: the flow's set (its
+ * tags and ways), its endpoints' slots and its socket's fan-out slot are each a miss in
+ * tables of megabytes, and waited for one after another they were most of the cost of a
+ * datagram (the mix: 630 ns each, flow_find first in the profile). */
+static void corr_prefetch(const struct corr *c, const struct dissection *d, uint64_t flow_h)
+{
+	size_t base = (size_t)(flow_h & (c->n_sets - 1)) * FLOW_WAYS;
+	__builtin_prefetch(&c->fc_tag[base], 1);
+	for (int w = 0; w < FLOW_WAYS; w++)
+		__builtin_prefetch(&c->fc[base + w], 1);
+	__builtin_prefetch(&c->fan[addr_hash(&d->src, d->sport ^ 0x5a5a0000u) & (FANOUT_SLOTS - 1)],
+			   1);
+	if (d->dport <= d->sport)
+		__builtin_prefetch(&c->ep[addr_hash(&d->dst, d->dport) & (c->ep_cap - 1)], 1);
+	if (d->sport <= d->dport)
+		__builtin_prefetch(&c->ep[addr_hash(&d->src, d->sport) & (c->ep_cap - 1)], 1);
+}
+
 void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 {
 	struct endpoint *e;
+	struct flow_slot k;
+	int dir;
+	flow_key(&d->src, d->sport, &d->dst, d->dport, &k, &dir);
+	uint64_t h = flow_hash(&k), bit;
+	corr_prefetch(c, d, h);
 	fanout_add(c, d);
 	if (!c->sport_dgrams[d->sport]++)
 		c->sport_dirty[c->sport_dirty_n++] = d->sport;
@@ -676,10 +720,6 @@ void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 		if (t)
 			t->packets++;
 	}
-	struct flow_slot k;
-	int dir;
-	flow_key(&d->src, d->sport, &d->dst, d->dport, &k, &dir);
-	uint64_t h = flow_hash(&k), bit;
 	struct flow_slot *f = flow_find(c, &k, h, true, ts);
 	if (!f->packets[0] && !f->packets[1]) {
 		f->first_dir = (uint8_t)dir;
