@@ -177,6 +177,8 @@ static int known_capture(sqlite3 *w, struct cap_reader *r, const char *filter, c
 	cap_content_hash(r, hash);
 	capture_key(hash, filter, key, key_len);
 	int known = db_capture_known(w, "out", key, errbuf);
+	if (known == 0) /* or stored by this worker and not copied yet (flush_copies()) */
+		known = db_capture_known(w, "main", key, errbuf);
 	if (known != 0)
 		return known;
 	cap_legacy_packet_hash(r, hash);
@@ -277,19 +279,24 @@ fail:
 
 #define COPY_ERR_LEN 512
 
-/* A capture that db_copy_captures() could not copy: its error goes to arg (COPY_ERR_LEN). */
-static void copy_failed(const char *capture_path, const char *err, void *arg)
+/* The one capture db_copy_captures() copied for analyze_one(): its error goes to arg
+ * (COPY_ERR_LEN) when it failed. */
+static void copy_failed(const char *capture_path, enum copy_result result, const char *err,
+			void *arg)
 {
-	snprintf(arg, COPY_ERR_LEN, "%s", err);
+	if (result == COPY_FAILED)
+		snprintf(arg, COPY_ERR_LEN, "%s", err);
 }
 
 /* Analyzes one capture into the worker's private database `w`, then copies it into "out";
  * a lone worker (`direct`) stores a regular file into "out" itself: a million events are
- * written once, not twice. The message (error or note) goes to msg; the capture's identity in the
- * database to key
- * ("" when it is not there). A capture cut short is stored and FAILED. */
-static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const struct cli *cli,
-				char *msg, size_t msg_len, char *key, size_t key_len)
+ * written once, not twice. With `defer`, a capture stored in `w` stays there (OUT_STORED or
+ * OUT_CUT) for the worker's next flush_copies(). The message (error or note) goes to msg; the
+ * capture's identity in the database to key ("" when it is not there). A capture cut short
+ * is stored and FAILED. */
+static enum outcome analyze_one(sqlite3 *w, bool direct, bool defer, const char *path,
+				const struct cli *cli, char *msg, size_t msg_len, char *key,
+				size_t key_len)
 {
 	char errbuf[CAP_ERRBUF_SIZE > DB_ERRBUF_SIZE ? CAP_ERRBUF_SIZE : DB_ERRBUF_SIZE];
 	struct cap_reader *r = NULL;
@@ -315,7 +322,7 @@ static enum outcome analyze_one(sqlite3 *w, bool direct, const char *path, const
 	enum outcome o = scan_and_store(w, direct ? "out" : "main", path, size, r, cli, msg,
 					msg_len, key, key_len);
 	cap_close(r);
-	if (o == OUT_KNOWN || o == OUT_DB || o == OUT_STOPPED || direct)
+	if (o == OUT_KNOWN || o == OUT_DB || o == OUT_STOPPED || direct || defer)
 		return o;
 	struct copy_counts k;
 	char copy_err[COPY_ERR_LEN] = "";
@@ -473,6 +480,72 @@ static void batch_after(struct run *run, sqlite3 *w, struct txn_batch *b, enum o
 		batch_commit(run, w, b);
 }
 
+/* Captures a worker of several stored in its scratch database and copies into the real one
+ * together: one transaction and one set of prepared statements for up to COPY_PENDING_MAX of
+ * them, or for what BATCH_COMMIT_MS of work stored (copied one at a time, the copy's
+ * statements and its commit were half the work of 589 small files). Their outcomes are told
+ * once the copy says what became of each. */
+#define COPY_PENDING_MAX 256
+
+struct pending {
+	int i; /* the batch item */
+	enum outcome o;
+	char msg[1024], key[4200];
+};
+
+struct pending_list {
+	struct pending *p;
+	int n, next;	       /* stored; the next one the copy tells of */
+	struct timespec since; /* when the first of them began to be read */
+};
+
+static void pending_told(const char *capture_path, enum copy_result result, const char *err,
+			 void *arg)
+{
+	struct pending_list *pl = arg;
+	if (pl->next >= pl->n)
+		return;
+	struct pending *p = &pl->p[pl->next++];
+	if (result == COPY_KNOWN) {
+		p->o = OUT_KNOWN;
+		snprintf(p->msg, sizeof p->msg, "already in the database (same content)");
+	} else if (result == COPY_FAILED) {
+		p->o = g_signal ? OUT_STOPPED : OUT_DB;
+		snprintf(p->msg, sizeof p->msg, "%s", err);
+	}
+}
+
+static void flush_copies(struct run *run, sqlite3 *w, struct pending_list *pl)
+{
+	char errbuf[DB_ERRBUF_SIZE];
+	struct copy_counts k;
+	if (!pl->n)
+		return;
+	pl->next = 0;
+	int rc = db_copy_captures(w, "main", "out", &k, pending_told, pl, errbuf);
+	if (db_exec(w, SCRATCH_EMPTY_SQL, rc < 0 ? (char[DB_ERRBUF_SIZE]){0} : errbuf) < 0 &&
+	    rc == 0)
+		rc = -1;
+	for (int j = pl->next; rc < 0 && j < pl->n; j++) { /* not copied */
+		pl->p[j].o = g_signal ? OUT_STOPPED : OUT_DB;
+		snprintf(pl->p[j].msg, sizeof pl->p[j].msg, "%s", errbuf);
+	}
+	for (int j = 0; j < pl->n; j++)
+		report_outcome(run, pl->p[j].i, pl->p[j].o, pl->p[j].msg, pl->p[j].key);
+	pl->n = 0;
+}
+
+/* Keeps capture i's outcome for the next flush (there is room: the worker flushes a full
+ * list before it stores another capture). */
+static void pending_add(struct pending_list *pl, int i, enum outcome o, const char *msg,
+			const char *key)
+{
+	struct pending *p = &pl->p[pl->n++];
+	p->i = i, p->o = o;
+	snprintf(p->msg, sizeof p->msg, "%s", msg);
+	snprintf(p->key, sizeof p->key, "%s", key);
+}
+
 static void *worker(void *arg)
 {
 	struct run *run = arg;
@@ -489,6 +562,9 @@ static void *worker(void *arg)
 	}
 	progress_worker(run->progress, slot);
 	struct txn_batch tb = {0};
+	/* Without memory for the list, each capture is copied as it is stored. */
+	struct pending_list pl = {.p =
+				      run->direct ? NULL : malloc(COPY_PENDING_MAX * sizeof *pl.p)};
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
 		int i = run->next < run->batch.n && !g_signal ? run->next++ : -1;
@@ -503,13 +579,24 @@ static void *worker(void *arg)
 		} else {
 			progress_begin(run->progress, slot, it->path, it->size);
 			batch_before(run, w, &tb, it);
-			o = analyze_one(w, run->direct, it->path, run->cli, msg, sizeof msg, key,
-					sizeof key);
+			if (pl.n >= COPY_PENDING_MAX)
+				flush_copies(run, w, &pl);
+			if (!pl.n) /* the time since the first pending capture began */
+				clock_gettime(CLOCK_MONOTONIC, &pl.since);
+			o = analyze_one(w, run->direct, pl.p != NULL, it->path, run->cli, msg,
+					sizeof msg, key, sizeof key);
 			batch_after(run, w, &tb, o);
 		}
-		report_outcome(run, i, o, msg, key);
+		if (pl.p && !it->known && (o == OUT_STORED || o == OUT_CUT))
+			pending_add(&pl, i, o, msg, key);
+		else
+			report_outcome(run, i, o, msg, key);
+		if (pl.n && (ms_since(&pl.since) >= BATCH_COMMIT_MS || g_signal))
+			flush_copies(run, w, &pl);
 		progress_end(run->progress, slot, run->done);
 	}
+	flush_copies(run, w, &pl);
+	free(pl.p);
 	batch_commit(run, w, &tb);
 	progress_worker(run->progress, -1);
 	corr_drop_spare();

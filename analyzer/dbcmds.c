@@ -56,9 +56,12 @@ struct merge_err {
 	int failed;
 };
 
-static void capture_failed(const char *capture_path, const char *err, void *arg)
+static void capture_failed(const char *capture_path, enum copy_result result, const char *err,
+			   void *arg)
 {
 	struct merge_err *m = arg;
+	if (result != COPY_FAILED)
+		return;
 	fprintf(stderr, "portmortem: %s: capture %s not merged: %s\n", m->shard, capture_path, err);
 	m->failed++;
 }

@@ -1,8 +1,10 @@
 /* copy.c - copying whole captures (with all their rows) from one attached database to another. */
 #include "db/db.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Columns copied as they are (the capture id and flow ids are remapped). */
@@ -24,145 +26,149 @@ static const char ENDPOINT_COLS[] =
     "tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
     "tx_refused_during, tx_other_during";
 
-/* Runs `sql` with ?1 = new capture id, ?2 = old capture id and (when the statement has it)
- * ?3 = what to add to an old flow id to get its new one. */
-static int run_triple(sqlite3 *db, const char *sql, int64_t new_id, int64_t old_id,
-		      int64_t flow_shift, char *errbuf);
+/* The statements of one db_copy_captures() call, prepared once for all its captures: ?1 is
+ * the capture's new id, ?2 its id in the source, ?3 what moves its flow ids. */
+enum copy_stmt {
+	CS_KNOWN,
+	CS_CAPTURE,
+	CS_ANOMALIES,
+	CS_SHIFT,
+	CS_FLOWS,
+	CS_EVENTS,
+	CS_ENDPOINTS,
+	CS_CLIENTS,
+	CS_TTLS,
+	CS_PORTS,
+	CS__COUNT
+};
 
-static int run_pair(sqlite3 *db, const char *sql, int64_t new_id, int64_t old_id, char *errbuf)
-{
-	return run_triple(db, sql, new_id, old_id, 0, errbuf);
-}
+struct copier {
+	sqlite3 *db;
+	sqlite3_stmt *st[CS__COUNT];
+};
 
-static int run_triple(sqlite3 *db, const char *sql, int64_t new_id, int64_t old_id,
-		      int64_t flow_shift, char *errbuf)
+static int copier_open(struct copier *cp, sqlite3 *db, const char *from, const char *to,
+		       char *errbuf)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(errbuf, DB_ERRBUF_SIZE, "preparing a copy: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, new_id);
-	sqlite3_bind_int64(st, 2, old_id);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, flow_shift);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
-}
-
-/* The amount that moves capture old_id's flows in `from` just above every flow id in `to`;
- * INT64_MIN on error. */
-static int64_t flow_shift(sqlite3 *db, const char *from, const char *to, int64_t old_id,
-			  char *errbuf)
-{
-	char sql[256];
-	sqlite3_stmt *st = NULL;
-	int64_t shift = INT64_MIN;
-	snprintf(sql, sizeof sql,
-		 "SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
-		 " coalesce((SELECT MIN(id) FROM %s.flows WHERE capture_id = ?1), 1)",
-		 to, from);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, old_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			shift = sqlite3_column_int64(st, 0);
-	}
-	if (shift == INT64_MIN)
-		snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture's flows: %s",
-			 sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return shift;
-}
-
-static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_id, int64_t old_id,
-		     char *errbuf)
-{
-	char sql[2048];
-	snprintf(sql, sizeof sql,
+	char sql[CS__COUNT][1024];
+	snprintf(sql[CS_KNOWN], sizeof sql[0], "SELECT 1 FROM %s.captures WHERE content_hash = ?4",
+		 to);
+	snprintf(sql[CS_CAPTURE], sizeof sql[0],
+		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
+		 CAPTURE_COLS, CAPTURE_COLS, from);
+	snprintf(sql[CS_ANOMALIES], sizeof sql[0],
 		 "INSERT INTO %s.capture_anomalies (capture_id, name, count) "
 		 "SELECT ?1, name, count FROM %s.capture_anomalies WHERE capture_id = ?2",
 		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	/* Flows keep their order and spacing above every id already there: an event's flow
-	 * id moves by the same amount, with no lookup per event. */
-	int64_t shift = flow_shift(db, from, to, old_id, errbuf);
-	if (shift == INT64_MIN)
-		return -1;
-	snprintf(sql, sizeof sql,
+	/* Flows keep their order and spacing above every id already there: an event's flow id
+	 * moves by the same amount, with no lookup per event. */
+	snprintf(sql[CS_SHIFT], sizeof sql[0],
+		 "SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
+		 " coalesce((SELECT MIN(id) FROM %s.flows WHERE capture_id = ?2), 1)",
+		 to, from);
+	snprintf(sql[CS_FLOWS], sizeof sql[0],
 		 "INSERT INTO %s.flows (id, capture_id, %s) SELECT id + ?3, ?1, %s FROM %s.flows "
 		 "WHERE capture_id = ?2 ORDER BY id",
 		 to, FLOW_COLS, FLOW_COLS, from);
-	if (run_triple(db, sql, new_id, old_id, shift, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
+	snprintf(sql[CS_EVENTS], sizeof sql[0],
 		 "INSERT INTO %s.events (capture_id, flow_id, %s) SELECT ?1, e.flow_id + ?3, %s"
 		 " FROM %s.events e WHERE e.capture_id = ?2 ORDER BY e.id",
 		 to, EVENT_COLS, EVENT_COLS, from);
-	if (run_triple(db, sql, new_id, old_id, shift, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
+	snprintf(sql[CS_ENDPOINTS], sizeof sql[0],
 		 "INSERT INTO %s.endpoints (capture_id, %s) SELECT ?1, %s FROM %s.endpoints "
 		 "WHERE capture_id = ?2",
 		 to, ENDPOINT_COLS, ENDPOINT_COLS, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
+	snprintf(sql[CS_CLIENTS], sizeof sql[0],
 		 "INSERT INTO %s.endpoint_clients (capture_id, ip, port, client_ip) "
 		 "SELECT ?1, ip, port, client_ip FROM %s.endpoint_clients WHERE capture_id = ?2",
 		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
+	snprintf(sql[CS_TTLS], sizeof sql[0],
 		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
 		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2",
 		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
+	snprintf(sql[CS_PORTS], sizeof sql[0],
 		 "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes) "
 		 "SELECT ?1, port, datagrams, bytes FROM %s.source_ports WHERE capture_id = ?2",
 		 to, from);
-	return run_pair(db, sql, new_id, old_id, errbuf);
+	*cp = (struct copier){.db = db};
+	for (int i = 0; i < CS__COUNT; i++)
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cp->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(errbuf, DB_ERRBUF_SIZE, "preparing a copy: %s",
+				 sqlite3_errmsg(db));
+			return -1;
+		}
+	return 0;
 }
 
-/* Copies capture `old_id` in its own transaction; 1 copied, 0 already there, -1 error. */
-static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_id, const char *hash,
-		    char *errbuf)
+static void copier_close(struct copier *cp)
 {
-	char sql[1024], ignore[DB_ERRBUF_SIZE];
-	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
+	for (int i = 0; i < CS__COUNT; i++)
+		sqlite3_finalize(cp->st[i]);
+}
+
+/* Runs statement i with ?1..?4 bound as far as it has them (?4: the capture's identity);
+ * SQLITE_ROW or SQLITE_DONE, its first column in *out when it returns a row. */
+static int copier_run(struct copier *cp, enum copy_stmt i, int64_t new_id, int64_t old_id,
+		      int64_t shift, const char *hash, int64_t *out)
+{
+	sqlite3_stmt *st = cp->st[i];
+	const int64_t ids[] = {new_id, old_id, shift};
+	int n = sqlite3_bind_parameter_count(st);
+	for (int p = 1; p <= n && p <= 3; p++)
+		sqlite3_bind_int64(st, p, ids[p - 1]);
+	if (n >= 4)
+		sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && out)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Copies capture old_id inside the open transaction, in a savepoint of its own: 1 copied,
+ * 0 already there, -1 error (the capture's rows rolled back, errbuf). */
+static int copy_one(struct copier *cp, int64_t old_id, const char *hash, char *errbuf)
+{
+	static const enum copy_stmt ROWS[] = {CS_ANOMALIES, CS_FLOWS, CS_EVENTS, CS_ENDPOINTS,
+					      CS_CLIENTS,   CS_TTLS,  CS_PORTS};
+	char ignore[DB_ERRBUF_SIZE];
+	int64_t shift = 0;
+	int rc = copier_run(cp, CS_KNOWN, 0, old_id, 0, hash, NULL);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto sql_error;
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (db_exec(cp->db, "SAVEPOINT copy_capture", errbuf) < 0)
 		return -1;
-	int known = db_capture_known(db, to, hash, errbuf);
-	if (known != 0) {
-		db_exec(db, "ROLLBACK", ignore);
-		return known < 0 ? -1 : 0;
-	}
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
-		 CAPTURE_COLS, CAPTURE_COLS, from);
-	if (run_pair(db, sql, 0, old_id, errbuf) < 0)
-		goto error;
-	int64_t new_id = sqlite3_last_insert_rowid(db);
-	if (copy_rows(db, from, to, new_id, old_id, errbuf) < 0)
-		goto error;
-	if (db_exec(db, "COMMIT", errbuf) < 0)
-		goto error;
+	if (copier_run(cp, CS_CAPTURE, 0, old_id, 0, hash, NULL) != SQLITE_DONE)
+		goto rollback;
+	int64_t new_id = sqlite3_last_insert_rowid(cp->db);
+	if (copier_run(cp, CS_SHIFT, new_id, old_id, 0, hash, &shift) != SQLITE_ROW)
+		goto rollback;
+	for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++)
+		if (copier_run(cp, ROWS[i], new_id, old_id, shift, hash, NULL) != SQLITE_DONE)
+			goto rollback;
+	if (db_exec(cp->db, "RELEASE copy_capture", errbuf) < 0)
+		goto rollback_quiet;
 	return 1;
-error:
-	db_exec(db, "ROLLBACK", ignore);
+rollback:
+	snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture: %s", sqlite3_errmsg(cp->db));
+rollback_quiet:
+	db_exec(cp->db, "ROLLBACK TO copy_capture; RELEASE copy_capture", ignore);
+	return -1;
+sql_error:
+	snprintf(errbuf, DB_ERRBUF_SIZE, "copying a capture: %s", sqlite3_errmsg(cp->db));
 	return -1;
 }
 
-/* One capture of the source: its id, identity and path (heap copies, any length). */
+/* One capture of the source: its id, identity and path (heap copies, any length), and what
+ * its copy gave (told once the transaction holding it is committed). */
 struct src_capture {
 	int64_t id;
 	char *hash, *path;
+	int result; /* 1 copied, 0 already there, -1 failed */
+	char err[DB_ERRBUF_SIZE];
 };
 
 static void free_batch(struct src_capture *c, int n)
@@ -174,7 +180,7 @@ static void free_batch(struct src_capture *c, int n)
 }
 
 /* Reads up to `max` captures with ids greater than `after` (the statement is reset
- * afterwards, so no read is pending while copy_one writes). Returns the count or -1. */
+ * afterwards, so no read is pending while the copies write). Returns the count or -1. */
 static int next_batch(sqlite3_stmt *st, int64_t after, struct src_capture *c, int max)
 {
 	int n = 0, rc = SQLITE_DONE;
@@ -203,31 +209,64 @@ static int next_batch(sqlite3_stmt *st, int64_t after, struct src_capture *c, in
 
 #define COPY_BATCH 256
 
-/* Copies one batch; a capture that fails is reported through on_error and skipped. */
-static void copy_batch(sqlite3 *db, const char *from, const char *to, struct src_capture *c, int n,
-		       struct copy_counts *k, db_copy_error_fn on_error, void *arg)
+/* Copies one batch in one transaction, each capture in a savepoint: a capture that fails is
+ * rolled back alone. The results are told after the commit; when the transaction itself is
+ * lost (the commit fails, or SQLite rolled it back after an I/O error), every capture it
+ * had copied is told as failed with that error. */
+static void copy_batch(struct copier *cp, struct src_capture *c, int n, struct copy_counts *k,
+		       db_copy_fn on_capture, void *arg)
 {
-	char errbuf[DB_ERRBUF_SIZE];
+	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
+	bool open = db_exec(cp->db, "BEGIN IMMEDIATE", errbuf) == 0;
 	for (int i = 0; i < n; i++) {
-		int r = copy_one(db, from, to, c[i].id, c[i].hash, errbuf);
-		if (r < 0) {
-			k->failed++;
-			if (on_error)
-				on_error(c[i].path, errbuf, arg);
+		if (!open) {
+			c[i].result = -1;
+			snprintf(c[i].err, sizeof c[i].err, "%s", errbuf);
 			continue;
 		}
-		*(r ? &k->copied : &k->skipped) += 1;
+		c[i].result = copy_one(cp, c[i].id, c[i].hash, c[i].err);
+		if (sqlite3_get_autocommit(cp->db)) { /* SQLite ended the transaction */
+			snprintf(errbuf, sizeof errbuf, "%s",
+				 c[i].result < 0 ? c[i].err : "the transaction was rolled back");
+			open = false;
+			for (int j = 0; j <= i; j++)
+				if (c[j].result > 0) {
+					c[j].result = -1;
+					snprintf(c[j].err, sizeof c[j].err, "%s", errbuf);
+				}
+		}
+	}
+	if (open && db_exec(cp->db, "COMMIT", errbuf) < 0) {
+		db_exec(cp->db, "ROLLBACK", ignore);
+		for (int j = 0; j < n; j++)
+			if (c[j].result > 0) {
+				c[j].result = -1;
+				snprintf(c[j].err, sizeof c[j].err, "%s", errbuf);
+			}
+	}
+	for (int i = 0; i < n; i++) {
+		if (c[i].result < 0)
+			k->failed++;
+		else
+			*(c[i].result ? &k->copied : &k->skipped) += 1;
+		if (on_capture)
+			on_capture(c[i].path,
+				   c[i].result < 0 ? COPY_FAILED
+				   : c[i].result   ? COPY_COPIED
+						   : COPY_KNOWN,
+				   c[i].result < 0 ? c[i].err : "", arg);
 	}
 }
 
 int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_counts *k,
-		     db_copy_error_fn on_error, void *arg, char *errbuf)
+		     db_copy_fn on_capture, void *arg, char *errbuf)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
-	struct src_capture batch[COPY_BATCH];
+	struct copier cp;
+	struct src_capture *batch = NULL;
 	int64_t last = -1;
-	int n;
+	int n = -1;
 	*k = (struct copy_counts){0};
 	snprintf(
 	    sql, sizeof sql,
@@ -236,15 +275,26 @@ int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_
 	if (strpbrk(from, "\"'; ") || strpbrk(to, "\"'; ") ||
 	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(st);
 		return -1;
 	}
+	if (copier_open(&cp, db, from, to, errbuf) < 0)
+		goto out;
+	batch = calloc(COPY_BATCH, sizeof *batch);
+	if (!batch) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		goto out;
+	}
 	while ((n = next_batch(st, last, batch, COPY_BATCH)) > 0) {
-		copy_batch(db, from, to, batch, n, k, on_error, arg);
+		copy_batch(&cp, batch, n, k, on_capture, arg);
 		last = batch[n - 1].id;
 		free_batch(batch, n);
 	}
 	if (n < 0)
 		snprintf(errbuf, DB_ERRBUF_SIZE, "reading captures: %s", sqlite3_errmsg(db));
+out:
+	free(batch);
+	copier_close(&cp);
 	sqlite3_finalize(st);
 	return n < 0 ? -1 : 0;
 }

@@ -129,18 +129,23 @@ struct copy_counts {
 	int copied, skipped, failed;
 };
 
-/* Told of a capture that could not be copied: its stored path and why. */
-typedef void (*db_copy_error_fn)(const char *capture_path, const char *err, void *arg);
+/* What became of one capture of db_copy_captures(): copied, already in the target (same
+ * identity), or failed (err says why). */
+enum copy_result { COPY_COPIED, COPY_KNOWN, COPY_FAILED };
+typedef void (*db_copy_fn)(const char *capture_path, enum copy_result result, const char *err,
+			   void *arg);
 
 /*
  * Copies every capture of database `from` (schema name of an attached database, or "main")
- * into `to` that `to` does not hold yet (by its identity, content_hash, of any length), each
- * capture with all its rows in its own transaction (BEGIN IMMEDIATE). A capture that fails
- * is rolled back, counted in k->failed, reported through on_error (may be NULL), and the
- * others are still copied. Returns 0, or -1 with errbuf when the source cannot be read.
+ * into `to` that `to` does not hold yet (by its identity, content_hash, of any length), with
+ * all its rows. Up to 256 captures go in one transaction (BEGIN IMMEDIATE), each in a
+ * savepoint: a capture that fails is rolled back alone, counted in k->failed, and the others
+ * are still copied. on_capture (may be NULL) is told of each capture, in the source's order,
+ * once its transaction is committed. Returns 0, or -1 with errbuf when the source cannot be
+ * read.
  */
 int db_copy_captures(sqlite3 *db, const char *from, const char *to, struct copy_counts *k,
-		     db_copy_error_fn on_error, void *arg, char *errbuf);
+		     db_copy_fn on_capture, void *arg, char *errbuf);
 
 /* Attaches the database file `path` as schema `name`; 0 or -1 with errbuf. */
 int db_attach(sqlite3 *db, const char *path, const char *name, char *errbuf);
