@@ -207,6 +207,39 @@ enum pkt_kind {
 	PK_ICMP_TIME_EXCEEDED, /* ICMPv4 type 11 or ICMPv6 type 3 */
 };
 
+/* IP protocol numbers (IANA) that the dissectors and the store name. */
+enum {
+	PM_IPPROTO_ICMP = 1,
+	PM_IPPROTO_TCP = 6,
+	PM_IPPROTO_UDP = 17,
+	PM_IPPROTO_ICMP6 = 58,
+	PM_IPPROTO_SCTP = 132,
+	PM_IPPROTO_UDPLITE = 136,
+};
+
+/* True for the transport protocols whose first 4 bytes are source and destination port
+ * (TCP, UDP, SCTP, UDP-Lite). */
+bool pm_proto_has_ports(uint8_t proto);
+
+/* The ICMP error types and codes the analysis is about (RFC 792, RFC 4443 §3.1, §3.3). */
+enum {
+	PM_ICMP4_UNREACH = 3,	   /* destination unreachable */
+	PM_ICMP4_PORT_UNREACH = 3, /* its code: port unreachable */
+	PM_ICMP4_TIME_EXCEEDED = 11,
+	PM_ICMP6_UNREACH = 1,	   /* destination unreachable */
+	PM_ICMP6_PORT_UNREACH = 4, /* its code: port unreachable */
+	PM_ICMP6_TIME_EXCEEDED = 3,
+};
+
+/* Whether an ICMP message of `family` (4 = ICMPv4, 6 = ICMPv6) is a port unreachable: the one
+ * definition in C (the database's is the view of db/views.sql). */
+static inline bool pm_is_port_unreachable(int family, int type, int code)
+{
+	if (family == 4)
+		return type == PM_ICMP4_UNREACH && code == PM_ICMP4_PORT_UNREACH;
+	return family == 6 && type == PM_ICMP6_UNREACH && code == PM_ICMP6_PORT_UNREACH;
+}
+
 struct icmp_error {
 	uint8_t family; /* 4 = icmp, 6 = icmp6 */
 	uint8_t type, code;

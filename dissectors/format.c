@@ -50,17 +50,17 @@ size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len)
 const char *proto_name(uint8_t proto)
 {
 	switch (proto) {
-	case 1:
+	case PM_IPPROTO_ICMP:
 		return "icmp";
-	case 6:
+	case PM_IPPROTO_TCP:
 		return "tcp";
-	case 17:
+	case PM_IPPROTO_UDP:
 		return "udp";
-	case 58:
+	case PM_IPPROTO_ICMP6:
 		return "icmp6";
-	case 132:
+	case PM_IPPROTO_SCTP:
 		return "sctp";
-	case 136:
+	case PM_IPPROTO_UDPLITE:
 		return "udplite";
 	default:
 		return NULL;

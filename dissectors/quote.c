@@ -5,13 +5,13 @@
 
 /* Transport protocols whose header starts with source port, destination port. */
 static const uint8_t PORT_PROTOS[] = {
-    6,	 /* TCP */
-    17,	 /* UDP */
-    132, /* SCTP */
-    136, /* UDP-Lite */
+    PM_IPPROTO_TCP,
+    PM_IPPROTO_UDP,
+    PM_IPPROTO_SCTP,
+    PM_IPPROTO_UDPLITE,
 };
 
-bool quote_proto_has_ports(uint8_t proto)
+bool pm_proto_has_ports(uint8_t proto)
 {
 	for (size_t i = 0; i < sizeof PORT_PROTOS; i++)
 		if (PORT_PROTOS[i] == proto)
@@ -29,7 +29,7 @@ static void quote_short(struct quote *q, uint64_t *an)
  * and what it says about the application. */
 static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 {
-	if (!quote_proto_has_ports(q->proto))
+	if (!pm_proto_has_ports(q->proto))
 		return;
 	uint16_t sport = cur_be16(&c);
 	uint16_t dport = cur_be16(&c);
@@ -40,7 +40,7 @@ static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 	q->has_ports = true;
 	q->sport = sport;
 	q->dport = dport;
-	if (q->proto != 17)
+	if (q->proto != PM_IPPROTO_UDP)
 		return;
 	q->udp_len = cur_be16(&c);
 	q->udp_cksum = cur_be16(&c);

@@ -4,11 +4,6 @@
 
 #include "reports/report_int.h"
 
-/* Port unreachable: ICMPv4 type 3 code 3 or ICMPv6 type 1 code 4. */
-#define IS_PU                                                                                      \
-	"((family = 'icmp' AND type = 3 AND code = 3) OR (family = 'icmp6' AND type = 1 AND code " \
-	"= 4))"
-
 static const char SQL_FINDINGS[] =
     "SELECT id, pm_text(diagnosis), secondary, pm_text(confidence), severity,"
     " pm_text(server_ip), server_port, pm_text(proto), pm_text(service), ports,"
@@ -44,7 +39,7 @@ static const char SQL_ANOMALIES[] =
 static const char SQL_TOTALS[] =
     "SELECT coalesce(sum(port_unreachables), 0) FROM captures WHERE id IN temp.pm_sel_c";
 static const char SQL_TOTALS_FILTERED[] =
-    "SELECT count(*) FROM events WHERE " IS_PU " AND capture_id IN temp.pm_sel_c"
+    "SELECT count(*) FROM event_kinds WHERE port_unreachable AND capture_id IN temp.pm_sel_c"
     " AND ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), ts_ns)"
     " AND ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), ts_ns)"
     " AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";

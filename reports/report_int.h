@@ -80,8 +80,9 @@ void fmt_span(char *buf, size_t len, int64_t ns);
 /*
  * Registers on `db`: pm_text(x) (esc_text), pm_name(x) (esc_name of the bytes),
  * pm_hexname(hex, fallback) (esc_name of the bytes the hex spells, else of fallback),
- * pm_hexnorm(hex, fallback) (lowercase hex of those bytes), pm_iso(ns, precision).
- * 0, or -1 with errbuf filled.
+ * pm_hexnorm(hex, fallback) (lowercase hex of those bytes), pm_iso(ns, precision),
+ * pm_proto(n) (the IP protocol's name); and defines the views of db/views.sql
+ * (db_define_views). 0, or -1 with errbuf filled.
  */
 int rep_sql_register(sqlite3 *db, char *errbuf);
 

@@ -4,11 +4,6 @@
 
 #include "reports/report_int.h"
 
-#define IS_PU                                                                                      \
-	"((e.family = 'icmp' AND e.type = 3 AND e.code = 3) OR (e.family = 'icmp6' AND e.type = "  \
-	"1 AND e.code = 4))"
-#define IS_TE "((e.family = 'icmp' AND e.type = 11) OR (e.family = 'icmp6' AND e.type = 3))"
-
 /*
  * A finding's events by the stored link (events.finding_id, its index), never by what its
  * label claims. Reading a finding costs at most TL_SAMPLE rows of events and their flows,
@@ -22,7 +17,8 @@
 
 static const char SQL_COUNT[] = "SELECT count(*) FROM events WHERE finding_id = ?1";
 static const char SQL_SAMPLE[] =
-    "SELECT e.ts_ns, " IS_PU ", " IS_TE ", e.dup_of IS NULL, e.flow_id FROM events e"
+    "SELECT e.ts_ns, e.port_unreachable, e.time_exceeded, e.dup_of IS NULL, e.flow_id"
+    " FROM event_kinds e"
     " WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
     " AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
 static const char SQL_FLOW[] =
