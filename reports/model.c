@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/dissect.h"
 #include "reports/report_int.h"
 
 static const char SQL_FINDINGS[] =
@@ -164,22 +165,6 @@ static int load_json_strings(struct loader *ld, const char *json, struct rep_str
 	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
 }
 
-/* DNS QTYPE number to mnemonic (RFC 1035, 3596, 2782, 9460); NULL for the others. */
-static const char *qtype_name(long t)
-{
-	static const struct {
-		long t;
-		const char *name;
-	} map[] = {{1, "A"},	 {2, "NS"},	{5, "CNAME"},	{6, "SOA"},   {12, "PTR"},
-		   {15, "MX"},	 {16, "TXT"},	{28, "AAAA"},	{33, "SRV"},  {35, "NAPTR"},
-		   {43, "DS"},	 {46, "RRSIG"}, {48, "DNSKEY"}, {64, "SVCB"}, {65, "HTTPS"},
-		   {255, "ANY"}, {257, "CAA"}};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (map[i].t == t)
-			return map[i].name;
-	return NULL;
-}
-
 /* A numeric type ("28") becomes its mnemonic ("AAAA"), or "TYPE65280" (RFC 3597). */
 static char *type_text(sqlite3_stmt *st, int i)
 {
@@ -187,7 +172,7 @@ static char *type_text(sqlite3_stmt *st, int i)
 	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
 		return col_dup(st, i);
 	long t = (long)sqlite3_column_int64(st, i);
-	const char *name = qtype_name(t);
+	const char *name = t >= 0 && t <= UINT16_MAX ? dns_qtype_name((uint16_t)t) : NULL;
 	if (!name)
 		snprintf(buf, sizeof(buf), "TYPE%ld", t);
 	return strdup(name ? name : buf);
