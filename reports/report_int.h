@@ -51,7 +51,8 @@ void esc_text(struct sbuf *b, const uint8_t *s, size_t n);
 char *esc_text_dup(const char *s);
 char *esc_name_dup(const uint8_t *s, size_t n);
 
-/* Writes s for HTML text or a quoted attribute value: & < > " ' become entities. */
+/* Writes s for HTML text or a quoted attribute value: & < > " ' become entities; NULL
+ * writes nothing. */
 void html_puts(FILE *out, const char *s);
 
 /*
