@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dissectors/internal.h"
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* A query header (qdcount 1) followed by raw name bytes, then qtype/qclass if asked. */
 static void msg_with_name(struct pkt *p, const void *name, size_t n, uint16_t qtype)

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "dissectors/internal.h"
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* The query that was refused: 192.0.2.1:40000 -> 192.0.2.53:53 "A example.com" (57 bytes). */
 static void query4(struct pkt *q)
