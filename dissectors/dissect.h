@@ -176,6 +176,17 @@ const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
  */
 size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
 
+/*
+ * ns since the epoch as UTC: "2026-11-23T21:42:45.501342Z" (ISO 8601, iso true) or
+ * "2026-11-23 21:42:45.501342" (for people), with 9, 6 or 3 fraction digits for a precision
+ * of at least that, none below 3. "?" for INT64_MIN (no time) or a time gmtime_r() cannot
+ * represent. Cut to fit len.
+ */
+void pm_fmt_utc(int64_t ns, int precision, bool iso, char *buf, size_t len);
+/* A duration for people: "350 µs", "12 ms", "1.5 s", "4 min 12 s", "2 h 3 min", "3 d 4 h"
+ * (negative as 0). */
+void pm_fmt_duration(int64_t ns, char *buf, size_t len);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
 size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
 const char *proto_name(uint8_t proto); /* "udp", "tcp", ... or NULL */

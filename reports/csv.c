@@ -72,7 +72,7 @@ static void field_time(FILE *out, int64_t ns, int precision)
 	char buf[48];
 	if (ns == REP_NO_TIME)
 		return;
-	fmt_iso(buf, sizeof(buf), ns, precision);
+	pm_fmt_utc(ns, precision, true, buf, sizeof(buf));
 	csv_field(out, buf);
 }
 

@@ -47,7 +47,7 @@ static void endpoint(FILE *out, const struct rep_finding *f)
 static void time_cell(FILE *out, int64_t ns, int prec)
 {
 	char buf[48];
-	fmt_human(buf, sizeof(buf), ns, prec);
+	pm_fmt_utc(ns, prec, false, buf, sizeof(buf));
 	fputs(ns == REP_NO_TIME ? "—" : buf, out);
 }
 
@@ -55,8 +55,8 @@ static void time_cell(FILE *out, int64_t ns, int prec)
 static void time_short(FILE *out, int64_t ns, int64_t day_of)
 {
 	char a[48], b[48];
-	fmt_human(a, sizeof(a), ns, 0);
-	fmt_human(b, sizeof(b), day_of, 0);
+	pm_fmt_utc(ns, 0, false, a, sizeof(a));
+	pm_fmt_utc(day_of, 0, false, b, sizeof(b));
 	fputs(ns == REP_NO_TIME ? "—" : strncmp(a, b, 10) == 0 ? a + 11 : a, out);
 }
 
@@ -109,7 +109,7 @@ static void stats(FILE *out, const struct rep_model *m)
 	fmt_count(buf, sizeof(buf), m->packets);
 	stat_tile(out, "packets", buf);
 	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME)
-		fmt_span(buf, sizeof(buf), m->last_ns - m->first_ns);
+		pm_fmt_duration(m->last_ns - m->first_ns, buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "—");
 	stat_tile(out, "time span", buf);
@@ -322,15 +322,15 @@ static void facts(FILE *out, const struct rep_finding *f)
 		 f->requests == 1 ? "" : "s", (long long)f->replies, f->replies == 1 ? "y" : "ies");
 	fact(out, "Traffic", buf);
 	if (f->first_error_ns != REP_NO_TIME) {
-		fmt_human(a, sizeof(a), f->first_error_ns, 3);
-		fmt_human(b, sizeof(b), f->last_error_ns, 3);
+		pm_fmt_utc(f->first_error_ns, 3, false, a, sizeof(a));
+		pm_fmt_utc(f->last_error_ns, 3, false, b, sizeof(b));
 		snprintf(buf, sizeof(buf), "%s → %s", a,
 			 f->last_error_ns != REP_NO_TIME ? b + 11 : "?");
 		fact(out, "Errors (UTC)", buf);
 	}
 	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
-		fmt_human(a, sizeof(a), f->outage_start_ns, 3);
-		fmt_span(b, sizeof(b), f->outage_end_ns - f->outage_start_ns);
+		pm_fmt_utc(f->outage_start_ns, 3, false, a, sizeof(a));
+		pm_fmt_duration(f->outage_end_ns - f->outage_start_ns, b, sizeof(b));
 		snprintf(buf, sizeof(buf), "%s from %s", b, a);
 		fact(out, "Outage (UTC)", buf);
 	}

@@ -159,7 +159,7 @@ static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		return;
 	}
 	int prec = sqlite3_value_int(argv[1]) >= 9 ? 9 : 6;
-	fmt_iso(buf, sizeof(buf), sqlite3_value_int64(argv[0]), prec);
+	pm_fmt_utc(sqlite3_value_int64(argv[0]), prec, true, buf, sizeof(buf));
 	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
 }
 
