@@ -7,20 +7,17 @@
 
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-static const char *kcls(const char *klass)
+/* The CSS class of a label's badges and card: its class's, else the secondary class's. */
+static const char *badge_css(const char *klass)
 {
-	static const char *const known[] = {"outage", "misconfig", "firewall", "slow",
-					    "benign", "security",  "secondary"};
-	for (size_t i = 0; klass && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(known[i], klass) == 0)
-			return known[i];
-	return "secondary";
+	const struct kb_class *c = kb_class_find(klass);
+	return (c ? c : kb_class_find("secondary"))->css;
 }
 
 static void badge(FILE *out, const char *label)
 {
 	const char *title = kb_label_title(label);
-	fprintf(out, "<span class=\"badge k-%s\">", kcls(kb_label_class(label)));
+	fprintf(out, "<span class=\"badge %s\">", badge_css(kb_label_class(label)));
 	html_puts(out, title ? title : label);
 	fputs("</span>", out);
 }
@@ -130,8 +127,8 @@ static void chips(FILE *out, const struct rep_model *m)
 			continue;
 		while (strcmp(m->fnd[first].diagnosis, *l) != 0)
 			first++;
-		fprintf(out, "<a class=\"badge k-%s\" href=\"#finding-%lld\">%zu ",
-			kcls(kb_label_class(*l)), (long long)m->fnd[first].id, n);
+		fprintf(out, "<a class=\"badge %s\" href=\"#finding-%lld\">%zu ",
+			badge_css(kb_label_class(*l)), (long long)m->fnd[first].id, n);
 		html_puts(out, kb_label_title(*l));
 		fputs("</a>", out);
 	}
@@ -533,9 +530,9 @@ static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool ful
 	if (rep_advise(f, &a, errbuf) < 0)
 		return -1;
 	fprintf(out,
-		"<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
+		"<section class=\"card finding %s\" id=\"finding-%lld\">\n<h2>"
 		"<span class=\"num\">%lld</span>",
-		kcls(a.klass), (long long)f->id, (long long)f->id);
+		badge_css(a.klass), (long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs(" <span>", out);
 	html_puts(out, f->service ? f->service : a.service_id);

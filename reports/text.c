@@ -13,14 +13,8 @@ struct tctx {
 
 static const char *class_color(const char *klass)
 {
-	static const struct {
-		const char *klass, *sgr;
-	} map[] = {{"outage", "1;31"}, {"misconfig", "1;33"}, {"firewall", "1;35"},
-		   {"slow", "1;36"},   {"benign", "1;32"},    {"security", "1;31"}};
-	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].klass, klass) == 0)
-			return map[i].sgr;
-	return "1";
+	const struct kb_class *c = kb_class_find(klass);
+	return c ? c->sgr : "1";
 }
 
 /* Our own escape sequences only: never text from a packet. */

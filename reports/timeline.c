@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/kb_int.h"
 #include "reports/report_int.h"
 
 /*
@@ -338,16 +339,11 @@ static void capture_lanes(struct timeline *tl, const struct rep_model *m)
 	}
 }
 
-/* CSS class of a finding's bars, by the class of its label. */
+/* CSS class of a finding's bars, by the class of its label ("err" for none). */
 static const char *klass_css(const char *klass)
 {
-	static const char *const map[][2] = {
-	    {"outage", "k-outage"}, {"misconfig", "k-misconfig"}, {"firewall", "k-firewall"},
-	    {"slow", "k-slow"},	    {"benign", "k-benign"},	  {"security", "k-security"}};
-	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i][0], klass) == 0)
-			return map[i][1];
-	return "err";
+	const struct kb_class *c = kb_class_find(klass);
+	return c ? c->css : "err";
 }
 
 static int finding_lanes(sqlite3 *db, struct timeline *tl, const struct rep_model *m)
