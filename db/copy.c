@@ -5,24 +5,53 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Columns copied as they are (the capture id and flow ids are remapped). */
-static const char CAPTURE_COLS[] =
-    "path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
-    "packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
-    "complete, read_error, stats_capped, filter, sha256";
-static const char FLOW_COLS[] =
-    "client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
-    "s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";
-static const char EVENT_COLS[] =
-    "frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
-    "dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
-    "dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
-    "other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before, sender_peers";
-static const char ENDPOINT_COLS[] =
-    "ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
-    "first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
-    "tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
-    "tx_refused_during, tx_other_during";
+/*
+ * The rows of a capture, table by table: `head` are the columns whose values change (the
+ * capture id, flow ids, which move above those already there) and `vals` their values (?1 =
+ * the new capture id, ?2 = the old one, ?3 = what moves an old flow id to its new one); every
+ * other column of the schema is copied as it is (copied_cols), except those the diagnosis
+ * writes (events.finding_id and dup_of: it runs again after a copy). Flows keep their order
+ * and spacing above every id already there, so an event's flow id moves by the same amount,
+ * with no lookup per event.
+ */
+static const struct {
+	const char *table, *head, *vals, *order;
+} ROWS[] = {
+    {"capture_anomalies", "capture_id", "?1", ""},
+    {"flows", "id, capture_id", "id + ?3, ?1", " ORDER BY id"},
+    {"events", "capture_id, flow_id", "?1, flow_id + ?3", " ORDER BY id"},
+    {"endpoints", "capture_id", "?1", ""},
+    {"endpoint_clients", "capture_id", "?1", ""},
+    {"host_ttls", "capture_id", "?1", ""},
+    {"source_ports", "capture_id", "?1", ""},
+};
+
+/* Columns never copied as they are: remapped ones and those the diagnosis writes. */
+static const char NOT_COPIED[] = " id capture_id flow_id finding_id dup_of ";
+
+/* "\"a\", \"b\", ...": the columns of schema.table that are copied as they are, in the
+ * schema's order (a heap string the caller frees with sqlite3_free), or NULL with errbuf. */
+static char *copied_cols(sqlite3 *db, const char *schema, const char *table, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	char *cols = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT group_concat('\"' || name || '\"', ', ') FROM"
+			       " (SELECT name FROM pragma_table_info(?1, ?2)"
+			       " WHERE instr(?3, ' ' || name || ' ') = 0 ORDER BY cid)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, NOT_COPIED, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			cols = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+	}
+	if (!cols)
+		snprintf(errbuf, DB_ERRBUF_SIZE, "reading the columns of %s.%s: %s", schema, table,
+			 sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return cols;
+}
 
 /* Runs `sql` with ?1 = new capture id, ?2 = old capture id and (when the statement has it)
  * ?3 = what to add to an old flow id to get its new one. */
@@ -82,60 +111,33 @@ static int64_t flow_shift(sqlite3 *db, const char *from, const char *to, int64_t
 static int copy_rows(sqlite3 *db, const char *from, const char *to, int64_t new_id, int64_t old_id,
 		     char *errbuf)
 {
-	char sql[2048];
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.capture_anomalies (capture_id, name, count) "
-		 "SELECT ?1, name, count FROM %s.capture_anomalies WHERE capture_id = ?2",
-		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	/* Flows keep their order and spacing above every id already there: an event's flow
-	 * id moves by the same amount, with no lookup per event. */
 	int64_t shift = flow_shift(db, from, to, old_id, errbuf);
 	if (shift == INT64_MIN)
 		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.flows (id, capture_id, %s) SELECT id + ?3, ?1, %s FROM %s.flows "
-		 "WHERE capture_id = ?2 ORDER BY id",
-		 to, FLOW_COLS, FLOW_COLS, from);
-	if (run_triple(db, sql, new_id, old_id, shift, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.events (capture_id, flow_id, %s) SELECT ?1, e.flow_id + ?3, %s"
-		 " FROM %s.events e WHERE e.capture_id = ?2 ORDER BY e.id",
-		 to, EVENT_COLS, EVENT_COLS, from);
-	if (run_triple(db, sql, new_id, old_id, shift, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.endpoints (capture_id, %s) SELECT ?1, %s FROM %s.endpoints "
-		 "WHERE capture_id = ?2",
-		 to, ENDPOINT_COLS, ENDPOINT_COLS, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.endpoint_clients (capture_id, ip, port, client_ip) "
-		 "SELECT ?1, ip, port, client_ip FROM %s.endpoint_clients WHERE capture_id = ?2",
-		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
-		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2",
-		 to, from);
-	if (run_pair(db, sql, new_id, old_id, errbuf) < 0)
-		return -1;
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes) "
-		 "SELECT ?1, port, datagrams, bytes FROM %s.source_ports WHERE capture_id = ?2",
-		 to, from);
-	return run_pair(db, sql, new_id, old_id, errbuf);
+	for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
+		char *cols = copied_cols(db, to, ROWS[i].table, errbuf);
+		if (!cols)
+			return -1;
+		char *sql = sqlite3_mprintf("INSERT INTO %s.%s (%s, %s) SELECT %s, %s FROM %s.%s"
+					    " WHERE capture_id = ?2%s",
+					    to, ROWS[i].table, ROWS[i].head, cols, ROWS[i].vals,
+					    cols, from, ROWS[i].table, ROWS[i].order);
+		sqlite3_free(cols);
+		int rc = sql ? run_triple(db, sql, new_id, old_id, shift, errbuf) : -1;
+		if (!sql)
+			snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+		sqlite3_free(sql);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Copies capture `old_id` in its own transaction; 1 copied, 0 already there, -1 error. */
 static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_id, const char *hash,
 		    char *errbuf)
 {
-	char sql[1024], ignore[DB_ERRBUF_SIZE];
+	char ignore[DB_ERRBUF_SIZE];
 	if (db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
 	int known = db_capture_known(db, to, hash, errbuf);
@@ -143,10 +145,17 @@ static int copy_one(sqlite3 *db, const char *from, const char *to, int64_t old_i
 		db_exec(db, "ROLLBACK", ignore);
 		return known < 0 ? -1 : 0;
 	}
-	snprintf(sql, sizeof sql,
-		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
-		 CAPTURE_COLS, CAPTURE_COLS, from);
-	if (run_pair(db, sql, 0, old_id, errbuf) < 0)
+	char *cols = copied_cols(db, to, "captures", errbuf);
+	char *sql = cols ? sqlite3_mprintf("INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures"
+					   " WHERE id = ?2",
+					   to, cols, cols, from)
+			 : NULL;
+	int rc = sql ? run_pair(db, sql, 0, old_id, errbuf) : -1;
+	if (cols && !sql)
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+	sqlite3_free(cols);
+	sqlite3_free(sql);
+	if (rc < 0)
 		goto error;
 	int64_t new_id = sqlite3_last_insert_rowid(db);
 	if (copy_rows(db, from, to, new_id, old_id, errbuf) < 0)
