@@ -49,6 +49,7 @@ struct ip_layer {
 	uint8_t proto; /* transport protocol (after IPv6 extension headers) */
 	uint8_t ttl;
 	uint16_t ip_len;    /* declared total length of the datagram */
+	uint16_t ip_id;	    /* IPv4 identification (0 for IPv6) */
 	bool more_frags;    /* first fragment of several: L4 lengths exceed what is here */
 	bool alt_pseudo;    /* IPv6 routing or destination options header: the checksum
 			     * pseudo header may use another address (RFC 8200 §8.1, RFC 6275
@@ -144,6 +145,15 @@ struct ip6_frag {
 	bool alt_pseudo; /* a routing or destination options header was walked */
 };
 enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag);
+
+/* The fixed IPv4 header (20 bytes) at c into ip (version, total length, identification, TTL,
+ * protocol, addresses), its first byte into *vihl and the flags and fragment offset into
+ * *frag; c ends after it. False when c ends inside it: what came before the cut is filled,
+ * an address is family 0 unless all its bytes were there (an ICMP quote keeps them). */
+bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag);
+/* The fixed IPv6 header (40 bytes) alike: version, TTL (hop limit), next header in proto,
+ * addresses, ip_len = 40 + payload length (capped at 65535), the payload length in *plen. */
+bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen);
 
 /* quote.c: the quote of an ICMP error. `c` holds the captured bytes after the ICMP header,
  * `decl_len` the bytes the message declares (PM_LEN_UNKNOWN: as captured). */
