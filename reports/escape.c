@@ -157,25 +157,26 @@ void esc_text(struct sbuf *b, const uint8_t *s, size_t n)
 	}
 }
 
-char *esc_text_dup(const char *s)
-{
-	if (!s)
-		return NULL;
-	struct sbuf b;
-	sb_init(&b);
-	sb_puts(&b, "");
-	esc_text(&b, (const uint8_t *)s, strlen(s));
-	return sb_take(&b);
-}
-
-char *esc_name_dup(const uint8_t *s, size_t n)
+/* esc(s, n) into a new heap string ("" for NULL s). */
+static char *esc_dup(void (*esc)(struct sbuf *, const uint8_t *, size_t), const uint8_t *s,
+		     size_t n)
 {
 	struct sbuf b;
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (s)
-		esc_name(&b, s, n);
+		esc(&b, s, n);
 	return sb_take(&b);
+}
+
+char *esc_text_dup(const char *s)
+{
+	return s ? esc_dup(esc_text, (const uint8_t *)s, strlen(s)) : NULL;
+}
+
+char *esc_name_dup(const uint8_t *s, size_t n)
+{
+	return esc_dup(esc_name, s, n);
 }
 
 void html_puts(FILE *out, const char *s)
