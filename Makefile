@@ -29,7 +29,7 @@ DEB_BENCH := $(DEB_BUILD) hyperfine tcpdump wireshark-common sqlite3 python3 zst
 
 LIB_SRC := $(sort $(wildcard dissectors/*.c) $(wildcard db/*.c) $(wildcard reports/*.c) \
            $(filter-out analyzer/main.c,$(wildcard analyzer/*.c)))
-GEN_SRC := build/gen/schema_sql.c build/gen/kb_data.c
+GEN_SRC := build/gen/schema_sql.c build/gen/views_sql.c build/gen/kb_data.c
 TEST_SRC := $(sort $(wildcard tests/unit/*.c))
 
 REL_OBJ  := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
@@ -75,6 +75,9 @@ build/asan/build/gen/%.o: build/gen/%.c
 build/gen/schema_sql.c: db/schema.sql tests/tools/c-string.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/c-string.sh pm_schema_sql < $< > $@.tmp && mv $@.tmp $@
+build/gen/views_sql.c: db/views.sql tests/tools/c-string.sh
+	@mkdir -p $(dir $@)
+	sh tests/tools/c-string.sh pm_views_sql < $< > $@.tmp && mv $@.tmp $@
 build/gen/kb_data.c: reports/kb.txt tests/tools/c-string.sh
 	@mkdir -p $(dir $@)
 	sh tests/tools/c-string.sh pm_kb_text < $< > $@.tmp && mv $@.tmp $@

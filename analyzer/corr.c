@@ -769,19 +769,14 @@ static void link_timing(const struct flow_slot *f, int dir, int64_t t_refused,
 	link->other_run = f->run_len[!dir];
 }
 
-static bool is_port_unreachable(const struct icmp_error *ie)
-{
-	return (ie->family == 4 && ie->type == 3 && ie->code == 3) ||
-	       (ie->family == 6 && ie->type == 1 && ie->code == 4);
-}
-
 void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct corr_link *link)
 {
 	const struct quote *q = &d->icmp.q;
 	memset(link, 0, sizeof *link);
 	link->flow = -1;
 	ttl_get(c->rep, c->rep_used, c->ttl_cap, &c->rep_n, &d->src, 0);
-	if (!is_port_unreachable(&d->icmp) || !q->has_ports || q->ip_version == 0)
+	if (!pm_is_port_unreachable(d->icmp.family, d->icmp.type, d->icmp.code) || !q->has_ports ||
+	    q->ip_version == 0)
 		return;
 	struct flow_slot k;
 	int dir;
@@ -797,7 +792,7 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 		link->orig_seen = true;
 		link->orig_delay = ts - f->last_dir[dir];
 	}
-	if (q->proto != 17)
+	if (q->proto != PM_IPPROTO_UDP)
 		return;
 	link_timing(f, dir, link->orig_seen ? f->last_dir[dir] : ts, link);
 	c->quoted_ports[q->sport / 64] |= 1ULL << (q->sport % 64);

@@ -160,10 +160,9 @@ static const char PU_SQL[] =
     " instr(CAST(e.hint AS TEXT) || ' ', ' ') - 1) END AS app, f.c2s_packets, f.s2c_packets, "
     "f.c2s_last_ns,"
     " f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
-    " FROM events e JOIN captures c ON c.id = e.capture_id LEFT JOIN flows f ON f.id = e.flow_id"
-    " WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL"
-    " AND ((e.family = 'icmp' AND e.type = 3 AND e.code = 3)"
-    "   OR (e.family = 'icmp6' AND e.type = 1 AND e.code = 4));"
+    " FROM event_kinds e JOIN captures c ON c.id = e.capture_id"
+    " LEFT JOIN flows f ON f.id = e.flow_id"
+    " WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL AND e.port_unreachable;"
     /* Endpoint counts of captures that overlap in time (the client's and the server's
      * capture of one incident) are the same datagrams seen twice: within such a group the
      * largest count stands; groups that follow each other (a rotated archive) add up. */

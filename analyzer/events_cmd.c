@@ -67,7 +67,7 @@ static void event_text(const struct dissection *d, int64_t ts, int precision, bo
 {
 	const struct quote *q = &d->icmp.q;
 	char raw[600];
-	report_time_iso(ts, precision, t->time, sizeof t->time);
+	pm_fmt_utc(ts, precision, true, t->time, sizeof t->time);
 	pm_addr_str(&d->src, t->reporter, sizeof t->reporter);
 	pm_addr_str(&q->src, t->src, sizeof t->src);
 	pm_addr_str(&q->dst, t->dst, sizeof t->dst);

@@ -8,34 +8,17 @@
 #include "analyzer/diagnose_int.h"
 #include "dissectors/dissect.h"
 
+/* The time of day of pm_fmt_utc()'s "2026-11-23 21:42:45.501" (the date is 10 characters). */
 void fmt_clock(int64_t ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-	if (ns < 0 || !gmtime_r(&t, &tm)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ns / 1000000 % 1000));
+	char full[48];
+	pm_fmt_utc(ns, 3, false, full, sizeof full);
+	snprintf(buf, len, "%s", ns < 0 || strlen(full) < 11 ? "?" : full + 11);
 }
 
 void fmt_duration(int64_t ns, char *buf, size_t len)
 {
-	if (ns < 0)
-		ns = 0;
-	double s = (double)ns / 1e9;
-	if (s < 0.001)
-		snprintf(buf, len, "%.0f µs", s * 1e6);
-	else if (s < 1)
-		snprintf(buf, len, "%.0f ms", s * 1e3);
-	else if (s < 60)
-		snprintf(buf, len, "%.1f s", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%d min %d s", (int)(s / 60), (int)s % 60);
-	else /* int64 arithmetic: a capture's span can exceed INT_MAX seconds (68 years) */
-		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
-			 (long long)s % 3600 / 60);
+	pm_fmt_duration(ns, buf, len);
 }
 
 void fmt_endpoint(const char *ip, int64_t port, char *buf, size_t len)

@@ -38,8 +38,7 @@ int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *
 		} else if (k == PK_ICMP_UNREACH) {
 			st->icmp_unreach++;
 			const struct icmp_error *ie = &d.icmp;
-			if ((ie->family == 4 && ie->code == 3) ||
-			    (ie->family == 6 && ie->code == 4))
+			if (pm_is_port_unreachable(ie->family, ie->type, ie->code))
 				st->port_unreach++;
 		} else {
 			st->time_exceeded++;

@@ -123,7 +123,7 @@ static void bind_quote(sqlite3_stmt *st, const struct quote *q)
 	}
 	sqlite3_bind_int(st, 16, q->ttl);
 	sqlite3_bind_int(st, 17, q->ip_total_len);
-	if (q->proto == 17 && q->has_ports)
+	if (q->proto == PM_IPPROTO_UDP && q->has_ports)
 		sqlite3_bind_int(st, 18, q->udp_len);
 	if (q->hint.kind != HINT_NONE) {
 		char hint[600];
@@ -182,7 +182,7 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 		sqlite3_bind_int64(st, 35, (sqlite3_int64)link->fwd_before);
 		sqlite3_bind_int64(st, 36, (sqlite3_int64)link->rev_before);
 	}
-	if (d->icmp.q.has_ports && d->icmp.q.proto == 17)
+	if (d->icmp.q.has_ports && d->icmp.q.proto == PM_IPPROTO_UDP)
 		sqlite3_bind_int64(st, 37, link->sender_peers);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s",

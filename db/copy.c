@@ -7,98 +7,117 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns copied as they are (the capture id and flow ids are remapped). */
-static const char CAPTURE_COLS[] =
-    "path, size, content_hash, format, link_type, link_type_name, precision, snaplen, "
-    "packets, bytes, udp_packets, icmp_errors, port_unreachables, first_ns, last_ns, "
-    "complete, read_error, stats_capped, filter, sha256";
-static const char FLOW_COLS[] =
-    "client_ip, client_port, server_ip, server_port, c2s_packets, c2s_bytes, s2c_packets, "
-    "s2c_bytes, first_ns, last_ns, errors, c2s_last_ns, s2c_last_ns";
-static const char EVENT_COLS[] =
-    "frame, ts_ns, reporter, reported_to, ttl, family, type, code, vlan, proto, src, sport, "
-    "dst, dport, quote_ttl, quote_ip_len, udp_len, quote_len, rfc4884_len, hint, dns_id, "
-    "dns_qtype, dns_qname, anomalies, role, orig_seen, orig_delay_ns, icmp_cksum, quote_ip_id, "
-    "other_delay_ns, other_wait_ns, other_run, fwd_before, rev_before, sender_peers";
-static const char ENDPOINT_COLS[] =
-    "ip, port, rx_packets, rx_bytes, tx_packets, tx_bytes, first_rx_ns, last_rx_ns, "
-    "first_tx_ns, last_tx_ns, n_clients, app, errors, err_first_ns, err_last_ns, "
-    "tx_before_err_ns, tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, "
-    "tx_refused_during, tx_other_during";
+/*
+ * The rows of a capture, table by table: `head` are the columns whose values change (the
+ * capture id, flow ids, which move above those already there) and `vals` their values (?1 =
+ * the new capture id, ?2 = the old one, ?3 = what moves an old flow id to its new one); every
+ * other column of the schema is copied as it is (copied_cols), except those the diagnosis
+ * writes (events.finding_id and dup_of: it runs again after a copy). Flows keep their order
+ * and spacing above every id already there, so an event's flow id moves by the same amount,
+ * with no lookup per event.
+ */
+static const struct {
+	const char *table, *head, *vals, *order;
+} ROWS[] = {
+    {"capture_anomalies", "capture_id", "?1", ""},
+    {"flows", "id, capture_id", "id + ?3, ?1", " ORDER BY id"},
+    {"events", "capture_id, flow_id", "?1, flow_id + ?3", " ORDER BY id"},
+    {"endpoints", "capture_id", "?1", ""},
+    {"endpoint_clients", "capture_id", "?1", ""},
+    {"host_ttls", "capture_id", "?1", ""},
+    {"source_ports", "capture_id", "?1", ""},
+};
+
+/* Columns never copied as they are: remapped ones and those the diagnosis writes. */
+static const char NOT_COPIED[] = " id capture_id flow_id finding_id dup_of ";
+
+/* "\"a\", \"b\", ...": the columns of schema.table that are copied as they are, in the
+ * schema's order (a heap string the caller frees with sqlite3_free), or NULL with errbuf. */
+static char *copied_cols(sqlite3 *db, const char *schema, const char *table, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	char *cols = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT group_concat('\"' || name || '\"', ', ') FROM"
+			       " (SELECT name FROM pragma_table_info(?1, ?2)"
+			       " WHERE instr(?3, ' ' || name || ' ') = 0 ORDER BY cid)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, NOT_COPIED, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			cols = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+	}
+	if (!cols)
+		snprintf(errbuf, DB_ERRBUF_SIZE, "reading the columns of %s.%s: %s", schema, table,
+			 sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return cols;
+}
 
 /* The statements of one db_copy_captures() call, prepared once for all its captures: ?1 is
- * the capture's new id, ?2 its id in the source, ?3 what moves its flow ids. */
-enum copy_stmt {
-	CS_KNOWN,
-	CS_CAPTURE,
-	CS_ANOMALIES,
-	CS_SHIFT,
-	CS_FLOWS,
-	CS_EVENTS,
-	CS_ENDPOINTS,
-	CS_CLIENTS,
-	CS_TTLS,
-	CS_PORTS,
-	CS__COUNT
-};
+ * the capture's new id, ?2 its id in the source, ?3 what moves its flow ids, ?4 its identity.
+ * Statement CS_ROWS + i copies ROWS[i]. */
+enum copy_stmt { CS_KNOWN, CS_CAPTURE, CS_SHIFT, CS_ROWS };
+#define N_ROWS (sizeof ROWS / sizeof ROWS[0])
+#define CS__COUNT (CS_ROWS + (int)N_ROWS)
 
 struct copier {
 	sqlite3 *db;
 	sqlite3_stmt *st[CS__COUNT];
 };
 
+/* The statement copying table ROWS[i] (a heap string), or NULL with errbuf. */
+static char *rows_sql(sqlite3 *db, const char *from, const char *to, size_t i, char *errbuf)
+{
+	char *cols = copied_cols(db, to, ROWS[i].table, errbuf);
+	if (!cols)
+		return NULL;
+	char *sql = sqlite3_mprintf("INSERT INTO %s.%s (%s, %s) SELECT %s, %s FROM %s.%s"
+				    " WHERE capture_id = ?2%s",
+				    to, ROWS[i].table, ROWS[i].head, cols, ROWS[i].vals, cols, from,
+				    ROWS[i].table, ROWS[i].order);
+	sqlite3_free(cols);
+	if (!sql)
+		snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+	return sql;
+}
+
 static int copier_open(struct copier *cp, sqlite3 *db, const char *from, const char *to,
 		       char *errbuf)
 {
-	char sql[CS__COUNT][1024];
-	snprintf(sql[CS_KNOWN], sizeof sql[0], "SELECT 1 FROM %s.captures WHERE content_hash = ?4",
-		 to);
-	snprintf(sql[CS_CAPTURE], sizeof sql[0],
-		 "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
-		 CAPTURE_COLS, CAPTURE_COLS, from);
-	snprintf(sql[CS_ANOMALIES], sizeof sql[0],
-		 "INSERT INTO %s.capture_anomalies (capture_id, name, count) "
-		 "SELECT ?1, name, count FROM %s.capture_anomalies WHERE capture_id = ?2",
-		 to, from);
-	/* Flows keep their order and spacing above every id already there: an event's flow id
-	 * moves by the same amount, with no lookup per event. */
-	snprintf(sql[CS_SHIFT], sizeof sql[0],
-		 "SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
-		 " coalesce((SELECT MIN(id) FROM %s.flows WHERE capture_id = ?2), 1)",
-		 to, from);
-	snprintf(sql[CS_FLOWS], sizeof sql[0],
-		 "INSERT INTO %s.flows (id, capture_id, %s) SELECT id + ?3, ?1, %s FROM %s.flows "
-		 "WHERE capture_id = ?2 ORDER BY id",
-		 to, FLOW_COLS, FLOW_COLS, from);
-	snprintf(sql[CS_EVENTS], sizeof sql[0],
-		 "INSERT INTO %s.events (capture_id, flow_id, %s) SELECT ?1, e.flow_id + ?3, %s"
-		 " FROM %s.events e WHERE e.capture_id = ?2 ORDER BY e.id",
-		 to, EVENT_COLS, EVENT_COLS, from);
-	snprintf(sql[CS_ENDPOINTS], sizeof sql[0],
-		 "INSERT INTO %s.endpoints (capture_id, %s) SELECT ?1, %s FROM %s.endpoints "
-		 "WHERE capture_id = ?2",
-		 to, ENDPOINT_COLS, ENDPOINT_COLS, from);
-	snprintf(sql[CS_CLIENTS], sizeof sql[0],
-		 "INSERT INTO %s.endpoint_clients (capture_id, ip, port, client_ip) "
-		 "SELECT ?1, ip, port, client_ip FROM %s.endpoint_clients WHERE capture_id = ?2",
-		 to, from);
-	snprintf(sql[CS_TTLS], sizeof sql[0],
-		 "INSERT INTO %s.host_ttls (capture_id, ip, ttl, packets) "
-		 "SELECT ?1, ip, ttl, packets FROM %s.host_ttls WHERE capture_id = ?2",
-		 to, from);
-	snprintf(sql[CS_PORTS], sizeof sql[0],
-		 "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes) "
-		 "SELECT ?1, port, datagrams, bytes FROM %s.source_ports WHERE capture_id = ?2",
-		 to, from);
+	char *sql[CS__COUNT] = {0};
+	char *cols = copied_cols(db, to, "captures", errbuf);
+	int rc = cols ? 0 : -1;
 	*cp = (struct copier){.db = db};
-	for (int i = 0; i < CS__COUNT; i++)
-		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cp->st[i],
-				       NULL) != SQLITE_OK) {
+	sql[CS_KNOWN] = sqlite3_mprintf("SELECT 1 FROM %s.captures WHERE content_hash = ?4", to);
+	if (cols)
+		sql[CS_CAPTURE] = sqlite3_mprintf(
+		    "INSERT INTO %s.captures (%s) SELECT %s FROM %s.captures WHERE id = ?2", to,
+		    cols, cols, from);
+	/* Flows keep their order and spacing above every id already there (ROWS). */
+	sql[CS_SHIFT] = sqlite3_mprintf("SELECT coalesce((SELECT MAX(id) FROM %s.flows), 0) + 1 -"
+					" coalesce((SELECT MIN(id) FROM %s.flows WHERE"
+					" capture_id = ?2), 1)",
+					to, from);
+	for (size_t i = 0; rc == 0 && i < N_ROWS; i++)
+		if (!(sql[CS_ROWS + i] = rows_sql(db, from, to, i, errbuf)))
+			rc = -1;
+	for (int i = 0; rc == 0 && i < CS__COUNT; i++) {
+		if (!sql[i]) {
+			snprintf(errbuf, DB_ERRBUF_SIZE, "out of memory");
+			rc = -1;
+		} else if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &cp->st[i],
+					      NULL) != SQLITE_OK) {
 			snprintf(errbuf, DB_ERRBUF_SIZE, "preparing a copy: %s",
 				 sqlite3_errmsg(db));
-			return -1;
+			rc = -1;
 		}
-	return 0;
+	}
+	for (int i = 0; i < CS__COUNT; i++)
+		sqlite3_free(sql[i]);
+	sqlite3_free(cols);
+	return rc;
 }
 
 static void copier_close(struct copier *cp)
@@ -109,8 +128,8 @@ static void copier_close(struct copier *cp)
 
 /* Runs statement i with ?1..?4 bound as far as it has them (?4: the capture's identity);
  * SQLITE_ROW or SQLITE_DONE, its first column in *out when it returns a row. */
-static int copier_run(struct copier *cp, enum copy_stmt i, int64_t new_id, int64_t old_id,
-		      int64_t shift, const char *hash, int64_t *out)
+static int copier_run(struct copier *cp, int i, int64_t new_id, int64_t old_id, int64_t shift,
+		      const char *hash, int64_t *out)
 {
 	sqlite3_stmt *st = cp->st[i];
 	const int64_t ids[] = {new_id, old_id, shift};
@@ -130,8 +149,6 @@ static int copier_run(struct copier *cp, enum copy_stmt i, int64_t new_id, int64
  * 0 already there, -1 error (the capture's rows rolled back, errbuf). */
 static int copy_one(struct copier *cp, int64_t old_id, const char *hash, char *errbuf)
 {
-	static const enum copy_stmt ROWS[] = {CS_ANOMALIES, CS_FLOWS, CS_EVENTS, CS_ENDPOINTS,
-					      CS_CLIENTS,   CS_TTLS,  CS_PORTS};
 	char ignore[DB_ERRBUF_SIZE];
 	int64_t shift = 0;
 	int rc = copier_run(cp, CS_KNOWN, 0, old_id, 0, hash, NULL);
@@ -146,8 +163,8 @@ static int copy_one(struct copier *cp, int64_t old_id, const char *hash, char *e
 	int64_t new_id = sqlite3_last_insert_rowid(cp->db);
 	if (copier_run(cp, CS_SHIFT, new_id, old_id, 0, hash, &shift) != SQLITE_ROW)
 		goto rollback;
-	for (size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++)
-		if (copier_run(cp, ROWS[i], new_id, old_id, shift, hash, NULL) != SQLITE_DONE)
+	for (int i = CS_ROWS; i < CS__COUNT; i++)
+		if (copier_run(cp, i, new_id, old_id, shift, hash, NULL) != SQLITE_DONE)
 			goto rollback;
 	if (db_exec(cp->db, "RELEASE copy_capture", errbuf) < 0)
 		goto rollback_quiet;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 extern const char pm_schema_sql[];
+extern const char pm_views_sql[];
 
 static void set_err(char *errbuf, const char *what, sqlite3 *db)
 {
@@ -106,6 +107,11 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 		return -1;
 	}
 	return db_exec(db, "COMMIT", errbuf);
+}
+
+int db_define_views(sqlite3 *db, char *errbuf)
+{
+	return db_exec(db, pm_views_sql, errbuf);
 }
 
 /* ---- opening defensively ---- */
@@ -353,6 +359,8 @@ int db_open(const char *path, sqlite3 **out, char *errbuf)
 		goto write_error;
 	if (apply_schema(db, errbuf) < 0 || (stamp && db_stamp_owner(db, errbuf) < 0))
 		goto write_error;
+	if (db_define_views(db, errbuf) < 0)
+		goto error;
 	*out = db;
 	return 0;
 write_error:

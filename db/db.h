@@ -56,6 +56,14 @@ int db_open_readonly(const char *path, sqlite3 **out, char *errbuf);
  */
 int db_shadow_written(sqlite3 *db, char *errbuf);
 
+/*
+ * Makes this connection's views of db/views.sql (TEMP: nothing is written to the database):
+ * event_kinds, the events with their port_unreachable and time_exceeded flags. db_open()
+ * and db_open_readonly() call it; a connection opened otherwise (a report on a plain
+ * handle) calls it before its queries. Idempotent. 0, or -1 with errbuf filled.
+ */
+int db_define_views(sqlite3 *db, char *errbuf);
+
 /* The hardened connection alone (SQLite open flags as given, plus NOMUTEX): no schema. */
 int db_open_plain(const char *path, int flags, sqlite3 **out, char *errbuf);
 /* The same for a URI built by portmortem itself (never one from the user); `path` names

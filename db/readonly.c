@@ -192,7 +192,7 @@ int db_open_readonly(const char *path, sqlite3 **out, char *errbuf)
 	    (rc = current_version(db, path, errbuf)) < 0)
 		goto error;
 	rc = -1;
-	if (db_exec(db, "PRAGMA foreign_keys = OFF", errbuf) < 0)
+	if (db_exec(db, "PRAGMA foreign_keys = OFF", errbuf) < 0 || db_define_views(db, errbuf) < 0)
 		goto error;
 	*out = db;
 	return 0;

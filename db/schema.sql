@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS flows (
 );
 
 -- Every ICMP destination unreachable (v4 type 3, v6 type 1, every code) and time exceeded
--- (v4 type 11, v6 type 3), with everything dissected from it.
+-- (v4 type 11, v6 type 3), with everything dissected from it. Which of them are port
+-- unreachables: the view event_kinds of db/views.sql (a TEMP view of each connection).
 CREATE TABLE IF NOT EXISTS events (
     id          INTEGER PRIMARY KEY,
     capture_id  INTEGER NOT NULL REFERENCES captures(id) ON DELETE CASCADE,

@@ -176,6 +176,17 @@ const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
  */
 size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
 
+/*
+ * ns since the epoch as UTC: "2026-11-23T21:42:45.501342Z" (ISO 8601, iso true) or
+ * "2026-11-23 21:42:45.501342" (for people), with 9, 6 or 3 fraction digits for a precision
+ * of at least that, none below 3. "?" for INT64_MIN (no time) or a time gmtime_r() cannot
+ * represent. Cut to fit len.
+ */
+void pm_fmt_utc(int64_t ns, int precision, bool iso, char *buf, size_t len);
+/* A duration for people: "350 µs", "12 ms", "1.5 s", "4 min 12 s", "2 h 3 min", "3 d 4 h"
+ * (negative as 0). */
+void pm_fmt_duration(int64_t ns, char *buf, size_t len);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
 size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
 const char *proto_name(uint8_t proto); /* "udp", "tcp", ... or NULL */
@@ -206,6 +217,39 @@ enum pkt_kind {
 	PK_ICMP_UNREACH,       /* ICMPv4 type 3 or ICMPv6 type 1 */
 	PK_ICMP_TIME_EXCEEDED, /* ICMPv4 type 11 or ICMPv6 type 3 */
 };
+
+/* IP protocol numbers (IANA) that the dissectors and the store name. */
+enum {
+	PM_IPPROTO_ICMP = 1,
+	PM_IPPROTO_TCP = 6,
+	PM_IPPROTO_UDP = 17,
+	PM_IPPROTO_ICMP6 = 58,
+	PM_IPPROTO_SCTP = 132,
+	PM_IPPROTO_UDPLITE = 136,
+};
+
+/* True for the transport protocols whose first 4 bytes are source and destination port
+ * (TCP, UDP, SCTP, UDP-Lite). */
+bool pm_proto_has_ports(uint8_t proto);
+
+/* The ICMP error types and codes the analysis is about (RFC 792, RFC 4443 §3.1, §3.3). */
+enum {
+	PM_ICMP4_UNREACH = 3,	   /* destination unreachable */
+	PM_ICMP4_PORT_UNREACH = 3, /* its code: port unreachable */
+	PM_ICMP4_TIME_EXCEEDED = 11,
+	PM_ICMP6_UNREACH = 1,	   /* destination unreachable */
+	PM_ICMP6_PORT_UNREACH = 4, /* its code: port unreachable */
+	PM_ICMP6_TIME_EXCEEDED = 3,
+};
+
+/* Whether an ICMP message of `family` (4 = ICMPv4, 6 = ICMPv6) is a port unreachable: the one
+ * definition in C (the database's is the view of db/views.sql). */
+static inline bool pm_is_port_unreachable(int family, int type, int code)
+{
+	if (family == 4)
+		return type == PM_ICMP4_UNREACH && code == PM_ICMP4_PORT_UNREACH;
+	return family == 6 && type == PM_ICMP6_UNREACH && code == PM_ICMP6_PORT_UNREACH;
+}
 
 struct icmp_error {
 	uint8_t family; /* 4 = icmp, 6 = icmp6 */

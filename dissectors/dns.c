@@ -126,9 +126,9 @@ static const struct {
     {42, "APL"},	{43, "DS"},	{44, "SSHFP"},	{45, "IPSECKEY"}, {46, "RRSIG"},
     {47, "NSEC"},	{48, "DNSKEY"}, {49, "DHCID"},	{50, "NSEC3"},	  {51, "NSEC3PARAM"},
     {52, "TLSA"},	{53, "SMIMEA"}, {55, "HIP"},	{59, "CDS"},	  {60, "CDNSKEY"},
-    {61, "OPENPGPKEY"}, {62, "CSYNC"},	{63, "ZONEMD"}, {99, "SPF"},	  {249, "TKEY"},
-    {250, "TSIG"},	{251, "IXFR"},	{252, "AXFR"},	{255, "ANY"},	  {256, "URI"},
-    {257, "CAA"},
+    {61, "OPENPGPKEY"}, {62, "CSYNC"},	{63, "ZONEMD"}, {64, "SVCB"},	  {65, "HTTPS"},
+    {99, "SPF"},	{249, "TKEY"},	{250, "TSIG"},	{251, "IXFR"},	  {252, "AXFR"},
+    {255, "ANY"},	{256, "URI"},	{257, "CAA"},
 };
 
 /* Mnemonic of a QTYPE (IANA DNS parameters); NULL for others, which print as "TYPEnn"

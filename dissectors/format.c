@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len)
 {
@@ -33,6 +34,61 @@ size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len)
 	return o;
 }
 
+/* Splits ns since the epoch into a UTC calendar time and the nanoseconds of the second. */
+static bool split_time(int64_t ns, struct tm *tm, int64_t *frac)
+{
+	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+	if (rem < 0) {
+		rem += 1000000000;
+		sec -= 1;
+	}
+	time_t t = (time_t)sec;
+	*frac = rem;
+	return gmtime_r(&t, tm) != NULL;
+}
+
+void pm_fmt_utc(int64_t ns, int precision, bool iso, char *buf, size_t len)
+{
+	struct tm tm;
+	int64_t frac;
+	char f[24] = "";
+	if (ns == INT64_MIN || !split_time(ns, &tm, &frac)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	if (precision >= 9)
+		snprintf(f, sizeof f, ".%09lld", (long long)frac);
+	else if (precision >= 6)
+		snprintf(f, sizeof f, ".%06lld", (long long)(frac / 1000));
+	else if (precision >= 3)
+		snprintf(f, sizeof f, ".%03lld", (long long)(frac / 1000000));
+	snprintf(buf, len, "%04d-%02d-%02d%c%02d:%02d:%02d%s%s", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, iso ? 'T' : ' ', tm.tm_hour, tm.tm_min, tm.tm_sec, f, iso ? "Z" : "");
+}
+
+void pm_fmt_duration(int64_t ns, char *buf, size_t len)
+{
+	if (ns < 0)
+		ns = 0;
+	double s = (double)ns / 1e9;
+	int64_t whole = ns / 1000000000;
+	if (s < 0.001)
+		snprintf(buf, len, "%.0f µs", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.0f ms", s * 1e3);
+	else if (s < 60)
+		snprintf(buf, len, "%.1f s", s);
+	else if (whole < 3600)
+		snprintf(buf, len, "%lld min %lld s", (long long)(whole / 60),
+			 (long long)(whole % 60));
+	else if (whole < 86400)
+		snprintf(buf, len, "%lld h %lld min", (long long)(whole / 3600),
+			 (long long)(whole % 3600 / 60));
+	else
+		snprintf(buf, len, "%lld d %lld h", (long long)(whole / 86400),
+			 (long long)(whole % 86400 / 3600));
+}
+
 size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -50,17 +106,17 @@ size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len)
 const char *proto_name(uint8_t proto)
 {
 	switch (proto) {
-	case 1:
+	case PM_IPPROTO_ICMP:
 		return "icmp";
-	case 6:
+	case PM_IPPROTO_TCP:
 		return "tcp";
-	case 17:
+	case PM_IPPROTO_UDP:
 		return "udp";
-	case 58:
+	case PM_IPPROTO_ICMP6:
 		return "icmp6";
-	case 132:
+	case PM_IPPROTO_SCTP:
 		return "sctp";
-	case 136:
+	case PM_IPPROTO_UDPLITE:
 		return "udplite";
 	default:
 		return NULL;

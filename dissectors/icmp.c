@@ -5,24 +5,37 @@
 
 /* Error messages, whose body is the start of the datagram that caused them. Only types
  * 3 and 11 make a frame PK_ICMP_*; the others are decoded alike but stay PK_OTHER. */
-static const struct {
-	uint8_t type;
-	enum pkt_kind kind;
-	bool rfc4884; /* byte 5 is the RFC 4884 length of the original datagram field */
-} ICMP4_ERRORS[] = {
-    {3, PK_ICMP_UNREACH, true},	       /* destination unreachable, every code */
-    {4, PK_OTHER, false},	       /* source quench (deprecated) */
-    {5, PK_OTHER, false},	       /* redirect */
-    {11, PK_ICMP_TIME_EXCEEDED, true}, /* time exceeded */
-    {12, PK_OTHER, true},	       /* parameter problem */
+static const struct icmp_error_type ICMP4_ERRORS[] = {
+    {PM_ICMP4_UNREACH, PK_ICMP_UNREACH, true}, /* every code; byte 5 is the RFC 4884 length */
+    {4, PK_OTHER, false},		       /* source quench (deprecated) */
+    {5, PK_OTHER, false},		       /* redirect */
+    {PM_ICMP4_TIME_EXCEEDED, PK_ICMP_TIME_EXCEEDED, true},
+    {12, PK_OTHER, true}, /* parameter problem */
 };
 
-static int icmp4_error_index(uint8_t type)
+const struct icmp_error_type *icmp_error_start(struct dctx *x, struct cursor *c,
+					       const struct icmp_error_type *types, size_t n_types,
+					       uint8_t family)
 {
-	for (size_t i = 0; i < sizeof ICMP4_ERRORS / sizeof ICMP4_ERRORS[0]; i++)
-		if (ICMP4_ERRORS[i].type == type)
-			return (int)i;
-	return -1;
+	uint8_t type = cur_u8(c);
+	uint8_t code = cur_u8(c);
+	if (c->err) {
+		dx_flag(x, AN_ICMP_TRUNCATED);
+		return NULL;
+	}
+	size_t i = 0;
+	while (i < n_types && types[i].type != type)
+		i++;
+	if (i == n_types)
+		return NULL;
+	struct icmp_error *e = &x->out->icmp;
+	memset(e, 0, sizeof *e);
+	e->family = family;
+	e->type = type;
+	e->code = code;
+	x->out->kind = types[i].kind;
+	hint_reset(&e->q.hint);
+	return &types[i];
 }
 
 /*
@@ -35,21 +48,11 @@ void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 	if (ip->version != 4)
 		return;
 	struct cursor all = c;
-	uint8_t type = cur_u8(&c);
-	uint8_t code = cur_u8(&c);
-	int i = icmp4_error_index(type);
-	if (c.err || i < 0) {
-		if (c.err)
-			dx_flag(x, AN_ICMP_TRUNCATED);
+	const struct icmp_error_type *t =
+	    icmp_error_start(x, &c, ICMP4_ERRORS, sizeof ICMP4_ERRORS / sizeof ICMP4_ERRORS[0], 4);
+	if (!t)
 		return;
-	}
 	struct icmp_error *e = &x->out->icmp;
-	memset(e, 0, sizeof *e);
-	e->family = 4;
-	e->type = type;
-	e->code = code;
-	x->out->kind = ICMP4_ERRORS[i].kind;
-	hint_reset(&e->q.hint);
 	e->cksum = cur_be16(&c);
 	cur_skip(&c, 1); /* unused (pointer for type 12) */
 	uint8_t len = cur_u8(&c);
@@ -58,9 +61,9 @@ void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 		dx_flag(x, AN_ICMP_TRUNCATED);
 		return;
 	}
-	if (type == 3 && code == 4)
+	if (e->type == PM_ICMP4_UNREACH && e->code == 4) /* fragmentation needed */
 		e->next_mtu = mtu;
-	if (ICMP4_ERRORS[i].rfc4884)
+	if (t->rfc4884)
 		e->rfc4884_len = len;
 	if (ip_l4_complete(ip, &all) && !cksum_ok(cksum_add(0, all)))
 		dx_flag(x, AN_ICMP_BAD_CHECKSUM);

@@ -5,24 +5,12 @@
 
 /* Error messages (types 0..127). Types 1 and 3 make a frame PK_ICMP_*; packet too big
  * and parameter problem are decoded alike but stay PK_OTHER. */
-static const struct {
-	uint8_t type;
-	enum pkt_kind kind;
-	bool rfc4884; /* byte 4 is the RFC 4884 length of the original datagram field */
-} ICMP6_ERRORS[] = {
-    {1, PK_ICMP_UNREACH, true},	      /* destination unreachable, every code */
-    {2, PK_OTHER, false},	      /* packet too big: bytes 4..7 are the MTU */
-    {3, PK_ICMP_TIME_EXCEEDED, true}, /* time exceeded */
-    {4, PK_OTHER, false},	      /* parameter problem: bytes 4..7 are a pointer */
+static const struct icmp_error_type ICMP6_ERRORS[] = {
+    {PM_ICMP6_UNREACH, PK_ICMP_UNREACH, true}, /* every code; byte 4 is the RFC 4884 length */
+    {2, PK_OTHER, false},		       /* packet too big: bytes 4..7 are the MTU */
+    {PM_ICMP6_TIME_EXCEEDED, PK_ICMP_TIME_EXCEEDED, true},
+    {4, PK_OTHER, false}, /* parameter problem: bytes 4..7 are a pointer */
 };
-
-static int icmp6_error_index(uint8_t type)
-{
-	for (size_t i = 0; i < sizeof ICMP6_ERRORS / sizeof ICMP6_ERRORS[0]; i++)
-		if (ICMP6_ERRORS[i].type == type)
-			return (int)i;
-	return -1;
-}
 
 static void icmp6_check(struct dctx *x, const struct ip_layer *ip, struct cursor all)
 {
@@ -45,30 +33,20 @@ void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c)
 	if (ip->version != 6)
 		return;
 	struct cursor all = c;
-	uint8_t type = cur_u8(&c);
-	uint8_t code = cur_u8(&c);
-	int i = icmp6_error_index(type);
-	if (c.err || i < 0) {
-		if (c.err)
-			dx_flag(x, AN_ICMP_TRUNCATED);
+	const struct icmp_error_type *t =
+	    icmp_error_start(x, &c, ICMP6_ERRORS, sizeof ICMP6_ERRORS / sizeof ICMP6_ERRORS[0], 6);
+	if (!t)
 		return;
-	}
 	struct icmp_error *e = &x->out->icmp;
-	memset(e, 0, sizeof *e);
-	e->family = 6;
-	e->type = type;
-	e->code = code;
-	x->out->kind = ICMP6_ERRORS[i].kind;
-	hint_reset(&e->q.hint);
 	e->cksum = cur_be16(&c);
 	uint32_t word = cur_be32(&c);
 	if (c.err) {
 		dx_flag(x, AN_ICMP_TRUNCATED);
 		return;
 	}
-	if (type == 2)
+	if (e->type == 2)
 		e->next_mtu = word > UINT16_MAX ? UINT16_MAX : (uint16_t)word;
-	if (ICMP6_ERRORS[i].rfc4884)
+	if (t->rfc4884)
 		e->rfc4884_len = (uint8_t)(word >> 24);
 	icmp6_check(x, ip, all);
 	quote_dissect(c, ip_l4_after(ip, 8), 6, e->rfc4884_len, e, &x->out->anomalies);

@@ -49,6 +49,7 @@ struct ip_layer {
 	uint8_t proto; /* transport protocol (after IPv6 extension headers) */
 	uint8_t ttl;
 	uint16_t ip_len;    /* declared total length of the datagram */
+	uint16_t ip_id;	    /* IPv4 identification (0 for IPv6) */
 	bool more_frags;    /* first fragment of several: L4 lengths exceed what is here */
 	bool alt_pseudo;    /* IPv6 routing or destination options header: the checksum
 			     * pseudo header may use another address (RFC 8200 §8.1, RFC 6275
@@ -117,6 +118,20 @@ void dx_macsec(struct dctx *x, struct cursor c);
 void dx_udp_undissected(struct dctx *x, uint16_t sport, uint16_t dport, struct cursor c);
 void dx_udp(struct dctx *x, const struct ip_layer *ip, struct cursor c);   /* udp.c */
 void dx_icmp4(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp.c */
+/* An ICMP error type the dissectors decode (the tables of icmp.c and icmp6.c). Errors carry
+ * the start of the datagram that caused them; only unreachable and time exceeded make a
+ * frame PK_ICMP_*, the others are decoded alike but stay PK_OTHER. */
+struct icmp_error_type {
+	uint8_t type;
+	enum pkt_kind kind;
+	bool rfc4884; /* the header holds the RFC 4884 length of the original datagram */
+};
+/* icmp.c: reads type and code from c. For a type of `types`, clears x->out->icmp, fills its
+ * family, type and code, sets the frame's kind and returns the entry; NULL for another type
+ * (AN_ICMP_TRUNCATED flagged when c ran out). */
+const struct icmp_error_type *icmp_error_start(struct dctx *x, struct cursor *c,
+					       const struct icmp_error_type *types, size_t n_types,
+					       uint8_t family);
 void dx_icmp6(struct dctx *x, const struct ip_layer *ip, struct cursor c); /* icmp6.c */
 
 /* ipv6.c: walks extension headers from *nh. Stops at the first header that is not an
@@ -131,12 +146,19 @@ struct ip6_frag {
 };
 enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag);
 
+/* The fixed IPv4 header (20 bytes) at c into ip (version, total length, identification, TTL,
+ * protocol, addresses), its first byte into *vihl and the flags and fragment offset into
+ * *frag; c ends after it. False when c ends inside it: what came before the cut is filled,
+ * an address is family 0 unless all its bytes were there (an ICMP quote keeps them). */
+bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag);
+/* The fixed IPv6 header (40 bytes) alike: version, TTL (hop limit), next header in proto,
+ * addresses, ip_len = 40 + payload length (capped at 65535), the payload length in *plen. */
+bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen);
+
 /* quote.c: the quote of an ICMP error. `c` holds the captured bytes after the ICMP header,
  * `decl_len` the bytes the message declares (PM_LEN_UNKNOWN: as captured). */
 void quote_dissect(struct cursor c, size_t decl_len, uint8_t family, uint8_t rfc4884_len,
 		   struct icmp_error *err, uint64_t *anomalies);
-/* True for the transport protocols whose first 4 bytes are source and destination port. */
-bool quote_proto_has_ports(uint8_t proto);
 
 /* cksum.c: Internet checksum (RFC 1071) over a cursor's bytes and over addresses. */
 uint64_t cksum_add(uint64_t sum, struct cursor c);

@@ -4,21 +4,21 @@
 #define IP_MF 0x2000
 #define IP_OFFMASK 0x1fff
 
-/* Reads the fixed 20 bytes into ip; *vihl, *frag out. False when they are not all there. */
-static bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag)
+bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag)
 {
 	*vihl = cur_u8(c);
 	cur_skip(c, 1); /* DSCP/ECN */
 	ip->ip_len = cur_be16(c);
-	cur_skip(c, 2); /* identification */
+	ip->ip_id = cur_be16(c);
 	*frag = cur_be16(c);
 	ip->ttl = cur_u8(c);
 	ip->proto = cur_u8(c);
-	cur_skip(c, 2); /* header checksum: verified over the whole header below */
+	cur_skip(c, 2); /* header checksum: verified over the whole header by dx_ipv4 */
 	cur_copy(c, ip->src.b, 4);
+	ip->src.family = c->err ? 0 : 4;
 	cur_copy(c, ip->dst.b, 4);
+	ip->dst.family = c->err ? 0 : 4;
 	ip->version = 4;
-	ip->src.family = ip->dst.family = 4;
 	return !c->err;
 }
 

@@ -71,16 +71,17 @@ enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag)
 	return EXT_TOO_MANY;
 }
 
-static bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen)
+bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen)
 {
 	cur_skip(c, 4); /* version, traffic class, flow label */
 	*plen = cur_be16(c);
 	ip->proto = cur_u8(c);
 	ip->ttl = cur_u8(c);
 	cur_copy(c, ip->src.b, 16);
+	ip->src.family = c->err ? 0 : 6;
 	cur_copy(c, ip->dst.b, 16);
+	ip->dst.family = c->err ? 0 : 6;
 	ip->version = 6;
-	ip->src.family = ip->dst.family = 6;
 	uint32_t len = 40u + *plen;
 	ip->ip_len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
 	return !c->err;

@@ -5,13 +5,13 @@
 
 /* Transport protocols whose header starts with source port, destination port. */
 static const uint8_t PORT_PROTOS[] = {
-    6,	 /* TCP */
-    17,	 /* UDP */
-    132, /* SCTP */
-    136, /* UDP-Lite */
+    PM_IPPROTO_TCP,
+    PM_IPPROTO_UDP,
+    PM_IPPROTO_SCTP,
+    PM_IPPROTO_UDPLITE,
 };
 
-bool quote_proto_has_ports(uint8_t proto)
+bool pm_proto_has_ports(uint8_t proto)
 {
 	for (size_t i = 0; i < sizeof PORT_PROTOS; i++)
 		if (PORT_PROTOS[i] == proto)
@@ -29,7 +29,7 @@ static void quote_short(struct quote *q, uint64_t *an)
  * and what it says about the application. */
 static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 {
-	if (!quote_proto_has_ports(q->proto))
+	if (!pm_proto_has_ports(q->proto))
 		return;
 	uint16_t sport = cur_be16(&c);
 	uint16_t dport = cur_be16(&c);
@@ -40,7 +40,7 @@ static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 	q->has_ports = true;
 	q->sport = sport;
 	q->dport = dport;
-	if (q->proto != 17)
+	if (q->proto != PM_IPPROTO_UDP)
 		return;
 	q->udp_len = cur_be16(&c);
 	q->udp_cksum = cur_be16(&c);
@@ -58,23 +58,28 @@ static void quote_l4(struct cursor c, struct quote *q, uint64_t *an)
 	app_hint_classify(c.p, c.left, wire, sport, dport, &q->hint, an);
 }
 
+/* The fields of a quoted IP header, read by the same code as an outer one (ipv4_fixed,
+ * ipv6_fixed); from a cut header, what came before the cut. */
+static void quote_take_ip(struct quote *q, const struct ip_layer *ip)
+{
+	q->ip_version = ip->version;
+	q->src = ip->src;
+	q->dst = ip->dst;
+	q->proto = ip->proto;
+	q->ttl = ip->ttl;
+	q->ip_total_len = ip->ip_len;
+	q->ip_id = ip->ip_id;
+}
+
 /* A quoted IPv4 header. IHL < 5 cannot be a real header: addresses are kept (they sit at
  * fixed offsets) but nothing after the header is read, so no made-up ports. */
 static void quote_ipv4(struct cursor c, struct quote *q, uint64_t *an)
 {
-	q->ip_version = 4;
-	uint8_t vihl = cur_u8(&c);
-	cur_skip(&c, 1);
-	q->ip_total_len = cur_be16(&c);
-	q->ip_id = cur_be16(&c);
-	uint16_t frag = cur_be16(&c);
-	q->ttl = cur_u8(&c);
-	q->proto = cur_u8(&c);
-	cur_skip(&c, 2);
-	cur_copy(&c, q->src.b, 4);
-	q->src.family = c.err ? 0 : 4;
-	cur_copy(&c, q->dst.b, 4);
-	q->dst.family = c.err ? 0 : 4;
+	struct ip_layer ip = {0};
+	uint8_t vihl;
+	uint16_t frag;
+	ipv4_fixed(&c, &ip, &vihl, &frag); /* a cut is seen below, after IHL */
+	quote_take_ip(q, &ip);
 	size_t hlen = (size_t)(vihl & 0x0f) * 4; /* the caller saw the first byte */
 	if (hlen < 20) {
 		an_set(an, AN_QUOTE_BAD_IHL);
@@ -98,16 +103,10 @@ static void quote_ipv4(struct cursor c, struct quote *q, uint64_t *an)
  * the low 16 bits of a fragment header's identification, 0 without one. */
 static void quote_ipv6(struct cursor c, struct quote *q, uint64_t *an)
 {
-	q->ip_version = 6;
-	cur_skip(&c, 4);
-	uint16_t plen = cur_be16(&c);
-	q->proto = cur_u8(&c);
-	q->ttl = cur_u8(&c);
-	q->ip_total_len = plen > UINT16_MAX - 40 ? UINT16_MAX : (uint16_t)(plen + 40);
-	cur_copy(&c, q->src.b, 16);
-	q->src.family = c.err ? 0 : 6;
-	cur_copy(&c, q->dst.b, 16);
-	q->dst.family = c.err ? 0 : 6;
+	struct ip_layer ip = {0};
+	uint16_t plen;
+	ipv6_fixed(&c, &ip, &plen);
+	quote_take_ip(q, &ip);
 	if (c.err) {
 		quote_short(q, an);
 		return;

@@ -264,12 +264,13 @@ static void window(const struct rep_finding *f, struct ctx_store *st, struct kb_
 	int64_t b = f->outage_end_ns != REP_NO_TIME ? f->outage_end_ns : f->last_error_ns;
 	if (a == REP_NO_TIME || b == REP_NO_TIME)
 		return; /* unknown: sentences that need the window are left out */
-	fmt_human(st->since, sizeof(st->since) - 4, a, 0);
+	pm_fmt_utc(a, 0, false, st->since, sizeof(st->since) - 4);
 	strcat(st->since, " UTC");
-	fmt_human(st->until, sizeof(st->until) - 4, b + 999999999, 0); /* round the end up */
+	pm_fmt_utc(b + 999999999, 0, false, st->until,
+		   sizeof(st->until) - 4); /* round the end up */
 	strcat(st->until, " UTC");
-	fmt_iso(st->since_iso, sizeof(st->since_iso), a, 0);
-	fmt_iso(st->until_iso, sizeof(st->until_iso), b + 999999999, 0);
+	pm_fmt_utc(a, 0, true, st->since_iso, sizeof(st->since_iso));
+	pm_fmt_utc(b + 999999999, 0, true, st->until_iso, sizeof(st->until_iso));
 	ctx->since = st->since, ctx->until = st->until;
 	ctx->since_iso = st->since_iso, ctx->until_iso = st->until_iso;
 }

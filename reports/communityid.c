@@ -5,15 +5,8 @@
 
 #include <openssl/evp.h>
 
+#include "dissectors/dissect.h"
 #include "reports/report.h"
-
-/* Protocols whose two 16-bit numbers after the IP header are ports: TCP, UDP, SCTP (and
- * UDP-Lite, which has UDP's header). ICMP's "ports" are its type and code, which a quote's
- * flow does not carry: no ID for it. */
-static bool has_ports(uint8_t proto)
-{
-	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
-}
 
 /* Standard base64 (RFC 4648 §4) with padding of n bytes into out (4 * ceil(n / 3) + 1). */
 static void base64(const uint8_t *p, size_t n, char *out)
@@ -46,12 +39,14 @@ int report_community_id(const char *src, int sport, const char *dst, int dport, 
 {
 	uint8_t a[16], b[16], buf[2 + 16 + 16 + 2 + 4], md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
-	if (!src || !dst || proto < 0 || proto > 255 || proto == 1 || proto == 58 || out_len < 32)
+	/* ICMP's "ports" are its type and code, which a quote's flow does not carry: no ID. */
+	if (!src || !dst || proto < 0 || proto > 255 || proto == PM_IPPROTO_ICMP ||
+	    proto == PM_IPPROTO_ICMP6 || out_len < 32)
 		return -1;
 	size_t len = parse_addr(src, a);
 	if (len == 0 || parse_addr(dst, b) != len)
 		return -1;
-	bool ports = has_ports((uint8_t)proto);
+	bool ports = pm_proto_has_ports((uint8_t)proto);
 	if (ports && (sport < 0 || sport > 65535 || dport < 0 || dport > 65535))
 		return -1;
 	/* The endpoint that sorts first (address, then port) comes first: both directions of a

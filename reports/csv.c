@@ -40,9 +40,8 @@ static const char *const FINDING_COLS[] = {"id",
 static const char SQL_EVENTS[] =
     "SELECT pm_text(c.path) AS capture, e.frame, pm_iso(e.ts_ns, c.precision) AS time,"
     " pm_text(e.reporter) AS reporter, pm_text(e.reported_to) AS reported_to, e.ttl,"
-    " pm_text(e.family) AS family, e.type, e.code, e.vlan, CASE e.proto WHEN 17 THEN 'udp'"
-    " WHEN 6 THEN 'tcp' WHEN 1 THEN 'icmp' WHEN 58 THEN 'icmp6' WHEN 132 THEN 'sctp'"
-    " WHEN 136 THEN 'udplite' ELSE e.proto END AS proto, pm_text(e.src) AS src,"
+    " pm_text(e.family) AS family, e.type, e.code, e.vlan,"
+    " pm_proto(e.proto) AS proto, pm_text(e.src) AS src,"
     " e.sport, pm_text(e.dst) AS dst, e.dport, e.quote_ttl, e.quote_ip_len, e.udp_len,"
     " e.quote_len, e.rfc4884_len, pm_name(e.hint) AS hint, e.dns_id, e.dns_qtype,"
     " pm_name(e.dns_qname) AS dns_qname, lower(hex(e.dns_qname)) AS dns_qname_hex,"
@@ -73,7 +72,7 @@ static void field_time(FILE *out, int64_t ns, int precision)
 	char buf[48];
 	if (ns == REP_NO_TIME)
 		return;
-	fmt_iso(buf, sizeof(buf), ns, precision);
+	pm_fmt_utc(ns, precision, true, buf, sizeof(buf));
 	csv_field(out, buf);
 }
 

@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "reports/report_int.h"
 
@@ -89,22 +88,14 @@ char *sb_take(struct sbuf *b)
 	return p;
 }
 
-static void put_hex_byte(struct sbuf *b, uint8_t c)
-{
-	static const char hex[] = "0123456789abcdef";
-	char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-	sb_put(b, e, 4);
-}
-
+/* The escaping is pm_bytes_escape() (dissectors/format.c, which the store uses too), run over
+ * chunks whose escapes always fit its buffer (4 characters at most per byte). */
 void esc_name(struct sbuf *b, const uint8_t *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\')
-			sb_put(b, "\\\\", 2);
-		else if (s[i] >= 0x20 && s[i] < 0x7f)
-			sb_putc(b, (char)s[i]);
-		else
-			put_hex_byte(b, s[i]);
+	char out[4 * 256 + 1];
+	for (size_t i = 0; i < n; i += 256) {
+		size_t k = n - i < 256 ? n - i : 256;
+		sb_put(b, out, pm_bytes_escape(s + i, k, out, sizeof out));
 	}
 }
 
@@ -154,12 +145,11 @@ void esc_text(struct sbuf *b, const uint8_t *s, size_t n)
 		uint32_t cp = 0;
 		size_t len = utf8_seq(s + i, n - i, &cp);
 		if (len == 0) {
-			put_hex_byte(b, s[i++]);
+			esc_name(b, s + i++, 1); /* \xNN: the byte is not printable ASCII */
 			continue;
 		}
 		if (cp_unsafe(cp)) {
-			for (size_t k = 0; k < len; k++)
-				put_hex_byte(b, s[i + k]);
+			esc_name(b, s + i, len); /* \xNN each: none is printable ASCII */
 		} else {
 			sb_put(b, (const char *)s + i, len);
 		}
@@ -167,25 +157,26 @@ void esc_text(struct sbuf *b, const uint8_t *s, size_t n)
 	}
 }
 
-char *esc_text_dup(const char *s)
-{
-	if (!s)
-		return NULL;
-	struct sbuf b;
-	sb_init(&b);
-	sb_puts(&b, "");
-	esc_text(&b, (const uint8_t *)s, strlen(s));
-	return sb_take(&b);
-}
-
-char *esc_name_dup(const uint8_t *s, size_t n)
+/* esc(s, n) into a new heap string ("" for NULL s). */
+static char *esc_dup(void (*esc)(struct sbuf *, const uint8_t *, size_t), const uint8_t *s,
+		     size_t n)
 {
 	struct sbuf b;
 	sb_init(&b);
 	sb_puts(&b, "");
 	if (s)
-		esc_name(&b, s, n);
+		esc(&b, s, n);
 	return sb_take(&b);
+}
+
+char *esc_text_dup(const char *s)
+{
+	return s ? esc_dup(esc_text, (const uint8_t *)s, strlen(s)) : NULL;
+}
+
+char *esc_name_dup(const uint8_t *s, size_t n)
+{
+	return esc_dup(esc_name, s, n);
 }
 
 void html_puts(FILE *out, const char *s)
@@ -240,78 +231,6 @@ size_t text_cols(const char *s, size_t n)
 		if (((uint8_t)s[i] & 0xc0) != 0x80)
 			cols++;
 	return cols;
-}
-
-/* Splits ns since the epoch into a UTC calendar time and the nanoseconds of the second. */
-static bool split_time(int64_t ns, struct tm *tm, int64_t *frac)
-{
-	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-	if (rem < 0) {
-		rem += 1000000000;
-		sec -= 1;
-	}
-	time_t t = (time_t)sec;
-	*frac = rem;
-	return gmtime_r(&t, tm) != NULL;
-}
-
-static void put_frac(char *buf, size_t len, int64_t frac, int precision)
-{
-	if (precision >= 9)
-		snprintf(buf, len, ".%09lld", (long long)frac);
-	else if (precision >= 6)
-		snprintf(buf, len, ".%06lld", (long long)(frac / 1000));
-	else if (precision >= 3)
-		snprintf(buf, len, ".%03lld", (long long)(frac / 1000000));
-	else
-		buf[0] = '\0';
-}
-
-void fmt_iso(char *buf, size_t len, int64_t ns, int precision)
-{
-	struct tm tm;
-	int64_t frac;
-	char f[24];
-	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	put_frac(f, sizeof(f), frac, precision);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
-}
-
-void fmt_human(char *buf, size_t len, int64_t ns, int precision)
-{
-	struct tm tm;
-	int64_t frac;
-	char f[24];
-	if (ns == REP_NO_TIME || !split_time(ns, &tm, &frac)) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	put_frac(f, sizeof(f), frac, precision);
-	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d%s", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, f);
-}
-
-void fmt_span(char *buf, size_t len, int64_t ns)
-{
-	if (ns < 0)
-		ns = 0;
-	int64_t ms = ns / 1000000, s = ns / 1000000000;
-	if (s < 1)
-		snprintf(buf, len, "%lld ms", (long long)ms);
-	else if (s < 60)
-		snprintf(buf, len, "%lld.%01lld s", (long long)s, (long long)(ms % 1000) / 100);
-	else if (s < 3600)
-		snprintf(buf, len, "%lld min %lld s", (long long)(s / 60), (long long)(s % 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600),
-			 (long long)(s % 3600 / 60));
-	else
-		snprintf(buf, len, "%lld d %lld h", (long long)(s / 86400),
-			 (long long)(s % 86400 / 3600));
 }
 
 void fmt_count(char *buf, size_t len, int64_t v)

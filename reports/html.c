@@ -7,26 +7,18 @@
 
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-static void h(FILE *out, const char *s)
+/* The CSS class of a label's badges and card: its class's, else the secondary class's. */
+static const char *badge_css(const char *klass)
 {
-	html_puts(out, s ? s : "");
-}
-
-static const char *kcls(const char *klass)
-{
-	static const char *const known[] = {"outage", "misconfig", "firewall", "slow",
-					    "benign", "security",  "secondary"};
-	for (size_t i = 0; klass && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(known[i], klass) == 0)
-			return known[i];
-	return "secondary";
+	const struct kb_class *c = kb_class_find(klass);
+	return (c ? c : kb_class_find("secondary"))->css;
 }
 
 static void badge(FILE *out, const char *label)
 {
 	const char *title = kb_label_title(label);
-	fprintf(out, "<span class=\"badge k-%s\">", kcls(kb_label_class(label)));
-	h(out, title ? title : label);
+	fprintf(out, "<span class=\"badge %s\">", badge_css(kb_label_class(label)));
+	html_puts(out, title ? title : label);
 	fputs("</span>", out);
 }
 
@@ -35,24 +27,24 @@ static void endpoint(FILE *out, const struct rep_finding *f)
 	bool v6 = strchr(f->server_ip, ':') != NULL;
 	fputs("<code>", out);
 	if (f->source_ip && *f->source_ip) { /* keyed on a source and a target */
-		h(out, f->source_ip ? f->source_ip : "?");
+		html_puts(out, f->source_ip ? f->source_ip : "?");
 		fputs(" → ", out);
-		h(out, f->server_ip);
+		html_puts(out, f->server_ip);
 		fprintf(out, "</code> %d port%s from %d", f->ports, f->ports == 1 ? "" : "s",
 			f->server_port);
 		return;
 	}
 	fputs(v6 ? "[" : "", out);
-	h(out, f->server_ip);
+	html_puts(out, f->server_ip);
 	fprintf(out, "%s:%d/", v6 ? "]" : "", f->server_port);
-	h(out, f->proto ? f->proto : "udp");
+	html_puts(out, f->proto ? f->proto : "udp");
 	fputs("</code>", out);
 }
 
 static void time_cell(FILE *out, int64_t ns, int prec)
 {
 	char buf[48];
-	fmt_human(buf, sizeof(buf), ns, prec);
+	pm_fmt_utc(ns, prec, false, buf, sizeof(buf));
 	fputs(ns == REP_NO_TIME ? "—" : buf, out);
 }
 
@@ -60,8 +52,8 @@ static void time_cell(FILE *out, int64_t ns, int prec)
 static void time_short(FILE *out, int64_t ns, int64_t day_of)
 {
 	char a[48], b[48];
-	fmt_human(a, sizeof(a), ns, 0);
-	fmt_human(b, sizeof(b), day_of, 0);
+	pm_fmt_utc(ns, 0, false, a, sizeof(a));
+	pm_fmt_utc(day_of, 0, false, b, sizeof(b));
 	fputs(ns == REP_NO_TIME ? "—" : strncmp(a, b, 10) == 0 ? a + 11 : a, out);
 }
 
@@ -82,7 +74,7 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 	fputs("ICMP port unreachable diagnosis", out);
 	if (opt->version && *opt->version) {
 		fputs(" · portmortem ", out);
-		h(out, opt->version);
+		html_puts(out, opt->version);
 	}
 	fprintf(out, " · %zu capture%s", m->n_caps, m->n_caps == 1 ? "" : "s");
 	if (m->first_ns != REP_NO_TIME) {
@@ -95,12 +87,13 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 	      out);
 }
 
-static void stat(FILE *out, const char *key, const char *val)
+/* One tile of the summary strip: a value over its caption. */
+static void stat_tile(FILE *out, const char *key, const char *val)
 {
 	fputs("<div class=\"stat\"><div class=\"v\">", out);
-	h(out, val);
+	html_puts(out, val);
 	fputs("</div><div class=\"k\">", out);
-	h(out, key);
+	html_puts(out, key);
 	fputs("</div></div>\n", out);
 }
 
@@ -109,18 +102,18 @@ static void stats(FILE *out, const struct rep_model *m)
 	char buf[64];
 	fputs("<div class=\"stats\">\n", out);
 	snprintf(buf, sizeof(buf), "%zu", m->n_caps);
-	stat(out, "captures", buf);
+	stat_tile(out, "captures", buf);
 	fmt_count(buf, sizeof(buf), m->packets);
-	stat(out, "packets", buf);
+	stat_tile(out, "packets", buf);
 	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME)
-		fmt_span(buf, sizeof(buf), m->last_ns - m->first_ns);
+		pm_fmt_duration(m->last_ns - m->first_ns, buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "—");
-	stat(out, "time span", buf);
+	stat_tile(out, "time span", buf);
 	fmt_count(buf, sizeof(buf), m->n_port_unreach);
-	stat(out, "port unreachables", buf);
+	stat_tile(out, "port unreachables", buf);
 	fmt_count(buf, sizeof(buf), (int64_t)m->n_fnd);
-	stat(out, "findings", buf);
+	stat_tile(out, "findings", buf);
 	fputs("</div>\n", out);
 }
 
@@ -134,9 +127,9 @@ static void chips(FILE *out, const struct rep_model *m)
 			continue;
 		while (strcmp(m->fnd[first].diagnosis, *l) != 0)
 			first++;
-		fprintf(out, "<a class=\"badge k-%s\" href=\"#finding-%lld\">%zu ",
-			kcls(kb_label_class(*l)), (long long)m->fnd[first].id, n);
-		h(out, kb_label_title(*l));
+		fprintf(out, "<a class=\"badge %s\" href=\"#finding-%lld\">%zu ",
+			badge_css(kb_label_class(*l)), (long long)m->fnd[first].id, n);
+		html_puts(out, kb_label_title(*l));
 		fputs("</a>", out);
 	}
 	fputs("</p>\n", out);
@@ -150,7 +143,7 @@ static void filter_line(FILE *out, const struct rep_model *m)
 	sb_init(&b);
 	rep_filter_describe(m->filter, &b);
 	fputs("<p class=\"filter\">Filter <code>", out);
-	h(out, sb_str(&b));
+	html_puts(out, sb_str(&b));
 	fprintf(out, "</code>: %zu of %zu finding%s.", m->n_fnd, m->n_fnd_all,
 		m->n_fnd_all == 1 ? "" : "s");
 	if (m->n_fnd == 0)
@@ -208,7 +201,7 @@ static void finding_row(FILE *out, const struct rep_model *m, const struct rep_f
 		(long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs("</td><td data-l=\"service\">", out);
-	h(out, f->service ? f->service : "—");
+	html_puts(out, f->service ? f->service : "—");
 	fprintf(out, "</td><td data-l=\"server\"><a href=\"#finding-%lld\">", (long long)f->id);
 	endpoint(out, f);
 	fprintf(out,
@@ -217,7 +210,7 @@ static void finding_row(FILE *out, const struct rep_model *m, const struct rep_f
 		"<td class=\"n\" data-l=\"clients\">%zu%s</td><td data-l=\"confidence\">",
 		(long long)f->errors, (long long)f->requests, (long long)f->replies, f->clients.n,
 		f->clients.n >= REP_LIST_CAP ? "+" : "");
-	h(out, f->confidence);
+	html_puts(out, f->confidence);
 	fputs("</td><td data-l=\"first error\">", out);
 	time_short(out, f->first_error_ns, m->first_ns);
 	fputs("</td></tr>\n", out);
@@ -251,7 +244,7 @@ static void tail_lines(FILE *out, const struct rep_model *m)
 		fprintf(out, " finding%s", tail[i].n == 1 ? "" : "s");
 		if (tail[i].service) {
 			fputs(" (", out);
-			h(out, tail[i].service);
+			html_puts(out, tail[i].service);
 			fputs(")", out);
 		}
 		fprintf(out, " on %s host%s, %s error%s in all</li>\n", hs,
@@ -298,9 +291,9 @@ static void findings_table(FILE *out, const struct rep_model *m)
 static void fact(FILE *out, const char *key, const char *val)
 {
 	fputs("<div><dt>", out);
-	h(out, key);
+	html_puts(out, key);
 	fputs("</dt><dd>", out);
-	h(out, val);
+	html_puts(out, val);
 	fputs("</dd></div>", out);
 }
 
@@ -326,15 +319,15 @@ static void facts(FILE *out, const struct rep_finding *f)
 		 f->requests == 1 ? "" : "s", (long long)f->replies, f->replies == 1 ? "y" : "ies");
 	fact(out, "Traffic", buf);
 	if (f->first_error_ns != REP_NO_TIME) {
-		fmt_human(a, sizeof(a), f->first_error_ns, 3);
-		fmt_human(b, sizeof(b), f->last_error_ns, 3);
+		pm_fmt_utc(f->first_error_ns, 3, false, a, sizeof(a));
+		pm_fmt_utc(f->last_error_ns, 3, false, b, sizeof(b));
 		snprintf(buf, sizeof(buf), "%s → %s", a,
 			 f->last_error_ns != REP_NO_TIME ? b + 11 : "?");
 		fact(out, "Errors (UTC)", buf);
 	}
 	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
-		fmt_human(a, sizeof(a), f->outage_start_ns, 3);
-		fmt_span(b, sizeof(b), f->outage_end_ns - f->outage_start_ns);
+		pm_fmt_utc(f->outage_start_ns, 3, false, a, sizeof(a));
+		pm_fmt_duration(f->outage_end_ns - f->outage_start_ns, b, sizeof(b));
 		snprintf(buf, sizeof(buf), "%s from %s", b, a);
 		fact(out, "Outage (UTC)", buf);
 	}
@@ -372,7 +365,7 @@ static void packets(FILE *out, const struct rep_finding *f)
 		fputs("<p class=\"muted\">Wireshark / <code>tshark -Y</code> display "
 		      "filter:</p><pre><code>",
 		      out);
-		h(out, f->display_filter);
+		html_puts(out, f->display_filter);
 		fputs("</code></pre>\n", out);
 	}
 }
@@ -389,13 +382,13 @@ static void names_table(FILE *out, const struct rep_finding *f)
 	for (size_t i = 0; i < f->n_names && i < 50; i++) {
 		const struct rep_name *n = &f->names[i];
 		fputs("<tr><td data-l=\"name\"><code>", out);
-		h(out, n->shown);
+		html_puts(out, n->shown);
 		fputs("</code></td><td data-l=\"type\">", out);
-		h(out, n->type);
+		html_puts(out, n->type);
 		fprintf(out,
 			"</td><td class=\"n\" data-l=\"count\">%lld</td><td data-l=\"hex\"><code>",
 			(long long)n->count);
-		h(out, n->hex);
+		html_puts(out, n->hex);
 		fputs("</code></td></tr>\n", out);
 	}
 	fputs("</tbody></table></div>\n", out);
@@ -414,7 +407,7 @@ static void commands(FILE *out, const struct kb_adv_item *it)
 		if (first)
 			fprintf(out, "<div class=\"os\">%s</div><pre><code>",
 				kb_os_title(it->os[c]));
-		h(out, it->cmd[c]);
+		html_puts(out, it->cmd[c]);
 		fputs(last ? "</code></pre>" : "\n", out);
 	}
 	fputs("</div>\n", out);
@@ -424,7 +417,7 @@ static void rate(FILE *out, const struct kb_adv_item *it)
 {
 	if (it->has_rate) {
 		fprintf(out, " <span class=\"rate %s\" title=\"", it->is_dont ? "bad" : "ok");
-		h(out, it->source);
+		html_puts(out, it->source);
 		fprintf(out, "\">%s %.0f%%</span>", it->is_dont ? "fails" : "fixes",
 			it->rate * 100);
 	} else {
@@ -443,14 +436,14 @@ static void versions(FILE *out, const struct kb_advice *a)
 	if (!d || !any)
 		return;
 	fputs("<p class=\"src\">Commands written for ", out);
-	h(out, kb_field(d, "linux-versions"));
+	html_puts(out, kb_field(d, "linux-versions"));
 	fputs(", ", out);
-	h(out, kb_field(d, "windows-versions"));
+	html_puts(out, kb_field(d, "windows-versions"));
 	fputs(" and ", out);
-	h(out, kb_field(d, "freebsd-versions"));
+	html_puts(out, kb_field(d, "freebsd-versions"));
 	if (a->versions) {
 		fputs("; ", out);
-		h(out, a->versions);
+		html_puts(out, a->versions);
 	}
 	fputs(".</p>\n", out);
 }
@@ -463,7 +456,7 @@ static void advice(FILE *out, const struct kb_advice *a)
 		if (it->is_dont)
 			continue;
 		fputs("<li><p>", out);
-		h(out, it->text);
+		html_puts(out, it->text);
 		rate(out, it);
 		fputs("</p>", out);
 		commands(out, it);
@@ -477,11 +470,11 @@ static void advice(FILE *out, const struct kb_advice *a)
 		if (!it->is_dont)
 			continue;
 		fputs("<li><p><strong>", out);
-		h(out, it->text);
+		html_puts(out, it->text);
 		fputs("</strong>", out);
 		rate(out, it);
 		fputs("</p><p class=\"why\">", out);
-		h(out, it->why);
+		html_puts(out, it->why);
 		fputs("</p></li>\n", out);
 	}
 	fputs("</ul>\n", out);
@@ -492,7 +485,7 @@ static void diagnosis(FILE *out, const struct rep_finding *f, const struct kb_ad
 	fputs("<h3>Diagnosis</h3>\n", out);
 	if (a->cause) {
 		fputs("<p class=\"cause\">", out);
-		h(out, a->cause);
+		html_puts(out, a->cause);
 		fputs("</p>\n", out);
 	}
 	const struct kb_db *db = kb_get(NULL, 0);
@@ -501,17 +494,17 @@ static void diagnosis(FILE *out, const struct rep_finding *f, const struct kb_ad
 		fputs("<p>Also ", out);
 		badge(out, f->secondary.v[i]);
 		fputs(" ", out);
-		h(out, l ? kb_field(l, "summary") : "");
+		html_puts(out, l ? kb_field(l, "summary") : "");
 		fputs("</p>\n", out);
 	}
 	if (a->service_note) {
 		fputs("<p class=\"note\">", out);
-		h(out, a->service_note);
+		html_puts(out, a->service_note);
 		fputs("</p>\n", out);
 	}
 	if (a->has_fix) {
 		fprintf(out, "<p class=\"src\">Overall fix rate %.0f%%, from ", a->fix_rate * 100);
-		h(out, a->fix_source);
+		html_puts(out, a->fix_source);
 		fputs(" (an estimate: see the note at the end).</p>\n", out);
 	}
 }
@@ -523,7 +516,7 @@ static void host_head(FILE *out, const struct rep_model *m, size_t i)
 	if (!f->group_head || f->group_size < 2)
 		return;
 	fputs("<h2 class=\"host\"><code>", out);
-	h(out, f->server_ip);
+	html_puts(out, f->server_ip);
 	fprintf(out, "</code> %zu findings:", f->group_size);
 	for (size_t k = 0; k < f->group_size && i + k < m->n_fnd; k++)
 		fprintf(out, " <a href=\"#finding-%lld\">%d</a>", (long long)m->fnd[i + k].id,
@@ -537,25 +530,25 @@ static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool ful
 	if (rep_advise(f, &a, errbuf) < 0)
 		return -1;
 	fprintf(out,
-		"<section class=\"card finding k-%s\" id=\"finding-%lld\">\n<h2>"
+		"<section class=\"card finding %s\" id=\"finding-%lld\">\n<h2>"
 		"<span class=\"num\">%lld</span>",
-		kcls(a.klass), (long long)f->id, (long long)f->id);
+		badge_css(a.klass), (long long)f->id, (long long)f->id);
 	badge(out, f->diagnosis);
 	fputs(" <span>", out);
-	h(out, f->service ? f->service : a.service_id);
+	html_puts(out, f->service ? f->service : a.service_id);
 	fputs("</span> ", out);
 	endpoint(out, f);
 	fputs("<span class=\"conf\">confidence ", out);
-	h(out, f->confidence);
+	html_puts(out, f->confidence);
 	fputs("</span></h2>\n<p class=\"summary\">", out);
-	h(out, a.summary);
+	html_puts(out, a.summary);
 	fputs("</p>\n", out);
 	facts(out, f);
 	if (f->evidence.n) {
 		fputs("<h3>Evidence</h3>\n<ul class=\"ev\">\n", out);
 		for (size_t i = 0; i < f->evidence.n; i++) {
 			fputs("<li>", out);
-			h(out, f->evidence.v[i]);
+			html_puts(out, f->evidence.v[i]);
 			fputs("</li>\n", out);
 		}
 		fputs("</ul>\n", out);
@@ -576,7 +569,7 @@ static int finding(FILE *out, sqlite3 *db, const struct rep_finding *f, bool ful
 		fputs("<p class=\"muted\">Diagnosis and advice as for every ", out);
 		badge(out, f->diagnosis);
 		fputs(" finding: <code>portmortem explain ", out);
-		h(out, f->diagnosis);
+		html_puts(out, f->diagnosis);
 		fputs("</code>, and in full above where one is shown.</p>\n", out);
 	}
 	fputs("</section>\n", out);
@@ -589,7 +582,7 @@ static void anomalies(FILE *out, const struct rep_capture *c)
 	for (size_t k = 0; k < c->n_anomalies; k++) {
 		fputs(k ? ", " : "", out);
 		fputs("<code>", out);
-		h(out, c->anomalies[k].name);
+		html_puts(out, c->anomalies[k].name);
 		fprintf(out, "</code> ×%lld", (long long)c->anomalies[k].count);
 	}
 	if (c->n_anomalies == 0)
@@ -637,17 +630,17 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 {
 	const char *base = c->path ? strrchr(c->path, '/') : NULL;
 	fputs("<tr><td class=\"path\" data-l=\"file\"><code>", out);
-	h(out, base ? base + 1 : c->path);
+	html_puts(out, base ? base + 1 : c->path);
 	fputs("</code>", out);
 	if (c->sha256) { /* --sha256: the file's digest, for the evidence log */
 		fputs("<br><span class=\"muted\">SHA-256 <code>", out);
-		h(out, c->sha256);
+		html_puts(out, c->sha256);
 		fputs("</code></span>", out);
 	}
 	fputs("</td><td data-l=\"format\">", out);
-	h(out, c->format);
+	html_puts(out, c->format);
 	fputs(" · ", out);
-	h(out, c->link_type_name ? c->link_type_name : "?");
+	html_puts(out, c->link_type_name ? c->link_type_name : "?");
 	fprintf(out,
 		"</td><td class=\"n\" data-l=\"packets\">%lld</td><td class=\"n\" "
 		"data-l=\"port unreach.\">%lld</td><td data-l=\"first → last (UTC)\">",
@@ -660,7 +653,7 @@ static void capture_row(FILE *out, const struct rep_capture *c)
 		fputs("complete", out);
 	} else {
 		fputs("<span class=\"err-text\">incomplete: ", out);
-		h(out, c->read_error ? c->read_error : "cut short");
+		html_puts(out, c->read_error ? c->read_error : "cut short");
 		fputs("</span>", out);
 	}
 	fputs(c->stats_capped ? " <span class=\"muted\">(endpoint table full: counts partial)"
@@ -696,7 +689,7 @@ static void capture_dir_summary(FILE *out, const struct rep_capture *c, size_t n
 	size_t dl = dir_len(c[0].path);
 	if (dl) {
 		char *d = strndup(c[0].path, dl);
-		h(out, d ? d : "?");
+		html_puts(out, d ? d : "?");
 		free(d);
 		fputs("/", out);
 	} else {
@@ -725,7 +718,7 @@ static void capture_dir(FILE *out, const struct rep_capture *c, size_t n, size_t
 			members += strcmp(names[i], names[j]) == 0;
 		if (members > 1) { /* a rotated set: its members together, in time order */
 			fputs("<h3>", out);
-			h(out, names[i]);
+			html_puts(out, names[i]);
 			fprintf(out, " — %zu files</h3>\n", members);
 		}
 		capture_table_head(out);
@@ -772,10 +765,10 @@ static void footer(FILE *out, const struct report_options *opt)
 	fputs("<footer>Generated by portmortem", out);
 	if (opt->version && *opt->version) {
 		fputs(" ", out);
-		h(out, opt->version);
+		html_puts(out, opt->version);
 	}
 	fputs(" from its database; all times are UTC. ", out);
-	h(out, kb_rates_note());
+	html_puts(out, kb_rates_note());
 	fputs(" Names from packets are shown with unprintable bytes as \\xNN.</footer>\n</main>\n"
 	      "</body>\n</html>\n",
 	      out);

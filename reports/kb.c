@@ -15,6 +15,21 @@ const char *const kb_labels[] = {
     "late-reply",   "duplicate-reply",	 "stream-ended",    "traceroute",   "udp-scan",
     "unsolicited",  "reflection",	 "firewall-reject", "rate-limited", NULL};
 
+const struct kb_class kb_classes[] = {
+    {"outage", "k-outage", "1;31"},	{"misconfig", "k-misconfig", "1;33"},
+    {"firewall", "k-firewall", "1;35"}, {"slow", "k-slow", "1;36"},
+    {"benign", "k-benign", "1;32"},	{"security", "k-security", "1;31"},
+    {"secondary", "k-secondary", "1"},	{NULL, NULL, NULL},
+};
+
+const struct kb_class *kb_class_find(const char *name)
+{
+	for (const struct kb_class *c = kb_classes; name && c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
 const char *const kb_os_cmd_keys[] = {"linux-check",
 				      "linux-start",
 				      "linux-status",

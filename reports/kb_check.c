@@ -8,9 +8,6 @@
 
 #define MIN_SERVICES 25
 
-static const char *const kb_classes[] = {"outage", "misconfig", "firewall",  "slow",
-					 "benign", "security",	"secondary", NULL};
-
 /* Keys every service must have (the OS commands are checked by expanding them); [service
  * other], the service nobody named, has no process, unit or rc name to put in a command. */
 static const char *const svc_required[] = {"name",   "daemon",	      "daemons",
@@ -72,11 +69,13 @@ static int check_label(struct kb_db *db, struct kb_section *l, char *errbuf, siz
 	for (const char *const *k = need; *k; k++)
 		if (!kb_field(l, *k))
 			return verr(errbuf, len, "[label %s] has no %s:", l->name, *k);
-	if (!kb_in_list(kb_classes, kb_field(l, "class")))
-		return verr(errbuf, len,
-			    "[label %s] class: must be one of outage, misconfig, "
-			    "firewall, slow, benign, security, secondary",
-			    l->name);
+	if (!kb_class_find(kb_field(l, "class"))) {
+		char names[120] = "";
+		for (const struct kb_class *c = kb_classes; c->name; c++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 c == kb_classes ? "" : ", ", c->name);
+		return verr(errbuf, len, "[label %s] class: must be one of %s", l->name, names);
+	}
 	int n_do = 0, n_dont = 0;
 	for (int i = 0; i < l->n_items; i++) {
 		struct kb_item *it = &db->items[l->first_item + i];

@@ -88,6 +88,17 @@ extern const char *const kb_os_cmd_keys[];
 /* Names of the diagnosis labels of SPEC §6, in report order; NULL-terminated. */
 extern const char *const kb_labels[];
 
+/* A label's class (its `class:` in kb.txt) and how reports show it. */
+struct kb_class {
+	const char *name; /* "outage", ..., "secondary" */
+	const char *css;  /* HTML: class of its badges and timeline lanes ("k-outage") */
+	const char *sgr;  /* terminal: SGR parameters of its title ("1;31") */
+};
+/* Every class a label may have, ending with an entry whose name is NULL. */
+extern const struct kb_class kb_classes[];
+/* The class named `name`, or NULL (also for NULL). */
+const struct kb_class *kb_class_find(const char *name);
+
 /*
  * Expands a template (the syntax is described at the top of kb.txt and in DEVELOPERS.md):
  * {name} is the finding's value from ctx (inserted as plain text), else the service's field,

@@ -2,12 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissectors/dissect.h"
 #include "reports/report_int.h"
-
-/* Port unreachable: ICMPv4 type 3 code 3 or ICMPv6 type 1 code 4. */
-#define IS_PU                                                                                      \
-	"((family = 'icmp' AND type = 3 AND code = 3) OR (family = 'icmp6' AND type = 1 AND code " \
-	"= 4))"
 
 static const char SQL_FINDINGS[] =
     "SELECT id, pm_text(diagnosis), secondary, pm_text(confidence), severity,"
@@ -44,7 +40,7 @@ static const char SQL_ANOMALIES[] =
 static const char SQL_TOTALS[] =
     "SELECT coalesce(sum(port_unreachables), 0) FROM captures WHERE id IN temp.pm_sel_c";
 static const char SQL_TOTALS_FILTERED[] =
-    "SELECT count(*) FROM events WHERE " IS_PU " AND capture_id IN temp.pm_sel_c"
+    "SELECT count(*) FROM event_kinds WHERE port_unreachable AND capture_id IN temp.pm_sel_c"
     " AND ts_ns >= coalesce((SELECT min(b) FROM temp.pm_flt WHERE kind = 'since'), ts_ns)"
     " AND ts_ns <= coalesce((SELECT max(b) FROM temp.pm_flt WHERE kind = 'until'), ts_ns)"
     " AND (?1 = 0 OR finding_id IN temp.pm_sel_f)";
@@ -169,22 +165,6 @@ static int load_json_strings(struct loader *ld, const char *json, struct rep_str
 	return rc == SQLITE_DONE ? 0 : rep_sql_error(ld->db, ld->errbuf, "reading a JSON list");
 }
 
-/* DNS QTYPE number to mnemonic (RFC 1035, 3596, 2782, 9460); NULL for the others. */
-static const char *qtype_name(long t)
-{
-	static const struct {
-		long t;
-		const char *name;
-	} map[] = {{1, "A"},	 {2, "NS"},	{5, "CNAME"},	{6, "SOA"},   {12, "PTR"},
-		   {15, "MX"},	 {16, "TXT"},	{28, "AAAA"},	{33, "SRV"},  {35, "NAPTR"},
-		   {43, "DS"},	 {46, "RRSIG"}, {48, "DNSKEY"}, {64, "SVCB"}, {65, "HTTPS"},
-		   {255, "ANY"}, {257, "CAA"}};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (map[i].t == t)
-			return map[i].name;
-	return NULL;
-}
-
 /* A numeric type ("28") becomes its mnemonic ("AAAA"), or "TYPE65280" (RFC 3597). */
 static char *type_text(sqlite3_stmt *st, int i)
 {
@@ -192,7 +172,7 @@ static char *type_text(sqlite3_stmt *st, int i)
 	if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
 		return col_dup(st, i);
 	long t = (long)sqlite3_column_int64(st, i);
-	const char *name = qtype_name(t);
+	const char *name = t >= 0 && t <= UINT16_MAX ? dns_qtype_name((uint16_t)t) : NULL;
 	if (!name)
 		snprintf(buf, sizeof(buf), "TYPE%ld", t);
 	return strdup(name ? name : buf);

@@ -64,10 +64,6 @@ int report_write(sqlite3 *db, const struct report_options *opt, FILE *out, char 
 int report_write_path(sqlite3 *db, const struct report_options *opt, const char *path,
 		      char *errbuf);
 
-/* ISO 8601 UTC time of ns since the epoch with `precision` fraction digits (0, 3, 6 or 9):
- * "2026-11-23T21:42:45.501342Z". buf needs 40 bytes. Returns buf. */
-char *report_time_iso(int64_t ns, int precision, char *buf, size_t buf_len);
-
 /* The Community ID v1 of a flow ("1:" + base64 of a SHA-1, 30 characters and a NUL in out,
  * out_len >= 32): addresses as text (IPv4 or IPv6, both the same family), ports (ignored
  * unless proto is TCP, UDP, SCTP or UDP-Lite), IP protocol, seed (0 by default). The same

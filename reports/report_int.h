@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "dissectors/dissect.h"
 #include "reports/report.h"
 
 /* ---- growable string (escape.c) ---- */
@@ -51,7 +52,8 @@ void esc_text(struct sbuf *b, const uint8_t *s, size_t n);
 char *esc_text_dup(const char *s);
 char *esc_name_dup(const uint8_t *s, size_t n);
 
-/* Writes s for HTML text or a quoted attribute value: & < > " ' become entities. */
+/* Writes s for HTML text or a quoted attribute value: & < > " ' become entities; NULL
+ * writes nothing. */
 void html_puts(FILE *out, const char *s);
 
 /*
@@ -64,24 +66,21 @@ void csv_field(FILE *out, const char *s);
 /* Display columns of UTF-8 text (one per code point; the escapes above are ASCII). */
 size_t text_cols(const char *s, size_t n);
 
+/* A time the database does not have; pm_fmt_utc() (dissect.h) writes it "?". Times and
+ * durations are written by pm_fmt_utc() and pm_fmt_duration(), as the analyzer writes them. */
 #define REP_NO_TIME INT64_MIN
 
-/* "2026-11-23T21:42:45.501342Z": ISO 8601 UTC, precision 6 or 9 digits (0: whole seconds). */
-void fmt_iso(char *buf, size_t len, int64_t ns, int precision);
-/* "2026-11-23 21:42:45" (UTC) with `precision` fraction digits (0, 3, 6 or 9). */
-void fmt_human(char *buf, size_t len, int64_t ns, int precision);
 /* "48,213": digits grouped by three. */
 void fmt_count(char *buf, size_t len, int64_t v);
-/* "5 min 11 s", "2 h 3 min", "350 ms" */
-void fmt_span(char *buf, size_t len, int64_t ns);
 
 /* ---- SQL functions used by the report queries (sqlfn.c) ---- */
 
 /*
  * Registers on `db`: pm_text(x) (esc_text), pm_name(x) (esc_name of the bytes),
  * pm_hexname(hex, fallback) (esc_name of the bytes the hex spells, else of fallback),
- * pm_hexnorm(hex, fallback) (lowercase hex of those bytes), pm_iso(ns, precision).
- * 0, or -1 with errbuf filled.
+ * pm_hexnorm(hex, fallback) (lowercase hex of those bytes), pm_iso(ns, precision),
+ * pm_proto(n) (the IP protocol's name); and defines the views of db/views.sql
+ * (db_define_views). 0, or -1 with errbuf filled.
  */
 int rep_sql_register(sqlite3 *db, char *errbuf);
 

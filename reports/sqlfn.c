@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
+#include "dissectors/dissect.h"
 #include "reports/report_int.h"
 
 /* The bytes of a value, whatever its type (NULL for SQL NULL). */
@@ -157,8 +159,21 @@ static void fn_iso(sqlite3_context *cx, int argc, sqlite3_value **argv)
 		return;
 	}
 	int prec = sqlite3_value_int(argv[1]) >= 9 ? 9 : 6;
-	fmt_iso(buf, sizeof(buf), sqlite3_value_int64(argv[0]), prec);
+	pm_fmt_utc(sqlite3_value_int64(argv[0]), prec, true, buf, sizeof(buf));
 	sqlite3_result_text(cx, buf, -1, SQLITE_TRANSIENT);
+}
+
+/* pm_proto(n): the name of IP protocol n ("udp", proto_name()), else n as it is. */
+static void fn_proto(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const char *name = NULL;
+	sqlite3_int64 n = sqlite3_value_int64(argv[0]);
+	if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER && n >= 0 && n <= 255)
+		name = proto_name((uint8_t)n);
+	if (name)
+		sqlite3_result_text(cx, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_result_value(cx, argv[0]);
 }
 
 /* community_id(src, sport, dst, dport, proto): the flow's Community ID v1 (seed 0), NULL when
@@ -193,13 +208,15 @@ int rep_sql_register(sqlite3 *db, char *errbuf)
 	    {"pm_text", 1, fn_escape, NULL}, {"pm_name", 1, fn_escape, &tag},
 	    {"pm_hexname", 2, fn_hex, NULL}, {"pm_hexnorm", 2, fn_hex, &tag},
 	    {"pm_iso", 2, fn_iso, NULL},     {"community_id", 5, fn_community_id, NULL},
-	    {"pm_plain", 1, fn_plain, NULL},
+	    {"pm_plain", 1, fn_plain, NULL}, {"pm_proto", 1, fn_proto, NULL},
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
 		if (sqlite3_create_function(db, fns[i].name, fns[i].n_arg, flags, fns[i].data,
 					    fns[i].fn, NULL, NULL) != SQLITE_OK)
 			return rep_sql_error(db, errbuf, "registering SQL functions");
-	return 0;
+	/* both buffers are 512 bytes (DB_ERRBUF_SIZE, REPORT_ERRBUF_SIZE) */
+	_Static_assert(DB_ERRBUF_SIZE == REPORT_ERRBUF_SIZE, "one error buffer size");
+	return db_define_views(db, errbuf);
 }
 
 int rep_sql_error(sqlite3 *db, char *errbuf, const char *what)

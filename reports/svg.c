@@ -60,7 +60,7 @@ static void draw_axis(FILE *out, const struct timeline *tl, double y0, double y1
 	char buf[48], day[48];
 	for (int n = 0; t <= tl->t1 && n < 40; t += step, n++) {
 		double x = x_of(tl, t);
-		fmt_human(buf, sizeof(buf), t, frac);
+		pm_fmt_utc(t, frac, false, buf, sizeof(buf));
 		const char *label = step >= 24LL * 3600 * 1000000000 ? buf + 5 : buf + 11;
 		if (step >= 24LL * 3600 * 1000000000)
 			buf[10] = '\0';
@@ -72,7 +72,7 @@ static void draw_axis(FILE *out, const struct timeline *tl, double y0, double y1
 		    "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
 		    x, y1 + 17, label);
 	}
-	fmt_human(day, sizeof(day), tl->t0, 0);
+	pm_fmt_utc(tl->t0, 0, false, day, sizeof(day));
 	day[10] = '\0';
 	fprintf(out, "<text class=\"tick\" x=\"8\" y=\"%.1f\">UTC %s</text>", y1 + 17, day);
 }

@@ -13,14 +13,8 @@ struct tctx {
 
 static const char *class_color(const char *klass)
 {
-	static const struct {
-		const char *klass, *sgr;
-	} map[] = {{"outage", "1;31"}, {"misconfig", "1;33"}, {"firewall", "1;35"},
-		   {"slow", "1;36"},   {"benign", "1;32"},    {"security", "1;31"}};
-	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].klass, klass) == 0)
-			return map[i].sgr;
-	return "1";
+	const struct kb_class *c = kb_class_find(klass);
+	return c ? c->sgr : "1";
 }
 
 /* Our own escape sequences only: never text from a packet. */
@@ -34,8 +28,8 @@ static void sgr(struct tctx *t, const char *code)
 static void fmt_range(char *buf, size_t len, int64_t a, int64_t b, int prec)
 {
 	char s[48], e[48];
-	fmt_human(s, sizeof(s), a, prec);
-	fmt_human(e, sizeof(e), b, prec);
+	pm_fmt_utc(a, prec, false, s, sizeof(s));
+	pm_fmt_utc(b, prec, false, e, sizeof(e));
 	bool same_day = strncmp(s, e, 10) == 0;
 	snprintf(buf, len, "%s → %s UTC", s, same_day ? e + 11 : e);
 }
@@ -146,7 +140,7 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 		  m->n_caps, m->n_caps == 1 ? "" : "s", num);
 	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME) {
 		fmt_range(range, sizeof(range), m->first_ns, m->last_ns, 0);
-		fmt_span(span, sizeof(span), m->last_ns - m->first_ns);
+		pm_fmt_duration(m->last_ns - m->first_ns, span, sizeof(span));
 		sb_printf(&b, ", %s (%s)", range, span);
 	}
 	sgr(t, "1");
@@ -267,7 +261,7 @@ static void print_facts(struct tctx *t, const struct rep_finding *f)
 		sb_printf(&b, "%s%s", i ? ", " : "; reported by ", f->reporters.v[i]);
 	if (f->outage_start_ns != REP_NO_TIME && f->outage_end_ns != REP_NO_TIME) {
 		fmt_range(range, sizeof(range), f->outage_start_ns, f->outage_end_ns, 3);
-		fmt_span(span, sizeof(span), f->outage_end_ns - f->outage_start_ns);
+		pm_fmt_duration(f->outage_end_ns - f->outage_start_ns, span, sizeof(span));
 		sb_printf(&b, "; outage %s (%s)", range, span);
 	}
 	if (f->related && *f->related)

@@ -2,12 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/kb_int.h"
 #include "reports/report_int.h"
-
-#define IS_PU                                                                                      \
-	"((e.family = 'icmp' AND e.type = 3 AND e.code = 3) OR (e.family = 'icmp6' AND e.type = "  \
-	"1 AND e.code = 4))"
-#define IS_TE "((e.family = 'icmp' AND e.type = 11) OR (e.family = 'icmp6' AND e.type = 3))"
 
 /*
  * A finding's events by the stored link (events.finding_id, its index), never by what its
@@ -22,7 +18,8 @@
 
 static const char SQL_COUNT[] = "SELECT count(*) FROM events WHERE finding_id = ?1";
 static const char SQL_SAMPLE[] =
-    "SELECT e.ts_ns, " IS_PU ", " IS_TE ", e.dup_of IS NULL, e.flow_id FROM events e"
+    "SELECT e.ts_ns, e.port_unreachable, e.time_exceeded, e.dup_of IS NULL, e.flow_id"
+    " FROM event_kinds e"
     " WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
     " AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
 static const char SQL_FLOW[] =
@@ -342,16 +339,11 @@ static void capture_lanes(struct timeline *tl, const struct rep_model *m)
 	}
 }
 
-/* CSS class of a finding's bars, by the class of its label. */
+/* CSS class of a finding's bars, by the class of its label ("err" for none). */
 static const char *klass_css(const char *klass)
 {
-	static const char *const map[][2] = {
-	    {"outage", "k-outage"}, {"misconfig", "k-misconfig"}, {"firewall", "k-firewall"},
-	    {"slow", "k-slow"},	    {"benign", "k-benign"},	  {"security", "k-security"}};
-	for (size_t i = 0; klass && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i][0], klass) == 0)
-			return map[i][1];
-	return "err";
+	const struct kb_class *c = kb_class_find(klass);
+	return c ? c->css : "err";
 }
 
 static int finding_lanes(sqlite3 *db, struct timeline *tl, const struct rep_model *m)

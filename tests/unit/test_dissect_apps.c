@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "dissectors/internal.h"
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* ---- payloads taken from real captures (the first bytes of one datagram each) ---- */
 

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* tcpdump/mpls-traceroute.pcap (link type 9, PPP with RFC 1662 address/control). Before
  * LINKTYPE_PPP was decoded, its 3 port unreachables (tshark: frames 14, 16, 18) were

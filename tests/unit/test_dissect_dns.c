@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dissectors/internal.h"
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* A query header (qdcount 1) followed by raw name bytes, then qtype/qclass if asked. */
 static void msg_with_name(struct pkt *p, const void *name, size_t n, uint16_t qtype)
@@ -255,14 +255,15 @@ Test(dissect_dns, qtype_names)
 	cr_assert_str_eq(dns_qtype_name(12), "PTR");
 	cr_assert_str_eq(dns_qtype_name(33), "SRV");
 	cr_assert_str_eq(dns_qtype_name(255), "ANY");
-	cr_assert_null(dns_qtype_name(65));
+	cr_assert_str_eq(dns_qtype_name(65), "HTTPS");
+	cr_assert_null(dns_qtype_name(65280));
 	cr_assert_null(dns_qtype_name(0));
 	struct pkt p;
 	struct app_hint h;
 	pk_init(&p);
-	pk_dns_query(&p, 1, "x.org", 65);
+	pk_dns_query(&p, 1, "x.org", 65280);
 	dissect_dns(p.b, p.n, &h, NULL);
-	str_is(&h, "dns TYPE65 x.org");
+	str_is(&h, "dns TYPE65280 x.org");
 }
 
 Test(dissect_hint, dns_by_payload_and_port)

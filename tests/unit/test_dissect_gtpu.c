@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 #define GTP_E 0x04
 #define GTP_S 0x02

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "dissectors/internal.h"
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* The query that was refused: 192.0.2.1:40000 -> 192.0.2.53:53 "A example.com" (57 bytes). */
 static void query4(struct pkt *q)
@@ -439,7 +439,7 @@ static void quote6_ext(struct pkt *q, const uint8_t *exts, size_t n, uint16_t fr
 {
 	struct pkt dns;
 	pk_init(&dns);
-	pk_dns_query(&dns, 1, "x.org", 65);
+	pk_dns_query(&dns, 1, "x.org", 65280);
 	pk_init(q);
 	size_t ip = pk_ipv6(q, n ? exts[0] : 17, "2001:db8::1", "2001:db8::53", 5);
 	for (size_t i = 0; i < n; i++) {
@@ -468,7 +468,7 @@ Test(dissect_icmp, v6_quote_extension_headers_fragment_cap_cut)
 	cr_assert_eq(e.q.ip_id, 0x5544);
 	cr_assert_eq(e.q.dport, 53);
 	cr_assert_eq(e.q.ttl, 5);
-	hint_is(&e.q.hint, "dns TYPE65 x.org");
+	hint_is(&e.q.hint, "dns TYPE65280 x.org");
 	an = 0;
 	quote6_ext(&q, chain, 4, 64);
 	dissect_quote(q.b, q.n, 6, 0, &e, &an);

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 static enum pkt_kind raw(const struct pkt *p, struct dissection *d)
 {

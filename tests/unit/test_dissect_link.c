@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 /* 192.0.2.1:40000 -> 192.0.2.53:53, "dns A example.com". */
 static void dns_datagram(struct pkt *p)

@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 #define BIT(a) (UINT64_C(1) << (a))
 

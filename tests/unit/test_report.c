@@ -8,12 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "reports/report.h"
-
-/* from test_report_fixture.c */
-sqlite3 *pmt_db_open(const char *path);
-sqlite3 *pmt_db_new(void);
-char *pmt_render(sqlite3 *db, enum report_format fmt, bool color, bool csv_events, size_t *len);
-bool pmt_utf8_valid(const char *s, size_t n);
+#include "tests/unit/report_fixture.h"
 
 /* Evaluates a one-value SQL expression over the report text bound as ?1. */
 static char *sql_eval(sqlite3 *db, const char *expr, const char *json)

@@ -9,11 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "reports/report.h"
-
-/* from test_report_fixture.c */
-sqlite3 *pmt_db_new(void);
-char *pmt_render(sqlite3 *db, enum report_format fmt, bool color, bool csv_events, size_t *len);
-bool pmt_utf8_valid(const char *s, size_t n);
+#include "tests/unit/report_fixture.h"
 
 static char *html;
 static size_t html_len;

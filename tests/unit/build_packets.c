@@ -1,10 +1,10 @@
-/* test_dissect_build.c - builds test frames byte by byte (see test_dissect_build.h). */
+/* build_packets.c - builds test frames byte by byte (see build_packets.h). */
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tests/unit/test_dissect_build.h"
+#include "tests/unit/build_packets.h"
 
 void pk_init(struct pkt *p)
 {

@@ -1,5 +1,5 @@
-/* test_report_fixture.c - a hand-made database (with hostile names) and helpers for the report
- * tests. */
+/* report_fixture.c - a hand-made database (with hostile names) and helpers for the report
+ * tests (report_fixture.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "reports/report.h"
-
-/* Shared with test_report*.c (each declares what it uses). */
-sqlite3 *pmt_db_open(const char *path);
-sqlite3 *pmt_db_new(void);
-char *pmt_render(sqlite3 *db, enum report_format fmt, bool color, bool csv_events, size_t *len);
-bool pmt_utf8_valid(const char *s, size_t n);
+#include "tests/unit/report_fixture.h"
 
 extern const char pm_schema_sql[];
 

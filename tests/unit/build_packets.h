@@ -1,4 +1,4 @@
-/* test_dissect_build.h - builds test frames byte by byte, with lengths and checksums. */
+/* build_packets.h - builds test frames byte by byte, with lengths and checksums. */
 #ifndef PM_TEST_DISSECT_BUILD_H
 #define PM_TEST_DISSECT_BUILD_H
 
