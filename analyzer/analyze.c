@@ -600,6 +600,7 @@ static void *worker(void *arg)
 	batch_commit(run, w, &tb);
 	progress_worker(run->progress, -1);
 	corr_drop_spare();
+	cap_drop_spares();
 	sqlite3_close(w);
 	return NULL;
 }

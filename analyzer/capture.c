@@ -801,6 +801,11 @@ int cap_sha256(struct cap_reader *r, char out[65])
 	return stream_sha256_hex(r->st, out);
 }
 
+void cap_drop_spares(void)
+{
+	stream_drop_spares();
+}
+
 void cap_close(struct cap_reader *r)
 {
 	if (r == NULL)

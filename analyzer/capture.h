@@ -98,6 +98,10 @@ int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
 
+/* Frees what the calling thread kept from one compressed capture for the next (the
+ * decompression ring); a thread that read captures calls it before it ends. */
+void cap_drop_spares(void);
+
 /*
  * Progress of one thread's reads, for another thread to read (a progress line, a SIGUSR1
  * snapshot). After cap_watch_thread(w), each reader the calling thread opens is published in

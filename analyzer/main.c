@@ -278,6 +278,9 @@ int main(int argc, char **argv)
 	    .db_path = "portmortem.db", .format = REPORT_TEXT, .max_endpoints = 262144};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	cli.jobs = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+	/* SQLite counts every allocation under one process-wide mutex unless told not to: the
+	 * workers, each with its own connections, waited on each other for it. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	int status = 0;
 	if (argc > 0)
 		argv[0] =

@@ -42,6 +42,9 @@ ssize_t stream_read(struct stream *s, void *buf, size_t n);
  */
 int stream_use_thread(struct stream *s, atomic_int *helpers);
 
+/* Frees the decompression ring the calling thread kept for its next compressed stream. */
+void stream_drop_spares(void);
+
 /* Makes the next reads return data[0..len) first. data must stay valid until they did. */
 void stream_push_back(struct stream *s, const uint8_t *data, size_t len);
 
