@@ -22,11 +22,11 @@ static uint32_t sql_hash(const char *sql)
 
 /* The cache slot holding sql (or the empty slot where it goes); NULL when the table is full
  * or sql is in use already (a nested use gets a statement of its own). */
-static struct dx_cached *cache_slot(struct dx *x, const char *sql)
+static struct dg_cached *cache_slot(struct dg *x, const char *sql)
 {
 	uint32_t h = sql_hash(sql);
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
-		struct dx_cached *c = &x->cache[(h + i) % DX_CACHE_SLOTS];
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++) {
+		struct dg_cached *c = &x->cache[(h + i) % DG_CACHE_SLOTS];
 		if (!c->st)
 			return c;
 		if (strcmp(sqlite3_sql(c->st), sql) == 0)
@@ -35,9 +35,9 @@ static struct dx_cached *cache_slot(struct dx *x, const char *sql)
 	return NULL;
 }
 
-static sqlite3_stmt *cached_statement(struct dx *x, const char *sql)
+static sqlite3_stmt *cached_statement(struct dg *x, const char *sql)
 {
-	struct dx_cached *c = cache_slot(x, sql);
+	struct dg_cached *c = cache_slot(x, sql);
 	sqlite3_stmt *st = NULL;
 	if (c && c->st) {
 		sqlite3_clear_bindings(c->st);
@@ -56,14 +56,14 @@ static sqlite3_stmt *cached_statement(struct dx *x, const char *sql)
 	return st;
 }
 
-sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
+sqlite3_stmt *dg_prepare(struct dg *x, const char *sql, const char *types, ...)
 {
 	va_list ap;
 	if (x->failed)
 		return NULL;
 	sqlite3_stmt *st = cached_statement(x, sql);
 	if (!st) {
-		dx_fail(x, "preparing");
+		dg_fail(x, "preparing");
 		return NULL;
 	}
 	va_start(ap, types);
@@ -78,11 +78,11 @@ sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
 	return st;
 }
 
-void dx_done(struct dx *x, sqlite3_stmt *st)
+void dg_done(struct dg *x, sqlite3_stmt *st)
 {
 	if (!st)
 		return;
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++)
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++)
 		if (x->cache[i].st == st) {
 			sqlite3_reset(st);
 			x->cache[i].busy = false;
@@ -91,15 +91,15 @@ void dx_done(struct dx *x, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-void dx_cache_free(struct dx *x)
+void dg_cache_free(struct dg *x)
 {
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++) {
 		sqlite3_finalize(x->cache[i].st);
-		x->cache[i] = (struct dx_cached){0};
+		x->cache[i] = (struct dg_cached){0};
 	}
 }
 
-void dx_fail(struct dx *x, const char *what)
+void dg_fail(struct dg *x, const char *what)
 {
 	if (!x->failed)
 		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis, %s: %s", what,
@@ -108,7 +108,7 @@ void dx_fail(struct dx *x, const char *what)
 }
 
 /* Runs a statement to its end; frees it. */
-void dx_run(struct dx *x, sqlite3_stmt *st, const char *what)
+void dg_run(struct dg *x, sqlite3_stmt *st, const char *what)
 {
 	if (!st)
 		return;
@@ -116,12 +116,12 @@ void dx_run(struct dx *x, sqlite3_stmt *st, const char *what)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE)
-		dx_fail(x, what);
-	dx_done(x, st);
+		dg_fail(x, what);
+	dg_done(x, st);
 }
 
 /* One int64 from the first column of the first row (def when none or NULL). */
-int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def)
+int64_t dg_int(struct dg *x, sqlite3_stmt *st, int64_t def)
 {
 	if (!st)
 		return def;
@@ -129,13 +129,13 @@ int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		def = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		dx_fail(x, "reading");
-	dx_done(x, st);
+		dg_fail(x, "reading");
+	dg_done(x, st);
 	return def;
 }
 
 /* One text from the first column of the first row into buf ("" when none). */
-void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
+void dg_text(struct dg *x, sqlite3_stmt *st, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (!st)
@@ -144,8 +144,8 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		dx_fail(x, "reading");
-	dx_done(x, st);
+		dg_fail(x, "reading");
+	dg_done(x, st);
 }
 
 static const char PU_SQL[] =
@@ -296,15 +296,15 @@ static int link_events(sqlite3 *db, char *errbuf)
 }
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
-int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip, int64_t server_port,
+int64_t dg_new_finding(struct dg *x, const char *label, const char *server_ip, int64_t server_port,
 		       const char *source_ip)
 {
-	sqlite3_stmt *st = dx_prepare(
+	sqlite3_stmt *st = dg_prepare(
 	    x,
 	    "INSERT INTO findings (diagnosis, confidence, severity, server_ip, server_port,"
 	    " source_ip, errors, requests, replies) VALUES (?1, 'medium', 0, ?2, ?3, ?4, 0, 0, 0)",
 	    "ttit", label, server_ip, server_port, source_ip ? source_ip : "");
-	dx_run(x, st, "adding a finding");
+	dg_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
 }
 
@@ -347,7 +347,7 @@ bool diagnose_current(sqlite3 *db)
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
  * finding's: built when one of them has candidates (a storm of refused requests alone needs
  * none of them, and building them is three passes over the event table). */
-void dx_need_indexes(struct dx *x)
+void dg_need_indexes(struct dg *x)
 {
 	if (x->failed || x->indexed)
 		return;
@@ -360,7 +360,7 @@ void dx_need_indexes(struct dx *x)
 	x->indexed = true;
 }
 
-bool dx_service_port(const struct dx *x, int64_t port)
+bool dg_service_port(const struct dg *x, int64_t port)
 {
 	return port >= 0 && port <= 65535 && x->kb && x->kb->service_for_port &&
 	       x->kb->service_for_port((uint16_t)port) != NULL;
@@ -368,7 +368,7 @@ bool dx_service_port(const struct dx *x, int64_t port)
 
 int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 {
-	struct dx x = {.db = db, .kb = kb};
+	struct dg x = {.db = db, .kb = kb};
 	/* The temporary tables of a storm of errors hold millions of rows: a larger page cache
 	 * for them keeps their B-trees in memory instead of spilling to temporary files. */
 	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||
@@ -380,15 +380,15 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		goto error;
 	if (db_exec(db, CLASSIFY_SQL, errbuf) < 0)
 		goto error;
-	dx_traceroutes(&x);
-	dx_reflections(&x);
-	dx_scans(&x);
-	dx_replies(&x);
-	dx_refusals(&x);
-	dx_summaries(&x);
+	dg_traceroutes(&x);
+	dg_reflections(&x);
+	dg_scans(&x);
+	dg_replies(&x);
+	dg_refusals(&x);
+	dg_summaries(&x);
 	if (!x.failed && link_events(db, x.errbuf) < 0)
 		x.failed = true;
-	dx_cache_free(&x);
+	dg_cache_free(&x);
 	if (x.failed) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
@@ -407,7 +407,7 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		goto error;
 	return (int)x.n_findings;
 error:;
-	dx_cache_free(&x);
+	dg_cache_free(&x);
 	char ignore[DB_ERRBUF_SIZE];
 	db_exec(db, "ROLLBACK", ignore);
 	return -1;

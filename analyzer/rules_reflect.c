@@ -37,19 +37,19 @@ struct reflection {
 };
 
 /* Claims the flood refused by the victim and the backscatter of requests forged in its name. */
-static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_port, int64_t port)
+static void reflect_claim(struct dg *x, const struct reflection *r, bool flood_port, int64_t port)
 {
 	if (flood_port)
-		dx_run(
+		dg_run(
 		    x,
-		    dx_prepare(x,
+		    dg_prepare(x,
 			       "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND dst = ?2"
 			       " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
 			       "iti", r->fid, r->victim, port),
 		    "claiming a reflected flood");
 	else
-		dx_run(x,
-		       dx_prepare(x,
+		dg_run(x,
+		       dg_prepare(x,
 				  "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND reported_to = ?2"
 				  " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'",
 				  "itt", r->fid, r->victim, r->forged),
@@ -59,9 +59,9 @@ static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_p
 /* An event of the flood (refused by the victim) rather than of the backscatter. */
 #define FLOOD "(dst = ?2 AND reporter = dst)"
 
-static void reflect_facts(struct dx *x, struct reflection *r)
+static void reflect_facts(struct dg *x, struct reflection *r)
 {
-	sqlite3_stmt *st = dx_prepare(
+	sqlite3_stmt *st = dg_prepare(
 	    x,
 	    "SELECT COUNT(*), SUM(" FLOOD "), SUM(NOT " FLOOD "), COUNT(DISTINCT CASE WHEN " FLOOD
 	    " THEN src END), COUNT(DISTINCT CASE WHEN NOT " FLOOD " THEN dst END), MIN(ts_ns),"
@@ -78,10 +78,10 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		snprintf(r->forged_buf, sizeof r->forged_buf, "%s",
 			 f ? (const char *)f : r->victim);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	/* The service ports of the attack, the busiest first: the flood's source ports and
 	 * the ports the forged requests went to. */
-	st = dx_prepare(x,
+	st = dg_prepare(x,
 			"SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
 			" source_ports s WHERE s.port = p) AS vol FROM (SELECT CASE WHEN " FLOOD
 			" THEN sport ELSE dport END AS p FROM pu WHERE fid = ?1) GROUP BY p"
@@ -97,10 +97,10 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 			used += (size_t)snprintf(r->ports + used, sizeof r->ports - used, "%s%lld",
 						 used ? ", " : "", (long long)p);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	/* The flood itself: datagrams sent from those service ports, and the hosts nobody asked
 	 * that the endpoint table saw sending from them. */
-	st = dx_prepare(x,
+	st = dg_prepare(x,
 			"SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
 			" source_ports WHERE port IN (SELECT CASE WHEN " FLOOD
 			" THEN sport ELSE dport"
@@ -110,10 +110,10 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		r->volume = sqlite3_column_int64(st, 0);
 		r->volume_bytes = sqlite3_column_int64(st, 1);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	int64_t hosts =
-	    dx_int(x,
-		   dx_prepare(x,
+	    dg_int(x,
+		   dg_prepare(x,
 			      "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
 			      " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
 			      " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"
@@ -126,24 +126,24 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		r->volume = r->flood;
 }
 
-static void reflect_evidence(struct dx *x, const struct reflection *r)
+static void reflect_evidence(struct dg *x, const struct reflection *r)
 {
 	char t0[32], t1[32];
 	fmt_clock(r->t0, t0, sizeof t0);
 	fmt_clock(r->t1, t1, sizeof t1);
-	dx_evidence(x, r->fid,
+	dg_evidence(x, r->fid,
 		    "%s is the target of a reflection (amplification) attack from"
 		    " service port%s %s, %s to %s: %lld error%s in all.",
 		    r->victim, r->n_ports == 1 ? "" : "s", r->ports, t0, t1, (long long)r->errors,
 		    r->errors == 1 ? "" : "s");
 	if (r->flood)
-		dx_evidence(x, r->fid,
+		dg_evidence(x, r->fid,
 			    "%lld datagrams from %lld different sources arrived from a"
 			    " service port at closed ports of %s, which had sent them nothing; it"
 			    " refused them with port unreachable.",
 			    (long long)r->flood, (long long)r->reflectors, r->victim);
 	if (r->backscatter)
-		dx_evidence(
+		dg_evidence(
 		    x, r->fid,
 		    "%lld hosts refused requests that carried %s as their source"
 		    " address, though %s sent none of them in the capture: the requests were"
@@ -154,59 +154,59 @@ static void reflect_evidence(struct dx *x, const struct reflection *r)
 						       " the capture sees, behind a NAT."
 						     : "");
 	if (r->volume > r->flood)
-		dx_evidence(x, r->fid,
+		dg_evidence(x, r->fid,
 			    "%lld datagrams (%lld bytes) came from those service ports in"
 			    " the capture, from hosts %s never asked (at least %lld of them): the"
 			    " reflected flood.",
 			    (long long)r->volume, (long long)r->volume_bytes, r->victim,
 			    (long long)r->reflectors);
-	dx_evidence(x, r->fid,
+	dg_evidence(x, r->fid,
 		    "Nothing is broken on the reflectors or on %s's closed ports:"
 		    " starting a service would not help. The attack is the problem.",
 		    r->victim);
 }
 
-static void reflect_one(struct dx *x, const struct key *k, bool flood)
+static void reflect_one(struct dg *x, const struct key *k, bool flood)
 {
 	struct reflection r = {.victim = k->a, .forged = k->b};
-	r.fid = dx_int(x,
-		       dx_prepare(x,
+	r.fid = dg_int(x,
+		       dg_prepare(x,
 				  "SELECT id FROM findings WHERE diagnosis = 'reflection'"
 				  " AND server_ip = ?1",
 				  "t", k->a),
 		       -1);
 	if (r.fid < 0)
-		r.fid = dx_new_finding(x, "reflection", k->a, k->n, NULL);
+		r.fid = dg_new_finding(x, "reflection", k->a, k->n, NULL);
 	else
-		dx_run(
+		dg_run(
 		    x,
-		    dx_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
+		    dg_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
 		    "resetting evidence");
 	reflect_claim(x, &r, flood, k->n);
 	reflect_facts(x, &r);
-	dx_set(x, r.fid, "server_port", NULL, r.port);
-	dx_set(x, r.fid, "ports", NULL, r.n_ports);
-	dx_set(x, r.fid, "severity", NULL, dx_severity("reflection"));
-	dx_set(x, r.fid, "requests", NULL, r.volume);
-	dx_set(x, r.fid, "replies", NULL, 0);
-	dx_set(x, r.fid, "confidence", r.reflectors >= 2 * REFLECT_MIN_SOURCES ? "high" : "medium",
+	dg_set(x, r.fid, "server_port", NULL, r.port);
+	dg_set(x, r.fid, "ports", NULL, r.n_ports);
+	dg_set(x, r.fid, "severity", NULL, dg_severity("reflection"));
+	dg_set(x, r.fid, "requests", NULL, r.volume);
+	dg_set(x, r.fid, "replies", NULL, 0);
+	dg_set(x, r.fid, "confidence", r.reflectors >= 2 * REFLECT_MIN_SOURCES ? "high" : "medium",
 	       0);
 	reflect_evidence(x, &r);
 }
 
-void dx_reflections(struct dx *x)
+void dg_reflections(struct dg *x)
 {
 	size_t n;
 	struct key *k =
-	    dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
+	    dg_read_keys(x, dg_prepare(x, FLOOD_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
 	if (n)
-		dx_need_indexes(x);
+		dg_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reflect_one(x, &k[i], true);
 	free(k);
-	k = dx_read_keys(x, dx_prepare(x, BACKSCATTER_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
+	k = dg_read_keys(x, dg_prepare(x, BACKSCATTER_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
 	if (n)
-		dx_need_indexes(x);
+		dg_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)
 		reflect_one(x, &k[i], false);
 	free(k);

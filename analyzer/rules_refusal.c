@@ -98,7 +98,7 @@ static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 
 /* The counts of one row of TARGET_ROWS_SQL; app and conversation counts are the quoted
  * fallbacks refusal_traffic() takes when the endpoint table has none. */
-static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
+static void refusal_errors(struct dg *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
 			   size_t app_len, int64_t *flow_rx, int64_t *flow_tx)
 {
 	int64_t v6 = 0,
@@ -115,8 +115,8 @@ static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, c
 	r->span_ns = sqlite3_column_int64(row, 20);
 	*flow_rx = sqlite3_column_int64(row, 21);
 	*flow_tx = sqlite3_column_int64(row, 22);
-	r->udp_ttl = dx_int(x,
-			    dx_prepare(x,
+	r->udp_ttl = dg_int(x,
+			    dg_prepare(x,
 				       "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
 				       " ORDER BY SUM(packets) DESC, ttl LIMIT 1",
 				       "t", r->ip),
@@ -132,10 +132,10 @@ static const char *const FACTS_SQL =
     " SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
     " FROM epg WHERE ip = ?1 AND port = ?2";
 
-static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_app,
+static void refusal_traffic(struct dg *x, struct refusal *r, const char *quoted_app,
 			    int64_t flow_rx, int64_t flow_tx)
 {
-	sqlite3_stmt *st = dx_prepare(x, FACTS_SQL, "tiii", r->ip, r->port, r->t_first, r->t_last);
+	sqlite3_stmt *st = dg_prepare(x, FACTS_SQL, "tiii", r->ip, r->port, r->t_first, r->t_last);
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
 		r->before = sqlite3_column_int64(st, 2), r->after = sqlite3_column_int64(st, 3);
@@ -145,26 +145,26 @@ static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_
 		r->tx_refused = sqlite3_column_int64(st, 6),
 		r->tx_other = sqlite3_column_int64(st, 7);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	if (!r->rx && !r->tx)
 		r->rx = flow_rx, r->tx = flow_tx;
 	if (!r->app[0])
 		snprintf(r->app, sizeof r->app, "%s", quoted_app);
-	r->cls = dx_app_class(r->app);
+	r->cls = dg_app_class(r->app);
 	/* A service clients are configured to use: its payload says so, or, with no payload to
 	 * read, a well-known port the knowledge base has a service for. */
 	r->configured = r->cls == APP_SERVICE ||
-			(r->cls == APP_UNKNOWN && r->port < 1024 && dx_service_port(x, r->port));
+			(r->cls == APP_UNKNOWN && r->port < 1024 && dg_service_port(x, r->port));
 }
 
 /* Other ports of the same host answering the same application; other hosts answering the
  * same port to the same clients (only for services clients are pointed at). */
-static void refusal_alternatives(struct dx *x, struct refusal *r)
+static void refusal_alternatives(struct dg *x, struct refusal *r)
 {
 	if (r->app[0])
-		dx_text(
+		dg_text(
 		    x,
-		    dx_prepare(
+		    dg_prepare(
 			x,
 			"SELECT group_concat(port || ' (' || n || CASE n WHEN 1 THEN ' datagram)' "
 			"ELSE ' datagrams)' END, ', ') FROM (SELECT port,"
@@ -174,9 +174,9 @@ static void refusal_alternatives(struct dx *x, struct refusal *r)
 		    r->alt_port, sizeof r->alt_port);
 	if (!r->configured)
 		return;
-	dx_text(
+	dg_text(
 	    x,
-	    dx_prepare(
+	    dg_prepare(
 		x,
 		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' "
 		"datagrams)' END, ', ') FROM (SELECT e.ip,"
@@ -258,23 +258,23 @@ static bool rate_limited(const struct refusal *r)
 
 /* Secondary labels: the readings that also hold. Returns how many are alternatives to the
  * main one (rate-limited is not: it only says the count is low). */
-static int refusal_secondary(struct dx *x, const struct refusal *r, const char *label)
+static int refusal_secondary(struct dg *x, const struct refusal *r, const char *label)
 {
 	int alternatives = 0;
 	if (r->alt_host[0] && strcmp(label, "wrong-host") != 0) {
-		dx_add_secondary(x, r->fid, "wrong-host");
+		dg_add_secondary(x, r->fid, "wrong-host");
 		alternatives++;
 	}
 	if (r->alt_port[0] && strcmp(label, "wrong-port") != 0) {
-		dx_add_secondary(x, r->fid, "wrong-port");
+		dg_add_secondary(x, r->fid, "wrong-port");
 		alternatives++;
 	}
 	if (strcmp(label, "service-down") == 0 && !r->talked && !r->configured && !r->two_way) {
-		dx_add_secondary(x, r->fid, "unsolicited");
+		dg_add_secondary(x, r->fid, "unsolicited");
 		alternatives++;
 	}
 	if (rate_limited(r))
-		dx_add_secondary(x, r->fid, "rate-limited");
+		dg_add_secondary(x, r->fid, "rate-limited");
 	return alternatives;
 }
 
@@ -296,16 +296,16 @@ static const char *refusal_confidence(const struct refusal *r, const char *label
 	return solid ? "high" : "medium";
 }
 
-static void refusal_one(struct dx *x, sqlite3_stmt *row)
+static void refusal_one(struct dg *x, sqlite3_stmt *row)
 {
 	char ip[64], quoted_app[24];
 	int64_t flow_rx, flow_tx;
 	column_text(row, 0, ip, sizeof ip);
 	struct refusal r = {.ip = ip, .port = sqlite3_column_int64(row, 1)};
 	fmt_endpoint(r.ip, r.port, r.ep, sizeof r.ep);
-	r.fid = dx_new_finding(x, "service-down", r.ip, r.port, NULL);
-	dx_run(x,
-	       dx_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
+	r.fid = dg_new_finding(x, "service-down", r.ip, r.port, NULL);
+	dg_run(x,
+	       dg_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
 			  r.ip, r.port, r.fid),
 	       "claiming refusals");
 	refusal_errors(x, row, &r, quoted_app, sizeof quoted_app, &flow_rx, &flow_tx);
@@ -315,24 +315,24 @@ static void refusal_one(struct dx *x, sqlite3_stmt *row)
 	r.hostile = r.cls == APP_HOSTILE;
 	const char *label = refusal_label(&r);
 	int alternatives = refusal_secondary(x, &r, label);
-	dx_set(x, r.fid, "diagnosis", label, 0);
-	dx_set(x, r.fid, "severity", NULL, dx_severity(label));
-	dx_set(x, r.fid, "requests", NULL, r.rx);
-	dx_set(x, r.fid, "replies", NULL, r.tx);
+	dg_set(x, r.fid, "diagnosis", label, 0);
+	dg_set(x, r.fid, "severity", NULL, dg_severity(label));
+	dg_set(x, r.fid, "requests", NULL, r.rx);
+	dg_set(x, r.fid, "replies", NULL, r.tx);
 	if (r.alt_port[0] || r.alt_host[0])
-		dx_set(x, r.fid, "related", r.alt_port[0] ? r.alt_port : r.alt_host, 0);
+		dg_set(x, r.fid, "related", r.alt_port[0] ? r.alt_port : r.alt_host, 0);
 	if (strcmp(label, "service-restarted") == 0) {
-		dx_set(x, r.fid, "outage_start_ns", NULL, r.before ? r.before : r.t_first);
-		dx_set(x, r.fid, "outage_end_ns", NULL, r.after);
+		dg_set(x, r.fid, "outage_start_ns", NULL, r.before ? r.before : r.t_first);
+		dg_set(x, r.fid, "outage_end_ns", NULL, r.after);
 	} else if (strcmp(label, "service-down") == 0 && r.before) {
-		dx_set(x, r.fid, "outage_start_ns", NULL, r.before);
+		dg_set(x, r.fid, "outage_start_ns", NULL, r.before);
 	}
-	dx_set(x, r.fid, "confidence", refusal_confidence(&r, label, alternatives), 0);
+	dg_set(x, r.fid, "confidence", refusal_confidence(&r, label, alternatives), 0);
 	r.rate_limited = rate_limited(&r);
-	dx_refusal_evidence(x, &r, label);
+	dg_refusal_evidence(x, &r, label);
 }
 
-void dx_refusals(struct dx *x)
+void dg_refusals(struct dg *x)
 {
 	if (x->failed)
 		return;
@@ -342,14 +342,14 @@ void dx_refusals(struct dx *x)
 	}
 	/* Read while findings are written: the rows come from temporary tables nothing
 	 * writes to until the claim. */
-	sqlite3_stmt *row = dx_prepare(x, TARGET_ROWS_SQL, "");
+	sqlite3_stmt *row = dg_prepare(x, TARGET_ROWS_SQL, "");
 	int rc = SQLITE_DONE;
 	while (row && !x->failed && (rc = sqlite3_step(row)) == SQLITE_ROW)
 		refusal_one(x, row);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		dx_fail(x, "reading refusals");
-	dx_done(x, row);
+		dg_fail(x, "reading refusals");
+	dg_done(x, row);
 	if (!x->failed && db_exec(x->db, TARGETS_CLAIM_SQL, x->errbuf) < 0)
 		x->failed = true;
-	x->n_findings = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM findings", ""), 0);
+	x->n_findings = dg_int(x, dg_prepare(x, "SELECT COUNT(*) FROM findings", ""), 0);
 }
