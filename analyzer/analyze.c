@@ -21,8 +21,6 @@
 #include "analyzer/store.h"
 #include "db/db.h"
 
-enum { SCAN_DB_ERROR = 3, SCAN_STOPPED = 4 };
-
 #define FLOW_CACHE_SLOTS (1u << 18)
 
 /* A scratch database only holds one capture's rows until they are copied: no journal to
@@ -129,16 +127,9 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
 {
 	struct job *j = arg;
-	struct corr_link link = {.flow = -1};
 	if (g_signal)
 		return SCAN_STOPPED;
-	if (d->kind == PK_UDP) {
-		corr_udp(j->corr, ts, d);
-		return 0;
-	}
-	if (d->kind == PK_ICMP_UNREACH)
-		corr_icmp(j->corr, ts, d, &link);
-	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : 0;
+	return store_packet(j->store, j->corr, frame, ts, d) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
 }
 
 /* OUT_CUT: stored, but the input was cut or corrupt; OUT_FAILED: not read at all; OUT_DB:
@@ -224,27 +215,27 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
 	struct job j = {0};
+	enum outcome o;
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
 		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
-		corr_free(j.corr);
-		return j.corr ? OUT_DB : OUT_FAILED;
+		o = j.corr ? OUT_DB : OUT_FAILED;
+		goto done;
 	}
 	int rc = scan_capture(r, &st, on_packet, &j);
-	enum outcome o = OUT_STORED;
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s",
 			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
 		o = rc == SCAN_DB_ERROR ? OUT_DB : OUT_STOPPED;
-		goto fail;
+		goto done;
 	}
 	int known = known_capture(w, r, cli->cap_opt.filter, key, key_len, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s",
 			 known < 0 ? errbuf : "already in the database (same content)");
 		o = known < 0 ? OUT_DB : OUT_KNOWN;
-		goto fail;
+		goto done;
 	}
 	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
 	(void)cap_sha256(r, sha);
@@ -263,14 +254,16 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	};
 	if (rc < 0)
 		snprintf(msg, msg_len, "%s", cap_error(r));
-	if (store_finish(j.store, &f, errbuf) < 0) {
+	/* store_finish() commits and frees the store, or rolls back and frees it */
+	struct store *s = j.store;
+	j.store = NULL;
+	if (store_finish(s, &f, errbuf) < 0) {
 		snprintf(msg, msg_len, "%s", errbuf);
-		corr_free(j.corr);
-		return g_signal ? OUT_STOPPED : OUT_DB;
+		o = g_signal ? OUT_STOPPED : OUT_DB;
+		goto done;
 	}
-	corr_free(j.corr);
-	return rc < 0 ? OUT_CUT : OUT_STORED;
-fail:
+	o = rc < 0 ? OUT_CUT : OUT_STORED;
+done:
 	store_abort(j.store);
 	corr_free(j.corr);
 	return o;

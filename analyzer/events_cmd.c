@@ -154,10 +154,12 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 	struct events_out *eo = arg;
 	struct event_text t;
 	if (d->kind != PK_ICMP_UNREACH)
-		return 0;
+		return SCAN_GO_ON;
 	event_text(d, ts, eo->precision, eo->json, &t);
 	stored_finding(eo, frame, &t);
-	return (eo->json ? print_json(eo, frame, d, &t) : print_tsv(eo, frame, d, &t)) ? 2 : 0;
+	return (eo->json ? print_json(eo, frame, d, &t) : print_tsv(eo, frame, d, &t))
+		   ? SCAN_OUTPUT_ERROR
+		   : SCAN_GO_ON;
 }
 
 struct events_run {
@@ -223,7 +225,7 @@ static void events_one(const char *path, const char *werr, void *arg)
 	if (rc == -1) {
 		fprintf(stderr, "portmortem: %s: %s\n", path, cap_error(r));
 		er->status = 1;
-	} else if (rc == 2) {
+	} else if (rc == SCAN_OUTPUT_ERROR) {
 		fprintf(stderr, "portmortem: %s: cannot write the events\n", path);
 		er->status = 1;
 	}

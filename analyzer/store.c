@@ -188,6 +188,19 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	return 0;
 }
 
+int store_packet(struct store *s, struct corr *c, uint64_t frame, int64_t ts,
+		 const struct dissection *d)
+{
+	struct corr_link link = {.flow = -1};
+	if (d->kind == PK_UDP) {
+		corr_udp(c, ts, d);
+		return 0;
+	}
+	if (d->kind == PK_ICMP_UNREACH)
+		corr_icmp(c, ts, d, &link);
+	return store_event(s, frame, ts, d, &link);
+}
+
 static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	if (sqlite3_step(st) != SQLITE_DONE) {

@@ -19,6 +19,11 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
 		const struct corr_link *link);
 
+/* One packet the scan handed on: a UDP datagram goes to the correlation, an ICMP error to
+ * the correlation and then the events. 0 or -1 (store_error()). */
+int store_packet(struct store *s, struct corr *c, uint64_t frame, int64_t ts,
+		 const struct dissection *d);
+
 struct capture_facts {
 	long long size; /* bytes on disk, -1 for stdin */
 	const char *hash, *format, *link_name, *read_error;

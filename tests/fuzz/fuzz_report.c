@@ -28,14 +28,7 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 		     const struct dissection *d, void *arg)
 {
 	struct fz *f = arg;
-	struct corr_link link = {.flow = -1};
-	if (d->kind == PK_UDP) {
-		corr_udp(f->corr, ts, d);
-		return 0;
-	}
-	if (d->kind == PK_ICMP_UNREACH)
-		corr_icmp(f->corr, ts, d, &link);
-	return store_event(f->store, frame, ts, d, &link) < 0 ? 3 : 0;
+	return store_packet(f->store, f->corr, frame, ts, d) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
 }
 
 /* Reads the capture at path into db; traps when a stage fails that must not. */
@@ -52,7 +45,7 @@ static void store_capture(sqlite3 *db, const char *path)
 	if (!f.store)
 		__builtin_trap();
 	int rc = scan_capture(r, &st, on_packet, &f);
-	if (rc == 3)
+	if (rc == SCAN_DB_ERROR)
 		__builtin_trap();
 	cap_content_hash(r, hash);
 	struct capture_facts facts = {
