@@ -20,6 +20,7 @@
 #include "analyzer/scan.h"
 #include "analyzer/store.h"
 #include "db/db.h"
+#include "dissectors/dissect.h"
 
 #define FLOW_CACHE_SLOTS (1u << 18)
 
@@ -658,10 +659,9 @@ static int final_status(const struct run *run, int finish_status)
 {
 	if (g_signal) {
 		fprintf(stderr,
-			"portmortem: interrupted: %d of %d capture%s stored; run again to "
-			"finish\n",
+			"portmortem: interrupted: %d of %d %s stored; run again to finish\n",
 			run->batch.n_stored + run->batch.n_known, run->batch.n,
-			run->batch.n == 1 ? "" : "s");
+			pm_plural(run->batch.n, "capture", "captures"));
 		return 128 + g_signal;
 	}
 	if (run->db_failed || finish_status == PM_EXIT_DB)

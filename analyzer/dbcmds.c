@@ -8,6 +8,7 @@
 
 #include "analyzer/diagnose.h"
 #include "db/db.h"
+#include "dissectors/dissect.h"
 
 /* Reads only: the database is opened read-only and the findings are computed in temp tables
  * (db_open_readonly), so evidence kept read-only (mode 444, a read-only mount) is reportable
@@ -91,8 +92,8 @@ static int merge_one(sqlite3 *db, const char *shard, const struct cli *cli)
 	if (rc < 0)
 		fprintf(stderr, "portmortem: %s: %s\n", shard, errbuf);
 	else if (!cli->quiet)
-		fprintf(stderr, "portmortem: %s: %d capture%s merged, %d already present%s\n",
-			shard, k.copied, k.copied == 1 ? "" : "s", k.skipped,
+		fprintf(stderr, "portmortem: %s: %d %s merged, %d already present%s\n", shard,
+			k.copied, pm_plural(k.copied, "capture", "captures"), k.skipped,
 			k.failed ? ", some failed" : "");
 	char ignore[DB_ERRBUF_SIZE];
 	db_detach(db, "shard", ignore);
@@ -142,9 +143,9 @@ int cmd_merge(const struct cli *cli)
 	sqlite3_close(db);
 	if (pm_signal()) {
 		fprintf(stderr,
-			"portmortem: interrupted: %d of %d shard%s merged (the captures copied "
-			"are kept), no report written; run again to finish\n",
-			merged, cli->n_args, cli->n_args == 1 ? "" : "s");
+			"portmortem: interrupted: %d of %d %s merged (the captures copied are"
+			" kept), no report written; run again to finish\n",
+			merged, cli->n_args, pm_plural(cli->n_args, "shard", "shards"));
 		return 128 + pm_signal();
 	}
 	return st ? st : status;

@@ -9,9 +9,6 @@
 #include "analyzer/diagnose_int.h"
 #include "db/db.h"
 
-#define PM_STR_(x) #x
-#define PM_STR(x) PM_STR_(x)
-
 static uint32_t sql_hash(const char *sql)
 {
 	uint32_t h = 2166136261u;
@@ -56,25 +53,35 @@ static sqlite3_stmt *cached_statement(struct dg *x, const char *sql)
 	return st;
 }
 
-sqlite3_stmt *dg_prepare(struct dg *x, const char *sql, const char *types, ...)
+sqlite3_stmt *dg_statement(struct dg *x, const char *sql)
 {
-	va_list ap;
 	if (x->failed)
 		return NULL;
 	sqlite3_stmt *st = cached_statement(x, sql);
-	if (!st) {
+	if (!st)
 		dg_fail(x, "preparing");
-		return NULL;
+	return st;
+}
+
+sqlite3_stmt *dg_prepare_args(struct dg *x, const char *sql, const struct dg_arg *args)
+{
+	sqlite3_stmt *st = dg_statement(x, sql);
+	for (const struct dg_arg *a = args; st && a->name; a++) {
+		int i = sqlite3_bind_parameter_index(st, a->name);
+		if (i == 0) {
+			snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: no parameter %s in %s",
+				 a->name, sql);
+			x->failed = true;
+			dg_done(x, st);
+			return NULL;
+		}
+		if (a->is_null)
+			sqlite3_bind_null(st, i);
+		else if (a->is_text)
+			sqlite3_bind_text(st, i, a->text, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i, a->num);
 	}
-	va_start(ap, types);
-	for (int i = 0; types[i]; i++) {
-		if (types[i] == 't')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
-					  SQLITE_TRANSIENT);
-		else if (types[i] == 'i')
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
 	return st;
 }
 
@@ -104,6 +111,13 @@ void dg_fail(struct dg *x, const char *what)
 	if (!x->failed)
 		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis, %s: %s", what,
 			 sqlite3_errmsg(x->db));
+	x->failed = true;
+}
+
+void dg_out_of_memory(struct dg *x)
+{
+	if (!x->failed)
+		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
 	x->failed = true;
 }
 
@@ -302,10 +316,32 @@ int64_t dg_new_finding(struct dg *x, const char *label, const char *server_ip, i
 	sqlite3_stmt *st = dg_prepare(
 	    x,
 	    "INSERT INTO findings (diagnosis, confidence, severity, server_ip, server_port,"
-	    " source_ip, errors, requests, replies) VALUES (?1, 'medium', 0, ?2, ?3, ?4, 0, 0, 0)",
-	    "ttit", label, server_ip, server_port, source_ip ? source_ip : "");
+	    " source_ip, errors, requests, replies)"
+	    " VALUES (:label, 'medium', 0, :ip, :port, :source, 0, 0, 0)",
+	    DG_TEXT(":label", label), DG_TEXT(":ip", server_ip), DG_INT(":port", server_port),
+	    DG_TEXT(":source", source_ip ? source_ip : ""));
 	dg_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
+}
+
+void dg_conclude(struct dg *x, int64_t fid, const struct verdict *v)
+{
+	dg_run(
+	    x,
+	    dg_prepare(x,
+		       "UPDATE findings SET diagnosis = :label, severity = :severity,"
+		       " confidence = :confidence, server_port = :port, ports = :ports,"
+		       " requests = :requests, replies = :replies, related = :related,"
+		       " outage_start_ns = :outage_start, outage_end_ns = :outage_end"
+		       " WHERE id = :fid",
+		       DG_INT(":fid", fid), DG_TEXT(":label", v->label),
+		       DG_INT(":severity", dg_severity(v->label)),
+		       DG_TEXT(":confidence", v->confidence), DG_INT(":port", v->server_port),
+		       DG_INT(":ports", v->ports ? v->ports : 1), DG_INT(":requests", v->requests),
+		       DG_INT(":replies", v->replies), DG_TEXT(":related", v->related),
+		       DG_INT_IF(":outage_start", v->outage_start_ns, v->outage),
+		       DG_INT_IF(":outage_end", v->outage_end_ns, v->outage && v->outage_end_ns)),
+	    "concluding a finding");
 }
 
 /* Whether two captures overlap in time (they may hold the same packets). */
@@ -324,24 +360,53 @@ static bool has_overlapping_captures(sqlite3 *db)
 #define DIAGNOSIS_RULES 2
 
 /* What the findings were computed from: the rules' version and the captures' rows. */
-#define SIGNATURE_SQL                                                                              \
-	"SELECT 'rules=" PM_STR(DIAGNOSIS_RULES) ";captures=' || COUNT(*) || ';max=' ||"           \
-						 " coalesce(MAX(id), 0) || ';ids=' || "            \
-						 "coalesce(SUM(id), 0) || ';packets=' ||"          \
-						 " coalesce(SUM(packets), 0) FROM captures"
+static const char SIGNATURE_SQL[] =
+    "SELECT 'rules=' || :rules || ';captures=' || COUNT(*) || ';max=' || coalesce(MAX(id), 0)"
+    " || ';ids=' || coalesce(SUM(id), 0) || ';packets=' || coalesce(SUM(packets), 0)"
+    " FROM captures";
+
+/* The signature of the database's captures into buf ("" when it cannot be read). */
+static void findings_signature(sqlite3 *db, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, SIGNATURE_SQL, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":rules"), DIAGNOSIS_RULES) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
 
 bool diagnose_current(sqlite3 *db)
 {
+	char sig[200];
 	sqlite3_stmt *st = NULL;
 	bool same = false;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT value = (" SIGNATURE_SQL ") FROM meta WHERE key ="
-			       " 'findings_from'",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		same = sqlite3_column_int(st, 0) == 1;
+	findings_signature(db, sig, sizeof sig);
+	if (sig[0] &&
+	    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'findings_from'", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		same = strcmp((const char *)sqlite3_column_text(st, 0), sig) == 0;
 	sqlite3_finalize(st);
 	return same;
+}
+
+/* Records what the findings were computed from (meta 'findings_from'). */
+static void sign_findings(struct dg *x)
+{
+	char sig[200];
+	if (x->failed)
+		return;
+	findings_signature(x->db, sig, sizeof sig);
+	if (!sig[0])
+		dg_fail(x, "signing the findings");
+	dg_run(x,
+	       dg_prepare(x,
+			  "INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', :sig)",
+			  DG_TEXT(":sig", sig)),
+	       "signing the findings");
 }
 
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
@@ -388,17 +453,12 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 	dg_summaries(&x);
 	if (!x.failed && link_events(db, x.errbuf) < 0)
 		x.failed = true;
+	sign_findings(&x);
 	dg_cache_free(&x);
 	if (x.failed) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
-	if (db_exec(
-		db,
-		"INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', (" SIGNATURE_SQL
-		"))",
-		errbuf) < 0)
-		goto error;
 	if (db_exec(
 		db,
 		"DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"

@@ -72,18 +72,49 @@ struct key *dg_read_keys(struct dg *x, sqlite3_stmt *st, size_t *n_out);
 /* Severity of a label (report order): larger first. */
 int dg_severity(const char *label);
 
-/* A statement for sql, from the cache when it was prepared before, with its arguments bound
- * (`types`: 't' text, 'i' int64, 'n' NULL). Give it back with dg_done() (dg_run, dg_int and
- * dg_text do), never sqlite3_finalize(). */
-sqlite3_stmt *dg_prepare(struct dg *x, const char *sql, const char *types, ...);
+/* A named parameter of a diagnosis statement, bound by dg_prepare(): DG_TEXT(":ip", ip)
+ * (NULL binds NULL), DG_INT(":port", port), DG_INT_IF(":end", end, known) (NULL unless
+ * known). */
+struct dg_arg {
+	const char *name;
+	bool is_text, is_null;
+	const char *text;
+	int64_t num;
+};
+#define DG_TEXT(n, v) ((struct dg_arg){.name = (n), .is_text = true, .text = (v)})
+#define DG_INT(n, v) ((struct dg_arg){.name = (n), .num = (v)})
+#define DG_INT_IF(n, v, known) ((struct dg_arg){.name = (n), .num = (v), .is_null = !(known)})
+
+/* A statement for sql, from the cache when it was prepared before, with the named
+ * parameters bound: dg_prepare(x, sql, DG_TEXT(":ip", ip), DG_INT(":port", port)); a
+ * statement without parameters comes from dg_statement(x, sql). A name that sql does not
+ * have fails the diagnosis. Give the statement back with dg_done() (dg_run, dg_int and
+ * dg_text do), never sqlite3_finalize(). NULL after a failure. */
+#define dg_prepare(x, sql, ...)                                                                    \
+	dg_prepare_args((x), (sql), (const struct dg_arg[]){__VA_ARGS__, {.name = NULL}})
+sqlite3_stmt *dg_prepare_args(struct dg *x, const char *sql, const struct dg_arg *args);
+sqlite3_stmt *dg_statement(struct dg *x, const char *sql);
 void dg_done(struct dg *x, sqlite3_stmt *st);
 void dg_cache_free(struct dg *x);
 void dg_fail(struct dg *x, const char *what);
+void dg_out_of_memory(struct dg *x);
 void dg_run(struct dg *x, sqlite3_stmt *st, const char *what);
 int64_t dg_int(struct dg *x, sqlite3_stmt *st, int64_t def);
 void dg_text(struct dg *x, sqlite3_stmt *st, char *buf, size_t len);
 int64_t dg_new_finding(struct dg *x, const char *label, const char *server_ip, int64_t server_port,
 		       const char *source_ip);
+
+/* What a rule concludes about a finding, written in one statement by dg_conclude(); the
+ * severity comes from the label (dg_severity()). */
+struct verdict {
+	const char *label, *confidence;
+	int64_t server_port, requests, replies;
+	int64_t ports;	     /* distinct ports probed (traceroute, udp-scan, reflection); 0: one */
+	const char *related; /* wrong-port/wrong-host: where it does answer; NULL: nowhere */
+	bool outage;	     /* the outage's start is known (service-down, service-restarted) */
+	int64_t outage_start_ns, outage_end_ns; /* end 0: not over within the captures */
+};
+void dg_conclude(struct dg *x, int64_t fid, const struct verdict *v);
 
 /* Rules, each claiming the events of its findings (pu.fid), in this order:
  * rules.c: traceroute, udp-scan; rules_reflect.c: reflection; rules_reply.c: refused
@@ -119,7 +150,6 @@ void dg_flow_counts(struct dg *x, int64_t fid, int64_t *to_server, int64_t *from
 void dg_summaries(struct dg *x); /* errors, clients, reporters, names, times */
 void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void dg_set(struct dg *x, int64_t fid, const char *col, const char *text, int64_t num);
 void dg_add_secondary(struct dg *x, int64_t fid, const char *label);
 void fmt_clock(int64_t ns, char *buf, size_t len);			/* "21:42:45.501" */
 void fmt_duration(int64_t ns, char *buf, size_t len);			/* "1.5 s", "4 min 12 s" */

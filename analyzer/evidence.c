@@ -57,9 +57,9 @@ void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
 	va_end(ap);
 	dg_run(x,
 	       dg_prepare(x,
-			  "UPDATE findings SET evidence = json_insert(evidence, '$[#]', ?2)"
-			  " WHERE id = ?1",
-			  "it", fid, text),
+			  "UPDATE findings SET evidence = json_insert(evidence, '$[#]', :text)"
+			  " WHERE id = :fid",
+			  DG_INT(":fid", fid), DG_TEXT(":text", text)),
 	       "adding evidence");
 }
 
@@ -67,21 +67,10 @@ void dg_add_secondary(struct dg *x, int64_t fid, const char *label)
 {
 	dg_run(x,
 	       dg_prepare(x,
-			  "UPDATE findings SET secondary = json_insert(secondary, '$[#]', ?2)"
-			  " WHERE id = ?1",
-			  "it", fid, label),
+			  "UPDATE findings SET secondary = json_insert(secondary, '$[#]', :label)"
+			  " WHERE id = :fid",
+			  DG_INT(":fid", fid), DG_TEXT(":label", label)),
 	       "adding a label");
-}
-
-/* Sets one column (a fixed name from our own code, never from data) to text or num. */
-void dg_set(struct dg *x, int64_t fid, const char *col, const char *text, int64_t num)
-{
-	char sql[128];
-	snprintf(sql, sizeof sql, "UPDATE findings SET %s = ?2 WHERE id = ?1", col);
-	if (text)
-		dg_run(x, dg_prepare(x, sql, "it", fid, text), "setting a finding");
-	else
-		dg_run(x, dg_prepare(x, sql, "ii", fid, num), "setting a finding");
 }
 
 /* One pass over the claimed events for every finding at once: counts, times and what the
@@ -122,21 +111,13 @@ static void finding_names(struct dg *x)
 	/* the names stay in events (a narrower event table makes every pass cheaper); pu is in
 	 * event order, so the lookups walk events forward */
 	sqlite3_stmt *st =
-	    dg_prepare(x,
-		       "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
-		       " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
-		       " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
-		       " ORDER BY p.fid, 4 DESC, 2, 3",
-		       "");
-	sqlite3_stmt *add =
-	    dg_prepare(x,
-		       "UPDATE findings SET names = json_insert(names, '$[#]',"
-		       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
-		       " WHERE id = ?1",
-		       "");
+	    dg_statement(x, "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
+			    " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
+			    " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
+			    " ORDER BY p.fid, 4 DESC, 2, 3");
 	int rc = SQLITE_DONE;
 	int64_t fid = -1, rank = 0;
-	while (st && add && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t f = sqlite3_column_int64(st, 0);
 		rank = f == fid ? rank + 1 : 0;
 		fid = f;
@@ -153,19 +134,19 @@ static void finding_names(struct dg *x)
 			snprintf(tbuf, sizeof tbuf, "TYPE%d", qtype);
 			tn = tbuf;
 		}
-		sqlite3_bind_int64(add, 1, fid);
-		sqlite3_bind_text(add, 2, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(add, 3, tn, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(add, 4, sqlite3_column_int64(st, 3));
-		sqlite3_bind_text(add, 5, hex, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(add) != SQLITE_DONE)
-			dg_fail(x, "storing names");
-		sqlite3_reset(add);
+		dg_run(x,
+		       dg_prepare(x,
+				  "UPDATE findings SET names = json_insert(names, '$[#]',"
+				  " json_object('name', :name, 'type', :type, 'count', :count,"
+				  " 'hex', :hex)) WHERE id = :fid",
+				  DG_INT(":fid", fid), DG_TEXT(":name", name), DG_TEXT(":type", tn),
+				  DG_INT(":count", sqlite3_column_int64(st, 3)),
+				  DG_TEXT(":hex", hex)),
+		       "storing names");
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "reading names");
 	dg_done(x, st);
-	dg_done(x, add);
 }
 
 struct fsum {
@@ -201,16 +182,16 @@ static void quote_evidence(struct dg *x, const struct fsum *f)
 		dg_evidence(x, fid,
 			    "%lld of the %lld refused datagrams %s in the capture; the error"
 			    " followed each within %s on average.",
-			    (long long)seen, (long long)n, seen == 1 ? "is" : "are", d);
+			    (long long)seen, (long long)n, pm_plural(seen, "is", "are"), d);
 	int hdr8 = v6 ? 48 : 28;
-	const char *quote = n == 1 ? "The error quotes" : "The errors quote";
+	const char *quote = pm_plural(n, "The error quotes", "The errors quote");
 	if (qlen == hdr8 && iplen > qlen && ttl_lo == 255 && ttl_hi == 255)
 		dg_evidence(x, fid,
 			    "%s only the IP header and 8 bytes of the original datagram"
 			    " (%lld of %lld bytes) and %s with TTL 255: typical of a router or a"
 			    " firewall; Linux hosts quote up to %d bytes.",
-			    quote, (long long)qlen, (long long)iplen, n == 1 ? "starts" : "start",
-			    v6 ? 1232 : 548);
+			    quote, (long long)qlen, (long long)iplen,
+			    pm_plural(n, "starts", "start"), v6 ? 1232 : 548);
 	else if (qlen == hdr8 && iplen > qlen)
 		dg_evidence(
 		    x, fid,
@@ -230,9 +211,9 @@ void dg_quoted_app(struct dg *x, int64_t fid, char *buf, size_t len)
 {
 	dg_text(x,
 		dg_prepare(x,
-			   "SELECT app FROM pu WHERE fid = ?1 AND app IS NOT NULL"
+			   "SELECT app FROM pu WHERE fid = :fid AND app IS NOT NULL"
 			   " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1",
-			   "i", fid),
+			   DG_INT(":fid", fid)),
 		buf, len);
 }
 
@@ -240,10 +221,9 @@ void dg_flow_counts(struct dg *x, int64_t fid, int64_t *to_server, int64_t *from
 {
 	sqlite3_stmt *st =
 	    dg_prepare(x,
-		       "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM("
-		       "s2c_packets), 0) FROM flows WHERE id IN (SELECT flow_id FROM pu"
-		       " WHERE fid = ?1)",
-		       "i", fid);
+		       "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM(s2c_packets), 0)"
+		       " FROM flows WHERE id IN (SELECT flow_id FROM pu WHERE fid = :fid)",
+		       DG_INT(":fid", fid));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*to_server = sqlite3_column_int64(st, 0);
 		*from_server = sqlite3_column_int64(st, 1);
@@ -261,7 +241,10 @@ static void finding_service(struct dg *x, const struct fsum *f)
 	snprintf(svc, sizeof svc, "%s", f->app[0] ? f->app : f->quoted_app);
 	if (!svc[0])
 		snprintf(svc, sizeof svc, "udp/%lld", (long long)f->port);
-	dg_set(x, f->id, "service", svc, 0);
+	dg_run(x,
+	       dg_prepare(x, "UPDATE findings SET service = :service WHERE id = :fid",
+			  DG_INT(":fid", f->id), DG_TEXT(":service", svc)),
+	       "naming the service");
 }
 
 static const char FINDING_SUMS_SQL[] =
@@ -295,7 +278,7 @@ void dg_summaries(struct dg *x)
 	}
 	finding_names(x);
 	/* Read to the end first: the loop below writes the rows this query reads. */
-	sqlite3_stmt *st = dg_prepare(x, FINDING_SUMS_SQL, "");
+	sqlite3_stmt *st = dg_statement(x, FINDING_SUMS_SQL);
 	struct fsum *fs = NULL;
 	size_t n = 0, cap = 0;
 	while (st && !x->failed && sqlite3_step(st) == SQLITE_ROW) {
@@ -303,8 +286,7 @@ void dg_summaries(struct dg *x)
 			cap = cap ? cap * 2 : 64;
 			struct fsum *nf = realloc(fs, cap * sizeof *nf);
 			if (!nf) {
-				snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
-				x->failed = true;
+				dg_out_of_memory(x);
 				break;
 			}
 			fs = nf;

@@ -6,11 +6,7 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
-
-static const char *s_(int64_t n)
-{
-	return n == 1 ? "" : "s";
-}
+#include "dissectors/dissect.h"
 
 static void who_refused(struct dg *x, const struct refusal *r)
 {
@@ -29,11 +25,11 @@ static void who_refused(struct dg *x, const struct refusal *r)
 		snprintf(when, sizeof when, strcmp(t0, t1) == 0 ? "at %s" : "between %s and %s", t0,
 			 t1);
 		dg_evidence(x, r->fid,
-			    "%lld error%s: %s from %lld client%s to %s %s %s refused by %s"
-			    " itself (%s%s).",
-			    (long long)r->errors, s_(r->errors),
-			    r->errors == 1 ? "a datagram" : "datagrams", (long long)r->n_clients,
-			    s_(r->n_clients), r->ep, when, r->errors == 1 ? "was" : "were", r->ip,
+			    "%lld %s: %s from %lld %s to %s %s %s refused by %s itself (%s%s).",
+			    (long long)r->errors, pm_plural(r->errors, "error", "errors"),
+			    pm_plural(r->errors, "a datagram", "datagrams"),
+			    (long long)r->n_clients, pm_plural(r->n_clients, "client", "clients"),
+			    r->ep, when, pm_plural(r->errors, "was", "were"), r->ip,
 			    r->v6 ? "ICMPv6 port unreachable" : "ICMP port unreachable", how);
 	}
 	if (r->other)
@@ -43,8 +39,9 @@ static void who_refused(struct dg *x, const struct refusal *r)
 		    " or firewall on the path rejects the traffic (an iptables or nftables REJECT"
 		    " rule answers with port unreachable by default).",
 		    (long long)r->other, r->ep, r->reporter, r->ip);
-	dg_evidence(x, r->fid, "In the capture: %lld request%s to %s and %lld repl%s from it.",
-		    (long long)r->rx, s_(r->rx), r->ep, (long long)r->tx, r->tx == 1 ? "y" : "ies");
+	dg_evidence(x, r->fid, "In the capture: %lld %s to %s and %lld %s from it.",
+		    (long long)r->rx, pm_plural(r->rx, "request", "requests"), r->ep,
+		    (long long)r->tx, pm_plural(r->tx, "reply", "replies"));
 }
 
 static void forged_evidence(struct dg *x, const struct refusal *r)
@@ -75,13 +72,13 @@ static void answer_evidence(struct dg *x, const struct refusal *r, const char *l
 	fmt_clock(r->after, b, sizeof b);
 	fmt_duration(r->span_ns, span, sizeof span);
 	if (strcmp(label, "intermittent") == 0) {
-		dg_evidence(
-		    x, r->fid,
-		    "Between the first and the last refusal, %s answered the"
-		    " refused clients too (%lld datagram%s): it answers and refuses the same"
-		    " clients in alternation; %.0f%% of the datagrams to it were refused.",
-		    r->ep, (long long)r->tx_refused, s_(r->tx_refused),
-		    r->rx ? 100.0 * (double)r->errors / (double)r->rx : 100.0);
+		dg_evidence(x, r->fid,
+			    "Between the first and the last refusal, %s answered the"
+			    " refused clients too (%lld %s): it answers and refuses the same"
+			    " clients in alternation; %.0f%% of the datagrams to it were refused.",
+			    r->ep, (long long)r->tx_refused,
+			    pm_plural(r->tx_refused, "datagram", "datagrams"),
+			    r->rx ? 100.0 * (double)r->errors / (double)r->rx : 100.0);
 		dg_evidence(x, r->fid,
 			    "A pool behind one address (load balancer, anycast, ECMP)"
 			    " where some members lack the service, or a daemon in a crash loop: not"
@@ -90,10 +87,11 @@ static void answer_evidence(struct dg *x, const struct refusal *r, const char *l
 		dg_evidence(
 		    x, r->fid,
 		    "%s kept answering other clients between the refusals (%lld"
-		    " datagram%s), while the refused clients got no answer: a filter on %s, or in"
+		    " %s), while the refused clients got no answer: a filter on %s, or in"
 		    " front of it, rejects these sources (iptables -j REJECT and nftables reject"
 		    " answer with port unreachable by default).",
-		    r->ep, (long long)r->tx_other, s_(r->tx_other), r->ip);
+		    r->ep, (long long)r->tx_other, pm_plural(r->tx_other, "datagram", "datagrams"),
+		    r->ip);
 	} else if (r->tx == 0) {
 		dg_evidence(x, r->fid, "No datagram from %s was seen in the %s captured.", r->ep,
 			    span);
@@ -176,10 +174,11 @@ static void alternative_evidence(struct dg *x, const struct refusal *r, const ch
 		dg_evidence(
 		    x, r->fid,
 		    "%lld datagrams to it got neither an answer nor an error,"
-		    " against %lld error%s: the sender rate-limits ICMP (Linux: a burst of"
+		    " against %lld %s: the sender rate-limits ICMP (Linux: a burst of"
 		    " about 6, then 1 per second, net.ipv4.icmp_ratelimit = 1000 ms), so the"
 		    " failure is larger than the error count shows.",
-		    (long long)r->unanswered, (long long)r->errors, s_(r->errors));
+		    (long long)r->unanswered, (long long)r->errors,
+		    pm_plural(r->errors, "error", "errors"));
 }
 
 void dg_refusal_evidence(struct dg *x, const struct refusal *r, const char *label)

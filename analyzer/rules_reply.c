@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
+#include "dissectors/dissect.h"
 
 struct reply_facts {
 	const char *ip;
@@ -22,19 +23,19 @@ struct reply_facts {
 
 /* A refused answer is late when it came a client's timeout after the request, or after the
  * client had repeated the request RETRY_GAP after its first try. */
-#define LATE_SQL                                                                                   \
-	"(other_delay_ns >= ?2 OR (other_run >= 2 AND other_wait_ns - other_delay_ns >= ?3))"
-
 static void reply_counts(struct dg *x, struct reply_facts *r)
 {
 	sqlite3_stmt *st = dg_prepare(
 	    x,
-	    "SELECT COUNT(*), COUNT(other_delay_ns), SUM(" LATE_SQL "), SUM(other_run >= 2 AND"
-	    " other_wait_ns - other_delay_ns >= ?3), SUM(fwd_before >= 3 AND rev_before >= 3),"
-	    " COUNT(DISTINCT dst), SUM(dport >= 1024 AND sport >= 1024), AVG(other_delay_ns),"
-	    " MIN(other_delay_ns), MAX(other_delay_ns), MAX(other_wait_ns - other_delay_ns),"
-	    " MIN(ts_ns), MAX(ts_ns) FROM pu WHERE fid = ?1",
-	    "iii", r->fid, CLIENT_TIMEOUT_NS, RETRY_GAP_NS);
+	    "SELECT COUNT(*), COUNT(other_delay_ns), SUM(other_delay_ns >= :timeout OR retried),"
+	    " SUM(retried), SUM(fwd_before >= 3 AND rev_before >= 3), COUNT(DISTINCT dst),"
+	    " SUM(dport >= 1024 AND sport >= 1024), AVG(other_delay_ns), MIN(other_delay_ns),"
+	    " MAX(other_delay_ns), MAX(other_wait_ns - other_delay_ns), MIN(ts_ns), MAX(ts_ns)"
+	    /* retried: the client had repeated the request RETRY_GAP after its first try */
+	    " FROM (SELECT *, other_run >= 2 AND other_wait_ns - other_delay_ns >= :retry_gap"
+	    " AS retried FROM pu WHERE fid = :fid)",
+	    DG_INT(":fid", r->fid), DG_INT(":timeout", CLIENT_TIMEOUT_NS),
+	    DG_INT(":retry_gap", RETRY_GAP_NS));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		int64_t *out[] = {&r->errors,	 &r->measured,	 &r->late, &r->retried, &r->two_way,
 				  &r->clients,	 &r->high_ports, &r->avg,  &r->lo,	&r->hi,
@@ -47,8 +48,8 @@ static void reply_counts(struct dg *x, struct reply_facts *r)
 	dg_done(x, st);
 	st = dg_prepare(x,
 			"SELECT SUM(rx_packets), SUM(tx_packets), MAX(app) FROM epg"
-			" WHERE ip = ?1 AND port = ?2",
-			"ti", r->ip, r->port);
+			" WHERE ip = :ip AND port = :port",
+			DG_TEXT(":ip", r->ip), DG_INT(":port", r->port));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
 		const unsigned char *a = sqlite3_column_text(st, 2);
@@ -65,10 +66,10 @@ static void reply_counts(struct dg *x, struct reply_facts *r)
 		dg_prepare(x,
 			   "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
 			   " epg e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
-			   " WHERE e.port = ?2 AND e.ip != ?1"
+			   " WHERE e.port = :port AND e.ip != :ip"
 			   " AND e.tx_packets > 0 AND c.client_ip IN (SELECT dst FROM pu WHERE"
-			   " fid = ?3) ORDER BY e.ip LIMIT 3)",
-			   "tii", r->ip, r->port, r->fid),
+			   " fid = :fid) ORDER BY e.ip LIMIT 3)",
+			   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port), DG_INT(":fid", r->fid)),
 		r->parallel, sizeof r->parallel);
 }
 
@@ -111,11 +112,6 @@ static const char *reply_label(struct dg *x, const struct reply_facts *r)
 	return "late-reply";
 }
 
-static const char *plural(int64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 static void delays_text(const struct reply_facts *r, char *buf, size_t len)
 {
 	char a[32], b[32], c[32];
@@ -136,15 +132,15 @@ static void stream_evidence(struct dg *x, const struct reply_facts *r)
 	dg_evidence(x, r->fid,
 		    "%lld %s between %s and %s: the last datagrams %s sent to %lld %s"
 		    " were refused by the %s itself, which had closed its socket.",
-		    (long long)r->errors, plural(r->errors, "error", "errors"), t0, t1, r->ep,
-		    (long long)r->clients, plural(r->clients, "client", "clients"),
-		    plural(r->clients, "client", "clients"));
+		    (long long)r->errors, pm_plural(r->errors, "error", "errors"), t0, t1, r->ep,
+		    (long long)r->clients, pm_plural(r->clients, "client", "clients"),
+		    pm_plural(r->clients, "client", "clients"));
 	if (r->two_way)
 		dg_evidence(x, r->fid,
 			    "They end two-way conversations (%lld %s to %s and %lld"
 			    " from it in the capture): one side hung up or abandoned the connection"
 			    " while the other still sent for a moment.",
-			    (long long)r->rx, plural(r->rx, "datagram", "datagrams"), r->ep,
+			    (long long)r->rx, pm_plural(r->rx, "datagram", "datagrams"), r->ep,
 			    (long long)r->tx);
 	else if (r->measured == 0)
 		dg_evidence(
@@ -168,7 +164,7 @@ static void late_evidence(struct dg *x, const struct reply_facts *r)
 	dg_evidence(x, r->fid,
 		    "%lld %s: answers from %s came back after the client had stopped"
 		    " waiting, and the client itself refused them with port unreachable.",
-		    (long long)r->errors, plural(r->errors, "error", "errors"), r->ep);
+		    (long long)r->errors, pm_plural(r->errors, "error", "errors"), r->ep);
 	if (r->measured)
 		dg_evidence(x, r->fid,
 			    "The refused answers came %s after the request: longer than"
@@ -197,7 +193,7 @@ static void duplicate_evidence(struct dg *x, const struct reply_facts *r)
 	dg_evidence(x, r->fid,
 		    "%lld %s: answers from %s came back %s after the request and were"
 		    " refused by the client itself with port unreachable.",
-		    (long long)r->errors, plural(r->errors, "error", "errors"), r->ep, d);
+		    (long long)r->errors, pm_plural(r->errors, "error", "errors"), r->ep, d);
 	dg_evidence(x, r->fid,
 		    "That is sooner than any client gives up (1 s at the least), and"
 		    " the client had not asked again: it already had its answer, from another"
@@ -216,9 +212,9 @@ static void reply_one(struct dg *x, const struct key *k)
 	r.fid = dg_new_finding(x, "late-reply", k->a, k->n, NULL);
 	dg_run(x,
 	       dg_prepare(x,
-			  "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND role = 'reply' AND"
-			  " src = ?2 AND sport = ?3",
-			  "iti", r.fid, k->a, k->n),
+			  "UPDATE pu SET fid = :fid WHERE +fid IS NULL AND role = 'reply'"
+			  " AND src = :ip AND sport = :port",
+			  DG_INT(":fid", r.fid), DG_TEXT(":ip", k->a), DG_INT(":port", k->n)),
 	       "claiming replies");
 	reply_counts(x, &r);
 	const char *label = reply_label(x, &r);
@@ -230,11 +226,12 @@ static void reply_one(struct dg *x, const struct key *k)
 		conf = !r.measured ? "low" : all_measured && r.late == r.errors ? "high" : "medium";
 	else
 		conf = all_measured && r.late == 0 && r.cls == APP_SERVICE ? "high" : "medium";
-	dg_set(x, r.fid, "diagnosis", label, 0);
-	dg_set(x, r.fid, "severity", NULL, dg_severity(label));
-	dg_set(x, r.fid, "confidence", conf, 0);
-	dg_set(x, r.fid, "requests", NULL, r.rx);
-	dg_set(x, r.fid, "replies", NULL, r.tx);
+	dg_conclude(x, r.fid,
+		    &(struct verdict){.label = label,
+				      .confidence = conf,
+				      .server_port = r.port,
+				      .requests = r.rx,
+				      .replies = r.tx});
 	if (label[0] == 's')
 		stream_evidence(x, &r);
 	else if (label[0] == 'l')
@@ -246,14 +243,11 @@ static void reply_one(struct dg *x, const struct key *k)
 void dg_replies(struct dg *x)
 {
 	size_t n;
-	struct key *k = dg_read_keys(
-	    x,
-	    dg_prepare(
-		x,
-		"SELECT src, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND role = 'reply'"
-		" GROUP BY src, sport ORDER BY src, sport",
-		""),
-	    &n);
+	struct key *k = dg_read_keys(x,
+				     dg_statement(x, "SELECT src, '', sport FROM pu NOT INDEXED"
+						     " WHERE +fid IS NULL AND role = 'reply'"
+						     " GROUP BY src, sport ORDER BY src, sport"),
+				     &n);
 	if (n)
 		dg_need_indexes(x);
 	for (size_t i = 0; i < n && !x->failed; i++)

@@ -176,6 +176,9 @@ const char *dns_qtype_name(uint16_t qtype); /* "A", "AAAA", ... or NULL */
  */
 size_t pm_bytes_escape(const uint8_t *p, size_t n, char *out, size_t out_len);
 
+/* The word for n things: `one` when n is 1, else `many` ("error"/"errors", "reply"/"replies"). */
+const char *pm_plural(int64_t n, const char *one, const char *many);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
 size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);
 const char *proto_name(uint8_t proto); /* "udp", "tcp", ... or NULL */
