@@ -105,17 +105,19 @@ static void add_capture(const char *path, const char *err, void *arg)
 	if (l->n == l->cap) {
 		int ncap = l->cap ? l->cap * 2 : 64;
 		char **np = realloc(l->paths, (size_t)ncap * sizeof *np);
-		if (!np) {
-			fprintf(stderr, "portmortem: out of memory listing captures\n");
-			l->status = 1;
-			return;
-		}
+		if (!np)
+			goto out_of_memory;
 		l->paths = np;
 		l->cap = ncap;
 	}
 	l->paths[l->n] = strdup(path);
-	if (l->paths[l->n])
-		l->n++;
+	if (!l->paths[l->n])
+		goto out_of_memory;
+	l->n++;
+	return;
+out_of_memory:
+	fprintf(stderr, "portmortem: %s: out of memory listing captures\n", path);
+	l->status = 1;
 }
 
 /* One capture in progress in a worker (its progress is the progress thread's: batch.c). */
