@@ -120,21 +120,6 @@ out_of_memory:
 	l->status = 1;
 }
 
-/* One capture in progress in a worker (its progress is the progress thread's: batch.c). */
-struct job {
-	struct store *store;
-	struct corr *corr;
-};
-
-static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
-		     const struct dissection *d, void *arg)
-{
-	struct job *j = arg;
-	if (g_signal)
-		return SCAN_STOPPED;
-	return store_packet(j->store, j->corr, frame, ts, d) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
-}
-
 /* OUT_CUT: stored, but the input was cut or corrupt; OUT_FAILED: not read at all; OUT_DB:
  * the database failed; OUT_STOPPED: a signal came, the capture was rolled back. */
 enum outcome { OUT_STORED, OUT_CUT, OUT_KNOWN, OUT_FAILED, OUT_DB, OUT_STOPPED };
@@ -217,7 +202,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
-	struct job j = {0};
+	struct store_job j = {.stop = &g_signal};
 	enum outcome o;
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
@@ -226,7 +211,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 		o = j.corr ? OUT_DB : OUT_FAILED;
 		goto done;
 	}
-	int rc = scan_capture(r, &st, on_packet, &j);
+	int rc = scan_capture(r, &st, store_scanned, &j);
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s",
 			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
@@ -242,19 +227,10 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	}
 	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
 	(void)cap_sha256(r, sha);
-	struct capture_facts f = {
-	    .size = size,
-	    .hash = key,
-	    .sha256 = sha,
-	    .format = cap_format_name(r),
-	    .link_name = cap_linktype_name(r),
-	    .read_error = rc < 0 ? cap_error(r) : NULL,
-	    .link_type = cap_linktype(r),
-	    .precision = cap_precision(r),
-	    .snaplen = cap_snaplen(r),
-	    .stats = &st,
-	    .corr = j.corr,
-	};
+	struct capture_facts f = store_facts(r, rc, &st, j.corr);
+	f.size = size;
+	f.hash = key;
+	f.sha256 = sha;
 	if (rc < 0)
 		snprintf(msg, msg_len, "%s", cap_error(r));
 	/* store_finish() commits and frees the store, or rolls back and frees it */

@@ -231,17 +231,35 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	return 0;
 }
 
-int store_packet(struct store *s, struct corr *c, uint64_t frame, int64_t ts,
-		 const struct dissection *d)
+int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const struct dissection *d,
+		  void *arg)
 {
+	struct store_job *j = arg;
 	struct corr_link link = {.flow = -1};
+	if (j->stop && *j->stop)
+		return SCAN_STOPPED;
 	if (d->kind == PK_UDP) {
-		corr_udp(c, ts, d);
-		return 0;
+		corr_udp(j->corr, ts, d);
+		return SCAN_GO_ON;
 	}
 	if (d->kind == PK_ICMP_UNREACH)
-		corr_icmp(c, ts, d, &link);
-	return store_event(s, frame, ts, d, &link);
+		corr_icmp(j->corr, ts, d, &link);
+	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
+}
+
+struct capture_facts store_facts(struct cap_reader *r, int scan_rc, const struct scan_stats *st,
+				 struct corr *c)
+{
+	return (struct capture_facts){
+	    .format = cap_format_name(r),
+	    .link_name = cap_linktype_name(r),
+	    .read_error = scan_rc < 0 ? cap_error(r) : NULL,
+	    .link_type = cap_linktype(r),
+	    .precision = cap_precision(r),
+	    .snaplen = cap_snaplen(r),
+	    .stats = st,
+	    .corr = c,
+	};
 }
 
 static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
