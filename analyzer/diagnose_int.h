@@ -58,7 +58,7 @@ enum app_class {
 };
 enum app_class dg_app_class(const char *app);
 /* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
- * first key: every rule before the refusals calls it when it has candidates. */
+ * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
 void dg_need_indexes(struct dg *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
 bool dg_service_port(const struct dg *x, int64_t port);
@@ -68,7 +68,13 @@ struct key {
 	char a[64], b[64];
 	int64_t n;
 };
-struct key *dg_read_keys(struct dg *x, sqlite3_stmt *st, size_t *n_out);
+/* Reads every key of a grouping query st (then given back), builds the indexes
+ * (dg_need_indexes) when there is one, and runs fn on each while the diagnosis has not
+ * failed. */
+void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k));
+/* p (an array of *cap elements of elem_len bytes) grown to twice its size (at least 32);
+ * NULL after freeing p when memory runs out (the diagnosis fails). */
+void *dg_grow(struct dg *x, void *p, size_t *cap, size_t elem_len);
 /* Severity of a label (report order): larger first. */
 int dg_severity(const char *label);
 

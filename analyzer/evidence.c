@@ -282,15 +282,8 @@ void dg_summaries(struct dg *x)
 	struct fsum *fs = NULL;
 	size_t n = 0, cap = 0;
 	while (st && !x->failed && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct fsum *nf = realloc(fs, cap * sizeof *nf);
-			if (!nf) {
-				dg_out_of_memory(x);
-				break;
-			}
-			fs = nf;
-		}
+		if (n == cap && !(fs = dg_grow(x, fs, &cap, sizeof *fs)))
+			break;
 		read_fsum(st, &fs[n++]);
 	}
 	dg_done(x, st);

@@ -8,22 +8,27 @@
 #include "analyzer/diagnose_int.h"
 #include "dissectors/dissect.h"
 
-struct key *dg_read_keys(struct dg *x, sqlite3_stmt *st, size_t *n_out)
+void *dg_grow(struct dg *x, void *p, size_t *cap, size_t elem_len)
+{
+	size_t bigger = *cap ? *cap * 2 : 32;
+	void *grown = realloc(p, bigger * elem_len);
+	if (!grown) {
+		free(p);
+		dg_out_of_memory(x);
+		return NULL;
+	}
+	*cap = bigger;
+	return grown;
+}
+
+void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k))
 {
 	struct key *k = NULL;
 	size_t n = 0, cap = 0;
 	int rc = SQLITE_DONE;
-	*n_out = 0;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct key *nk = realloc(k, cap * sizeof *nk);
-			if (!nk) {
-				dg_out_of_memory(x);
-				break;
-			}
-			k = nk;
-		}
+		if (n == cap && !(k = dg_grow(x, k, &cap, sizeof *k)))
+			break;
 		const unsigned char *a = sqlite3_column_text(st, 0),
 				    *b = sqlite3_column_text(st, 1);
 		snprintf(k[n].a, sizeof k[n].a, "%s", a ? (const char *)a : "");
@@ -34,8 +39,11 @@ struct key *dg_read_keys(struct dg *x, sqlite3_stmt *st, size_t *n_out)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "grouping events");
 	dg_done(x, st);
-	*n_out = x->failed ? 0 : n;
-	return k;
+	if (n && !x->failed)
+		dg_need_indexes(x);
+	for (size_t i = 0; i < n && !x->failed; i++)
+		fn(x, &k[i]);
+	free(k);
 }
 
 /* ---- traceroute: probes to 33434+ answered by time exceeded from hops, and port
@@ -132,20 +140,14 @@ static void traceroute_one(struct dg *x, const struct key *k)
 
 void dg_traceroutes(struct dg *x)
 {
-	size_t n;
-	struct key *k = dg_read_keys(
+	dg_each_key(
 	    x,
 	    dg_prepare(x,
 		       "SELECT src, dst, COUNT(DISTINCT dport) FROM pu NOT INDEXED"
 		       " WHERE +fid IS NULL AND dport BETWEEN :lo AND :hi AND role IS NOT 'reply'"
 		       " GROUP BY src, dst ORDER BY src, dst",
 		       DG_INT(":lo", TRACEROUTE_PORT_FIRST), DG_INT(":hi", TRACEROUTE_PORT_LAST)),
-	    &n);
-	if (n)
-		dg_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		traceroute_one(x, &k[i]);
-	free(k);
+	    traceroute_one);
 }
 
 /* ---- udp-scan: one source, many ports of one host, in a short time ---- */
@@ -159,6 +161,14 @@ void dg_traceroutes(struct dg *x)
 
 static void scan_one(struct dg *x, const struct key *k)
 {
+	if (k->n < SCAN_MIN_PORTS &&
+	    dg_int(x,
+		   dg_prepare(x,
+			      SCAN_PROBED("+fid IS NULL AND src = :src AND dst = :dst"
+					  " AND role IS NOT 'reply'"),
+			      DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
+		   0) < SCAN_MIN_PORTS)
+		return;
 	int64_t fid = dg_new_finding(x, "udp-scan", k->b, 0, k->a);
 	dg_run(x,
 	       dg_prepare(
@@ -233,25 +243,12 @@ static void scan_one(struct dg *x, const struct key *k)
 
 void dg_scans(struct dg *x)
 {
-	size_t n;
-	struct key *k = dg_read_keys(x,
-				     dg_statement(x, "SELECT src, dst, COUNT(DISTINCT dport) AS n"
-						     " FROM pu NOT INDEXED WHERE +fid IS NULL"
-						     " AND role IS NOT 'reply' GROUP BY src, dst"
-						     " HAVING n >= 3 ORDER BY src, dst"),
-				     &n);
-	if (n)
-		dg_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		if (k[i].n >= SCAN_MIN_PORTS ||
-		    dg_int(x,
-			   dg_prepare(x,
-				      SCAN_PROBED("+fid IS NULL AND src = :src AND dst = :dst"
-						  " AND role IS NOT 'reply'"),
-				      DG_TEXT(":src", k[i].a), DG_TEXT(":dst", k[i].b)),
-			   0) >= SCAN_MIN_PORTS)
-			scan_one(x, &k[i]);
-	free(k);
+	dg_each_key(x,
+		    dg_statement(x,
+				 "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED"
+				 " WHERE +fid IS NULL AND role IS NOT 'reply' GROUP BY src, dst"
+				 " HAVING n >= 3 ORDER BY src, dst"),
+		    scan_one);
 }
 
 enum app_class dg_app_class(const char *app)

@@ -198,21 +198,20 @@ static void reflect_one(struct dg *x, const struct key *k, bool flood)
 	reflect_evidence(x, &r);
 }
 
-/* One finding per victim, from the keys of FLOOD_SQL (flood) or BACKSCATTER_SQL. */
-static void reflect_keys(struct dg *x, const char *sql, bool flood)
+static void reflect_flood(struct dg *x, const struct key *k)
 {
-	size_t n;
-	struct key *k =
-	    dg_read_keys(x, dg_prepare(x, sql, DG_INT(":min_sources", REFLECT_MIN_SOURCES)), &n);
-	if (n)
-		dg_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		reflect_one(x, &k[i], flood);
-	free(k);
+	reflect_one(x, k, true);
+}
+
+static void reflect_backscatter(struct dg *x, const struct key *k)
+{
+	reflect_one(x, k, false);
 }
 
 void dg_reflections(struct dg *x)
 {
-	reflect_keys(x, FLOOD_SQL, true);
-	reflect_keys(x, BACKSCATTER_SQL, false);
+	dg_each_key(x, dg_prepare(x, FLOOD_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
+		    reflect_flood);
+	dg_each_key(x, dg_prepare(x, BACKSCATTER_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
+		    reflect_backscatter);
 }

@@ -242,15 +242,9 @@ static void reply_one(struct dg *x, const struct key *k)
 
 void dg_replies(struct dg *x)
 {
-	size_t n;
-	struct key *k = dg_read_keys(x,
-				     dg_statement(x, "SELECT src, '', sport FROM pu NOT INDEXED"
-						     " WHERE +fid IS NULL AND role = 'reply'"
-						     " GROUP BY src, sport ORDER BY src, sport"),
-				     &n);
-	if (n)
-		dg_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		reply_one(x, &k[i]);
-	free(k);
+	dg_each_key(x,
+		    dg_statement(x, "SELECT src, '', sport FROM pu NOT INDEXED"
+				    " WHERE +fid IS NULL AND role = 'reply'"
+				    " GROUP BY src, sport ORDER BY src, sport"),
+		    reply_one);
 }
