@@ -197,6 +197,16 @@ static struct event mk_request(struct ctx *c, uint64_t t, int client, int server
 	return e;
 }
 
+/* A request at t from one of the m clients cl, picked at random, to srv's service s on
+ * dport, pushed for finding f in role. */
+static struct event client_request(struct ctx *c, uint64_t t, const int *cl, uint32_t m, int srv,
+				   const struct service *s, int dport, int f, enum ev_role role)
+{
+	struct event q = mk_request(c, t, cl[rng_below(&c->r, m)], srv, s, dport);
+	push(c, &q, f, role);
+	return q;
+}
+
 static struct event mk_reply(struct ctx *c, uint64_t t, const struct event *req, uint8_t app)
 {
 	struct event e = mk_dgram(c, t, req->d.dst, req->d.src, req->d.dport, req->d.sport, app);
@@ -235,8 +245,7 @@ static void sc_down(struct ctx *c, int fam, const struct service *s, uint32_t n,
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 		push(c, &e, f, ROLE_ERR);
 	}
@@ -306,8 +315,7 @@ static void sc_restarted(struct ctx *c, const struct service *s, uint32_t n)
 			     : i < n + n_side ? rng_span(&c->r, a, o1 - 50 * MS)
 					      : rng_span(&c->r, o2 + 50 * MS, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		uint64_t t2 = t + rtt(c, srv);
 		struct event e = during ? mk_pu(c, t2, &q, srv, CAP_HOST4)
 					: mk_reply(c, t2 + rng_below(&c->r, 2000) * US, &q, s->rep);
@@ -329,9 +337,9 @@ static void sc_wrong_port(struct ctx *c, int alt, uint32_t n)
 	for (uint32_t i = 0; i < 2 * n; i++) {
 		bool wrong = i < n;
 		uint64_t t = rng_span(&c->r, a, b);
-		struct event q = mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, &SVC_DNS,
-					    wrong ? 53 : alt);
-		push(c, &q, wrong ? f : NO_FINDING, wrong ? ROLE_REQ : ROLE_NONE);
+		struct event q =
+		    client_request(c, t, cl, (uint32_t)m, srv, &SVC_DNS, wrong ? 53 : alt,
+				   wrong ? f : NO_FINDING, wrong ? ROLE_REQ : ROLE_NONE);
 		uint64_t t2 = t + rtt(c, srv);
 		struct event e = wrong
 				     ? mk_pu(c, t2, &q, srv, CAP_HOST4)
@@ -527,8 +535,7 @@ static void sc_storm(struct ctx *c, const struct storm *s)
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t t = rng_span(&c->r, a, b);
 			struct event q =
-			    mk_request(c, t, cl[rng_below(&c->r, CLIENTS)], srv, &SVC_DNS, 53);
-			push(c, &q, f, ROLE_REQ);
+			    client_request(c, t, cl, CLIENTS, srv, &SVC_DNS, 53, f, ROLE_REQ);
 			struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 			push(c, &e, f, ROLE_ERR);
 		}
@@ -568,8 +575,7 @@ static void sc_firewall(struct ctx *c, int fam, enum fw_kind kind, int svc_i, ui
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + 100 * US + (uint64_t)hf * 300 * US, &q, rep, cap);
 		e.icmp_ttl = (uint8_t)ttl;
 		e.d.ttl = q.d.ttl > hf ? (uint8_t)(q.d.ttl - hf) : 1;
