@@ -53,19 +53,29 @@ static void new_clients(struct ctx *c, int fam, int m, int *out)
 		out[i] = new_host(c, POOL_SC_CLIENT, fam, 64, 0);
 }
 
+/* p (*cap elements of elem_len bytes) grown to twice its size (first when empty); NULL when
+ * memory runs out (c->err set, p left as it was). */
+static void *grow(struct ctx *c, void *p, size_t *cap, size_t first, size_t elem_len)
+{
+	size_t bigger = *cap ? *cap * 2 : first;
+	void *grown = realloc(p, bigger * elem_len);
+	if (!grown) {
+		c->err = true;
+		return NULL;
+	}
+	*cap = bigger;
+	return grown;
+}
+
 static int new_finding(struct ctx *c, const char *diag, const char *service, int server, int port,
 		       int n_clients)
 {
 	struct plan *pl = c->pl;
 	if (pl->n_fd == pl->cap_fd) {
-		size_t cap = pl->cap_fd ? pl->cap_fd * 2 : 64;
-		struct finding *f = realloc(pl->fd, cap * sizeof(*f));
-		if (!f) {
-			c->err = true;
+		struct finding *grown = grow(c, pl->fd, &pl->cap_fd, 64, sizeof(*grown));
+		if (!grown)
 			return NO_FINDING;
-		}
-		pl->fd = f;
-		pl->cap_fd = cap;
+		pl->fd = grown;
 	}
 	struct finding *f = &pl->fd[pl->n_fd];
 	memset(f, 0, sizeof(*f));
@@ -89,14 +99,10 @@ static void push(struct ctx *c, const struct event *e, int finding, enum ev_role
 {
 	struct plan *pl = c->pl;
 	if (pl->n_ev == pl->cap_ev) {
-		size_t cap = pl->cap_ev ? pl->cap_ev * 2 : 4096;
-		struct event *ev = realloc(pl->ev, cap * sizeof(*ev));
-		if (!ev) {
-			c->err = true;
+		struct event *grown = grow(c, pl->ev, &pl->cap_ev, 4096, sizeof(*grown));
+		if (!grown)
 			return;
-		}
-		pl->ev = ev;
-		pl->cap_ev = cap;
+		pl->ev = grown;
 	}
 	struct event *n = &pl->ev[pl->n_ev++];
 	*n = *e;
