@@ -279,17 +279,16 @@ int cmd_events(const struct cli *cli)
 	er.eo.json = cli->format == REPORT_JSON;
 	er.eo.out = stdout;
 	if (cli->db_given && open_stored(&er.eo, cli->db_path) < 0) {
-		close_stored(&er.eo);
-		return PM_EXIT_DB;
+		er.status = PM_EXIT_DB;
+		goto done;
 	}
 	if (er.eo.json) {
 		if (sqlite3_open(":memory:", &er.eo.mem) != SQLITE_OK ||
 		    sqlite3_prepare_v2(er.eo.mem, EVENT_JSON_SQL, -1, &er.eo.st, NULL) !=
 			SQLITE_OK) {
 			fprintf(stderr, "portmortem: sqlite: %s\n", sqlite3_errmsg(er.eo.mem));
-			sqlite3_close(er.eo.mem);
-			close_stored(&er.eo);
-			return 1;
+			er.status = 1;
+			goto done;
 		}
 	} else {
 		fputs("time\tcapture\tframe\treporter\tttl\tfamily\ttype\tcode\tproto\tsrc\tsport"
@@ -298,10 +297,11 @@ int cmd_events(const struct cli *cli)
 		fputs(er.eo.db ? "\tfinding_id\tdiagnosis\n" : "\n", stdout);
 	}
 	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);
+	if (fflush(stdout) != 0)
+		er.status = 1;
+done:
 	sqlite3_finalize(er.eo.st);
 	sqlite3_close(er.eo.mem);
 	close_stored(&er.eo);
-	if (fflush(stdout) != 0)
-		er.status = 1;
 	return er.status;
 }
