@@ -282,16 +282,12 @@ enum app_class dg_app_class(const char *app)
 
 int dg_severity(const char *label)
 {
+#define SEVERITY_OF(name, severity) {name, severity},
 	static const struct {
 		const char *label;
 		int severity;
-	} SEVERITY[] = {
-	    {"service-down", 90},      {"firewall-reject", 80}, {"wrong-port", 75},
-	    {"intermittent", 72},      {"wrong-host", 70},	{"reflection", 65},
-	    {"service-restarted", 60}, {"late-reply", 50},	{"udp-scan", 40},
-	    {"unsolicited", 30},       {"traceroute", 10},	{"duplicate-reply", 8},
-	    {"stream-ended", 5},
-	};
+	} SEVERITY[] = {DB_LABELS(SEVERITY_OF)};
+#undef SEVERITY_OF
 	for (size_t i = 0; i < sizeof SEVERITY / sizeof SEVERITY[0]; i++)
 		if (strcmp(SEVERITY[i].label, label) == 0)
 			return SEVERITY[i].severity;
