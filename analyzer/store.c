@@ -14,6 +14,7 @@ struct store {
 	sqlite3_stmt *ev;
 	int64_t capture_id;
 	int64_t flow_base; /* flow ids of this capture start above it */
+	bool in_transaction;
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
@@ -86,10 +87,9 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	 * included, for as long as the capture is read: other workers and other runs writing
 	 * to it would wait on this one capture's reading, and give up ("database is locked")
 	 * when that took longer than their wait. */
-	if (db_exec(db, "BEGIN", errbuf) < 0) {
-		free(s);
-		return NULL;
-	}
+	if (db_exec(db, "BEGIN", s->errbuf) < 0)
+		goto error;
+	s->in_transaction = true;
 	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", s->errbuf) < 0)
 		goto error;
 	if (prepare(s,
@@ -135,7 +135,8 @@ void store_abort(struct store *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->ev);
-	db_exec(s->db, "ROLLBACK", ignore);
+	if (s->in_transaction)
+		db_exec(s->db, "ROLLBACK", ignore);
 	free(s);
 }
 
