@@ -323,11 +323,7 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 	sqlite3 *w = NULL;
 	if (db_open("", &w, errbuf) < 0)
 		return NULL;
-	if (db_exec(w, SCRATCH_SQL, errbuf) < 0) {
-		sqlite3_close(w);
-		return NULL;
-	}
-	if (db_attach(w, db_path, "out", errbuf) < 0 ||
+	if (db_exec(w, SCRATCH_SQL, errbuf) < 0 || db_attach(w, db_path, "out", errbuf) < 0 ||
 	    db_exec(w, "PRAGMA out.cache_size = -32768; PRAGMA out.synchronous = NORMAL", errbuf) <
 		0) {
 		sqlite3_close(w);
@@ -653,33 +649,28 @@ int cmd_analyze(const struct cli *in)
 	struct run run = {.cli = cli};
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
+	int st = PM_EXIT_DB;
 	pm_catch_signals();
+	pthread_mutex_init(&run.lock, NULL);
 	if (strcmp(cli->db_path, ":memory:") == 0) {
 		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
 			fprintf(stderr, "portmortem: %s\n", errbuf);
-			return PM_EXIT_DB;
+			goto done;
 		}
 		c.db_path = mem_path;
 	}
 	if (db_open(cli->db_path, &db, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		if (mem_path[0])
-			remove_database(mem_path);
-		return PM_EXIT_DB;
+		goto done;
 	}
 	cli->cap_opt.legacy_file_hash = has_identities(db, "file:*");
 	cli->cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
-	pthread_mutex_init(&run.lock, NULL);
 	run.batch.verbose = cli->verbose, run.batch.quiet = cli->quiet;
 	run.batch.filter = cli->cap_opt.filter;
 	if (batch_list(&run.batch, db, (const char *const *)cli->args, cli->n_args,
 		       cli->files_from) < 0) { /* the list of captures: nothing analyzed */
-		batch_free(&run.batch);
-		pthread_mutex_destroy(&run.lock);
-		sqlite3_close(db);
-		if (mem_path[0])
-			remove_database(mem_path);
-		return PM_EXIT_INPUT;
+		st = PM_EXIT_INPUT;
+		goto done;
 	}
 	run.status = run.batch.status;
 	/* One capture after another: the buffers freed after each (decompression rings, read
@@ -707,9 +698,10 @@ int cmd_analyze(const struct cli *in)
 			cli->db_path, errbuf);
 	if (!cli->quiet && run.batch.n + run.batch.n_skipped + run.batch.n_unreadable > 0)
 		batch_summary(&run.batch, stderr);
-	int st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
+	st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
 	progress_stop(run.progress);
 	st = final_status(&run, st);
+done:
 	batch_free(&run.batch);
 	free_list(&run.keys);
 	pthread_mutex_destroy(&run.lock);
