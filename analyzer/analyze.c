@@ -20,8 +20,7 @@
 #include "analyzer/scan.h"
 #include "analyzer/store.h"
 #include "db/db.h"
-
-enum { SCAN_DB_ERROR = 3, SCAN_STOPPED = 4 };
+#include "dissectors/dissect.h"
 
 #define FLOW_CACHE_SLOTS (1u << 18)
 
@@ -105,39 +104,19 @@ static void add_capture(const char *path, const char *err, void *arg)
 	if (l->n == l->cap) {
 		int ncap = l->cap ? l->cap * 2 : 64;
 		char **np = realloc(l->paths, (size_t)ncap * sizeof *np);
-		if (!np) {
-			fprintf(stderr, "portmortem: out of memory listing captures\n");
-			l->status = 1;
-			return;
-		}
+		if (!np)
+			goto out_of_memory;
 		l->paths = np;
 		l->cap = ncap;
 	}
 	l->paths[l->n] = strdup(path);
-	if (l->paths[l->n])
-		l->n++;
-}
-
-/* One capture in progress in a worker (its progress is the progress thread's: batch.c). */
-struct job {
-	struct store *store;
-	struct corr *corr;
-};
-
-static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
-		     const struct dissection *d, void *arg)
-{
-	struct job *j = arg;
-	struct corr_link link = {.flow = -1};
-	if (g_signal)
-		return SCAN_STOPPED;
-	if (d->kind == PK_UDP) {
-		corr_udp(j->corr, ts, d);
-		return 0;
-	}
-	if (d->kind == PK_ICMP_UNREACH)
-		corr_icmp(j->corr, ts, d, &link);
-	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : 0;
+	if (!l->paths[l->n])
+		goto out_of_memory;
+	l->n++;
+	return;
+out_of_memory:
+	fprintf(stderr, "portmortem: %s: out of memory listing captures\n", path);
+	l->status = 1;
 }
 
 /* OUT_CUT: stored, but the input was cut or corrupt; OUT_FAILED: not read at all; OUT_DB:
@@ -224,54 +203,47 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	struct scan_stats st;
-	struct job j = {0};
+	struct store_job j = {.stop = &g_signal};
+	enum outcome o;
 	j.corr = corr_new(cli->max_endpoints, FLOW_CACHE_SLOTS);
 	j.store = j.corr ? store_begin(w, schema, path, cli->cap_opt.filter, errbuf) : NULL;
 	if (!j.store) {
 		snprintf(msg, msg_len, "%s", j.corr ? errbuf : "out of memory");
-		corr_free(j.corr);
-		return j.corr ? OUT_DB : OUT_FAILED;
+		o = j.corr ? OUT_DB : OUT_FAILED;
+		goto done;
 	}
-	int rc = scan_capture(r, &st, on_packet, &j);
-	enum outcome o = OUT_STORED;
+	int rc = scan_capture(r, &st, store_scanned, &j);
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s",
 			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
 		o = rc == SCAN_DB_ERROR ? OUT_DB : OUT_STOPPED;
-		goto fail;
+		goto done;
 	}
 	int known = known_capture(w, r, cli->cap_opt.filter, key, key_len, errbuf);
 	if (known != 0) {
 		snprintf(msg, msg_len, "%s",
 			 known < 0 ? errbuf : "already in the database (same content)");
 		o = known < 0 ? OUT_DB : OUT_KNOWN;
-		goto fail;
+		goto done;
 	}
 	char sha[65]; /* "" (stored NULL) when the file could not be read to its end */
 	(void)cap_sha256(r, sha);
-	struct capture_facts f = {
-	    .size = size,
-	    .hash = key,
-	    .sha256 = sha,
-	    .format = cap_format_name(r),
-	    .link_name = cap_linktype_name(r),
-	    .read_error = rc < 0 ? cap_error(r) : NULL,
-	    .link_type = cap_linktype(r),
-	    .precision = cap_precision(r),
-	    .snaplen = cap_snaplen(r),
-	    .stats = &st,
-	    .corr = j.corr,
-	};
+	struct capture_facts f = store_facts(r, rc, &st, j.corr);
+	f.size = size;
+	f.hash = key;
+	f.sha256 = sha;
 	if (rc < 0)
 		snprintf(msg, msg_len, "%s", cap_error(r));
-	if (store_finish(j.store, &f, errbuf) < 0) {
+	/* store_finish() commits and frees the store, or rolls back and frees it */
+	struct store *s = j.store;
+	j.store = NULL;
+	if (store_finish(s, &f, errbuf) < 0) {
 		snprintf(msg, msg_len, "%s", errbuf);
-		corr_free(j.corr);
-		return g_signal ? OUT_STOPPED : OUT_DB;
+		o = g_signal ? OUT_STOPPED : OUT_DB;
+		goto done;
 	}
-	corr_free(j.corr);
-	return rc < 0 ? OUT_CUT : OUT_STORED;
-fail:
+	o = rc < 0 ? OUT_CUT : OUT_STORED;
+done:
 	store_abort(j.store);
 	corr_free(j.corr);
 	return o;
@@ -357,11 +329,7 @@ static sqlite3 *open_scratch(const char *db_path, char *errbuf)
 	sqlite3 *w = NULL;
 	if (db_open("", &w, errbuf) < 0)
 		return NULL;
-	if (db_exec(w, SCRATCH_SQL, errbuf) < 0) {
-		sqlite3_close(w);
-		return NULL;
-	}
-	if (db_attach(w, db_path, "out", errbuf) < 0 ||
+	if (db_exec(w, SCRATCH_SQL, errbuf) < 0 || db_attach(w, db_path, "out", errbuf) < 0 ||
 	    db_exec(w, "PRAGMA out.cache_size = -32768; PRAGMA out.synchronous = NORMAL", errbuf) <
 		0) {
 		sqlite3_close(w);
@@ -830,10 +798,9 @@ static int final_status(const struct run *run, int finish_status)
 {
 	if (g_signal) {
 		fprintf(stderr,
-			"portmortem: interrupted: %d of %d capture%s stored; run again to "
-			"finish\n",
+			"portmortem: interrupted: %d of %d %s stored; run again to finish\n",
 			run->batch.n_stored + run->batch.n_known, run->batch.n,
-			run->batch.n == 1 ? "" : "s");
+			pm_plural(run->batch.n, "capture", "captures"));
 		return 128 + g_signal;
 	}
 	if (run->db_failed || finish_status == PM_EXIT_DB)
@@ -847,33 +814,28 @@ int cmd_analyze(const struct cli *in)
 	struct run run = {.cli = cli};
 	char errbuf[DB_ERRBUF_SIZE], mem_path[4096] = "";
 	sqlite3 *db = NULL;
+	int st = PM_EXIT_DB;
 	pm_catch_signals();
+	pthread_mutex_init(&run.lock, NULL);
 	if (strcmp(cli->db_path, ":memory:") == 0) {
 		if (temp_database(mem_path, sizeof mem_path, errbuf) < 0) {
 			fprintf(stderr, "portmortem: %s\n", errbuf);
-			return PM_EXIT_DB;
+			goto done;
 		}
 		c.db_path = mem_path;
 	}
 	if (db_open(cli->db_path, &db, errbuf) < 0) {
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		if (mem_path[0])
-			remove_database(mem_path);
-		return PM_EXIT_DB;
+		goto done;
 	}
 	cli->cap_opt.legacy_file_hash = has_identities(db, "file:*");
 	cli->cap_opt.legacy_packet_hash = has_identities(db, "pkt1:*");
-	pthread_mutex_init(&run.lock, NULL);
 	run.batch.verbose = cli->verbose, run.batch.quiet = cli->quiet;
 	run.batch.filter = cli->cap_opt.filter;
 	if (batch_list(&run.batch, db, (const char *const *)cli->args, cli->n_args,
 		       cli->files_from) < 0) { /* the list of captures: nothing analyzed */
-		batch_free(&run.batch);
-		pthread_mutex_destroy(&run.lock);
-		sqlite3_close(db);
-		if (mem_path[0])
-			remove_database(mem_path);
-		return PM_EXIT_INPUT;
+		st = PM_EXIT_INPUT;
+		goto done;
 	}
 	run.status = run.batch.status;
 	/* One capture after another: the buffers freed after each (decompression rings, read
@@ -901,9 +863,10 @@ int cmd_analyze(const struct cli *in)
 			cli->db_path, errbuf);
 	if (!cli->quiet && run.batch.n + run.batch.n_skipped + run.batch.n_unreadable > 0)
 		batch_summary(&run.batch, stderr);
-	int st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
+	st = g_signal ? 0 : pm_finish(db, cli, &run.keys);
 	progress_stop(run.progress);
 	st = final_status(&run, st);
+done:
 	batch_free(&run.batch);
 	free_list(&run.keys);
 	pthread_mutex_destroy(&run.lock);

@@ -161,27 +161,12 @@ static const char HELP_HELP[] =
 
 void cli_command_help(enum command cmd, FILE *out)
 {
-	switch (cmd) {
-	case CMD_REPORT:
-		fputs(HELP_REPORT, out);
-		break;
-	case CMD_MERGE:
-		fputs(HELP_MERGE, out);
-		break;
-	case CMD_EVENTS:
-		fputs(HELP_EVENTS, out);
-		break;
-	case CMD_EXPLAIN:
-		fputs(HELP_EXPLAIN, out);
-		break;
-	case CMD_HELP:
-		fputs(HELP_HELP, out);
-		break;
-	case CMD_ANALYZE:
-	default:
-		fputs(HELP_ANALYZE, out);
-		break;
-	}
+	static const char *const HELP[] = {
+	    [CMD_ANALYZE] = HELP_ANALYZE, [CMD_REPORT] = HELP_REPORT, [CMD_MERGE] = HELP_MERGE,
+	    [CMD_EXPLAIN] = HELP_EXPLAIN, [CMD_EVENTS] = HELP_EVENTS, [CMD_HELP] = HELP_HELP,
+	};
+	bool known = (unsigned)cmd < sizeof HELP / sizeof HELP[0];
+	fputs(known ? HELP[cmd] : HELP_ANALYZE, out);
 }
 
 /* Options that do nothing in a mode: (command, long option name, why). */

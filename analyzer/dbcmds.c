@@ -8,6 +8,7 @@
 
 #include "analyzer/diagnose.h"
 #include "db/db.h"
+#include "dissectors/dissect.h"
 
 /* Reads only: the database is opened read-only and the findings are computed in temp tables
  * (db_open_readonly), so evidence kept read-only (mode 444, a read-only mount) is reportable
@@ -16,6 +17,7 @@ int cmd_report(const struct cli *cli)
 {
 	char errbuf[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
+	int st = PM_EXIT_DB;
 	pm_catch_signals();
 	if (access(cli->db_path, R_OK) != 0) {
 		fprintf(stderr,
@@ -27,27 +29,27 @@ int cmd_report(const struct cli *cli)
 	int rc = db_open_readonly(cli->db_path, &db, errbuf);
 	if (rc == -2 && access(cli->db_path, W_OK) == 0) {
 		/* an older schema, in a file we may write: upgraded as before, then read */
-		if (db_open(cli->db_path, &db, errbuf) == 0) {
-			sqlite3_close(db);
+		sqlite3 *upgraded = NULL;
+		if (db_open(cli->db_path, &upgraded, errbuf) == 0) {
+			sqlite3_close(upgraded);
 			rc = db_open_readonly(cli->db_path, &db, errbuf);
 		}
 	}
 	/* Findings computed from the captures the database holds now are reused as they are;
 	 * otherwise the diagnosis writes into temp copies of what it writes. */
-	if (rc == 0 && !diagnose_current(db) && db_shadow_written(db, errbuf) < 0) {
-		sqlite3_close(db);
+	if (rc == 0 && !diagnose_current(db) && db_shadow_written(db, errbuf) < 0)
 		rc = -1;
-	}
 	if (rc < 0) {
 		fprintf(stderr, "portmortem: %s\n", errbuf);
-		return PM_EXIT_DB;
+		goto done;
 	}
-	int st = pm_finish(db, cli, NULL);
-	sqlite3_close(db);
+	st = pm_finish(db, cli, NULL);
 	if (pm_signal()) {
 		fprintf(stderr, "portmortem: interrupted: no report written\n");
-		return 128 + pm_signal();
+		st = 128 + pm_signal();
 	}
+done:
+	sqlite3_close(db);
 	return st;
 }
 
@@ -84,18 +86,16 @@ static int merge_one(sqlite3 *db, const char *shard, const struct cli *cli)
 		return PM_EXIT_DB;
 	}
 	sqlite3_close(check);
-	if (db_attach(db, shard, "shard", errbuf) < 0 ||
-	    db_check_objects(db, "shard", shard, errbuf) < 0) {
-		fprintf(stderr, "portmortem: %s: %s\n", shard, errbuf);
-		db_detach(db, "shard", errbuf);
-		return PM_EXIT_DB;
-	}
-	int rc = db_copy_captures(db, "shard", "main", &k, capture_failed, &m, errbuf);
+	int rc = db_attach(db, shard, "shard", errbuf);
+	if (rc == 0)
+		rc = db_check_objects(db, "shard", shard, errbuf);
+	if (rc == 0)
+		rc = db_copy_captures(db, "shard", "main", &k, capture_failed, &m, errbuf);
 	if (rc < 0)
 		fprintf(stderr, "portmortem: %s: %s\n", shard, errbuf);
 	else if (!cli->quiet)
-		fprintf(stderr, "portmortem: %s: %d capture%s merged, %d already present%s\n",
-			shard, k.copied, k.copied == 1 ? "" : "s", k.skipped,
+		fprintf(stderr, "portmortem: %s: %d %s merged, %d already present%s\n", shard,
+			k.copied, pm_plural(k.copied, "capture", "captures"), k.skipped,
 			k.failed ? ", some failed" : "");
 	char ignore[DB_ERRBUF_SIZE];
 	db_detach(db, "shard", ignore);
@@ -145,9 +145,9 @@ int cmd_merge(const struct cli *cli)
 	sqlite3_close(db);
 	if (pm_signal()) {
 		fprintf(stderr,
-			"portmortem: interrupted: %d of %d shard%s merged (the captures copied "
-			"are kept), no report written; run again to finish\n",
-			merged, cli->n_args, cli->n_args == 1 ? "" : "s");
+			"portmortem: interrupted: %d of %d %s merged (the captures copied are"
+			" kept), no report written; run again to finish\n",
+			merged, cli->n_args, pm_plural(cli->n_args, "shard", "shards"));
 		return 128 + pm_signal();
 	}
 	return st ? st : status;

@@ -9,9 +9,6 @@
 #include "analyzer/diagnose_int.h"
 #include "db/db.h"
 
-#define PM_STR_(x) #x
-#define PM_STR(x) PM_STR_(x)
-
 static uint32_t sql_hash(const char *sql)
 {
 	uint32_t h = 2166136261u;
@@ -22,11 +19,11 @@ static uint32_t sql_hash(const char *sql)
 
 /* The cache slot holding sql (or the empty slot where it goes); NULL when the table is full
  * or sql is in use already (a nested use gets a statement of its own). */
-static struct dx_cached *cache_slot(struct dx *x, const char *sql)
+static struct dg_cached *cache_slot(struct dg *x, const char *sql)
 {
 	uint32_t h = sql_hash(sql);
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
-		struct dx_cached *c = &x->cache[(h + i) % DX_CACHE_SLOTS];
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++) {
+		struct dg_cached *c = &x->cache[(h + i) % DG_CACHE_SLOTS];
 		if (!c->st)
 			return c;
 		if (strcmp(sqlite3_sql(c->st), sql) == 0)
@@ -35,9 +32,9 @@ static struct dx_cached *cache_slot(struct dx *x, const char *sql)
 	return NULL;
 }
 
-static sqlite3_stmt *cached_statement(struct dx *x, const char *sql)
+static sqlite3_stmt *cached_statement(struct dg *x, const char *sql)
 {
-	struct dx_cached *c = cache_slot(x, sql);
+	struct dg_cached *c = cache_slot(x, sql);
 	sqlite3_stmt *st = NULL;
 	if (c && c->st) {
 		sqlite3_clear_bindings(c->st);
@@ -56,33 +53,43 @@ static sqlite3_stmt *cached_statement(struct dx *x, const char *sql)
 	return st;
 }
 
-sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...)
+sqlite3_stmt *dg_statement(struct dg *x, const char *sql)
 {
-	va_list ap;
 	if (x->failed)
 		return NULL;
 	sqlite3_stmt *st = cached_statement(x, sql);
-	if (!st) {
-		dx_fail(x, "preparing");
-		return NULL;
-	}
-	va_start(ap, types);
-	for (int i = 0; types[i]; i++) {
-		if (types[i] == 't')
-			sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1,
-					  SQLITE_TRANSIENT);
-		else if (types[i] == 'i')
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
+	if (!st)
+		dg_fail(x, "preparing");
 	return st;
 }
 
-void dx_done(struct dx *x, sqlite3_stmt *st)
+sqlite3_stmt *dg_prepare_args(struct dg *x, const char *sql, const struct dg_arg *args)
+{
+	sqlite3_stmt *st = dg_statement(x, sql);
+	for (const struct dg_arg *a = args; st && a->name; a++) {
+		int i = sqlite3_bind_parameter_index(st, a->name);
+		if (i == 0) {
+			snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: no parameter %s in %s",
+				 a->name, sql);
+			x->failed = true;
+			dg_done(x, st);
+			return NULL;
+		}
+		if (a->is_null)
+			sqlite3_bind_null(st, i);
+		else if (a->is_text)
+			sqlite3_bind_text(st, i, a->text, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, i, a->num);
+	}
+	return st;
+}
+
+void dg_done(struct dg *x, sqlite3_stmt *st)
 {
 	if (!st)
 		return;
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++)
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++)
 		if (x->cache[i].st == st) {
 			sqlite3_reset(st);
 			x->cache[i].busy = false;
@@ -91,15 +98,15 @@ void dx_done(struct dx *x, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-void dx_cache_free(struct dx *x)
+void dg_cache_free(struct dg *x)
 {
-	for (uint32_t i = 0; i < DX_CACHE_SLOTS; i++) {
+	for (uint32_t i = 0; i < DG_CACHE_SLOTS; i++) {
 		sqlite3_finalize(x->cache[i].st);
-		x->cache[i] = (struct dx_cached){0};
+		x->cache[i] = (struct dg_cached){0};
 	}
 }
 
-void dx_fail(struct dx *x, const char *what)
+void dg_fail(struct dg *x, const char *what)
 {
 	if (!x->failed)
 		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis, %s: %s", what,
@@ -107,8 +114,15 @@ void dx_fail(struct dx *x, const char *what)
 	x->failed = true;
 }
 
+void dg_out_of_memory(struct dg *x)
+{
+	if (!x->failed)
+		snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
+	x->failed = true;
+}
+
 /* Runs a statement to its end; frees it. */
-void dx_run(struct dx *x, sqlite3_stmt *st, const char *what)
+void dg_run(struct dg *x, sqlite3_stmt *st, const char *what)
 {
 	if (!st)
 		return;
@@ -116,12 +130,12 @@ void dx_run(struct dx *x, sqlite3_stmt *st, const char *what)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (rc != SQLITE_DONE)
-		dx_fail(x, what);
-	dx_done(x, st);
+		dg_fail(x, what);
+	dg_done(x, st);
 }
 
 /* One int64 from the first column of the first row (def when none or NULL). */
-int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def)
+int64_t dg_int(struct dg *x, sqlite3_stmt *st, int64_t def)
 {
 	if (!st)
 		return def;
@@ -129,13 +143,13 @@ int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		def = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		dx_fail(x, "reading");
-	dx_done(x, st);
+		dg_fail(x, "reading");
+	dg_done(x, st);
 	return def;
 }
 
 /* One text from the first column of the first row into buf ("" when none). */
-void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
+void dg_text(struct dg *x, sqlite3_stmt *st, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (!st)
@@ -144,8 +158,8 @@ void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
 	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		dx_fail(x, "reading");
-	dx_done(x, st);
+		dg_fail(x, "reading");
+	dg_done(x, st);
 }
 
 static const char PU_SQL[] =
@@ -300,16 +314,38 @@ static int link_events(sqlite3 *db, char *errbuf)
 }
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */
-int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip, int64_t server_port,
+int64_t dg_new_finding(struct dg *x, const char *label, const char *server_ip, int64_t server_port,
 		       const char *source_ip)
 {
-	sqlite3_stmt *st = dx_prepare(
+	sqlite3_stmt *st = dg_prepare(
 	    x,
 	    "INSERT INTO findings (diagnosis, confidence, severity, server_ip, server_port,"
-	    " source_ip, errors, requests, replies) VALUES (?1, 'medium', 0, ?2, ?3, ?4, 0, 0, 0)",
-	    "ttit", label, server_ip, server_port, source_ip ? source_ip : "");
-	dx_run(x, st, "adding a finding");
+	    " source_ip, errors, requests, replies)"
+	    " VALUES (:label, 'medium', 0, :ip, :port, :source, 0, 0, 0)",
+	    DG_TEXT(":label", label), DG_TEXT(":ip", server_ip), DG_INT(":port", server_port),
+	    DG_TEXT(":source", source_ip ? source_ip : ""));
+	dg_run(x, st, "adding a finding");
 	return x->failed ? -1 : sqlite3_last_insert_rowid(x->db);
+}
+
+void dg_conclude(struct dg *x, int64_t fid, const struct verdict *v)
+{
+	dg_run(
+	    x,
+	    dg_prepare(x,
+		       "UPDATE findings SET diagnosis = :label, severity = :severity,"
+		       " confidence = :confidence, server_port = :port, ports = :ports,"
+		       " requests = :requests, replies = :replies, related = :related,"
+		       " outage_start_ns = :outage_start, outage_end_ns = :outage_end"
+		       " WHERE id = :fid",
+		       DG_INT(":fid", fid), DG_TEXT(":label", v->label),
+		       DG_INT(":severity", dg_severity(v->label)),
+		       DG_TEXT(":confidence", v->confidence), DG_INT(":port", v->server_port),
+		       DG_INT(":ports", v->ports ? v->ports : 1), DG_INT(":requests", v->requests),
+		       DG_INT(":replies", v->replies), DG_TEXT(":related", v->related),
+		       DG_INT_IF(":outage_start", v->outage_start_ns, v->outage),
+		       DG_INT_IF(":outage_end", v->outage_end_ns, v->outage && v->outage_end_ns)),
+	    "concluding a finding");
 }
 
 /* Whether two captures overlap in time (they may hold the same packets). */
@@ -328,30 +364,59 @@ static bool has_overlapping_captures(sqlite3 *db)
 #define DIAGNOSIS_RULES 2
 
 /* What the findings were computed from: the rules' version and the captures' rows. */
-#define SIGNATURE_SQL                                                                              \
-	"SELECT 'rules=" PM_STR(DIAGNOSIS_RULES) ";captures=' || COUNT(*) || ';max=' ||"           \
-						 " coalesce(MAX(id), 0) || ';ids=' || "            \
-						 "coalesce(SUM(id), 0) || ';packets=' ||"          \
-						 " coalesce(SUM(packets), 0) FROM captures"
+static const char SIGNATURE_SQL[] =
+    "SELECT 'rules=' || :rules || ';captures=' || COUNT(*) || ';max=' || coalesce(MAX(id), 0)"
+    " || ';ids=' || coalesce(SUM(id), 0) || ';packets=' || coalesce(SUM(packets), 0)"
+    " FROM captures";
+
+/* The signature of the database's captures into buf ("" when it cannot be read). */
+static void findings_signature(sqlite3 *db, char *buf, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	buf[0] = '\0';
+	if (sqlite3_prepare_v2(db, SIGNATURE_SQL, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int(st, sqlite3_bind_parameter_index(st, ":rules"), DIAGNOSIS_RULES) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
 
 bool diagnose_current(sqlite3 *db)
 {
+	char sig[200];
 	sqlite3_stmt *st = NULL;
 	bool same = false;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT value = (" SIGNATURE_SQL ") FROM meta WHERE key ="
-			       " 'findings_from'",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		same = sqlite3_column_int(st, 0) == 1;
+	findings_signature(db, sig, sizeof sig);
+	if (sig[0] &&
+	    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'findings_from'", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		same = strcmp((const char *)sqlite3_column_text(st, 0), sig) == 0;
 	sqlite3_finalize(st);
 	return same;
+}
+
+/* Records what the findings were computed from (meta 'findings_from'). */
+static void sign_findings(struct dg *x)
+{
+	char sig[200];
+	if (x->failed)
+		return;
+	findings_signature(x->db, sig, sizeof sig);
+	if (!sig[0])
+		dg_fail(x, "signing the findings");
+	dg_run(x,
+	       dg_prepare(x,
+			  "INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', :sig)",
+			  DG_TEXT(":sig", sig)),
+	       "signing the findings");
 }
 
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
  * finding's: built when one of them has candidates (a storm of refused requests alone needs
  * none of them, and building them is three passes over the event table). */
-void dx_need_indexes(struct dx *x)
+void dg_need_indexes(struct dg *x)
 {
 	if (x->failed || x->indexed)
 		return;
@@ -364,7 +429,7 @@ void dx_need_indexes(struct dx *x)
 	x->indexed = true;
 }
 
-bool dx_service_port(const struct dx *x, int64_t port)
+bool dg_service_port(const struct dg *x, int64_t port)
 {
 	return port >= 0 && port <= 65535 && x->kb && x->kb->service_for_port &&
 	       x->kb->service_for_port((uint16_t)port) != NULL;
@@ -372,7 +437,7 @@ bool dx_service_port(const struct dx *x, int64_t port)
 
 int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 {
-	struct dx x = {.db = db, .kb = kb};
+	struct dg x = {.db = db, .kb = kb};
 	/* The temporary tables of a storm of errors hold millions of rows: a larger page cache
 	 * for them keeps their B-trees in memory instead of spilling to temporary files. */
 	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||
@@ -384,25 +449,20 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		goto error;
 	if (db_exec(db, CLASSIFY_SQL, errbuf) < 0)
 		goto error;
-	dx_traceroutes(&x);
-	dx_reflections(&x);
-	dx_scans(&x);
-	dx_replies(&x);
-	dx_refusals(&x);
-	dx_summaries(&x);
+	dg_traceroutes(&x);
+	dg_reflections(&x);
+	dg_scans(&x);
+	dg_replies(&x);
+	dg_refusals(&x);
+	dg_summaries(&x);
 	if (!x.failed && link_events(db, x.errbuf) < 0)
 		x.failed = true;
-	dx_cache_free(&x);
+	sign_findings(&x);
+	dg_cache_free(&x);
 	if (x.failed) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "%s", x.errbuf);
 		goto error;
 	}
-	if (db_exec(
-		db,
-		"INSERT OR REPLACE INTO meta (key, value) VALUES ('findings_from', (" SIGNATURE_SQL
-		"))",
-		errbuf) < 0)
-		goto error;
 	if (db_exec(
 		db,
 		"DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
@@ -411,7 +471,7 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		goto error;
 	return (int)x.n_findings;
 error:;
-	dx_cache_free(&x);
+	dg_cache_free(&x);
 	char ignore[DB_ERRBUF_SIZE];
 	db_exec(db, "ROLLBACK", ignore);
 	return -1;

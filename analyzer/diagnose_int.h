@@ -11,22 +11,22 @@
 
 /* Statements the rules run once per finding are prepared once per diagnosis: a finding
  * costs a few binds and steps, not a dozen parses. */
-#define DX_CACHE_SLOTS 128
-struct dx_cached {
+#define DG_CACHE_SLOTS 128
+struct dg_cached {
 	sqlite3_stmt *st;
-	bool busy; /* handed out by dx_prepare, not yet given back by dx_done */
+	bool busy; /* handed out by dg_prepare, not yet given back by dg_done */
 };
 
 struct diagnose_kb;
 
-struct dx {
+struct dg {
 	sqlite3 *db;
 	const struct diagnose_kb *kb;
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
-	bool indexed; /* dx_need_indexes() ran */
-	struct dx_cached cache[DX_CACHE_SLOTS];
+	bool indexed; /* dg_need_indexes() ran */
+	struct dg_cached cache[DG_CACHE_SLOTS];
 };
 
 /* Ports traceroute probes by default: 33434 and up (one per probe, 3 probes x 30 hops is
@@ -48,7 +48,7 @@ struct dx {
 /* Peer-to-peer: a socket that sent to at least this many distinct peers. */
 #define P2P_MIN_PEERS 5
 
-/* What kind of application an endpoint speaks (from dx_app_class()). */
+/* What kind of application an endpoint speaks (from dg_app_class()). */
 enum app_class {
 	APP_UNKNOWN, /* nothing in the payload said */
 	APP_SERVICE, /* request/response service clients are configured to use (DNS, NTP, ...) */
@@ -56,43 +56,80 @@ enum app_class {
 	APP_P2P,     /* peer-to-peer overlays */
 	APP_HOSTILE, /* spam and worm payloads */
 };
-enum app_class dx_app_class(const char *app);
+enum app_class dg_app_class(const char *app);
 /* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
- * first key: every rule before the refusals calls it when it has candidates. */
-void dx_need_indexes(struct dx *x);
+ * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
+void dg_need_indexes(struct dg *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
-bool dx_service_port(const struct dx *x, int64_t port);
+bool dg_service_port(const struct dg *x, int64_t port);
 
 /* A (text, text, int) key read from a grouping query, kept so the query can end first. */
 struct key {
 	char a[64], b[64];
 	int64_t n;
 };
-struct key *dx_read_keys(struct dx *x, sqlite3_stmt *st, size_t *n_out);
+/* Reads every key of a grouping query st (then given back), builds the indexes
+ * (dg_need_indexes) when there is one, and runs fn on each while the diagnosis has not
+ * failed. */
+void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k));
+/* p (an array of *cap elements of elem_len bytes) grown to twice its size (at least 32);
+ * NULL after freeing p when memory runs out (the diagnosis fails). */
+void *dg_grow(struct dg *x, void *p, size_t *cap, size_t elem_len);
 /* Severity of a label (report order): larger first. */
-int dx_severity(const char *label);
+int dg_severity(const char *label);
 
-/* A statement for sql, from the cache when it was prepared before, with its arguments bound
- * (`types`: 't' text, 'i' int64, 'n' NULL). Give it back with dx_done() (dx_run, dx_int and
- * dx_text do), never sqlite3_finalize(). */
-sqlite3_stmt *dx_prepare(struct dx *x, const char *sql, const char *types, ...);
-void dx_done(struct dx *x, sqlite3_stmt *st);
-void dx_cache_free(struct dx *x);
-void dx_fail(struct dx *x, const char *what);
-void dx_run(struct dx *x, sqlite3_stmt *st, const char *what);
-int64_t dx_int(struct dx *x, sqlite3_stmt *st, int64_t def);
-void dx_text(struct dx *x, sqlite3_stmt *st, char *buf, size_t len);
-int64_t dx_new_finding(struct dx *x, const char *label, const char *server_ip, int64_t server_port,
+/* A named parameter of a diagnosis statement, bound by dg_prepare(): DG_TEXT(":ip", ip)
+ * (NULL binds NULL), DG_INT(":port", port), DG_INT_IF(":end", end, known) (NULL unless
+ * known). */
+struct dg_arg {
+	const char *name;
+	bool is_text, is_null;
+	const char *text;
+	int64_t num;
+};
+#define DG_TEXT(n, v) ((struct dg_arg){.name = (n), .is_text = true, .text = (v)})
+#define DG_INT(n, v) ((struct dg_arg){.name = (n), .num = (v)})
+#define DG_INT_IF(n, v, known) ((struct dg_arg){.name = (n), .num = (v), .is_null = !(known)})
+
+/* A statement for sql, from the cache when it was prepared before, with the named
+ * parameters bound: dg_prepare(x, sql, DG_TEXT(":ip", ip), DG_INT(":port", port)); a
+ * statement without parameters comes from dg_statement(x, sql). A name that sql does not
+ * have fails the diagnosis. Give the statement back with dg_done() (dg_run, dg_int and
+ * dg_text do), never sqlite3_finalize(). NULL after a failure. */
+#define dg_prepare(x, sql, ...)                                                                    \
+	dg_prepare_args((x), (sql), (const struct dg_arg[]){__VA_ARGS__, {.name = NULL}})
+sqlite3_stmt *dg_prepare_args(struct dg *x, const char *sql, const struct dg_arg *args);
+sqlite3_stmt *dg_statement(struct dg *x, const char *sql);
+void dg_done(struct dg *x, sqlite3_stmt *st);
+void dg_cache_free(struct dg *x);
+void dg_fail(struct dg *x, const char *what);
+void dg_out_of_memory(struct dg *x);
+void dg_run(struct dg *x, sqlite3_stmt *st, const char *what);
+int64_t dg_int(struct dg *x, sqlite3_stmt *st, int64_t def);
+void dg_text(struct dg *x, sqlite3_stmt *st, char *buf, size_t len);
+int64_t dg_new_finding(struct dg *x, const char *label, const char *server_ip, int64_t server_port,
 		       const char *source_ip);
+
+/* What a rule concludes about a finding, written in one statement by dg_conclude(); the
+ * severity comes from the label (dg_severity()). */
+struct verdict {
+	const char *label, *confidence;
+	int64_t server_port, requests, replies;
+	int64_t ports;	     /* distinct ports probed (traceroute, udp-scan, reflection); 0: one */
+	const char *related; /* wrong-port/wrong-host: where it does answer; NULL: nowhere */
+	bool outage;	     /* the outage's start is known (service-down, service-restarted) */
+	int64_t outage_start_ns, outage_end_ns; /* end 0: not over within the captures */
+};
+void dg_conclude(struct dg *x, int64_t fid, const struct verdict *v);
 
 /* Rules, each claiming the events of its findings (pu.fid), in this order:
  * rules.c: traceroute, udp-scan; rules_reflect.c: reflection; rules_reply.c: refused
  * replies (stream-ended, late-reply, duplicate-reply); rules_refusal.c: refused requests. */
-void dx_traceroutes(struct dx *x);
-void dx_reflections(struct dx *x);
-void dx_scans(struct dx *x);
-void dx_replies(struct dx *x);
-void dx_refusals(struct dx *x);
+void dg_traceroutes(struct dg *x);
+void dg_reflections(struct dg *x);
+void dg_scans(struct dg *x);
+void dg_replies(struct dg *x);
+void dg_refusals(struct dg *x);
 
 /* Facts about the refusals of one ip:port (rules_refusal.c), which refusal_evidence.c
  * puts in sentences. */
@@ -107,20 +144,19 @@ struct refusal {
 	enum app_class cls;
 	char reporter[64], app[24], alt_port[128], alt_host[256], ep[80];
 };
-void dx_refusal_evidence(struct dx *x, const struct refusal *r, const char *label);
+void dg_refusal_evidence(struct dg *x, const struct refusal *r, const char *label);
 
 /* evidence.c */
 /* The application the finding's quotes name most often ("dns"), "" when none does. */
-void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len);
+void dg_quoted_app(struct dg *x, int64_t fid, char *buf, size_t len);
 /* Datagrams to and from the server in the conversations of the finding's events: the counts
  * of a server whose endpoint statistics were not kept (the higher port of a conversation is
  * counted in its flows, not in the endpoint table). */
-void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server);
-void dx_summaries(struct dx *x); /* errors, clients, reporters, names, times */
-void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
+void dg_flow_counts(struct dg *x, int64_t fid, int64_t *to_server, int64_t *from_server);
+void dg_summaries(struct dg *x); /* errors, clients, reporters, names, times */
+void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_t num);
-void dx_add_secondary(struct dx *x, int64_t fid, const char *label);
+void dg_add_secondary(struct dg *x, int64_t fid, const char *label);
 void fmt_clock(int64_t ns, char *buf, size_t len);			/* "21:42:45.501" */
 void fmt_duration(int64_t ns, char *buf, size_t len);			/* "1.5 s", "4 min 12 s" */
 int initial_ttl(int ttl);						/* 32, 64, 128 or 255 */

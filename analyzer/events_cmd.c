@@ -154,10 +154,12 @@ static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
 	struct events_out *eo = arg;
 	struct event_text t;
 	if (d->kind != PK_ICMP_UNREACH)
-		return 0;
+		return SCAN_GO_ON;
 	event_text(d, ts, eo->precision, eo->json, &t);
 	stored_finding(eo, frame, &t);
-	return (eo->json ? print_json(eo, frame, d, &t) : print_tsv(eo, frame, d, &t)) ? 2 : 0;
+	return (eo->json ? print_json(eo, frame, d, &t) : print_tsv(eo, frame, d, &t))
+		   ? SCAN_OUTPUT_ERROR
+		   : SCAN_GO_ON;
 }
 
 struct events_run {
@@ -223,7 +225,7 @@ static void events_one(const char *path, const char *werr, void *arg)
 	if (rc == -1) {
 		fprintf(stderr, "portmortem: %s: %s\n", path, cap_error(r));
 		er->status = 1;
-	} else if (rc == 2) {
+	} else if (rc == SCAN_OUTPUT_ERROR) {
 		fprintf(stderr, "portmortem: %s: cannot write the events\n", path);
 		er->status = 1;
 	}
@@ -277,17 +279,16 @@ int cmd_events(const struct cli *cli)
 	er.eo.json = cli->format == REPORT_JSON;
 	er.eo.out = stdout;
 	if (cli->db_given && open_stored(&er.eo, cli->db_path) < 0) {
-		close_stored(&er.eo);
-		return PM_EXIT_DB;
+		er.status = PM_EXIT_DB;
+		goto done;
 	}
 	if (er.eo.json) {
 		if (sqlite3_open(":memory:", &er.eo.mem) != SQLITE_OK ||
 		    sqlite3_prepare_v2(er.eo.mem, EVENT_JSON_SQL, -1, &er.eo.st, NULL) !=
 			SQLITE_OK) {
 			fprintf(stderr, "portmortem: sqlite: %s\n", sqlite3_errmsg(er.eo.mem));
-			sqlite3_close(er.eo.mem);
-			close_stored(&er.eo);
-			return 1;
+			er.status = 1;
+			goto done;
 		}
 	} else {
 		fputs("time\tcapture\tframe\treporter\tttl\tfamily\ttype\tcode\tproto\tsrc\tsport"
@@ -296,10 +297,11 @@ int cmd_events(const struct cli *cli)
 		fputs(er.eo.db ? "\tfinding_id\tdiagnosis\n" : "\n", stdout);
 	}
 	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);
+	if (fflush(stdout) != 0)
+		er.status = 1;
+done:
 	sqlite3_finalize(er.eo.st);
 	sqlite3_close(er.eo.mem);
 	close_stored(&er.eo);
-	if (fflush(stdout) != 0)
-		er.status = 1;
 	return er.status;
 }

@@ -31,40 +31,29 @@ int initial_ttl(int ttl)
 	return ttl <= 32 ? 32 : ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;
 }
 
-void dx_evidence(struct dx *x, int64_t fid, const char *fmt, ...)
+void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	dx_run(x,
-	       dx_prepare(x,
-			  "UPDATE findings SET evidence = json_insert(evidence, '$[#]', ?2)"
-			  " WHERE id = ?1",
-			  "it", fid, text),
+	dg_run(x,
+	       dg_prepare(x,
+			  "UPDATE findings SET evidence = json_insert(evidence, '$[#]', :text)"
+			  " WHERE id = :fid",
+			  DG_INT(":fid", fid), DG_TEXT(":text", text)),
 	       "adding evidence");
 }
 
-void dx_add_secondary(struct dx *x, int64_t fid, const char *label)
+void dg_add_secondary(struct dg *x, int64_t fid, const char *label)
 {
-	dx_run(x,
-	       dx_prepare(x,
-			  "UPDATE findings SET secondary = json_insert(secondary, '$[#]', ?2)"
-			  " WHERE id = ?1",
-			  "it", fid, label),
+	dg_run(x,
+	       dg_prepare(x,
+			  "UPDATE findings SET secondary = json_insert(secondary, '$[#]', :label)"
+			  " WHERE id = :fid",
+			  DG_INT(":fid", fid), DG_TEXT(":label", label)),
 	       "adding a label");
-}
-
-/* Sets one column (a fixed name from our own code, never from data) to text or num. */
-void dx_set(struct dx *x, int64_t fid, const char *col, const char *text, int64_t num)
-{
-	char sql[128];
-	snprintf(sql, sizeof sql, "UPDATE findings SET %s = ?2 WHERE id = ?1", col);
-	if (text)
-		dx_run(x, dx_prepare(x, sql, "it", fid, text), "setting a finding");
-	else
-		dx_run(x, dx_prepare(x, sql, "ii", fid, num), "setting a finding");
 }
 
 /* One pass over the claimed events for every finding at once: counts, times and what the
@@ -100,26 +89,18 @@ static const char SUMMARY_SQL[] =
 
 /* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
  * the 20 most frequent of each. */
-static void finding_names(struct dx *x)
+static void finding_names(struct dg *x)
 {
 	/* the names stay in events (a narrower event table makes every pass cheaper); pu is in
 	 * event order, so the lookups walk events forward */
 	sqlite3_stmt *st =
-	    dx_prepare(x,
-		       "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
-		       " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
-		       " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
-		       " ORDER BY p.fid, 4 DESC, 2, 3",
-		       "");
-	sqlite3_stmt *add =
-	    dx_prepare(x,
-		       "UPDATE findings SET names = json_insert(names, '$[#]',"
-		       " json_object('name', ?2, 'type', ?3, 'count', ?4, 'hex', ?5))"
-		       " WHERE id = ?1",
-		       "");
+	    dg_statement(x, "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
+			    " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
+			    " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
+			    " ORDER BY p.fid, 4 DESC, 2, 3");
 	int rc = SQLITE_DONE;
 	int64_t fid = -1, rank = 0;
-	while (st && add && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t f = sqlite3_column_int64(st, 0);
 		rank = f == fid ? rank + 1 : 0;
 		fid = f;
@@ -136,19 +117,19 @@ static void finding_names(struct dx *x)
 			snprintf(tbuf, sizeof tbuf, "TYPE%d", qtype);
 			tn = tbuf;
 		}
-		sqlite3_bind_int64(add, 1, fid);
-		sqlite3_bind_text(add, 2, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(add, 3, tn, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(add, 4, sqlite3_column_int64(st, 3));
-		sqlite3_bind_text(add, 5, hex, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(add) != SQLITE_DONE)
-			dx_fail(x, "storing names");
-		sqlite3_reset(add);
+		dg_run(x,
+		       dg_prepare(x,
+				  "UPDATE findings SET names = json_insert(names, '$[#]',"
+				  " json_object('name', :name, 'type', :type, 'count', :count,"
+				  " 'hex', :hex)) WHERE id = :fid",
+				  DG_INT(":fid", fid), DG_TEXT(":name", name), DG_TEXT(":type", tn),
+				  DG_INT(":count", sqlite3_column_int64(st, 3)),
+				  DG_TEXT(":hex", hex)),
+		       "storing names");
 	}
-	if (rc != SQLITE_DONE)
-		dx_fail(x, "reading names");
-	dx_done(x, st);
-	dx_done(x, add);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "reading names");
+	dg_done(x, st);
 }
 
 struct fsum {
@@ -158,7 +139,7 @@ struct fsum {
 };
 
 /* What the quotes and the presence of the original datagrams say. */
-static void quote_evidence(struct dx *x, const struct fsum *f)
+static void quote_evidence(struct dg *x, const struct fsum *f)
 {
 	int64_t fid = f->id, n = f->n, seen = f->seen, delay = f->delay, qlen = f->qlen;
 	int64_t iplen = f->iplen;
@@ -167,35 +148,35 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 	char d[32];
 	fmt_duration(delay, d, sizeof d);
 	if (seen == 0)
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "The refused datagrams themselves are not in the capture: the"
 			    " capture point sees only one direction, or a filter hid them.");
 	else if (n == 1)
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "The refused datagram is in the capture; the error followed it"
 			    " within %s.",
 			    d);
 	else if (seen == n)
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "All %lld refused datagrams are in the capture; the error followed"
 			    " each within %s on average.",
 			    (long long)n, d);
 	else
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "%lld of the %lld refused datagrams %s in the capture; the error"
 			    " followed each within %s on average.",
-			    (long long)seen, (long long)n, seen == 1 ? "is" : "are", d);
+			    (long long)seen, (long long)n, pm_plural(seen, "is", "are"), d);
 	int hdr8 = v6 ? 48 : 28;
-	const char *quote = n == 1 ? "The error quotes" : "The errors quote";
+	const char *quote = pm_plural(n, "The error quotes", "The errors quote");
 	if (qlen == hdr8 && iplen > qlen && ttl_lo == 255 && ttl_hi == 255)
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "%s only the IP header and 8 bytes of the original datagram"
 			    " (%lld of %lld bytes) and %s with TTL 255: typical of a router or a"
 			    " firewall; Linux hosts quote up to %d bytes.",
-			    quote, (long long)qlen, (long long)iplen, n == 1 ? "starts" : "start",
-			    v6 ? 1232 : 548);
+			    quote, (long long)qlen, (long long)iplen,
+			    pm_plural(n, "starts", "start"), v6 ? 1232 : 548);
 	else if (qlen == hdr8 && iplen > qlen)
-		dx_evidence(
+		dg_evidence(
 		    x, fid,
 		    "%s only the IP header and 8 bytes of the original datagram"
 		    " (%lld of %lld bytes), as Windows, macOS, iOS and many embedded stacks do"
@@ -203,40 +184,39 @@ static void quote_evidence(struct dx *x, const struct fsum *f)
 		    " service.",
 		    quote, (long long)qlen, (long long)iplen, v6 ? 1232 : 548);
 	else if (qlen > 0 && iplen > 0 && qlen >= iplen)
-		dx_evidence(x, fid,
+		dg_evidence(x, fid,
 			    "%s the whole original datagram (%lld bytes), as Linux and other"
 			    " full host stacks do.",
 			    quote, (long long)qlen);
 }
 
-void dx_quoted_app(struct dx *x, int64_t fid, char *buf, size_t len)
+void dg_quoted_app(struct dg *x, int64_t fid, char *buf, size_t len)
 {
-	dx_text(x,
-		dx_prepare(x,
-			   "SELECT app FROM pu WHERE fid = ?1 AND app IS NOT NULL"
+	dg_text(x,
+		dg_prepare(x,
+			   "SELECT app FROM pu WHERE fid = :fid AND app IS NOT NULL"
 			   " GROUP BY 1 ORDER BY COUNT(*) DESC, 1 LIMIT 1",
-			   "i", fid),
+			   DG_INT(":fid", fid)),
 		buf, len);
 }
 
-void dx_flow_counts(struct dx *x, int64_t fid, int64_t *to_server, int64_t *from_server)
+void dg_flow_counts(struct dg *x, int64_t fid, int64_t *to_server, int64_t *from_server)
 {
 	sqlite3_stmt *st =
-	    dx_prepare(x,
-		       "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM("
-		       "s2c_packets), 0) FROM flows WHERE id IN (SELECT flow_id FROM pu"
-		       " WHERE fid = ?1)",
-		       "i", fid);
+	    dg_prepare(x,
+		       "SELECT coalesce(SUM(c2s_packets), 0), coalesce(SUM(s2c_packets), 0)"
+		       " FROM flows WHERE id IN (SELECT flow_id FROM pu WHERE fid = :fid)",
+		       DG_INT(":fid", fid));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		*to_server = sqlite3_column_int64(st, 0);
 		*from_server = sqlite3_column_int64(st, 1);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 }
 
 /* The service as its payload names it (the server's datagrams, else the quoted ones); where
  * nothing does, "udp/PORT": the port alone is no proof of what listens there. */
-static void finding_service(struct dx *x, const struct fsum *f)
+static void finding_service(struct dg *x, const struct fsum *f)
 {
 	if (strcmp(f->label, "traceroute") == 0 || strcmp(f->label, "udp-scan") == 0)
 		return;
@@ -244,7 +224,10 @@ static void finding_service(struct dx *x, const struct fsum *f)
 	snprintf(svc, sizeof svc, "%s", f->app[0] ? f->app : f->quoted_app);
 	if (!svc[0])
 		snprintf(svc, sizeof svc, "udp/%lld", (long long)f->port);
-	dx_set(x, f->id, "service", svc, 0);
+	dg_run(x,
+	       dg_prepare(x, "UPDATE findings SET service = :service WHERE id = :fid",
+			  DG_INT(":fid", f->id), DG_TEXT(":service", svc)),
+	       "naming the service");
 }
 
 static const char FINDING_SUMS_SQL[] =
@@ -268,7 +251,7 @@ static void read_fsum(sqlite3_stmt *st, struct fsum *f)
 		*out[i] = sqlite3_column_int64(st, 5 + i);
 }
 
-void dx_summaries(struct dx *x)
+void dg_summaries(struct dg *x)
 {
 	if (x->failed)
 		return;
@@ -278,23 +261,15 @@ void dx_summaries(struct dx *x)
 	}
 	finding_names(x);
 	/* Read to the end first: the loop below writes the rows this query reads. */
-	sqlite3_stmt *st = dx_prepare(x, FINDING_SUMS_SQL, "");
+	sqlite3_stmt *st = dg_statement(x, FINDING_SUMS_SQL);
 	struct fsum *fs = NULL;
 	size_t n = 0, cap = 0;
 	while (st && !x->failed && sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct fsum *nf = realloc(fs, cap * sizeof *nf);
-			if (!nf) {
-				snprintf(x->errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
-				x->failed = true;
-				break;
-			}
-			fs = nf;
-		}
+		if (n == cap && !(fs = dg_grow(x, fs, &cap, sizeof *fs)))
+			break;
 		read_fsum(st, &fs[n++]);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	for (size_t i = 0; i < n && !x->failed; i++) {
 		finding_service(x, &fs[i]);
 		if (strcmp(fs[i].label, "traceroute") != 0 &&

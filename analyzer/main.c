@@ -104,7 +104,7 @@ static int usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "portmortem: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
 	try_help();
-	return 2;
+	return PM_EXIT_USAGE;
 }
 
 static int parse_format(const char *s, enum command cmd, enum report_format *out)
@@ -149,6 +149,7 @@ static int parse_report_filter(int c, struct cli *cli)
 	return 0;
 }
 
+/* One option: 0 when it is taken, else PM_EXIT_USAGE after saying why. */
 static int parse_option(int c, struct cli *cli)
 {
 	long v;
@@ -215,7 +216,7 @@ static int parse_option(int c, struct cli *cli)
 		exit(0);
 	default: /* getopt said which option on standard error, as "portmortem: ..." */
 		try_help();
-		return 2;
+		return PM_EXIT_USAGE;
 	}
 }
 
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 	int n_given = 0, c;
 	while ((c = getopt_long(argc, argv, "d:f:o:j:qvhV", LONG_OPTS, NULL)) != -1) {
 		if (parse_option(c, &cli) != 0)
-			return 2;
+			return PM_EXIT_USAGE;
 		char letter;
 		name = option_name(c, &letter);
 		if (n_given < 64) {
@@ -327,7 +328,7 @@ int main(int argc, char **argv)
 				"holds:\n\n",
 				cli.args[0]);
 			kb_explain_list(stderr);
-			return 2;
+			return PM_EXIT_USAGE;
 		}
 		return 0;
 	case CMD_REPORT:

@@ -13,12 +13,13 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
+#include "dissectors/dissect.h"
 
 /* Victims refusing a flood from one source port: (victim, '', source port). */
 static const char FLOOD_SQL[] =
     "SELECT dst, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
     " AND coalesce(rev_before, 0) = 0"
-    " GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= ?1 AND COUNT(DISTINCT dport) > 1"
+    " GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= :min_sources AND COUNT(DISTINCT dport) > 1"
     " ORDER BY dst, sport";
 
 /* Victims whose forged requests were refused by many hosts: (victim, forged source, 0).
@@ -26,7 +27,7 @@ static const char FLOOD_SQL[] =
  * (its public address, in front of a NAT). */
 static const char BACKSCATTER_SQL[] =
     "SELECT reported_to, src, 0 FROM pu NOT INDEXED WHERE +fid IS NULL AND orig_seen = 0"
-    " AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= ?1"
+    " AND role IS NOT 'reply' GROUP BY reported_to, src HAVING COUNT(DISTINCT dst) >= :min_sources"
     " ORDER BY reported_to, src";
 
 struct reflection {
@@ -37,36 +38,44 @@ struct reflection {
 };
 
 /* Claims the flood refused by the victim and the backscatter of requests forged in its name. */
-static void reflect_claim(struct dx *x, const struct reflection *r, bool flood_port, int64_t port)
+static void reflect_claim(struct dg *x, const struct reflection *r, bool flood_port, int64_t port)
 {
 	if (flood_port)
-		dx_run(
-		    x,
-		    dx_prepare(x,
-			       "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND dst = ?2"
-			       " AND sport = ?3 AND reporter = dst AND coalesce(rev_before, 0) = 0",
-			       "iti", r->fid, r->victim, port),
-		    "claiming a reflected flood");
+		dg_run(x,
+		       dg_prepare(x,
+				  "UPDATE pu SET fid = :fid WHERE +fid IS NULL AND dst = :victim"
+				  " AND sport = :port AND reporter = dst"
+				  " AND coalesce(rev_before, 0) = 0",
+				  DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim),
+				  DG_INT(":port", port)),
+		       "claiming a reflected flood");
 	else
-		dx_run(x,
-		       dx_prepare(x,
-				  "UPDATE pu SET fid = ?1 WHERE +fid IS NULL AND reported_to = ?2"
-				  " AND src = ?3 AND orig_seen = 0 AND role IS NOT 'reply'",
-				  "itt", r->fid, r->victim, r->forged),
+		dg_run(x,
+		       dg_prepare(
+			   x,
+			   "UPDATE pu SET fid = :fid WHERE +fid IS NULL AND reported_to = :victim"
+			   " AND src = :forged AND orig_seen = 0 AND role IS NOT 'reply'",
+			   DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim),
+			   DG_TEXT(":forged", r->forged)),
 		       "claiming backscatter");
 }
 
-/* An event of the flood (refused by the victim) rather than of the backscatter. */
-#define FLOOD "(dst = ?2 AND reporter = dst)"
+/* The finding's events with whether each is of the flood (refused by the victim) rather than
+ * of the backscatter, and the service port it names: the flood's source port, the port a
+ * forged request went to. */
+#define ATTACK_EVENTS                                                                              \
+	"(SELECT src, dst, ts_ns, dst = :victim AND reporter = dst AS flood,"                      \
+	" CASE WHEN dst = :victim AND reporter = dst THEN sport ELSE dport END AS service_port"    \
+	" FROM pu WHERE fid = :fid)"
 
-static void reflect_facts(struct dx *x, struct reflection *r)
+static void reflect_facts(struct dg *x, struct reflection *r)
 {
-	sqlite3_stmt *st = dx_prepare(
+	sqlite3_stmt *st = dg_prepare(
 	    x,
-	    "SELECT COUNT(*), SUM(" FLOOD "), SUM(NOT " FLOOD "), COUNT(DISTINCT CASE WHEN " FLOOD
-	    " THEN src END), COUNT(DISTINCT CASE WHEN NOT " FLOOD " THEN dst END), MIN(ts_ns),"
-	    " MAX(ts_ns), MAX(CASE WHEN NOT " FLOOD " THEN src END) FROM pu WHERE fid = ?1",
-	    "it", r->fid, r->victim);
+	    "SELECT COUNT(*), SUM(flood), SUM(NOT flood), COUNT(DISTINCT CASE WHEN flood THEN src"
+	    " END), COUNT(DISTINCT CASE WHEN NOT flood THEN dst END), MIN(ts_ns), MAX(ts_ns),"
+	    " MAX(CASE WHEN NOT flood THEN src END) FROM " ATTACK_EVENTS,
+	    DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->errors = sqlite3_column_int64(st, 0);
 		r->flood = sqlite3_column_int64(st, 1),
@@ -78,15 +87,14 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 		snprintf(r->forged_buf, sizeof r->forged_buf, "%s",
 			 f ? (const char *)f : r->victim);
 	}
-	dx_done(x, st);
-	/* The service ports of the attack, the busiest first: the flood's source ports and
-	 * the ports the forged requests went to. */
-	st = dx_prepare(x,
-			"SELECT p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams), 0) FROM"
-			" source_ports s WHERE s.port = p) AS vol FROM (SELECT CASE WHEN " FLOOD
-			" THEN sport ELSE dport END AS p FROM pu WHERE fid = ?1) GROUP BY p"
-			" ORDER BY vol DESC, n DESC, p",
-			"it", r->fid, r->victim);
+	dg_done(x, st);
+	/* The service ports of the attack, the busiest first. */
+	st =
+	    dg_prepare(x,
+		       "SELECT service_port AS p, COUNT(*) AS n, (SELECT coalesce(SUM(s.datagrams),"
+		       " 0) FROM source_ports s WHERE s.port = service_port) AS vol"
+		       " FROM " ATTACK_EVENTS " GROUP BY p ORDER BY vol DESC, n DESC, p",
+		       DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim));
 	size_t used = 0;
 	r->ports[0] = '\0';
 	while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -97,53 +105,49 @@ static void reflect_facts(struct dx *x, struct reflection *r)
 			used += (size_t)snprintf(r->ports + used, sizeof r->ports - used, "%s%lld",
 						 used ? ", " : "", (long long)p);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	/* The flood itself: datagrams sent from those service ports, and the hosts nobody asked
 	 * that the endpoint table saw sending from them. */
-	st = dx_prepare(x,
+	st = dg_prepare(x,
 			"SELECT coalesce(SUM(datagrams), 0), coalesce(SUM(bytes), 0) FROM"
-			" source_ports WHERE port IN (SELECT CASE WHEN " FLOOD
-			" THEN sport ELSE dport"
-			" END FROM pu WHERE fid = ?1)",
-			"it", r->fid, r->victim);
+			" source_ports WHERE port IN (SELECT service_port FROM " ATTACK_EVENTS ")",
+			DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->volume = sqlite3_column_int64(st, 0);
 		r->volume_bytes = sqlite3_column_int64(st, 1);
 	}
-	dx_done(x, st);
-	int64_t hosts =
-	    dx_int(x,
-		   dx_prepare(x,
-			      "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != ?2"
-			      " AND rx_packets = 0 AND tx_packets > 0 AND port IN (SELECT"
-			      " CASE WHEN " FLOOD " THEN sport ELSE dport END FROM pu"
-			      " WHERE fid = ?1)",
-			      "it", r->fid, r->victim),
-		   0);
+	dg_done(x, st);
+	int64_t hosts = dg_int(x,
+			       dg_prepare(x,
+					  "SELECT COUNT(DISTINCT ip) FROM epg WHERE ip != :victim"
+					  " AND rx_packets = 0 AND tx_packets > 0 AND port IN"
+					  " (SELECT service_port FROM " ATTACK_EVENTS ")",
+					  DG_INT(":fid", r->fid), DG_TEXT(":victim", r->victim)),
+			       0);
 	if (hosts > r->reflectors)
 		r->reflectors = hosts;
 	if (r->volume < r->flood)
 		r->volume = r->flood;
 }
 
-static void reflect_evidence(struct dx *x, const struct reflection *r)
+static void reflect_evidence(struct dg *x, const struct reflection *r)
 {
 	char t0[32], t1[32];
 	fmt_clock(r->t0, t0, sizeof t0);
 	fmt_clock(r->t1, t1, sizeof t1);
-	dx_evidence(x, r->fid,
+	dg_evidence(x, r->fid,
 		    "%s is the target of a reflection (amplification) attack from"
-		    " service port%s %s, %s to %s: %lld error%s in all.",
-		    r->victim, r->n_ports == 1 ? "" : "s", r->ports, t0, t1, (long long)r->errors,
-		    r->errors == 1 ? "" : "s");
+		    " service %s %s, %s to %s: %lld %s in all.",
+		    r->victim, pm_plural(r->n_ports, "port", "ports"), r->ports, t0, t1,
+		    (long long)r->errors, pm_plural(r->errors, "error", "errors"));
 	if (r->flood)
-		dx_evidence(x, r->fid,
+		dg_evidence(x, r->fid,
 			    "%lld datagrams from %lld different sources arrived from a"
 			    " service port at closed ports of %s, which had sent them nothing; it"
 			    " refused them with port unreachable.",
 			    (long long)r->flood, (long long)r->reflectors, r->victim);
 	if (r->backscatter)
-		dx_evidence(
+		dg_evidence(
 		    x, r->fid,
 		    "%lld hosts refused requests that carried %s as their source"
 		    " address, though %s sent none of them in the capture: the requests were"
@@ -154,60 +158,60 @@ static void reflect_evidence(struct dx *x, const struct reflection *r)
 						       " the capture sees, behind a NAT."
 						     : "");
 	if (r->volume > r->flood)
-		dx_evidence(x, r->fid,
+		dg_evidence(x, r->fid,
 			    "%lld datagrams (%lld bytes) came from those service ports in"
 			    " the capture, from hosts %s never asked (at least %lld of them): the"
 			    " reflected flood.",
 			    (long long)r->volume, (long long)r->volume_bytes, r->victim,
 			    (long long)r->reflectors);
-	dx_evidence(x, r->fid,
+	dg_evidence(x, r->fid,
 		    "Nothing is broken on the reflectors or on %s's closed ports:"
 		    " starting a service would not help. The attack is the problem.",
 		    r->victim);
 }
 
-static void reflect_one(struct dx *x, const struct key *k, bool flood)
+static void reflect_one(struct dg *x, const struct key *k, bool flood)
 {
 	struct reflection r = {.victim = k->a, .forged = k->b};
-	r.fid = dx_int(x,
-		       dx_prepare(x,
+	r.fid = dg_int(x,
+		       dg_prepare(x,
 				  "SELECT id FROM findings WHERE diagnosis = 'reflection'"
-				  " AND server_ip = ?1",
-				  "t", k->a),
+				  " AND server_ip = :victim",
+				  DG_TEXT(":victim", k->a)),
 		       -1);
 	if (r.fid < 0)
-		r.fid = dx_new_finding(x, "reflection", k->a, k->n, NULL);
+		r.fid = dg_new_finding(x, "reflection", k->a, k->n, NULL);
 	else
-		dx_run(
-		    x,
-		    dx_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = ?1", "i", r.fid),
-		    "resetting evidence");
+		dg_run(x,
+		       dg_prepare(x, "UPDATE findings SET evidence = '[]' WHERE id = :fid",
+				  DG_INT(":fid", r.fid)),
+		       "resetting evidence");
 	reflect_claim(x, &r, flood, k->n);
 	reflect_facts(x, &r);
-	dx_set(x, r.fid, "server_port", NULL, r.port);
-	dx_set(x, r.fid, "ports", NULL, r.n_ports);
-	dx_set(x, r.fid, "severity", NULL, dx_severity("reflection"));
-	dx_set(x, r.fid, "requests", NULL, r.volume);
-	dx_set(x, r.fid, "replies", NULL, 0);
-	dx_set(x, r.fid, "confidence", r.reflectors >= 2 * REFLECT_MIN_SOURCES ? "high" : "medium",
-	       0);
+	dg_conclude(x, r.fid,
+		    &(struct verdict){
+			.label = "reflection",
+			.confidence = r.reflectors >= 2 * REFLECT_MIN_SOURCES ? "high" : "medium",
+			.server_port = r.port,
+			.ports = r.n_ports,
+			.requests = r.volume});
 	reflect_evidence(x, &r);
 }
 
-void dx_reflections(struct dx *x)
+static void reflect_flood(struct dg *x, const struct key *k)
 {
-	size_t n;
-	struct key *k =
-	    dx_read_keys(x, dx_prepare(x, FLOOD_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
-	if (n)
-		dx_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		reflect_one(x, &k[i], true);
-	free(k);
-	k = dx_read_keys(x, dx_prepare(x, BACKSCATTER_SQL, "i", (int64_t)REFLECT_MIN_SOURCES), &n);
-	if (n)
-		dx_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		reflect_one(x, &k[i], false);
-	free(k);
+	reflect_one(x, k, true);
+}
+
+static void reflect_backscatter(struct dg *x, const struct key *k)
+{
+	reflect_one(x, k, false);
+}
+
+void dg_reflections(struct dg *x)
+{
+	dg_each_key(x, dg_prepare(x, FLOOD_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
+		    reflect_flood);
+	dg_each_key(x, dg_prepare(x, BACKSCATTER_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
+		    reflect_backscatter);
 }

@@ -9,70 +9,51 @@
 
 #include "analyzer/diagnose_int.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* The facts of every target still unclaimed, one pass each over the events (never one query
- * per finding): counts and times, then the most frequent foreign reporter, the host's own
- * error TTL, the application its quotes name, the captures' span, the conversations'
- * datagrams, and the clients (for wrong-host). */
-static const char TARGETS_SQL[] =
-    /* No rule after this one looks up events by finding: the index would only slow the
-     * claim of every remaining event below. */
-    "DROP INDEX IF EXISTS temp.pu_fid;"
-    "DROP TABLE IF EXISTS temp.rt;"
+ * per finding): counts and times (TARGET_COUNTS_SQL), then the most frequent foreign
+ * reporter, the host's own error TTL, the application its quotes name, the captures' span,
+ * the conversations' datagrams, and the clients (for wrong-host). */
+static const char TARGET_COUNTS_SQL[] =
     "CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
     " MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"
     " MAX(family = 'icmp6') AS v6, COUNT(DISTINCT src) AS clients, SUM(orig_seen) AS seen,"
     " SUM(coalesce(rev_before, 0) > 0) AS two_way,"
     " SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns) AS silent,"
     " SUM(coalesce(s2c_packets, 0)) AS talked, MAX(coalesce(c2s_packets, 1)) AS shots,"
-    " SUM(sender_peers >= " STR(
-	P2P_MIN_PEERS) ") AS p2p, MAX(sender_peers) AS peers"
-		       " FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport;"
-		       "DROP TABLE IF EXISTS temp.rt_rep;"
-		       "CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, "
-		       "dport, reporter,"
-		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, "
-		       "reporter) AS k"
-		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, "
-		       "dport, reporter) WHERE k = 1;"
-		       "DROP TABLE IF EXISTS temp.rt_ttl;"
-		       "CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, "
-		       "dport, ttl,"
-		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) "
-		       "AS k"
-		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, "
-		       "dport, ttl) WHERE k = 1;"
-		       "DROP TABLE IF EXISTS temp.rt_app;"
-		       "CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, "
-		       "dport, app,"
-		       " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) "
-		       "AS k"
-		       " FROM pu NOT INDEXED WHERE +fid IS NULL AND app IS NOT NULL"
-		       " GROUP BY dst, dport, app) WHERE k = 1;"
-		       "DROP TABLE IF EXISTS temp.rt_span;"
-		       "CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - "
-		       "c.first_ns) AS span"
-		       " FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE "
-		       "+fid IS NULL) t"
-		       " JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
-		       "DROP TABLE IF EXISTS temp.rt_flow;"
-		       "CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, "
-		       "coalesce(SUM(f.c2s_packets), 0) AS c2s,"
-		       " coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, "
-		       "flow_id FROM pu"
-		       " WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = "
-		       "t.flow_id"
-		       " GROUP BY t.dst, t.dport;"
-		       "DROP TABLE IF EXISTS temp.rt_client;"
-		       "CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, "
-		       "src)) WITHOUT ROWID;"
-		       "INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED "
-		       "WHERE +fid IS NULL;"
-		       "DROP TABLE IF EXISTS temp.rt_fid;"
-		       "CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) "
-		       "WITHOUT ROWID;";
+    " SUM(sender_peers >= :p2p_min_peers) AS p2p, MAX(sender_peers) AS peers"
+    " FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport";
+
+static const char TARGET_FACTS_SQL[] =
+    "DROP TABLE IF EXISTS temp.rt_rep;"
+    "CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, dport, reporter,"
+    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, reporter) AS k"
+    " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, dport, reporter)"
+    " WHERE k = 1;"
+    "DROP TABLE IF EXISTS temp.rt_ttl;"
+    "CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, dport, ttl,"
+    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) AS k"
+    " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, dport, ttl)"
+    " WHERE k = 1;"
+    "DROP TABLE IF EXISTS temp.rt_app;"
+    "CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, dport, app,"
+    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) AS k"
+    " FROM pu NOT INDEXED WHERE +fid IS NULL AND app IS NOT NULL GROUP BY dst, dport, app)"
+    " WHERE k = 1;"
+    "DROP TABLE IF EXISTS temp.rt_span;"
+    "CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - c.first_ns) AS span"
+    " FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE +fid IS NULL) t"
+    " JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
+    "DROP TABLE IF EXISTS temp.rt_flow;"
+    "CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, coalesce(SUM(f.c2s_packets), 0) AS c2s,"
+    " coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, flow_id FROM pu"
+    " WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = t.flow_id"
+    " GROUP BY t.dst, t.dport;"
+    "DROP TABLE IF EXISTS temp.rt_client;"
+    "CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, src)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED"
+    " WHERE +fid IS NULL;"
+    "DROP TABLE IF EXISTS temp.rt_fid;"
+    "CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) WITHOUT ROWID;";
 
 static const char TARGET_ROWS_SQL[] =
     "SELECT r.dst, r.dport, r.errors, r.self, r.t0, r.t1, r.qlen, r.qiplen, r.v6, r.clients,"
@@ -98,7 +79,7 @@ static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 
 /* The counts of one row of TARGET_ROWS_SQL; app and conversation counts are the quoted
  * fallbacks refusal_traffic() takes when the endpoint table has none. */
-static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
+static void refusal_errors(struct dg *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
 			   size_t app_len, int64_t *flow_rx, int64_t *flow_tx)
 {
 	int64_t v6 = 0,
@@ -115,27 +96,28 @@ static void refusal_errors(struct dx *x, sqlite3_stmt *row, struct refusal *r, c
 	r->span_ns = sqlite3_column_int64(row, 20);
 	*flow_rx = sqlite3_column_int64(row, 21);
 	*flow_tx = sqlite3_column_int64(row, 22);
-	r->udp_ttl = dx_int(x,
-			    dx_prepare(x,
-				       "SELECT ttl FROM host_ttls WHERE ip = ?1 GROUP BY ttl"
+	r->udp_ttl = dg_int(x,
+			    dg_prepare(x,
+				       "SELECT ttl FROM host_ttls WHERE ip = :ip GROUP BY ttl"
 				       " ORDER BY SUM(packets) DESC, ttl LIMIT 1",
-				       "t", r->ip),
+				       DG_TEXT(":ip", r->ip)),
 			    -1);
 }
 
 static const char *const FACTS_SQL =
     "SELECT SUM(rx_packets), SUM(tx_packets),"
-    " MAX(CASE WHEN last_tx_ns < ?3 THEN last_tx_ns WHEN tx_before_err_ns < ?3"
-    "     THEN tx_before_err_ns END),"
-    " MIN(CASE WHEN first_tx_ns > ?4 THEN first_tx_ns WHEN tx_after_err_ns > ?4"
-    "     THEN tx_after_err_ns END),"
+    " MAX(CASE WHEN last_tx_ns < :t_first THEN last_tx_ns"
+    "     WHEN tx_before_err_ns < :t_first THEN tx_before_err_ns END),"
+    " MIN(CASE WHEN first_tx_ns > :t_last THEN first_tx_ns"
+    "     WHEN tx_after_err_ns > :t_last THEN tx_after_err_ns END),"
     " SUM(rx_unanswered), MAX(app), SUM(tx_refused_during), SUM(tx_other_during)"
-    " FROM epg WHERE ip = ?1 AND port = ?2";
+    " FROM epg WHERE ip = :ip AND port = :port";
 
-static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_app,
+static void refusal_traffic(struct dg *x, struct refusal *r, const char *quoted_app,
 			    int64_t flow_rx, int64_t flow_tx)
 {
-	sqlite3_stmt *st = dx_prepare(x, FACTS_SQL, "tiii", r->ip, r->port, r->t_first, r->t_last);
+	sqlite3_stmt *st = dg_prepare(x, FACTS_SQL, DG_TEXT(":ip", r->ip), DG_INT(":port", r->port),
+				      DG_INT(":t_first", r->t_first), DG_INT(":t_last", r->t_last));
 	if (st && sqlite3_step(st) == SQLITE_ROW) {
 		r->rx = sqlite3_column_int64(st, 0), r->tx = sqlite3_column_int64(st, 1);
 		r->before = sqlite3_column_int64(st, 2), r->after = sqlite3_column_int64(st, 3);
@@ -145,52 +127,51 @@ static void refusal_traffic(struct dx *x, struct refusal *r, const char *quoted_
 		r->tx_refused = sqlite3_column_int64(st, 6),
 		r->tx_other = sqlite3_column_int64(st, 7);
 	}
-	dx_done(x, st);
+	dg_done(x, st);
 	if (!r->rx && !r->tx)
 		r->rx = flow_rx, r->tx = flow_tx;
 	if (!r->app[0])
 		snprintf(r->app, sizeof r->app, "%s", quoted_app);
-	r->cls = dx_app_class(r->app);
+	r->cls = dg_app_class(r->app);
 	/* A service clients are configured to use: its payload says so, or, with no payload to
 	 * read, a well-known port the knowledge base has a service for. */
 	r->configured = r->cls == APP_SERVICE ||
-			(r->cls == APP_UNKNOWN && r->port < 1024 && dx_service_port(x, r->port));
+			(r->cls == APP_UNKNOWN && r->port < 1024 && dg_service_port(x, r->port));
 }
 
 /* Other ports of the same host answering the same application; other hosts answering the
- * same port to the same clients (only for services clients are pointed at). */
-/* Other servers of the same port that sent to the finding's clients. Whether one did is asked
+ * same port to the same clients (only for services clients are pointed at). Each as
+ * "53 (12 datagrams), 5353 (1 datagram)". Whether another server sent to the clients is asked
  * once per server address (the index (ip, port, client_ip) probed with the clients as an IN
  * list), not once per capture it appears in: 589 rotated files made it 40 ms a finding. */
-static void refusal_alternatives(struct dx *x, struct refusal *r)
+static void refusal_alternatives(struct dg *x, struct refusal *r)
 {
 	if (r->app[0])
-		dx_text(
-		    x,
-		    dx_prepare(
-			x,
-			"SELECT group_concat(port || ' (' || n || CASE n WHEN 1 THEN ' datagram)' "
-			"ELSE ' datagrams)' END, ', ') FROM (SELECT port,"
-			" SUM(tx_packets) AS n FROM epg WHERE ip = ?1 AND port != ?2 AND app = ?3"
-			" AND tx_packets > 0 GROUP BY port ORDER BY n DESC, port LIMIT 3)",
-			"tit", r->ip, r->port, r->app),
-		    r->alt_port, sizeof r->alt_port);
+		dg_text(x,
+			dg_prepare(x,
+				   "SELECT group_concat(port || ' (' || n || CASE n WHEN 1"
+				   " THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT"
+				   " port, SUM(tx_packets) AS n FROM epg WHERE ip = :ip"
+				   " AND port != :port AND app = :app AND tx_packets > 0"
+				   " GROUP BY port ORDER BY n DESC, port LIMIT 3)",
+				   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port),
+				   DG_TEXT(":app", r->app)),
+			r->alt_port, sizeof r->alt_port);
 	if (!r->configured)
 		return;
-	dx_text(
-	    x,
-	    dx_prepare(
-		x,
-		"SELECT group_concat(ip || ' (' || n || CASE n WHEN 1 THEN ' datagram)' ELSE ' "
-		"datagrams)' END, ', ') FROM (SELECT e.ip,"
-		" SUM(e.tx_packets) AS n FROM epg e WHERE e.port = ?2 AND e.ip != ?1 AND"
-		" e.tx_packets > 0 AND e.ip IN (SELECT d.ip FROM (SELECT DISTINCT ip FROM epg"
-		" WHERE port = ?2 AND ip != ?1 AND tx_packets > 0) d WHERE EXISTS (SELECT 1 FROM"
-		" endpoint_clients c WHERE c.ip = d.ip AND c.port = ?2 AND c.client_ip IN"
-		" (SELECT src FROM rt_client WHERE dst = ?1 AND dport = ?2)))"
-		" GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)",
-		"ti", r->ip, r->port),
-	    r->alt_host, sizeof r->alt_host);
+	dg_text(x,
+		dg_prepare(x,
+			   "SELECT group_concat(ip || ' (' || n || CASE n WHEN 1"
+			   " THEN ' datagram)' ELSE ' datagrams)' END, ', ') FROM (SELECT e.ip,"
+			   " SUM(e.tx_packets) AS n FROM epg e WHERE e.port = :port"
+			   " AND e.ip != :ip AND e.tx_packets > 0 AND e.ip IN (SELECT d.ip FROM"
+			   " (SELECT DISTINCT ip FROM epg WHERE port = :port AND ip != :ip"
+			   " AND tx_packets > 0) d WHERE EXISTS (SELECT 1 FROM endpoint_clients c"
+			   " WHERE c.ip = d.ip AND c.port = :port AND c.client_ip IN"
+			   " (SELECT src FROM rt_client WHERE dst = :ip AND dport = :port)))"
+			   " GROUP BY e.ip ORDER BY n DESC, e.ip LIMIT 3)",
+			   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port)),
+		r->alt_host, sizeof r->alt_host);
 }
 
 /* Errors "from ip itself" that another device sent in its name: their initial TTL differs
@@ -253,6 +234,8 @@ static const char *refusal_label(const struct refusal *r)
 	return "service-down";
 }
 
+/* The errors undercount the requests that got nothing back: the host rate-limits its ICMP
+ * errors. */
 static bool rate_limited(const struct refusal *r)
 {
 	return r->unanswered >= 2 * r->errors && r->unanswered - r->errors >= 5;
@@ -260,23 +243,23 @@ static bool rate_limited(const struct refusal *r)
 
 /* Secondary labels: the readings that also hold. Returns how many are alternatives to the
  * main one (rate-limited is not: it only says the count is low). */
-static int refusal_secondary(struct dx *x, const struct refusal *r, const char *label)
+static int refusal_secondary(struct dg *x, const struct refusal *r, const char *label)
 {
 	int alternatives = 0;
 	if (r->alt_host[0] && strcmp(label, "wrong-host") != 0) {
-		dx_add_secondary(x, r->fid, "wrong-host");
+		dg_add_secondary(x, r->fid, "wrong-host");
 		alternatives++;
 	}
 	if (r->alt_port[0] && strcmp(label, "wrong-port") != 0) {
-		dx_add_secondary(x, r->fid, "wrong-port");
+		dg_add_secondary(x, r->fid, "wrong-port");
 		alternatives++;
 	}
 	if (strcmp(label, "service-down") == 0 && !r->talked && !r->configured && !r->two_way) {
-		dx_add_secondary(x, r->fid, "unsolicited");
+		dg_add_secondary(x, r->fid, "unsolicited");
 		alternatives++;
 	}
-	if (rate_limited(r))
-		dx_add_secondary(x, r->fid, "rate-limited");
+	if (r->rate_limited)
+		dg_add_secondary(x, r->fid, "rate-limited");
 	return alternatives;
 }
 
@@ -298,60 +281,75 @@ static const char *refusal_confidence(const struct refusal *r, const char *label
 	return solid ? "high" : "medium";
 }
 
-static void refusal_one(struct dx *x, sqlite3_stmt *row)
+static void refusal_one(struct dg *x, sqlite3_stmt *row)
 {
 	char ip[64], quoted_app[24];
 	int64_t flow_rx, flow_tx;
 	column_text(row, 0, ip, sizeof ip);
 	struct refusal r = {.ip = ip, .port = sqlite3_column_int64(row, 1)};
 	fmt_endpoint(r.ip, r.port, r.ep, sizeof r.ep);
-	r.fid = dx_new_finding(x, "service-down", r.ip, r.port, NULL);
-	dx_run(x,
-	       dx_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (?1, ?2, ?3)", "tii",
-			  r.ip, r.port, r.fid),
+	r.fid = dg_new_finding(x, "service-down", r.ip, r.port, NULL);
+	dg_run(x,
+	       dg_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (:ip, :port, :fid)",
+			  DG_TEXT(":ip", r.ip), DG_INT(":port", r.port), DG_INT(":fid", r.fid)),
 	       "claiming refusals");
 	refusal_errors(x, row, &r, quoted_app, sizeof quoted_app, &flow_rx, &flow_tx);
 	refusal_traffic(x, &r, quoted_app, flow_rx, flow_tx);
 	refusal_alternatives(x, &r);
 	r.forged = forged_errors(&r);
 	r.hostile = r.cls == APP_HOSTILE;
+	r.rate_limited = rate_limited(&r);
 	const char *label = refusal_label(&r);
 	int alternatives = refusal_secondary(x, &r, label);
-	dx_set(x, r.fid, "diagnosis", label, 0);
-	dx_set(x, r.fid, "severity", NULL, dx_severity(label));
-	dx_set(x, r.fid, "requests", NULL, r.rx);
-	dx_set(x, r.fid, "replies", NULL, r.tx);
-	if (r.alt_port[0] || r.alt_host[0])
-		dx_set(x, r.fid, "related", r.alt_port[0] ? r.alt_port : r.alt_host, 0);
+	struct verdict v = {
+	    .label = label,
+	    .confidence = refusal_confidence(&r, label, alternatives),
+	    .server_port = r.port,
+	    .requests = r.rx,
+	    .replies = r.tx,
+	    .related = r.alt_port[0]   ? r.alt_port
+		       : r.alt_host[0] ? r.alt_host
+				       : NULL,
+	};
 	if (strcmp(label, "service-restarted") == 0) {
-		dx_set(x, r.fid, "outage_start_ns", NULL, r.before ? r.before : r.t_first);
-		dx_set(x, r.fid, "outage_end_ns", NULL, r.after);
+		v.outage = true;
+		v.outage_start_ns = r.before ? r.before : r.t_first;
+		v.outage_end_ns = r.after;
 	} else if (strcmp(label, "service-down") == 0 && r.before) {
-		dx_set(x, r.fid, "outage_start_ns", NULL, r.before);
+		v.outage = true;
+		v.outage_start_ns = r.before;
 	}
-	dx_set(x, r.fid, "confidence", refusal_confidence(&r, label, alternatives), 0);
-	r.rate_limited = rate_limited(&r);
-	dx_refusal_evidence(x, &r, label);
+	dg_conclude(x, r.fid, &v);
+	dg_refusal_evidence(x, &r, label);
 }
 
-void dx_refusals(struct dx *x)
+void dg_refusals(struct dg *x)
 {
 	if (x->failed)
 		return;
-	if (db_exec(x->db, TARGETS_SQL, x->errbuf) < 0) {
+	/* No rule after this one looks up events by finding: the index would only slow the
+	 * claim of every remaining event below. */
+	if (db_exec(x->db, "DROP INDEX IF EXISTS temp.pu_fid; DROP TABLE IF EXISTS temp.rt",
+		    x->errbuf) < 0) {
 		x->failed = true;
 		return;
 	}
+	dg_run(x, dg_prepare(x, TARGET_COUNTS_SQL, DG_INT(":p2p_min_peers", P2P_MIN_PEERS)),
+	       "counting refusals");
+	if (!x->failed && db_exec(x->db, TARGET_FACTS_SQL, x->errbuf) < 0)
+		x->failed = true;
+	if (x->failed)
+		return;
 	/* Read while findings are written: the rows come from temporary tables nothing
 	 * writes to until the claim. */
-	sqlite3_stmt *row = dx_prepare(x, TARGET_ROWS_SQL, "");
+	sqlite3_stmt *row = dg_statement(x, TARGET_ROWS_SQL);
 	int rc = SQLITE_DONE;
 	while (row && !x->failed && (rc = sqlite3_step(row)) == SQLITE_ROW)
 		refusal_one(x, row);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		dx_fail(x, "reading refusals");
-	dx_done(x, row);
+		dg_fail(x, "reading refusals");
+	dg_done(x, row);
 	if (!x->failed && db_exec(x->db, TARGETS_CLAIM_SQL, x->errbuf) < 0)
 		x->failed = true;
-	x->n_findings = dx_int(x, dx_prepare(x, "SELECT COUNT(*) FROM findings", ""), 0);
+	x->n_findings = dg_int(x, dg_statement(x, "SELECT COUNT(*) FROM findings"), 0);
 }

@@ -43,8 +43,8 @@ int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *
 		} else {
 			st->time_exceeded++;
 		}
-		int f = fn ? fn(&pkt, cap_packets_read(r), ts, &d, arg) : 0;
-		if (f)
+		int f = fn ? fn(&pkt, cap_packets_read(r), ts, &d, arg) : SCAN_GO_ON;
+		if (f != SCAN_GO_ON)
 			return f;
 	}
 	return rc < 0 ? -1 : 0;

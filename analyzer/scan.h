@@ -14,13 +14,21 @@ struct scan_stats {
 	uint64_t anomalies[AN__COUNT];
 };
 
+/* What a scan_fn returns: SCAN_GO_ON, or why the scan stops (scan_capture() returns it). */
+enum scan_verdict {
+	SCAN_GO_ON = 0,
+	SCAN_OUTPUT_ERROR = 2, /* the callback could not write its output */
+	SCAN_DB_ERROR = 3,     /* the callback could not store the packet */
+	SCAN_STOPPED = 4,      /* a signal asked to stop */
+};
+
 /* Called for every ICMP error and UDP datagram; `frame` is the 1-based record number in the
- * file. A nonzero return stops the scan and is returned by scan_capture(). */
+ * file. Returns an enum scan_verdict: anything but SCAN_GO_ON stops the scan. */
 typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
 		       const struct dissection *d, void *arg);
 
 /* Reads `r` to its end. Returns 0 at a clean end, -1 on a read error (cap_error(r)), or
- * the callback's nonzero value. *st is cleared first. */
+ * the callback's verdict when it stopped the scan. *st is cleared first. */
 int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg);
 
 #endif

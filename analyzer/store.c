@@ -13,8 +13,9 @@ struct store {
 	const char *schema; /* "main" (a worker's scratch database) or "out" (the real one) */
 	sqlite3_stmt *ev;
 	int64_t capture_id;
-	int64_t flow_base; /* flow ids of this capture start above it */
-	bool nested;	   /* inside the caller's transaction: a savepoint of its own */
+	int64_t flow_base;   /* flow ids of this capture start above it */
+	bool nested;	     /* inside the caller's transaction: a savepoint of its own */
+	bool in_transaction; /* BEGIN or SAVEPOINT done: store_abort() rolls it back */
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
@@ -27,7 +28,49 @@ static const char EVENT_SQL[] =
     "?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,"
     "?35,?36,?37)";
 
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st);
+/* The parameters of EVENT_SQL, in the order of its columns. */
+enum event_param {
+	EV_CAPTURE_ID = 1,
+	EV_FRAME,
+	EV_TS_NS,
+	EV_REPORTER,
+	EV_REPORTED_TO,
+	EV_TTL,
+	EV_FAMILY,
+	EV_TYPE,
+	EV_CODE,
+	EV_VLAN,
+	EV_PROTO,
+	EV_SRC,
+	EV_SPORT,
+	EV_DST,
+	EV_DPORT,
+	EV_QUOTE_TTL,
+	EV_QUOTE_IP_LEN,
+	EV_UDP_LEN,
+	EV_QUOTE_LEN,
+	EV_RFC4884_LEN,
+	EV_HINT,
+	EV_DNS_ID,
+	EV_DNS_QTYPE,
+	EV_DNS_QNAME,
+	EV_ANOMALIES,
+	EV_ROLE,
+	EV_FLOW_ID,
+	EV_ORIG_SEEN,
+	EV_ORIG_DELAY_NS,
+	EV_ICMP_CKSUM,
+	EV_QUOTE_IP_ID,
+	EV_OTHER_DELAY_NS,
+	EV_OTHER_WAIT_NS,
+	EV_OTHER_RUN,
+	EV_FWD_BEFORE,
+	EV_REV_BEFORE,
+	EV_SENDER_PEERS,
+	EV__END
+};
+
+static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt **st);
 
 struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
 			  char *errbuf)
@@ -45,19 +88,18 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	 * included, for as long as the capture is read: other workers and other runs writing
 	 * to it would wait on this one capture's reading, and give up ("database is locked")
 	 * when that took longer than their wait. */
-	/* Inside a transaction the caller holds open across captures (store_batch_begin()), a
+	/* Inside a transaction the caller holds open across captures (analyze.c's batch), a
 	 * savepoint: the capture is still kept or dropped as a whole. */
 	s->nested = !sqlite3_get_autocommit(db);
-	if (db_exec(db, s->nested ? "SAVEPOINT capture" : "BEGIN", errbuf) < 0) {
-		free(s);
-		return NULL;
-	}
+	if (db_exec(db, s->nested ? "SAVEPOINT capture" : "BEGIN", s->errbuf) < 0)
+		goto error;
+	s->in_transaction = true;
 	if (db_exec(db, "PRAGMA defer_foreign_keys = ON", s->errbuf) < 0)
 		goto error;
 	if (prepare(s,
-		    "INSERT INTO %s.captures (path, content_hash, format, filter) "
-		    "VALUES (?1, 'pending:' || ?1, 'pcap', ?2)",
-		    &st) < 0)
+		    "INSERT INTO %s.captures (path, content_hash, format, filter)"
+		    " VALUES (?1, 'pending:' || ?1, 'pcap', ?2)",
+		    2, &st) < 0)
 		goto error;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
 	if (filter)
@@ -67,14 +109,14 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	sqlite3_finalize(st);
 	st = NULL;
 	s->capture_id = sqlite3_last_insert_rowid(db);
-	if (prepare(s, "SELECT coalesce(MAX(id), 0) FROM %s.flows", &st) < 0)
+	if (prepare(s, "SELECT coalesce(MAX(id), 0) FROM %s.flows", 0, &st) < 0)
 		goto error;
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto sql_error;
 	s->flow_base = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (prepare(s, EVENT_SQL, &s->ev) < 0)
+	if (prepare(s, EVENT_SQL, EV__END - 1, &s->ev) < 0)
 		goto error;
 	return s;
 sql_error:
@@ -97,7 +139,9 @@ void store_abort(struct store *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->ev);
-	db_exec(s->db, s->nested ? "ROLLBACK TO capture; RELEASE capture" : "ROLLBACK", ignore);
+	if (s->in_transaction)
+		db_exec(s->db, s->nested ? "ROLLBACK TO capture; RELEASE capture" : "ROLLBACK",
+			ignore);
 	free(s);
 }
 
@@ -114,28 +158,28 @@ static void bind_quote(sqlite3_stmt *st, const struct quote *q)
 {
 	if (!q->ip_version)
 		return;
-	sqlite3_bind_int(st, 11, q->proto);
-	bind_addr(st, 12, &q->src);
-	bind_addr(st, 14, &q->dst);
+	sqlite3_bind_int(st, EV_PROTO, q->proto);
+	bind_addr(st, EV_SRC, &q->src);
+	bind_addr(st, EV_DST, &q->dst);
 	if (q->has_ports) {
-		sqlite3_bind_int(st, 13, q->sport);
-		sqlite3_bind_int(st, 15, q->dport);
+		sqlite3_bind_int(st, EV_SPORT, q->sport);
+		sqlite3_bind_int(st, EV_DPORT, q->dport);
 	}
-	sqlite3_bind_int(st, 16, q->ttl);
-	sqlite3_bind_int(st, 17, q->ip_total_len);
+	sqlite3_bind_int(st, EV_QUOTE_TTL, q->ttl);
+	sqlite3_bind_int(st, EV_QUOTE_IP_LEN, q->ip_total_len);
 	if (q->proto == PM_IPPROTO_UDP && q->has_ports)
-		sqlite3_bind_int(st, 18, q->udp_len);
+		sqlite3_bind_int(st, EV_UDP_LEN, q->udp_len);
 	if (q->hint.kind != HINT_NONE) {
 		char hint[600];
 		size_t n = app_hint_bytes(&q->hint, hint, sizeof hint);
-		sqlite3_bind_blob(st, 21, hint, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, EV_HINT, hint, (int)n, SQLITE_TRANSIENT);
 	}
 	if (q->hint.kind == HINT_DNS) {
-		sqlite3_bind_int(st, 22, q->hint.dns_id);
+		sqlite3_bind_int(st, EV_DNS_ID, q->hint.dns_id);
 		if (q->hint.dns_has_question) {
-			sqlite3_bind_int(st, 23, q->hint.dns_qtype);
-			sqlite3_bind_blob(st, 24, q->hint.dns_qname, q->hint.dns_qname_len,
-					  SQLITE_TRANSIENT);
+			sqlite3_bind_int(st, EV_DNS_QTYPE, q->hint.dns_qtype);
+			sqlite3_bind_blob(st, EV_DNS_QNAME, q->hint.dns_qname,
+					  q->hint.dns_qname_len, SQLITE_TRANSIENT);
 		}
 	}
 }
@@ -147,49 +191,81 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	char anomalies[1024];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	sqlite3_bind_int64(st, 1, s->capture_id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)frame);
-	sqlite3_bind_int64(st, 3, ts);
-	bind_addr(st, 4, &d->src);
-	bind_addr(st, 5, &d->dst);
-	sqlite3_bind_int(st, 6, d->ttl);
-	sqlite3_bind_text(st, 7, d->icmp.family == 6 ? "icmp6" : "icmp", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 8, d->icmp.type);
-	sqlite3_bind_int(st, 9, d->icmp.code);
+	sqlite3_bind_int64(st, EV_CAPTURE_ID, s->capture_id);
+	sqlite3_bind_int64(st, EV_FRAME, (sqlite3_int64)frame);
+	sqlite3_bind_int64(st, EV_TS_NS, ts);
+	bind_addr(st, EV_REPORTER, &d->src);
+	bind_addr(st, EV_REPORTED_TO, &d->dst);
+	sqlite3_bind_int(st, EV_TTL, d->ttl);
+	sqlite3_bind_text(st, EV_FAMILY, d->icmp.family == 6 ? "icmp6" : "icmp", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, EV_TYPE, d->icmp.type);
+	sqlite3_bind_int(st, EV_CODE, d->icmp.code);
 	if (d->n_vlan)
-		sqlite3_bind_int(st, 10, d->vlan_id);
+		sqlite3_bind_int(st, EV_VLAN, d->vlan_id);
 	bind_quote(st, &d->icmp.q);
-	sqlite3_bind_int(st, 19, d->icmp.q.quote_len);
-	sqlite3_bind_int(st, 20, d->icmp.rfc4884_len);
+	sqlite3_bind_int(st, EV_QUOTE_LEN, d->icmp.q.quote_len);
+	sqlite3_bind_int(st, EV_RFC4884_LEN, d->icmp.rfc4884_len);
 	anomaly_list(d->anomalies, false, anomalies, sizeof anomalies);
-	sqlite3_bind_text(st, 25, anomalies, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, EV_ANOMALIES, anomalies, -1, SQLITE_TRANSIENT);
 	if (d->icmp.q.has_ports)
-		sqlite3_bind_text(st, 26, link->is_reply ? "reply" : "request", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, EV_ROLE, link->is_reply ? "reply" : "request", -1,
+				  SQLITE_STATIC);
 	if (link->flow >= 0)
-		sqlite3_bind_int64(st, 27, (sqlite3_int64)link->flow + 1 + s->flow_base);
-	sqlite3_bind_int(st, 28, link->orig_seen);
+		sqlite3_bind_int64(st, EV_FLOW_ID, (sqlite3_int64)link->flow + 1 + s->flow_base);
+	sqlite3_bind_int(st, EV_ORIG_SEEN, link->orig_seen);
 	if (link->orig_seen)
-		sqlite3_bind_int64(st, 29, link->orig_delay);
-	sqlite3_bind_int(st, 30, d->icmp.cksum);
+		sqlite3_bind_int64(st, EV_ORIG_DELAY_NS, link->orig_delay);
+	sqlite3_bind_int(st, EV_ICMP_CKSUM, d->icmp.cksum);
 	if (d->icmp.q.ip_version == 4)
-		sqlite3_bind_int(st, 31, d->icmp.q.ip_id);
+		sqlite3_bind_int(st, EV_QUOTE_IP_ID, d->icmp.q.ip_id);
 	if (link->has_other) {
-		sqlite3_bind_int64(st, 32, link->other_delay);
-		sqlite3_bind_int64(st, 33, link->other_wait);
-		sqlite3_bind_int64(st, 34, link->other_run);
+		sqlite3_bind_int64(st, EV_OTHER_DELAY_NS, link->other_delay);
+		sqlite3_bind_int64(st, EV_OTHER_WAIT_NS, link->other_wait);
+		sqlite3_bind_int64(st, EV_OTHER_RUN, link->other_run);
 	}
 	if (link->fwd_before || link->rev_before) {
-		sqlite3_bind_int64(st, 35, (sqlite3_int64)link->fwd_before);
-		sqlite3_bind_int64(st, 36, (sqlite3_int64)link->rev_before);
+		sqlite3_bind_int64(st, EV_FWD_BEFORE, (sqlite3_int64)link->fwd_before);
+		sqlite3_bind_int64(st, EV_REV_BEFORE, (sqlite3_int64)link->rev_before);
 	}
 	if (d->icmp.q.has_ports && d->icmp.q.proto == PM_IPPROTO_UDP)
-		sqlite3_bind_int64(st, 37, link->sender_peers);
+		sqlite3_bind_int64(st, EV_SENDER_PEERS, link->sender_peers);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		snprintf(s->errbuf, sizeof s->errbuf, "storing an event: %s",
 			 sqlite3_errmsg(s->db));
 		return -1;
 	}
 	return 0;
+}
+
+int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const struct dissection *d,
+		  void *arg)
+{
+	struct store_job *j = arg;
+	struct corr_link link = {.flow = -1};
+	if (j->stop && *j->stop)
+		return SCAN_STOPPED;
+	if (d->kind == PK_UDP) {
+		corr_udp(j->corr, ts, d);
+		return SCAN_GO_ON;
+	}
+	if (d->kind == PK_ICMP_UNREACH)
+		corr_icmp(j->corr, ts, d, &link);
+	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
+}
+
+struct capture_facts store_facts(struct cap_reader *r, int scan_rc, const struct scan_stats *st,
+				 struct corr *c)
+{
+	return (struct capture_facts){
+	    .format = cap_format_name(r),
+	    .link_name = cap_linktype_name(r),
+	    .read_error = scan_rc < 0 ? cap_error(r) : NULL,
+	    .link_type = cap_linktype(r),
+	    .precision = cap_precision(r),
+	    .snaplen = cap_snaplen(r),
+	    .stats = st,
+	    .corr = c,
+	};
 }
 
 static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
@@ -204,8 +280,9 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-/* Prepares sql, whose "%s." is the store's schema. */
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
+/* Prepares sql, whose "%s." is the store's schema and which has n_params parameters (the
+ * enum its binds are named by ends at n_params + 1). */
+static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt **st)
 {
 	char *text = sqlite3_mprintf(sql, s->schema);
 	int rc = text ? sqlite3_prepare_v2(s->db, text, -1, st, NULL) : SQLITE_NOMEM;
@@ -213,6 +290,13 @@ static int prepare(struct store *s, const char *sql, sqlite3_stmt **st)
 	if (rc != SQLITE_OK) {
 		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %s",
 			 text ? sqlite3_errmsg(s->db) : "out of memory");
+		return -1;
+	}
+	if (sqlite3_bind_parameter_count(*st) != n_params) {
+		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %d parameters where %d are bound",
+			 sqlite3_bind_parameter_count(*st), n_params);
+		sqlite3_finalize(*st);
+		*st = NULL;
 		return -1;
 	}
 	return 0;
@@ -226,36 +310,81 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t t, bool present)
 
 static int store_flows(struct store *s, struct corr *c)
 {
+	enum {
+		FL_ID = 1,
+		FL_CAPTURE_ID,
+		FL_CLIENT_IP,
+		FL_CLIENT_PORT,
+		FL_SERVER_IP,
+		FL_SERVER_PORT,
+		FL_C2S_PACKETS,
+		FL_C2S_BYTES,
+		FL_S2C_PACKETS,
+		FL_S2C_BYTES,
+		FL_FIRST_NS,
+		FL_LAST_NS,
+		FL_ERRORS,
+		FL_C2S_LAST_NS,
+		FL_S2C_LAST_NS,
+		FL__END
+	};
 	sqlite3_stmt *st = NULL;
-	int rc =
-	    prepare(s,
-		    "INSERT INTO %s.flows (id, capture_id, client_ip, client_port, server_ip,"
-		    " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
-		    " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
-		    "?9,?10,?11,?12,?13,?14,?15)",
-		    &st);
+	int rc = prepare(s,
+			 "INSERT INTO %s.flows (id, capture_id, client_ip, client_port, server_ip,"
+			 " server_port, c2s_packets, c2s_bytes, s2c_packets, s2c_bytes, first_ns,"
+			 " last_ns, errors, c2s_last_ns, s2c_last_ns) VALUES (?1, ?2, ?3, ?4, ?5,"
+			 " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+			 FL__END - 1, &st);
 	for (size_t i = 0; rc == 0 && i < corr_n_flows(c); i++) {
 		const struct touched_flow *f = corr_flow(c, i);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1 + s->flow_base);
-		sqlite3_bind_int64(st, 2, s->capture_id);
-		bind_addr(st, 3, &f->client);
-		sqlite3_bind_int(st, 4, f->client_port);
-		bind_addr(st, 5, &f->server);
-		sqlite3_bind_int(st, 6, f->server_port);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->c2s_packets);
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)f->c2s_bytes);
-		sqlite3_bind_int64(st, 9, (sqlite3_int64)f->s2c_packets);
-		sqlite3_bind_int64(st, 10, (sqlite3_int64)f->s2c_bytes);
-		sqlite3_bind_int64(st, 11, f->first);
-		sqlite3_bind_int64(st, 12, f->last);
-		sqlite3_bind_int(st, 13, (int)f->errors);
-		bind_time(st, 14, f->c2s_last, f->c2s_packets && f->c2s_last);
-		bind_time(st, 15, f->s2c_last, f->s2c_packets && f->s2c_last);
+		sqlite3_bind_int64(st, FL_ID, (sqlite3_int64)i + 1 + s->flow_base);
+		sqlite3_bind_int64(st, FL_CAPTURE_ID, s->capture_id);
+		bind_addr(st, FL_CLIENT_IP, &f->client);
+		sqlite3_bind_int(st, FL_CLIENT_PORT, f->client_port);
+		bind_addr(st, FL_SERVER_IP, &f->server);
+		sqlite3_bind_int(st, FL_SERVER_PORT, f->server_port);
+		sqlite3_bind_int64(st, FL_C2S_PACKETS, (sqlite3_int64)f->c2s_packets);
+		sqlite3_bind_int64(st, FL_C2S_BYTES, (sqlite3_int64)f->c2s_bytes);
+		sqlite3_bind_int64(st, FL_S2C_PACKETS, (sqlite3_int64)f->s2c_packets);
+		sqlite3_bind_int64(st, FL_S2C_BYTES, (sqlite3_int64)f->s2c_bytes);
+		sqlite3_bind_int64(st, FL_FIRST_NS, f->first);
+		sqlite3_bind_int64(st, FL_LAST_NS, f->last);
+		sqlite3_bind_int(st, FL_ERRORS, (int)f->errors);
+		bind_time(st, FL_C2S_LAST_NS, f->c2s_last, f->c2s_packets && f->c2s_last);
+		bind_time(st, FL_S2C_LAST_NS, f->s2c_last, f->s2c_packets && f->s2c_last);
 		rc = step_done(s, st, "a flow");
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
+
+/* The parameters of the endpoint row (store_endpoints()), in the order of its columns. */
+enum endpoint_param {
+	EP_CAPTURE_ID = 1,
+	EP_IP,
+	EP_PORT,
+	EP_RX_PACKETS,
+	EP_RX_BYTES,
+	EP_TX_PACKETS,
+	EP_TX_BYTES,
+	EP_FIRST_RX_NS,
+	EP_LAST_RX_NS,
+	EP_FIRST_TX_NS,
+	EP_LAST_TX_NS,
+	EP_N_CLIENTS,
+	EP_APP,
+	EP_ERRORS,
+	EP_ERR_FIRST_NS,
+	EP_ERR_LAST_NS,
+	EP_TX_BEFORE_ERR_NS,
+	EP_TX_AFTER_ERR_NS,
+	EP_TX_DURING_ERR,
+	EP_RX_UNANSWERED,
+	EP_N_PEERS,
+	EP_TX_REFUSED_DURING,
+	EP_TX_OTHER_DURING,
+	EP__END
+};
 
 struct ep_ctx {
 	struct store *s;
@@ -266,38 +395,38 @@ static int store_endpoint(const struct endpoint *e, void *arg)
 {
 	struct ep_ctx *x = arg;
 	sqlite3_stmt *st = x->ep;
-	sqlite3_bind_int64(st, 1, x->s->capture_id);
-	bind_addr(st, 2, &e->ip);
-	sqlite3_bind_int(st, 3, e->port);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->rx_packets);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)e->rx_bytes);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)e->tx_packets);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)e->tx_bytes);
-	bind_time(st, 8, e->first_rx, e->rx_packets);
-	bind_time(st, 9, e->last_rx, e->rx_packets);
-	bind_time(st, 10, e->first_tx, e->tx_packets);
-	bind_time(st, 11, e->last_tx, e->tx_packets);
-	sqlite3_bind_int64(st, 12, e->n_clients);
+	sqlite3_bind_int64(st, EP_CAPTURE_ID, x->s->capture_id);
+	bind_addr(st, EP_IP, &e->ip);
+	sqlite3_bind_int(st, EP_PORT, e->port);
+	sqlite3_bind_int64(st, EP_RX_PACKETS, (sqlite3_int64)e->rx_packets);
+	sqlite3_bind_int64(st, EP_RX_BYTES, (sqlite3_int64)e->rx_bytes);
+	sqlite3_bind_int64(st, EP_TX_PACKETS, (sqlite3_int64)e->tx_packets);
+	sqlite3_bind_int64(st, EP_TX_BYTES, (sqlite3_int64)e->tx_bytes);
+	bind_time(st, EP_FIRST_RX_NS, e->first_rx, e->rx_packets);
+	bind_time(st, EP_LAST_RX_NS, e->last_rx, e->rx_packets);
+	bind_time(st, EP_FIRST_TX_NS, e->first_tx, e->tx_packets);
+	bind_time(st, EP_LAST_TX_NS, e->last_tx, e->tx_packets);
+	sqlite3_bind_int64(st, EP_N_CLIENTS, e->n_clients);
 	if (hint_kind_name((enum hint_kind)e->app))
-		sqlite3_bind_text(st, 13, hint_kind_name((enum hint_kind)e->app), -1,
+		sqlite3_bind_text(st, EP_APP, hint_kind_name((enum hint_kind)e->app), -1,
 				  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, e->errors);
-	bind_time(st, 15, e->err_first, e->errors);
-	bind_time(st, 16, e->err_last, e->errors);
-	bind_time(st, 17, e->tx_before_err, e->errors && e->tx_before_err);
-	bind_time(st, 18, e->tx_after_err, e->errors && e->tx_after_err);
-	sqlite3_bind_int64(st, 19, (sqlite3_int64)e->tx_during_err);
+	sqlite3_bind_int64(st, EP_ERRORS, e->errors);
+	bind_time(st, EP_ERR_FIRST_NS, e->err_first, e->errors);
+	bind_time(st, EP_ERR_LAST_NS, e->err_last, e->errors);
+	bind_time(st, EP_TX_BEFORE_ERR_NS, e->tx_before_err, e->errors && e->tx_before_err);
+	bind_time(st, EP_TX_AFTER_ERR_NS, e->tx_after_err, e->errors && e->tx_after_err);
+	sqlite3_bind_int64(st, EP_TX_DURING_ERR, (sqlite3_int64)e->tx_during_err);
 	/* Requests from the first error on (the refused one included) that got no reply; in a
 	 * capture without errors, every request to an endpoint that never answered (a rotated
 	 * archive's file in the middle of an outage whose errors were all rate-limited). */
 	uint64_t asked = e->errors	 ? e->rx_since_err + (e->rx_packets > 0)
 			 : e->tx_packets ? 0
 					 : e->rx_packets;
-	sqlite3_bind_int64(st, 20,
+	sqlite3_bind_int64(st, EP_RX_UNANSWERED,
 			   (sqlite3_int64)(asked > e->tx_since_err ? asked - e->tx_since_err : 0));
-	sqlite3_bind_int64(st, 21, e->n_peers);
-	sqlite3_bind_int64(st, 22, (sqlite3_int64)e->tx_refused_during);
-	sqlite3_bind_int64(st, 23, (sqlite3_int64)e->tx_other_during);
+	sqlite3_bind_int64(st, EP_N_PEERS, e->n_peers);
+	sqlite3_bind_int64(st, EP_TX_REFUSED_DURING, (sqlite3_int64)e->tx_refused_during);
+	sqlite3_bind_int64(st, EP_TX_OTHER_DURING, (sqlite3_int64)e->tx_other_during);
 	if (step_done(x->s, st, "an endpoint") < 0)
 		return -1;
 	for (unsigned i = 0; i < e->n_client_addrs; i++) {
@@ -340,26 +469,26 @@ static int store_endpoints(struct store *s, struct corr *c)
 		    " tx_packets, tx_bytes, first_rx_ns, last_rx_ns, first_tx_ns, last_tx_ns,"
 		    " n_clients, app, errors, err_first_ns, err_last_ns, tx_before_err_ns,"
 		    " tx_after_err_ns, tx_during_err, rx_unanswered, n_peers, tx_refused_during,"
-		    " tx_other_during) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
-		    "?15,?16,?17,?18,?19,?20,?21,?22,?23)",
-		    &x.ep);
+		    " tx_other_during) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+		    EP__END - 1, &x.ep);
 	if (rc == 0)
 		rc = prepare(s,
 			     "INSERT OR IGNORE INTO %s.endpoint_clients (capture_id, ip, port,"
-			     " client_ip) VALUES (?1,?2,?3,?4)",
-			     &x.cl);
+			     " client_ip) VALUES (?1, ?2, ?3, ?4)",
+			     4, &x.cl);
 	if (rc == 0)
 		rc = prepare(s,
 			     "INSERT OR IGNORE INTO %s.host_ttls (capture_id, ip, ttl, packets)"
-			     " VALUES (?1,?2,?3,?4)",
-			     &x.ttl);
+			     " VALUES (?1, ?2, ?3, ?4)",
+			     4, &x.ttl);
 	if (rc == 0)
 		rc = corr_each_endpoint(c, store_endpoint, &x);
 	if (rc == 0)
 		rc = prepare(s,
 			     "INSERT INTO %s.source_ports (capture_id, port, datagrams, bytes)"
-			     " VALUES (?1,?2,?3,?4)",
-			     &x.sp);
+			     " VALUES (?1, ?2, ?3, ?4)",
+			     4, &x.sp);
 	if (rc == 0)
 		rc = corr_each_ttl(c, store_ttl, &x);
 	if (rc == 0)
@@ -377,7 +506,7 @@ static int store_anomalies(struct store *s, const struct scan_stats *st)
 	int rc = prepare(s,
 			 "INSERT INTO %s.capture_anomalies (capture_id, name, count)"
 			 " VALUES (?1, ?2, ?3)",
-			 &ins);
+			 3, &ins);
 	for (int a = 0; rc == 0 && a < AN__COUNT; a++) {
 		if (!st->anomalies[a])
 			continue;
@@ -392,6 +521,28 @@ static int store_anomalies(struct store *s, const struct scan_stats *st)
 
 static int store_capture_row(struct store *s, const struct capture_facts *f)
 {
+	enum {
+		CA_ID = 1,
+		CA_SIZE,
+		CA_CONTENT_HASH,
+		CA_FORMAT,
+		CA_LINK_TYPE,
+		CA_LINK_TYPE_NAME,
+		CA_PRECISION,
+		CA_SNAPLEN,
+		CA_PACKETS,
+		CA_BYTES,
+		CA_UDP_PACKETS,
+		CA_ICMP_ERRORS,
+		CA_PORT_UNREACHABLES,
+		CA_FIRST_NS,
+		CA_LAST_NS,
+		CA_COMPLETE,
+		CA_READ_ERROR,
+		CA_STATS_CAPPED,
+		CA_SHA256,
+		CA__END
+	};
 	sqlite3_stmt *st = NULL;
 	const struct scan_stats *ss = f->stats;
 	int rc = prepare(s,
@@ -400,32 +551,32 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 			 " packets = ?9, bytes = ?10, udp_packets = ?11, icmp_errors = ?12,"
 			 " port_unreachables = ?13, first_ns = ?14, last_ns = ?15, complete = ?16,"
 			 " read_error = ?17, stats_capped = ?18, sha256 = ?19 WHERE id = ?1",
-			 &st);
+			 CA__END - 1, &st);
 	if (rc < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, s->capture_id);
+	sqlite3_bind_int64(st, CA_ID, s->capture_id);
 	if (f->size >= 0)
-		sqlite3_bind_int64(st, 2, f->size);
-	sqlite3_bind_text(st, 3, f->hash, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, f->format, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 5, f->link_type);
+		sqlite3_bind_int64(st, CA_SIZE, f->size);
+	sqlite3_bind_text(st, CA_CONTENT_HASH, f->hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, CA_FORMAT, f->format, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, CA_LINK_TYPE, f->link_type);
 	if (f->link_name)
-		sqlite3_bind_text(st, 6, f->link_name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 7, f->precision);
-	sqlite3_bind_int64(st, 8, f->snaplen);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)ss->packets);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)ss->bytes);
-	sqlite3_bind_int64(st, 11, (sqlite3_int64)ss->udp);
-	sqlite3_bind_int64(st, 12, (sqlite3_int64)ss->icmp_unreach);
-	sqlite3_bind_int64(st, 13, (sqlite3_int64)ss->port_unreach);
-	bind_time(st, 14, ss->first_ns, ss->packets);
-	bind_time(st, 15, ss->last_ns, ss->packets);
-	sqlite3_bind_int(st, 16, f->read_error == NULL);
+		sqlite3_bind_text(st, CA_LINK_TYPE_NAME, f->link_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, CA_PRECISION, f->precision);
+	sqlite3_bind_int64(st, CA_SNAPLEN, f->snaplen);
+	sqlite3_bind_int64(st, CA_PACKETS, (sqlite3_int64)ss->packets);
+	sqlite3_bind_int64(st, CA_BYTES, (sqlite3_int64)ss->bytes);
+	sqlite3_bind_int64(st, CA_UDP_PACKETS, (sqlite3_int64)ss->udp);
+	sqlite3_bind_int64(st, CA_ICMP_ERRORS, (sqlite3_int64)ss->icmp_unreach);
+	sqlite3_bind_int64(st, CA_PORT_UNREACHABLES, (sqlite3_int64)ss->port_unreach);
+	bind_time(st, CA_FIRST_NS, ss->first_ns, ss->packets);
+	bind_time(st, CA_LAST_NS, ss->last_ns, ss->packets);
+	sqlite3_bind_int(st, CA_COMPLETE, f->read_error == NULL);
 	if (f->read_error)
-		sqlite3_bind_text(st, 17, f->read_error, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 18, corr_capped(f->corr));
+		sqlite3_bind_text(st, CA_READ_ERROR, f->read_error, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, CA_STATS_CAPPED, corr_capped(f->corr));
 	if (f->sha256 && f->sha256[0])
-		sqlite3_bind_text(st, 19, f->sha256, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, CA_SHA256, f->sha256, -1, SQLITE_TRANSIENT);
 	rc = step_done(s, st, "the capture");
 	sqlite3_finalize(st);
 	return rc;

@@ -2,6 +2,7 @@
 #ifndef PM_STORE_H
 #define PM_STORE_H
 
+#include <signal.h>
 #include <sqlite3.h>
 
 #include "analyzer/corr.h"
@@ -19,6 +20,19 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
 		const struct corr_link *link);
 
+/* A capture being stored: the scan_fn store_scanned() takes it as its argument. */
+struct store_job {
+	struct store *store;
+	struct corr *corr;
+	const volatile sig_atomic_t *stop; /* when set and nonzero, the scan stops */
+};
+
+/* The scan_fn that stores (arg: a struct store_job): a UDP datagram goes to the
+ * correlation, an ICMP error to the correlation and then the events. SCAN_GO_ON,
+ * SCAN_STOPPED, or SCAN_DB_ERROR (store_error()). */
+int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const struct dissection *d,
+		  void *arg);
+
 struct capture_facts {
 	long long size; /* bytes on disk, -1 for stdin */
 	const char *hash, *format, *link_name, *read_error;
@@ -28,6 +42,12 @@ struct capture_facts {
 	const struct scan_stats *stats;
 	struct corr *corr;
 };
+
+/* The facts of capture r read to its end by scan_capture() (which returned scan_rc, with
+ * the statistics st) through the correlation c; size, hash and sha256 are left for the
+ * caller. */
+struct capture_facts store_facts(struct cap_reader *r, int scan_rc, const struct scan_stats *st,
+				 struct corr *c);
 
 /* Stores flows, endpoints, TTLs, anomalies, fills in the capture row and commits.
  * 0, or -1 with errbuf (the transaction is rolled back). */

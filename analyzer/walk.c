@@ -16,6 +16,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "dissectors/dissect.h"
+
 #define WALK_MAX_DEPTH 32 /* directories below an argument; deeper ones are reported */
 
 struct walk {
@@ -214,8 +216,8 @@ enum cap_sniff cap_sniff(const char *path, char *why, size_t why_len)
 	if (len == 0)
 		snprintf(why, why_len, "empty file");
 	else if (!inside && got < SNIFF_HEAD)
-		snprintf(why, why_len, "%zu byte%s, too short for a capture", got,
-			 got == 1 ? "" : "s");
+		snprintf(why, why_len, "%zu %s, too short for a capture", got,
+			 pm_plural((int64_t)got, "byte", "bytes"));
 	else if (inside && got < SNIFF_HEAD)
 		snprintf(why, why_len, "%s data that does not decompress to a capture header",
 			 inside);

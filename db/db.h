@@ -20,6 +20,26 @@
  * first, as cron starts them): an hour; SIGINT/SIGTERM (db_set_stop_flag) end the wait. */
 #define DB_BUSY_WAIT_MS (3600 * 1000)
 
+/* The diagnoses a finding carries (findings.diagnosis and findings.secondary), one
+ * X(name, severity) each, in the order reports and `explain` list them: the analyzer's
+ * severities (report order, larger first) and the knowledge base's list of labels
+ * (reports/kb.c) both come from here. rate-limited is only ever a secondary label. */
+#define DB_LABELS(X)                                                                               \
+	X("service-down", 90)                                                                      \
+	X("service-restarted", 60)                                                                 \
+	X("intermittent", 72)                                                                      \
+	X("wrong-port", 75)                                                                        \
+	X("wrong-host", 70)                                                                        \
+	X("late-reply", 50)                                                                        \
+	X("duplicate-reply", 8)                                                                    \
+	X("stream-ended", 5)                                                                       \
+	X("traceroute", 10)                                                                        \
+	X("udp-scan", 40)                                                                          \
+	X("unsolicited", 30)                                                                       \
+	X("reflection", 65)                                                                        \
+	X("firewall-reject", 80)                                                                   \
+	X("rate-limited", 0)
+
 /*
  * Every database is opened defensively, since shards and databases come from elsewhere (a
  * colleague's, a ticket's): SQLITE_DBCONFIG_DEFENSIVE, trusted_schema OFF, cell_size_check

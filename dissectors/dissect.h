@@ -186,6 +186,8 @@ void pm_fmt_utc(int64_t ns, int precision, bool iso, char *buf, size_t len);
 /* A duration for people: "350 µs", "12 ms", "1.5 s", "4 min 12 s", "2 h 3 min", "3 d 4 h"
  * (negative as 0). */
 void pm_fmt_duration(int64_t ns, char *buf, size_t len);
+/* The word for n things: `one` when n is 1, else `many` ("error"/"errors", "reply"/"replies"). */
+const char *pm_plural(int64_t n, const char *one, const char *many);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes needed, cut to fit); returns length. */
 size_t pm_bytes_hex(const uint8_t *p, size_t n, char *out, size_t out_len);

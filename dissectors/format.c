@@ -160,3 +160,8 @@ void anomaly_list(uint64_t bits, bool json, char *buf, size_t buf_len)
 	if (json && o < buf_len)
 		snprintf(buf + o, buf_len - o, "]");
 }
+
+const char *pm_plural(int64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}

@@ -6,14 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db/db.h"
 #include "reports/kb_int.h"
 
 extern const char pm_kb_text[];
 
-const char *const kb_labels[] = {
-    "service-down", "service-restarted", "intermittent",    "wrong-port",   "wrong-host",
-    "late-reply",   "duplicate-reply",	 "stream-ended",    "traceroute",   "udp-scan",
-    "unsolicited",  "reflection",	 "firewall-reject", "rate-limited", NULL};
+#define LABEL_NAME(name, severity) name,
+const char *const kb_labels[] = {DB_LABELS(LABEL_NAME) NULL};
+#undef LABEL_NAME
 
 const struct kb_class kb_classes[] = {
     {"outage", "k-outage", "1;31"},	{"misconfig", "k-misconfig", "1;33"},

@@ -141,11 +141,16 @@ static int explain_service(const struct kb_db *db, const struct kb_section *s, F
 	for (int os = 0; os < KB_N_OS; os++)
 		print_os(db, s, &ctx, out, (enum kb_os)os);
 	fputc('\n', out);
-	wrap_para(out, 0,
-		  "What a port unreachable about it means: portmortem explain service-down, "
-		  "or another label: service-restarted, intermittent, wrong-port, wrong-host, "
-		  "late-reply, duplicate-reply, stream-ended, traceroute, udp-scan, "
-		  "unsolicited, reflection, firewall-reject, rate-limited.");
+	char labels[512];
+	size_t used =
+	    (size_t)snprintf(labels, sizeof labels,
+			     "What a port unreachable about it means: portmortem explain %s,"
+			     " or another label:",
+			     kb_labels[0]);
+	for (int i = 1; kb_labels[i] && used < sizeof labels; i++)
+		used += (size_t)snprintf(labels + used, sizeof labels - used, " %s%s", kb_labels[i],
+					 kb_labels[i + 1] ? "," : ".");
+	wrap_para(out, 0, labels);
 	return 0;
 }
 

@@ -26,12 +26,12 @@ export LC_ALL=C.UTF-8
 [ -x "$BIN" ] || { echo "kb-text: $BIN not built (make $BIN)" >&2; exit 2; }
 [ -x "$GEN" ] || { echo "kb-text: $GEN not built (make $GEN)" >&2; exit 2; }
 
-LABELS="service-down service-restarted intermittent wrong-port wrong-host late-reply
-	duplicate-reply stream-ended traceroute udp-scan unsolicited reflection firewall-reject
-	rate-limited"
-# One port of every service of reports/kb.txt.
-PORTS="53 67 547 69 123 161 162 514 1812 1813 88 389 137 138 1900 5353 5355 500 4500 1194
-	51820 443 5060 16500 2055 4739 6343 8125 11211 12201 1701 4789 6081 319 111 60000"
+# Every label, as `explain` lists them (from DB_LABELS in db/db.h).
+LABELS=$("$BIN" explain | sed -n '/^Diagnosis labels/,/^$/s/^  \([^ ]*\).*/\1/p')
+[ -n "$LABELS" ] || { echo "kb-text: no labels listed by $BIN explain" >&2; exit 1; }
+# One port of every service of reports/kb.txt: the first `explain` lists for each.
+PORTS=$("$BIN" explain | sed -n '/^Services/,/^$/s/^  [^ ]*  *\([0-9][0-9]*\).*/\1/p')
+[ -n "$PORTS" ] || { echo "kb-text: no services listed by $BIN explain" >&2; exit 1; }
 
 # reports DB STEM : every format of DB's report into $TMP/STEM.*
 reports() {

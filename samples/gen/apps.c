@@ -63,38 +63,24 @@ unsigned app_dns_n_names(void)
 	return N_NAMES;
 }
 
-static inline void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static const uint16_t qtypes[4] = {1, 28, 15, 16};			   /* A, AAAA, MX, TXT */
 static const uint8_t edns_opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0}; /* 4096 bytes */
 
 static size_t dns_question(uint8_t *p, const struct dname *n, uint16_t qtype)
 {
 	memcpy(p, n->wire, n->len);
-	put16(p + n->len, qtype);
-	put16(p + n->len + 2, 1);
+	be16(p + n->len, qtype);
+	be16(p + n->len + 2, 1);
 	return n->len + 4u;
 }
 
 static size_t dns_rr_head(uint8_t *p, uint16_t type, uint16_t rdlen)
 {
-	put16(p, 0xc00c); /* the name of the question */
-	put16(p + 2, type);
-	put16(p + 4, 1);
-	put32(p + 6, 300);
-	put16(p + 10, rdlen);
+	be16(p, 0xc00c); /* the name of the question */
+	be16(p + 2, type);
+	be16(p + 4, 1);
+	be32(p + 6, 300);
+	be16(p + 10, rdlen);
 	return 12;
 }
 
@@ -144,15 +130,15 @@ static size_t dns_build(uint8_t *p, const struct dgram *d, bool response)
 	const struct dname *n = &names[ni];
 	bool edns = d->id & 1;
 	uint16_t n_an = 0;
-	put16(p, d->id);
-	put16(p + 2, response ? (n->nx ? 0x8183 : 0x8180) : 0x0100);
-	put16(p + 4, 1);
-	put16(p + 8, 0);
-	put16(p + 10, edns);
+	be16(p, d->id);
+	be16(p + 2, response ? (n->nx ? 0x8183 : 0x8180) : 0x0100);
+	be16(p + 4, 1);
+	be16(p + 8, 0);
+	be16(p + 10, edns);
 	size_t o = 12 + dns_question(p + 12, n, qtypes[qsel]);
 	if (response && !n->nx)
 		o += dns_answers(p + o, ni, qsel, &n_an);
-	put16(p + 6, n_an);
+	be16(p + 6, n_an);
 	if (edns) {
 		memcpy(p + o, edns_opt, sizeof(edns_opt));
 		o += sizeof(edns_opt);
@@ -235,8 +221,8 @@ static size_t syslog_build(uint8_t *p, const struct world *w, const struct dgram
 static void ntp_ts(uint8_t *p, const struct world *w, uint64_t t)
 {
 	uint64_t abs = w->start_ns + t;
-	put32(p, (uint32_t)(abs / 1000000000u + 2208988800u));
-	put32(p + 4, (uint32_t)(((abs % 1000000000u) << 32) / 1000000000u));
+	be32(p, (uint32_t)(abs / 1000000000u + 2208988800u));
+	be32(p + 4, (uint32_t)(((abs % 1000000000u) << 32) / 1000000000u));
 }
 
 static size_t ntp_build(uint8_t *p, const struct world *w, const struct dgram *d)
@@ -252,8 +238,8 @@ static size_t ntp_build(uint8_t *p, const struct world *w, const struct dgram *d
 	uint64_t t_req = d->t_orig - (uint64_t)d->seq * 1000u;
 	p[0] = 0x24; /* mode 4 server */
 	p[1] = 2;
-	put32(p + 4, 0x00000a3d);
-	put32(p + 8, 0x00000b85);
+	be32(p + 4, 0x00000a3d);
+	be32(p + 8, 0x00000b85);
 	const uint8_t refid[4] = {203, 0, 113, 1};
 	memcpy(p + 12, refid, 4);
 	ntp_ts(p + 16, w, d->t_orig > 64000000000u ? d->t_orig - 64000000000u : 0);
@@ -356,7 +342,7 @@ static size_t tftp_build(uint8_t *p, const struct dgram *d)
 					     "sw-core-01-confg", "firmware/ap-7.2.bin"};
 	const char *f = files[d->arg % 4];
 	size_t fl = strlen(f);
-	put16(p, 1); /* RRQ */
+	be16(p, 1); /* RRQ */
 	memcpy(p + 2, f, fl + 1);
 	memcpy(p + 3 + fl, "octet", 6);
 	return 2 + fl + 1 + 6;

@@ -46,6 +46,22 @@ static inline uint64_t rng_span(struct rng *r, uint64_t lo, uint64_t hi)
 	return hi <= lo ? lo : lo + rng_next(r) % (hi - lo);
 }
 
+/* ---- big-endian stores into packet bytes ---- */
+
+static inline void be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 /* ---- hosts and addresses: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32 ---- */
 
 enum pool {

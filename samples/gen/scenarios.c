@@ -53,19 +53,29 @@ static void new_clients(struct ctx *c, int fam, int m, int *out)
 		out[i] = new_host(c, POOL_SC_CLIENT, fam, 64, 0);
 }
 
+/* p (*cap elements of elem_len bytes) grown to twice its size (first when empty); NULL when
+ * memory runs out (c->err set, p left as it was). */
+static void *grow(struct ctx *c, void *p, size_t *cap, size_t first, size_t elem_len)
+{
+	size_t bigger = *cap ? *cap * 2 : first;
+	void *grown = realloc(p, bigger * elem_len);
+	if (!grown) {
+		c->err = true;
+		return NULL;
+	}
+	*cap = bigger;
+	return grown;
+}
+
 static int new_finding(struct ctx *c, const char *diag, const char *service, int server, int port,
 		       int n_clients)
 {
 	struct plan *pl = c->pl;
 	if (pl->n_fd == pl->cap_fd) {
-		size_t cap = pl->cap_fd ? pl->cap_fd * 2 : 64;
-		struct finding *f = realloc(pl->fd, cap * sizeof(*f));
-		if (!f) {
-			c->err = true;
+		struct finding *grown = grow(c, pl->fd, &pl->cap_fd, 64, sizeof(*grown));
+		if (!grown)
 			return NO_FINDING;
-		}
-		pl->fd = f;
-		pl->cap_fd = cap;
+		pl->fd = grown;
 	}
 	struct finding *f = &pl->fd[pl->n_fd];
 	memset(f, 0, sizeof(*f));
@@ -89,14 +99,10 @@ static void push(struct ctx *c, const struct event *e, int finding, enum ev_role
 {
 	struct plan *pl = c->pl;
 	if (pl->n_ev == pl->cap_ev) {
-		size_t cap = pl->cap_ev ? pl->cap_ev * 2 : 4096;
-		struct event *ev = realloc(pl->ev, cap * sizeof(*ev));
-		if (!ev) {
-			c->err = true;
+		struct event *grown = grow(c, pl->ev, &pl->cap_ev, 4096, sizeof(*grown));
+		if (!grown)
 			return;
-		}
-		pl->ev = ev;
-		pl->cap_ev = cap;
+		pl->ev = grown;
 	}
 	struct event *n = &pl->ev[pl->n_ev++];
 	*n = *e;
@@ -197,6 +203,16 @@ static struct event mk_request(struct ctx *c, uint64_t t, int client, int server
 	return e;
 }
 
+/* A request at t from one of the m clients cl, picked at random, to srv's service s on
+ * dport, pushed for finding f in role. */
+static struct event client_request(struct ctx *c, uint64_t t, const int *cl, uint32_t m, int srv,
+				   const struct service *s, int dport, int f, enum ev_role role)
+{
+	struct event q = mk_request(c, t, cl[rng_below(&c->r, m)], srv, s, dport);
+	push(c, &q, f, role);
+	return q;
+}
+
 static struct event mk_reply(struct ctx *c, uint64_t t, const struct event *req, uint8_t app)
 {
 	struct event e = mk_dgram(c, t, req->d.dst, req->d.src, req->d.dport, req->d.sport, app);
@@ -235,8 +251,7 @@ static void sc_down(struct ctx *c, int fam, const struct service *s, uint32_t n,
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 		push(c, &e, f, ROLE_ERR);
 	}
@@ -306,8 +321,7 @@ static void sc_restarted(struct ctx *c, const struct service *s, uint32_t n)
 			     : i < n + n_side ? rng_span(&c->r, a, o1 - 50 * MS)
 					      : rng_span(&c->r, o2 + 50 * MS, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		uint64_t t2 = t + rtt(c, srv);
 		struct event e = during ? mk_pu(c, t2, &q, srv, CAP_HOST4)
 					: mk_reply(c, t2 + rng_below(&c->r, 2000) * US, &q, s->rep);
@@ -329,9 +343,9 @@ static void sc_wrong_port(struct ctx *c, int alt, uint32_t n)
 	for (uint32_t i = 0; i < 2 * n; i++) {
 		bool wrong = i < n;
 		uint64_t t = rng_span(&c->r, a, b);
-		struct event q = mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, &SVC_DNS,
-					    wrong ? 53 : alt);
-		push(c, &q, wrong ? f : NO_FINDING, wrong ? ROLE_REQ : ROLE_NONE);
+		struct event q =
+		    client_request(c, t, cl, (uint32_t)m, srv, &SVC_DNS, wrong ? 53 : alt,
+				   wrong ? f : NO_FINDING, wrong ? ROLE_REQ : ROLE_NONE);
 		uint64_t t2 = t + rtt(c, srv);
 		struct event e = wrong
 				     ? mk_pu(c, t2, &q, srv, CAP_HOST4)
@@ -527,8 +541,7 @@ static void sc_storm(struct ctx *c, const struct storm *s)
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t t = rng_span(&c->r, a, b);
 			struct event q =
-			    mk_request(c, t, cl[rng_below(&c->r, CLIENTS)], srv, &SVC_DNS, 53);
-			push(c, &q, f, ROLE_REQ);
+			    client_request(c, t, cl, CLIENTS, srv, &SVC_DNS, 53, f, ROLE_REQ);
 			struct event e = mk_pu(c, t + rtt(c, srv), &q, srv, host_cap(c, srv));
 			push(c, &e, f, ROLE_ERR);
 		}
@@ -568,8 +581,7 @@ static void sc_firewall(struct ctx *c, int fam, enum fw_kind kind, int svc_i, ui
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t t = rng_span(&c->r, a, b);
 		struct event q =
-		    mk_request(c, t, cl[rng_below(&c->r, (uint32_t)m)], srv, s, s->port);
-		push(c, &q, f, ROLE_REQ);
+		    client_request(c, t, cl, (uint32_t)m, srv, s, s->port, f, ROLE_REQ);
 		struct event e = mk_pu(c, t + 100 * US + (uint64_t)hf * 300 * US, &q, rep, cap);
 		e.icmp_ttl = (uint8_t)ttl;
 		e.d.ttl = q.d.ttl > hf ? (uint8_t)(q.d.ttl - hf) : 1;

@@ -18,20 +18,6 @@
 #define ICMP_ERR_HDR 8
 #define QUOTE_MAX_V6 (1280 - 40 - 8) /* RFC 4443 2.4(c): the error fits the minimum MTU */
 
-static inline void be16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static inline void le32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;

@@ -128,8 +128,10 @@ def main():
         lookups.append(Lookup(i, rng.randrange(1, 65536), name, qtype,
                               t0 + i * args.interval, order))
 
-    def send_parallel(lk):
-        fam = socket.AF_INET6 if ":" in lk.servers[0][0] else socket.AF_INET
+    def client_socket(server):
+        """A non-blocking socket of server's family, bound as --bind and
+        --seeded-ports say."""
+        fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
         if args.bind or args.seeded_ports:
             port = next_port() if args.seeded_ports else 0
@@ -139,6 +141,10 @@ def main():
             except OSError:
                 s.bind((addr, 0))
         s.setblocking(False)
+        return s
+
+    def send_parallel(lk):
+        s = client_socket(lk.servers[0])
         query = dnswire.build_query(lk.qid, lk.name, lk.qtype, edns=args.edns)
         for server in lk.servers:
             try:
@@ -158,16 +164,7 @@ def main():
             send_parallel(lk)
             return
         server = lk.servers[lk.srv]
-        fam = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-        s = socket.socket(fam, socket.SOCK_DGRAM)
-        if args.bind or args.seeded_ports:
-            port = next_port() if args.seeded_ports else 0
-            addr = args.bind or ("::" if fam == socket.AF_INET6 else "0.0.0.0")
-            try:
-                s.bind((addr, port))
-            except OSError:
-                s.bind((addr, 0))
-        s.setblocking(False)
+        s = client_socket(server)
         try:
             s.connect(server)
             s.send(dnswire.build_query(lk.qid, lk.name, lk.qtype,

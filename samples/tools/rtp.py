@@ -107,6 +107,20 @@ def main():
         print("rtp %s %+7.3f %s" % (args.role, time.monotonic() - t0, msg),
               file=sys.stderr, flush=True)
 
+    def read_until(due, heard):
+        """Calls heard(data, addr) for each datagram that comes before due."""
+        while True:
+            wait = due - time.monotonic()
+            if wait <= 0:
+                return
+            r, _, _ = select.select([s], [], [], wait)
+            if r:
+                try:
+                    data, addr = s.recvfrom(2048)
+                except OSError:
+                    continue
+                heard(data, addr)
+
     sent = received = 0
     if args.role == "caller":
         if not args.to:
@@ -114,19 +128,12 @@ def main():
         peer = parse_peer(args.to)
         n = int(round(args.duration / period))
         start = time.monotonic()
+        def heard_callee(data, _addr):
+            nonlocal received
+            received += is_rtp(data)
+
         for i in range(n):
-            due = start + i * period
-            while True:                      # read what came until it is due
-                wait = due - time.monotonic()
-                if wait <= 0:
-                    break
-                r, _, _ = select.select([s], [], [], wait)
-                if r:
-                    try:
-                        data, _ = s.recvfrom(2048)
-                        received += is_rtp(data)
-                    except OSError:
-                        pass
+            read_until(start + i * period, heard_callee)  # what came until it is due
             if time.monotonic() >= end:
                 break
             s.sendto(stream.next(), peer)
@@ -163,21 +170,15 @@ def main():
     # packets or its hang-up, and two recordings interleave the same way.
     start = arrived + period / 2
     i = 0
+
+    def heard_caller(data, addr):
+        nonlocal received, silent
+        if addr[:2] == peer[:2] and is_rtp(data):
+            received += 1
+            silent = 0
+
     while silent < args.tail and time.monotonic() < end:
-        due = start + i * period
-        while True:
-            wait = due - time.monotonic()
-            if wait <= 0:
-                break
-            r, _, _ = select.select([s], [], [], wait)
-            if r:
-                try:
-                    data, addr = s.recvfrom(2048)
-                except OSError:
-                    continue
-                if addr[:2] == peer[:2] and is_rtp(data):
-                    received += 1
-                    silent = 0
+        read_until(start + i * period, heard_caller)
         s.sendto(stream.next(), peer)
         sent += 1
         silent += 1

@@ -19,25 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct fz {
-	struct store *store;
-	struct corr *corr;
-};
-
-static int on_packet(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
-		     const struct dissection *d, void *arg)
-{
-	struct fz *f = arg;
-	struct corr_link link = {.flow = -1};
-	if (d->kind == PK_UDP) {
-		corr_udp(f->corr, ts, d);
-		return 0;
-	}
-	if (d->kind == PK_ICMP_UNREACH)
-		corr_icmp(f->corr, ts, d, &link);
-	return store_event(f->store, frame, ts, d, &link) < 0 ? 3 : 0;
-}
-
 /* Reads the capture at path into db; traps when a stage fails that must not. */
 static void store_capture(sqlite3 *db, const char *path)
 {
@@ -47,26 +28,16 @@ static void store_capture(sqlite3 *db, const char *path)
 	struct scan_stats st;
 	if (cap_open(path, &o, &r, errbuf) < 0)
 		return;
-	struct fz f = {.corr = corr_new(256, 1024)};
+	struct store_job f = {.corr = corr_new(256, 1024)};
 	f.store = f.corr ? store_begin(db, "main", "fuzz.pcap", NULL, errbuf) : NULL;
 	if (!f.store)
 		__builtin_trap();
-	int rc = scan_capture(r, &st, on_packet, &f);
-	if (rc == 3)
+	int rc = scan_capture(r, &st, store_scanned, &f);
+	if (rc == SCAN_DB_ERROR)
 		__builtin_trap();
 	cap_content_hash(r, hash);
-	struct capture_facts facts = {
-	    .size = 0,
-	    .hash = hash,
-	    .format = cap_format_name(r),
-	    .link_name = cap_linktype_name(r),
-	    .read_error = rc < 0 ? cap_error(r) : NULL,
-	    .link_type = cap_linktype(r),
-	    .precision = cap_precision(r),
-	    .snaplen = cap_snaplen(r),
-	    .stats = &st,
-	    .corr = f.corr,
-	};
+	struct capture_facts facts = store_facts(r, rc, &st, f.corr);
+	facts.hash = hash;
 	if (store_finish(f.store, &facts, errbuf) < 0)
 		__builtin_trap();
 	corr_free(f.corr);
