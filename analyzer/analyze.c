@@ -529,6 +529,7 @@ static void *worker(void *arg)
 		return NULL;
 	}
 	progress_worker(run->progress, slot);
+	store_keep_statements(w);
 	struct txn_batch tb = {0};
 	/* Without memory for the list, each capture is copied as it is stored. */
 	struct pending_list pl = {.p =
@@ -569,6 +570,7 @@ static void *worker(void *arg)
 	progress_worker(run->progress, -1);
 	corr_drop_spare();
 	cap_drop_spares();
+	store_forget_statements();
 	sqlite3_close(w);
 	return NULL;
 }

@@ -71,6 +71,7 @@ enum event_param {
 };
 
 static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt **st);
+static void unprepare(sqlite3_stmt *st);
 
 struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
 			  char *errbuf)
@@ -106,7 +107,7 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 		sqlite3_bind_text(st, 2, filter, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto sql_error;
-	sqlite3_finalize(st);
+	unprepare(st);
 	st = NULL;
 	s->capture_id = sqlite3_last_insert_rowid(db);
 	if (prepare(s, "SELECT coalesce(MAX(id), 0) FROM %s.flows", 0, &st) < 0)
@@ -114,7 +115,7 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto sql_error;
 	s->flow_base = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	unprepare(st);
 	st = NULL;
 	if (prepare(s, EVENT_SQL, EV__END - 1, &s->ev) < 0)
 		goto error;
@@ -123,7 +124,7 @@ sql_error:
 	snprintf(s->errbuf, DB_ERRBUF_SIZE, "storing a capture: %s", sqlite3_errmsg(db));
 error:
 	snprintf(errbuf, DB_ERRBUF_SIZE, "%s", s->errbuf);
-	sqlite3_finalize(st);
+	unprepare(st);
 	store_abort(s);
 	return NULL;
 }
@@ -138,7 +139,7 @@ void store_abort(struct store *s)
 	char ignore[DB_ERRBUF_SIZE];
 	if (!s)
 		return;
-	sqlite3_finalize(s->ev);
+	unprepare(s->ev);
 	if (s->in_transaction)
 		db_exec(s->db, s->nested ? "ROLLBACK TO capture; RELEASE capture" : "ROLLBACK",
 			ignore);
@@ -282,10 +283,79 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 
 /* Prepares sql, whose "%s." is the store's schema and which has n_params parameters (the
  * enum its binds are named by ends at n_params + 1). */
+/* Statements kept from one capture to the next, on the connection this thread registered with
+ * store_keep_statements(): preparing the same dozen statements again for each of 589 small
+ * captures was a tenth of their run. A statement in use is not handed out twice. */
+#define KEPT_MAX 16
+static _Thread_local struct {
+	sqlite3 *db;
+	struct {
+		const char *sql, *schema;
+		sqlite3_stmt *st;
+		bool busy;
+	} slot[KEPT_MAX];
+} kept;
+
+void store_keep_statements(sqlite3 *db)
+{
+	store_forget_statements();
+	kept.db = db;
+}
+
+void store_forget_statements(void)
+{
+	for (int i = 0; i < KEPT_MAX; i++)
+		sqlite3_finalize(kept.slot[i].st);
+	memset(&kept, 0, sizeof kept);
+}
+
+/* A kept statement of sql for s, reset and unbound, or NULL. */
+static sqlite3_stmt *kept_statement(const struct store *s, const char *sql)
+{
+	for (int i = 0; kept.db == s->db && i < KEPT_MAX; i++)
+		if (kept.slot[i].st && !kept.slot[i].busy && kept.slot[i].sql == sql &&
+		    strcmp(kept.slot[i].schema, s->schema) == 0) {
+			sqlite3_reset(kept.slot[i].st);
+			sqlite3_clear_bindings(kept.slot[i].st);
+			kept.slot[i].busy = true;
+			return kept.slot[i].st;
+		}
+	return NULL;
+}
+
+static void keep_statement(const struct store *s, const char *sql, sqlite3_stmt *st)
+{
+	for (int i = 0; kept.db == s->db && i < KEPT_MAX; i++)
+		if (!kept.slot[i].st) {
+			kept.slot[i].sql = sql, kept.slot[i].schema = s->schema;
+			kept.slot[i].st = st, kept.slot[i].busy = true;
+			return;
+		}
+}
+
+/* Done with a statement of prepare(): a kept one is reset for the next capture, any other
+ * finalized. */
+static void unprepare(sqlite3_stmt *st)
+{
+	for (int i = 0; st && i < KEPT_MAX; i++)
+		if (kept.slot[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			kept.slot[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt **st)
 {
+	if ((*st = kept_statement(s, sql)) != NULL)
+		return 0;
 	char *text = sqlite3_mprintf(sql, s->schema);
-	int rc = text ? sqlite3_prepare_v2(s->db, text, -1, st, NULL) : SQLITE_NOMEM;
+	int rc =
+	    text ? sqlite3_prepare_v3(s->db, text, -1,
+				      kept.db == s->db ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL)
+		 : SQLITE_NOMEM;
 	sqlite3_free(text);
 	if (rc != SQLITE_OK) {
 		snprintf(s->errbuf, sizeof s->errbuf, "preparing: %s",
@@ -299,6 +369,7 @@ static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt 
 		*st = NULL;
 		return -1;
 	}
+	keep_statement(s, sql, *st);
 	return 0;
 }
 
@@ -354,7 +425,7 @@ static int store_flows(struct store *s, struct corr *c)
 		bind_time(st, FL_S2C_LAST_NS, f->s2c_last, f->s2c_packets && f->s2c_last);
 		rc = step_done(s, st, "a flow");
 	}
-	sqlite3_finalize(st);
+	unprepare(st);
 	return rc;
 }
 
@@ -493,10 +564,10 @@ static int store_endpoints(struct store *s, struct corr *c)
 		rc = corr_each_ttl(c, store_ttl, &x);
 	if (rc == 0)
 		rc = corr_each_source_port(c, store_source_port, &x);
-	sqlite3_finalize(x.ep);
-	sqlite3_finalize(x.cl);
-	sqlite3_finalize(x.ttl);
-	sqlite3_finalize(x.sp);
+	unprepare(x.ep);
+	unprepare(x.cl);
+	unprepare(x.ttl);
+	unprepare(x.sp);
 	return rc;
 }
 
@@ -515,7 +586,7 @@ static int store_anomalies(struct store *s, const struct scan_stats *st)
 		sqlite3_bind_int64(ins, 3, (sqlite3_int64)st->anomalies[a]);
 		rc = step_done(s, ins, "an anomaly count");
 	}
-	sqlite3_finalize(ins);
+	unprepare(ins);
 	return rc;
 }
 
@@ -578,7 +649,7 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 	if (f->sha256 && f->sha256[0])
 		sqlite3_bind_text(st, CA_SHA256, f->sha256, -1, SQLITE_TRANSIENT);
 	rc = step_done(s, st, "the capture");
-	sqlite3_finalize(st);
+	unprepare(st);
 	return rc;
 }
 
@@ -587,7 +658,7 @@ int store_finish(struct store *s, const struct capture_facts *f, char *errbuf)
 	if (store_flows(s, f->corr) < 0 || store_endpoints(s, f->corr) < 0 ||
 	    store_anomalies(s, f->stats) < 0 || store_capture_row(s, f) < 0)
 		goto error;
-	sqlite3_finalize(s->ev);
+	unprepare(s->ev);
 	s->ev = NULL;
 	if (db_exec(s->db, s->nested ? "RELEASE capture" : "COMMIT", s->errbuf) < 0)
 		goto error;

@@ -59,4 +59,9 @@ const char *store_error(const struct store *s);
 /* Rolls back and frees (after an error, or for a duplicate). */
 void store_abort(struct store *s);
 
+/* The statements of the captures stored through `db` by this thread are kept prepared for the
+ * next capture; store_forget_statements() finalizes them (before db is closed). */
+void store_keep_statements(sqlite3 *db);
+void store_forget_statements(void);
+
 #endif
