@@ -176,7 +176,7 @@ static const char PU_SQL[] =
     " f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
     " FROM event_kinds e JOIN captures c ON c.id = e.capture_id"
     " LEFT JOIN flows f ON f.id = e.flow_id"
-    " WHERE e.proto = 17 AND e.sport IS NOT NULL AND e.dport IS NOT NULL AND e.port_unreachable;"
+    " WHERE e.udp_ports AND e.port_unreachable;"
     /* Endpoint counts of captures that overlap in time (the client's and the server's
      * capture of one incident) are the same datagrams seen twice: within such a group the
      * largest count stands; groups that follow each other (a rotated archive) add up. */
@@ -232,10 +232,8 @@ static const char CLASSIFY_SQL[] =
     "CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
     "DELETE FROM pu WHERE dup_of IS NOT NULL;"
     "DROP TABLE IF EXISTS temp.te;"
-    "CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM events"
-    " WHERE capture_id IN (SELECT id FROM captures) AND proto = 17 AND sport IS NOT NULL"
-    " AND dport IS NOT NULL"
-    " AND ((family = 'icmp' AND type = 11) OR (family = 'icmp6' AND type = 3));"
+    "CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM event_kinds"
+    " WHERE capture_id IN (SELECT id FROM captures) AND udp_ports AND time_exceeded;"
     "CREATE INDEX temp.te_pair ON te (src, dst, dport);"
     "DELETE FROM findings;"
     /* A refused datagram whose conversation was not in its capture (an earlier file of a
@@ -307,8 +305,8 @@ static int link_events(sqlite3 *db, char *errbuf)
 		return -1;
 	if (db_exec(db, LINK_SQL, errbuf) < 0)
 		return -1;
-	if (rebuild &&
-	    db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id)", errbuf) < 0)
+	if (rebuild && db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id, ts_ns)",
+			       errbuf) < 0)
 		return -1;
 	return db_exec(db, CAPTURE_POINTS_SQL, errbuf);
 }

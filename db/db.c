@@ -77,9 +77,11 @@ static const char UPGRADE_TO_4[] =
     "ALTER TABLE captures ADD COLUMN sha256 TEXT;"
     "DROP INDEX IF EXISTS events_dst;";
 
-/* Versions 1-5 -> 6: the endpoints' secondary indexes go (no query reads them). */
+/* Versions 1-5 -> 6: the endpoints' secondary indexes go (no query reads them); a finding's
+ * events are indexed in time order (the schema makes events_finding again). */
 static const char UPGRADE_TO_6[] = "DROP INDEX IF EXISTS endpoints_ip_port;"
-				   "DROP INDEX IF EXISTS endpoints_port;";
+				   "DROP INDEX IF EXISTS endpoints_port;"
+				   "DROP INDEX IF EXISTS events_finding;";
 
 static int apply_schema(sqlite3 *db, char *errbuf)
 {

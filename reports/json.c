@@ -71,7 +71,7 @@ static const char SQL_INS_CMD[] = "INSERT INTO temp.pm_report_cmd VALUES (?1, ?2
 
 static const char SQL_CID_EVENTS[] =
     "SELECT src, sport, dst, dport, proto, ts_ns FROM events WHERE finding_id = ?1"
-    " ORDER BY id LIMIT ?2";
+    " ORDER BY ts_ns, id LIMIT ?2";
 static const char SQL_INS_CID[] = "INSERT INTO temp.pm_report_cid VALUES (?1, ?2, ?3)"
 				  " ON CONFLICT DO UPDATE SET t = min(t, excluded.t)";
 static const char SQL_INS_CIDN[] = "INSERT INTO temp.pm_report_cidn VALUES (?1, ?2)";

@@ -6,14 +6,15 @@
 #include "reports/report_int.h"
 
 /*
- * The finding's first events by the stored link (index events_finding, in id order, which is
- * capture then frame order), never more than REP_SAMPLE of them: a finding of a million
- * errors costs what one of five hundred does.
+ * The finding's first events by the stored link (index events_finding, in time order, then
+ * id: the same whatever order the captures were stored in), never more than REP_SAMPLE of
+ * them: a finding of a million errors costs what one of five hundred does.
  */
 static const char SQL_SAMPLE[] =
     "SELECT e.capture_id, e.frame, pm_text(c.path), e.family, e.type, e.code, e.reporter,"
     " e.src, e.sport, e.dst, e.dport FROM events e LEFT JOIN captures c ON c.id = e.capture_id"
-    " WHERE e.finding_id = ?1 AND e.capture_id IN temp.pm_sel_c ORDER BY e.id LIMIT ?2";
+    " WHERE e.finding_id = ?1 AND e.capture_id IN temp.pm_sel_c ORDER BY e.ts_ns, e.id"
+    " LIMIT ?2";
 
 #define SET_MAX 16 /* distinct values a filter lists with "in {...}" */
 

@@ -21,7 +21,7 @@ static const char SQL_SAMPLE[] =
     "SELECT e.ts_ns, e.port_unreachable, e.time_exceeded, e.dup_of IS NULL, e.flow_id"
     " FROM event_kinds e"
     " WHERE e.id IN (SELECT id FROM events WHERE finding_id = ?1"
-    " AND (?2 = 1 OR (id * 40503) % 65521 % ?2 = 0)) ORDER BY e.id LIMIT ?3";
+    " AND (?2 = 1 OR ts_ns % 65521 * 40503 % 65521 % ?2 = 0)) ORDER BY e.ts_ns, e.id LIMIT ?3";
 static const char SQL_FLOW[] =
     "SELECT first_ns, coalesce(last_ns, first_ns), c2s_packets, s2c_packets FROM flows"
     " WHERE id = ?1 AND first_ns IS NOT NULL";
