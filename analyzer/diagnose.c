@@ -427,6 +427,23 @@ void dg_need_indexes(struct dg *x)
 	x->indexed = true;
 }
 
+/* "Which other servers of this port talked to these clients" asked from the endpoints' side
+ * probed every client of the finding against every server of the port (a rotated archive:
+ * 60 ms a finding; a storm: 100 ms); from the clients' side it is one probe per client. */
+void dg_need_client_index(struct dg *x)
+{
+	if (x->failed || x->clients_indexed)
+		return;
+	if (db_exec(x->db,
+		    "DROP TABLE IF EXISTS temp.ecl;"
+		    "CREATE TEMP TABLE ecl AS SELECT DISTINCT client_ip, port, ip FROM "
+		    "endpoint_clients;"
+		    "CREATE INDEX temp.ecl_client ON ecl (client_ip, port, ip);",
+		    x->errbuf) < 0)
+		x->failed = true;
+	x->clients_indexed = true;
+}
+
 bool dg_service_port(const struct dg *x, int64_t port)
 {
 	return port >= 0 && port <= 65535 && x->kb && x->kb->service_for_port &&
@@ -464,6 +481,7 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 	if (db_exec(
 		db,
 		"DROP TABLE temp.pu; DROP TABLE temp.pud; DROP TABLE temp.te; DROP TABLE temp.epg;"
+		" DROP TABLE IF EXISTS temp.ecl;"
 		" DROP TABLE temp.capgrp; COMMIT",
 		errbuf) < 0)
 		goto error;

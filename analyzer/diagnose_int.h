@@ -25,7 +25,8 @@ struct dg {
 	bool failed;
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
-	bool indexed; /* dg_need_indexes() ran */
+	bool indexed;	      /* dg_need_indexes() ran */
+	bool clients_indexed; /* dg_need_client_index() ran */
 	struct dg_cached cache[DG_CACHE_SLOTS];
 };
 
@@ -60,6 +61,9 @@ enum app_class dg_app_class(const char *app);
 /* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
  * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
 void dg_need_indexes(struct dg *x);
+/* The table ecl (client_ip, port, ip): who talked to which endpoint, looked up from the
+ * client's side (endpoint_clients is indexed from the endpoint's); made on first use. */
+void dg_need_client_index(struct dg *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
 bool dg_service_port(const struct dg *x, int64_t port);
 

@@ -62,13 +62,13 @@ static void reply_counts(struct dg *x, struct reply_facts *r)
 		dg_quoted_app(x, r->fid, r->app, sizeof r->app);
 	r->cls = dg_app_class(r->app);
 	/* Other servers on the same port that answered the same clients: asked in parallel. */
+	dg_need_client_index(x);
 	dg_text(x,
 		dg_prepare(x,
 			   "SELECT group_concat(ip, ', ') FROM (SELECT DISTINCT e.ip FROM"
-			   " epg e JOIN endpoint_clients c ON c.ip = e.ip AND c.port = e.port"
-			   " WHERE e.port = :port AND e.ip != :ip"
-			   " AND e.tx_packets > 0 AND c.client_ip IN (SELECT dst FROM pu WHERE"
-			   " fid = :fid) ORDER BY e.ip LIMIT 3)",
+			   " epg e WHERE e.port = :port AND e.ip != :ip AND e.tx_packets > 0"
+			   " AND e.ip IN (SELECT ip FROM ecl WHERE client_ip IN (SELECT dst"
+			   " FROM pu WHERE fid = :fid) AND port = :port) ORDER BY e.ip LIMIT 3)",
 			   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port), DG_INT(":fid", r->fid)),
 		r->parallel, sizeof r->parallel);
 }
