@@ -399,7 +399,7 @@ static double ms_since(const struct timespec *t)
  * message names by count (they were counted as stored). */
 static void batch_commit(struct run *run, sqlite3 *w, struct txn_batch *b)
 {
-	char errbuf[DB_ERRBUF_SIZE];
+	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
 	if (!b->open)
 		return;
 	b->open = false;
@@ -407,13 +407,13 @@ static void batch_commit(struct run *run, sqlite3 *w, struct txn_batch *b)
 		snprintf(errbuf, sizeof errbuf, "the transaction was rolled back");
 	else if (db_exec(w, "COMMIT", errbuf) == 0)
 		return;
-	db_exec(w, "ROLLBACK", (char[DB_ERRBUF_SIZE]){0});
+	db_exec(w, "ROLLBACK", ignore);
 	if (!b->stored)
 		return;
 	pthread_mutex_lock(&run->lock);
 	progress_clear(run->progress);
-	fprintf(stderr, "portmortem: database %s: %s; the last %d capture%s stored are not in it\n",
-		run->cli->db_path, errbuf, b->stored, b->stored == 1 ? "" : "s");
+	fprintf(stderr, "portmortem: database %s: %s; the last %d %s stored are not in it\n",
+		run->cli->db_path, errbuf, b->stored, pm_plural(b->stored, "capture", "captures"));
 	run->db_failed = true;
 	pthread_mutex_unlock(&run->lock);
 }
@@ -485,14 +485,15 @@ static void pending_told(const char *capture_path, enum copy_result result, cons
 
 static void flush_copies(struct run *run, sqlite3 *w, struct pending_list *pl)
 {
-	char errbuf[DB_ERRBUF_SIZE];
+	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
 	struct copy_counts k;
 	if (!pl->n)
 		return;
 	pl->next = 0;
 	int rc = db_copy_captures(w, "main", "out", &k, pending_told, pl, errbuf);
-	if (db_exec(w, SCRATCH_EMPTY_SQL, rc < 0 ? (char[DB_ERRBUF_SIZE]){0} : errbuf) < 0 &&
-	    rc == 0)
+	/* the scratch database is emptied whatever the copy did; its error counts if the copy's
+	 * did not */
+	if (db_exec(w, SCRATCH_EMPTY_SQL, rc < 0 ? ignore : errbuf) < 0)
 		rc = -1;
 	for (int j = pl->next; rc < 0 && j < pl->n; j++) { /* not copied */
 		pl->p[j].o = g_signal ? OUT_STOPPED : OUT_DB;
