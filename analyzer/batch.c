@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dissectors/dissect.h"
+
 #define KEY_MAX 4200 /* a capture's identity: 32 hex digits, or more with |filter=... */
 
 /* ---- listing ---- */
@@ -253,7 +255,8 @@ void batch_summary(const struct batch *b, FILE *out)
 	char known[96];
 	bool first = false;
 	int files = b->n + b->n_skipped + b->n_unreadable;
-	fprintf(out, "portmortem: %d file%s: %d stored", files, files == 1 ? "" : "s", b->n_stored);
+	fprintf(out, "portmortem: %d %s: %d stored", files, pm_plural(files, "file", "files"),
+		b->n_stored);
 	if (b->n_cut)
 		fprintf(out, " (%d cut short)", b->n_cut);
 	if (b->n_unchanged == b->n_known)

@@ -19,6 +19,7 @@
 
 #include "analyzer/legacy_hash.h"
 #include "analyzer/stream.h"
+#include "dissectors/dissect.h"
 
 #define READ_SIZE_DEFAULT (1024 * 1024)
 #define GROW_STEP (64 * 1024)
@@ -95,8 +96,8 @@ __attribute__((format(printf, 2, 3))) static int rd_fail(struct cap_reader *r, c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	snprintf(r->err, sizeof r->err, "%.400s (after %llu packet%s)", msg,
-		 (unsigned long long)r->n_read, r->n_read == 1 ? "" : "s");
+	snprintf(r->err, sizeof r->err, "%.400s (after %llu %s)", msg,
+		 (unsigned long long)r->n_read, pm_plural((int64_t)r->n_read, "packet", "packets"));
 	r->state = ST_ERROR;
 	return -1;
 }
@@ -433,7 +434,8 @@ static void pcapng_peek(struct cap_reader *r)
 static void describe_magic(const uint8_t *p, size_t n, char *out, size_t out_len)
 {
 	size_t k = n < 4 ? n : 4;
-	int used = snprintf(out, out_len, "starts with %zu byte%s", k, k == 1 ? "" : "s");
+	int used =
+	    snprintf(out, out_len, "starts with %zu %s", k, pm_plural((int64_t)k, "byte", "bytes"));
 
 	for (size_t i = 0; i < k && used > 0 && (size_t)used < out_len; i++)
 		used += snprintf(out + used, out_len - (size_t)used, " %02x", p[i]);
