@@ -30,8 +30,8 @@ static void endpoint(FILE *out, const struct rep_finding *f)
 		html_puts(out, f->source_ip ? f->source_ip : "?");
 		fputs(" → ", out);
 		html_puts(out, f->server_ip);
-		fprintf(out, "</code> %d port%s from %d", f->ports, f->ports == 1 ? "" : "s",
-			f->server_port);
+		fprintf(out, "</code> %d %s from %d", f->ports,
+			pm_plural(f->ports, "port", "ports"), f->server_port);
 		return;
 	}
 	fputs(v6 ? "[" : "", out);
@@ -65,8 +65,8 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 	      "<meta name=\"referrer\" content=\"no-referrer\">\n"
 	      "<meta name=\"color-scheme\" content=\"light dark\">\n",
 	      out);
-	fprintf(out, "<title>portmortem report: %zu finding%s</title>\n<style>\n", m->n_fnd,
-		m->n_fnd == 1 ? "" : "s");
+	fprintf(out, "<title>portmortem report: %zu %s</title>\n<style>\n", m->n_fnd,
+		pm_plural((int64_t)m->n_fnd, "finding", "findings"));
 	fputs(html_css, out);
 	fputs("</style>\n</head>\n<body>\n<header class=\"top\"><div class=\"wrap\">\n"
 	      "<h1>portmortem <span>report</span></h1>\n<p>",
@@ -76,7 +76,7 @@ static void head(FILE *out, const struct report_options *opt, const struct rep_m
 		fputs(" · portmortem ", out);
 		html_puts(out, opt->version);
 	}
-	fprintf(out, " · %zu capture%s", m->n_caps, m->n_caps == 1 ? "" : "s");
+	fprintf(out, " · %zu %s", m->n_caps, pm_plural((int64_t)m->n_caps, "capture", "captures"));
 	if (m->first_ns != REP_NO_TIME) {
 		fputs(" · ", out);
 		time_cell(out, m->first_ns, 0);
@@ -144,8 +144,8 @@ static void filter_line(FILE *out, const struct rep_model *m)
 	rep_filter_describe(m->filter, &b);
 	fputs("<p class=\"filter\">Filter <code>", out);
 	html_puts(out, sb_str(&b));
-	fprintf(out, "</code>: %zu of %zu finding%s.", m->n_fnd, m->n_fnd_all,
-		m->n_fnd_all == 1 ? "" : "s");
+	fprintf(out, "</code>: %zu of %zu %s.", m->n_fnd, m->n_fnd_all,
+		pm_plural((int64_t)m->n_fnd_all, "finding", "findings"));
 	if (m->n_fnd == 0)
 		fputs(" <strong>No finding matches the filter.</strong>", out);
 	fputs("</p>\n", out);
@@ -241,14 +241,15 @@ static void tail_lines(FILE *out, const struct rep_model *m)
 		fmt_count(hs, sizeof(hs), (int64_t)tail[i].hosts);
 		fprintf(out, "<li>and %s more ", nf);
 		badge(out, tail[i].label);
-		fprintf(out, " finding%s", tail[i].n == 1 ? "" : "s");
+		fprintf(out, " %s", pm_plural((int64_t)tail[i].n, "finding", "findings"));
 		if (tail[i].service) {
 			fputs(" (", out);
 			html_puts(out, tail[i].service);
 			fputs(")", out);
 		}
-		fprintf(out, " on %s host%s, %s error%s in all</li>\n", hs,
-			tail[i].hosts == 1 ? "" : "s", e, tail[i].errors == 1 ? "" : "s");
+		fprintf(out, " on %s %s, %s %s in all</li>\n", hs,
+			pm_plural((int64_t)tail[i].hosts, "host", "hosts"), e,
+			pm_plural((int64_t)tail[i].errors, "error", "errors"));
 	}
 	fputs("</ul>\n", out);
 }
@@ -314,9 +315,10 @@ static void facts(FILE *out, const struct rep_finding *f)
 {
 	char buf[160], a[48], b[48];
 	fputs("<dl class=\"facts\">", out);
-	snprintf(buf, sizeof(buf), "%lld error%s · %lld request%s · %lld repl%s",
-		 (long long)f->errors, f->errors == 1 ? "" : "s", (long long)f->requests,
-		 f->requests == 1 ? "" : "s", (long long)f->replies, f->replies == 1 ? "y" : "ies");
+	snprintf(buf, sizeof(buf), "%lld %s · %lld %s · %lld %s", (long long)f->errors,
+		 pm_plural(f->errors, "error", "errors"), (long long)f->requests,
+		 pm_plural(f->requests, "request", "requests"), (long long)f->replies,
+		 pm_plural(f->replies, "reply", "replies"));
 	fact(out, "Traffic", buf);
 	if (f->first_error_ns != REP_NO_TIME) {
 		pm_fmt_utc(f->first_error_ns, 3, false, a, sizeof(a));
@@ -350,7 +352,7 @@ static void packets(FILE *out, const struct rep_finding *f)
 		const struct rep_frames *r = &f->frames[i];
 		struct sbuf b;
 		sb_init(&b);
-		sb_puts(&b, r->n == 1 ? "frame" : "frames");
+		sb_puts(&b, pm_plural(r->n, "frame", "frames"));
 		for (int k = 0; k < r->n; k++)
 			sb_printf(&b, "%s %lld", k ? "," : "", (long long)r->frame[k]);
 		if (r->more)
@@ -695,8 +697,8 @@ static void capture_dir_summary(FILE *out, const struct rep_capture *c, size_t n
 	} else {
 		fputs("./", out);
 	}
-	fprintf(out, "</code> %zu file%s, %s packets, %s port unreachables", n, n == 1 ? "" : "s",
-		pk, pus);
+	fprintf(out, "</code> %zu %s, %s packets, %s port unreachables", n,
+		pm_plural((int64_t)n, "file", "files"), pk, pus);
 	if (bad)
 		fprintf(out, ", <span class=\"err-text\">%zu incomplete</span>", bad);
 	fputs("</summary>\n", out);

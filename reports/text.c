@@ -99,7 +99,8 @@ static void print_undissected(struct tctx *t, const struct rep_model *m)
 	struct sbuf b;
 	sb_init(&b);
 	fmt_count(num, sizeof(num), total);
-	sb_printf(&b, "%s frame%s in encapsulations not dissected", num, total == 1 ? "" : "s");
+	sb_printf(&b, "%s %s in encapsulations not dissected", num,
+		  pm_plural((int64_t)total, "frame", "frames"));
 	for (size_t j = 0; j < nk; j++) {
 		fmt_count(num, sizeof(num), k[j].n);
 		sb_printf(&b, "%s%s %s", j ? ", " : ": ", k[j].kind, num);
@@ -136,8 +137,8 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	struct sbuf b;
 	sb_init(&b);
 	fmt_count(num, sizeof(num), m->packets);
-	sb_printf(&b, "portmortem %s — %zu capture%s, %s packets", opt->version ? opt->version : "",
-		  m->n_caps, m->n_caps == 1 ? "" : "s", num);
+	sb_printf(&b, "portmortem %s — %zu %s, %s packets", opt->version ? opt->version : "",
+		  m->n_caps, pm_plural((int64_t)m->n_caps, "capture", "captures"), num);
 	if (m->first_ns != REP_NO_TIME && m->last_ns != REP_NO_TIME) {
 		fmt_range(range, sizeof(range), m->first_ns, m->last_ns, 0);
 		pm_fmt_duration(m->last_ns - m->first_ns, span, sizeof(span));
@@ -151,8 +152,9 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	fmt_count(num, sizeof(num), m->n_port_unreach);
 	char nf[32];
 	fmt_count(nf, sizeof(nf), (int64_t)m->n_fnd);
-	sb_printf(&b, "%s port-unreachable event%s → %s finding%s", num,
-		  m->n_port_unreach == 1 ? "" : "s", nf, m->n_fnd == 1 ? "" : "s");
+	sb_printf(&b, "%s port-unreachable %s → %s %s", num,
+		  pm_plural(m->n_port_unreach, "event", "events"), nf,
+		  pm_plural((int64_t)m->n_fnd, "finding", "findings"));
 	summary_labels(t, m, &b);
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
@@ -174,9 +176,9 @@ static void print_summary(struct tctx *t, const struct report_options *opt,
 	if (capped) {
 		sb_init(&b);
 		sb_printf(&b,
-			  "! the UDP statistics of %zu capture%s hit their bound (--max-endpoints):"
+			  "! the UDP statistics of %zu %s hit their bound (--max-endpoints):"
 			  " request and reply counts are partial",
-			  capped, capped == 1 ? "" : "s");
+			  capped, pm_plural((int64_t)capped, "capture", "captures"));
 		wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 		sb_free(&b);
 	}
@@ -200,9 +202,9 @@ static void endpoint(const struct rep_finding *f, char *buf, size_t len)
 {
 	bool v6 = strchr(f->server_ip, ':') != NULL;
 	if (has_source(f))
-		snprintf(buf, len, "%s → %s, %d port%s from %d/%s",
-			 f->source_ip ? f->source_ip : "?", f->server_ip, f->ports,
-			 f->ports == 1 ? "" : "s", f->server_port, f->proto ? f->proto : "udp");
+		snprintf(buf, len, "%s → %s, %d %s from %d/%s", f->source_ip ? f->source_ip : "?",
+			 f->server_ip, f->ports, pm_plural(f->ports, "port", "ports"),
+			 f->server_port, f->proto ? f->proto : "udp");
 	else
 		snprintf(buf, len, "%s%s%s:%d/%s", v6 ? "[" : "", f->server_ip, v6 ? "]" : "",
 			 f->server_port, f->proto ? f->proto : "udp");
@@ -246,9 +248,10 @@ static void print_facts(struct tctx *t, const struct rep_finding *f)
 	char range[128], span[32];
 	struct sbuf b;
 	sb_init(&b);
-	sb_printf(&b, "%lld error%s, %lld request%s, %lld repl%s", (long long)f->errors,
-		  f->errors == 1 ? "" : "s", (long long)f->requests, f->requests == 1 ? "" : "s",
-		  (long long)f->replies, f->replies == 1 ? "y" : "ies");
+	sb_printf(&b, "%lld %s, %lld %s, %lld %s", (long long)f->errors,
+		  pm_plural(f->errors, "error", "errors"), (long long)f->requests,
+		  pm_plural(f->requests, "request", "requests"), (long long)f->replies,
+		  pm_plural(f->replies, "reply", "replies"));
 	if (f->first_error_ns != REP_NO_TIME && f->last_error_ns != REP_NO_TIME) {
 		fmt_range(range, sizeof(range), f->first_error_ns, f->last_error_ns, 3);
 		sb_printf(&b, "; errors %s", range);
@@ -384,8 +387,8 @@ static void print_packets(struct tctx *t, const struct rep_finding *f)
 		sb_puts(&b, "Packets:");
 		for (size_t i = 0; i < f->n_frames; i++) {
 			const struct rep_frames *r = &f->frames[i];
-			sb_printf(&b, "%s in %s frame%s", i ? ";" : "", r->path,
-				  r->n == 1 ? "" : "s");
+			sb_printf(&b, "%s in %s %s", i ? ";" : "", r->path,
+				  pm_plural(r->n, "frame", "frames"));
 			for (int k = 0; k < r->n; k++)
 				sb_printf(&b, "%s %lld", k ? "," : "", (long long)r->frame[k]);
 			if (r->more)
@@ -459,12 +462,13 @@ static void print_tail(struct tctx *t, const struct rep_model *m, size_t indent)
 		char nf[32], h[32];
 		fmt_count(nf, sizeof(nf), (int64_t)tail[i].n);
 		fmt_count(h, sizeof(h), (int64_t)tail[i].hosts);
-		sb_printf(&b, "and %s more %s finding%s", nf, tail[i].label,
-			  tail[i].n == 1 ? "" : "s");
+		sb_printf(&b, "and %s more %s %s", nf, tail[i].label,
+			  pm_plural((int64_t)tail[i].n, "finding", "findings"));
 		if (tail[i].service)
 			sb_printf(&b, " (%s)", tail[i].service);
-		sb_printf(&b, " on %s host%s, %s error%s in all", h, tail[i].hosts == 1 ? "" : "s",
-			  e, tail[i].errors == 1 ? "" : "s");
+		sb_printf(&b, " on %s %s, %s %s in all", h,
+			  pm_plural((int64_t)tail[i].hosts, "host", "hosts"), e,
+			  pm_plural((int64_t)tail[i].errors, "error", "errors"));
 		wrap_para(t->out, indent, sb_str(&b));
 		sb_free(&b);
 	}
@@ -521,7 +525,8 @@ static void print_filter(struct tctx *t, const struct rep_model *m)
 	char a[32], z[32];
 	fmt_count(a, sizeof(a), (int64_t)m->n_fnd);
 	fmt_count(z, sizeof(z), (int64_t)m->n_fnd_all);
-	sb_printf(&b, " → %s of %s finding%s", a, z, m->n_fnd_all == 1 ? "" : "s");
+	sb_printf(&b, " → %s of %s %s", a, z,
+		  pm_plural((int64_t)m->n_fnd_all, "finding", "findings"));
 	wrap_write(t->out, sb_str(&b), 0, 2, TEXT_WIDTH, NULL);
 	sb_free(&b);
 }
@@ -538,9 +543,10 @@ int report_text(sqlite3 *db, const struct report_options *opt, FILE *out, char *
 		print_filter(&t, &m);
 		if (m.n_fnd == 0 && m.filter)
 			fprintf(out,
-				"\nNo finding matches the filter (%zu finding%s in the database,"
+				"\nNo finding matches the filter (%zu %s in the database,"
 				" none selected).\n",
-				m.n_fnd_all, m.n_fnd_all == 1 ? "" : "s");
+				m.n_fnd_all,
+				pm_plural((int64_t)m.n_fnd_all, "finding", "findings"));
 		else if (m.n_fnd == 0)
 			fputs(m.n_port_unreach
 				  ? "\nNone of these port unreachables quotes a UDP datagram"
