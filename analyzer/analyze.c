@@ -374,85 +374,10 @@ static void report_outcome(struct run *run, int i, enum outcome o, const char *m
 	pthread_mutex_unlock(&run->lock);
 }
 
-/* A lone worker stores one small capture after another into the real database: committed
- * one by one, 589 rotated files spent a fifth of their run writing the same index pages to
- * the WAL again. It keeps one transaction open over the captures it stores for up to
- * BATCH_COMMIT_MS (each capture still in a savepoint of its own, kept or dropped whole) and
- * commits then, before a capture it cannot store directly, and at the end: a crash loses
- * at most that much work, which the next run redoes (capture_files is written after). */
+/* Captures stored but not yet committed or copied, whose outcomes are told once they are in
+ * the real database: a lone worker's open transaction (BATCH_COMMIT_MS), or what one of
+ * several workers stored in its scratch database (flush_copies()). At most COPY_PENDING_MAX. */
 #define BATCH_COMMIT_MS 250
-
-struct txn_batch {
-	bool open;
-	int stored; /* captures stored since the transaction began */
-	struct timespec since;
-};
-
-static double ms_since(const struct timespec *t)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
-}
-
-/* Commits the open transaction; a failure loses the captures stored in it, which the
- * message names by count (they were counted as stored). */
-static void batch_commit(struct run *run, sqlite3 *w, struct txn_batch *b)
-{
-	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
-	if (!b->open)
-		return;
-	b->open = false;
-	if (sqlite3_get_autocommit(w)) /* SQLite rolled it back after an error */
-		snprintf(errbuf, sizeof errbuf, "the transaction was rolled back");
-	else if (db_exec(w, "COMMIT", errbuf) == 0)
-		return;
-	db_exec(w, "ROLLBACK", ignore);
-	if (!b->stored)
-		return;
-	pthread_mutex_lock(&run->lock);
-	progress_clear(run->progress);
-	fprintf(stderr, "portmortem: database %s: %s; the last %d %s stored are not in it\n",
-		run->cli->db_path, errbuf, b->stored, pm_plural(b->stored, "capture", "captures"));
-	run->db_failed = true;
-	pthread_mutex_unlock(&run->lock);
-}
-
-static void batch_before(struct run *run, sqlite3 *w, struct txn_batch *b,
-			 const struct batch_item *it)
-{
-	char errbuf[DB_ERRBUF_SIZE];
-	if (!run->direct || it->known)
-		return;
-	if (it->size < 0 || !it->real) { /* a pipe or FIFO: copied from the scratch database */
-		batch_commit(run, w, b);
-		return;
-	}
-	/* IMMEDIATE: the capture's first statements only read (is it known already?); a
-	 * deferred transaction would then have to turn a read into a write, which SQLite
-	 * refuses at once, without waiting, when another run wrote in between. */
-	if (b->open || db_exec(w, "BEGIN IMMEDIATE", errbuf) < 0) /* no batch: each commits */
-		return;
-	b->open = true;
-	b->stored = 0;
-	clock_gettime(CLOCK_MONOTONIC, &b->since);
-}
-
-static void batch_after(struct run *run, sqlite3 *w, struct txn_batch *b, enum outcome o)
-{
-	if (!b->open)
-		return;
-	if (o == OUT_STORED || o == OUT_CUT)
-		b->stored++;
-	if (sqlite3_get_autocommit(w) || o == OUT_DB || ms_since(&b->since) >= BATCH_COMMIT_MS)
-		batch_commit(run, w, b);
-}
-
-/* Captures a worker of several stored in its scratch database and copies into the real one
- * together: one transaction and one set of prepared statements for up to COPY_PENDING_MAX of
- * them, or for what BATCH_COMMIT_MS of work stored (copied one at a time, the copy's
- * statements and its commit were half the work of 589 small files). Their outcomes are told
- * once the copy says what became of each. */
 #define COPY_PENDING_MAX 256
 
 struct pending {
@@ -462,11 +387,92 @@ struct pending {
 };
 
 struct pending_list {
-	struct pending *p;
+	struct pending *p;     /* NULL without memory for it: each capture is told at once */
 	int n, next;	       /* stored; the next one the copy tells of */
 	struct timespec since; /* when the first of them began to be read */
 };
 
+static double ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) * 1e3 + (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+}
+
+/* Keeps capture i's outcome until its transaction is committed or it is copied (there is
+ * room: the worker flushes a full list before it stores another capture). */
+static void pending_add(struct pending_list *pl, int i, enum outcome o, const char *msg,
+			const char *key)
+{
+	struct pending *p = &pl->p[pl->n++];
+	p->i = i, p->o = o;
+	snprintf(p->msg, sizeof p->msg, "%s", msg);
+	snprintf(p->key, sizeof p->key, "%s", key);
+}
+
+/* A lone worker stores one small capture after another into the real database: committed
+ * one by one, 589 rotated files spent a fifth of their run writing the same index pages to
+ * the WAL again. It keeps one transaction open over the captures it stores for up to
+ * BATCH_COMMIT_MS (each capture in a savepoint of its own, kept or dropped whole) and
+ * commits then, before a capture it cannot store directly, and at the end. A crash loses at
+ * most that much work, which the next run redoes (capture_files is written after). */
+struct txn_batch {
+	bool open;
+};
+
+/* Commits the lone worker's open transaction and tells the outcomes of the captures in it.
+ * When the commit fails (a full disk, an I/O error: SQLite rolls the transaction back), each
+ * of them is stored again in a transaction of its own, so that as many as fit are kept and
+ * each of the others is named with its error, as when every capture was committed alone. */
+static void batch_commit(struct run *run, sqlite3 *w, struct txn_batch *b, struct pending_list *pl)
+{
+	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
+	if (!b->open)
+		return;
+	b->open = false;
+	bool ok = !sqlite3_get_autocommit(w) && db_exec(w, "COMMIT", errbuf) == 0;
+	if (!ok)
+		db_exec(w, "ROLLBACK", ignore);
+	for (int j = 0; j < pl->n; j++) {
+		struct pending *p = &pl->p[j];
+		if (!ok)
+			p->o = analyze_one(w, true, false, run->batch.items[p->i].path, run->cli,
+					   p->msg, sizeof p->msg, p->key, sizeof p->key);
+		report_outcome(run, p->i, p->o, p->msg, p->key);
+	}
+	pl->n = 0;
+}
+
+static void batch_before(struct run *run, sqlite3 *w, struct txn_batch *b, struct pending_list *pl,
+			 const struct batch_item *it)
+{
+	char errbuf[DB_ERRBUF_SIZE];
+	if (!run->direct || it->known || !pl->p)
+		return;
+	if (it->size < 0 || !it->real) { /* a pipe or FIFO: copied from the scratch database */
+		batch_commit(run, w, b, pl);
+		return;
+	}
+	/* IMMEDIATE: the capture's first statements only read (is it known already?); a
+	 * deferred transaction would then have to turn a read into a write, which SQLite
+	 * refuses at once, without waiting, when another run wrote in between. */
+	if (b->open || db_exec(w, "BEGIN IMMEDIATE", errbuf) < 0) /* no batch: each commits */
+		return;
+	b->open = true;
+	clock_gettime(CLOCK_MONOTONIC, &pl->since);
+}
+
+static void batch_after(struct run *run, sqlite3 *w, struct txn_batch *b, struct pending_list *pl)
+{
+	if (b->open && (sqlite3_get_autocommit(w) || pl->n >= COPY_PENDING_MAX ||
+			ms_since(&pl->since) >= BATCH_COMMIT_MS || g_signal))
+		batch_commit(run, w, b, pl);
+}
+
+/* Several workers: what each stored in its scratch database is copied into the real one
+ * together, one transaction and one set of prepared statements for up to COPY_PENDING_MAX
+ * captures or what BATCH_COMMIT_MS of work stored (copied one at a time, the copy's
+ * statements and its commit were half the work of 589 small files). */
 static void pending_told(const char *capture_path, enum copy_result result, const char *err,
 			 void *arg)
 {
@@ -487,7 +493,7 @@ static void flush_copies(struct run *run, sqlite3 *w, struct pending_list *pl)
 {
 	char errbuf[DB_ERRBUF_SIZE], ignore[DB_ERRBUF_SIZE];
 	struct copy_counts k;
-	if (!pl->n)
+	if (run->direct || !pl->n)
 		return;
 	pl->next = 0;
 	int rc = db_copy_captures(w, "main", "out", &k, pending_told, pl, errbuf);
@@ -502,17 +508,6 @@ static void flush_copies(struct run *run, sqlite3 *w, struct pending_list *pl)
 	for (int j = 0; j < pl->n; j++)
 		report_outcome(run, pl->p[j].i, pl->p[j].o, pl->p[j].msg, pl->p[j].key);
 	pl->n = 0;
-}
-
-/* Keeps capture i's outcome for the next flush (there is room: the worker flushes a full
- * list before it stores another capture). */
-static void pending_add(struct pending_list *pl, int i, enum outcome o, const char *msg,
-			const char *key)
-{
-	struct pending *p = &pl->p[pl->n++];
-	p->i = i, p->o = o;
-	snprintf(p->msg, sizeof p->msg, "%s", msg);
-	snprintf(p->key, sizeof p->key, "%s", key);
 }
 
 static void *worker(void *arg)
@@ -532,9 +527,7 @@ static void *worker(void *arg)
 	progress_worker(run->progress, slot);
 	store_keep_statements(w);
 	struct txn_batch tb = {0};
-	/* Without memory for the list, each capture is copied as it is stored. */
-	struct pending_list pl = {.p =
-				      run->direct ? NULL : malloc(COPY_PENDING_MAX * sizeof *pl.p)};
+	struct pending_list pl = {.p = malloc(COPY_PENDING_MAX * sizeof *pl.p)};
 	for (;;) {
 		pthread_mutex_lock(&run->lock);
 		int i = run->next < run->batch.n && !g_signal ? run->next++ : -1;
@@ -543,31 +536,34 @@ static void *worker(void *arg)
 			break;
 		const struct batch_item *it = &run->batch.items[i];
 		enum outcome o = OUT_KNOWN;
+		bool defer = false;
 		if (it->known) { /* an unchanged file: recognised without reading it */
 			snprintf(msg, sizeof msg, "already in the database (unchanged file)");
 			snprintf(key, sizeof key, "%s", it->known);
 		} else {
 			progress_begin(run->progress, slot, it->path, it->size);
-			batch_before(run, w, &tb, it);
+			batch_before(run, w, &tb, &pl, it);
 			if (pl.n >= COPY_PENDING_MAX)
 				flush_copies(run, w, &pl);
-			if (!pl.n) /* the time since the first pending capture began */
+			if (!run->direct && !pl.n) /* the time since the first pending one began */
 				clock_gettime(CLOCK_MONOTONIC, &pl.since);
-			o = analyze_one(w, run->direct, pl.p != NULL, it->path, run->cli, msg,
-					sizeof msg, key, sizeof key);
-			batch_after(run, w, &tb, o);
+			o = analyze_one(w, run->direct, !run->direct && pl.p != NULL, it->path,
+					run->cli, msg, sizeof msg, key, sizeof key);
+			defer = (o == OUT_STORED || o == OUT_CUT) &&
+				(run->direct ? tb.open : pl.p != NULL);
 		}
-		if (pl.p && !it->known && (o == OUT_STORED || o == OUT_CUT))
+		if (defer)
 			pending_add(&pl, i, o, msg, key);
 		else
 			report_outcome(run, i, o, msg, key);
+		batch_after(run, w, &tb, &pl);
 		if (pl.n && (ms_since(&pl.since) >= BATCH_COMMIT_MS || g_signal))
 			flush_copies(run, w, &pl);
 		progress_end(run->progress, slot, run->done);
 	}
 	flush_copies(run, w, &pl);
+	batch_commit(run, w, &tb, &pl);
 	free(pl.p);
-	batch_commit(run, w, &tb);
 	progress_worker(run->progress, -1);
 	corr_drop_spare();
 	cap_drop_spares();

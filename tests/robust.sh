@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/asan/portmortem}
 TMP=$(mktemp -d)
-trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'umount "$TMP/full" 2>/dev/null; chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 . tests/tools/harness.sh
 S=samples
 count() { sqlite3 "$1" "SELECT COUNT(*) FROM captures"; }
@@ -159,6 +159,34 @@ for f in tests/fuzz/regressions/*; do
 			sh -c "[ $st -le 1 ] && ! grep -E 'runtime error|Sanitizer' '$TMP/err'"
 	done
 done
+
+# 10. The database's disk fills up during a run of several captures (a 1.2 MB tmpfs; needs root
+# to mount it). A lone worker stores its captures in one transaction: when its commit fails,
+# each capture is stored again on its own, so the captures that fit are kept, each other one is
+# named with the error, and the summary counts them as not stored; several workers likewise.
+if [ "$(id -u)" = 0 ] && mkdir -p "$TMP/full" && mount -t tmpfs -o size=1200k tmpfs "$TMP/full" 2>/dev/null; then
+	mkdir -p "$TMP/gen6"
+	for seed in 1 2 3 4 5 6; do
+		build/gen-capture -q --packets 20000 --seed $seed -o "$TMP/gen6/g$seed.pcap"
+	done
+	for j in 1 2; do
+		rm -f "$TMP/full"/*
+		"$BIN" analyze -j $j -d "$TMP/full/x.db" -o /dev/null "$TMP/gen6" 2>"$TMP/err"
+		st=$?
+		stored=$(sqlite3 "$TMP/full/x.db" "SELECT COUNT(*) FROM captures WHERE complete = 1")
+		check "full disk, -j $j: exit 3 (got $st)" test $st -eq 3
+		check "full disk, -j $j: some captures are kept ($stored)" test "$stored" -ge 1
+		check "full disk, -j $j: the database is intact" \
+			test "$(sqlite3 "$TMP/full/x.db" 'PRAGMA integrity_check')" = ok
+		check "full disk, -j $j: each capture not kept is named" test \
+			"$(grep -c 'disk is full (while storing' "$TMP/err")" -eq $((6 - stored))
+		check "full disk, -j $j: the summary counts what was kept" \
+			grep -q "6 files: $stored stored, $((6 - stored)) not stored (database error)" "$TMP/err"
+	done
+	umount "$TMP/full"
+else
+	echo "skipped: the full-disk test (it mounts a small tmpfs: needs root)"
+fi
 
 echo "robust: $pass passed, $fail failed"
 [ $fail -eq 0 ]
