@@ -411,20 +411,25 @@ static void sign_findings(struct dg *x)
 	       "signing the findings");
 }
 
+/* Runs sql once per diagnosis, the first time something needs what it builds (*done). */
+static void build_once(struct dg *x, bool *done, const char *sql)
+{
+	if (x->failed || *done)
+		return;
+	if (db_exec(x->db, sql, x->errbuf) < 0)
+		x->failed = true;
+	*done = true;
+}
+
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
  * finding's: built when one of them has candidates (a storm of refused requests alone needs
  * none of them, and building them is three passes over the event table). */
 void dg_need_indexes(struct dg *x)
 {
-	if (x->failed || x->indexed)
-		return;
-	if (db_exec(x->db,
-		    "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
-		    "CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
-		    "CREATE INDEX temp.pu_reply ON pu (src, sport);",
-		    x->errbuf) < 0)
-		x->failed = true;
-	x->indexed = true;
+	build_once(x, &x->indexed,
+		   "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport);"
+		   "CREATE INDEX temp.pu_pair ON pu (src, dst, dport);"
+		   "CREATE INDEX temp.pu_reply ON pu (src, sport);");
 }
 
 /* "Which other servers of this port talked to these clients" asked from the endpoints' side
@@ -432,16 +437,11 @@ void dg_need_indexes(struct dg *x)
  * 60 ms a finding; a storm: 100 ms); from the clients' side it is one probe per client. */
 void dg_need_client_index(struct dg *x)
 {
-	if (x->failed || x->clients_indexed)
-		return;
-	if (db_exec(x->db,
-		    "DROP TABLE IF EXISTS temp.ecl;"
-		    "CREATE TEMP TABLE ecl AS SELECT DISTINCT client_ip, port, ip FROM "
-		    "endpoint_clients;"
-		    "CREATE INDEX temp.ecl_client ON ecl (client_ip, port, ip);",
-		    x->errbuf) < 0)
-		x->failed = true;
-	x->clients_indexed = true;
+	build_once(
+	    x, &x->clients_indexed,
+	    "DROP TABLE IF EXISTS temp.ecl;"
+	    "CREATE TEMP TABLE ecl AS SELECT DISTINCT client_ip, port, ip FROM endpoint_clients;"
+	    "CREATE INDEX temp.ecl_client ON ecl (client_ip, port, ip);");
 }
 
 bool dg_service_port(const struct dg *x, int64_t port)
