@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "analyzer/diagnose_int.h"
+#include "analyzer/tally.h"
 #include "dissectors/dissect.h"
 
 /* The time of day of pm_fmt_utc()'s "2026-11-23 21:42:45.501" (the date is 10 characters). */
@@ -56,36 +57,228 @@ void dg_add_secondary(struct dg *x, int64_t fid, const char *label)
 	       "adding a label");
 }
 
-/* One pass over the claimed events for every finding at once: counts, times and what the
- * quotes say, the application the quotes name most often, then the first 100 clients and
- * reporters of each in address order. */
-static const char SUMMARY_SQL[] =
+/* One pass over the claimed events for every finding at once, in finding order and then
+ * client order: counts, times and what the quotes say (into fs, for FINDING_SUMS_SQL), the
+ * application the quotes name most often (fa), and the first 100 clients and reporters of
+ * each in address order. */
+static const char SUMMARY_TABLES_SQL[] =
     "DROP TABLE IF EXISTS temp.fs;"
-    "CREATE TEMP TABLE fs AS SELECT fid, COUNT(*) AS n, MIN(ts_ns) AS t0, MAX(ts_ns) AS t1,"
-    " MAX(precision) AS prec, SUM(orig_seen) AS seen,"
-    " AVG(CASE WHEN orig_seen THEN orig_delay_ns END) AS delay, MAX(quote_len) AS qlen,"
-    " MAX(quote_ip_len) AS iplen, MAX(family = 'icmp6') AS v6, MIN(ttl) AS ttl_lo,"
-    " MAX(ttl) AS ttl_hi FROM pu NOT INDEXED WHERE fid IS NOT NULL GROUP BY fid;"
-    "UPDATE findings SET errors = s.n, first_error_ns = s.t0, last_error_ns = s.t1,"
-    " precision = coalesce(s.prec, 6) FROM fs s WHERE s.fid = findings.id;"
+    "CREATE TEMP TABLE fs (fid INTEGER PRIMARY KEY, n, seen, delay, qlen, iplen, v6, ttl_lo,"
+    " ttl_hi);"
     "DROP TABLE IF EXISTS temp.fa;"
-    "CREATE TEMP TABLE fa AS SELECT fid, app FROM (SELECT fid, app, row_number() OVER"
-    " (PARTITION BY fid ORDER BY COUNT(*) DESC, app) AS k"
-    " FROM pu NOT INDEXED WHERE fid IS NOT NULL AND app IS NOT NULL GROUP BY fid, app) WHERE k = 1;"
-    /* distinct pairs into a clustered table first: the window then reads them in order */
-    "DROP TABLE IF EXISTS temp.fc;"
-    "CREATE TEMP TABLE fc (fid, c, PRIMARY KEY (fid, c)) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO fc SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END"
-    " FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
-    "UPDATE findings SET clients = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
-    " fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
-    " GROUP BY fid) s WHERE s.fid = findings.id;"
-    "DELETE FROM fc;"
-    "INSERT OR IGNORE INTO fc SELECT fid, reporter FROM pu NOT INDEXED WHERE fid IS NOT NULL;"
-    "UPDATE findings SET reporters = s.j FROM (SELECT fid, json_group_array(c) AS j FROM (SELECT"
-    " fid, c, row_number() OVER (PARTITION BY fid ORDER BY c) AS k FROM fc) WHERE k <= 100"
-    " GROUP BY fid) s"
-    " WHERE s.fid = findings.id;";
+    "CREATE TEMP TABLE fa (fid INTEGER PRIMARY KEY, app);";
+
+static const char SUMMARY_EVENTS_SQL[] =
+    "SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END AS c, reporter, ts_ns,"
+    " precision, orig_seen, CASE WHEN orig_seen THEN orig_delay_ns END, quote_len,"
+    " quote_ip_len, family = 'icmp6', ttl, app FROM pu NOT INDEXED WHERE fid IS NOT NULL"
+    " ORDER BY fid, c";
+enum {
+	SE_FID,
+	SE_CLIENT,
+	SE_REPORTER,
+	SE_TS,
+	SE_PRECISION,
+	SE_SEEN,
+	SE_DELAY,
+	SE_QUOTE_LEN,
+	SE_QUOTE_IP_LEN,
+	SE_V6,
+	SE_TTL,
+	SE_APP,
+};
+
+/* Addresses listed per finding (clients, reporters). */
+#define SUMMARY_LIST_MAX 100
+
+/* One finding's summary while its events stream by. */
+struct fsum_acc {
+	int64_t fid, n, t0, t1, prec, seen, qlen, iplen, v6, ttl_lo, ttl_hi;
+	int64_t n_delay, delay_sum;
+	bool have_qlen, have_iplen;
+	struct tally clients, reporters, apps; /* clients: in order, at most SUMMARY_LIST_MAX */
+};
+
+/* v as a JSON string onto *out (SQLite's json_quote() escapes). False when out is full. */
+static bool json_string(const char *v, size_t len, char *out, size_t cap, size_t *used)
+{
+	static const char SIMPLE[32] = {
+	    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
+	if (*used + 2 > cap)
+		return false;
+	out[(*used)++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		char esc[8];
+		int n = 0;
+		if (c == '"' || c == '\\')
+			n = snprintf(esc, sizeof esc, "\\%c", c);
+		else if (c < 0x20 && SIMPLE[c])
+			n = snprintf(esc, sizeof esc, "\\%c", SIMPLE[c]);
+		else if (c < 0x20)
+			n = snprintf(esc, sizeof esc, "\\u%04x", c);
+		else
+			esc[n++] = (char)c;
+		if (*used + (size_t)n + 1 > cap)
+			return false;
+		memcpy(out + *used, esc, (size_t)n);
+		*used += (size_t)n;
+	}
+	out[(*used)++] = '"';
+	return true;
+}
+
+/* The first SUMMARY_LIST_MAX values of t (sorted) as a JSON array into a new string; NULL
+ * when t is empty or memory runs out (*oom). */
+static char *json_list(struct tally *t, bool *oom)
+{
+	if (!t->n_items)
+		return NULL;
+	tally_sort(t);
+	size_t n = t->n_items < SUMMARY_LIST_MAX ? t->n_items : SUMMARY_LIST_MAX, cap = 2, used = 0;
+	for (size_t i = 0; i < n; i++)
+		cap += 6 * t->items[i].len + 3;
+	char *out = malloc(cap + 1);
+	if (!out) {
+		*oom = true;
+		return NULL;
+	}
+	out[used++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			out[used++] = ',';
+		json_string(t->items[i].key, t->items[i].len, out, cap, &used);
+	}
+	out[used++] = ']';
+	out[used] = '\0';
+	return out;
+}
+
+static void fsum_start(struct fsum_acc *a, sqlite3_stmt *st)
+{
+	tally_clear(&a->clients), tally_clear(&a->reporters), tally_clear(&a->apps);
+	struct fsum_acc fresh = {.fid = sqlite3_column_int64(st, SE_FID),
+				 .clients = a->clients,
+				 .reporters = a->reporters,
+				 .apps = a->apps};
+	*a = fresh;
+}
+
+static void fsum_max(sqlite3_stmt *st, int col, int64_t *max, bool *have)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	int64_t v = sqlite3_column_int64(st, col);
+	if (!*have || v > *max)
+		*max = v, *have = true;
+}
+
+/* Adds one event to its finding's summary. False when memory runs out. */
+static bool fsum_row(struct fsum_acc *a, sqlite3_stmt *st)
+{
+	int64_t ts = sqlite3_column_int64(st, SE_TS), ttl = sqlite3_column_int64(st, SE_TTL);
+	int64_t prec = sqlite3_column_int64(st, SE_PRECISION);
+	bool first = a->n++ == 0;
+	a->t0 = first || ts < a->t0 ? ts : a->t0;
+	a->t1 = first || ts > a->t1 ? ts : a->t1;
+	a->prec = first || prec > a->prec ? prec : a->prec;
+	a->ttl_lo = first || ttl < a->ttl_lo ? ttl : a->ttl_lo;
+	a->ttl_hi = first || ttl > a->ttl_hi ? ttl : a->ttl_hi;
+	a->seen += sqlite3_column_int64(st, SE_SEEN);
+	a->v6 |= sqlite3_column_int64(st, SE_V6) != 0;
+	if (sqlite3_column_type(st, SE_DELAY) != SQLITE_NULL)
+		a->delay_sum += sqlite3_column_int64(st, SE_DELAY), a->n_delay++;
+	fsum_max(st, SE_QUOTE_LEN, &a->qlen, &a->have_qlen);
+	fsum_max(st, SE_QUOTE_IP_LEN, &a->iplen, &a->have_iplen);
+	/* clients arrive in order: the first SUMMARY_LIST_MAX distinct ones are the list */
+	if (sqlite3_column_type(st, SE_CLIENT) != SQLITE_NULL &&
+	    a->clients.n_items < SUMMARY_LIST_MAX &&
+	    !tally_add(&a->clients, sqlite3_column_text(st, SE_CLIENT),
+		       (size_t)sqlite3_column_bytes(st, SE_CLIENT)))
+		return false;
+	if (!tally_add(&a->reporters, sqlite3_column_text(st, SE_REPORTER),
+		       (size_t)sqlite3_column_bytes(st, SE_REPORTER)))
+		return false;
+	return sqlite3_column_type(st, SE_APP) == SQLITE_NULL ||
+	       tally_add(&a->apps, sqlite3_column_text(st, SE_APP),
+			 (size_t)sqlite3_column_bytes(st, SE_APP));
+}
+
+/* Writes a finding's summary: its counts, times, clients and reporters, its fs and fa rows. */
+static void fsum_end(struct dg *x, struct fsum_acc *a, sqlite3_stmt *fs_ins)
+{
+	bool oom = false;
+	char *clients = json_list(&a->clients, &oom), *reporters = json_list(&a->reporters, &oom);
+	if (oom) {
+		free(clients), free(reporters);
+		dg_out_of_memory(x);
+		return;
+	}
+	dg_run(x,
+	       dg_prepare(x,
+			  "UPDATE findings SET errors = :n, first_error_ns = :t0,"
+			  " last_error_ns = :t1, precision = :prec,"
+			  " clients = coalesce(:clients, clients),"
+			  " reporters = coalesce(:reporters, reporters) WHERE id = :fid",
+			  DG_INT(":fid", a->fid), DG_INT(":n", a->n), DG_INT(":t0", a->t0),
+			  DG_INT(":t1", a->t1), DG_INT(":prec", a->prec),
+			  DG_TEXT(":clients", clients), DG_TEXT(":reporters", reporters)),
+	       "summarising findings");
+	free(clients), free(reporters);
+	sqlite3_bind_int64(fs_ins, 1, a->fid);
+	sqlite3_bind_int64(fs_ins, 2, a->n);
+	sqlite3_bind_int64(fs_ins, 3, a->seen);
+	/* AVG(): the mean as a real, NULL without a value */
+	if (a->n_delay)
+		sqlite3_bind_double(fs_ins, 4, a->delay_sum / (double)a->n_delay);
+	else
+		sqlite3_bind_null(fs_ins, 4);
+	if (a->have_qlen)
+		sqlite3_bind_int64(fs_ins, 5, a->qlen);
+	else
+		sqlite3_bind_null(fs_ins, 5);
+	if (a->have_iplen)
+		sqlite3_bind_int64(fs_ins, 6, a->iplen);
+	else
+		sqlite3_bind_null(fs_ins, 6);
+	sqlite3_bind_int64(fs_ins, 7, a->v6);
+	sqlite3_bind_int64(fs_ins, 8, a->ttl_lo);
+	sqlite3_bind_int64(fs_ins, 9, a->ttl_hi);
+	if (sqlite3_step(fs_ins) != SQLITE_DONE)
+		dg_fail(x, "summarising findings");
+	sqlite3_reset(fs_ins);
+	const struct tally_item *app = tally_top(&a->apps);
+	if (app)
+		dg_run(x,
+		       dg_prepare(x, "INSERT INTO fa (fid, app) VALUES (:fid, :app)",
+				  DG_INT(":fid", a->fid), DG_TEXT(":app", app->key)),
+		       "summarising findings");
+}
+
+/* Streams SUMMARY_EVENTS_SQL, writing each finding's summary when its events end. */
+static void summary_stream(struct dg *x, sqlite3_stmt *fs_ins)
+{
+	struct fsum_acc a = {0};
+	sqlite3_stmt *st = dg_statement(x, SUMMARY_EVENTS_SQL);
+	bool open = false;
+	int rc = SQLITE_DONE;
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!open || sqlite3_column_int64(st, SE_FID) != a.fid) {
+			if (open)
+				fsum_end(x, &a, fs_ins);
+			fsum_start(&a, st);
+			open = true;
+		}
+		if (!x->failed && !fsum_row(&a, st))
+			dg_out_of_memory(x);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "reading events");
+	else if (open && !x->failed)
+		fsum_end(x, &a, fs_ins);
+	dg_done(x, st);
+	tally_free(&a.clients), tally_free(&a.reporters), tally_free(&a.apps);
+}
 
 /* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
  * the 20 most frequent of each. */
@@ -255,10 +448,17 @@ void dg_summaries(struct dg *x)
 {
 	if (x->failed)
 		return;
-	if (db_exec(x->db, SUMMARY_SQL, x->errbuf) < 0) {
+	sqlite3_stmt *fs_ins = NULL;
+	if (db_exec(x->db, SUMMARY_TABLES_SQL, x->errbuf) < 0) {
 		x->failed = true;
 		return;
 	}
+	if (sqlite3_prepare_v2(x->db, "INSERT INTO fs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       -1, &fs_ins, NULL) != SQLITE_OK)
+		dg_fail(x, "preparing");
+	else
+		summary_stream(x, fs_ins);
+	sqlite3_finalize(fs_ins);
 	finding_names(x);
 	/* Read to the end first: the loop below writes the rows this query reads. */
 	sqlite3_stmt *st = dg_statement(x, FINDING_SUMS_SQL);
@@ -277,8 +477,6 @@ void dg_summaries(struct dg *x)
 			quote_evidence(x, &fs[i]);
 	}
 	free(fs);
-	if (!x->failed &&
-	    db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa; DROP TABLE temp.fc",
-		    x->errbuf) < 0)
+	if (!x->failed && db_exec(x->db, "DROP TABLE temp.fs; DROP TABLE temp.fa", x->errbuf) < 0)
 		x->failed = true;
 }

@@ -8,94 +8,285 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
+#include "analyzer/tally.h"
 
-/* The facts of every target still unclaimed, one pass each over the events (never one query
- * per finding): counts and times (TARGET_COUNTS_SQL), then the most frequent foreign
- * reporter, the host's own error TTL, the application its quotes name, the captures' span,
- * the conversations' datagrams, and the clients (for wrong-host). */
-static const char TARGET_COUNTS_SQL[] =
-    "CREATE TEMP TABLE rt AS SELECT dst, dport, COUNT(*) AS errors, SUM(reporter = dst) AS self,"
-    " MIN(ts_ns) AS t0, MAX(ts_ns) AS t1, MAX(quote_len) AS qlen, MAX(quote_ip_len) AS qiplen,"
-    " MAX(family = 'icmp6') AS v6, COUNT(DISTINCT src) AS clients, SUM(orig_seen) AS seen,"
-    " SUM(coalesce(rev_before, 0) > 0) AS two_way,"
-    " SUM(s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns) AS silent,"
-    " SUM(coalesce(s2c_packets, 0)) AS talked, MAX(coalesce(c2s_packets, 1)) AS shots,"
-    " SUM(sender_peers >= :p2p_min_peers) AS p2p, MAX(sender_peers) AS peers"
-    " FROM pu NOT INDEXED WHERE +fid IS NULL GROUP BY dst, dport";
+/* The events of every target still unclaimed, in one pass sorted by target, then client,
+ * then conversation: each target's facts are summed as its rows go by (distinct clients
+ * and conversations counted where their value changes), instead of one GROUP BY pass over
+ * the events per fact. */
+static const char TARGET_EVENTS_SQL[] =
+    "SELECT dst, dport, src, flow_id, reporter, ts_ns, quote_len, quote_ip_len,"
+    " family = 'icmp6', orig_seen, coalesce(rev_before, 0) > 0,"
+    " s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns, coalesce(s2c_packets, 0),"
+    " coalesce(c2s_packets, 1), sender_peers, ttl, app, capture_id, c2s_packets, s2c_packets"
+    " FROM pu WHERE +fid IS NULL ORDER BY dst, dport, src, flow_id";
+enum {
+	TE_DST,
+	TE_DPORT,
+	TE_SRC,
+	TE_FLOW,
+	TE_REPORTER,
+	TE_TS,
+	TE_QUOTE_LEN,
+	TE_QUOTE_IP_LEN,
+	TE_V6,
+	TE_SEEN,
+	TE_TWO_WAY,
+	TE_SILENT,
+	TE_TALKED,
+	TE_SHOTS,
+	TE_PEERS,
+	TE_TTL,
+	TE_APP,
+	TE_CAPTURE,
+	TE_FLOW_C2S,
+	TE_FLOW_S2C,
+};
 
-static const char TARGET_FACTS_SQL[] =
-    "DROP TABLE IF EXISTS temp.rt_rep;"
-    "CREATE TEMP TABLE rt_rep AS SELECT dst, dport, reporter FROM (SELECT dst, dport, reporter,"
-    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, reporter) AS k"
-    " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter != dst GROUP BY dst, dport, reporter)"
-    " WHERE k = 1;"
-    "DROP TABLE IF EXISTS temp.rt_ttl;"
-    "CREATE TEMP TABLE rt_ttl AS SELECT dst, dport, ttl FROM (SELECT dst, dport, ttl,"
-    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, ttl) AS k"
-    " FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst GROUP BY dst, dport, ttl)"
-    " WHERE k = 1;"
-    "DROP TABLE IF EXISTS temp.rt_app;"
-    "CREATE TEMP TABLE rt_app AS SELECT dst, dport, app FROM (SELECT dst, dport, app,"
-    " row_number() OVER (PARTITION BY dst, dport ORDER BY COUNT(*) DESC, app) AS k"
-    " FROM pu NOT INDEXED WHERE +fid IS NULL AND app IS NOT NULL GROUP BY dst, dport, app)"
-    " WHERE k = 1;"
-    "DROP TABLE IF EXISTS temp.rt_span;"
-    "CREATE TEMP TABLE rt_span AS SELECT t.dst, t.dport, SUM(c.last_ns - c.first_ns) AS span"
-    " FROM (SELECT DISTINCT dst, dport, capture_id FROM pu NOT INDEXED WHERE +fid IS NULL) t"
-    " JOIN captures c ON c.id = t.capture_id GROUP BY t.dst, t.dport;"
-    "DROP TABLE IF EXISTS temp.rt_flow;"
-    "CREATE TEMP TABLE rt_flow AS SELECT t.dst, t.dport, coalesce(SUM(f.c2s_packets), 0) AS c2s,"
-    " coalesce(SUM(f.s2c_packets), 0) AS s2c FROM (SELECT DISTINCT dst, dport, flow_id FROM pu"
-    " WHERE +fid IS NULL AND flow_id IS NOT NULL) t JOIN flows f ON f.id = t.flow_id"
-    " GROUP BY t.dst, t.dport;"
+/* The clients of each target, for "which other server answered them" (wrong-host). */
+static const char TARGET_TABLES_SQL[] =
     "DROP TABLE IF EXISTS temp.rt_client;"
     "CREATE TEMP TABLE rt_client (dst, dport, src, PRIMARY KEY (dst, dport, src)) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO rt_client SELECT dst, dport, src FROM pu NOT INDEXED"
-    " WHERE +fid IS NULL;"
     "DROP TABLE IF EXISTS temp.rt_fid;"
     "CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) WITHOUT ROWID;";
-
-static const char TARGET_ROWS_SQL[] =
-    "SELECT r.dst, r.dport, r.errors, r.self, r.t0, r.t1, r.qlen, r.qiplen, r.v6, r.clients,"
-    " r.seen, r.two_way, r.silent, r.talked, r.shots, r.p2p, r.peers,"
-    " coalesce(t.ttl, -1), rep.reporter, a.app, coalesce(s.span, 0), f.c2s, f.s2c"
-    " FROM rt r LEFT JOIN rt_rep rep USING (dst, dport) LEFT JOIN rt_ttl t USING (dst, dport)"
-    " LEFT JOIN rt_app a USING (dst, dport) LEFT JOIN rt_span s USING (dst, dport)"
-    " LEFT JOIN rt_flow f USING (dst, dport) ORDER BY r.dst, r.dport";
 
 /* Every event of a target becomes its finding's, in one pass once all targets have one. */
 static const char TARGETS_CLAIM_SQL[] =
     "UPDATE pu SET fid = m.fid FROM rt_fid m WHERE +pu.fid IS NULL AND m.dst = pu.dst"
     " AND m.dport = pu.dport;"
-    "DROP TABLE temp.rt; DROP TABLE temp.rt_rep; DROP TABLE temp.rt_ttl; DROP TABLE temp.rt_app;"
-    "DROP TABLE temp.rt_span; DROP TABLE temp.rt_flow; DROP TABLE temp.rt_client;"
-    "DROP TABLE temp.rt_fid;";
+    "DROP TABLE temp.rt_client; DROP TABLE temp.rt_fid;";
 
-static void column_text(sqlite3_stmt *st, int i, char *buf, size_t len)
+/* A column value kept from one row to compare with the next (NULL apart from every value). */
+struct kept {
+	char *p;
+	size_t len, cap;
+	bool null;
+};
+
+static bool kept_same(const struct kept *k, sqlite3_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	snprintf(buf, len, "%s", t ? (const char *)t : "");
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return k->null;
+	const void *v = sqlite3_column_text(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+	return !k->null && k->len == len && (len == 0 || memcmp(k->p, v, len) == 0);
 }
 
-/* The counts of one row of TARGET_ROWS_SQL; app and conversation counts are the quoted
- * fallbacks refusal_traffic() takes when the endpoint table has none. */
-static void refusal_errors(struct dg *x, sqlite3_stmt *row, struct refusal *r, char *quoted_app,
-			   size_t app_len, int64_t *flow_rx, int64_t *flow_tx)
+static bool kept_set(struct kept *k, sqlite3_stmt *st, int col)
 {
-	int64_t v6 = 0,
-		*out[] = {&r->errors,	    &r->self,	&r->t_first,   &r->t_last, &r->quote_len,
-			  &r->quote_ip_len, &v6,	&r->n_clients, &r->seen,   &r->two_way,
-			  &r->silent_after, &r->talked, &r->max_shots, &r->p2p,	   &r->peers,
-			  &r->icmp_ttl};
-	for (int i = 0; i < (int)(sizeof out / sizeof out[0]); i++)
-		*out[i] = sqlite3_column_int64(row, i + 2);
-	r->v6 = v6 != 0;
+	k->null = sqlite3_column_type(st, col) == SQLITE_NULL;
+	const void *v = k->null ? (const void *)"" : (const void *)sqlite3_column_text(st, col);
+	size_t len = k->null ? 0 : (size_t)sqlite3_column_bytes(st, col);
+	if (len + 1 > k->cap) {
+		char *p = realloc(k->p, len + 1);
+		if (!p)
+			return false;
+		k->p = p, k->cap = len + 1;
+	}
+	if (len)
+		memcpy(k->p, v, len);
+	k->p[len] = '\0';
+	k->len = len;
+	return true;
+}
+
+/* Each capture's span (last packet minus first), looked up by id for the targets' spans. */
+struct spans {
+	int64_t *id, *span, *seen_by; /* by id ascending; seen_by: the last target counting it */
+	bool *known;		      /* false: the capture has no packet times */
+	size_t n;
+};
+
+static bool spans_load(struct dg *x, struct spans *s)
+{
+	sqlite3_stmt *st =
+	    dg_statement(x, "SELECT id, last_ns - first_ns FROM captures ORDER BY id");
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *a = realloc(s->id, cap * sizeof *a), *b, *c;
+			s->id = a ? a : s->id;
+			b = a ? realloc(s->span, cap * sizeof *b) : NULL;
+			s->span = b ? b : s->span;
+			c = b ? realloc(s->seen_by, cap * sizeof *c) : NULL;
+			s->seen_by = c ? c : s->seen_by;
+			bool *d = c ? realloc(s->known, cap * sizeof *d) : NULL;
+			s->known = d ? d : s->known;
+			if (!d) {
+				dg_done(x, st);
+				dg_out_of_memory(x);
+				return false;
+			}
+		}
+		s->id[s->n] = sqlite3_column_int64(st, 0);
+		s->known[s->n] = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		s->span[s->n] = sqlite3_column_int64(st, 1);
+		s->seen_by[s->n] = -1;
+		s->n++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "reading capture spans");
+	dg_done(x, st);
+	return !x->failed;
+}
+
+static void spans_free(struct spans *s)
+{
+	free(s->id), free(s->span), free(s->seen_by), free(s->known);
+}
+
+/* Adds the span of capture id to *sum the first time target `seq` meets it. */
+static void span_add(struct spans *s, int64_t id, int64_t seq, int64_t *sum)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->id[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->n || s->id[lo] != id || s->seen_by[lo] == seq)
+		return;
+	s->seen_by[lo] = seq;
+	if (s->known[lo])
+		*sum += s->span[lo];
+}
+
+/* One target's facts while its rows stream by. */
+struct target {
+	struct refusal r;
+	int64_t seq, flow_rx, flow_tx;
+	bool have_qlen, have_qiplen;
+	struct kept ip, src;
+	bool have_flow;
+	int64_t flow;
+	struct tally reporters, ttls, apps;
+	char quoted_app[24];
+};
+
+/* An integer as a key of a tally whose byte order is the numbers' order. */
+static void int_key(int64_t v, unsigned char key[8])
+{
+	uint64_t u = (uint64_t)v ^ (UINT64_C(1) << 63);
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		key[i] = (unsigned char)u;
+}
+
+static int64_t key_int(const unsigned char key[8])
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | key[i];
+	return (int64_t)(u ^ (UINT64_C(1) << 63));
+}
+
+/* Starts the target of row st: its address and port, every count at zero. */
+static bool target_start(struct target *t, sqlite3_stmt *st)
+{
+	tally_clear(&t->reporters), tally_clear(&t->ttls), tally_clear(&t->apps);
+	t->seq++;
+	t->flow_rx = t->flow_tx = 0;
+	t->have_qlen = t->have_qiplen = t->have_flow = false;
+	t->r = (struct refusal){.port = sqlite3_column_int64(st, TE_DPORT), .icmp_ttl = -1};
+	t->src.null = true, t->src.len = (size_t)-1; /* no client yet */
+	return kept_set(&t->ip, st, TE_DST);
+}
+
+static void max_of(sqlite3_stmt *st, int col, int64_t *max, bool *have)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	int64_t v = sqlite3_column_int64(st, col);
+	if (!*have || v > *max)
+		*max = v, *have = true;
+}
+
+/* The row's client and conversation: new ones counted once. */
+static bool target_client(struct target *t, sqlite3_stmt *st, struct spans *s)
+{
+	bool new_src = t->src.len == (size_t)-1 || !kept_same(&t->src, st, TE_SRC);
+	if (new_src) {
+		if (!kept_set(&t->src, st, TE_SRC))
+			return false;
+		t->have_flow = false;
+		if (!t->src.null)
+			t->r.n_clients++;
+	}
+	if (sqlite3_column_type(st, TE_FLOW) != SQLITE_NULL) {
+		int64_t flow = sqlite3_column_int64(st, TE_FLOW);
+		if ((!t->have_flow || flow != t->flow) &&
+		    sqlite3_column_type(st, TE_FLOW_C2S) != SQLITE_NULL) {
+			t->flow_rx += sqlite3_column_int64(st, TE_FLOW_C2S);
+			t->flow_tx += sqlite3_column_int64(st, TE_FLOW_S2C);
+		}
+		t->flow = flow, t->have_flow = true;
+	}
+	span_add(s, sqlite3_column_int64(st, TE_CAPTURE), t->seq, &t->r.span_ns);
+	return true;
+}
+
+/* Adds one event row to its target. False when memory runs out. */
+static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
+{
+	struct refusal *r = &t->r;
+	int64_t ts = sqlite3_column_int64(st, TE_TS);
+	if (!r->errors || ts < r->t_first)
+		r->t_first = ts;
+	if (!r->errors || ts > r->t_last)
+		r->t_last = ts;
+	r->errors++;
+	max_of(st, TE_QUOTE_LEN, &r->quote_len, &t->have_qlen);
+	max_of(st, TE_QUOTE_IP_LEN, &r->quote_ip_len, &t->have_qiplen);
+	r->v6 |= sqlite3_column_int64(st, TE_V6) != 0;
+	r->seen += sqlite3_column_int64(st, TE_SEEN);
+	r->two_way += sqlite3_column_int64(st, TE_TWO_WAY);
+	r->silent_after += sqlite3_column_int64(st, TE_SILENT);
+	r->talked += sqlite3_column_int64(st, TE_TALKED);
+	if (r->errors == 1 || sqlite3_column_int64(st, TE_SHOTS) > r->max_shots)
+		r->max_shots = sqlite3_column_int64(st, TE_SHOTS);
+	if (sqlite3_column_type(st, TE_PEERS) != SQLITE_NULL) {
+		int64_t peers = sqlite3_column_int64(st, TE_PEERS);
+		r->p2p += peers >= P2P_MIN_PEERS;
+		if (peers > r->peers)
+			r->peers = peers;
+	}
+	if (!target_client(t, st, s))
+		return false;
+	/* reporter = dst: the host itself (its error TTL); otherwise a device on the path */
+	if (!t->ip.null) {
+		const void *rep = sqlite3_column_text(st, TE_REPORTER);
+		size_t rep_len = (size_t)sqlite3_column_bytes(st, TE_REPORTER);
+		if (rep && rep_len == t->ip.len && memcmp(rep, t->ip.p, rep_len) == 0) {
+			unsigned char key[8];
+			r->self++;
+			int_key(sqlite3_column_int64(st, TE_TTL), key);
+			if (!tally_add(&t->ttls, key, sizeof key))
+				return false;
+		} else if (rep && !tally_add(&t->reporters, rep, rep_len))
+			return false;
+	}
+	if (sqlite3_column_type(st, TE_APP) != SQLITE_NULL)
+		return tally_add(&t->apps, sqlite3_column_text(st, TE_APP),
+				 (size_t)sqlite3_column_bytes(st, TE_APP));
+	return true;
+}
+
+/* The target's facts, complete: the most frequent foreign reporter, the host's own error
+ * TTL and the application its quotes name; its datagrams' TTL from the host table. */
+static void target_end(struct dg *x, struct target *t)
+{
+	struct refusal *r = &t->r;
+	const struct tally_item *top = tally_top(&t->reporters);
+	snprintf(r->reporter, sizeof r->reporter, "%s", top ? top->key : "");
+	top = tally_top(&t->ttls);
+	if (top)
+		r->icmp_ttl = key_int((const unsigned char *)top->key);
+	top = tally_top(&t->apps);
+	snprintf(t->quoted_app, sizeof t->quoted_app, "%s", top ? top->key : "");
 	r->other = r->errors - r->self;
-	column_text(row, 18, r->reporter, sizeof r->reporter);
-	column_text(row, 19, quoted_app, app_len);
-	r->span_ns = sqlite3_column_int64(row, 20);
-	*flow_rx = sqlite3_column_int64(row, 21);
-	*flow_tx = sqlite3_column_int64(row, 22);
 	r->udp_ttl = dg_int(x,
 			    dg_prepare(x,
 				       "SELECT ttl FROM host_ttls WHERE ip = :ip GROUP BY ttl"
@@ -279,46 +470,90 @@ static const char *refusal_confidence(const struct refusal *r, const char *label
 	return solid ? "high" : "medium";
 }
 
-static void refusal_one(struct dg *x, sqlite3_stmt *row)
+static void refusal_one(struct dg *x, struct target *t)
 {
-	char ip[64], quoted_app[24];
-	int64_t flow_rx, flow_tx;
-	column_text(row, 0, ip, sizeof ip);
-	struct refusal r = {.ip = ip, .port = sqlite3_column_int64(row, 1)};
-	fmt_endpoint(r.ip, r.port, r.ep, sizeof r.ep);
-	r.fid = dg_new_finding(x, "service-down", r.ip, r.port, NULL);
+	struct refusal *r = &t->r;
+	r->ip = t->ip.p;
+	fmt_endpoint(r->ip, r->port, r->ep, sizeof r->ep);
+	r->fid = dg_new_finding(x, "service-down", r->ip, r->port, NULL);
 	dg_run(x,
 	       dg_prepare(x, "INSERT INTO rt_fid (dst, dport, fid) VALUES (:ip, :port, :fid)",
-			  DG_TEXT(":ip", r.ip), DG_INT(":port", r.port), DG_INT(":fid", r.fid)),
+			  DG_TEXT(":ip", r->ip), DG_INT(":port", r->port), DG_INT(":fid", r->fid)),
 	       "claiming refusals");
-	refusal_errors(x, row, &r, quoted_app, sizeof quoted_app, &flow_rx, &flow_tx);
-	refusal_traffic(x, &r, quoted_app, flow_rx, flow_tx);
-	refusal_alternatives(x, &r);
-	r.forged = forged_errors(&r);
-	r.hostile = r.cls == APP_HOSTILE;
-	r.rate_limited = rate_limited(&r);
-	const char *label = refusal_label(&r);
-	int alternatives = refusal_secondary(x, &r, label);
+	target_end(x, t);
+	refusal_traffic(x, r, t->quoted_app, t->flow_rx, t->flow_tx);
+	refusal_alternatives(x, r);
+	r->forged = forged_errors(r);
+	r->hostile = r->cls == APP_HOSTILE;
+	r->rate_limited = rate_limited(r);
+	const char *label = refusal_label(r);
+	int alternatives = refusal_secondary(x, r, label);
 	struct verdict v = {
 	    .label = label,
-	    .confidence = refusal_confidence(&r, label, alternatives),
-	    .server_port = r.port,
-	    .requests = r.rx,
-	    .replies = r.tx,
-	    .related = r.alt_port[0]   ? r.alt_port
-		       : r.alt_host[0] ? r.alt_host
-				       : NULL,
+	    .confidence = refusal_confidence(r, label, alternatives),
+	    .server_port = r->port,
+	    .requests = r->rx,
+	    .replies = r->tx,
+	    .related = r->alt_port[0]	? r->alt_port
+		       : r->alt_host[0] ? r->alt_host
+					: NULL,
 	};
 	if (strcmp(label, "service-restarted") == 0) {
 		v.outage = true;
-		v.outage_start_ns = r.before ? r.before : r.t_first;
-		v.outage_end_ns = r.after;
-	} else if (strcmp(label, "service-down") == 0 && r.before) {
+		v.outage_start_ns = r->before ? r->before : r->t_first;
+		v.outage_end_ns = r->after;
+	} else if (strcmp(label, "service-down") == 0 && r->before) {
 		v.outage = true;
-		v.outage_start_ns = r.before;
+		v.outage_start_ns = r->before;
 	}
-	dg_conclude(x, r.fid, &v);
-	dg_refusal_evidence(x, &r, label);
+	dg_conclude(x, r->fid, &v);
+	dg_refusal_evidence(x, r, label);
+}
+
+/* A new client of the target in rt_client. */
+static void add_client(struct dg *x, sqlite3_stmt *ins, const struct target *t)
+{
+	if (t->ip.null || t->src.null)
+		return;
+	sqlite3_bind_text(ins, 1, t->ip.p, (int)t->ip.len, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 2, t->r.port);
+	sqlite3_bind_text(ins, 3, t->src.p, (int)t->src.len, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		dg_fail(x, "listing clients");
+	sqlite3_reset(ins);
+}
+
+/* Streams the targets' events (TARGET_EVENTS_SQL), concluding each target when its rows end. */
+static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
+{
+	struct target t = {0};
+	sqlite3_stmt *st = dg_statement(x, TARGET_EVENTS_SQL);
+	bool open = false;
+	int rc = SQLITE_DONE;
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!open || !kept_same(&t.ip, st, TE_DST) ||
+		    sqlite3_column_int64(st, TE_DPORT) != t.r.port) {
+			if (open)
+				refusal_one(x, &t);
+			if (x->failed || !target_start(&t, st))
+				break;
+			open = true;
+		}
+		size_t clients = (size_t)t.r.n_clients;
+		if (!target_row(&t, st, s)) {
+			dg_out_of_memory(x);
+			break;
+		}
+		if ((size_t)t.r.n_clients != clients)
+			add_client(x, ins, &t);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "reading refusals");
+	else if (open && !x->failed && rc == SQLITE_DONE)
+		refusal_one(x, &t);
+	dg_done(x, st);
+	free(t.ip.p), free(t.src.p);
+	tally_free(&t.reporters), tally_free(&t.ttls), tally_free(&t.apps);
 }
 
 void dg_refusals(struct dg *x)
@@ -327,26 +562,23 @@ void dg_refusals(struct dg *x)
 		return;
 	/* No rule after this one looks up events by finding: the index would only slow the
 	 * claim of every remaining event below. */
-	if (db_exec(x->db, "DROP INDEX IF EXISTS temp.pu_fid; DROP TABLE IF EXISTS temp.rt",
-		    x->errbuf) < 0) {
+	if (db_exec(x->db, "DROP INDEX IF EXISTS temp.pu_fid;", x->errbuf) < 0 ||
+	    db_exec(x->db, TARGET_TABLES_SQL, x->errbuf) < 0) {
 		x->failed = true;
 		return;
 	}
-	dg_run(x, dg_prepare(x, TARGET_COUNTS_SQL, DG_INT(":p2p_min_peers", P2P_MIN_PEERS)),
-	       "counting refusals");
-	if (!x->failed && db_exec(x->db, TARGET_FACTS_SQL, x->errbuf) < 0)
-		x->failed = true;
-	if (x->failed)
-		return;
-	/* Read while findings are written: the rows come from temporary tables nothing
-	 * writes to until the claim. */
-	sqlite3_stmt *row = dg_statement(x, TARGET_ROWS_SQL);
-	int rc = SQLITE_DONE;
-	while (row && !x->failed && (rc = sqlite3_step(row)) == SQLITE_ROW)
-		refusal_one(x, row);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		dg_fail(x, "reading refusals");
-	dg_done(x, row);
+	struct spans s = {0};
+	sqlite3_stmt *ins = NULL;
+	if (spans_load(x, &s) &&
+	    sqlite3_prepare_v2(x->db,
+			       "INSERT OR IGNORE INTO rt_client (dst, dport, src)"
+			       " VALUES (?1, ?2, ?3)",
+			       -1, &ins, NULL) != SQLITE_OK)
+		dg_fail(x, "preparing");
+	if (!x->failed)
+		refusal_stream(x, &s, ins);
+	sqlite3_finalize(ins);
+	spans_free(&s);
 	if (!x->failed && db_exec(x->db, TARGETS_CLAIM_SQL, x->errbuf) < 0)
 		x->failed = true;
 	x->n_findings = dg_int(x, dg_statement(x, "SELECT COUNT(*) FROM findings"), 0);
