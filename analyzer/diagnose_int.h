@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "analyzer/tally.h"
 #include "db/db.h"
 
 /* Statements the rules run once per finding are prepared once per diagnosis: a finding
@@ -84,16 +85,19 @@ int dg_severity(const char *label);
 
 /* A named parameter of a diagnosis statement, bound by dg_prepare(): DG_TEXT(":ip", ip)
  * (NULL binds NULL), DG_INT(":port", port), DG_INT_IF(":end", end, known) (NULL unless
- * known). */
+ * known), DG_REAL_IF(":mean", mean, known). */
 struct dg_arg {
 	const char *name;
-	bool is_text, is_null;
+	bool is_text, is_real, is_null;
 	const char *text;
 	int64_t num;
+	double real;
 };
 #define DG_TEXT(n, v) ((struct dg_arg){.name = (n), .is_text = true, .text = (v)})
 #define DG_INT(n, v) ((struct dg_arg){.name = (n), .num = (v)})
 #define DG_INT_IF(n, v, known) ((struct dg_arg){.name = (n), .num = (v), .is_null = !(known)})
+#define DG_REAL_IF(n, v, known)                                                                    \
+	((struct dg_arg){.name = (n), .is_real = true, .real = (v), .is_null = !(known)})
 
 /* A statement for sql, from the cache when it was prepared before, with the named
  * parameters bound: dg_prepare(x, sql, DG_TEXT(":ip", ip), DG_INT(":port", port)); a
@@ -157,7 +161,49 @@ void dg_quoted_app(struct dg *x, int64_t fid, char *buf, size_t len);
  * of a server whose endpoint statistics were not kept (the higher port of a conversation is
  * counted in its flows, not in the endpoint table). */
 void dg_flow_counts(struct dg *x, int64_t fid, int64_t *to_server, int64_t *from_server);
-void dg_summaries(struct dg *x); /* errors, clients, reporters, names, times */
+/* A finding's summary, summed from its events' rows as they stream by in any order: what
+ * the SQL aggregates COUNT, MIN, MAX, SUM and AVG over the finding's events would give, the
+ * most frequent application, and the first DG_SUMMARY_LIST distinct clients and reporters
+ * in address order (DG_SUMMARY_COLUMNS: the columns a row gives, from DG_SUM_CLIENT on). */
+#define DG_SUMMARY_LIST 100
+#define DG_SUMMARY_COLUMNS                                                                         \
+	"CASE WHEN role = 'reply' THEN dst ELSE src END, reporter, ts_ns, precision, orig_seen,"   \
+	" CASE WHEN orig_seen THEN orig_delay_ns END, quote_len, quote_ip_len, family = 'icmp6',"  \
+	" ttl, app"
+enum {
+	DG_SUM_CLIENT,
+	DG_SUM_REPORTER,
+	DG_SUM_TS,
+	DG_SUM_PRECISION,
+	DG_SUM_SEEN,
+	DG_SUM_DELAY,
+	DG_SUM_QUOTE_LEN,
+	DG_SUM_QUOTE_IP_LEN,
+	DG_SUM_V6,
+	DG_SUM_TTL,
+	DG_SUM_APP,
+	DG_SUM_COLUMNS /* how many */
+};
+struct dg_firsts {
+	char *v[DG_SUMMARY_LIST]; /* distinct values in order, NUL-terminated */
+	size_t len[DG_SUMMARY_LIST], n;
+};
+struct dg_summary {
+	int64_t n, t0, t1, prec, seen, qlen, iplen, v6, ttl_lo, ttl_hi, n_delay;
+	double delay_sum;
+	bool have_qlen, have_iplen;
+	struct dg_firsts clients, reporters;
+	struct tally apps;
+};
+void dg_summary_start(struct dg_summary *a); /* empties a for the next finding */
+/* Adds the row of st whose DG_SUMMARY_COLUMNS start at column col. False: out of memory. */
+bool dg_summary_row(struct dg_summary *a, sqlite3_stmt *st, int col);
+/* Writes finding fid's summary (its counts, times, clients and reporters; its fs and fa rows). */
+void dg_summary_end(struct dg *x, const struct dg_summary *a, int64_t fid);
+void dg_summary_free(struct dg_summary *a);
+/* Makes the summary tables and sums the findings that have claimed events so far. */
+void dg_summarise_claimed(struct dg *x);
+void dg_summaries(struct dg *x); /* names, services, quote evidence; then drops fs, fa */
 void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void dg_add_secondary(struct dg *x, int64_t fid, const char *label);

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "analyzer/diagnose_int.h"
-#include "analyzer/tally.h"
 #include "dissectors/dissect.h"
 
 /* The time of day of pm_fmt_utc()'s "2026-11-23 21:42:45.501" (the date is 10 characters). */
@@ -57,10 +56,11 @@ void dg_add_secondary(struct dg *x, int64_t fid, const char *label)
 	       "adding a label");
 }
 
-/* One pass over the claimed events for every finding at once, in finding order and then
- * client order: counts, times and what the quotes say (into fs, for FINDING_SUMS_SQL), the
- * application the quotes name most often (fa), and the first 100 clients and reporters of
- * each in address order. */
+/* Each finding's summary, summed from its events as they stream by (struct dg_summary):
+ * counts, times and what the quotes say (into fs, for FINDING_SUMS_SQL), the application the
+ * quotes name most often (fa), and its first DG_SUMMARY_LIST clients and reporters in
+ * address order. The refusals sum theirs in their own pass (rules_refusal.c); the findings
+ * of the rules before them are summed by dg_summarise_claimed(). */
 static const char SUMMARY_TABLES_SQL[] =
     "DROP TABLE IF EXISTS temp.fs;"
     "CREATE TEMP TABLE fs (fid INTEGER PRIMARY KEY, n, seen, delay, qlen, iplen, v6, ttl_lo,"
@@ -68,103 +68,117 @@ static const char SUMMARY_TABLES_SQL[] =
     "DROP TABLE IF EXISTS temp.fa;"
     "CREATE TEMP TABLE fa (fid INTEGER PRIMARY KEY, app);";
 
-static const char SUMMARY_EVENTS_SQL[] =
-    "SELECT fid, CASE WHEN role = 'reply' THEN dst ELSE src END AS c, reporter, ts_ns,"
-    " precision, orig_seen, CASE WHEN orig_seen THEN orig_delay_ns END, quote_len,"
-    " quote_ip_len, family = 'icmp6', ttl, app FROM pu NOT INDEXED WHERE fid IS NOT NULL"
-    " ORDER BY fid, c";
-enum {
-	SE_FID,
-	SE_CLIENT,
-	SE_REPORTER,
-	SE_TS,
-	SE_PRECISION,
-	SE_SEEN,
-	SE_DELAY,
-	SE_QUOTE_LEN,
-	SE_QUOTE_IP_LEN,
-	SE_V6,
-	SE_TTL,
-	SE_APP,
-};
+static const char CLAIMED_EVENTS_SQL[] =
+    "SELECT fid, " DG_SUMMARY_COLUMNS " FROM pu WHERE fid IS NOT NULL ORDER BY fid";
 
-/* Addresses listed per finding (clients, reporters). */
-#define SUMMARY_LIST_MAX 100
-
-/* One finding's summary while its events stream by. */
-struct fsum_acc {
-	int64_t fid, n, t0, t1, prec, seen, qlen, iplen, v6, ttl_lo, ttl_hi;
-	int64_t n_delay, delay_sum;
-	bool have_qlen, have_iplen;
-	struct tally clients, reporters, apps; /* clients: in order, at most SUMMARY_LIST_MAX */
-};
-
-/* v as a JSON string onto *out (SQLite's json_quote() escapes). False when out is full. */
-static bool json_string(const char *v, size_t len, char *out, size_t cap, size_t *used)
+/* Adds v (len bytes) to the list of the smallest distinct values, in order. */
+static bool firsts_add(struct dg_firsts *f, const void *v, size_t len)
 {
-	static const char SIMPLE[32] = {
-	    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
-	if (*used + 2 > cap)
-		return false;
-	out[(*used)++] = '"';
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		char esc[8];
-		int n = 0;
-		if (c == '"' || c == '\\')
-			n = snprintf(esc, sizeof esc, "\\%c", c);
-		else if (c < 0x20 && SIMPLE[c])
-			n = snprintf(esc, sizeof esc, "\\%c", SIMPLE[c]);
-		else if (c < 0x20)
-			n = snprintf(esc, sizeof esc, "\\u%04x", c);
-		else
-			esc[n++] = (char)c;
-		if (*used + (size_t)n + 1 > cap)
-			return false;
-		memcpy(out + *used, esc, (size_t)n);
-		*used += (size_t)n;
+	size_t lo = 0, hi = f->n;
+	/* in order already (the common case): only a value past the last can be new */
+	if (f->n && tally_cmp(v, len, f->v[f->n - 1], f->len[f->n - 1]) > 0) {
+		if (f->n == DG_SUMMARY_LIST)
+			return true;
+		lo = f->n;
 	}
-	out[(*used)++] = '"';
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = tally_cmp(v, len, f->v[mid], f->len[mid]);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo == DG_SUMMARY_LIST)
+		return true;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return false;
+	memcpy(copy, v, len);
+	copy[len] = '\0';
+	if (f->n == DG_SUMMARY_LIST)
+		free(f->v[--f->n]);
+	memmove(&f->v[lo + 1], &f->v[lo], (f->n - lo) * sizeof f->v[0]);
+	memmove(&f->len[lo + 1], &f->len[lo], (f->n - lo) * sizeof f->len[0]);
+	f->v[lo] = copy, f->len[lo] = len;
+	f->n++;
 	return true;
 }
 
-/* The first SUMMARY_LIST_MAX values of t (sorted) as a JSON array into a new string; NULL
- * when t is empty or memory runs out (*oom). */
-static char *json_list(struct tally *t, bool *oom)
+static void firsts_clear(struct dg_firsts *f)
 {
-	if (!t->n_items)
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i]);
+	f->n = 0;
+}
+
+/* v as a JSON string onto out (SQLite's json_quote() escapes); out has room for 6 bytes per
+ * byte of v and the quotes. */
+static size_t json_string(const char *v, size_t len, char *out)
+{
+	static const char SIMPLE[32] = {
+	    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
+	static const char HEX[] = "0123456789abcdef";
+	size_t used = 0;
+	out[used++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '"' || c == '\\' || (c < 0x20 && SIMPLE[c])) {
+			out[used++] = '\\';
+			out[used++] = c < 0x20 ? SIMPLE[c] : (char)c;
+		} else if (c < 0x20) {
+			memcpy(out + used, "\\u00", 4);
+			out[used + 4] = HEX[c >> 4], out[used + 5] = HEX[c & 15];
+			used += 6;
+		} else
+			out[used++] = (char)c;
+	}
+	out[used++] = '"';
+	return used;
+}
+
+/* The list as a JSON array, in a new string; NULL when it is empty or memory runs out
+ * (*oom). */
+static char *json_list(const struct dg_firsts *f, bool *oom)
+{
+	if (!f->n)
 		return NULL;
-	tally_sort(t);
-	size_t n = t->n_items < SUMMARY_LIST_MAX ? t->n_items : SUMMARY_LIST_MAX, cap = 2, used = 0;
-	for (size_t i = 0; i < n; i++)
-		cap += 6 * t->items[i].len + 3;
-	char *out = malloc(cap + 1);
+	size_t cap = 3;
+	for (size_t i = 0; i < f->n; i++)
+		cap += 6 * f->len[i] + 3;
+	char *out = malloc(cap);
 	if (!out) {
 		*oom = true;
 		return NULL;
 	}
+	size_t used = 0;
 	out[used++] = '[';
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < f->n; i++) {
 		if (i)
 			out[used++] = ',';
-		json_string(t->items[i].key, t->items[i].len, out, cap, &used);
+		used += json_string(f->v[i], f->len[i], out + used);
 	}
 	out[used++] = ']';
 	out[used] = '\0';
 	return out;
 }
 
-static void fsum_start(struct fsum_acc *a, sqlite3_stmt *st)
+void dg_summary_start(struct dg_summary *a)
 {
-	tally_clear(&a->clients), tally_clear(&a->reporters), tally_clear(&a->apps);
-	struct fsum_acc fresh = {.fid = sqlite3_column_int64(st, SE_FID),
-				 .clients = a->clients,
-				 .reporters = a->reporters,
-				 .apps = a->apps};
-	*a = fresh;
+	firsts_clear(&a->clients), firsts_clear(&a->reporters), tally_clear(&a->apps);
+	a->n = a->seen = a->v6 = a->n_delay = 0;
+	a->delay_sum = 0;
+	a->have_qlen = a->have_iplen = false;
 }
 
-static void fsum_max(sqlite3_stmt *st, int col, int64_t *max, bool *have)
+void dg_summary_free(struct dg_summary *a)
+{
+	firsts_clear(&a->clients), firsts_clear(&a->reporters), tally_free(&a->apps);
+}
+
+static void summary_max(sqlite3_stmt *st, int col, int64_t *max, bool *have)
 {
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return;
@@ -173,39 +187,38 @@ static void fsum_max(sqlite3_stmt *st, int col, int64_t *max, bool *have)
 		*max = v, *have = true;
 }
 
-/* Adds one event to its finding's summary. False when memory runs out. */
-static bool fsum_row(struct fsum_acc *a, sqlite3_stmt *st)
+bool dg_summary_row(struct dg_summary *a, sqlite3_stmt *st, int col)
 {
-	int64_t ts = sqlite3_column_int64(st, SE_TS), ttl = sqlite3_column_int64(st, SE_TTL);
-	int64_t prec = sqlite3_column_int64(st, SE_PRECISION);
+	int64_t ts = sqlite3_column_int64(st, col + DG_SUM_TS);
+	int64_t ttl = sqlite3_column_int64(st, col + DG_SUM_TTL);
+	int64_t prec = sqlite3_column_int64(st, col + DG_SUM_PRECISION);
 	bool first = a->n++ == 0;
 	a->t0 = first || ts < a->t0 ? ts : a->t0;
 	a->t1 = first || ts > a->t1 ? ts : a->t1;
 	a->prec = first || prec > a->prec ? prec : a->prec;
 	a->ttl_lo = first || ttl < a->ttl_lo ? ttl : a->ttl_lo;
 	a->ttl_hi = first || ttl > a->ttl_hi ? ttl : a->ttl_hi;
-	a->seen += sqlite3_column_int64(st, SE_SEEN);
-	a->v6 |= sqlite3_column_int64(st, SE_V6) != 0;
-	if (sqlite3_column_type(st, SE_DELAY) != SQLITE_NULL)
-		a->delay_sum += sqlite3_column_int64(st, SE_DELAY), a->n_delay++;
-	fsum_max(st, SE_QUOTE_LEN, &a->qlen, &a->have_qlen);
-	fsum_max(st, SE_QUOTE_IP_LEN, &a->iplen, &a->have_iplen);
-	/* clients arrive in order: the first SUMMARY_LIST_MAX distinct ones are the list */
-	if (sqlite3_column_type(st, SE_CLIENT) != SQLITE_NULL &&
-	    a->clients.n_items < SUMMARY_LIST_MAX &&
-	    !tally_add(&a->clients, sqlite3_column_text(st, SE_CLIENT),
-		       (size_t)sqlite3_column_bytes(st, SE_CLIENT)))
+	a->seen += sqlite3_column_int64(st, col + DG_SUM_SEEN);
+	a->v6 |= sqlite3_column_int64(st, col + DG_SUM_V6) != 0;
+	/* AVG() sums in floating point */
+	if (sqlite3_column_type(st, col + DG_SUM_DELAY) != SQLITE_NULL)
+		a->delay_sum += (double)sqlite3_column_int64(st, col + DG_SUM_DELAY), a->n_delay++;
+	summary_max(st, col + DG_SUM_QUOTE_LEN, &a->qlen, &a->have_qlen);
+	summary_max(st, col + DG_SUM_QUOTE_IP_LEN, &a->iplen, &a->have_iplen);
+	int c = col + DG_SUM_CLIENT, r = col + DG_SUM_REPORTER, p = col + DG_SUM_APP;
+	if (sqlite3_column_type(st, c) != SQLITE_NULL &&
+	    !firsts_add(&a->clients, sqlite3_column_text(st, c),
+			(size_t)sqlite3_column_bytes(st, c)))
 		return false;
-	if (!tally_add(&a->reporters, sqlite3_column_text(st, SE_REPORTER),
-		       (size_t)sqlite3_column_bytes(st, SE_REPORTER)))
+	if (sqlite3_column_type(st, r) != SQLITE_NULL &&
+	    !firsts_add(&a->reporters, sqlite3_column_text(st, r),
+			(size_t)sqlite3_column_bytes(st, r)))
 		return false;
-	return sqlite3_column_type(st, SE_APP) == SQLITE_NULL ||
-	       tally_add(&a->apps, sqlite3_column_text(st, SE_APP),
-			 (size_t)sqlite3_column_bytes(st, SE_APP));
+	return sqlite3_column_type(st, p) == SQLITE_NULL ||
+	       tally_add(&a->apps, sqlite3_column_text(st, p), (size_t)sqlite3_column_bytes(st, p));
 }
 
-/* Writes a finding's summary: its counts, times, clients and reporters, its fs and fa rows. */
-static void fsum_end(struct dg *x, struct fsum_acc *a, sqlite3_stmt *fs_ins)
+void dg_summary_end(struct dg *x, const struct dg_summary *a, int64_t fid)
 {
 	bool oom = false;
 	char *clients = json_list(&a->clients, &oom), *reporters = json_list(&a->reporters, &oom);
@@ -220,64 +233,60 @@ static void fsum_end(struct dg *x, struct fsum_acc *a, sqlite3_stmt *fs_ins)
 			  " last_error_ns = :t1, precision = :prec,"
 			  " clients = coalesce(:clients, clients),"
 			  " reporters = coalesce(:reporters, reporters) WHERE id = :fid",
-			  DG_INT(":fid", a->fid), DG_INT(":n", a->n), DG_INT(":t0", a->t0),
+			  DG_INT(":fid", fid), DG_INT(":n", a->n), DG_INT(":t0", a->t0),
 			  DG_INT(":t1", a->t1), DG_INT(":prec", a->prec),
 			  DG_TEXT(":clients", clients), DG_TEXT(":reporters", reporters)),
 	       "summarising findings");
 	free(clients), free(reporters);
-	sqlite3_bind_int64(fs_ins, 1, a->fid);
-	sqlite3_bind_int64(fs_ins, 2, a->n);
-	sqlite3_bind_int64(fs_ins, 3, a->seen);
-	/* AVG(): the mean as a real, NULL without a value */
-	if (a->n_delay)
-		sqlite3_bind_double(fs_ins, 4, a->delay_sum / (double)a->n_delay);
-	else
-		sqlite3_bind_null(fs_ins, 4);
-	if (a->have_qlen)
-		sqlite3_bind_int64(fs_ins, 5, a->qlen);
-	else
-		sqlite3_bind_null(fs_ins, 5);
-	if (a->have_iplen)
-		sqlite3_bind_int64(fs_ins, 6, a->iplen);
-	else
-		sqlite3_bind_null(fs_ins, 6);
-	sqlite3_bind_int64(fs_ins, 7, a->v6);
-	sqlite3_bind_int64(fs_ins, 8, a->ttl_lo);
-	sqlite3_bind_int64(fs_ins, 9, a->ttl_hi);
-	if (sqlite3_step(fs_ins) != SQLITE_DONE)
-		dg_fail(x, "summarising findings");
-	sqlite3_reset(fs_ins);
+	dg_run(x,
+	       dg_prepare(x,
+			  "INSERT INTO fs (fid, n, seen, delay, qlen, iplen, v6, ttl_lo, ttl_hi)"
+			  " VALUES (:fid, :n, :seen, :delay, :qlen, :iplen, :v6, :lo, :hi)",
+			  DG_INT(":fid", fid), DG_INT(":n", a->n), DG_INT(":seen", a->seen),
+			  DG_REAL_IF(":delay", a->n_delay ? a->delay_sum / (double)a->n_delay : 0,
+				     a->n_delay > 0),
+			  DG_INT_IF(":qlen", a->qlen, a->have_qlen),
+			  DG_INT_IF(":iplen", a->iplen, a->have_iplen), DG_INT(":v6", a->v6),
+			  DG_INT(":lo", a->ttl_lo), DG_INT(":hi", a->ttl_hi)),
+	       "summarising findings");
 	const struct tally_item *app = tally_top(&a->apps);
 	if (app)
 		dg_run(x,
 		       dg_prepare(x, "INSERT INTO fa (fid, app) VALUES (:fid, :app)",
-				  DG_INT(":fid", a->fid), DG_TEXT(":app", app->key)),
+				  DG_INT(":fid", fid), DG_TEXT(":app", app->key)),
 		       "summarising findings");
 }
 
-/* Streams SUMMARY_EVENTS_SQL, writing each finding's summary when its events end. */
-static void summary_stream(struct dg *x, sqlite3_stmt *fs_ins)
+void dg_summarise_claimed(struct dg *x)
 {
-	struct fsum_acc a = {0};
-	sqlite3_stmt *st = dg_statement(x, SUMMARY_EVENTS_SQL);
+	if (x->failed)
+		return;
+	if (db_exec(x->db, SUMMARY_TABLES_SQL, x->errbuf) < 0) {
+		x->failed = true;
+		return;
+	}
+	struct dg_summary a = {0};
+	sqlite3_stmt *st = dg_statement(x, CLAIMED_EVENTS_SQL);
+	int64_t fid = 0;
 	bool open = false;
 	int rc = SQLITE_DONE;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!open || sqlite3_column_int64(st, SE_FID) != a.fid) {
+		if (!open || sqlite3_column_int64(st, 0) != fid) {
 			if (open)
-				fsum_end(x, &a, fs_ins);
-			fsum_start(&a, st);
+				dg_summary_end(x, &a, fid);
+			dg_summary_start(&a);
+			fid = sqlite3_column_int64(st, 0);
 			open = true;
 		}
-		if (!x->failed && !fsum_row(&a, st))
+		if (!x->failed && !dg_summary_row(&a, st, 1))
 			dg_out_of_memory(x);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "reading events");
 	else if (open && !x->failed)
-		fsum_end(x, &a, fs_ins);
+		dg_summary_end(x, &a, fid);
 	dg_done(x, st);
-	tally_free(&a.clients), tally_free(&a.reporters), tally_free(&a.apps);
+	dg_summary_free(&a);
 }
 
 /* The failing query names of every finding, as a JSON array of {name, type, count, hex}:
@@ -448,17 +457,6 @@ void dg_summaries(struct dg *x)
 {
 	if (x->failed)
 		return;
-	sqlite3_stmt *fs_ins = NULL;
-	if (db_exec(x->db, SUMMARY_TABLES_SQL, x->errbuf) < 0) {
-		x->failed = true;
-		return;
-	}
-	if (sqlite3_prepare_v2(x->db, "INSERT INTO fs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			       -1, &fs_ins, NULL) != SQLITE_OK)
-		dg_fail(x, "preparing");
-	else
-		summary_stream(x, fs_ins);
-	sqlite3_finalize(fs_ins);
 	finding_names(x);
 	/* Read to the end first: the loop below writes the rows this query reads. */
 	sqlite3_stmt *st = dg_statement(x, FINDING_SUMS_SQL);

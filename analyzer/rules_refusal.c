@@ -8,36 +8,36 @@
 #include <string.h>
 
 #include "analyzer/diagnose_int.h"
-#include "analyzer/tally.h"
 
 /* The events of every target still unclaimed, in one pass sorted by target, then client,
  * then conversation: each target's facts are summed as its rows go by (distinct clients
  * and conversations counted where their value changes), instead of one GROUP BY pass over
  * the events per fact. */
 static const char TARGET_EVENTS_SQL[] =
-    "SELECT dst, dport, src, flow_id, reporter, ts_ns, quote_len, quote_ip_len,"
-    " family = 'icmp6', orig_seen, coalesce(rev_before, 0) > 0,"
+    "SELECT " DG_SUMMARY_COLUMNS ", dst, dport, src, flow_id, coalesce(rev_before, 0) > 0,"
     " s2c_last_ns IS NULL OR s2c_last_ns <= ts_ns, coalesce(s2c_packets, 0),"
-    " coalesce(c2s_packets, 1), sender_peers, ttl, app, capture_id, c2s_packets, s2c_packets"
+    " coalesce(c2s_packets, 1), sender_peers, capture_id, c2s_packets, s2c_packets"
     " FROM pu WHERE +fid IS NULL ORDER BY dst, dport, src, flow_id";
+/* The finding's summary columns first (dg_summary_row() reads them from column 0), some of
+ * which the target's facts read too; then the target's own. */
 enum {
-	TE_DST,
+	TE_REPORTER = DG_SUM_REPORTER,
+	TE_TS = DG_SUM_TS,
+	TE_SEEN = DG_SUM_SEEN,
+	TE_QUOTE_LEN = DG_SUM_QUOTE_LEN,
+	TE_QUOTE_IP_LEN = DG_SUM_QUOTE_IP_LEN,
+	TE_V6 = DG_SUM_V6,
+	TE_TTL = DG_SUM_TTL,
+	TE_APP = DG_SUM_APP,
+	TE_DST = DG_SUM_COLUMNS,
 	TE_DPORT,
 	TE_SRC,
 	TE_FLOW,
-	TE_REPORTER,
-	TE_TS,
-	TE_QUOTE_LEN,
-	TE_QUOTE_IP_LEN,
-	TE_V6,
-	TE_SEEN,
 	TE_TWO_WAY,
 	TE_SILENT,
 	TE_TALKED,
 	TE_SHOTS,
 	TE_PEERS,
-	TE_TTL,
-	TE_APP,
 	TE_CAPTURE,
 	TE_FLOW_C2S,
 	TE_FLOW_S2C,
@@ -165,6 +165,7 @@ struct target {
 	int64_t flow;
 	struct tally reporters, ttls, apps;
 	char quoted_app[24];
+	struct dg_summary sum;
 };
 
 /* An integer as a key of a tally whose byte order is the numbers' order. */
@@ -187,6 +188,7 @@ static int64_t key_int(const unsigned char key[8])
 static bool target_start(struct target *t, sqlite3_stmt *st)
 {
 	tally_clear(&t->reporters), tally_clear(&t->ttls), tally_clear(&t->apps);
+	dg_summary_start(&t->sum);
 	t->seq++;
 	t->flow_rx = t->flow_tx = 0;
 	t->have_qlen = t->have_qiplen = t->have_flow = false;
@@ -253,7 +255,7 @@ static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
 		if (peers > r->peers)
 			r->peers = peers;
 	}
-	if (!target_client(t, st, s))
+	if (!target_client(t, st, s) || !dg_summary_row(&t->sum, st, 0))
 		return false;
 	/* reporter = dst: the host itself (its error TTL); otherwise a device on the path */
 	if (!t->ip.null) {
@@ -508,6 +510,7 @@ static void refusal_one(struct dg *x, struct target *t)
 	}
 	dg_conclude(x, r->fid, &v);
 	dg_refusal_evidence(x, r, label);
+	dg_summary_end(x, &t->sum, r->fid);
 }
 
 /* A new client of the target in rt_client. */
@@ -554,10 +557,12 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 	dg_done(x, st);
 	free(t.ip.p), free(t.src.p);
 	tally_free(&t.reporters), tally_free(&t.ttls), tally_free(&t.apps);
+	dg_summary_free(&t.sum);
 }
 
 void dg_refusals(struct dg *x)
 {
+	dg_summarise_claimed(x);
 	if (x->failed)
 		return;
 	/* No rule after this one looks up events by finding: the index would only slow the
