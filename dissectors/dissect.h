@@ -70,7 +70,8 @@ struct pm_addr {
 	uint8_t b[16];
 };
 
-/* Writes the textual address (inet_ntop form) into buf (>= 46 bytes); "" when absent. */
+/* Writes the textual address (glibc's inet_ntop form) into buf (>= 46 bytes); "" when absent
+ * or when buf is too small. */
 void pm_addr_str(const struct pm_addr *a, char *buf, size_t buf_len);
 bool pm_addr_eq(const struct pm_addr *a, const struct pm_addr *b);
 
