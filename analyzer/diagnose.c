@@ -248,15 +248,16 @@ static const char CLASSIFY_SQL[] =
     " AND NOT EXISTS (SELECT 1 FROM epg c WHERE c.ip = pu.dst AND c.port = pu.dport"
     "  AND c.tx_packets > 0 AND c.rx_packets > 0 AND c.first_rx_ns <= c.first_tx_ns);";
 
-/* Every event records the finding that claimed it (a copy seen at another capture point
- * too, with the event it duplicates); each finding lists the captures its events are in. */
+/* Every event records the finding that claimed it (the table claim, made by the refusals);
+ * a copy seen at another capture point too gets its original's finding and the event it
+ * duplicates; each finding lists the captures its events are in. */
 static const char CLAIM_SQL[] =
-    "CREATE INDEX temp.pu_eid ON pu (eid);"
-    "DROP TABLE IF EXISTS temp.claim;"
-    "CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER);"
-    "INSERT INTO claim SELECT eid, fid, NULL FROM pu WHERE fid IS NOT NULL;"
-    "INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of FROM pud d"
-    " JOIN pu p ON p.eid = d.dup_of;";
+    "INSERT OR REPLACE INTO claim SELECT d.eid, p.fid, d.dup_of, d.capture_id FROM pud d"
+    " JOIN claim p ON p.eid = d.dup_of;"
+    "UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
+    " FROM (SELECT DISTINCT x.fid, c.path FROM claim x JOIN captures c ON c.id = x.capture_id"
+    " WHERE x.fid IS NOT NULL ORDER BY x.fid, c.path) GROUP BY fid) s"
+    " WHERE s.fid = findings.id;";
 
 /* Only the rows whose link changed are written: a re-run writes nothing. */
 static const char LINK_SQL[] =
@@ -267,13 +268,6 @@ static const char LINK_SQL[] =
     " WHERE c.eid = events.id AND (events.finding_id IS NOT c.fid OR events.dup_of IS NOT "
     "c.dup_of);"
     "DROP TABLE temp.claim;";
-
-static const char CAPTURE_POINTS_SQL[] =
-    "UPDATE findings SET capture_points = s.j FROM (SELECT fid, json_group_array(path) AS j"
-    " FROM (SELECT DISTINCT x.fid, c.path FROM (SELECT fid, capture_id FROM pu WHERE fid IS NOT"
-    " NULL UNION SELECT p.fid, d.capture_id FROM pud d JOIN pu p ON p.eid = d.dup_of) x"
-    " JOIN captures c ON c.id = x.capture_id ORDER BY x.fid, c.path) GROUP BY fid) s"
-    " WHERE s.fid = findings.id;";
 
 /* Linking many events at once (a first run over a large capture) rewrites an entry of the
  * finding index for each: past this many new links, dropping the index and building it
@@ -310,7 +304,7 @@ static int link_events(sqlite3 *db, char *errbuf)
 	if (rebuild && db_exec(db, "CREATE INDEX main.events_finding ON events (finding_id, ts_ns)",
 			       errbuf) < 0)
 		return -1;
-	return db_exec(db, CAPTURE_POINTS_SQL, errbuf);
+	return 0;
 }
 
 /* Starts a finding row; its events are then tagged with its id. Returns the id or -1. */

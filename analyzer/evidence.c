@@ -293,13 +293,13 @@ void dg_summarise_claimed(struct dg *x)
  * the 20 most frequent of each. */
 static void finding_names(struct dg *x)
 {
-	/* the names stay in events (a narrower event table makes every pass cheaper); pu is in
-	 * event order, so the lookups walk events forward */
+	/* the names stay in events (a narrower event table makes every pass cheaper); claim is
+	 * in event order, so the lookups walk events forward */
 	sqlite3_stmt *st =
-	    dg_statement(x, "SELECT p.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM pu p"
-			    " NOT INDEXED JOIN events e ON e.id = p.eid WHERE p.fid IS NOT NULL"
-			    " AND e.dns_qname IS NOT NULL GROUP BY p.fid, e.dns_qname, e.dns_qtype"
-			    " ORDER BY p.fid, 4 DESC, 2, 3");
+	    dg_statement(x, "SELECT c.fid, e.dns_qname, e.dns_qtype, COUNT(*) FROM claim c"
+			    " JOIN events e ON e.id = c.eid WHERE c.fid IS NOT NULL"
+			    " AND e.dns_qname IS NOT NULL GROUP BY c.fid, e.dns_qname, e.dns_qtype"
+			    " ORDER BY c.fid, 4 DESC, 2, 3");
 	int rc = SQLITE_DONE;
 	int64_t fid = -1, rank = 0;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {

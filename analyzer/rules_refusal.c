@@ -50,10 +50,17 @@ static const char TARGET_TABLES_SQL[] =
     "DROP TABLE IF EXISTS temp.rt_fid;"
     "CREATE TEMP TABLE rt_fid (dst, dport, fid, PRIMARY KEY (dst, dport)) WITHOUT ROWID;";
 
-/* Every event of a target becomes its finding's, in one pass once all targets have one. */
+/* Every event's finding, in the table claim that the names and the link read: the events
+ * the rules before claimed (pu.fid), and every other event its target's finding, in one pass
+ * once all targets have one (the event table is not rewritten). The refusals take every
+ * event left, so each event of pu gets a finding here. */
 static const char TARGETS_CLAIM_SQL[] =
-    "UPDATE pu SET fid = m.fid FROM rt_fid m WHERE +pu.fid IS NULL AND m.dst = pu.dst"
-    " AND m.dport = pu.dport;"
+    "DROP TABLE IF EXISTS temp.claim;"
+    "CREATE TEMP TABLE claim (eid INTEGER PRIMARY KEY, fid INTEGER, dup_of INTEGER,"
+    " capture_id INTEGER);"
+    "INSERT INTO claim SELECT p.eid, coalesce(p.fid, m.fid), NULL, p.capture_id FROM pu p"
+    " LEFT JOIN rt_fid m ON p.fid IS NULL AND m.dst = p.dst AND m.dport = p.dport"
+    " WHERE coalesce(p.fid, m.fid) IS NOT NULL;"
     "DROP TABLE temp.rt_client; DROP TABLE temp.rt_fid;";
 
 /* A column value kept from one row to compare with the next (NULL apart from every value). */
