@@ -246,10 +246,9 @@ static void scan_one(struct dg *x, const struct key *k)
 void dg_scans(struct dg *x)
 {
 	dg_each_key(x,
-		    dg_statement(x,
-				 "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED"
-				 " WHERE +fid IS NULL AND role IS NOT 'reply' GROUP BY src, dst"
-				 " HAVING n >= 3 ORDER BY src, dst"),
+		    dg_statement(x, "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu"
+				    " WHERE +fid IS NULL AND role IS NOT 'reply' GROUP BY src, dst"
+				    " HAVING n >= 3 ORDER BY src, dst"),
 		    scan_one);
 }
 

@@ -83,6 +83,11 @@ static const char UPGRADE_TO_6[] = "DROP INDEX IF EXISTS endpoints_ip_port;"
 				   "DROP INDEX IF EXISTS endpoints_port;"
 				   "DROP INDEX IF EXISTS events_finding;";
 
+/* Versions 1-6 -> 7: events_flow goes (no query looks events up by flow; the flows they
+ * point to are never deleted), and events_finding becomes partial (the schema makes it). */
+static const char UPGRADE_TO_7[] = "DROP INDEX IF EXISTS events_flow;"
+				   "DROP INDEX IF EXISTS events_finding;";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -103,6 +108,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	if ((v == 1 && db_exec(db, UPGRADE_1_2, errbuf) < 0) ||
 	    (v >= 1 && v <= 3 && db_exec(db, UPGRADE_TO_4, errbuf) < 0) ||
 	    (v >= 1 && v <= 5 && db_exec(db, UPGRADE_TO_6, errbuf) < 0) ||
+	    (v >= 1 && v <= 6 && db_exec(db, UPGRADE_TO_7, errbuf) < 0) ||
 	    db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);

@@ -10,9 +10,9 @@
 #include <sqlite3.h>
 
 #define DB_ERRBUF_SIZE 512
-#define DB_SCHEMA_VERSION 6
-/* The oldest version whose tables this one reads as they are (6 only dropped two indexes):
- * such a database is reported read-only without the upgrade. */
+#define DB_SCHEMA_VERSION 7
+/* The oldest version whose tables this one reads as they are (6 and 7 only changed
+ * indexes): such a database is reported read-only without the upgrade. */
 #define DB_SCHEMA_READS_FROM 5
 /* PRAGMA application_id of portmortem's databases: "PMrt" in ASCII (README "Database"). */
 #define DB_APPLICATION_ID 0x504d7274u

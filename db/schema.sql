@@ -119,10 +119,12 @@ CREATE TABLE IF NOT EXISTS events (
     dup_of      INTEGER                       -- the same error seen at another capture point
 );
 CREATE INDEX IF NOT EXISTS events_capture ON events (capture_id, frame);
-CREATE INDEX IF NOT EXISTS events_flow ON events (flow_id);
 -- A finding's events in time order (then id): the first ones a report shows are the same
 -- whatever order the captures were stored in (-j N). Version 6; before, (finding_id) alone.
-CREATE INDEX IF NOT EXISTS events_finding ON events (finding_id, ts_ns);
+-- Version 7: partial, so storing an event (its finding_id still NULL) writes no entry here,
+-- and events_flow (flow_id), which no query read, is gone.
+CREATE INDEX IF NOT EXISTS events_finding ON events (finding_id, ts_ns)
+    WHERE finding_id IS NOT NULL;
 
 -- Per-capture UDP statistics of the endpoints the diagnosis needs: every endpoint an error
 -- was about, and the endpoints that share its host or its port.

@@ -64,7 +64,8 @@ Test(tally, many_values_grow_the_table_and_keep_every_count)
 	for (size_t i = 0; i < t.n_items; i++) {
 		int k = atoi(t.items[i].key + 1);
 		int64_t want = 1 + (k % 2 == 0) + (k % 3 == 0);
-		cr_assert_eq(t.items[i].n, want, "%s: %lld", t.items[i].key, (long long)t.items[i].n);
+		cr_assert_eq(t.items[i].n, want, "%s: %lld", t.items[i].key,
+			     (long long)t.items[i].n);
 	}
 	/* k0 is counted in every round, like every multiple of 6; "k0" is the smallest */
 	cr_assert_str_eq(tally_top(&t)->key, "k0");
