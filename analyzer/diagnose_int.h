@@ -77,6 +77,14 @@ struct key {
  * (dg_need_indexes) when there is one, and runs fn on each while the diagnosis has not
  * failed. */
 void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k));
+/* The same for keys a rule found itself: dg_add_key() appends one (a, b NULL read as ""),
+ * false when memory runs out; dg_run_keys() runs fn on each and empties the list. */
+struct dg_keys {
+	struct key *k;
+	size_t n, cap;
+};
+bool dg_add_key(struct dg *x, struct dg_keys *ks, const char *a, const char *b, int64_t n);
+void dg_run_keys(struct dg *x, struct dg_keys *ks, void (*fn)(struct dg *x, const struct key *k));
 /* p (an array of *cap elements of elem_len bytes) grown to twice its size (at least 32);
  * NULL after freeing p when memory runs out (the diagnosis fails). */
 void *dg_grow(struct dg *x, void *p, size_t *cap, size_t elem_len);

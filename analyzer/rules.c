@@ -21,29 +21,40 @@ void *dg_grow(struct dg *x, void *p, size_t *cap, size_t elem_len)
 	return grown;
 }
 
+bool dg_add_key(struct dg *x, struct dg_keys *ks, const char *a, const char *b, int64_t n)
+{
+	if (ks->n == ks->cap && !(ks->k = dg_grow(x, ks->k, &ks->cap, sizeof *ks->k)))
+		return false;
+	struct key *k = &ks->k[ks->n++];
+	snprintf(k->a, sizeof k->a, "%s", a ? a : "");
+	snprintf(k->b, sizeof k->b, "%s", b ? b : "");
+	k->n = n;
+	return true;
+}
+
+void dg_run_keys(struct dg *x, struct dg_keys *ks, void (*fn)(struct dg *x, const struct key *k))
+{
+	if (ks->n && !x->failed)
+		dg_need_indexes(x);
+	for (size_t i = 0; i < ks->n && !x->failed; i++)
+		fn(x, &ks->k[i]);
+	free(ks->k);
+	*ks = (struct dg_keys){0};
+}
+
 void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k))
 {
-	struct key *k = NULL;
-	size_t n = 0, cap = 0;
+	struct dg_keys ks = {0};
 	int rc = SQLITE_DONE;
-	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap && !(k = dg_grow(x, k, &cap, sizeof *k)))
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!dg_add_key(x, &ks, (const char *)sqlite3_column_text(st, 0),
+				(const char *)sqlite3_column_text(st, 1),
+				sqlite3_column_int64(st, 2)))
 			break;
-		const unsigned char *a = sqlite3_column_text(st, 0),
-				    *b = sqlite3_column_text(st, 1);
-		snprintf(k[n].a, sizeof k[n].a, "%s", a ? (const char *)a : "");
-		snprintf(k[n].b, sizeof k[n].b, "%s", b ? (const char *)b : "");
-		k[n].n = sqlite3_column_int64(st, 2);
-		n++;
-	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "grouping events");
 	dg_done(x, st);
-	if (n && !x->failed)
-		dg_need_indexes(x);
-	for (size_t i = 0; i < n && !x->failed; i++)
-		fn(x, &k[i]);
-	free(k);
+	dg_run_keys(x, &ks, fn);
 }
 
 /* ---- traceroute: probes to 33434+ answered by time exceeded from hops, and port

@@ -15,12 +15,13 @@
 #include "analyzer/diagnose_int.h"
 #include "dissectors/dissect.h"
 
-/* Victims refusing a flood from one source port: (victim, '', source port). */
+/* Victims refusing a flood from one source port: (victim, '', source port) of the errors a
+ * victim sent itself about datagrams it had not answered, with at least REFLECT_MIN_SOURCES
+ * distinct sources and more than one port. Sorted by key, then source, so both counts are
+ * taken as the rows go by (flood_keys()): one sort, no set of sources per key. */
 static const char FLOOD_SQL[] =
-    "SELECT dst, '', sport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
-    " AND coalesce(rev_before, 0) = 0"
-    " GROUP BY dst, sport HAVING COUNT(DISTINCT src) >= :min_sources AND COUNT(DISTINCT dport) > 1"
-    " ORDER BY dst, sport";
+    "SELECT dst, sport, src, dport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
+    " AND coalesce(rev_before, 0) = 0 ORDER BY dst, sport, src";
 
 /* Victims whose forged requests were refused by many hosts: (victim, forged source, 0).
  * The victim is where the errors arrived; the requests may carry another of its addresses
@@ -208,10 +209,51 @@ static void reflect_backscatter(struct dg *x, const struct key *k)
 	reflect_one(x, k, false);
 }
 
+/* The keys of FLOOD_SQL's rows that pass: as GROUP BY dst, sport HAVING COUNT(DISTINCT src)
+ * >= REFLECT_MIN_SOURCES AND COUNT(DISTINCT dport) > 1 would give them, in the same order. */
+static void flood_keys(struct dg *x, struct dg_keys *ks)
+{
+	sqlite3_stmt *st = dg_statement(x, FLOOD_SQL);
+	char dst[64] = "", src[64] = "";
+	int64_t sport = 0, dport = 0, n_src = 0;
+	bool open = false, many_ports = false, have_src = false;
+	int rc = SQLITE_DONE;
+	for (;;) {
+		rc = st && !x->failed ? sqlite3_step(st) : SQLITE_DONE;
+		const char *d = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		int64_t sp = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+		if (open && (rc != SQLITE_ROW || !d || strcmp(d, dst) != 0 || sp != sport)) {
+			if (n_src >= REFLECT_MIN_SOURCES && many_ports &&
+			    !dg_add_key(x, ks, dst, "", sport))
+				break;
+			open = false;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (!open) {
+			snprintf(dst, sizeof dst, "%s", d ? d : "");
+			sport = sp, n_src = 0, many_ports = false, have_src = false;
+			dport = sqlite3_column_int64(st, 3);
+			open = true;
+		}
+		const char *s = (const char *)sqlite3_column_text(st, 2);
+		if (s && (!have_src || strcmp(s, src) != 0)) {
+			snprintf(src, sizeof src, "%s", s);
+			have_src = true;
+			n_src++;
+		}
+		many_ports |= sqlite3_column_int64(st, 3) != dport;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "grouping floods");
+	dg_done(x, st);
+}
+
 void dg_reflections(struct dg *x)
 {
-	dg_each_key(x, dg_prepare(x, FLOOD_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
-		    reflect_flood);
+	struct dg_keys ks = {0};
+	flood_keys(x, &ks);
+	dg_run_keys(x, &ks, reflect_flood);
 	dg_each_key(x, dg_prepare(x, BACKSCATTER_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
 		    reflect_backscatter);
 }

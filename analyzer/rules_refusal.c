@@ -356,7 +356,14 @@ static void refusal_alternatives(struct dg *x, struct refusal *r)
 				   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port),
 				   DG_TEXT(":app", r->app)),
 			r->alt_port, sizeof r->alt_port);
-	if (!r->configured)
+	/* no other server of the port answered anyone (a fleet down together): nothing to ask */
+	if (!r->configured ||
+	    !dg_int(x,
+		    dg_prepare(x,
+			       "SELECT EXISTS (SELECT 1 FROM epg WHERE port = :port AND ip != :ip"
+			       " AND tx_packets > 0)",
+			       DG_TEXT(":ip", r->ip), DG_INT(":port", r->port)),
+		    0))
 		return;
 	dg_need_client_index(x);
 	dg_text(x,
