@@ -157,6 +157,7 @@ struct refusal {
 	int64_t two_way, silent_after, talked, max_shots, p2p, peers;
 	int64_t tx_refused, tx_other; /* answers between the errors, to whom */
 	bool v6, configured, rate_limited, forged, hostile;
+	bool others_answer; /* another server of the port answered someone (wrong-host possible) */
 	enum app_class cls;
 	char reporter[64], app[24], alt_port[128], alt_host[256], ep[80];
 };

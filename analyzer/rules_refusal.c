@@ -356,14 +356,7 @@ static void refusal_alternatives(struct dg *x, struct refusal *r)
 				   DG_TEXT(":ip", r->ip), DG_INT(":port", r->port),
 				   DG_TEXT(":app", r->app)),
 			r->alt_port, sizeof r->alt_port);
-	/* no other server of the port answered anyone (a fleet down together): nothing to ask */
-	if (!r->configured ||
-	    !dg_int(x,
-		    dg_prepare(x,
-			       "SELECT EXISTS (SELECT 1 FROM epg WHERE port = :port AND ip != :ip"
-			       " AND tx_packets > 0)",
-			       DG_TEXT(":ip", r->ip), DG_INT(":port", r->port)),
-		    0))
+	if (!r->configured || !r->others_answer)
 		return;
 	dg_need_client_index(x);
 	dg_text(x,
@@ -555,13 +548,22 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 			if (x->failed || !target_start(&t, st))
 				break;
 			open = true;
+			/* whether another server of the port answered anyone: only then is there a
+			 * wrong host to look for among the target's clients (rt_client) */
+			t.r.others_answer =
+			    dg_int(x,
+				   dg_prepare(x,
+					      "SELECT EXISTS (SELECT 1 FROM epg WHERE port = :port"
+					      " AND ip != :ip AND tx_packets > 0)",
+					      DG_TEXT(":ip", t.ip.p), DG_INT(":port", t.r.port)),
+				   0) != 0;
 		}
 		size_t clients = (size_t)t.r.n_clients;
 		if (!target_row(&t, st, s)) {
 			dg_out_of_memory(x);
 			break;
 		}
-		if ((size_t)t.r.n_clients != clients)
+		if ((size_t)t.r.n_clients != clients && t.r.others_answer)
 			add_client(x, ins, &t);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
