@@ -22,13 +22,7 @@ static const char TARGET_EVENTS_SQL[] =
  * which the target's facts read too; then the target's own. */
 enum {
 	TE_REPORTER = DG_SUM_REPORTER,
-	TE_TS = DG_SUM_TS,
-	TE_SEEN = DG_SUM_SEEN,
-	TE_QUOTE_LEN = DG_SUM_QUOTE_LEN,
-	TE_QUOTE_IP_LEN = DG_SUM_QUOTE_IP_LEN,
-	TE_V6 = DG_SUM_V6,
 	TE_TTL = DG_SUM_TTL,
-	TE_APP = DG_SUM_APP,
 	TE_DST = DG_SUM_COLUMNS,
 	TE_DPORT,
 	TE_SRC,
@@ -166,11 +160,10 @@ static void span_add(struct spans *s, int64_t id, int64_t seq, int64_t *sum)
 struct target {
 	struct refusal r;
 	int64_t seq, flow_rx, flow_tx;
-	bool have_qlen, have_qiplen;
 	struct kept ip, src;
 	bool have_flow;
 	int64_t flow;
-	struct tally reporters, ttls, apps;
+	struct tally reporters, ttls;
 	char quoted_app[24];
 	struct dg_summary sum;
 };
@@ -194,23 +187,14 @@ static int64_t key_int(const unsigned char key[8])
 /* Starts the target of row st: its address and port, every count at zero. */
 static bool target_start(struct target *t, sqlite3_stmt *st)
 {
-	tally_clear(&t->reporters), tally_clear(&t->ttls), tally_clear(&t->apps);
+	tally_clear(&t->reporters), tally_clear(&t->ttls);
 	dg_summary_start(&t->sum);
 	t->seq++;
 	t->flow_rx = t->flow_tx = 0;
-	t->have_qlen = t->have_qiplen = t->have_flow = false;
+	t->have_flow = false;
 	t->r = (struct refusal){.port = sqlite3_column_int64(st, TE_DPORT), .icmp_ttl = -1};
 	t->src.null = true, t->src.len = (size_t)-1; /* no client yet */
 	return kept_set(&t->ip, st, TE_DST);
-}
-
-static void max_of(sqlite3_stmt *st, int col, int64_t *max, bool *have)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return;
-	int64_t v = sqlite3_column_int64(st, col);
-	if (!*have || v > *max)
-		*max = v, *have = true;
 }
 
 /* The row's client and conversation: new ones counted once. */
@@ -237,24 +221,18 @@ static bool target_client(struct target *t, sqlite3_stmt *st, struct spans *s)
 	return true;
 }
 
-/* Adds one event row to its target. False when memory runs out. */
+/* Adds one event row to its target: to its finding's summary (which holds the counts, times,
+ * quote sizes and application the target's facts share with it), then to the facts of the
+ * target alone. False when memory runs out. */
 static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
 {
 	struct refusal *r = &t->r;
-	int64_t ts = sqlite3_column_int64(st, TE_TS);
-	if (!r->errors || ts < r->t_first)
-		r->t_first = ts;
-	if (!r->errors || ts > r->t_last)
-		r->t_last = ts;
-	r->errors++;
-	max_of(st, TE_QUOTE_LEN, &r->quote_len, &t->have_qlen);
-	max_of(st, TE_QUOTE_IP_LEN, &r->quote_ip_len, &t->have_qiplen);
-	r->v6 |= sqlite3_column_int64(st, TE_V6) != 0;
-	r->seen += sqlite3_column_int64(st, TE_SEEN);
+	if (!dg_summary_row(&t->sum, st, 0))
+		return false;
 	r->two_way += sqlite3_column_int64(st, TE_TWO_WAY);
 	r->silent_after += sqlite3_column_int64(st, TE_SILENT);
 	r->talked += sqlite3_column_int64(st, TE_TALKED);
-	if (r->errors == 1 || sqlite3_column_int64(st, TE_SHOTS) > r->max_shots)
+	if (t->sum.n == 1 || sqlite3_column_int64(st, TE_SHOTS) > r->max_shots)
 		r->max_shots = sqlite3_column_int64(st, TE_SHOTS);
 	if (sqlite3_column_type(st, TE_PEERS) != SQLITE_NULL) {
 		int64_t peers = sqlite3_column_int64(st, TE_PEERS);
@@ -262,7 +240,7 @@ static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
 		if (peers > r->peers)
 			r->peers = peers;
 	}
-	if (!target_client(t, st, s) || !dg_summary_row(&t->sum, st, 0))
+	if (!target_client(t, st, s))
 		return false;
 	/* reporter = dst: the host itself (its error TTL); otherwise a device on the path */
 	if (!t->ip.null) {
@@ -277,23 +255,26 @@ static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
 		} else if (rep && !tally_add(&t->reporters, rep, rep_len))
 			return false;
 	}
-	if (sqlite3_column_type(st, TE_APP) != SQLITE_NULL)
-		return tally_add(&t->apps, sqlite3_column_text(st, TE_APP),
-				 (size_t)sqlite3_column_bytes(st, TE_APP));
 	return true;
 }
 
-/* The target's facts, complete: the most frequent foreign reporter, the host's own error
- * TTL and the application its quotes name; its datagrams' TTL from the host table. */
+/* The target's facts, complete: those its finding's summary holds, the most frequent foreign
+ * reporter, the host's own error TTL and the application its quotes name; its datagrams' TTL
+ * from the host table. */
 static void target_end(struct dg *x, struct target *t)
 {
 	struct refusal *r = &t->r;
+	const struct dg_summary *sum = &t->sum;
+	r->errors = sum->n, r->t_first = sum->t0, r->t_last = sum->t1, r->seen = sum->seen;
+	r->quote_len = sum->have_qlen ? sum->qlen : 0;
+	r->quote_ip_len = sum->have_iplen ? sum->iplen : 0;
+	r->v6 = sum->v6 != 0;
 	const struct tally_item *top = tally_top(&t->reporters);
 	snprintf(r->reporter, sizeof r->reporter, "%s", top ? top->key : "");
 	top = tally_top(&t->ttls);
 	if (top)
 		r->icmp_ttl = key_int((const unsigned char *)top->key);
-	top = tally_top(&t->apps);
+	top = tally_top(&sum->apps);
 	snprintf(t->quoted_app, sizeof t->quoted_app, "%s", top ? top->key : "");
 	r->other = r->errors - r->self;
 	r->udp_ttl = dg_int(x,
@@ -572,7 +553,7 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 		refusal_one(x, &t);
 	dg_done(x, st);
 	free(t.ip.p), free(t.src.p);
-	tally_free(&t.reporters), tally_free(&t.ttls), tally_free(&t.apps);
+	tally_free(&t.reporters), tally_free(&t.ttls);
 	dg_summary_free(&t.sum);
 }
 
