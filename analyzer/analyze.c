@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "analyzer/batch.h"
 #include "analyzer/corr.h"
 #include "analyzer/diagnose.h"
@@ -86,6 +88,8 @@ struct run {
 	struct progress *progress;
 	bool db_failed; /* a database error (exit status PM_EXIT_DB) */
 	bool direct;	/* one worker: it stores into the database itself, no scratch copy */
+	int *same_next; /* several workers: the next item with the same bytes, -1 (same_files) */
+	bool *taken;	/* items a worker took with an earlier one of the same bytes */
 };
 
 static void add_capture(const char *path, const char *err, void *arg)
@@ -518,6 +522,96 @@ static void flush_copies(struct run *run, sqlite3 *w, struct pending_list *pl)
 	pl->n = 0;
 }
 
+/* Files with the same bytes in one run (a capture listed twice, a copy in another directory)
+ * are read by one worker, in the order they were listed: the first is stored and the others
+ * are found to be known, as with -j 1. Two workers would each read one, and the one to finish
+ * first would be stored: its path, from run to run. Same bytes: the same size and the same
+ * first 64 KiB (only files whose size another one shares are read for that). The chains go to
+ * run->same_next; none when memory runs out (every file for itself, as before). */
+#define SAME_PREFIX_LEN 65536
+
+struct same_key {
+	int64_t size;
+	uint64_t prefix; /* XXH3 of the first SAME_PREFIX_LEN bytes; 0 when unread */
+	int i;
+};
+
+static int same_key_cmp(const void *a, const void *b)
+{
+	const struct same_key *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	return x->i - y->i;
+}
+
+static uint64_t file_prefix_hash(const char *path, unsigned char *buf)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, SAME_PREFIX_LEN, f);
+	fclose(f);
+	return n ? XXH3_64bits(buf, n) | 1 : 0;
+}
+
+static void same_files(struct run *run)
+{
+	int n = run->batch.n;
+	struct same_key *k = calloc((size_t)n, sizeof *k);
+	unsigned char *buf = malloc(SAME_PREFIX_LEN);
+	run->same_next = malloc((size_t)n * sizeof *run->same_next);
+	run->taken = calloc((size_t)n, sizeof *run->taken);
+	if (!k || !buf || !run->same_next || !run->taken) {
+		free(run->same_next), free(run->taken);
+		run->same_next = NULL, run->taken = NULL;
+		goto done;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct batch_item *it = &run->batch.items[i];
+		k[i] =
+		    (struct same_key){.size = it->known || !it->real ? -1 - i : it->size, .i = i};
+		run->same_next[i] = -1;
+	}
+	qsort(k, (size_t)n, sizeof *k, same_key_cmp);
+	for (int a = 0; a < n; a++) /* sizes shared: read their first bytes */
+		if (k[a].size >= 0 && ((a > 0 && k[a - 1].size == k[a].size) ||
+				       (a + 1 < n && k[a + 1].size == k[a].size)))
+			k[a].prefix = file_prefix_hash(run->batch.items[k[a].i].path, buf);
+	qsort(k, (size_t)n, sizeof *k, same_key_cmp);
+	for (int a = 0; a + 1 < n; a++)
+		if (k[a].size >= 0 && k[a].prefix && k[a + 1].size == k[a].size &&
+		    k[a + 1].prefix == k[a].prefix)
+			run->same_next[k[a].i] = k[a + 1].i;
+done:
+	free(k);
+	free(buf);
+}
+
+/* The next item for a worker: the next one of the same bytes as its last (*own), or the next
+ * one nobody took; -1 at the end. */
+static int next_item(struct run *run, int *own)
+{
+	pthread_mutex_lock(&run->lock);
+	int i = -1;
+	if (*own >= 0 && !g_signal)
+		i = *own;
+	else if (!g_signal) {
+		while (run->next < run->batch.n && run->taken && run->taken[run->next])
+			run->next++;
+		if (run->next < run->batch.n) {
+			i = run->next++;
+			for (int j = run->same_next ? run->same_next[i] : -1; j >= 0;
+			     j = run->same_next[j])
+				run->taken[j] = true;
+		}
+	}
+	*own = i >= 0 && run->same_next ? run->same_next[i] : -1;
+	pthread_mutex_unlock(&run->lock);
+	return i;
+}
+
 static void *worker(void *arg)
 {
 	struct run *run = arg;
@@ -536,10 +630,9 @@ static void *worker(void *arg)
 	store_keep_statements(w);
 	struct txn_batch tb = {0};
 	struct pending_list pl = {.p = malloc(COPY_PENDING_MAX * sizeof *pl.p)};
+	int own = -1;
 	for (;;) {
-		pthread_mutex_lock(&run->lock);
-		int i = run->next < run->batch.n && !g_signal ? run->next++ : -1;
-		pthread_mutex_unlock(&run->lock);
+		int i = next_item(run, &own);
 		if (i < 0)
 			break;
 		const struct batch_item *it = &run->batch.items[i];
@@ -593,6 +686,8 @@ static void run_workers(struct run *run, struct cli *cli)
 	if (n > 64)
 		n = 64;
 	run->direct = n <= 1;
+	if (!run->direct)
+		same_files(run);
 	atomic_init(&run->decode_threads, cores > n ? (int)(cores - n) : 0);
 	cli->cap_opt.decode_threads = &run->decode_threads;
 	for (int i = 1; i < n; i++)
@@ -601,6 +696,8 @@ static void run_workers(struct run *run, struct cli *cli)
 	worker(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	free(run->same_next), free(run->taken);
+	run->same_next = NULL, run->taken = NULL;
 }
 
 /* The events of the scope: made after the diagnosis, which writes main.events itself and
