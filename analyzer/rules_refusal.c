@@ -258,6 +258,10 @@ static bool target_row(struct target *t, sqlite3_stmt *st, struct spans *s)
 	return true;
 }
 
+/* Distinct foreign reporters counted in memory per target; past this many (errors forged from
+ * as many addresses), the most frequent is asked from the events instead. */
+#define TARGET_REPORTERS_MAX 65536
+
 /* The target's facts, complete: those its finding's summary holds, the most frequent foreign
  * reporter, the host's own error TTL and the application its quotes name; its datagrams' TTL
  * from the host table. */
@@ -271,6 +275,14 @@ static void target_end(struct dg *x, struct target *t)
 	r->v6 = sum->v6 != 0;
 	const struct tally_item *top = tally_top(&t->reporters);
 	snprintf(r->reporter, sizeof r->reporter, "%s", top ? top->key : "");
+	if (t->reporters.overflow)
+		dg_text(x,
+			dg_prepare(x,
+				   "SELECT reporter FROM pu WHERE +fid IS NULL AND dst = :ip"
+				   " AND dport = :port AND reporter != dst GROUP BY reporter"
+				   " ORDER BY COUNT(*) DESC, reporter LIMIT 1",
+				   DG_TEXT(":ip", t->ip.p), DG_INT(":port", r->port)),
+			r->reporter, sizeof r->reporter);
 	top = tally_top(&t->ttls);
 	if (top)
 		r->icmp_ttl = key_int((const unsigned char *)top->key);
@@ -517,7 +529,7 @@ static void add_client(struct dg *x, sqlite3_stmt *ins, const struct target *t)
 /* Streams the targets' events (TARGET_EVENTS_SQL), concluding each target when its rows end. */
 static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 {
-	struct target t = {0};
+	struct target t = {.reporters.max_items = TARGET_REPORTERS_MAX};
 	sqlite3_stmt *st = dg_statement(x, TARGET_EVENTS_SQL);
 	bool open = false;
 	int rc = SQLITE_DONE;

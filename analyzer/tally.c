@@ -59,6 +59,10 @@ bool tally_add(struct tally *t, const void *key, size_t len)
 		t->items[t->slots[slot] - 1].n++;
 		return true;
 	}
+	if (t->max_items && t->n_items >= t->max_items) {
+		t->overflow = true;
+		return true;
+	}
 	if (t->n_items == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 8;
 		struct tally_item *items = realloc(t->items, cap * sizeof *items);
@@ -108,6 +112,7 @@ void tally_clear(struct tally *t)
 	for (size_t i = 0; i < t->n_items; i++)
 		free(t->items[i].key);
 	t->n_items = 0;
+	t->overflow = false;
 	if (t->slots)
 		memset(t->slots, 0, t->n_slots * sizeof *t->slots);
 }

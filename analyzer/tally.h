@@ -18,19 +18,21 @@ struct tally_item {
 struct tally {
 	struct tally_item *items; /* in the order first added, until tally_sort() */
 	size_t n_items, cap;
-	uint32_t *slots; /* open addressing: index + 1 into items, 0 = empty */
-	size_t n_slots;	 /* a power of two, at least twice n_items */
+	uint32_t *slots;  /* open addressing: index + 1 into items, 0 = empty */
+	size_t n_slots;	  /* a power of two, at least twice n_items */
+	size_t max_items; /* 0: no bound; else a new value past it is not kept (overflow) */
+	bool overflow;	  /* a value was left out: the counts are incomplete */
 };
 
 /* Counts one occurrence of the value key (len bytes). False when memory runs out (the tally
- * is left as it was). */
+ * is left as it was). A new value past max_items is left out and sets overflow. */
 bool tally_add(struct tally *t, const void *key, size_t len);
 /* The most frequent value, the smallest of those that tie (ORDER BY COUNT(*) DESC, value);
  * NULL when the tally is empty. */
 const struct tally_item *tally_top(const struct tally *t);
 /* Sorts the items by value; the tally then takes no more tally_add() until tally_clear(). */
 void tally_sort(struct tally *t);
-/* Empties the tally for the next group, keeping its memory. */
+/* Empties the tally for the next group, keeping its memory (and its bound). */
 void tally_clear(struct tally *t);
 void tally_free(struct tally *t);
 

@@ -513,3 +513,26 @@ Test(diagnose, one_error_seen_at_two_capture_points_counts_once)
 	cr_assert_eq(sqlite3_column_int(st, 2), 6);
 	sqlite3_finalize(st);
 }
+
+/* A target whose errors come from more foreign addresses than the refusal pass counts in
+ * memory (errors forged from 70,000 addresses): the most frequent reporter is still the one
+ * the evidence names, asked from the events. */
+Test(diagnose, most_frequent_reporter_among_more_than_the_memory_bound)
+{
+	capture(1, S(100), S(400));
+	sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70000)"
+	    " INSERT INTO events (capture_id, frame, ts_ns, reporter, reported_to, ttl, family,"
+	    " type, code, proto, src, sport, dst, dport, quote_len, quote_ip_len, role,"
+	    " orig_seen) SELECT 1, i, %lld + i, printf('2001:db8:1::%%x', i), '192.0.2.10', 250,"
+	    " 'icmp', 3, 3, 17, '192.0.2.10', 40000, '192.0.2.53', 53, 28, 60, 'request', 1"
+	    " FROM n",
+	    S(101));
+	for (int i = 0; i < 3; i++)
+		unreach(1, S(300 + i), "203.0.113.9", 250, "192.0.2.10", 40000, "192.0.2.53", 53,
+			"request");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 53, "diagnosis"), "firewall-reject");
+	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "70003");
+	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "came from 203.0.113.9, not from"),
+		  "%s", finding("192.0.2.53", 53, "evidence"));
+}

@@ -72,6 +72,22 @@ Test(tally, many_values_grow_the_table_and_keep_every_count)
 	tally_free(&t);
 }
 
+Test(tally, a_bound_keeps_the_first_values_and_says_it_left_some_out)
+{
+	struct tally t = {.max_items = 3};
+	const char *vals[] = {"a", "b", "c", "d", "a", "e", "c"};
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		cr_assert(tally_add(&t, vals[i], 1));
+	cr_assert_eq(t.n_items, 3);
+	cr_assert(t.overflow);
+	cr_assert_str_eq(tally_top(&t)->key, "a"); /* a and c twice: the smaller */
+	cr_assert_eq(tally_top(&t)->n, 2);
+	tally_clear(&t);
+	cr_assert_not(t.overflow);
+	cr_assert_eq(t.max_items, 3);
+	tally_free(&t);
+}
+
 Test(tally, cmp_is_sqlite_binary_collation)
 {
 	cr_assert_lt(tally_cmp("ab", 2, "abc", 3), 0);
