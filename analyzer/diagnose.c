@@ -123,6 +123,33 @@ void dg_out_of_memory(struct dg *x)
 	x->failed = true;
 }
 
+bool dg_kept_same(const struct dg_kept *k, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return k->null;
+	const void *v = sqlite3_column_text(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+	return !k->null && k->len == len && (len == 0 || memcmp(k->p, v, len) == 0);
+}
+
+bool dg_kept_set(struct dg_kept *k, sqlite3_stmt *st, int col)
+{
+	k->null = sqlite3_column_type(st, col) == SQLITE_NULL;
+	const void *v = k->null ? (const void *)"" : (const void *)sqlite3_column_text(st, col);
+	size_t len = k->null ? 0 : (size_t)sqlite3_column_bytes(st, col);
+	if (len + 1 > k->cap) {
+		char *p = realloc(k->p, len + 1);
+		if (!p)
+			return false;
+		k->p = p, k->cap = len + 1;
+	}
+	if (len)
+		memcpy(k->p, v, len);
+	k->p[len] = '\0';
+	k->len = len;
+	return true;
+}
+
 /* Runs a statement to its end; frees it. */
 void dg_run(struct dg *x, sqlite3_stmt *st, const char *what)
 {

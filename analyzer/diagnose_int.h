@@ -68,6 +68,17 @@ void dg_need_client_index(struct dg *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
 bool dg_service_port(const struct dg *x, int64_t port);
 
+/* A column value kept from one row of a sorted pass to compare with the next (NULL apart
+ * from every value; compared byte for byte, whatever its length). dg_kept_set() copies the
+ * row's value (false when memory runs out); free p when done. */
+struct dg_kept {
+	char *p; /* NUL-terminated copy ("" for NULL) */
+	size_t len, cap;
+	bool null;
+};
+bool dg_kept_same(const struct dg_kept *k, sqlite3_stmt *st, int col);
+bool dg_kept_set(struct dg_kept *k, sqlite3_stmt *st, int col);
+
 /* A (text, text, int) key read from a grouping query, kept so the query can end first. */
 struct key {
 	char a[64], b[64];

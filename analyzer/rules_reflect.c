@@ -214,39 +214,36 @@ static void reflect_backscatter(struct dg *x, const struct key *k)
 static void flood_keys(struct dg *x, struct dg_keys *ks)
 {
 	sqlite3_stmt *st = dg_statement(x, FLOOD_SQL);
-	char dst[64] = "", src[64] = "";
+	struct dg_kept dst = {0}, src = {0};
 	int64_t sport = 0, dport = 0, n_src = 0;
-	bool open = false, many_ports = false, have_src = false;
+	bool open = false, many_ports = false, ok = true;
 	int rc = SQLITE_DONE;
-	for (;;) {
-		rc = st && !x->failed ? sqlite3_step(st) : SQLITE_DONE;
-		const char *d = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-		int64_t sp = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-		if (open && (rc != SQLITE_ROW || !d || strcmp(d, dst) != 0 || sp != sport)) {
-			if (n_src >= REFLECT_MIN_SOURCES && many_ports &&
-			    !dg_add_key(x, ks, dst, "", sport))
-				break;
-			open = false;
-		}
-		if (rc != SQLITE_ROW)
-			break;
-		if (!open) {
-			snprintf(dst, sizeof dst, "%s", d ? d : "");
-			sport = sp, n_src = 0, many_ports = false, have_src = false;
+	while (ok && st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t sp = sqlite3_column_int64(st, 1);
+		if (!open || !dg_kept_same(&dst, st, 0) || sp != sport) {
+			if (open && n_src >= REFLECT_MIN_SOURCES && many_ports)
+				ok = dg_add_key(x, ks, dst.p, "", sport);
+			ok = ok && dg_kept_set(&dst, st, 0);
+			sport = sp, n_src = 0, many_ports = false, src.len = (size_t)-1;
 			dport = sqlite3_column_int64(st, 3);
 			open = true;
 		}
-		const char *s = (const char *)sqlite3_column_text(st, 2);
-		if (s && (!have_src || strcmp(s, src) != 0)) {
-			snprintf(src, sizeof src, "%s", s);
-			have_src = true;
+		/* sorted by source within the key: a new one where the value changes */
+		if (ok && sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		    (src.len == (size_t)-1 || !dg_kept_same(&src, st, 2))) {
+			ok = dg_kept_set(&src, st, 2);
 			n_src++;
 		}
 		many_ports |= sqlite3_column_int64(st, 3) != dport;
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "grouping floods");
+	else if (!ok && !x->failed)
+		dg_out_of_memory(x);
+	else if (open && ok && !x->failed && n_src >= REFLECT_MIN_SOURCES && many_ports)
+		dg_add_key(x, ks, dst.p, "", sport);
 	dg_done(x, st);
+	free(dst.p), free(src.p);
 }
 
 void dg_reflections(struct dg *x)

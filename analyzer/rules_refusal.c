@@ -57,40 +57,6 @@ static const char TARGETS_CLAIM_SQL[] =
     " WHERE coalesce(p.fid, m.fid) IS NOT NULL;"
     "DROP TABLE temp.rt_client; DROP TABLE temp.rt_fid;";
 
-/* A column value kept from one row to compare with the next (NULL apart from every value). */
-struct kept {
-	char *p;
-	size_t len, cap;
-	bool null;
-};
-
-static bool kept_same(const struct kept *k, sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return k->null;
-	const void *v = sqlite3_column_text(st, col);
-	size_t len = (size_t)sqlite3_column_bytes(st, col);
-	return !k->null && k->len == len && (len == 0 || memcmp(k->p, v, len) == 0);
-}
-
-static bool kept_set(struct kept *k, sqlite3_stmt *st, int col)
-{
-	k->null = sqlite3_column_type(st, col) == SQLITE_NULL;
-	const void *v = k->null ? (const void *)"" : (const void *)sqlite3_column_text(st, col);
-	size_t len = k->null ? 0 : (size_t)sqlite3_column_bytes(st, col);
-	if (len + 1 > k->cap) {
-		char *p = realloc(k->p, len + 1);
-		if (!p)
-			return false;
-		k->p = p, k->cap = len + 1;
-	}
-	if (len)
-		memcpy(k->p, v, len);
-	k->p[len] = '\0';
-	k->len = len;
-	return true;
-}
-
 /* Each capture's span (last packet minus first), looked up by id for the targets' spans. */
 struct spans {
 	int64_t *id, *span, *seen_by; /* by id ascending; seen_by: the last target counting it */
@@ -160,7 +126,7 @@ static void span_add(struct spans *s, int64_t id, int64_t seq, int64_t *sum)
 struct target {
 	struct refusal r;
 	int64_t seq, flow_rx, flow_tx;
-	struct kept ip, src;
+	struct dg_kept ip, src;
 	bool have_flow;
 	int64_t flow;
 	struct tally reporters, ttls;
@@ -194,15 +160,15 @@ static bool target_start(struct target *t, sqlite3_stmt *st)
 	t->have_flow = false;
 	t->r = (struct refusal){.port = sqlite3_column_int64(st, TE_DPORT), .icmp_ttl = -1};
 	t->src.null = true, t->src.len = (size_t)-1; /* no client yet */
-	return kept_set(&t->ip, st, TE_DST);
+	return dg_kept_set(&t->ip, st, TE_DST);
 }
 
 /* The row's client and conversation: new ones counted once. */
 static bool target_client(struct target *t, sqlite3_stmt *st, struct spans *s)
 {
-	bool new_src = t->src.len == (size_t)-1 || !kept_same(&t->src, st, TE_SRC);
+	bool new_src = t->src.len == (size_t)-1 || !dg_kept_same(&t->src, st, TE_SRC);
 	if (new_src) {
-		if (!kept_set(&t->src, st, TE_SRC))
+		if (!dg_kept_set(&t->src, st, TE_SRC))
 			return false;
 		t->have_flow = false;
 		if (!t->src.null)
@@ -534,7 +500,7 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 	bool open = false;
 	int rc = SQLITE_DONE;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!open || !kept_same(&t.ip, st, TE_DST) ||
+		if (!open || !dg_kept_same(&t.ip, st, TE_DST) ||
 		    sqlite3_column_int64(st, TE_DPORT) != t.r.port) {
 			if (open)
 				refusal_one(x, &t);

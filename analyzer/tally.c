@@ -93,20 +93,6 @@ const struct tally_item *tally_top(const struct tally *t)
 	return top;
 }
 
-static int item_cmp(const void *a, const void *b)
-{
-	const struct tally_item *x = a, *y = b;
-	return tally_cmp(x->key, x->len, y->key, y->len);
-}
-
-void tally_sort(struct tally *t)
-{
-	if (t->n_items > 1)
-		qsort(t->items, t->n_items, sizeof *t->items, item_cmp);
-	if (t->slots)
-		memset(t->slots, 0, t->n_slots * sizeof *t->slots);
-}
-
 void tally_clear(struct tally *t)
 {
 	for (size_t i = 0; i < t->n_items; i++)

@@ -16,7 +16,7 @@ struct tally_item {
 };
 
 struct tally {
-	struct tally_item *items; /* in the order first added, until tally_sort() */
+	struct tally_item *items; /* in the order first added */
 	size_t n_items, cap;
 	uint32_t *slots;  /* open addressing: index + 1 into items, 0 = empty */
 	size_t n_slots;	  /* a power of two, at least twice n_items */
@@ -30,8 +30,6 @@ bool tally_add(struct tally *t, const void *key, size_t len);
 /* The most frequent value, the smallest of those that tie (ORDER BY COUNT(*) DESC, value);
  * NULL when the tally is empty. */
 const struct tally_item *tally_top(const struct tally *t);
-/* Sorts the items by value; the tally then takes no more tally_add() until tally_clear(). */
-void tally_sort(struct tally *t);
 /* Empties the tally for the next group, keeping its memory (and its bound). */
 void tally_clear(struct tally *t);
 void tally_free(struct tally *t);
