@@ -216,7 +216,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 		o = j.corr ? OUT_DB : OUT_FAILED;
 		goto done;
 	}
-	int rc = scan_capture(r, &st, store_scanned, &j);
+	int rc = scan_capture(r, &st, store_scanned, &j, cli->cap_opt.decode_threads);
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s",
 			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");
@@ -668,6 +668,7 @@ static void *worker(void *arg)
 	progress_worker(run->progress, -1);
 	corr_drop_spare();
 	cap_drop_spares();
+	scan_drop_spares();
 	store_forget_statements();
 	sqlite3_close(w);
 	return NULL;

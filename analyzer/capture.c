@@ -26,6 +26,8 @@
 #define PCAP_FILE_HDR_LEN 24
 #define PEEK_MAX (64 * 1024)   /* pcapng bytes looked at for the first interface */
 #define STAGE_SIZE (64 * 1024) /* packet identity bytes gathered before each hash update */
+#define STAGE_DIRECT 512       /* packets at least this long are hashed without the stage */
+#define PIN_MAX 8	       /* buffers of a pinned reader (cap_pin) */
 
 /* Magic numbers as read big-endian (pcap-savefile(5)). */
 #define MAGIC_MICRO 0xa1b2c3d4u
@@ -61,6 +63,14 @@ struct cap_reader {
 	uint8_t *buf; /* one reused buffer: records are handed out in place */
 	size_t buf_cap, buf_len, pos, read_size;
 	bool eof;
+	/* cap_pin(): buf is pin_buf[pin_seq % pin_n], and a record that does not fit moves to
+	 * the next one, so the records handed out stay where they are until released */
+	unsigned pin_n;
+	uint8_t *pin_buf[PIN_MAX];
+	size_t pin_cap[PIN_MAX];
+	uint64_t pin_seq;
+	cap_pin_wait_fn pin_wait;
+	void *pin_arg;
 	struct pcap_file pf;
 	pcap_t *pc; /* set: libpcap reads (pcapng, or forced) */
 	FILE *pc_file;
@@ -118,6 +128,33 @@ static void set_ts(struct cap_pkt *pkt, int64_t sec, int64_t frac_ns)
 
 /* ---- our own classic pcap reader ---- */
 
+/* Moves the bytes not handed out yet to the next pinned buffer, once the records of the one
+ * that buffer held last were released, so that n bytes fit. */
+static int pin_next(struct cap_reader *r, size_t n)
+{
+	uint64_t next = r->pin_seq + 1;
+	unsigned slot = (unsigned)(next % r->pin_n);
+	size_t have = r->buf_len - r->pos;
+
+	if (next >= r->pin_n && r->pin_wait(r->pin_arg, next - r->pin_n) < 0)
+		return rd_fail(r, "interrupted");
+	if (r->pin_cap[slot] < n || r->pin_buf[slot] == NULL) {
+		size_t cap =
+		    n > r->read_size ? (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP : r->read_size;
+		uint8_t *b = malloc(cap);
+
+		if (b == NULL)
+			return rd_fail(r, "out of memory for a %zu-byte record", n);
+		free(r->pin_buf[slot]);
+		r->pin_buf[slot] = b, r->pin_cap[slot] = cap;
+	}
+	memcpy(r->pin_buf[slot], r->buf + r->pos, have);
+	r->buf = r->pin_buf[slot], r->buf_cap = r->pin_cap[slot];
+	r->buf_len = have, r->pos = 0;
+	r->pin_seq = next;
+	return 0;
+}
+
 /*
  * Makes n bytes available at r->buf + r->pos unless the file ends first. Only the bytes of
  * a record cut by the end of the buffer are moved; the buffer grows only for a record
@@ -130,7 +167,10 @@ static ssize_t rd_want(struct cap_reader *r, size_t n)
 
 	if (have >= n || r->eof)
 		return (ssize_t)have;
-	if (n > r->buf_cap) {
+	if (r->pin_n > 0) {
+		if (r->pos + n > r->buf_cap && pin_next(r, n) < 0)
+			return -1;
+	} else if (n > r->buf_cap) {
 		size_t cap = (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP;
 		uint8_t *bigger = malloc(cap);
 
@@ -646,13 +686,14 @@ error:
 }
 
 /* Two small updates per packet cost XXH3 more than its bytes do: they are gathered into
- * r->stage and hashed in 64 KiB updates (the value does not depend on the split). */
+ * r->stage and hashed in 64 KiB updates (the value does not depend on the split). A packet
+ * of STAGE_DIRECT bytes or more is hashed where it is: copying it cost more than the call. */
 static void stage_add(struct cap_reader *r, const uint8_t *p, size_t n)
 {
-	if (r->stage_len + n > STAGE_SIZE) {
+	if (r->stage_len + n > STAGE_SIZE || n >= STAGE_DIRECT) {
 		PKT_HASH_UPDATE(r->pkt_hash, r->stage, r->stage_len);
 		r->stage_len = 0;
-		if (n > STAGE_SIZE / 2) {
+		if (n >= STAGE_DIRECT) {
 			PKT_HASH_UPDATE(r->pkt_hash, p, n);
 			return;
 		}
@@ -824,6 +865,27 @@ void cap_close(struct cap_reader *r)
 	stream_close(r->st);
 	XXH3_freeState(r->pkt_hash);
 	free(r->stage);
-	free(r->buf);
+	if (r->pin_n > 0) {
+		for (unsigned i = 0; i < r->pin_n; i++)
+			free(r->pin_buf[i]);
+	} else {
+		free(r->buf);
+	}
 	free(r);
+}
+
+bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_wait_fn wait, void *arg)
+{
+	if (r->pc != NULL || r->pin_n > 0 || n_buffers < 2 || n_buffers > PIN_MAX)
+		return false;
+	r->pin_n = n_buffers;
+	r->pin_buf[0] = r->buf, r->pin_cap[0] = r->buf_cap;
+	r->pin_seq = 0;
+	r->pin_wait = wait, r->pin_arg = arg;
+	return true;
+}
+
+uint64_t cap_pin_seq(const struct cap_reader *r)
+{
+	return r->pin_seq;
 }

@@ -98,6 +98,21 @@ int cap_sha256(struct cap_reader *r, char out[65]);
 
 void cap_close(struct cap_reader *r);
 
+/*
+ * Pinned reading, for a reader in one thread whose records another thread looks at later:
+ * the records are handed out in n_buffers (2..8) buffers taken in turn, and a record stays
+ * where it is until the buffer holding it comes round again. Before reusing the buffer that
+ * held sequence number `seq` (cap_pin_seq() of a record read then), the reader calls
+ * wait(arg, seq), which returns once no record of buffers seq and before is in use any more
+ * (0), or -1 to stop (cap_next() then fails, "interrupted"). False, and nothing changes, for
+ * a capture read through libpcap (pcapng), whose records move. Call before the first
+ * cap_next().
+ */
+typedef int (*cap_pin_wait_fn)(void *arg, uint64_t seq);
+bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_wait_fn wait, void *arg);
+/* The buffer sequence number of the last record cap_next() handed out (0 unpinned). */
+uint64_t cap_pin_seq(const struct cap_reader *r);
+
 /* Frees what the calling thread kept from one compressed capture for the next (the
  * decompression ring); a thread that read captures calls it before it ends. */
 void cap_drop_spares(void);

@@ -221,7 +221,7 @@ static void events_one(const char *path, const char *werr, void *arg)
 	er->eo.capture = esc_path;
 	er->eo.stored_id = stored_capture(&er->eo, path, er->copt->filter);
 	er->eo.precision = cap_precision(r);
-	int rc = scan_capture(r, &st, on_packet, &er->eo);
+	int rc = scan_capture(r, &st, on_packet, &er->eo, er->copt->decode_threads);
 	if (rc == -1) {
 		fprintf(stderr, "portmortem: %s: %s\n", path, cap_error(r));
 		er->status = 1;
@@ -297,6 +297,7 @@ int cmd_events(const struct cli *cli)
 		fputs(er.eo.db ? "\tfinding_id\tdiagnosis\n" : "\n", stdout);
 	}
 	cap_walk((const char *const *)cli->args, cli->n_args, events_one, &er);
+	scan_drop_spares();
 	if (fflush(stdout) != 0)
 		er.status = 1;
 done:

@@ -1,7 +1,19 @@
-/* scan.c - the per-packet loop: every record counted and dissected, interesting ones handed on. */
+/* scan.c - the per-packet loop: every record counted and dissected, interesting ones handed on.
+ * With a helper thread free, reading, hashing and dissecting run on it, and the caller's
+ * thread gets the UDP datagrams and ICMP errors through a ring: the two halves of the work
+ * (file to dissection, dissection to correlation and storage) each take a core. */
 #include "analyzer/scan.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "analyzer/stream.h"
+
+#define RING_SLOTS 1024	 /* dissected records between the threads (a power of two) */
+#define PIN_BUFFERS 6	 /* the reader's buffers (1 MiB each) the ring's records point into */
+#define PUBLISH_EVERY 32 /* records filled or used before the other thread is told */
+#define SPINS 512	 /* polls of the other thread's progress before sleeping */
 
 static void count_anomalies(struct scan_stats *st, uint64_t bits)
 {
@@ -13,39 +25,274 @@ static void count_anomalies(struct scan_stats *st, uint64_t bits)
 	}
 }
 
-int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg)
+/* Counts and dissects one record into *d: its kind. */
+static enum pkt_kind scan_one(struct scan_stats *st, int link, const struct cap_pkt *pkt,
+			      int64_t *ts_out, struct dissection *d)
+{
+	int64_t ts = pkt->ts_sec * 1000000000LL + pkt->ts_nsec;
+	*ts_out = ts;
+	if (!st->packets++)
+		st->first_ns = ts;
+	if (ts > st->last_ns || st->packets == 1)
+		st->last_ns = ts;
+	if (ts < st->first_ns)
+		st->first_ns = ts;
+	st->bytes += pkt->caplen;
+	enum pkt_kind k = dissect_packet(link, pkt->data, pkt->caplen, pkt->len, d);
+	if (d->anomalies)
+		count_anomalies(st, d->anomalies);
+	if (k == PK_UDP) {
+		st->udp++;
+	} else if (k == PK_ICMP_UNREACH) {
+		st->icmp_unreach++;
+		const struct icmp_error *ie = &d->icmp;
+		if (pm_is_port_unreachable(ie->family, ie->type, ie->code))
+			st->port_unreach++;
+	} else if (k != PK_OTHER) {
+		st->time_exceeded++;
+	}
+	return k;
+}
+
+static int scan_here(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg)
 {
 	struct cap_pkt pkt;
 	struct dissection d;
 	int link = cap_linktype(r), rc;
-	memset(st, 0, sizeof *st);
+	int64_t ts;
 	while ((rc = cap_next(r, &pkt)) == 1) {
-		int64_t ts = pkt.ts_sec * 1000000000LL + pkt.ts_nsec;
-		if (!st->packets++)
-			st->first_ns = ts;
-		if (ts > st->last_ns || st->packets == 1)
-			st->last_ns = ts;
-		if (ts < st->first_ns)
-			st->first_ns = ts;
-		st->bytes += pkt.caplen;
-		enum pkt_kind k = dissect_packet(link, pkt.data, pkt.caplen, pkt.len, &d);
-		if (d.anomalies)
-			count_anomalies(st, d.anomalies);
-		if (k == PK_OTHER)
+		if (scan_one(st, link, &pkt, &ts, &d) == PK_OTHER)
 			continue;
-		if (k == PK_UDP) {
-			st->udp++;
-		} else if (k == PK_ICMP_UNREACH) {
-			st->icmp_unreach++;
-			const struct icmp_error *ie = &d.icmp;
-			if (pm_is_port_unreachable(ie->family, ie->type, ie->code))
-				st->port_unreach++;
-		} else {
-			st->time_exceeded++;
-		}
 		int f = fn ? fn(&pkt, cap_packets_read(r), ts, &d, arg) : SCAN_GO_ON;
 		if (f != SCAN_GO_ON)
 			return f;
 	}
 	return rc < 0 ? -1 : 0;
+}
+
+/* ---- two threads ---- */
+
+struct slot {
+	struct cap_pkt pkt; /* its bytes stay in the reader's pinned buffer `pin` */
+	uint64_t frame, pin;
+	int64_t ts;
+	struct dissection d;
+};
+
+struct scan_pipe {
+	struct cap_reader *r;
+	struct slot *ring;
+	/* Each side tells the other how far it is; a side that found nothing to do sleeps
+	 * after setting its *_sleeps flag, and the other side wakes it after moving its
+	 * counter (both sequentially consistent, so one of the two sees the other's store). */
+	_Atomic uint64_t head; /* slots the reader filled */
+	_Atomic uint64_t tail; /* slots the caller is done with */
+	atomic_int stop;       /* the caller wants no more */
+	atomic_int done;       /* the reader ended: rc and st are final */
+	atomic_int reader_sleeps, caller_sleeps;
+	pthread_mutex_t lock;
+	pthread_cond_t wake_reader, wake_caller;
+	uint64_t filled; /* the reader's own count: head lags it by less than PUBLISH_EVERY */
+	int rc;
+	struct scan_stats st;
+};
+
+static void wake(struct scan_pipe *p, atomic_int *sleeps, pthread_cond_t *cond)
+{
+	if (atomic_load(sleeps)) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_signal(cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static void publish_head(struct scan_pipe *p)
+{
+	atomic_store(&p->head, p->filled);
+	wake(p, &p->caller_sleeps, &p->wake_caller);
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* The reader waits for the caller to move past slot `seen` - 1 (tail > seen is not needed:
+ * any move), or to stop. The tail it saw; with stop, whatever it was. */
+static uint64_t reader_wait(struct scan_pipe *p, uint64_t seen)
+{
+	uint64_t t;
+	for (int i = 0; i < SPINS; i++) {
+		if ((t = atomic_load(&p->tail)) != seen || atomic_load(&p->stop))
+			return t;
+		cpu_relax();
+	}
+	pthread_mutex_lock(&p->lock);
+	atomic_store(&p->reader_sleeps, 1);
+	while ((t = atomic_load(&p->tail)) == seen && !atomic_load(&p->stop))
+		pthread_cond_wait(&p->wake_reader, &p->lock);
+	atomic_store(&p->reader_sleeps, 0);
+	pthread_mutex_unlock(&p->lock);
+	return t;
+}
+
+/* The caller waits for slots past `seen`, or for the reader's end. */
+static uint64_t caller_wait(struct scan_pipe *p, uint64_t seen)
+{
+	uint64_t h;
+	for (int i = 0; i < SPINS; i++) {
+		if ((h = atomic_load(&p->head)) != seen || atomic_load(&p->done))
+			return atomic_load(&p->head);
+		cpu_relax();
+	}
+	pthread_mutex_lock(&p->lock);
+	atomic_store(&p->caller_sleeps, 1);
+	while ((h = atomic_load(&p->head)) == seen && !atomic_load(&p->done))
+		pthread_cond_wait(&p->wake_caller, &p->lock);
+	atomic_store(&p->caller_sleeps, 0);
+	pthread_mutex_unlock(&p->lock);
+	return atomic_load(&p->head);
+}
+
+/* cap_pin_wait_fn: the reader may reuse buffer `seq` once no slot the caller has not used yet
+ * points into it (or into an older one). */
+static int pin_wait(void *arg, uint64_t seq)
+{
+	struct scan_pipe *p = arg;
+	for (;;) {
+		uint64_t t = atomic_load(&p->tail);
+		if (t == p->filled || p->ring[t % RING_SLOTS].pin > seq)
+			return 0;
+		if (atomic_load(&p->stop))
+			return -1;
+		publish_head(p); /* the caller may be waiting for slots it has not been shown */
+		reader_wait(p, t);
+	}
+}
+
+static void *reader_main(void *arg)
+{
+	struct scan_pipe *p = arg;
+	int link = cap_linktype(p->r), rc;
+	uint64_t tail = 0;
+	for (;;) {
+		while (p->filled - tail >= RING_SLOTS) {
+			publish_head(p);
+			tail = reader_wait(p, tail);
+			if (atomic_load(&p->stop))
+				break;
+		}
+		if (atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+			rc = 0;
+			break;
+		}
+		struct slot *s = &p->ring[p->filled % RING_SLOTS];
+		if ((rc = cap_next(p->r, &s->pkt)) != 1)
+			break;
+		if (scan_one(&p->st, link, &s->pkt, &s->ts, &s->d) == PK_OTHER)
+			continue;
+		s->frame = cap_packets_read(p->r);
+		s->pin = cap_pin_seq(p->r);
+		if (++p->filled % PUBLISH_EVERY == 0)
+			publish_head(p);
+	}
+	p->rc = rc < 0 ? -1 : 0;
+	publish_head(p);
+	atomic_store(&p->done, 1);
+	wake(p, &p->caller_sleeps, &p->wake_caller);
+	return NULL;
+}
+
+static void release_tail(struct scan_pipe *p, uint64_t t)
+{
+	atomic_store(&p->tail, t);
+	wake(p, &p->reader_sleeps, &p->wake_reader);
+}
+
+/* The caller's half: hands each slot to fn. The verdict that stopped it, or SCAN_GO_ON. */
+static int caller_loop(struct scan_pipe *p, scan_fn fn, void *arg)
+{
+	uint64_t t = 0, head = 0;
+	for (;;) {
+		if (t == head) {
+			release_tail(p, t);
+			if ((head = caller_wait(p, t)) == t)
+				return SCAN_GO_ON; /* the reader ended */
+		}
+		const struct slot *s = &p->ring[t % RING_SLOTS];
+		int f = fn ? fn(&s->pkt, s->frame, s->ts, &s->d, arg) : SCAN_GO_ON;
+		if (f != SCAN_GO_ON)
+			return f;
+		if (++t % PUBLISH_EVERY == 0)
+			release_tail(p, t);
+	}
+}
+
+static _Thread_local struct slot *spare_ring; /* kept from one capture to the next */
+
+/* -1 when no second thread could be had (nothing was read then). */
+static int scan_two(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg,
+		    atomic_int *helpers, int *rc_out)
+{
+	struct scan_pipe *p = calloc(1, sizeof *p);
+	pthread_t tid;
+	if (p == NULL)
+		return -1;
+	p->ring = spare_ring ? spare_ring : malloc(RING_SLOTS * sizeof *p->ring);
+	spare_ring = NULL;
+	if (p->ring == NULL || !cap_pin(r, PIN_BUFFERS, pin_wait, p)) {
+		free(p->ring);
+		free(p);
+		return -1;
+	}
+	p->r = r;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake_reader, NULL);
+	pthread_cond_init(&p->wake_caller, NULL);
+	int started = pthread_create(&tid, NULL, reader_main, p) == 0;
+	if (started) {
+		int f = caller_loop(p, fn, arg);
+		if (f != SCAN_GO_ON) {
+			atomic_store(&p->stop, 1);
+			wake(p, &p->reader_sleeps, &p->wake_reader);
+		}
+		pthread_join(tid, NULL);
+		*st = p->st;
+		*rc_out = f != SCAN_GO_ON ? f : p->rc;
+	} else {
+		/* pinned, and nothing read yet: this thread reads alone (pin_wait finds no slot
+		 * in use, as filled stays 0) */
+		*rc_out = scan_here(r, st, fn, arg);
+	}
+	atomic_fetch_add(helpers, 1);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->wake_reader);
+	pthread_cond_destroy(&p->wake_caller);
+	if (spare_ring == NULL)
+		spare_ring = p->ring;
+	else
+		free(p->ring);
+	free(p);
+	return 0;
+}
+
+int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg,
+		 atomic_int *helpers)
+{
+	int rc;
+	memset(st, 0, sizeof *st);
+	if (stream_take_helper(helpers)) {
+		if (scan_two(r, st, fn, arg, helpers, &rc) == 0)
+			return rc;
+		atomic_fetch_add(helpers, 1);
+	}
+	return scan_here(r, st, fn, arg);
+}
+
+void scan_drop_spares(void)
+{
+	free(spare_ring);
+	spare_ring = NULL;
 }

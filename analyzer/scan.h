@@ -28,7 +28,15 @@ typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
 		       const struct dissection *d, void *arg);
 
 /* Reads `r` to its end. Returns 0 at a clean end, -1 on a read error (cap_error(r)), or
- * the callback's verdict when it stopped the scan. *st is cleared first. */
-int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg);
+ * the callback's verdict when it stopped the scan. *st is cleared first.
+ * With a thread to take from `helpers` (stream_take_helper(); NULL: none), `r` is read and
+ * dissected on it, pinned (cap_pin()), while fn runs in the calling thread on records in
+ * the order of the file: fn must not use `r`, and sees each record's bytes valid until it
+ * returns, as in one thread. A capture read through libpcap is read in the calling thread. */
+int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg,
+		 atomic_int *helpers);
+
+/* Frees the ring the calling thread kept from one two-thread scan for the next. */
+void scan_drop_spares(void);
 
 #endif

@@ -42,6 +42,10 @@ ssize_t stream_read(struct stream *s, void *buf, size_t n);
  */
 int stream_use_thread(struct stream *s, atomic_int *helpers);
 
+/* Takes a helper thread from the count (NULL: none): true when one was free. Give it back
+ * with atomic_fetch_add(helpers, 1) once its thread ended. */
+bool stream_take_helper(atomic_int *helpers);
+
 /* Frees the decompression ring the calling thread kept for its next compressed stream. */
 void stream_drop_spares(void);
 

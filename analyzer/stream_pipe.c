@@ -76,9 +76,10 @@ static void *decoder(void *arg)
 	}
 }
 
-/* Takes a free helper from the count: true when there was one. */
-static bool take_helper(atomic_int *helpers)
+bool stream_take_helper(atomic_int *helpers)
 {
+	if (helpers == NULL)
+		return false;
 	int v = atomic_load(helpers);
 
 	while (v > 0)
@@ -122,7 +123,7 @@ int pipe_start(struct stream *s, atomic_int *helpers)
 {
 	struct stream_pipe *p;
 
-	if (!take_helper(helpers))
+	if (!stream_take_helper(helpers))
 		return -1;
 	p = calloc(1, sizeof *p);
 	if (p == NULL)

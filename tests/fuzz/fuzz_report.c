@@ -32,7 +32,7 @@ static void store_capture(sqlite3 *db, const char *path)
 	f.store = f.corr ? store_begin(db, "main", "fuzz.pcap", NULL, errbuf) : NULL;
 	if (!f.store)
 		__builtin_trap();
-	int rc = scan_capture(r, &st, store_scanned, &f);
+	int rc = scan_capture(r, &st, store_scanned, &f, NULL);
 	if (rc == SCAN_DB_ERROR)
 		__builtin_trap();
 	cap_content_hash(r, hash);

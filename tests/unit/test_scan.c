@@ -1,0 +1,221 @@
+/* test_scan.c - the packet loop in two threads (a helper reads and dissects, the caller's
+ * thread gets the records) against the same loop in one: the same records, bytes, counts,
+ * ends and identities, on the samples, repeated, cut, with tiny reads, a slow consumer and a
+ * consumer that stops. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "analyzer/capture.h"
+#include "analyzer/scan.h"
+
+#define SAMPLE "samples/dns-restart.pcap"
+
+/* What the callback saw, digested record by record, and how it behaves. */
+struct seen {
+	XXH3_state_t *h;
+	uint64_t n;
+	uint64_t stop_after; /* 0: never stop */
+	int slow_every;	     /* > 0: sleep 50 us every that many records */
+};
+
+static void digest(XXH3_state_t *h, const void *p, size_t n)
+{
+	if (n)
+		cr_assert_neq(XXH3_128bits_update(h, p, n), XXH_ERROR);
+}
+
+static int on_record(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
+		     const struct dissection *d, void *arg)
+{
+	struct seen *s = arg;
+	int kind = d->kind;
+	digest(s->h, &frame, sizeof frame);
+	digest(s->h, &ts, sizeof ts);
+	digest(s->h, &kind, sizeof kind);
+	digest(s->h, &pkt->caplen, sizeof pkt->caplen);
+	digest(s->h, &pkt->len, sizeof pkt->len);
+	digest(s->h, pkt->data, pkt->caplen); /* the bytes are still the record's */
+	digest(s->h, &d->src, sizeof d->src);
+	digest(s->h, &d->dst, sizeof d->dst);
+	digest(s->h, &d->sport, sizeof d->sport);
+	digest(s->h, &d->dport, sizeof d->dport);
+	digest(s->h, d->payload.p, d->payload.len);
+	digest(s->h, &d->icmp.q.sport, sizeof d->icmp.q.sport);
+	digest(s->h, d->icmp.q.payload.p, d->icmp.q.payload.len);
+	digest(s->h, d->icmp.q.hint.dns_qname, d->icmp.q.hint.dns_qname_len);
+	s->n++;
+	if (s->slow_every > 0 && s->n % (uint64_t)s->slow_every == 0) {
+		struct timespec t = {0, 50000};
+		nanosleep(&t, NULL);
+	}
+	return s->stop_after && s->n >= s->stop_after ? SCAN_DB_ERROR : SCAN_GO_ON;
+}
+
+struct scan_out {
+	int rc;
+	uint64_t n;
+	struct scan_stats st;
+	char digest[33], hash[33], err[CAP_ERRBUF_SIZE];
+};
+
+static struct scan_out scan(const char *path, size_t read_size, atomic_int *helpers,
+			    uint64_t stop_after, int slow_every)
+{
+	struct cap_options opt = {.read_size = read_size};
+	struct cap_reader *r;
+	char errbuf[CAP_ERRBUF_SIZE];
+	struct scan_out o = {0};
+	struct seen s = {XXH3_createState(), 0, stop_after, slow_every};
+	cr_assert(s.h != NULL);
+	cr_assert_neq(XXH3_128bits_reset(s.h), XXH_ERROR);
+	cr_assert_eq(cap_open(path, &opt, &r, errbuf), 0, "%s: %s", path, errbuf);
+	o.rc = scan_capture(r, &o.st, on_record, &s, helpers);
+	o.n = s.n;
+	XXH128_hash_t v = XXH3_128bits_digest(s.h);
+	snprintf(o.digest, sizeof o.digest, "%016llx%016llx", (unsigned long long)v.high64,
+		 (unsigned long long)v.low64);
+	if (o.rc == 0)
+		cap_content_hash(r, o.hash);
+	snprintf(o.err, sizeof o.err, "%s", o.rc < 0 ? cap_error(r) : "");
+	cap_close(r);
+	XXH3_freeState(s.h);
+	return o;
+}
+
+static void expect_same(const struct scan_out *a, const struct scan_out *b, const char *what)
+{
+	cr_expect_eq(a->rc, b->rc, "%s: rc %d alone, %d in two threads", what, a->rc, b->rc);
+	cr_expect_eq(a->n, b->n, "%s: %llu records alone, %llu in two threads", what,
+		     (unsigned long long)a->n, (unsigned long long)b->n);
+	cr_expect_str_eq(a->digest, b->digest, "%s: the records differ", what);
+	cr_expect_str_eq(a->hash, b->hash, "%s: the identity differs", what);
+	cr_expect_str_eq(a->err, b->err, "%s", what);
+	cr_expect_eq(memcmp(&a->st, &b->st, sizeof a->st), 0, "%s: the counts differ", what);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f != NULL, "%s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	long n = ftell(f);
+	cr_assert(n > 24);
+	rewind(f);
+	uint8_t *p = malloc((size_t)n);
+	cr_assert(p != NULL);
+	cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+/* A file in memory: `times` copies of the sample's records, cut to `keep` bytes (0: all). */
+static int repeated(int times, size_t keep, char path[64])
+{
+	size_t len;
+	uint8_t *one = slurp(SAMPLE, &len);
+	int fd = memfd_create("pm-scan", 0);
+	cr_assert(fd >= 0);
+	size_t total = 24 + (len - 24) * (size_t)times, written = 0;
+	cr_assert_eq(write(fd, one, 24), 24);
+	for (int i = 0; i < times; i++, written += len - 24)
+		cr_assert_eq(write(fd, one + 24, len - 24), (ssize_t)(len - 24));
+	cr_assert_eq(written + 24, total);
+	if (keep)
+		cr_assert_eq(ftruncate(fd, (off_t)keep), 0);
+	free(one);
+	snprintf(path, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+Test(scan, two_threads_hand_on_what_one_does)
+{
+	static const char *const files[] = {
+	    "samples/dns-restart.pcap",	     "samples/dns-closed-vlan.pcap",
+	    "samples/traceroute.pcap",	     "samples/udp-scan.pcap",
+	    "samples/reflection-victim.pcap", "samples/media-hangup.pcap"};
+	static const size_t sizes[] = {7, 100, 1500, 65536, 0};
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			atomic_int helpers = 1;
+			struct scan_out a = scan(files[f], sizes[i], NULL, 0, 0);
+			struct scan_out b = scan(files[f], sizes[i], &helpers, 0, 0);
+			char what[128];
+			snprintf(what, sizeof what, "%s, reads of %zu", files[f], sizes[i]);
+			cr_expect_gt(a.n, 0, "%s: no records", what);
+			expect_same(&a, &b, what);
+			cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back", what);
+		}
+	}
+}
+
+/* Many buffers' worth of records and a consumer slower than the reader: the reader waits
+ * for the ring and for its buffers, and no record's bytes change under the consumer. */
+Test(scan, slow_consumer_and_buffers_coming_round)
+{
+	char path[64];
+	int fd = repeated(300, 0, path);
+	atomic_int helpers = 1;
+	struct scan_out a = scan(path, 200, NULL, 0, 0);
+	struct scan_out b = scan(path, 200, &helpers, 0, 7);
+	struct scan_out c = scan(path, 0, &helpers, 0, 0);
+	cr_expect_gt(a.n, 5000);
+	expect_same(&a, &b, "slow consumer, reads of 200");
+	expect_same(&a, &c, "reads of 1 MiB");
+	cr_expect_eq(atomic_load(&helpers), 1);
+	close(fd);
+}
+
+/* A file cut in a record: the same records before the cut, the same message. */
+Test(scan, cut_file_ends_alike)
+{
+	size_t len;
+	free(slurp(SAMPLE, &len));
+	for (size_t cut = len * 5 - 3; cut > len * 5 - 80; cut -= 11) {
+		char path[64], what[64];
+		int fd = repeated(5, cut, path);
+		atomic_int helpers = 1;
+		struct scan_out a = scan(path, 64, NULL, 0, 0);
+		struct scan_out b = scan(path, 64, &helpers, 0, 0);
+		snprintf(what, sizeof what, "cut at %zu", cut);
+		cr_expect_eq(a.rc, -1, "%s", what);
+		expect_same(&a, &b, what);
+		close(fd);
+	}
+}
+
+/* A consumer that stops (a database error): its verdict, at once, from either loop. */
+Test(scan, consumer_stops_the_reader)
+{
+	char path[64];
+	int fd = repeated(200, 0, path);
+	atomic_int helpers = 1;
+	for (uint64_t stop = 1; stop < 3000; stop = stop * 3 + 1) {
+		struct scan_out a = scan(path, 300, NULL, stop, 0);
+		struct scan_out b = scan(path, 300, &helpers, stop, 0);
+		cr_expect_eq(a.rc, SCAN_DB_ERROR);
+		cr_expect_eq(b.rc, SCAN_DB_ERROR);
+		cr_expect_eq(a.n, stop);
+		cr_expect_eq(b.n, stop, "stopped after %llu, handed %llu",
+			     (unsigned long long)stop, (unsigned long long)b.n);
+		cr_expect_str_eq(a.digest, b.digest);
+	}
+	cr_expect_eq(atomic_load(&helpers), 1);
+	close(fd);
+}
+
+/* No helper free: one thread, and the count is left as it was. */
+Test(scan, no_free_helper_reads_in_the_caller)
+{
+	atomic_int helpers = 0;
+	struct scan_out a = scan(SAMPLE, 0, NULL, 0, 0);
+	struct scan_out b = scan(SAMPLE, 0, &helpers, 0, 0);
+	expect_same(&a, &b, "no helper");
+	cr_expect_eq(atomic_load(&helpers), 0);
+}
