@@ -5,6 +5,7 @@
 #include "analyzer/scan.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,12 +73,17 @@ static int scan_here(struct cap_reader *r, struct scan_stats *st, scan_fn fn, vo
 
 /* ---- two threads ---- */
 
+/* A record in the ring. Of a UDP datagram only the outer fields are copied (HEAD_BYTES, the
+ * part of struct dissection before `icmp`): the rest of a slot is written for ICMP errors
+ * only, so that the cache lines going from one core to the other are few. */
 struct slot {
 	struct cap_pkt pkt; /* its bytes stay in the reader's pinned buffer `pin` */
 	uint64_t frame, pin;
 	int64_t ts;
 	struct dissection d;
 };
+
+#define HEAD_BYTES offsetof(struct dissection, icmp)
 
 struct scan_pipe {
 	struct cap_reader *r;
@@ -177,6 +183,7 @@ static void *reader_main(void *arg)
 	struct scan_pipe *p = arg;
 	int link = cap_linktype(p->r), rc;
 	uint64_t tail = 0;
+	struct dissection d; /* dissected here, in this core's cache, then copied */
 	for (;;) {
 		while (p->filled - tail >= RING_SLOTS) {
 			publish_head(p);
@@ -191,8 +198,10 @@ static void *reader_main(void *arg)
 		struct slot *s = &p->ring[p->filled % RING_SLOTS];
 		if ((rc = cap_next(p->r, &s->pkt)) != 1)
 			break;
-		if (scan_one(&p->st, link, &s->pkt, &s->ts, &s->d) == PK_OTHER)
+		enum pkt_kind k = scan_one(&p->st, link, &s->pkt, &s->ts, &d);
+		if (k == PK_OTHER)
 			continue;
+		memcpy(&s->d, &d, k == PK_UDP ? HEAD_BYTES : sizeof d);
 		s->frame = cap_packets_read(p->r);
 		s->pin = cap_pin_seq(p->r);
 		if (++p->filled % PUBLISH_EVERY == 0)
@@ -215,6 +224,8 @@ static void release_tail(struct scan_pipe *p, uint64_t t)
 static int caller_loop(struct scan_pipe *p, scan_fn fn, void *arg)
 {
 	uint64_t t = 0, head = 0;
+	struct dissection udp; /* a UDP datagram's: the ICMP part stays as dissect_packet() */
+	memset(&udp, 0, sizeof udp); /* leaves it for a datagram: all zero (no error) */
 	for (;;) {
 		if (t == head) {
 			release_tail(p, t);
@@ -222,7 +233,12 @@ static int caller_loop(struct scan_pipe *p, scan_fn fn, void *arg)
 				return SCAN_GO_ON; /* the reader ended */
 		}
 		const struct slot *s = &p->ring[t % RING_SLOTS];
-		int f = fn ? fn(&s->pkt, s->frame, s->ts, &s->d, arg) : SCAN_GO_ON;
+		const struct dissection *d = &s->d;
+		if (d->kind == PK_UDP) {
+			memcpy(&udp, d, HEAD_BYTES);
+			d = &udp;
+		}
+		int f = fn ? fn(&s->pkt, s->frame, s->ts, d, arg) : SCAN_GO_ON;
 		if (f != SCAN_GO_ON)
 			return f;
 		if (++t % PUBLISH_EVERY == 0)
