@@ -224,7 +224,7 @@ static void release_tail(struct scan_pipe *p, uint64_t t)
 static int caller_loop(struct scan_pipe *p, scan_fn fn, void *arg)
 {
 	uint64_t t = 0, head = 0;
-	struct dissection udp; /* a UDP datagram's: the ICMP part stays as dissect_packet() */
+	struct dissection udp;	     /* a UDP datagram's: the ICMP part stays as dissect_packet() */
 	memset(&udp, 0, sizeof udp); /* leaves it for a datagram: all zero (no error) */
 	for (;;) {
 		if (t == head) {

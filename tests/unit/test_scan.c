@@ -137,8 +137,8 @@ static int repeated(int times, size_t keep, char path[64])
 Test(scan, two_threads_hand_on_what_one_does)
 {
 	static const char *const files[] = {
-	    "samples/dns-restart.pcap",	     "samples/dns-closed-vlan.pcap",
-	    "samples/traceroute.pcap",	     "samples/udp-scan.pcap",
+	    "samples/dns-restart.pcap",	      "samples/dns-closed-vlan.pcap",
+	    "samples/traceroute.pcap",	      "samples/udp-scan.pcap",
 	    "samples/reflection-victim.pcap", "samples/media-hangup.pcap"};
 	static const size_t sizes[] = {7, 100, 1500, 65536, 0};
 	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
@@ -150,7 +150,8 @@ Test(scan, two_threads_hand_on_what_one_does)
 			snprintf(what, sizeof what, "%s, reads of %zu", files[f], sizes[i]);
 			cr_expect_gt(a.n, 0, "%s: no records", what);
 			expect_same(&a, &b, what);
-			cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back", what);
+			cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back",
+				     what);
 		}
 	}
 }
@@ -202,8 +203,8 @@ Test(scan, consumer_stops_the_reader)
 		cr_expect_eq(a.rc, SCAN_DB_ERROR);
 		cr_expect_eq(b.rc, SCAN_DB_ERROR);
 		cr_expect_eq(a.n, stop);
-		cr_expect_eq(b.n, stop, "stopped after %llu, handed %llu",
-			     (unsigned long long)stop, (unsigned long long)b.n);
+		cr_expect_eq(b.n, stop, "stopped after %llu, handed %llu", (unsigned long long)stop,
+			     (unsigned long long)b.n);
 		cr_expect_str_eq(a.digest, b.digest);
 	}
 	cr_expect_eq(atomic_load(&helpers), 1);
