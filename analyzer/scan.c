@@ -12,7 +12,7 @@
 #include "analyzer/stream.h"
 
 #define RING_SLOTS 1024	 /* dissected records between the threads (a power of two) */
-#define PIN_BUFFERS 6	 /* the reader's buffers (1 MiB each) the ring's records point into */
+#define PIN_BUFFERS 4	 /* the reader's buffers (1 MiB each) the ring's records point into */
 #define PUBLISH_EVERY 32 /* records filled or used before the other thread is told */
 #define SPINS 512	 /* polls of the other thread's progress before sleeping */
 
