@@ -60,7 +60,9 @@ struct cap_reader {
 	struct legacy_hash128 legacy_pkt_hash; /* the same fields, schema version 2's hash */
 	enum cap_format fmt;
 	enum rd_state state;
-	uint8_t *buf; /* one reused buffer: records are handed out in place */
+	_Alignas(64) uint8_t *buf; /* one reused buffer: records are handed out in place (the
+				    * fields from here on are the reading thread's; the hash
+				    * above may be another's, cap_pin) */
 	size_t buf_cap, buf_len, pos, read_size;
 	bool eof;
 	/* cap_pin(): buf is pin_buf[pin_seq % pin_n], and a record that does not fit moves to
@@ -69,7 +71,8 @@ struct cap_reader {
 	uint8_t *pin_buf[PIN_MAX];
 	size_t pin_cap[PIN_MAX];
 	uint64_t pin_seq;
-	cap_pin_wait_fn pin_wait;
+	size_t pin_from; /* records from there on in buf were not reported to pin_fn yet */
+	cap_pin_fn pin_fn;
 	void *pin_arg;
 	struct pcap_file pf;
 	pcap_t *pc; /* set: libpcap reads (pcapng, or forced) */
@@ -136,7 +139,8 @@ static int pin_next(struct cap_reader *r, size_t n)
 	unsigned slot = (unsigned)(next % r->pin_n);
 	size_t have = r->buf_len - r->pos;
 
-	if (next >= r->pin_n && r->pin_wait(r->pin_arg, next - r->pin_n) < 0)
+	if (r->pin_fn(r->pin_arg, r->buf + r->pin_from, r->pos - r->pin_from, r->pin_seq,
+		      next >= r->pin_n ? next - r->pin_n : UINT64_MAX) < 0)
 		return rd_fail(r, "interrupted");
 	if (r->pin_cap[slot] < n || r->pin_buf[slot] == NULL) {
 		size_t cap =
@@ -152,6 +156,7 @@ static int pin_next(struct cap_reader *r, size_t n)
 	r->buf = r->pin_buf[slot], r->buf_cap = r->pin_cap[slot];
 	r->buf_len = have, r->pos = 0;
 	r->pin_seq = next;
+	r->pin_from = 0;
 	return 0;
 }
 
@@ -223,33 +228,46 @@ static int64_t ts_field(const struct pcap_file *f, uint32_t v)
 	return f->swapped ? (int64_t)v : (int64_t)(int32_t)v;
 }
 
-static int own_next(struct cap_reader *r, struct cap_pkt *pkt)
+/* The record whose header is at h: its time and lengths into *pkt (caplen cut to the snapshot
+ * length, as libpcap hands it out); returns the bytes the file stores after the header. */
+static uint32_t rec_parse(const struct pcap_file *f, const uint8_t *h, struct cap_pkt *pkt)
 {
-	const struct pcap_file *f = &r->pf;
-	ssize_t have = rd_want(r, f->rec_hdr_len);
-
-	if (have <= 0)
-		return (int)have;
-	if ((size_t)have < f->rec_hdr_len)
-		return rd_fail(r,
-			       "truncated dump file; tried to read %zu header bytes, only got %zu",
-			       f->rec_hdr_len, (size_t)have);
-	const uint8_t *h = r->buf + r->pos;
 	uint32_t caplen = get32(h + 8, f->be), len = get32(h + 12, f->be);
 
 	set_ts(pkt, ts_field(f, get32(h, f->be)),
 	       ts_field(f, get32(h + 4, f->be)) * (f->nano ? 1 : 1000));
-	r->pos += f->rec_hdr_len;
 	if (f->len_order == LEN_SWAPPED || (f->len_order == LEN_MAYBE_SWAPPED && caplen > len)) {
 		uint32_t t = caplen;
 
 		caplen = len, len = t;
 	}
+	pkt->caplen = caplen > f->snapshot ? f->snapshot : caplen;
+	pkt->len = len;
+	return caplen;
+}
+
+static int own_next(struct cap_reader *r, struct cap_pkt *pkt)
+{
+	const struct pcap_file *f = &r->pf;
+	size_t hl = f->rec_hdr_len;
+	ssize_t have = rd_want(r, hl);
+
+	if (have <= 0)
+		return (int)have;
+	if ((size_t)have < hl)
+		return rd_fail(r,
+			       "truncated dump file; tried to read %zu header bytes, only got %zu",
+			       hl, (size_t)have);
+	uint32_t caplen = rec_parse(f, r->buf + r->pos, pkt);
+
 	if (check_caplen(r, caplen) < 0)
 		return -1;
-	have = rd_want(r, caplen);
+	/* the header and its bytes at once: a record is never split between two buffers of a
+	 * pinned reader, whose hash is taken over whole records (cap_hash_records) */
+	have = rd_want(r, hl + caplen);
 	if (have < 0)
 		return -1;
+	have -= (ssize_t)hl;
 	if ((size_t)have < caplen) {
 		/* Past the snapshot length libpcap reads it first, then discards the rest. */
 		uint32_t tried =
@@ -259,10 +277,8 @@ static int own_next(struct cap_reader *r, struct cap_pkt *pkt)
 			       "truncated dump file; tried to read %u captured bytes, only got %zu",
 			       tried, (size_t)have);
 	}
-	pkt->data = r->buf + r->pos;
-	pkt->caplen = caplen > f->snapshot ? f->snapshot : caplen;
-	pkt->len = len;
-	r->pos += caplen;
+	pkt->data = r->buf + r->pos + hl;
+	r->pos += hl + caplen;
 	return 1;
 }
 
@@ -735,7 +751,7 @@ int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
 		if (rc <= 0)
 			return rc;
 		r->n_read++;
-		if (!r->no_hash)
+		if (!r->no_hash && r->pin_n == 0)
 			hash_packet(r, pkt);
 		if (!r->have_prog)
 			return 1;
@@ -874,15 +890,48 @@ void cap_close(struct cap_reader *r)
 	free(r);
 }
 
-bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_wait_fn wait, void *arg)
+bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_fn fn, void *arg)
 {
-	if (r->pc != NULL || r->pin_n > 0 || n_buffers < 2 || n_buffers > PIN_MAX)
+	if (r->pc != NULL || r->pin_n > 0 || r->n_read > 0 || n_buffers < 2 || n_buffers > PIN_MAX)
 		return false;
 	r->pin_n = n_buffers;
 	r->pin_buf[0] = r->buf, r->pin_cap[0] = r->buf_cap;
 	r->pin_seq = 0;
-	r->pin_wait = wait, r->pin_arg = arg;
+	r->pin_from = r->pos;
+	r->pin_fn = fn, r->pin_arg = arg;
 	return true;
+}
+
+void cap_unpin(struct cap_reader *r)
+{
+	if (r->pin_n == 0 || r->n_read > 0)
+		return;
+	for (unsigned i = 1; i < r->pin_n; i++)
+		free(r->pin_buf[i]);
+	r->pin_n = 0;
+}
+
+size_t cap_pin_rest(struct cap_reader *r, const uint8_t **records)
+{
+	size_t n = r->pin_n > 0 ? r->pos - r->pin_from : 0;
+	*records = r->buf + r->pin_from;
+	r->pin_from = r->pos;
+	return n;
+}
+
+void cap_hash_records(struct cap_reader *r, const uint8_t *records, size_t len)
+{
+	size_t hl = r->pf.rec_hdr_len;
+	while (!r->no_hash && len >= hl) {
+		struct cap_pkt pkt;
+		uint32_t stored = rec_parse(&r->pf, records, &pkt);
+		if (stored > len - hl)
+			break; /* not a whole record: the reader never reports one */
+		pkt.data = records + hl;
+		hash_packet(r, &pkt);
+		records += hl + stored;
+		len -= hl + stored;
+	}
 }
 
 uint64_t cap_pin_seq(const struct cap_reader *r)

@@ -99,19 +99,30 @@ int cap_sha256(struct cap_reader *r, char out[65]);
 void cap_close(struct cap_reader *r);
 
 /*
- * Pinned reading, for a reader in one thread whose records another thread looks at later:
- * the records are handed out in n_buffers (2..8) buffers taken in turn, and a record stays
- * where it is until the buffer holding it comes round again. Before reusing the buffer that
- * held sequence number `seq` (cap_pin_seq() of a record read then), the reader calls
- * wait(arg, seq), which returns once no record of buffers seq and before is in use any more
- * (0), or -1 to stop (cap_next() then fails, "interrupted"). False, and nothing changes, for
- * a capture read through libpcap (pcapng), whose records move. Call before the first
- * cap_next().
+ * Pinned reading, for a reader in one thread whose records another thread uses later: the
+ * records are handed out in n_buffers (2..8) buffers taken in turn, each record whole in one,
+ * and a record stays where it is until its buffer comes round again. The content hash is
+ * then left to the caller: each record handed out must be given to cap_hash_records(), once,
+ * in the order of the file, from whichever thread (one at a time, and not the reading thread
+ * while it reads). Before leaving buffer `seq` the reader calls
+ * fn(arg, records, len, seq, reuse): records[0..len) are the whole records of buffer seq not
+ * reported before (the ones it handed out from it since); fn returns 0 once buffer `reuse`
+ * (UINT64_MAX: none) may be overwritten, no record of it or an older one being in use, or -1
+ * to stop (cap_next() then fails, "interrupted"). False, and nothing changes, for a capture
+ * read through libpcap (pcapng), whose records move, or once a record was read.
  */
-typedef int (*cap_pin_wait_fn)(void *arg, uint64_t seq);
-bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_wait_fn wait, void *arg);
+typedef int (*cap_pin_fn)(void *arg, const uint8_t *records, size_t len, uint64_t seq,
+			  uint64_t reuse);
+bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_fn fn, void *arg);
+/* Undoes cap_pin() while no record was read (the hash goes back to cap_next()). */
+void cap_unpin(struct cap_reader *r);
 /* The buffer sequence number of the last record cap_next() handed out (0 unpinned). */
 uint64_t cap_pin_seq(const struct cap_reader *r);
+/* After the last cap_next(): the records of the current buffer not reported to fn yet, in
+ * *records (the count of bytes; 0 unpinned). They count as reported. */
+size_t cap_pin_rest(struct cap_reader *r, const uint8_t **records);
+/* Adds whole records (as reported by a pinned reader) to the content hash. */
+void cap_hash_records(struct cap_reader *r, const uint8_t *records, size_t len);
 
 /* Frees what the calling thread kept from one compressed capture for the next (the
  * decompression ring); a thread that read captures calls it before it ends. */

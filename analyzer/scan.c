@@ -78,6 +78,7 @@ static int scan_here(struct cap_reader *r, struct scan_stats *st, scan_fn fn, vo
  * only, so that the cache lines going from one core to the other are few. */
 struct slot {
 	struct cap_pkt pkt; /* its bytes stay in the reader's pinned buffer `pin` */
+	size_t hash_len;    /* > 0: not a record but whole records at pkt.data to hash */
 	uint64_t frame, pin;
 	int64_t ts;
 	struct dissection d;
@@ -162,14 +163,45 @@ static uint64_t caller_wait(struct scan_pipe *p, uint64_t seen)
 	return atomic_load(&p->head);
 }
 
-/* cap_pin_wait_fn: the reader may reuse buffer `seq` once no slot the caller has not used yet
- * points into it (or into an older one). */
-static int pin_wait(void *arg, uint64_t seq)
+/* The reader waits for room in the ring: false when the caller stopped. `*tail` is the
+ * tail it last saw. */
+static bool reader_room(struct scan_pipe *p, uint64_t *tail)
+{
+	while (p->filled - *tail >= RING_SLOTS) {
+		publish_head(p);
+		*tail = reader_wait(p, *tail);
+		if (atomic_load(&p->stop))
+			return false;
+	}
+	return true;
+}
+
+/* Queues whole records of buffer `seq` for the caller to hash, in their place in the file. */
+static int reader_hash_job(struct scan_pipe *p, const uint8_t *records, size_t len, uint64_t seq)
+{
+	uint64_t tail = atomic_load(&p->tail);
+	if (len == 0)
+		return 0;
+	if (!reader_room(p, &tail))
+		return -1;
+	struct slot *s = &p->ring[p->filled % RING_SLOTS];
+	s->pkt.data = records;
+	s->hash_len = len;
+	s->pin = seq;
+	p->filled++;
+	return 0;
+}
+
+/* cap_pin_fn: the records of the buffer left go to the caller's hash; buffer `reuse` may be
+ * overwritten once no slot the caller has not used yet points into it or an older one. */
+static int pin_turn(void *arg, const uint8_t *records, size_t len, uint64_t seq, uint64_t reuse)
 {
 	struct scan_pipe *p = arg;
+	if (reader_hash_job(p, records, len, seq) < 0)
+		return -1;
 	for (;;) {
 		uint64_t t = atomic_load(&p->tail);
-		if (t == p->filled || p->ring[t % RING_SLOTS].pin > seq)
+		if (reuse == UINT64_MAX || t == p->filled || p->ring[t % RING_SLOTS].pin > reuse)
 			return 0;
 		if (atomic_load(&p->stop))
 			return -1;
@@ -184,29 +216,35 @@ static void *reader_main(void *arg)
 	int link = cap_linktype(p->r), rc;
 	uint64_t tail = 0;
 	struct dissection d; /* dissected here, in this core's cache, then copied */
+	struct cap_pkt pkt;
+	int64_t ts;
 	for (;;) {
-		while (p->filled - tail >= RING_SLOTS) {
-			publish_head(p);
-			tail = reader_wait(p, tail);
-			if (atomic_load(&p->stop))
-				break;
-		}
 		if (atomic_load_explicit(&p->stop, memory_order_relaxed)) {
 			rc = 0;
 			break;
 		}
-		struct slot *s = &p->ring[p->filled % RING_SLOTS];
-		if ((rc = cap_next(p->r, &s->pkt)) != 1)
+		if ((rc = cap_next(p->r, &pkt)) != 1)
 			break;
-		enum pkt_kind k = scan_one(&p->st, link, &s->pkt, &s->ts, &d);
+		enum pkt_kind k = scan_one(&p->st, link, &pkt, &ts, &d);
 		if (k == PK_OTHER)
 			continue;
+		if (!reader_room(p, &tail)) {
+			rc = 0;
+			break;
+		}
+		struct slot *s = &p->ring[p->filled % RING_SLOTS];
+		s->pkt = pkt;
+		s->hash_len = 0;
 		memcpy(&s->d, &d, k == PK_UDP ? HEAD_BYTES : sizeof d);
+		s->ts = ts;
 		s->frame = cap_packets_read(p->r);
 		s->pin = cap_pin_seq(p->r);
 		if (++p->filled % PUBLISH_EVERY == 0)
 			publish_head(p);
 	}
+	const uint8_t *rest;
+	size_t n = cap_pin_rest(p->r, &rest);
+	(void)reader_hash_job(p, rest, n, cap_pin_seq(p->r));
 	p->rc = rc < 0 ? -1 : 0;
 	publish_head(p);
 	atomic_store(&p->done, 1);
@@ -233,6 +271,12 @@ static int caller_loop(struct scan_pipe *p, scan_fn fn, void *arg)
 				return SCAN_GO_ON; /* the reader ended */
 		}
 		const struct slot *s = &p->ring[t % RING_SLOTS];
+		if (s->hash_len > 0) {
+			cap_hash_records(p->r, s->pkt.data, s->hash_len);
+			if (++t % PUBLISH_EVERY == 0)
+				release_tail(p, t);
+			continue;
+		}
 		const struct dissection *d = &s->d;
 		if (d->kind == PK_UDP) {
 			memcpy(&udp, d, HEAD_BYTES);
@@ -258,7 +302,7 @@ static int scan_two(struct cap_reader *r, struct scan_stats *st, scan_fn fn, voi
 		return -1;
 	p->ring = spare_ring ? spare_ring : malloc(RING_SLOTS * sizeof *p->ring);
 	spare_ring = NULL;
-	if (p->ring == NULL || !cap_pin(r, PIN_BUFFERS, pin_wait, p)) {
+	if (p->ring == NULL || !cap_pin(r, PIN_BUFFERS, pin_turn, p)) {
 		free(p->ring);
 		free(p);
 		return -1;
@@ -278,8 +322,7 @@ static int scan_two(struct cap_reader *r, struct scan_stats *st, scan_fn fn, voi
 		*st = p->st;
 		*rc_out = f != SCAN_GO_ON ? f : p->rc;
 	} else {
-		/* pinned, and nothing read yet: this thread reads alone (pin_wait finds no slot
-		 * in use, as filled stays 0) */
+		cap_unpin(r); /* nothing was read: this thread reads alone */
 		*rc_out = scan_here(r, st, fn, arg);
 	}
 	atomic_fetch_add(helpers, 1);

@@ -80,7 +80,7 @@ static struct scan_out scan(const char *path, size_t read_size, atomic_int *help
 	XXH128_hash_t v = XXH3_128bits_digest(s.h);
 	snprintf(o.digest, sizeof o.digest, "%016llx%016llx", (unsigned long long)v.high64,
 		 (unsigned long long)v.low64);
-	if (o.rc == 0)
+	if (o.rc <= 0) /* a capture cut short is stored too, under the hash of what was read */
 		cap_content_hash(r, o.hash);
 	snprintf(o.err, sizeof o.err, "%s", o.rc < 0 ? cap_error(r) : "");
 	cap_close(r);
