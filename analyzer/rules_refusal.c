@@ -132,7 +132,186 @@ struct target {
 	struct tally reporters, ttls;
 	char quoted_app[24];
 	struct dg_summary sum;
+	/* the servers that answered the target's clients on its port (struct answers): each
+	 * once, with the datagrams it sent from that port (alt_n[i] for alt.items[i]) */
+	struct tally alt;
+	int64_t *alt_n;
+	size_t alt_cap;
 };
+
+/*
+ * Who answered whom, for wrong-host: every (client, port, server) of endpoint_clients whose
+ * server sent datagrams from that port (epg), with how many, sorted by client and port. The
+ * refusals look each client of a target up here instead of listing the clients in a table and
+ * joining (1,000 refused DNS servers with 1.2 M errors: 3.5 s of the pass). Past ANSWERS_MAX
+ * rows it is not kept (usable false) and the SQL below answers instead.
+ */
+#define ANSWERS_MAX 262144
+struct answer {
+	char *client, *server;
+	size_t client_len, server_len;
+	int64_t port, n;
+};
+struct answers {
+	bool loaded, usable;
+	struct answer *a;
+	size_t n;
+};
+
+static const char ANSWERS_SQL[] =
+    "SELECT DISTINCT c.client_ip, c.port, c.ip, a.n FROM endpoint_clients c JOIN (SELECT ip,"
+    " port, SUM(tx_packets) AS n FROM epg WHERE tx_packets > 0 GROUP BY ip, port) a"
+    " ON a.ip = c.ip AND a.port = c.port WHERE c.client_ip IS NOT NULL AND c.ip IS NOT NULL"
+    " ORDER BY c.client_ip, c.port, c.ip";
+
+static void answers_free(struct answers *ans)
+{
+	for (size_t i = 0; i < ans->n; i++)
+		free(ans->a[i].client), free(ans->a[i].server);
+	free(ans->a);
+	*ans = (struct answers){0};
+}
+
+static char *column_copy(sqlite3_stmt *st, int col, size_t *len)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	char *c = p ? malloc(*len + 1) : NULL;
+	if (c)
+		memcpy(c, p, *len), c[*len] = '\0';
+	return c;
+}
+
+/* Loads the answers once; false when they cannot be held (too many, out of memory). */
+static bool answers_load(struct dg *x, struct answers *ans)
+{
+	if (ans->loaded)
+		return ans->usable;
+	ans->loaded = true;
+	sqlite3_stmt *st = dg_statement(x, ANSWERS_SQL);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	ans->usable = st != NULL;
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ans->n == ANSWERS_MAX) {
+			ans->usable = false;
+			break;
+		}
+		if (ans->n == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct answer *b = realloc(ans->a, cap * sizeof *b);
+			if (!b) {
+				ans->usable = false;
+				break;
+			}
+			ans->a = b;
+		}
+		struct answer *a = &ans->a[ans->n];
+		a->client = column_copy(st, 0, &a->client_len);
+		a->server = column_copy(st, 2, &a->server_len);
+		a->port = sqlite3_column_int64(st, 1);
+		a->n = sqlite3_column_int64(st, 3);
+		if (!a->client || !a->server) {
+			free(a->client), free(a->server);
+			ans->usable = false;
+			break;
+		}
+		ans->n++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "reading who answered whom");
+	dg_done(x, st);
+	if (!ans->usable) {
+		answers_free(ans);
+		ans->loaded = true;
+	}
+	return ans->usable;
+}
+
+/* The first answer to (client, port) in the sorted list, or ans->n. */
+static size_t answers_find(const struct answers *ans, const char *client, size_t len, int64_t port)
+{
+	size_t lo = 0, hi = ans->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct answer *a = &ans->a[mid];
+		int c = tally_cmp(a->client, a->client_len, client, len);
+		if (c < 0 || (c == 0 && a->port < port))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The servers that answered the target's new client on the target's port. */
+static bool answers_add(struct target *t, const struct answers *ans)
+{
+	if (t->src.null)
+		return true;
+	for (size_t i = answers_find(ans, t->src.p, t->src.len, t->r.port); i < ans->n; i++) {
+		const struct answer *a = &ans->a[i];
+		if (a->port != t->r.port ||
+		    tally_cmp(a->client, a->client_len, t->src.p, t->src.len))
+			break;
+		size_t before = t->alt.n_items;
+		if (!tally_add(&t->alt, a->server, a->server_len))
+			return false;
+		if (t->alt.n_items == before)
+			continue;
+		if (before == t->alt_cap) {
+			size_t cap = t->alt_cap ? 2 * t->alt_cap : 16;
+			int64_t *b = realloc(t->alt_n, cap * sizeof *b);
+			if (!b)
+				return false;
+			t->alt_n = b, t->alt_cap = cap;
+		}
+		t->alt_n[before] = a->n;
+	}
+	return true;
+}
+
+struct alt_row {
+	int64_t n;
+	const char *ip;
+	size_t len;
+};
+
+/* ORDER BY n DESC, ip (BINARY) */
+static int alt_order(const void *pa, const void *pb)
+{
+	const struct alt_row *a = pa, *b = pb;
+	if (a->n != b->n)
+		return a->n > b->n ? -1 : 1;
+	return tally_cmp(a->ip, a->len, b->ip, b->len);
+}
+
+/* As the SQL of refusal_alternatives: the three servers other than the target that sent the
+ * most from its port, "ip (n datagrams), ...". False when out of memory. */
+static bool alt_host_text(const struct target *t, char *buf, size_t len)
+{
+	size_t k = 0;
+	struct alt_row *rows = malloc((t->alt.n_items ? t->alt.n_items : 1) * sizeof *rows);
+	buf[0] = '\0';
+	if (!rows)
+		return false;
+	for (size_t i = 0; i < t->alt.n_items; i++) {
+		const struct tally_item *it = &t->alt.items[i];
+		if (tally_cmp(it->key, it->len, t->ip.p, t->ip.len) != 0)
+			rows[k++] = (struct alt_row){t->alt_n[i], it->key, it->len};
+	}
+	qsort(rows, k, sizeof *rows, alt_order);
+	size_t at = 0;
+	for (size_t i = 0; i < k && i < 3 && at < len; i++) {
+		int w = snprintf(buf + at, len - at, "%s%s (%lld %s)", i ? ", " : "", rows[i].ip,
+				 (long long)rows[i].n, rows[i].n == 1 ? "datagram" : "datagrams");
+		if (w < 0)
+			break;
+		at += (size_t)w;
+	}
+	free(rows);
+	return true;
+}
 
 /* An integer as a key of a tally whose byte order is the numbers' order. */
 static void int_key(int64_t v, unsigned char key[8])
@@ -153,7 +332,7 @@ static int64_t key_int(const unsigned char key[8])
 /* Starts the target of row st: its address and port, every count at zero. */
 static bool target_start(struct target *t, sqlite3_stmt *st)
 {
-	tally_clear(&t->reporters), tally_clear(&t->ttls);
+	tally_clear(&t->reporters), tally_clear(&t->ttls), tally_clear(&t->alt);
 	dg_summary_start(&t->sum);
 	t->seq++;
 	t->flow_rx = t->flow_tx = 0;
@@ -302,7 +481,8 @@ static void refusal_traffic(struct dg *x, struct refusal *r, const char *quoted_
  * same port to the same clients (only for services clients are pointed at). Each as
  * "53 (12 datagrams), 5353 (1 datagram)". Which other servers sent to the clients is asked
  * from the clients' side (dg_need_client_index): one probe per client of the finding. */
-static void refusal_alternatives(struct dg *x, struct refusal *r)
+static void refusal_alternatives(struct dg *x, struct refusal *r, const struct target *t,
+				 const struct answers *ans)
 {
 	if (r->app[0])
 		dg_text(x,
@@ -317,6 +497,11 @@ static void refusal_alternatives(struct dg *x, struct refusal *r)
 			r->alt_port, sizeof r->alt_port);
 	if (!r->configured || !r->others_answer)
 		return;
+	if (ans->usable) {
+		if (!alt_host_text(t, r->alt_host, sizeof r->alt_host))
+			dg_out_of_memory(x);
+		return;
+	}
 	dg_need_client_index(x);
 	dg_text(x,
 		dg_prepare(x,
@@ -438,7 +623,7 @@ static const char *refusal_confidence(const struct refusal *r, const char *label
 	return solid ? "high" : "medium";
 }
 
-static void refusal_one(struct dg *x, struct target *t)
+static void refusal_one(struct dg *x, struct target *t, const struct answers *ans)
 {
 	struct refusal *r = &t->r;
 	r->ip = t->ip.p;
@@ -450,7 +635,7 @@ static void refusal_one(struct dg *x, struct target *t)
 	       "claiming refusals");
 	target_end(x, t);
 	refusal_traffic(x, r, t->quoted_app, t->flow_rx, t->flow_tx);
-	refusal_alternatives(x, r);
+	refusal_alternatives(x, r, t, ans);
 	r->forged = forged_errors(r);
 	r->hostile = r->cls == APP_HOSTILE;
 	r->rate_limited = rate_limited(r);
@@ -496,6 +681,7 @@ static void add_client(struct dg *x, sqlite3_stmt *ins, const struct target *t)
 static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 {
 	struct target t = {.reporters.max_items = TARGET_REPORTERS_MAX};
+	struct answers ans = {0};
 	sqlite3_stmt *st = dg_statement(x, TARGET_EVENTS_SQL);
 	bool open = false;
 	int rc = SQLITE_DONE;
@@ -503,7 +689,7 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 		if (!open || !dg_kept_same(&t.ip, st, TE_DST) ||
 		    sqlite3_column_int64(st, TE_DPORT) != t.r.port) {
 			if (open)
-				refusal_one(x, &t);
+				refusal_one(x, &t, &ans);
 			if (x->failed || !target_start(&t, st))
 				break;
 			open = true;
@@ -516,22 +702,32 @@ static void refusal_stream(struct dg *x, struct spans *s, sqlite3_stmt *ins)
 					      " AND ip != :ip AND tx_packets > 0)",
 					      DG_TEXT(":ip", t.ip.p), DG_INT(":port", t.r.port)),
 				   0) != 0;
+			if (t.r.others_answer && !ans.loaded)
+				(void)answers_load(x, &ans);
 		}
 		size_t clients = (size_t)t.r.n_clients;
 		if (!target_row(&t, st, s)) {
 			dg_out_of_memory(x);
 			break;
 		}
-		if ((size_t)t.r.n_clients != clients && t.r.others_answer)
-			add_client(x, ins, &t);
+		if ((size_t)t.r.n_clients != clients && t.r.others_answer) {
+			if (!ans.usable)
+				add_client(x, ins, &t);
+			else if (!answers_add(&t, &ans)) {
+				dg_out_of_memory(x);
+				break;
+			}
+		}
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "reading refusals");
 	else if (open && !x->failed && rc == SQLITE_DONE)
-		refusal_one(x, &t);
+		refusal_one(x, &t, &ans);
 	dg_done(x, st);
 	free(t.ip.p), free(t.src.p);
-	tally_free(&t.reporters), tally_free(&t.ttls);
+	tally_free(&t.reporters), tally_free(&t.ttls), tally_free(&t.alt);
+	free(t.alt_n);
+	answers_free(&ans);
 	dg_summary_free(&t.sum);
 }
 
