@@ -60,9 +60,10 @@ struct cap_reader {
 	struct legacy_hash128 legacy_pkt_hash; /* the same fields, schema version 2's hash */
 	enum cap_format fmt;
 	enum rd_state state;
-	_Alignas(64) uint8_t *buf; /* one reused buffer: records are handed out in place (the
-				    * fields from here on are the reading thread's; the hash
-				    * above may be another's, cap_pin) */
+	/* The hash above may be another thread's (cap_pin), the fields below are the reading
+	 * thread's: a cache line apart, so that the two do not take it from each other. */
+	uint8_t apart[64];
+	uint8_t *buf; /* one reused buffer: records are handed out in place */
 	size_t buf_cap, buf_len, pos, read_size;
 	bool eof;
 	/* cap_pin(): buf is pin_buf[pin_seq % pin_n], and a record that does not fit moves to
