@@ -182,42 +182,59 @@ Test(diagnose, wrong_host_needs_shared_clients)
 
 /* The servers that answered a refused service's clients on its port, named in `related`:
  * the three that sent the most (ties in address order), never the service itself nor one that
- * answered other clients only. The same from the refusals' list of who answered whom as from
- * the SQL they use when that list is past its bound (262,144 pairs). */
-Test(diagnose, wrong_host_names_the_servers_that_answered_the_same_clients)
+ * answered other clients only. The same from the SQL the first 64 targets that ask use, from
+ * the list of who answered whom the later ones look up, and from the SQL again when that list
+ * is past its bound (262,144 pairs). */
+static void refused_with_answers(const char *target)
 {
-	capture(1, S(100), S(400));
 	for (int c = 10; c < 13; c++) {
 		char client[16];
 		snprintf(client, sizeof client, "192.0.2.%d", c);
-		unreach(1, S(101 + c), "192.0.2.54", 64, client, 40000, "192.0.2.54", 53,
-			"request");
+		unreach(1, S(101 + c), target, 64, client, 40000, target, 53, "request");
 	}
-	endpoint(1, "192.0.2.54", 53, 3, 1, S(100), S(300), "dns");
+	endpoint(1, target, 53, 3, 1, S(100), S(300), "dns");
+	sql("INSERT INTO endpoint_clients VALUES (1, '%s', 53, '192.0.2.10')", target);
+}
+
+Test(diagnose, wrong_host_names_the_servers_that_answered_the_same_clients)
+{
+	static const char *want = "192.0.2.55 (9 datagrams), 192.0.2.53 (4 datagrams), "
+				  "192.0.2.56 (4 datagrams)";
+	capture(1, S(100), S(400));
+	refused_with_answers("192.0.2.54"); /* the first target that asks */
 	static const struct {
 		const char *ip, *client;
 		int tx;
-	} answered[] = {{"192.0.2.53", "192.0.2.10", 4},  {"192.0.2.55", "192.0.2.11", 9},
-			{"192.0.2.56", "192.0.2.12", 4},  {"192.0.2.57", "192.0.2.10", 1},
-			{"192.0.2.58", "192.0.2.99", 20}, {"192.0.2.54", "192.0.2.10", 1}};
+	} answered[] = {{"192.0.2.53", "192.0.2.10", 4},
+			{"192.0.2.55", "192.0.2.11", 9},
+			{"192.0.2.56", "192.0.2.12", 4},
+			{"192.0.2.57", "192.0.2.10", 1},
+			{"192.0.2.58", "192.0.2.99", 20}};
 	for (size_t i = 0; i < sizeof answered / sizeof answered[0]; i++) {
-		if (strcmp(answered[i].ip, "192.0.2.54") != 0)
-			endpoint(1, answered[i].ip, 53, 4, answered[i].tx, S(100), S(300), "dns");
+		endpoint(1, answered[i].ip, 53, 4, answered[i].tx, S(100), S(300), "dns");
 		sql("INSERT INTO endpoint_clients VALUES (1, '%s', 53, '%s')", answered[i].ip,
 		    answered[i].client);
 	}
 	rebuild();
 	cr_assert_str_eq(finding("192.0.2.54", 53, "diagnosis"), "wrong-host");
-	const char *want = "192.0.2.55 (9 datagrams), 192.0.2.53 (4 datagrams), 192.0.2.56 (4 "
-			   "datagrams)";
 	cr_assert_str_eq(finding("192.0.2.54", 53, "related"), want);
-	endpoint(1, "198.51.100.1", 9999, 1, 1, S(100), S(300), "dns");
+	/* 70 more targets that ask, in address order after it: the last ones look it up */
+	for (int i = 0; i < 70; i++) {
+		char ip[24];
+		snprintf(ip, sizeof ip, "198.51.100.%d", i + 1);
+		refused_with_answers(ip);
+	}
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.54", 53, "related"), want);
+	cr_assert_str_eq(finding("198.51.100.70", 53, "diagnosis"), "wrong-host");
+	cr_assert_str_eq(finding("198.51.100.70", 53, "related"), want);
+	endpoint(1, "198.51.100.200", 9999, 1, 1, S(100), S(300), "dns");
 	sql("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 262144)"
-	    " INSERT INTO endpoint_clients SELECT 1, '198.51.100.1', 9999,"
+	    " INSERT INTO endpoint_clients SELECT 1, '198.51.100.200', 9999,"
 	    " printf('10.%%d.%%d.%%d', i >> 16, (i >> 8) & 255, i & 255) FROM n");
 	rebuild();
-	cr_assert_str_eq(finding("192.0.2.54", 53, "diagnosis"), "wrong-host");
-	cr_assert_str_eq(finding("192.0.2.54", 53, "related"), want);
+	cr_assert_str_eq(finding("198.51.100.70", 53, "diagnosis"), "wrong-host");
+	cr_assert_str_eq(finding("198.51.100.70", 53, "related"), want);
 }
 
 Test(diagnose, restarted_outranks_wrong_host_which_stays_secondary)
