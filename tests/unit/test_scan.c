@@ -3,6 +3,7 @@
  * ends and identities, on the samples, repeated, cut, with tiny reads, a slow consumer and a
  * consumer that stops. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,86 @@ Test(scan, two_threads_hand_on_what_one_does)
 			cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back",
 				     what);
 		}
+	}
+}
+
+static void put32(uint8_t *p, uint32_t v, bool be)
+{
+	for (int i = 0; i < 4; i++)
+		p[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+enum variant { V_BIG_ENDIAN, V_NANOSECONDS, V_SNAPSHOT_60, V_HEADERS_24 };
+
+/* The sample rewritten as another kind of classic pcap file, in memory. */
+static int variant_file(enum variant v, char path[64])
+{
+	size_t len;
+	uint8_t *in = slurp(SAMPLE, &len);
+	uint8_t *out = malloc(len * 2);
+	cr_assert(out != NULL);
+	bool be = v == V_BIG_ENDIAN;
+	uint32_t magic = v == V_NANOSECONDS  ? 0xa1b23c4du
+			 : v == V_HEADERS_24 ? 0xa1b2cd34u
+					     : 0xa1b2c3d4u;
+	put32(out, magic, be);
+	out[be ? 5 : 4] = 2, out[be ? 4 : 5] = 0; /* version 2.4 */
+	out[be ? 7 : 6] = 4, out[be ? 6 : 7] = 0;
+	memset(out + 8, 0, 8);
+	put32(out + 16, v == V_SNAPSHOT_60 ? 60 : get32le(in + 16), be);
+	put32(out + 20, get32le(in + 20), be);
+	size_t o = 24;
+	for (size_t i = 24; i + 16 <= len;) {
+		uint32_t caplen = get32le(in + i + 8);
+		cr_assert(i + 16 + caplen <= len);
+		put32(out + o, get32le(in + i), be);
+		put32(out + o + 4, get32le(in + i + 4) * (v == V_NANOSECONDS ? 1000 : 1), be);
+		put32(out + o + 8, caplen, be);
+		put32(out + o + 12, get32le(in + i + 12), be);
+		o += 16;
+		if (v == V_HEADERS_24) {
+			memset(out + o, 0, 8);
+			o += 8;
+		}
+		memcpy(out + o, in + i + 16, caplen);
+		o += caplen;
+		i += 16 + caplen;
+	}
+	int fd = memfd_create("pm-scan-variant", 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, out, o), (ssize_t)o);
+	free(in);
+	free(out);
+	snprintf(path, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* Big-endian, nanosecond, 24-byte record headers, records cut to a 60-byte snapshot: the
+ * identity the caller's thread takes over the reader's records is the one-thread one. */
+Test(scan, identity_alike_in_every_classic_pcap_kind)
+{
+	static const char *const names[] = {"big-endian", "nanoseconds", "snapshot 60",
+					    "24-byte headers"};
+	static const size_t sizes[] = {7, 100, 0};
+	for (int v = V_BIG_ENDIAN; v <= V_HEADERS_24; v++) {
+		char path[64], what[64];
+		int fd = variant_file((enum variant)v, path);
+		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			atomic_int helpers = 1;
+			struct scan_out a = scan(path, sizes[i], NULL, 0, 0);
+			struct scan_out b = scan(path, sizes[i], &helpers, 0, 0);
+			snprintf(what, sizeof what, "%s, reads of %zu", names[v], sizes[i]);
+			cr_expect_eq(a.rc, 0, "%s: %s", what, a.err);
+			cr_expect_gt(a.n, 0, "%s", what);
+			cr_expect_neq(a.hash[0], '\0', "%s", what);
+			expect_same(&a, &b, what);
+		}
+		close(fd);
 	}
 }
 
