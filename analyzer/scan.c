@@ -126,41 +126,36 @@ static void cpu_relax(void)
 #endif
 }
 
-/* The reader waits for the caller to move past slot `seen` - 1 (tail > seen is not needed:
- * any move), or to stop. The tail it saw; with stop, whatever it was. */
-static uint64_t reader_wait(struct scan_pipe *p, uint64_t seen)
+/* Waits until *counter moves from `seen` or *end is set: a short spin, then sleeps on cond
+ * with *sleeps set (the other side wakes it after moving the counter or setting end). The
+ * counter's value then. */
+static uint64_t wait_move(struct scan_pipe *p, _Atomic uint64_t *counter, uint64_t seen,
+			  atomic_int *end, atomic_int *sleeps, pthread_cond_t *cond)
 {
-	uint64_t t;
 	for (int i = 0; i < SPINS; i++) {
-		if ((t = atomic_load(&p->tail)) != seen || atomic_load(&p->stop))
-			return t;
+		if (atomic_load(counter) != seen || atomic_load(end))
+			return atomic_load(counter);
 		cpu_relax();
 	}
 	pthread_mutex_lock(&p->lock);
-	atomic_store(&p->reader_sleeps, 1);
-	while ((t = atomic_load(&p->tail)) == seen && !atomic_load(&p->stop))
-		pthread_cond_wait(&p->wake_reader, &p->lock);
-	atomic_store(&p->reader_sleeps, 0);
+	atomic_store(sleeps, 1);
+	while (atomic_load(counter) == seen && !atomic_load(end))
+		pthread_cond_wait(cond, &p->lock);
+	atomic_store(sleeps, 0);
 	pthread_mutex_unlock(&p->lock);
-	return t;
+	return atomic_load(counter);
+}
+
+/* The reader waits for the caller to use more slots (the tail to move), or to stop. */
+static uint64_t reader_wait(struct scan_pipe *p, uint64_t seen)
+{
+	return wait_move(p, &p->tail, seen, &p->stop, &p->reader_sleeps, &p->wake_reader);
 }
 
 /* The caller waits for slots past `seen`, or for the reader's end. */
 static uint64_t caller_wait(struct scan_pipe *p, uint64_t seen)
 {
-	uint64_t h;
-	for (int i = 0; i < SPINS; i++) {
-		if ((h = atomic_load(&p->head)) != seen || atomic_load(&p->done))
-			return atomic_load(&p->head);
-		cpu_relax();
-	}
-	pthread_mutex_lock(&p->lock);
-	atomic_store(&p->caller_sleeps, 1);
-	while ((h = atomic_load(&p->head)) == seen && !atomic_load(&p->done))
-		pthread_cond_wait(&p->wake_caller, &p->lock);
-	atomic_store(&p->caller_sleeps, 0);
-	pthread_mutex_unlock(&p->lock);
-	return atomic_load(&p->head);
+	return wait_move(p, &p->head, seen, &p->done, &p->caller_sleeps, &p->wake_caller);
 }
 
 /* The reader waits for room in the ring: false when the caller stopped. `*tail` is the
