@@ -1,7 +1,8 @@
 /* scan.c - the per-packet loop: every record counted and dissected, interesting ones handed on.
- * With a helper thread free, reading, hashing and dissecting run on it, and the caller's
- * thread gets the UDP datagrams and ICMP errors through a ring: the two halves of the work
- * (file to dissection, dissection to correlation and storage) each take a core. */
+ * With a helper thread free, reading and dissecting run on it, and the caller's thread gets
+ * the UDP datagrams and ICMP errors through a ring, with the byte ranges of whole records to
+ * hash: the two halves of the work (file to dissection; correlation, storage and the
+ * capture's identity) each take a core. */
 #include "analyzer/scan.h"
 
 #include <pthread.h>

@@ -31,8 +31,9 @@ typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
  * the callback's verdict when it stopped the scan. *st is cleared first.
  * With a thread to take from `helpers` (stream_take_helper(); NULL: none), `r` is read and
  * dissected on it, pinned (cap_pin()), while fn runs in the calling thread on records in
- * the order of the file: fn must not use `r`, and sees each record's bytes valid until it
- * returns, as in one thread. A capture read through libpcap is read in the calling thread. */
+ * the order of the file, and the content hash is taken there too (cap_hash_records()): fn
+ * must not use `r`, and sees each record's bytes valid until it returns, as in one thread.
+ * A capture read through libpcap is read in the calling thread. */
 int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg,
 		 atomic_int *helpers);
 
