@@ -135,6 +135,18 @@ static int repeated(int times, size_t keep, char path[64])
 	return fd;
 }
 
+/* The file read in one thread and in two, with reads of read_size bytes: the same, and the
+ * helper given back. The one-thread reading. */
+static struct scan_out both_ways(const char *path, size_t read_size, const char *what)
+{
+	atomic_int helpers = 1;
+	struct scan_out a = scan(path, read_size, NULL, 0, 0);
+	struct scan_out b = scan(path, read_size, &helpers, 0, 0);
+	expect_same(&a, &b, what);
+	cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back", what);
+	return a;
+}
+
 Test(scan, two_threads_hand_on_what_one_does)
 {
 	static const char *const files[] = {
@@ -144,15 +156,10 @@ Test(scan, two_threads_hand_on_what_one_does)
 	static const size_t sizes[] = {7, 100, 1500, 65536, 0};
 	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
 		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-			atomic_int helpers = 1;
-			struct scan_out a = scan(files[f], sizes[i], NULL, 0, 0);
-			struct scan_out b = scan(files[f], sizes[i], &helpers, 0, 0);
 			char what[128];
 			snprintf(what, sizeof what, "%s, reads of %zu", files[f], sizes[i]);
+			struct scan_out a = both_ways(files[f], sizes[i], what);
 			cr_expect_gt(a.n, 0, "%s: no records", what);
-			expect_same(&a, &b, what);
-			cr_expect_eq(atomic_load(&helpers), 1, "%s: the helper is given back",
-				     what);
 		}
 	}
 }
@@ -224,14 +231,11 @@ Test(scan, identity_alike_in_every_classic_pcap_kind)
 		char path[64], what[64];
 		int fd = variant_file((enum variant)v, path);
 		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-			atomic_int helpers = 1;
-			struct scan_out a = scan(path, sizes[i], NULL, 0, 0);
-			struct scan_out b = scan(path, sizes[i], &helpers, 0, 0);
 			snprintf(what, sizeof what, "%s, reads of %zu", names[v], sizes[i]);
+			struct scan_out a = both_ways(path, sizes[i], what);
 			cr_expect_eq(a.rc, 0, "%s: %s", what, a.err);
 			cr_expect_gt(a.n, 0, "%s", what);
 			cr_expect_neq(a.hash[0], '\0', "%s", what);
-			expect_same(&a, &b, what);
 		}
 		close(fd);
 	}
@@ -262,12 +266,9 @@ Test(scan, cut_file_ends_alike)
 	for (size_t cut = len * 5 - 3; cut > len * 5 - 80; cut -= 11) {
 		char path[64], what[64];
 		int fd = repeated(5, cut, path);
-		atomic_int helpers = 1;
-		struct scan_out a = scan(path, 64, NULL, 0, 0);
-		struct scan_out b = scan(path, 64, &helpers, 0, 0);
 		snprintf(what, sizeof what, "cut at %zu", cut);
+		struct scan_out a = both_ways(path, 64, what);
 		cr_expect_eq(a.rc, -1, "%s", what);
-		expect_same(&a, &b, what);
 		close(fd);
 	}
 }
