@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyzer/diagnose_int.h"
 #include "db/db.h"
@@ -205,7 +206,8 @@ static const char PU_SQL[] =
     " f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
     " FROM event_kinds e JOIN captures c ON c.id = e.capture_id"
     " LEFT JOIN flows f ON f.id = e.flow_id"
-    " WHERE e.udp_ports AND e.port_unreachable;"
+    " WHERE e.udp_ports AND e.port_unreachable AND pm_census(e.src, e.dst, e.sport, e.dport,"
+    " e.reporter = e.dst AND coalesce(e.rev_before, 0) = 0);"
     /* Endpoint counts of captures that overlap in time (the client's and the server's
      * capture of one incident) are the same datagrams seen twice: within such a group the
      * largest count stands; groups that follow each other (a rotated archive) add up. */
@@ -257,9 +259,15 @@ static const char DEDUPE_SQL[] =
     "UPDATE pu SET dup_of = (SELECT coalesce(o.dup_of, o.eid) FROM pu o WHERE o.eid = pu.dup_of)"
     " WHERE dup_of IS NOT NULL;";
 
-static const char CLASSIFY_SQL[] =
+/* The copies DEDUPE_SQL found leave pu for pud, which gives them their original's finding
+ * (CLAIM_SQL); without overlapping captures there are none, and pud is empty. */
+static const char SPLIT_DUPS_SQL[] =
     "CREATE TEMP TABLE pud AS SELECT eid, dup_of, capture_id FROM pu WHERE dup_of IS NOT NULL;"
-    "DELETE FROM pu WHERE dup_of IS NOT NULL;"
+    "DELETE FROM pu WHERE dup_of IS NOT NULL;";
+static const char NO_DUPS_SQL[] =
+    "CREATE TEMP TABLE pud (eid INTEGER, dup_of INTEGER, capture_id INTEGER);";
+
+static const char CLASSIFY_SQL[] =
     "DROP TABLE IF EXISTS temp.te;"
     "CREATE TEMP TABLE te AS SELECT src, dst, dport, reporter, ts_ns, quote_ttl FROM event_kinds"
     " WHERE capture_id IN (SELECT id FROM captures) AND udp_ports AND time_exceeded;"
@@ -480,6 +488,22 @@ bool dg_service_port(const struct dg *x, int64_t port)
 	       x->kb->service_for_port((uint16_t)port) != NULL;
 }
 
+/* The diagnosis sorts its event tables several times (indexes, grouped passes) while the
+ * packet threads are done: SQLite's sorter may then use the other cores (at most
+ * SORTER_THREADS helpers), which takes a fifth off each large sort. Back to none after. */
+#define SORTER_THREADS 3
+
+static void sorter_threads(sqlite3 *db, bool on)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = !on || cores <= 1	     ? 0
+		: cores - 1 > SORTER_THREADS ? SORTER_THREADS
+					     : (int)cores - 1;
+	char sql[40], ignore[DB_ERRBUF_SIZE];
+	snprintf(sql, sizeof sql, "PRAGMA threads = %d", n);
+	(void)db_exec(db, sql, ignore); /* a hint: the sorts are the same without it */
+}
+
 int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 {
 	struct dg x = {.db = db, .kb = kb};
@@ -488,11 +512,20 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 	if (db_exec(db, "PRAGMA temp.cache_size = -65536", errbuf) < 0 ||
 	    db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
+	sorter_threads(db, true);
+	x.census =
+	    dg_census_start(db, query_int(db, "SELECT SUM(port_unreachables) FROM captures"));
+	if (!x.census) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
+		goto error;
+	}
 	if (db_exec(db, PU_SQL, errbuf) < 0)
 		goto error;
-	if (has_overlapping_captures(db) && db_exec(db, DEDUPE_SQL, errbuf) < 0)
+	bool overlap = has_overlapping_captures(db);
+	if (overlap && db_exec(db, DEDUPE_SQL, errbuf) < 0)
 		goto error;
-	if (db_exec(db, CLASSIFY_SQL, errbuf) < 0)
+	if (db_exec(db, overlap ? SPLIT_DUPS_SQL : NO_DUPS_SQL, errbuf) < 0 ||
+	    db_exec(db, CLASSIFY_SQL, errbuf) < 0)
 		goto error;
 	dg_traceroutes(&x);
 	dg_reflections(&x);
@@ -517,8 +550,12 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		    " DROP TABLE temp.capgrp; COMMIT",
 		    errbuf) < 0)
 		goto error;
+	sorter_threads(db, false);
+	dg_census_end(db);
 	return (int)x.n_findings;
 error:;
+	sorter_threads(db, false);
+	dg_census_end(db);
 	dg_cache_free(&x);
 	char ignore[DB_ERRBUF_SIZE];
 	db_exec(db, "ROLLBACK", ignore);

@@ -28,6 +28,7 @@ struct dg {
 	int64_t n_findings;
 	bool indexed;	      /* dg_need_indexes() ran */
 	bool clients_indexed; /* dg_need_client_index() ran */
+	const struct dg_census *census;
 	struct dg_cached cache[DG_CACHE_SLOTS];
 };
 
@@ -59,6 +60,17 @@ enum app_class {
 	APP_HOSTILE, /* spam and worm payloads */
 };
 enum app_class dg_app_class(const char *app);
+/* census.c: the groups of events that may reach the reflection and udp-scan thresholds,
+ * counted while pu is made. dg_census_start() defines pm_census(src, dst, sport, dport,
+ * flood) for PU_SQL, pm_flood_maybe(victim, sport) and pm_pair_maybe(src, dst) for the
+ * rules (NULL: out of memory); dg_census_end() removes them and frees the counts. Whether
+ * any group may reach each threshold: dg_census_floods(), dg_census_pairs() (true when
+ * nothing was counted). */
+struct dg_census;
+struct dg_census *dg_census_start(sqlite3 *db, int64_t expected_rows);
+void dg_census_end(sqlite3 *db);
+bool dg_census_floods(const struct dg_census *c);
+bool dg_census_pairs(const struct dg_census *c);
 /* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
  * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
 void dg_need_indexes(struct dg *x);

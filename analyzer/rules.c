@@ -256,9 +256,12 @@ static void scan_one(struct dg *x, const struct key *k)
 
 void dg_scans(struct dg *x)
 {
+	if (!dg_census_pairs(x->census))
+		return;
 	dg_each_key(x,
 		    dg_statement(x, "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu"
-				    " WHERE +fid IS NULL AND role IS NOT 'reply' GROUP BY src, dst"
+				    " WHERE +fid IS NULL AND role IS NOT 'reply'"
+				    " AND pm_pair_maybe(src, dst) GROUP BY src, dst"
 				    " HAVING n >= 3 ORDER BY src, dst"),
 		    scan_one);
 }

@@ -21,7 +21,7 @@
  * taken as the rows go by (flood_keys()): one sort, no set of sources per key. */
 static const char FLOOD_SQL[] =
     "SELECT dst, sport, src, dport FROM pu NOT INDEXED WHERE +fid IS NULL AND reporter = dst"
-    " AND coalesce(rev_before, 0) = 0 ORDER BY dst, sport, src";
+    " AND coalesce(rev_before, 0) = 0 AND pm_flood_maybe(dst, sport) ORDER BY dst, sport, src";
 
 /* Victims whose forged requests were refused by many hosts: (victim, forged source, 0).
  * The victim is where the errors arrived; the requests may carry another of its addresses
@@ -249,7 +249,8 @@ static void flood_keys(struct dg *x, struct dg_keys *ks)
 void dg_reflections(struct dg *x)
 {
 	struct dg_keys ks = {0};
-	flood_keys(x, &ks);
+	if (dg_census_floods(x->census))
+		flood_keys(x, &ks);
 	dg_run_keys(x, &ks, reflect_flood);
 	dg_each_key(x, dg_prepare(x, BACKSCATTER_SQL, DG_INT(":min_sources", REFLECT_MIN_SOURCES)),
 		    reflect_backscatter);
