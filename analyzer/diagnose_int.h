@@ -236,6 +236,9 @@ void dg_summary_free(struct dg_summary *a);
 /* Makes the summary tables and sums the findings that have claimed events so far. */
 void dg_summarise_claimed(struct dg *x);
 void dg_summaries(struct dg *x); /* names, services, quote evidence; then drops fs, fa */
+/* The bound of the (finding, name, type) groups the names are counted in before SQL groups
+ * them instead (0: the default, 1 Mi); for tests. */
+void dg_names_tally_max(size_t groups);
 void dg_evidence(struct dg *x, int64_t fid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void dg_add_secondary(struct dg *x, int64_t fid, const char *label);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 int tally_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
 {
@@ -12,12 +13,9 @@ int tally_cmp(const void *a, size_t a_len, const void *b, size_t b_len)
 	return a_len < b_len ? -1 : a_len > b_len;
 }
 
-static uint32_t key_hash(const void *key, size_t len)
+static size_t key_hash(const void *key, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (const unsigned char *p = key, *end = p + len; p < end; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	return (size_t)XXH3_64bits(key, len);
 }
 
 /* The slot of key: where it is, or the empty slot where it goes. */

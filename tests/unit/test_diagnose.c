@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analyzer/diagnose.h"
+#include "analyzer/diagnose_int.h"
 #include "db/db.h"
 #include "reports/report.h"
 
@@ -592,4 +593,76 @@ Test(diagnose, most_frequent_reporter_among_more_than_the_memory_bound)
 	cr_assert_str_eq(finding("192.0.2.53", 53, "errors"), "70003");
 	cr_assert(strstr(finding("192.0.2.53", 53, "evidence"), "came from 203.0.113.9, not from"),
 		  "%s", finding("192.0.2.53", 53, "evidence"));
+}
+
+/* Gives the event just stored a query name (hex bytes, as a BLOB, or text) and type. */
+static void qname(const char *value, const char *qtype)
+{
+	sql("UPDATE events SET dns_qname = %s, dns_qtype = %s WHERE id = last_insert_rowid()",
+	    value, qtype);
+}
+
+/* Two services, each refused for many names: as text, as a BLOB of the same bytes, with
+ * no type, more than twenty, with ties of count (broken by name, then type). */
+static void names_case(void)
+{
+	capture(1, S(100), S(400));
+	static const char *const SERVERS[] = {"192.0.2.53", "198.51.100.53"};
+	long long t = S(101);
+	int sport = 40000;
+	for (int s = 0; s < 2; s++) {
+		for (int n = 0; n < 30; n++) /* name n, n % 4 + 1 times */
+			for (int k = 0; k <= n % 4; k++) {
+				unreach(1, t++, SERVERS[s], 64, "192.0.2.10", sport++, SERVERS[s],
+					53, "request");
+				char hex[16];
+				snprintf(hex, sizeof hex, "X'%02x6e'", 0x61 + n);
+				qname(hex, n % 7 == 0 ? "28" : "1");
+			}
+		for (int k = 0; k < 2; k++) {
+			unreach(1, t++, SERVERS[s], 64, "192.0.2.10", sport++, SERVERS[s], 53,
+				"request");
+			qname("'an'", "1"); /* "an" as text: before the BLOB X'616e' */
+		}
+		for (int k = 0; k < 4; k++) {
+			unreach(1, t++, SERVERS[s], 64, "192.0.2.10", sport++, SERVERS[s], 53,
+				"request");
+			qname("X'616e'", k < 2 ? "NULL" : "1"); /* the same name, two types */
+		}
+		endpoint(1, SERVERS[s], 53, 130, 0, 0, 0, "dns");
+	}
+}
+
+Test(diagnose, query_names_counted_in_c_equal_sqls_grouping)
+{
+	names_case();
+	cr_assert_eq(rebuild(), 2);
+	char counted[2][4096];
+	for (int s = 0; s < 2; s++)
+		snprintf(counted[s], sizeof counted[s], "%s",
+			 finding(s ? "198.51.100.53" : "192.0.2.53", 53, "names"));
+	/* the 20 most frequent: the seven names seen 4 times, in name order, then those seen
+	 * 3 times, then twice: "an" as text, as a BLOB without a type and of type A, then
+	 * "bn" to "jn" */
+	const char *start = "[{\"name\":\"dn\",\"type\":\"A\",\"count\":4,";
+	cr_assert_eq(strncmp(counted[0], start, strlen(start)), 0, "%s", counted[0]);
+	cr_assert(strstr(counted[0],
+			 "{\"name\":\"an\",\"type\":\"A\",\"count\":2,\"hex\":\"616e\"},"
+			 "{\"name\":\"an\",\"type\":\"TYPE0\",\"count\":2,\"hex\":\"616e\"},"
+			 "{\"name\":\"an\",\"type\":\"A\",\"count\":2,\"hex\":\"616e\"},"
+			 "{\"name\":\"bn\""),
+		  "%s", counted[0]);
+	const char *end = "{\"name\":\"jn\",\"type\":\"A\",\"count\":2,\"hex\":\"6a6e\"}]";
+	cr_assert_str_eq(counted[0] + strlen(counted[0]) - strlen(end), end, "%s", counted[0]);
+	int names = 0;
+	for (const char *p = counted[0]; (p = strstr(p, "\"name\"")); p++)
+		names++;
+	cr_assert_eq(names, 20);
+	/* the same lists when SQL groups them (the C count's bound reached) */
+	dg_names_tally_max(3);
+	cr_assert_eq(rebuild(), 2);
+	dg_names_tally_max(0);
+	for (int s = 0; s < 2; s++)
+		cr_assert_str_eq(finding(s ? "198.51.100.53" : "192.0.2.53", 53, "names"),
+				 counted[s]);
 }
