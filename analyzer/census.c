@@ -48,12 +48,12 @@ struct pair_slot {
 };
 
 struct dg_census {
-	uint32_t mask;		  /* slots - 1 */
+	uint32_t mask;		    /* slots - 1 */
 	uint32_t n_floods, n_pairs; /* slots in use */
 	struct flood_slot *flood;
 	struct pair_slot *pair;
-	bool counted; /* pm_census() saw the rows: the answers below mean something */
-	bool full;    /* a table filled: every group may qualify */
+	bool counted;	       /* pm_census() saw the rows: the answers below mean something */
+	bool full;	       /* a table filled: every group may qualify */
 	int64_t floods, pairs; /* groups that reached each threshold */
 };
 
@@ -81,8 +81,8 @@ static uint64_t key_hash(sqlite3_value *a, sqlite3_value *b, bool b_is_port)
 /* Where key hash h lives in a table of slots of elem_len bytes whose first member is the
  * fingerprint: its slot, or the empty one where it goes (taken when add, counted in
  * *used); -1 when it is not there (!add) or the table is full. */
-static int64_t find(struct dg_census *c, void *table, size_t elem_len, uint32_t *used,
-		    uint64_t h, bool add)
+static int64_t find(struct dg_census *c, void *table, size_t elem_len, uint32_t *used, uint64_t h,
+		    bool add)
 {
 	uint32_t fp = (uint32_t)(h >> 32) | 1u; /* never 0, which marks an empty slot */
 	for (uint32_t i = (uint32_t)h & c->mask;; i = (i + 1) & c->mask) {
@@ -123,8 +123,8 @@ static void count_flood(struct dg_census *c, sqlite3_value **argv)
 
 static void count_pair(struct dg_census *c, sqlite3_value **argv)
 {
-	int64_t i = find(c, c->pair, sizeof *c->pair, &c->n_pairs,
-			 key_hash(argv[0], argv[1], false), true);
+	int64_t i =
+	    find(c, c->pair, sizeof *c->pair, &c->n_pairs, key_hash(argv[0], argv[1], false), true);
 	if (i < 0)
 		return;
 	struct pair_slot *p = &c->pair[i];

@@ -893,13 +893,47 @@ static bool selected(const struct corr *c, const struct selection *sel, size_t i
 		e->first_rx <= e->first_tx);
 }
 
+/* An endpoint's place in the stored tables' key order: its address as text (46 bytes, the
+ * longest pm_addr_str() writes), then its port. */
+struct ep_order {
+	char ip[46];
+	uint16_t port;
+	uint32_t slot;
+};
+
+static int cmp_ep_order(const void *x, const void *y)
+{
+	const struct ep_order *a = x, *b = y;
+	int c = strcmp(a->ip, b->ip);
+	return c ? c : (int)a->port - (int)b->port;
+}
+
+/* The endpoints are handed out in the order of the key the database stores them under
+ * (address text, port): each insert then lands beside the one before in the tables' B-trees
+ * instead of anywhere (a storm's 200,000 endpoints and their clients: 1.9 s of inserts in
+ * hash order). Without memory for the order, in hash order. */
 int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)
 {
 	struct selection sel;
 	int rc = select_build(c, &sel);
-	for (size_t i = 0; rc == 0 && i < c->ep_cap; i++)
-		if (selected(c, &sel, i))
+	struct ep_order *order = rc == 0 ? malloc((c->ep_n + 1) * sizeof *order) : NULL;
+	size_t n = 0;
+	for (size_t i = 0; rc == 0 && i < c->ep_cap; i++) {
+		if (!selected(c, &sel, i))
+			continue;
+		if (!order) {
 			rc = fn(&c->ep[i], arg);
+			continue;
+		}
+		pm_addr_str(&c->ep[i].ip, order[n].ip, sizeof order[n].ip);
+		order[n].port = c->ep[i].port;
+		order[n++].slot = (uint32_t)i;
+	}
+	if (n)
+		qsort(order, n, sizeof *order, cmp_ep_order);
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		rc = fn(&c->ep[order[k].slot], arg);
+	free(order);
 	free(sel.ips);
 	free(sel.ports);
 	return rc;

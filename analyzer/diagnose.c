@@ -457,16 +457,17 @@ static void build_once(struct dg *x, bool *done, const char *sql)
 
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
  * finding's: built when one of them has candidates (a storm of refused requests alone needs
- * none of them, and building them is three passes over the event table). pu_pair covers the
- * scan rule's grouping by source and target, which then reads it in order instead of
- * sorting every event (no claim after the rules it serves rewrites it). Two are partial:
- * no event has a finding yet and few are replies, so they cost a pass but no sort, and grow
- * only with what the rules claim ("fid = :fid" and "role = 'reply'" select them). */
+ * none of them, and building them is three passes over the event table). pu_pair finds a
+ * source's events to a target (the scan and traceroute rules' keys): the two columns only,
+ * so that it sorts less and a claim (fid) does not rewrite it; the scan rule groups the
+ * rows the census lets through without it. Two are partial: no event has a finding yet and
+ * few are replies, so they cost a pass but no sort, and grow only with what the rules claim
+ * ("fid = :fid" and "role = 'reply'" select them). */
 void dg_need_indexes(struct dg *x)
 {
 	build_once(x, &x->indexed,
 		   "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport) WHERE fid IS NOT NULL;"
-		   "CREATE INDEX temp.pu_pair ON pu (src, dst, dport, role, fid);"
+		   "CREATE INDEX temp.pu_pair ON pu (src, dst);"
 		   "CREATE INDEX temp.pu_reply ON pu (src, sport) WHERE role = 'reply';");
 }
 

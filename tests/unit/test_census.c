@@ -26,7 +26,8 @@ static void row(const char *src, int sport, const char *dst, int dport, int floo
 	snprintf(sql, sizeof sql, "SELECT pm_census('%s', '%s', %d, %d, %d)", src, dst, sport,
 		 dport, flood);
 	sqlite3_stmt *st = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	cr_assert_eq(sqlite3_column_int(st, 0), 1, "pm_census keeps every row");
 	sqlite3_finalize(st);
@@ -37,7 +38,8 @@ static int ask(const char *fn, const char *a, const char *b)
 	char sql[256];
 	snprintf(sql, sizeof sql, "SELECT %s('%s', %s)", fn, a, b);
 	sqlite3_stmt *st = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
+		     sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	int v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);

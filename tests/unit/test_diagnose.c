@@ -550,6 +550,37 @@ Test(diagnose, a_scan_counts_probed_ports_not_only_refused_ones)
 	cr_assert_str_eq(finding("192.0.2.53", 1, "ports"), "22");
 }
 
+/* Ports of the target that answered the scanner: counted once each, the refused ones never
+ * (an endpoint that answered someone else, or answered after refusing, is not "open"). */
+Test(diagnose, a_scan_says_which_other_ports_answered_the_same_source)
+{
+	capture(1, S(100), S(400));
+	for (int p = 1; p <= 12; p++)
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p,
+			"request");
+	/* ports 1-3: refused, though they answered once too; 100-102: answered the scanner;
+	 * 103: answered another client only; 104: the scanner sent to it, nothing answered */
+	for (int p = 1; p <= 3; p++)
+		endpoint(1, "192.0.2.53", p, 2, 1, S(150), S(150), NULL);
+	for (int p = 100; p <= 104; p++)
+		endpoint(1, "192.0.2.53", p, 1, p == 104 ? 0 : 1, S(150), S(150), NULL);
+	for (int p = 1; p <= 104; p++)
+		if (p <= 3 || (p >= 100 && p != 103))
+			sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', %d, "
+			    "'203.0.113.66')",
+			    p);
+	sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', 103, '198.51.100.7')");
+	/* a second capture of the same host: its rows must not count a port twice */
+	capture(2, S(500), S(600));
+	endpoint(2, "192.0.2.53", 100, 1, 1, S(550), S(550), NULL);
+	sql("INSERT INTO endpoint_clients VALUES (2, '192.0.2.53', 100, '203.0.113.66')");
+	rebuild();
+	cr_assert_str_eq(finding("192.0.2.53", 1, "diagnosis"), "udp-scan");
+	cr_assert(strstr(finding("192.0.2.53", 1, "evidence"),
+			 "3 other ports of 192.0.2.53 answered the same source."),
+		  "%s", finding("192.0.2.53", 1, "evidence"));
+}
+
 Test(diagnose, one_error_seen_at_two_capture_points_counts_once)
 {
 	capture(1, S(100), S(400));
