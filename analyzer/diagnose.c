@@ -200,8 +200,7 @@ static const char PU_SQL[] =
     " e.icmp_cksum, e.quote_ip_id, e.other_delay_ns, e.other_wait_ns, e.other_run,"
     " e.fwd_before, e.rev_before, e.sender_peers,"
     /* the application the quote names: the first word of its hint ("dns A example.com") */
-    " CASE WHEN e.hint IS NOT NULL THEN substr(CAST(e.hint AS TEXT), 1,"
-    " instr(CAST(e.hint AS TEXT) || ' ', ' ') - 1) END AS app, f.c2s_packets, f.s2c_packets, "
+    " pm_first_word(e.hint) AS app, f.c2s_packets, f.s2c_packets, "
     "f.c2s_last_ns,"
     " f.s2c_last_ns, c.precision, CAST(NULL AS INTEGER) AS fid, CAST(NULL AS INTEGER) AS dup_of"
     " FROM event_kinds e JOIN captures c ON c.id = e.capture_id"
@@ -489,6 +488,20 @@ bool dg_service_port(const struct dg *x, int64_t port)
 	       x->kb->service_for_port((uint16_t)port) != NULL;
 }
 
+/* pm_first_word(hint): the bytes of hint before its first space (all of them without one),
+ * as text; NULL for NULL. What substr(h, 1, instr(h || ' ', ' ') - 1) gives, without the four
+ * values SQL makes for it on every event. */
+static void fn_first_word(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	const char *p = (const char *)sqlite3_value_blob(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]);
+	const char *space = p ? memchr(p, ' ', len) : NULL;
+	sqlite3_result_text(ctx, p ? p : "", space ? (int)(space - p) : (int)len, SQLITE_TRANSIENT);
+}
+
 /* The diagnosis sorts its event tables several times (indexes, grouped passes) while the
  * packet threads are done: SQLite's sorter may then use the other cores (at most
  * SORTER_THREADS helpers), which takes a fifth off each large sort. Back to none after. */
@@ -514,6 +527,12 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 	    db_exec(db, "BEGIN IMMEDIATE", errbuf) < 0)
 		return -1;
 	sorter_threads(db, true);
+	if (sqlite3_create_function(db, "pm_first_word", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+				    fn_first_word, NULL, NULL) != SQLITE_OK) {
+		snprintf(errbuf, DB_ERRBUF_SIZE, "diagnosis: %s", sqlite3_errmsg(db));
+		goto error;
+	}
 	x.census =
 	    dg_census_start(db, query_int(db, "SELECT SUM(port_unreachables) FROM captures"));
 	if (!x.census) {
