@@ -108,8 +108,11 @@ void cap_close(struct cap_reader *r);
  * fn(arg, records, len, seq, reuse): records[0..len) are the whole records of buffer seq not
  * reported before (the ones it handed out from it since); fn returns 0 once buffer `reuse`
  * (UINT64_MAX: none) may be overwritten, no record of it or an older one being in use, or -1
- * to stop (cap_next() then fails, "interrupted"). False, and nothing changes, for a capture
- * read through libpcap (pcapng), whose records move, or once a record was read.
+ * to stop (cap_next() then fails, "interrupted"). The reader may also report a run of
+ * records early, with reuse UINT64_MAX. A record's header is rewritten in place (to the
+ * bytes the content hash covers) before cap_next() hands it out: only its data stays as
+ * read. False, and nothing changes, for a capture read through libpcap (pcapng), whose
+ * records move, or once a record was read.
  */
 typedef int (*cap_pin_fn)(void *arg, const uint8_t *records, size_t len, uint64_t seq,
 			  uint64_t reuse);
@@ -121,7 +124,8 @@ uint64_t cap_pin_seq(const struct cap_reader *r);
 /* After the last cap_next(): the records of the current buffer not reported to fn yet, in
  * *records (the count of bytes; 0 unpinned). They count as reported. */
 size_t cap_pin_rest(struct cap_reader *r, const uint8_t **records);
-/* Adds whole records (as reported by a pinned reader) to the content hash. */
+/* Adds whole records (as reported by a pinned reader) to the content hash: one update over
+ * them as they are, whose headers the reader rewrote, unless the legacy hash is asked for. */
 void cap_hash_records(struct cap_reader *r, const uint8_t *records, size_t len);
 
 /* Frees what the calling thread kept from one compressed capture for the next (the
