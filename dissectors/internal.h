@@ -151,6 +151,10 @@ enum ext_rc ipv6_walk_ext(struct cursor *c, uint8_t *nh, struct ip6_frag *frag);
  * *frag; c ends after it. False when c ends inside it: what came before the cut is filled,
  * an address is family 0 unless all its bytes were there (an ICMP quote keeps them). */
 bool ipv4_fixed(struct cursor *c, struct ip_layer *ip, uint8_t *vihl, uint16_t *frag);
+/* link.c: dissect_packet() without its shortcut for TCP over IPv4 (for tests: the two must
+ * agree on every frame). */
+enum pkt_kind dissect_chain(int linktype, const uint8_t *data, size_t caplen, size_t wirelen,
+			    struct dissection *out);
 /* The fixed IPv6 header (40 bytes) alike: version, TTL (hop limit), next header in proto,
  * addresses, ip_len = 40 + payload length (capped at 65535), the payload length in *plen. */
 bool ipv6_fixed(struct cursor *c, struct ip_layer *ip, uint16_t *plen);
