@@ -96,9 +96,9 @@ static const uint8_t TCP_FRAME[] = {
 Test(dissect_shortcut, tcp_frame_every_truncation_and_wire_length)
 {
 	struct dissection d;
-	cr_assert_eq(dissect_packet(PM_LINKTYPE_ETHERNET, TCP_FRAME, sizeof TCP_FRAME,
-				    sizeof TCP_FRAME, &d),
-		     PK_OTHER);
+	cr_assert_eq(
+	    dissect_packet(PM_LINKTYPE_ETHERNET, TCP_FRAME, sizeof TCP_FRAME, sizeof TCP_FRAME, &d),
+	    PK_OTHER);
 	cr_assert_eq(d.anomalies, 0);
 	cr_assert_eq(d.ip_proto, 6);
 	cr_assert_eq(d.ttl, 64);
