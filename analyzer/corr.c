@@ -27,6 +27,11 @@ struct flow_slot {
 
 /* How many peers a socket (ip, port) sends to: a peer-to-peer client's socket talks to many.
  * A lossy table: a socket that hashes to a slot another one holds starts it afresh. */
+/* A UDP source port's datagrams and bytes: both counted for each datagram, so together. */
+struct sport_count {
+	uint64_t datagrams, bytes;
+};
+
 struct fanout {
 	uint32_t tag;	/* hash of the socket, 0 = empty */
 	uint32_t peers; /* distinct peers, estimated from bits */
@@ -55,10 +60,10 @@ struct corr {
 	size_t tf_n, tf_max, tf_index_cap;
 	struct ttl_slot *ttl; /* (ip, ttl) of UDP datagrams from service endpoints */
 	size_t ttl_cap, ttl_n;
-	struct ttl_slot *rep;		      /* addresses that sent ICMP errors (ttl unused) */
-	uint32_t *ttl_used, *rep_used;	      /* the slots of ttl and rep in use (ttl_n, rep_n) */
-	struct fanout *fan;		      /* FANOUT_SLOTS sockets: the peers each sent to */
-	uint64_t *sport_dgrams, *sport_bytes; /* per UDP source port: datagrams, bytes */
+	struct ttl_slot *rep;	       /* addresses that sent ICMP errors (ttl unused) */
+	uint32_t *ttl_used, *rep_used; /* the slots of ttl and rep in use (ttl_n, rep_n) */
+	struct fanout *fan;	       /* FANOUT_SLOTS sockets: the peers each sent to */
+	struct sport_count *sport; /* per UDP source port: datagrams and bytes, one line apart */
 	/* What a capture wrote in the tables above, so that the next capture clears those
 	 * entries and not the 5 MiB of tables (589 rotated files spent a tenth of their run in
 	 * memset): sets of the flow cache given a flow (fc_dirty_n > FC_DIRTY_MAX: clear it
@@ -162,7 +167,7 @@ static bool corr_clear(struct corr *c)
 	for (size_t i = 0; i < c->fan_dirty_n; i++)
 		memset(&c->fan[c->fan_dirty[i]], 0, sizeof *c->fan);
 	for (size_t i = 0; i < c->sport_dirty_n; i++)
-		c->sport_dgrams[c->sport_dirty[i]] = c->sport_bytes[c->sport_dirty[i]] = 0;
+		c->sport[c->sport_dirty[i]] = (struct sport_count){0};
 	/* Every other field starts at 0, as calloc() leaves it in corr_new(). */
 	const struct corr keep = *c;
 	memset(c, 0, sizeof *c);
@@ -173,7 +178,7 @@ static bool corr_clear(struct corr *c)
 	c->tf_index_cap = keep.tf_index_cap;
 	c->ttl = keep.ttl, c->rep = keep.rep, c->ttl_cap = keep.ttl_cap;
 	c->ttl_used = keep.ttl_used, c->rep_used = keep.rep_used;
-	c->fan = keep.fan, c->sport_dgrams = keep.sport_dgrams, c->sport_bytes = keep.sport_bytes;
+	c->fan = keep.fan, c->sport = keep.sport;
 	c->fc_dirty = keep.fc_dirty, c->fan_dirty = keep.fan_dirty;
 	c->sport_dirty = keep.sport_dirty;
 	return true;
@@ -212,14 +217,13 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->ttl_used = malloc(TTL_MAX_ENTRIES * sizeof *c->ttl_used);
 	c->rep_used = malloc(TTL_MAX_ENTRIES * sizeof *c->rep_used);
 	c->fan = calloc(FANOUT_SLOTS, sizeof *c->fan);
-	c->sport_dgrams = calloc(65536, sizeof *c->sport_dgrams);
-	c->sport_bytes = calloc(65536, sizeof *c->sport_bytes);
+	c->sport = calloc(65536, sizeof *c->sport);
 	c->fc_dirty = malloc(FC_DIRTY_MAX * sizeof *c->fc_dirty);
 	c->fan_dirty = malloc(FANOUT_SLOTS * sizeof *c->fan_dirty);
 	c->sport_dirty = malloc(65536 * sizeof *c->sport_dirty);
-	if (!c->fc_dirty || !c->fan_dirty || !c->sport_dirty || !c->fan || !c->sport_dgrams ||
-	    !c->sport_bytes || !c->ep || !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf ||
-	    !c->tf_index || !c->ttl || !c->rep || !c->ttl_used || !c->rep_used) {
+	if (!c->fc_dirty || !c->fan_dirty || !c->sport_dirty || !c->fan || !c->sport || !c->ep ||
+	    !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl ||
+	    !c->rep || !c->ttl_used || !c->rep_used) {
 		corr_free(c);
 		return NULL;
 	}
@@ -259,8 +263,7 @@ static void corr_destroy(struct corr *c)
 	free(c->ttl);
 	free(c->rep);
 	free(c->fan);
-	free(c->sport_dgrams);
-	free(c->sport_bytes);
+	free(c->sport);
 	free(c->fc_dirty);
 	free(c->fan_dirty);
 	free(c->sport_dirty);
@@ -708,9 +711,10 @@ void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
 	uint64_t h = flow_hash(&k), bit;
 	corr_prefetch(c, d, h);
 	fanout_add(c, d);
-	if (!c->sport_dgrams[d->sport]++)
+	struct sport_count *sp = &c->sport[d->sport];
+	if (!sp->datagrams++)
 		c->sport_dirty[c->sport_dirty_n++] = d->sport;
-	c->sport_bytes[d->sport] += d->udp_len;
+	sp->bytes += d->udp_len;
 	if (d->dport <= d->sport && (e = ep_get(c, &d->dst, d->dport, NULL)))
 		ep_rx(e, ts, d);
 	if (d->sport <= d->dport && (e = ep_get(c, &d->src, d->sport, NULL))) {
@@ -960,8 +964,8 @@ int corr_each_source_port(struct corr *c, corr_port_fn fn, void *arg)
 	for (unsigned w = 0; rc == 0 && w < 65536 / 64; w++)
 		for (uint64_t bits = c->quoted_ports[w]; rc == 0 && bits; bits &= bits - 1) {
 			unsigned p = w * 64 + (unsigned)__builtin_ctzll(bits);
-			if (c->sport_dgrams[p])
-				rc = fn((uint16_t)p, c->sport_dgrams[p], c->sport_bytes[p], arg);
+			if (c->sport[p].datagrams)
+				rc = fn((uint16_t)p, c->sport[p].datagrams, c->sport[p].bytes, arg);
 		}
 	return rc;
 }
