@@ -75,6 +75,11 @@ struct cap_reader {
 	uint64_t pin_seq;
 	size_t pin_from; /* records from there on in buf were not reported to pin_fn yet */
 	bool pin_norm;	 /* their headers are rewritten to what the identity hashes */
+	/* Read by this thread alone, our own reader rewrites the headers too and hashes a run of
+	 * records, buf[run_from, run_to), when the next one does not follow it or before the
+	 * buffer's bytes move (run_hash()) */
+	bool run_norm;
+	size_t run_from, run_to;
 	cap_pin_fn pin_fn;
 	void *pin_arg;
 	struct pcap_file pf;
@@ -134,6 +139,14 @@ static void set_ts(struct cap_pkt *pkt, int64_t sec, int64_t frac_ns)
 
 /* ---- our own classic pcap reader ---- */
 
+/* Hashes the run of normalized records kept in buf (run_norm) and empties it. */
+static void run_hash(struct cap_reader *r)
+{
+	if (r->run_to > r->run_from)
+		PKT_HASH_UPDATE(r->pkt_hash, r->buf + r->run_from, r->run_to - r->run_from);
+	r->run_from = r->run_to = 0;
+}
+
 /* Moves the bytes not handed out yet to the next pinned buffer, once the records of the one
  * that buffer held last were released, so that n bytes fit. */
 static int pin_next(struct cap_reader *r, size_t n)
@@ -182,12 +195,14 @@ static ssize_t rd_want(struct cap_reader *r, size_t n)
 		size_t cap = (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP;
 		uint8_t *bigger = malloc(cap);
 
+		run_hash(r); /* before its bytes move */
 		if (bigger == NULL)
 			return rd_fail(r, "out of memory for a %zu-byte record", n);
 		memcpy(bigger, r->buf + r->pos, have);
 		free(r->buf);
 		r->buf = bigger, r->buf_cap = cap, r->buf_len = have, r->pos = 0;
 	} else if (r->pos + n > r->buf_cap) {
+		run_hash(r);
 		memmove(r->buf, r->buf + r->pos, have);
 		r->buf_len = have, r->pos = 0;
 	}
@@ -327,6 +342,16 @@ static int own_next(struct cap_reader *r, struct cap_pkt *pkt)
 	pkt->data = r->buf + r->pos + hl;
 	if (r->pin_norm)
 		return pin_normalize(r, pkt, caplen);
+	if (r->run_norm) { /* as pin_normalize(), the run hashed by this thread */
+		size_t head = r->pos + hl - IDENTITY_HEAD_LEN;
+
+		identity_head(r->buf + head, pkt);
+		if (r->run_to != head) {
+			run_hash(r);
+			r->run_from = head;
+		}
+		r->run_to = head + IDENTITY_HEAD_LEN + pkt->caplen;
+	}
 	r->pos += hl + caplen;
 	return 1;
 }
@@ -739,6 +764,7 @@ int cap_open(const char *path, const struct cap_options *opt, struct cap_reader 
 	r->legacy_pkt = opt->legacy_packet_hash && !opt->no_hash;
 	if (open_format(r, opt, errbuf) < 0 || start_packet_hash(r, errbuf) < 0)
 		goto error;
+	r->run_norm = r->pc == NULL && !r->no_hash && !r->legacy_pkt;
 	if (opt->filter != NULL && compile_filter(r, opt->filter, errbuf) < 0)
 		goto error;
 	name_format(r);
@@ -795,7 +821,7 @@ int cap_next(struct cap_reader *r, struct cap_pkt *pkt)
 		if (rc <= 0)
 			return rc;
 		r->n_read++;
-		if (!r->no_hash && r->pin_n == 0)
+		if (!r->no_hash && r->pin_n == 0 && !r->run_norm)
 			hash_packet(r, pkt);
 		if (!r->have_prog)
 			return 1;
@@ -879,6 +905,8 @@ void cap_content_hash(const struct cap_reader *r, char out[33])
 		return;
 	XXH3_copyState(tmp, r->pkt_hash);
 	PKT_HASH_UPDATE(tmp, r->stage, r->stage_len);
+	if (r->run_to > r->run_from)
+		PKT_HASH_UPDATE(tmp, r->buf + r->run_from, r->run_to - r->run_from);
 	XXH128_hash_t h = XXH3_128bits_digest(tmp);
 
 	XXH3_freeState(tmp);
@@ -944,6 +972,7 @@ bool cap_pin(struct cap_reader *r, unsigned n_buffers, cap_pin_fn fn, void *arg)
 	r->pin_from = r->pos;
 	r->pin_fn = fn, r->pin_arg = arg;
 	r->pin_norm = !r->no_hash && !r->legacy_pkt;
+	r->run_norm = false;
 	return true;
 }
 
@@ -955,6 +984,7 @@ void cap_unpin(struct cap_reader *r)
 		free(r->pin_buf[i]);
 	r->pin_n = 0;
 	r->pin_norm = false;
+	r->run_norm = !r->no_hash && !r->legacy_pkt;
 }
 
 size_t cap_pin_rest(struct cap_reader *r, const uint8_t **records)
