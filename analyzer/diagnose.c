@@ -456,18 +456,30 @@ static void build_once(struct dg *x, bool *done, const char *sql)
 
 /* The indexes the rules before the refusals use to claim a key's events and to look up a
  * finding's: built when one of them has candidates (a storm of refused requests alone needs
- * none of them, and building them is three passes over the event table). pu_pair finds a
- * source's events to a target (the scan and traceroute rules' keys): the two columns only,
- * so that it sorts less and a claim (fid) does not rewrite it; the scan rule groups the
- * rows the census lets through without it. Two are partial: no event has a finding yet and
- * few are replies, so they cost a pass but no sort, and grow only with what the rules claim
- * ("fid = :fid" and "role = 'reply'" select them). */
+ * none of them). Both are partial: no event has a finding yet and few are replies, so they
+ * cost a pass but no sort, and grow only with what the rules claim ("fid = :fid" and
+ * "role = 'reply'" select them). */
 void dg_need_indexes(struct dg *x)
 {
 	build_once(x, &x->indexed,
 		   "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport) WHERE fid IS NOT NULL;"
-		   "CREATE INDEX temp.pu_pair ON pu (src, dst);"
 		   "CREATE INDEX temp.pu_reply ON pu (src, sport) WHERE role = 'reply';");
+}
+
+/* pu_pair finds a source's events to a target: what a small scan's count of probed ports
+ * asks. It sorts every event (a second on a storm's million), so it is built for the first
+ * such key only; the scans' claims go in one pass without it, and a traceroute's statements
+ * use pu_trace, which holds the events of the traceroute window only. The two columns only,
+ * so that they sort less and a claim (fid) does not rewrite them. */
+void dg_need_pair_index(struct dg *x)
+{
+	build_once(x, &x->pair_indexed, "CREATE INDEX temp.pu_pair ON pu (src, dst);");
+}
+
+void dg_need_trace_index(struct dg *x)
+{
+	build_once(x, &x->trace_indexed,
+		   "CREATE INDEX temp.pu_trace ON pu (src, dst) WHERE " TRACEROUTE_WINDOW ";");
 }
 
 /* "Which other servers of this port talked to these clients" asked from the endpoints' side

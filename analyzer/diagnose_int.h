@@ -27,6 +27,8 @@ struct dg {
 	char errbuf[DB_ERRBUF_SIZE];
 	int64_t n_findings;
 	bool indexed;	      /* dg_need_indexes() ran */
+	bool pair_indexed;    /* dg_need_pair_index() ran */
+	bool trace_indexed;   /* dg_need_trace_index() ran */
 	bool clients_indexed; /* dg_need_client_index() ran */
 	const struct dg_census *census;
 	struct dg_cached cache[DG_CACHE_SLOTS];
@@ -36,6 +38,11 @@ struct dg {
  * 90; a generous window covers -p and long runs). */
 #define TRACEROUTE_PORT_FIRST 33434
 #define TRACEROUTE_PORT_LAST (33434 + 1023)
+/* The window as SQL, written the same in the partial index pu_trace and in the statements
+ * that use it (SQLite uses a partial index only for a term it can see implies its WHERE). */
+#define TRACEROUTE_WINDOW_(first, last) "dport BETWEEN " #first " AND " #last
+#define TRACEROUTE_WINDOW_AS(first, last) TRACEROUTE_WINDOW_(first, last)
+#define TRACEROUTE_WINDOW TRACEROUTE_WINDOW_AS(TRACEROUTE_PORT_FIRST, TRACEROUTE_PORT_LAST)
 /* A udp-scan: one source, at least this many distinct ports of one host... */
 #define SCAN_MIN_PORTS 10
 /* ...within this time (ns) for high confidence. */
@@ -71,9 +78,15 @@ struct dg_census *dg_census_start(sqlite3 *db, int64_t expected_rows);
 void dg_census_end(sqlite3 *db);
 bool dg_census_floods(const struct dg_census *c);
 bool dg_census_pairs(const struct dg_census *c);
-/* Builds the indexes on pu (fid; src, dst, dport; src, sport) once, before a rule claims its
+/* Builds the indexes on pu (fid, dst, dport; src, sport) once, before a rule claims its
  * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
 void dg_need_indexes(struct dg *x);
+/* Builds the index on pu (src, dst) once: for statements that select one source's events to
+ * one target while other events are unclaimed (a small scan's probed ports). */
+void dg_need_pair_index(struct dg *x);
+/* The same for the events in the traceroute window only (TRACEROUTE_WINDOW): a partial index
+ * as small as the window's events, for a traceroute's statements. */
+void dg_need_trace_index(struct dg *x);
 /* The table ecl (client_ip, port, ip): who talked to which endpoint, looked up from the
  * client's side (endpoint_clients is indexed from the endpoint's); made on first use. */
 void dg_need_client_index(struct dg *x);

@@ -75,19 +75,20 @@ void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const 
 
 static void traceroute_one(struct dg *x, const struct key *k)
 {
+	dg_need_trace_index(x);
 	int64_t te = dg_int(x,
 			    dg_prepare(x,
 				       "SELECT COUNT(*) FROM te WHERE src = :src AND dst = :dst"
 				       " AND dport BETWEEN :lo AND :hi",
 				       TRACEROUTE_ARGS(k)),
 			    0);
-	int64_t min_qttl = dg_int(x,
-				  dg_prepare(x,
-					     "SELECT MIN(quote_ttl) FROM pu WHERE +fid IS NULL"
-					     " AND src = :src AND dst = :dst"
-					     " AND dport BETWEEN :lo AND :hi",
-					     TRACEROUTE_ARGS(k)),
-				  255);
+	int64_t min_qttl =
+	    dg_int(x,
+		   dg_prepare(x,
+			      "SELECT MIN(quote_ttl) FROM pu WHERE +fid IS NULL"
+			      " AND src = :src AND dst = :dst AND " TRACEROUTE_WINDOW,
+			      DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
+		   255);
 	/* Rising TTL shows as hops answering (time exceeded) or as probes that reach the
 	 * target with almost no TTL left; several ports in the window either way. */
 	if (te == 0 && (k->n < 2 || min_qttl > 2))
@@ -96,8 +97,8 @@ static void traceroute_one(struct dg *x, const struct key *k)
 	dg_run(x,
 	       dg_prepare(x,
 			  "UPDATE pu SET fid = :fid WHERE +fid IS NULL AND src = :src"
-			  " AND dst = :dst AND dport BETWEEN :lo AND :hi",
-			  DG_INT(":fid", fid), TRACEROUTE_ARGS(k)),
+			  " AND dst = :dst AND " TRACEROUTE_WINDOW,
+			  DG_INT(":fid", fid), DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
 	       "claiming traceroute events");
 	int64_t hops = dg_int(x,
 			      dg_prepare(x,
@@ -172,22 +173,24 @@ void dg_traceroutes(struct dg *x)
 	"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE " refused                                \
 	" UNION SELECT port FROM endpoint_clients WHERE ip = :dst AND client_ip = :src)"
 
-static void scan_one(struct dg *x, const struct key *k)
+/* Whether the source of key k probed enough ports of its target to be a scan: k->n refused
+ * ports, or as many ports probed in all when fewer were refused. */
+static bool scan_probed_enough(struct dg *x, const struct key *k)
 {
-	if (k->n < SCAN_MIN_PORTS &&
-	    dg_int(x,
-		   dg_prepare(x,
-			      SCAN_PROBED("+fid IS NULL AND src = :src AND dst = :dst"
-					  " AND role IS NOT 'reply'"),
-			      DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
-		   0) < SCAN_MIN_PORTS)
-		return;
-	int64_t fid = dg_new_finding(x, "udp-scan", k->b, 0, k->a);
-	dg_run(x,
-	       dg_prepare(
-		   x, "UPDATE pu SET fid = :fid WHERE +fid IS NULL AND src = :src AND dst = :dst",
-		   DG_INT(":fid", fid), DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
-	       "claiming scan events");
+	if (k->n >= SCAN_MIN_PORTS)
+		return true;
+	dg_need_pair_index(x);
+	return dg_int(x,
+		      dg_prepare(x,
+				 SCAN_PROBED("+fid IS NULL AND src = :src AND dst = :dst"
+					     " AND role IS NOT 'reply'"),
+				 DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
+		      0) >= SCAN_MIN_PORTS;
+}
+
+/* The facts of scan fid (key k), its events claimed. */
+static void scan_conclude(struct dg *x, const struct key *k, int64_t fid)
+{
 	sqlite3_stmt *st = dg_prepare(x,
 				      "SELECT MIN(dport), MAX(dport), MIN(ts_ns), MAX(ts_ns),"
 				      " COUNT(DISTINCT sport) FROM pu WHERE fid = :fid",
@@ -259,17 +262,67 @@ static void scan_one(struct dg *x, const struct key *k)
 			    " errors, so more ports may have been probed than were refused.");
 }
 
+/* The scans' claims in one pass over pu, from a table of (source, target, finding): a
+ * statement per scan found its events through pu_pair, which sorts every event, and walked
+ * the index once per scan (four scanners over 50 hosts: 200 walks). No two scans share a
+ * (source, target), so claiming them together claims what claiming them in turn did. */
+static const char SCAN_CLAIMS_SQL[] =
+    "DROP TABLE IF EXISTS temp.scan_claim;"
+    "CREATE TEMP TABLE scan_claim (src, dst, fid, PRIMARY KEY (src, dst)) WITHOUT ROWID;";
+static const char SCAN_CLAIM_SQL[] =
+    "UPDATE pu SET fid = (SELECT s.fid FROM scan_claim s WHERE s.src = pu.src"
+    " AND s.dst = pu.dst) WHERE +fid IS NULL AND (src, dst) IN (SELECT src, dst FROM scan_claim);"
+    "DROP TABLE temp.scan_claim;";
+
 void dg_scans(struct dg *x)
 {
 	if (!dg_census_pairs(x->census))
 		return;
-	dg_each_key(x,
-		    dg_statement(x,
-				 "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED"
-				 " WHERE +fid IS NULL AND role IS NOT 'reply'"
-				 " AND pm_pair_maybe(src, dst) GROUP BY src, dst"
-				 " HAVING n >= 3 ORDER BY src, dst"),
-		    scan_one);
+	struct dg_keys ks = {0};
+	sqlite3_stmt *st =
+	    dg_statement(x, "SELECT src, dst, COUNT(DISTINCT dport) AS n FROM pu NOT INDEXED"
+			    " WHERE +fid IS NULL AND role IS NOT 'reply'"
+			    " AND pm_pair_maybe(src, dst) GROUP BY src, dst"
+			    " HAVING n >= 3 ORDER BY src, dst");
+	int rc = SQLITE_DONE;
+	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (!dg_add_key(x, &ks, (const char *)sqlite3_column_text(st, 0),
+				(const char *)sqlite3_column_text(st, 1),
+				sqlite3_column_int64(st, 2)))
+			break;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		dg_fail(x, "grouping events");
+	dg_done(x, st);
+	int64_t *fids = ks.n && !x->failed ? calloc(ks.n, sizeof *fids) : NULL;
+	if (ks.n && !x->failed && !fids)
+		dg_out_of_memory(x);
+	if (fids) {
+		dg_need_indexes(x);
+		if (db_exec(x->db, SCAN_CLAIMS_SQL, x->errbuf) < 0)
+			x->failed = true;
+	}
+	/* the findings in key order, as each scan claimed in turn numbered them */
+	bool any = false;
+	for (size_t i = 0; fids && i < ks.n && !x->failed; i++) {
+		if (!scan_probed_enough(x, &ks.k[i]))
+			continue;
+		fids[i] = dg_new_finding(x, "udp-scan", ks.k[i].b, 0, ks.k[i].a);
+		dg_run(x,
+		       dg_prepare(
+			   x, "INSERT INTO scan_claim (src, dst, fid) VALUES (:src, :dst, :fid)",
+			   DG_TEXT(":src", ks.k[i].a), DG_TEXT(":dst", ks.k[i].b),
+			   DG_INT(":fid", fids[i])),
+		       "listing a scan");
+		any = true;
+	}
+	if (fids && !x->failed &&
+	    db_exec(x->db, any ? SCAN_CLAIM_SQL : "DROP TABLE temp.scan_claim;", x->errbuf) < 0)
+		x->failed = true;
+	for (size_t i = 0; fids && i < ks.n && !x->failed; i++)
+		if (fids[i])
+			scan_conclude(x, &ks.k[i], fids[i]);
+	free(fids);
+	free(ks.k);
 }
 
 enum app_class dg_app_class(const char *app)

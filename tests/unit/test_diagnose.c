@@ -581,6 +581,68 @@ Test(diagnose, a_scan_says_which_other_ports_answered_the_same_source)
 		  "%s", finding("192.0.2.53", 1, "evidence"));
 }
 
+/* The scans of one diagnosis claim their events together: each (source, target) keeps its
+ * own events, the findings are numbered in (source, target) order, a small scan counted
+ * from the ports it probed still qualifies, and what a traceroute of the same pair claimed
+ * first stays the traceroute's. */
+static long long scalar(const char *q)
+{
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK, "%s", q);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", q);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+Test(diagnose, scans_claimed_together_keep_their_own_events)
+{
+	capture(1, S(100), S(400));
+	for (int p = 1; p <= 12; p++) /* A -> H1: 12 ports */
+		unreach(1, S(100) + p, "192.0.2.53", 64, "203.0.113.66", 50000, "192.0.2.53", p,
+			"request");
+	for (int p = 20; p <= 34; p++) /* A -> H2: 15 ports */
+		unreach(1, S(120) + p, "192.0.2.54", 64, "203.0.113.66", 50000, "192.0.2.54", p,
+			"request");
+	for (int p = 40; p <= 45; p++) /* B -> H1: 6 refused, 22 probed */
+		unreach(1, S(140) + p, "192.0.2.53", 64, "203.0.113.7", 50001, "192.0.2.53", p,
+			"request");
+	for (int p = 40; p <= 61; p++)
+		sql("INSERT INTO endpoint_clients VALUES (1, '192.0.2.53', %d, '203.0.113.7')", p);
+	/* A -> H1 traceroute: the window's events are the traceroute's, not the scan's */
+	time_exceeded(1, S(200), "192.0.2.1", "203.0.113.66", "192.0.2.53", 33434);
+	for (int p = 33435; p <= 33437; p++)
+		unreach(1, S(201) + p, "192.0.2.53", 63, "203.0.113.66", 40000, "192.0.2.53", p,
+			"request");
+	/* A -> H3:53, one port: not a scan */
+	unreach(1, S(300), "192.0.2.55", 64, "203.0.113.66", 50002, "192.0.2.55", 53, "request");
+	rebuild();
+	cr_assert_eq(scalar("SELECT COUNT(*) FROM findings WHERE diagnosis = 'udp-scan'"), 3);
+	cr_assert_str_eq(finding("192.0.2.53", 1, "errors"), "12");
+	cr_assert_str_eq(finding("192.0.2.54", 20, "errors"), "15");
+	cr_assert_str_eq(finding("192.0.2.53", 40, "diagnosis"), "udp-scan");
+	cr_assert_str_eq(finding("192.0.2.53", 40, "errors"), "6");
+	cr_assert_str_eq(finding("192.0.2.53", 40, "ports"), "22");
+	cr_assert_str_eq(finding("192.0.2.53", 33434, "diagnosis"), "traceroute");
+	cr_assert_str_eq(finding("192.0.2.53", 33434, "errors"), "3");
+	cr_assert_str_neq(finding("192.0.2.55", 53, "diagnosis"), "udp-scan");
+	/* numbered in (source, target) order, as text: A's to H1, A's to H2, then B's
+	 * ("203.0.113.66" sorts before "203.0.113.7") */
+	cr_assert_lt(scalar("SELECT id FROM findings WHERE server_ip = '192.0.2.53'"
+			    " AND server_port = 1"),
+		     scalar("SELECT id FROM findings WHERE server_ip = '192.0.2.54'"));
+	cr_assert_lt(scalar("SELECT id FROM findings WHERE server_ip = '192.0.2.54'"),
+		     scalar("SELECT id FROM findings WHERE server_port = 40"));
+	/* every event linked to the finding of its own pair */
+	cr_assert_eq(scalar("SELECT COUNT(*) FROM events e JOIN findings f ON f.id = e.finding_id"
+			    " WHERE f.diagnosis = 'udp-scan' AND (e.src != f.source_ip"
+			    " OR e.dst != f.server_ip)"),
+		     0);
+	cr_assert_eq(scalar("SELECT COUNT(*) FROM events e JOIN findings f ON f.id = e.finding_id"
+			    " WHERE f.diagnosis = 'udp-scan'"),
+		     33);
+}
+
 Test(diagnose, one_error_seen_at_two_capture_points_counts_once)
 {
 	capture(1, S(100), S(400));
