@@ -461,9 +461,10 @@ static void build_once(struct dg *x, bool *done, const char *sql)
  * "role = 'reply'" select them). */
 void dg_need_indexes(struct dg *x)
 {
-	build_once(x, &x->indexed,
-		   "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport) WHERE fid IS NOT NULL;"
-		   "CREATE INDEX temp.pu_reply ON pu (src, sport) WHERE role = 'reply';");
+	build_once(
+	    x, &x->indexed,
+	    "CREATE INDEX temp.pu_fid ON pu (fid, dst, dport, ts_ns, sport) WHERE fid IS NOT NULL;"
+	    "CREATE INDEX temp.pu_reply ON pu (src, sport) WHERE role = 'reply';");
 }
 
 /* pu_pair finds a source's events to a target: what a small scan's count of probed ports
