@@ -78,8 +78,8 @@ struct dg_census *dg_census_start(sqlite3 *db, int64_t expected_rows);
 void dg_census_end(sqlite3 *db);
 bool dg_census_floods(const struct dg_census *c);
 bool dg_census_pairs(const struct dg_census *c);
-/* Builds the indexes on pu (fid, dst, dport, ts_ns, sport; src, sport) once, before a rule claims its
- * first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
+/* Builds the indexes on pu (fid, dst, dport, ts_ns, sport; src, sport) once, before a rule claims
+ * its first key: dg_each_key() calls it for every rule before the refusals that has candidates. */
 void dg_need_indexes(struct dg *x);
 /* Builds the index on pu (src, dst) once: for statements that select one source's events to
  * one target while other events are unclaimed (a small scan's probed ports). */
