@@ -42,18 +42,25 @@ void dg_run_keys(struct dg *x, struct dg_keys *ks, void (*fn)(struct dg *x, cons
 	*ks = (struct dg_keys){0};
 }
 
-void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k))
+/* Reads every key of grouping query st into ks (then gives st back); false on a failure. */
+static bool read_keys(struct dg *x, sqlite3_stmt *st, struct dg_keys *ks)
 {
-	struct dg_keys ks = {0};
 	int rc = SQLITE_DONE;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!dg_add_key(x, &ks, (const char *)sqlite3_column_text(st, 0),
+		if (!dg_add_key(x, ks, (const char *)sqlite3_column_text(st, 0),
 				(const char *)sqlite3_column_text(st, 1),
 				sqlite3_column_int64(st, 2)))
 			break;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "grouping events");
 	dg_done(x, st);
+	return !x->failed;
+}
+
+void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k))
+{
+	struct dg_keys ks = {0};
+	read_keys(x, st, &ks);
 	dg_run_keys(x, &ks, fn);
 }
 
@@ -284,15 +291,7 @@ void dg_scans(struct dg *x)
 			    " WHERE +fid IS NULL AND role IS NOT 'reply'"
 			    " AND pm_pair_maybe(src, dst) GROUP BY src, dst"
 			    " HAVING n >= 3 ORDER BY src, dst");
-	int rc = SQLITE_DONE;
-	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (!dg_add_key(x, &ks, (const char *)sqlite3_column_text(st, 0),
-				(const char *)sqlite3_column_text(st, 1),
-				sqlite3_column_int64(st, 2)))
-			break;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		dg_fail(x, "grouping events");
-	dg_done(x, st);
+	read_keys(x, st, &ks);
 	int64_t *fids = ks.n && !x->failed ? calloc(ks.n, sizeof *fids) : NULL;
 	if (ks.n && !x->failed && !fids)
 		dg_out_of_memory(x);
