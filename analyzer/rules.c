@@ -42,8 +42,8 @@ void dg_run_keys(struct dg *x, struct dg_keys *ks, void (*fn)(struct dg *x, cons
 	*ks = (struct dg_keys){0};
 }
 
-/* Reads every key of grouping query st into ks (then gives st back); false on a failure. */
-static bool read_keys(struct dg *x, sqlite3_stmt *st, struct dg_keys *ks)
+/* Reads every key of grouping query st into ks (then gives st back); a failure fails x. */
+static void read_keys(struct dg *x, sqlite3_stmt *st, struct dg_keys *ks)
 {
 	int rc = SQLITE_DONE;
 	while (st && !x->failed && (rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -54,7 +54,6 @@ static bool read_keys(struct dg *x, sqlite3_stmt *st, struct dg_keys *ks)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		dg_fail(x, "grouping events");
 	dg_done(x, st);
-	return !x->failed;
 }
 
 void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const struct key *k))
