@@ -45,14 +45,22 @@ struct ttl_slot {
 };
 
 struct corr {
-	struct endpoint *ep;			 /* open addressing, linear probing */
-	uint32_t *ep_bounced;			 /* parallel to ep: replies from it that bounced */
-	size_t ep_cap, ep_n, ep_max, ep_cap_max; /* the table grows from 4096 to ep_cap_max */
-	size_t ep_since_evict;			 /* new endpoints (added or refused) since the last
-						  * eviction pass: what pays for the next one */
-	struct flow_slot *fc;			 /* n_sets * FLOW_WAYS */
-	uint64_t *fc_tag; /* per way: hash tag << 32 | last use; 0 = empty. The tags
-			   * of a set share a cache line, so a miss reads no slot. */
+	/* The endpoints, ep_n of them in the order they came, in room for ep_alloc (which
+	 * doubles up to ep_max), found through ep_idx: open addressing with linear probing over
+	 * ep_cap slots, each the hash's upper half << 32 | the endpoint's place + 1 (0 = empty),
+	 * so that a probe that does not match reads no endpoint. At most half of ep_idx is in
+	 * use; it doubles up to ep_cap_max. Only the index is sparse: a full table of 262,144
+	 * endpoints is 80 MB of endpoints and 4 MiB of index, where open addressing over the
+	 * endpoints themselves takes 159 MB, and more while it is copied to grow. */
+	struct endpoint *ep;
+	uint32_t *ep_bounced; /* parallel to ep: replies from it that bounced */
+	uint64_t *ep_idx;
+	size_t ep_cap, ep_n, ep_alloc, ep_max, ep_cap_max;
+	size_t ep_since_evict; /* new endpoints (added or refused) since the last
+				* eviction pass: what pays for the next one */
+	struct flow_slot *fc;  /* n_sets * FLOW_WAYS */
+	uint64_t *fc_tag;      /* per way: hash tag << 32 | last use; 0 = empty. The tags
+				* of a set share a cache line, so a miss reads no slot. */
 	size_t n_sets;
 	uint64_t tf_bloom[1024]; /* bits of the flow hashes of touched flows */
 	struct touched_flow *tf;
@@ -136,6 +144,13 @@ static size_t ep_cap_first(size_t ep_cap_max)
 	return ep_cap_max < EP_CAP_FIRST ? ep_cap_max : EP_CAP_FIRST;
 }
 
+/* Room for endpoints a new capture starts with: what its first index holds at half load. */
+static size_t ep_alloc_first(const struct corr *c)
+{
+	size_t n = ep_cap_first(c->ep_cap_max) / 2;
+	return n < c->ep_max ? n : c->ep_max;
+}
+
 /* Empties c as corr_new() leaves it: the tables touched are cleared, every count is 0. */
 static bool corr_clear(struct corr *c)
 {
@@ -143,19 +158,22 @@ static bool corr_clear(struct corr *c)
 		memset(&c->ttl[c->ttl_used[i]], 0, sizeof *c->ttl);
 	for (size_t i = 0; i < c->rep_n; i++)
 		memset(&c->rep[c->rep_used[i]], 0, sizeof *c->rep);
-	if (c->ep_cap != ep_cap_first(c->ep_cap_max)) { /* it grew: back to its first size */
-		struct endpoint *ep = calloc(ep_cap_first(c->ep_cap_max), sizeof *ep);
-		uint32_t *b = calloc(ep_cap_first(c->ep_cap_max), sizeof *b);
-		if (!ep || !b) {
+	if (c->ep_cap != ep_cap_first(c->ep_cap_max) || c->ep_alloc != ep_alloc_first(c)) {
+		/* it grew: back to its first size (an endpoint is cleared when it is added) */
+		uint64_t *idx = calloc(ep_cap_first(c->ep_cap_max), sizeof *idx);
+		struct endpoint *ep = malloc(ep_alloc_first(c) * sizeof *ep);
+		uint32_t *b = malloc(ep_alloc_first(c) * sizeof *b);
+		if (!idx || !ep || !b) {
+			free(idx);
 			free(ep);
 			free(b);
 			return false;
 		}
-		free(c->ep), free(c->ep_bounced);
-		c->ep = ep, c->ep_bounced = b, c->ep_cap = ep_cap_first(c->ep_cap_max);
+		free(c->ep_idx), free(c->ep), free(c->ep_bounced);
+		c->ep_idx = idx, c->ep = ep, c->ep_bounced = b;
+		c->ep_cap = ep_cap_first(c->ep_cap_max), c->ep_alloc = ep_alloc_first(c);
 	} else if (c->ep_n) {
-		memset(c->ep, 0, c->ep_cap * sizeof *c->ep);
-		memset(c->ep_bounced, 0, c->ep_cap * sizeof *c->ep_bounced);
+		memset(c->ep_idx, 0, c->ep_cap * sizeof *c->ep_idx);
 	}
 	if (c->fc_dirty_n > FC_DIRTY_MAX)
 		memset(c->fc_tag, 0, c->n_sets * FLOW_WAYS * sizeof *c->fc_tag);
@@ -172,6 +190,7 @@ static bool corr_clear(struct corr *c)
 	const struct corr keep = *c;
 	memset(c, 0, sizeof *c);
 	c->ep = keep.ep, c->ep_bounced = keep.ep_bounced, c->ep_cap = keep.ep_cap;
+	c->ep_idx = keep.ep_idx, c->ep_alloc = keep.ep_alloc;
 	c->ep_max = keep.ep_max, c->ep_cap_max = keep.ep_cap_max;
 	c->fc = keep.fc, c->fc_tag = keep.fc_tag, c->n_sets = keep.n_sets;
 	c->tf = keep.tf, c->tf_index = keep.tf_index, c->tf_max = keep.tf_max;
@@ -203,8 +222,10 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->tf_max = max_flows < 1024 ? 1024 : max_flows / 4;
 	c->tf_index_cap = pow2_at_least(c->tf_max * 2);
 	c->ttl_cap = pow2_at_least(TTL_MAX_ENTRIES * 2);
-	c->ep = calloc(c->ep_cap, sizeof *c->ep);
-	c->ep_bounced = calloc(c->ep_cap, sizeof *c->ep_bounced);
+	c->ep_alloc = ep_alloc_first(c);
+	c->ep = malloc(c->ep_alloc * sizeof *c->ep);
+	c->ep_bounced = malloc(c->ep_alloc * sizeof *c->ep_bounced);
+	c->ep_idx = calloc(c->ep_cap, sizeof *c->ep_idx);
 	/* Not cleared: a slot is read only once its tag matched, and filled when the tag is set
 	 * (flow_find), so the 31 MiB are never zeroed per capture (200 rotated files made
 	 * that memset the first item of the profile). */
@@ -222,8 +243,8 @@ struct corr *corr_new(size_t max_endpoints, size_t max_flows)
 	c->fan_dirty = malloc(FANOUT_SLOTS * sizeof *c->fan_dirty);
 	c->sport_dirty = malloc(65536 * sizeof *c->sport_dirty);
 	if (!c->fc_dirty || !c->fan_dirty || !c->sport_dirty || !c->fan || !c->sport || !c->ep ||
-	    !c->ep_bounced || !c->fc || !c->fc_tag || !c->tf || !c->tf_index || !c->ttl ||
-	    !c->rep || !c->ttl_used || !c->rep_used) {
+	    !c->ep_bounced || !c->ep_idx || !c->fc || !c->fc_tag || !c->tf || !c->tf_index ||
+	    !c->ttl || !c->rep || !c->ttl_used || !c->rep_used) {
 		corr_free(c);
 		return NULL;
 	}
@@ -256,6 +277,7 @@ static void corr_destroy(struct corr *c)
 	free(c->rep_used);
 	free(c->ep);
 	free(c->ep_bounced);
+	free(c->ep_idx);
 	table_free(c->fc, c->n_sets * FLOW_WAYS * sizeof *c->fc);
 	free(c->fc_tag);
 	free(c->tf);
@@ -272,13 +294,64 @@ static void corr_destroy(struct corr *c)
 
 /* ---- endpoint table ---- */
 
-static size_t ep_slot(const struct corr *c, const struct pm_addr *ip, uint16_t port)
+static uint64_t ep_tag(uint64_t h)
 {
-	size_t mask = c->ep_cap - 1;
-	size_t i = (size_t)addr_hash(ip, port) & mask;
-	while (c->ep[i].used && !(c->ep[i].port == port && pm_addr_eq(&c->ep[i].ip, ip)))
-		i = (i + 1) & mask;
+	return h & ~0xffffffffULL;
+}
+
+/* The index slot of (ip, port), whose hash is h: the one that holds it, or the empty one. */
+static size_t ep_slot(const struct corr *c, const struct pm_addr *ip, uint16_t port, uint64_t h)
+{
+	size_t mask = c->ep_cap - 1, i = (size_t)h & mask;
+	for (uint64_t v; (v = c->ep_idx[i]) != 0; i = (i + 1) & mask) {
+		if (ep_tag(v) != ep_tag(h))
+			continue;
+		const struct endpoint *e = &c->ep[(uint32_t)v - 1];
+		if (e->port == port && pm_addr_eq(&e->ip, ip))
+			break;
+	}
 	return i;
+}
+
+/* Indexes ep[0, ep_n) in idx, cap empty slots. */
+static void ep_index(const struct corr *c, uint64_t *idx, size_t cap)
+{
+	for (size_t k = 0; k < c->ep_n; k++) {
+		uint64_t h = addr_hash(&c->ep[k].ip, c->ep[k].port);
+		size_t i = (size_t)h & (cap - 1);
+		while (idx[i])
+			i = (i + 1) & (cap - 1);
+		idx[i] = ep_tag(h) | (k + 1);
+	}
+}
+
+/* An index of new_cap slots; false when out of memory (the old one stays). */
+static bool ep_index_grow(struct corr *c, size_t new_cap)
+{
+	uint64_t *idx = calloc(new_cap, sizeof *idx);
+	if (!idx)
+		return false;
+	ep_index(c, idx, new_cap);
+	free(c->ep_idx);
+	c->ep_idx = idx, c->ep_cap = new_cap;
+	return true;
+}
+
+/* Room for one more endpoint; false when out of memory. */
+static bool ep_room(struct corr *c)
+{
+	if (c->ep_n < c->ep_alloc)
+		return true;
+	size_t n = c->ep_alloc * 2 < c->ep_max ? c->ep_alloc * 2 : c->ep_max;
+	struct endpoint *ep = n > c->ep_alloc ? realloc(c->ep, n * sizeof *ep) : NULL;
+	if (!ep)
+		return false;
+	c->ep = ep;
+	uint32_t *b = realloc(c->ep_bounced, n * sizeof *b);
+	if (!b)
+		return false; /* ep is bigger already: harmless, ep_alloc stays */
+	c->ep_bounced = b, c->ep_alloc = n;
+	return true;
 }
 
 /* Usefulness of an endpoint for the diagnosis: errors first, then traffic. */
@@ -287,66 +360,54 @@ static bool ep_keep(const struct endpoint *e, uint32_t bounced, uint64_t thresho
 	return e->errors > 0 || bounced > 0 || e->rx_packets + e->tx_packets > threshold;
 }
 
-/* Moves the entries worth keeping (all, or those ep_keep() keeps at `threshold`) into fresh
- * arrays of new_cap slots. False when out of memory (the table is left as it was). */
-static bool ep_rehash(struct corr *c, size_t new_cap, bool keep_all, uint64_t threshold)
-{
-	struct endpoint *ne = calloc(new_cap, sizeof *ne), *old = c->ep;
-	uint32_t *nb = calloc(new_cap, sizeof *nb), *old_b = c->ep_bounced;
-	size_t old_cap = c->ep_cap;
-	if (!ne || !nb) {
-		free(ne);
-		free(nb);
-		return false;
-	}
-	c->ep = ne, c->ep_bounced = nb, c->ep_cap = new_cap, c->ep_n = 0;
-	for (size_t i = 0; i < old_cap; i++) {
-		if (!old[i].used || !(keep_all || ep_keep(&old[i], old_b[i], threshold)))
-			continue;
-		size_t slot = ep_slot(c, &old[i].ip, old[i].port);
-		c->ep[slot] = old[i];
-		c->ep_bounced[slot] = old_b[i];
-		c->ep_n++;
-	}
-	free(old);
-	free(old_b);
-	return true;
-}
-
-/* Drops the least useful quarter (or more) of the table and rehashes the survivors. The
- * threshold doubles until enough would go, or until it passes the busiest endpoint's traffic
- * (then only endpoints with errors or bounced replies are left, which are never dropped):
- * at most 1 + log2(max traffic) <= 65 counting passes over the table, and one rehash. */
+/* Drops the least useful quarter (or more) of the table and indexes the survivors again, in
+ * place. The threshold doubles until enough would go, or until it passes the busiest
+ * endpoint's traffic (then only endpoints with errors or bounced replies are left, which are
+ * never dropped): at most 1 + log2(max traffic) <= 65 counting passes over the endpoints,
+ * one pass that keeps the survivors in their order, and one over the index. */
 static void ep_evict(struct corr *c)
 {
 	size_t target = c->ep_max - c->ep_max / 4, kept = c->ep_n;
 	uint64_t threshold = 0, busiest = 0;
-	for (size_t i = 0; i < c->ep_cap; i++)
-		if (c->ep[i].used && c->ep[i].rx_packets + c->ep[i].tx_packets > busiest)
+	for (size_t i = 0; i < c->ep_n; i++)
+		if (c->ep[i].rx_packets + c->ep[i].tx_packets > busiest)
 			busiest = c->ep[i].rx_packets + c->ep[i].tx_packets;
 	for (int round = 0; round < 64 && kept > target; round++, threshold = threshold * 2 + 1) {
 		kept = 0;
-		for (size_t i = 0; i < c->ep_cap; i++)
-			kept += c->ep[i].used && ep_keep(&c->ep[i], c->ep_bounced[i], threshold);
+		for (size_t i = 0; i < c->ep_n; i++)
+			kept += ep_keep(&c->ep[i], c->ep_bounced[i], threshold);
 		if (threshold >= busiest) {
 			threshold = threshold * 2 + 1; /* undone below: this round's threshold */
 			break;
 		}
 	}
 	threshold = threshold ? (threshold - 1) / 2 : 0;
-	if (ep_rehash(c, c->ep_cap, false, threshold))
-		c->capped = true;
+	size_t n = 0;
+	for (size_t i = 0; i < c->ep_n; i++) {
+		if (!ep_keep(&c->ep[i], c->ep_bounced[i], threshold))
+			continue;
+		if (n != i) {
+			c->ep[n] = c->ep[i];
+			c->ep_bounced[n] = c->ep_bounced[i];
+		}
+		n++;
+	}
+	c->ep_n = n;
+	memset(c->ep_idx, 0, c->ep_cap * sizeof *c->ep_idx);
+	ep_index(c, c->ep_idx, c->ep_cap);
+	c->capped = true;
 }
 
 /*
  * Makes room for a new endpoint in a full table; false when there is none. An eviction pass
- * costs O(65 * ep_cap) and runs only once ep_max / 4 new endpoints (added or refused) came
+ * costs O(67 * ep_max) and runs only once ep_max / 4 new endpoints (added or refused) came
  * since the last one: when the table is full of endpoints that cannot go (all with errors),
  * new ones are refused at O(1) each until the next pass is paid for. A pass visits at most
- * 66 * ep_cap slots (the busiest, up to 64 counting rounds, the rehash) and ep_cap < 3 *
- * ep_max (corr_new), so eviction costs at most 66 * 3 * 4 = 792 slot visits per new endpoint,
- * amortised, whatever the capture. When a pass frees its quarter, the quarter fills before
- * the next one, so the table evicts exactly as often as without the bound.
+ * 67 * ep_max endpoints (the busiest, up to 64 counting rounds, the compaction, the index
+ * again) and the ep_cap < 3 * ep_max index slots (corr_new), so eviction costs at most
+ * (67 + 3) * 4 = 280 visits per new endpoint, amortised, whatever the capture. When a pass frees
+ * its quarter, the quarter fills before the next one, so the table evicts exactly as often as
+ * without the bound.
  */
 static bool ep_make_room(struct corr *c)
 {
@@ -365,31 +426,40 @@ static bool ep_make_room(struct corr *c)
 	return false;
 }
 
-/* Finds or adds (ip, port); NULL only when the table is full of endpoints with errors. */
+/* Finds or adds (ip, port); NULL only when the table is full of endpoints with errors (or
+ * there is no memory for more). *slot_out: its place in ep. */
 static struct endpoint *ep_get(struct corr *c, const struct pm_addr *ip, uint16_t port,
 			       size_t *slot_out)
 {
-	size_t s = ep_slot(c, ip, port);
-	if (!c->ep[s].used) {
+	uint64_t h = addr_hash(ip, port);
+	size_t s = ep_slot(c, ip, port, h);
+	if (!c->ep_idx[s]) {
 		if (c->ep_n + 1 > c->ep_cap / 2 && c->ep_cap < c->ep_cap_max &&
-		    ep_rehash(c, c->ep_cap * 2, true, 0))
-			s = ep_slot(c, ip, port);
+		    ep_index_grow(c, c->ep_cap * 2))
+			s = ep_slot(c, ip, port, h);
 		if (c->ep_n >= c->ep_max) {
 			if (!ep_make_room(c))
 				return NULL;
-			s = ep_slot(c, ip, port);
+			s = ep_slot(c, ip, port, h);
 		}
-		memset(&c->ep[s], 0, sizeof c->ep[s]);
-		c->ep[s].used = 1;
-		c->ep[s].ip = *ip;
-		c->ep[s].port = port;
-		c->ep[s].ttl_min = 255;
+		if (!ep_room(c)) {
+			c->capped = true;
+			return NULL;
+		}
+		struct endpoint *e = &c->ep[c->ep_n];
+		memset(e, 0, sizeof *e);
+		e->ip = *ip;
+		e->port = port;
+		e->ttl_min = 255;
+		c->ep_bounced[c->ep_n] = 0;
+		c->ep_idx[s] = ep_tag(h) | (c->ep_n + 1);
 		c->ep_n++;
 		c->ep_since_evict++;
 	}
+	size_t at = (uint32_t)c->ep_idx[s] - 1;
 	if (slot_out)
-		*slot_out = s;
-	return &c->ep[s];
+		*slot_out = at;
+	return &c->ep[at];
 }
 
 /* Remembers the first CORR_MAX_CLIENTS peers exactly; past them, a 64-bit bitmap of hashed
@@ -697,9 +767,9 @@ static void corr_prefetch(const struct corr *c, const struct dissection *d, uint
 	__builtin_prefetch(&c->fan[addr_hash(&d->src, d->sport ^ 0x5a5a0000u) & (FANOUT_SLOTS - 1)],
 			   1);
 	if (d->dport <= d->sport)
-		__builtin_prefetch(&c->ep[addr_hash(&d->dst, d->dport) & (c->ep_cap - 1)], 1);
+		__builtin_prefetch(&c->ep_idx[addr_hash(&d->dst, d->dport) & (c->ep_cap - 1)], 0);
 	if (d->sport <= d->dport)
-		__builtin_prefetch(&c->ep[addr_hash(&d->src, d->sport) & (c->ep_cap - 1)], 1);
+		__builtin_prefetch(&c->ep_idx[addr_hash(&d->src, d->sport) & (c->ep_cap - 1)], 0);
 }
 
 void corr_udp(struct corr *c, int64_t ts, const struct dissection *d)
@@ -863,9 +933,9 @@ static int select_build(const struct corr *c, struct selection *sel)
 	sel->ports = malloc((c->ep_n + 1) * sizeof *sel->ports);
 	if (!sel->ips || !sel->ports)
 		return -1;
-	for (size_t i = 0; i < c->ep_cap; i++) {
+	for (size_t i = 0; i < c->ep_n; i++) {
 		const struct endpoint *e = &c->ep[i];
-		if (e->used && (e->errors || c->ep_bounced[i])) {
+		if (e->errors || c->ep_bounced[i]) {
 			sel->ips[sel->n] = e->ip;
 			sel->ports[sel->n++] = e->port;
 		}
@@ -878,8 +948,6 @@ static int select_build(const struct corr *c, struct selection *sel)
 static bool selected(const struct corr *c, const struct selection *sel, size_t i)
 {
 	const struct endpoint *e = &c->ep[i];
-	if (!e->used)
-		return false;
 	if (e->errors || c->ep_bounced[i])
 		return true;
 	/* Same host: every port it was sent to or answered from (what a scan or a traceroute
@@ -922,7 +990,7 @@ int corr_each_endpoint(struct corr *c, corr_endpoint_fn fn, void *arg)
 	int rc = select_build(c, &sel);
 	struct ep_order *order = rc == 0 ? malloc((c->ep_n + 1) * sizeof *order) : NULL;
 	size_t n = 0;
-	for (size_t i = 0; rc == 0 && i < c->ep_cap; i++) {
+	for (size_t i = 0; rc == 0 && i < c->ep_n; i++) {
 		if (!selected(c, &sel, i))
 			continue;
 		if (!order) {

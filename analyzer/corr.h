@@ -15,7 +15,6 @@
 struct endpoint {
 	struct pm_addr ip;
 	uint16_t port;
-	uint8_t used;
 	uint8_t app;	   /* enum hint_kind seen in its datagrams, HINT_NONE if none */
 	uint8_t app_tries; /* datagrams looked at for it (at most APP_TRIES) */
 	uint8_t n_client_addrs;

@@ -107,3 +107,105 @@ Test(corr, a_state_kept_for_the_next_capture_starts_empty)
 	corr_free(other);
 	corr_drop_spare();
 }
+
+/* The endpoints corr_each_endpoint() handed out, by address and port. */
+struct ep_seen {
+	int n;
+	int dup;  /* an (ip, port) handed out twice */
+	int busy; /* busy ones (203.0.113.x, port 100) and their datagrams */
+	uint64_t busy_rx;
+	uint32_t errors_min, errors_max;
+	struct pm_addr ips[8192];
+	uint16_t ports[8192];
+};
+
+static int see_endpoint(const struct endpoint *e, void *arg)
+{
+	struct ep_seen *s = arg;
+	for (int i = 0; i < s->n && i < 8192; i++)
+		if (s->ports[i] == e->port && pm_addr_eq(&s->ips[i], &e->ip))
+			s->dup++;
+	if (s->n < 8192) {
+		s->ips[s->n] = e->ip;
+		s->ports[s->n] = e->port;
+	}
+	if (!s->n || e->errors < s->errors_min)
+		s->errors_min = e->errors;
+	if (!s->n || e->errors > s->errors_max)
+		s->errors_max = e->errors;
+	s->n++;
+	if (e->ip.b[0] == 203 && e->port == 100) {
+		s->busy++;
+		s->busy_rx += e->rx_packets;
+	}
+	return 0;
+}
+
+/* The endpoints past the first room and index (which grow several times) are each found
+ * again, not added twice: 5,000 refused endpoints, each refused twice. */
+Test(corr, endpoints_stay_found_while_the_table_grows)
+{
+	struct corr *c = corr_new(262144, 65536);
+	cr_assert_not_null(c);
+	struct dissection d;
+	struct corr_link link;
+	for (int round = 0; round < 2; round++)
+		for (uint32_t i = 0; i < 5000; i++) {
+			refusal(&d, i, (uint16_t)(1 + i / 250));
+			corr_icmp(c, (int64_t)(round * 5000 + i) * 1000, &d, &link);
+		}
+	static struct ep_seen s;
+	memset(&s, 0, sizeof s);
+	corr_each_endpoint(c, see_endpoint, &s);
+	cr_expect_eq(s.n, 5000, "%d endpoints", s.n);
+	cr_expect_eq(s.dup, 0, "%d handed out twice", s.dup);
+	cr_expect_eq(s.errors_min, 2);
+	cr_expect_eq(s.errors_max, 2);
+	cr_expect(!corr_capped(c));
+	corr_free(c);
+	corr_drop_spare();
+}
+
+/* A datagram to (203.0.113.x, port) from a client's port 40000, at ts. */
+static void to_service(struct corr *c, uint32_t x, uint16_t port, int64_t ts)
+{
+	struct dissection u;
+	memset(&u, 0, sizeof u);
+	u.kind = PK_UDP;
+	u.ip_version = 4;
+	u.src.family = u.dst.family = 4;
+	u.src.b[0] = 198, u.src.b[1] = 51, u.src.b[2] = 100, u.src.b[3] = 9;
+	u.dst.b[0] = 203, u.dst.b[1] = 0, u.dst.b[2] = 113, u.dst.b[3] = (uint8_t)(x % 250 + 1);
+	u.dst.b[1] = (uint8_t)(x / 250); /* more hosts than one /24 */
+	u.ttl = 64, u.sport = 40000, u.dport = port, u.udp_len = 20;
+	corr_udp(c, ts, &u);
+}
+
+/* An eviction keeps the busy endpoints whole and findable: after it, their datagrams go on
+ * counting in the same entries (the index is rebuilt over the survivors). */
+Test(corr, an_eviction_keeps_the_busy_endpoints_findable)
+{
+	struct corr *c = corr_new(1024, 4096);
+	cr_assert_not_null(c);
+	int64_t ts = 1;
+	for (uint32_t k = 0; k < 50; k++) /* 50 busy services, 20 datagrams each */
+		for (int n = 0; n < 20; n++)
+			to_service(c, k, 100, ts++);
+	for (uint32_t k = 0; k < 3000; k++) /* 3,000 one-datagram services: the table fills */
+		to_service(c, k, (uint16_t)(200 + k % 500), ts++);
+	cr_assert(corr_capped(c), "the table overflowed");
+	cr_assert_geq(corr_eviction_passes(c), 1);
+	for (uint32_t k = 0; k < 50; k++)
+		for (int n = 0; n < 5; n++)
+			to_service(c, k, 100, ts++);
+	static struct ep_seen s;
+	memset(&s, 0, sizeof s);
+	corr_each_endpoint(c, see_endpoint, &s);
+	cr_expect_leq(s.n, 1024, "%d endpoints in a table of 1024", s.n);
+	cr_expect_eq(s.dup, 0, "%d handed out twice", s.dup);
+	cr_expect_eq(s.busy, 50, "%d busy services kept", s.busy);
+	cr_expect_eq(s.busy_rx, 50 * 25, "%llu datagrams counted for them",
+		     (unsigned long long)s.busy_rx);
+	corr_free(c);
+	corr_drop_spare();
+}
