@@ -90,7 +90,7 @@ struct corr {
 };
 
 static void corr_destroy(struct corr *c);
-static size_t touched_bloom_word(const struct touched_flow *f);
+static uint64_t *touched_bloom_word(struct corr *c, const struct touched_flow *f, uint64_t *bit);
 
 /* The flow cache (26 MiB) in 2 MiB pages where the kernel has them: a datagram's lookup is
  * one random access into it, and with 4 KiB pages each also missed the TLB. Zeroed, like
@@ -186,8 +186,9 @@ static bool corr_clear(struct corr *c)
 		for (size_t i = 0; i < c->fc_dirty_n; i++)
 			memset(&c->fc_tag[c->fc_dirty[i]], 0, FLOW_WAYS * sizeof *c->fc_tag);
 	for (size_t i = 0; i < c->tf_n; i++) {
+		uint64_t bit;
 		c->tf_index[c->tf[i].index_slot] = -1;
-		c->tf_bloom[touched_bloom_word(&c->tf[i])] = 0;
+		*touched_bloom_word(c, &c->tf[i], &bit) = 0;
 	}
 	for (size_t i = 0; i < c->fan_dirty_n; i++)
 		memset(&c->fan[c->fan_dirty[i]], 0, sizeof *c->fan);
@@ -647,12 +648,13 @@ static uint64_t *bloom_word(struct corr *c, uint64_t h, uint64_t *bit)
 }
 
 /* The filter word a touched flow set (touch()). */
-static size_t touched_bloom_word(const struct touched_flow *f)
+/* The filter word and bit of a touched flow's conversation. */
+static uint64_t *touched_bloom_word(struct corr *c, const struct touched_flow *f, uint64_t *bit)
 {
 	struct flow_slot k;
 	int dir;
 	flow_key(&f->client, f->client_port, &f->server, f->server_port, &k, &dir);
-	return (size_t)(flow_hash(&k) >> 22) & (TF_BLOOM_WORDS - 1);
+	return bloom_word(c, flow_hash(&k), bit);
 }
 
 /* ---- flows touched by errors ---- */
@@ -734,11 +736,8 @@ static int32_t touch(struct corr *c, const struct pm_addr *cl, uint16_t cp,
 	}
 	c->tf_index[i] = (int32_t)c->tf_n;
 	f->index_slot = (uint32_t)i;
-	struct flow_slot k;
-	int dir;
 	uint64_t bit;
-	flow_key(cl, cp, sv, sp, &k, &dir);
-	*bloom_word(c, flow_hash(&k), &bit) |= bit;
+	*touched_bloom_word(c, f, &bit) |= bit;
 	return (int32_t)c->tf_n++;
 }
 
