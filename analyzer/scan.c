@@ -16,6 +16,12 @@
 #define PIN_BUFFERS 4	 /* the reader's buffers (1 MiB each) the ring's records point into */
 #define PUBLISH_EVERY 32 /* records filled or used before the other thread is told */
 #define SPINS 512	 /* polls of the other thread's progress before sleeping */
+/* A thread that finds nothing to do after its spin sleeps until a batch is there, not the
+ * next record or slot: a full ring until REFILL slots are free, an empty one until
+ * DRAIN_BATCH records are (or the reader ends or waits), so that the threads wake each other
+ * once a batch instead of once a publication (each wake is a system call or two). */
+#define REFILL (RING_SLOTS / 2)
+#define DRAIN_BATCH (RING_SLOTS / 4)
 
 static void count_anomalies(struct scan_stats *st, uint64_t bits)
 {
@@ -90,21 +96,27 @@ struct slot {
 struct scan_pipe {
 	struct cap_reader *r;
 	struct slot *ring;
-	/* Each side tells the other how far it is; a side that found nothing to do sleeps
-	 * after setting its *_sleeps flag, and the other side wakes it after moving its
-	 * counter (both sequentially consistent, so one of the two sees the other's store). */
-	_Atomic uint64_t head; /* slots the reader filled */
-	_Atomic uint64_t tail; /* slots the caller is done with */
-	atomic_int stop;       /* the caller wants no more */
-	atomic_int done;       /* the reader ended: rc and st are final */
-	atomic_int reader_sleeps, caller_sleeps;
-	pthread_mutex_t lock;
+	/* Each side tells the other how far it is; a side that has to wait sets the count it
+	 * waits for (*_want), then its *_sleeps flag, and sleeps; the other side wakes it once
+	 * its counter reaches that count, or at once when it is about to wait itself or ends
+	 * (all sequentially consistent, so one of the two sees the other's stores). What each
+	 * side writes sits on a cache line of its own. */
+	_Alignas(64) _Atomic uint64_t head; /* slots the reader filled */
+	_Atomic uint64_t reader_want;	    /* the tail a sleeping reader waits for */
+	atomic_int reader_sleeps;
+	atomic_int done; /* the reader ended: rc and st are final */
+	_Alignas(64) _Atomic uint64_t tail; /* slots the caller is done with */
+	_Atomic uint64_t caller_want;	    /* the head a sleeping caller waits for */
+	atomic_int caller_sleeps;
+	atomic_int stop; /* the caller wants no more */
+	_Alignas(64) pthread_mutex_t lock;
 	pthread_cond_t wake_reader, wake_caller;
 	uint64_t filled; /* the reader's own count: head lags it by less than PUBLISH_EVERY */
 	int rc;
 	struct scan_stats st;
 };
 
+/* Wakes the other side if it sleeps (an end, or a wait of this side's own). */
 static void wake(struct scan_pipe *p, atomic_int *sleeps, pthread_cond_t *cond)
 {
 	if (atomic_load(sleeps)) {
@@ -114,10 +126,26 @@ static void wake(struct scan_pipe *p, atomic_int *sleeps, pthread_cond_t *cond)
 	}
 }
 
-static void publish_head(struct scan_pipe *p)
+/* Wakes the other side if it sleeps waiting for a count this side's counter reached. */
+static void wake_at(struct scan_pipe *p, uint64_t count, _Atomic uint64_t *want,
+		    atomic_int *sleeps, pthread_cond_t *cond)
+{
+	if (atomic_load(sleeps) && count >= atomic_load(want)) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_signal(cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/* Shows the caller the filled slots; `now`: the reader is about to wait, so the caller must
+ * not sleep on for a batch that will not come. */
+static void publish_head(struct scan_pipe *p, bool now)
 {
 	atomic_store(&p->head, p->filled);
-	wake(p, &p->caller_sleeps, &p->wake_caller);
+	if (now)
+		wake(p, &p->caller_sleeps, &p->wake_caller);
+	else
+		wake_at(p, p->filled, &p->caller_want, &p->caller_sleeps, &p->wake_caller);
 }
 
 static void cpu_relax(void)
@@ -127,45 +155,56 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Waits until *counter moves from `seen` or *end is set: a short spin, then sleeps on cond
- * with *sleeps set (the other side wakes it after moving the counter or setting end). The
- * counter's value then. */
-static uint64_t wait_move(struct scan_pipe *p, _Atomic uint64_t *counter, uint64_t seen,
-			  atomic_int *end, atomic_int *sleeps, pthread_cond_t *cond)
+/* Waits until *counter reaches `need` or *end is set. It spins for a while, hoping for
+ * `want` (>= need: a batch); if even `need` is not there then, it sleeps with *want_at =
+ * want and *sleeps set, and the other side wakes it once the counter reaches `want`, or at
+ * once when it ends or is about to wait itself. The counter's value then. */
+static uint64_t wait_for(struct scan_pipe *p, _Atomic uint64_t *counter, uint64_t need,
+			 uint64_t want, atomic_int *end, _Atomic uint64_t *want_at,
+			 atomic_int *sleeps, pthread_cond_t *cond)
 {
+	uint64_t v;
 	for (int i = 0; i < SPINS; i++) {
-		if (atomic_load(counter) != seen || atomic_load(end))
-			return atomic_load(counter);
+		if (atomic_load(counter) >= want || atomic_load(end))
+			return atomic_load(counter); /* read again: the end may have moved it */
 		cpu_relax();
 	}
+	if ((v = atomic_load(counter)) >= need)
+		return v;
 	pthread_mutex_lock(&p->lock);
+	atomic_store(want_at, want);
 	atomic_store(sleeps, 1);
-	while (atomic_load(counter) == seen && !atomic_load(end))
+	while (atomic_load(counter) < need && !atomic_load(end))
 		pthread_cond_wait(cond, &p->lock);
 	atomic_store(sleeps, 0);
 	pthread_mutex_unlock(&p->lock);
 	return atomic_load(counter);
 }
 
-/* The reader waits for the caller to use more slots (the tail to move), or to stop. */
-static uint64_t reader_wait(struct scan_pipe *p, uint64_t seen)
+/* The reader waits for the caller to be done with `need` slots (`want` would be better), or
+ * to stop. */
+static uint64_t reader_wait(struct scan_pipe *p, uint64_t need, uint64_t want)
 {
-	return wait_move(p, &p->tail, seen, &p->stop, &p->reader_sleeps, &p->wake_reader);
+	return wait_for(p, &p->tail, need, want, &p->stop, &p->reader_want, &p->reader_sleeps,
+			&p->wake_reader);
 }
 
-/* The caller waits for slots past `seen`, or for the reader's end. */
+/* The caller waits for the reader to fill more than `seen` slots (a batch would be better),
+ * or for the reader's end. */
 static uint64_t caller_wait(struct scan_pipe *p, uint64_t seen)
 {
-	return wait_move(p, &p->head, seen, &p->done, &p->caller_sleeps, &p->wake_caller);
+	return wait_for(p, &p->head, seen + 1, seen + DRAIN_BATCH, &p->done, &p->caller_want,
+			&p->caller_sleeps, &p->wake_caller);
 }
 
 /* The reader waits for room in the ring: false when the caller stopped. `*tail` is the
- * tail it last saw. */
+ * tail it last saw. A full ring that has to be slept on is slept on until REFILL slots are
+ * free. */
 static bool reader_room(struct scan_pipe *p, uint64_t *tail)
 {
 	while (p->filled - *tail >= RING_SLOTS) {
-		publish_head(p);
-		*tail = reader_wait(p, *tail);
+		publish_head(p, true);
+		*tail = reader_wait(p, p->filled - RING_SLOTS + 1, p->filled - RING_SLOTS + REFILL);
 		if (atomic_load(&p->stop))
 			return false;
 	}
@@ -195,15 +234,19 @@ static int pin_turn(void *arg, const uint8_t *records, size_t len, uint64_t seq,
 	struct scan_pipe *p = arg;
 	if (reader_hash_job(p, records, len, seq) < 0)
 		return -1;
-	for (;;) {
-		uint64_t t = atomic_load(&p->tail);
-		if (reuse == UINT64_MAX || t == p->filled || p->ring[t % RING_SLOTS].pin > reuse)
-			return 0;
+	uint64_t t = atomic_load(&p->tail), past = t;
+	if (reuse == UINT64_MAX)
+		return 0;
+	/* the first slot the caller has not used that points past `reuse`, or the end */
+	while (past < p->filled && p->ring[past % RING_SLOTS].pin <= reuse)
+		past++;
+	while (t < past) {
 		if (atomic_load(&p->stop))
 			return -1;
-		publish_head(p); /* the caller may be waiting for slots it has not been shown */
-		reader_wait(p, t);
+		publish_head(p, true); /* the caller may wait for slots it has not been shown */
+		t = reader_wait(p, past, past);
 	}
+	return atomic_load(&p->stop) ? -1 : 0;
 }
 
 static void *reader_main(void *arg)
@@ -236,13 +279,13 @@ static void *reader_main(void *arg)
 		s->frame = cap_packets_read(p->r);
 		s->pin = cap_pin_seq(p->r);
 		if (++p->filled % PUBLISH_EVERY == 0)
-			publish_head(p);
+			publish_head(p, false);
 	}
 	const uint8_t *rest;
 	size_t n = cap_pin_rest(p->r, &rest);
 	(void)reader_hash_job(p, rest, n, cap_pin_seq(p->r));
 	p->rc = rc < 0 ? -1 : 0;
-	publish_head(p);
+	publish_head(p, true);
 	atomic_store(&p->done, 1);
 	wake(p, &p->caller_sleeps, &p->wake_caller);
 	return NULL;
@@ -251,7 +294,7 @@ static void *reader_main(void *arg)
 static void release_tail(struct scan_pipe *p, uint64_t t)
 {
 	atomic_store(&p->tail, t);
-	wake(p, &p->reader_sleeps, &p->wake_reader);
+	wake_at(p, t, &p->reader_want, &p->reader_sleeps, &p->wake_reader);
 }
 
 /* The caller's half: hands each slot to fn. The verdict that stopped it, or SCAN_GO_ON. */
