@@ -104,7 +104,7 @@ struct scan_pipe {
 	_Alignas(64) _Atomic uint64_t head; /* slots the reader filled */
 	_Atomic uint64_t reader_want;	    /* the tail a sleeping reader waits for */
 	atomic_int reader_sleeps;
-	atomic_int done; /* the reader ended: rc and st are final */
+	atomic_int done;		    /* the reader ended: rc and st are final */
 	_Alignas(64) _Atomic uint64_t tail; /* slots the caller is done with */
 	_Atomic uint64_t caller_want;	    /* the head a sleeping caller waits for */
 	atomic_int caller_sleeps;
@@ -127,8 +127,8 @@ static void wake(struct scan_pipe *p, atomic_int *sleeps, pthread_cond_t *cond)
 }
 
 /* Wakes the other side if it sleeps waiting for a count this side's counter reached. */
-static void wake_at(struct scan_pipe *p, uint64_t count, _Atomic uint64_t *want,
-		    atomic_int *sleeps, pthread_cond_t *cond)
+static void wake_at(struct scan_pipe *p, uint64_t count, _Atomic uint64_t *want, atomic_int *sleeps,
+		    pthread_cond_t *cond)
 {
 	if (atomic_load(sleeps) && count >= atomic_load(want)) {
 		pthread_mutex_lock(&p->lock);
