@@ -88,6 +88,9 @@ void corr_icmp(struct corr *c, int64_t ts, const struct dissection *d, struct co
 bool corr_capped(const struct corr *c); /* the endpoint table or flow tracking overflowed */
 uint64_t corr_eviction_passes(const struct corr *c); /* passes over a full endpoint table */
 size_t corr_n_flows(const struct corr *c);
+/* Flows the recent-flow cache filled in this capture: its ways filled at least once, at most
+ * the cache's room, and what of it is in memory (its flows are packed in that order). */
+size_t corr_flows_filled(const struct corr *c);
 const struct touched_flow *corr_flow(const struct corr *c, size_t i);
 
 /* Calls fn for every endpoint worth storing: those errors were about, those that sent

@@ -209,3 +209,84 @@ Test(corr, an_eviction_keeps_the_busy_endpoints_findable)
 	corr_free(c);
 	corr_drop_spare();
 }
+
+/* A datagram from 198.51.100.9:sport to 203.0.113.1:53 at ts, and the port unreachable that
+ * 203.0.113.1 sends back about it: the flow is known by its client's port. */
+static void dns_query(struct corr *c, uint16_t sport, int64_t ts)
+{
+	struct dissection u;
+	memset(&u, 0, sizeof u);
+	u.kind = PK_UDP;
+	u.ip_version = 4;
+	u.src.family = u.dst.family = 4;
+	u.src.b[0] = 198, u.src.b[1] = 51, u.src.b[2] = 100, u.src.b[3] = 9;
+	u.dst.b[0] = 203, u.dst.b[1] = 0, u.dst.b[2] = 113, u.dst.b[3] = 1;
+	u.ttl = 64, u.sport = sport, u.dport = 53, u.udp_len = 40;
+	corr_udp(c, ts, &u);
+}
+
+static void dns_refused(struct corr *c, uint16_t sport, int64_t ts, struct corr_link *link)
+{
+	struct dissection d;
+	memset(&d, 0, sizeof d);
+	d.kind = PK_ICMP_UNREACH;
+	d.ip_version = 4;
+	d.src.family = d.dst.family = 4;
+	d.src.b[0] = 203, d.src.b[1] = 0, d.src.b[2] = 113, d.src.b[3] = 1;
+	d.dst.b[0] = 198, d.dst.b[1] = 51, d.dst.b[2] = 100, d.dst.b[3] = 9;
+	d.ttl = 64;
+	d.icmp.family = 4, d.icmp.type = 3, d.icmp.code = 3;
+	struct quote *q = &d.icmp.q;
+	q->ip_version = 4, q->proto = 17, q->has_ports = true;
+	q->src = d.dst, q->dst = d.src;
+	q->sport = sport, q->dport = 53;
+	corr_icmp(c, ts, &d, link);
+}
+
+/* The recent-flow cache (16 sets of 4 ways here) keeps the flows used last in each set: a
+ * flow used between every three new ones is never the least recently used of its set, and
+ * keeps its count while 2,000 others come and go and the ways are reused; the newest flow is
+ * there, the first long gone. A state kept for the next capture starts with no flow, and
+ * fills its flows again from the start: never more than the cache's room, and no more than
+ * the capture's flows. */
+Test(corr, the_flow_cache_keeps_the_flows_used_last)
+{
+	const int64_t tick = 1LL << 24; /* the cache's clock: one step per datagram */
+	struct corr_link link;
+	for (int capture = 0; capture < 2; capture++) {
+		struct corr *c = corr_new(1024, 64);
+		cr_assert_not_null(c);
+		int64_t ts = tick * 1000;
+		dns_refused(c, 7, ts, &link);
+		cr_expect(!link.orig_seen, "capture %d starts with flow 7 unknown", capture);
+		int kept = 0;
+		for (uint16_t p = 1000; p < 3000; p++) {
+			if (p % 3 == 0) {
+				dns_query(c, 7, ts += tick);
+				kept++;
+			}
+			dns_query(c, p, ts += tick);
+		}
+		dns_refused(c, 7, ts + 5, &link);
+		cr_expect(link.orig_seen, "capture %d: the flow used all along is kept", capture);
+		cr_expect_eq(link.fwd_before, (uint64_t)kept,
+			     "capture %d: %llu of its %d datagrams", capture,
+			     (unsigned long long)link.fwd_before, kept);
+		dns_refused(c, 2999, ts + 9, &link);
+		cr_expect(link.orig_seen, "capture %d: the newest flow is there", capture);
+		cr_expect_eq(link.orig_delay, 9, "its datagram 9 ns before the error");
+		cr_expect_eq(link.fwd_before, 1);
+		dns_refused(c, 1000, ts + 11, &link);
+		cr_expect(!link.orig_seen, "capture %d: the first flow was replaced", capture);
+		cr_expect_eq(corr_flows_filled(c), 64, "capture %d filled %zu flows of 64", capture,
+			     corr_flows_filled(c));
+		corr_free(c);
+	}
+	struct corr *c = corr_new(1024, 64); /* a third capture, with 10 flows */
+	cr_assert_not_null(c);
+	for (uint16_t p = 1; p <= 10; p++)
+		dns_query(c, p, p);
+	cr_expect_eq(corr_flows_filled(c), 10, "%zu flows for 10", corr_flows_filled(c));
+	corr_free(c);
+	corr_drop_spare();
+}
