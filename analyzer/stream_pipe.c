@@ -12,6 +12,12 @@
  * mostly inflated before its first packet was read, and the two threads took turns. */
 #define CHUNK_SIZE (256 * 1024)
 #define N_CHUNKS 16
+/* A side that has to wait sleeps until a batch is there, not one chunk: the decoder, finding
+ * the ring full, until half of it is free again; the reader, finding it empty, until a
+ * quarter of it is full (or the decoder ended). Each wake is a system call or two, once a
+ * chunk before (8,192 of them for 2 GiB). */
+#define REFILL_AT (N_CHUNKS / 2)
+#define DRAIN_AT (N_CHUNKS / 4)
 
 enum chunk_end { CH_MORE = 0, CH_END = 1, CH_ERROR = -1 };
 
@@ -28,7 +34,8 @@ struct stream_pipe {
 	pthread_cond_t filled, emptied;
 	struct chunk ring[N_CHUNKS];
 	unsigned head, tail, n_full; /* head: next the decoder fills; tail: next the reader takes */
-	bool stop;
+	bool stop, ended;	     /* ended: the decoder filled its last chunk */
+	bool decoder_waits, reader_waits; /* asleep on emptied / filled */
 	/* the reader's side only */
 	struct chunk *cur;
 	size_t cur_pos;
@@ -59,8 +66,12 @@ static void *decoder(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		while (p->n_full == N_CHUNKS && !p->stop)
-			pthread_cond_wait(&p->emptied, &p->lock);
+		if (p->n_full == N_CHUNKS)
+			while (p->n_full > REFILL_AT && !p->stop) {
+				p->decoder_waits = true;
+				pthread_cond_wait(&p->emptied, &p->lock);
+				p->decoder_waits = false;
+			}
 		struct chunk *c = p->stop ? NULL : &p->ring[p->head];
 		pthread_mutex_unlock(&p->lock);
 		if (c == NULL)
@@ -69,7 +80,9 @@ static void *decoder(void *arg)
 		pthread_mutex_lock(&p->lock);
 		p->head = (p->head + 1) % N_CHUNKS;
 		p->n_full++;
-		pthread_cond_signal(&p->filled);
+		p->ended = c->end != CH_MORE;
+		if (p->reader_waits && (p->n_full >= DRAIN_AT || p->ended))
+			pthread_cond_signal(&p->filled);
 		pthread_mutex_unlock(&p->lock);
 		if (c->end != CH_MORE)
 			return NULL;
@@ -158,7 +171,8 @@ static void give_back(struct stream_pipe *p)
 	pthread_mutex_lock(&p->lock);
 	p->tail = (p->tail + 1) % N_CHUNKS;
 	p->n_full--;
-	pthread_cond_signal(&p->emptied);
+	if (p->decoder_waits && p->n_full <= REFILL_AT)
+		pthread_cond_signal(&p->emptied);
 	pthread_mutex_unlock(&p->lock);
 	p->cur = NULL;
 }
@@ -179,8 +193,12 @@ ssize_t pipe_read(struct stream *s, uint8_t *dst, size_t n)
 		if (!p->running)
 			return -1; /* stopped before the end: nothing more will come */
 		pthread_mutex_lock(&p->lock);
-		while (p->n_full == 0)
-			pthread_cond_wait(&p->filled, &p->lock);
+		if (p->n_full == 0)
+			while (p->n_full < DRAIN_AT && !p->ended) {
+				p->reader_waits = true;
+				pthread_cond_wait(&p->filled, &p->lock);
+				p->reader_waits = false;
+			}
 		p->cur = &p->ring[p->tail];
 		pthread_mutex_unlock(&p->lock);
 		p->cur_pos = 0;
