@@ -33,7 +33,7 @@ static const char SCRATCH_SQL[] =
     "PRAGMA main.journal_mode = MEMORY; PRAGMA main.synchronous = OFF; PRAGMA foreign_keys = OFF;"
     "PRAGMA main.cache_size = -32768;"
     "DROP INDEX main.events_capture; DROP INDEX main.events_finding;"
-    "DROP INDEX main.endpoint_clients_ep; DROP INDEX main.host_ttls_ip;";
+    "DROP INDEX main.host_ttls_ip;";
 
 /* Empties the scratch database for the next capture (no foreign keys to cascade there). */
 static const char SCRATCH_EMPTY_SQL[] =

@@ -87,8 +87,9 @@ void dg_need_pair_index(struct dg *x);
 /* The same for the events in the traceroute window only (TRACEROUTE_WINDOW): a partial index
  * as small as the window's events, for a traceroute's statements. */
 void dg_need_trace_index(struct dg *x);
-/* The table ecl (client_ip, port, ip): who talked to which endpoint, looked up from the
- * client's side (endpoint_clients is indexed from the endpoint's); made on first use. */
+/* The table ecl (ip, port, client_ip): who talked to which endpoint in the captures
+ * diagnosed, each pair once, keyed from the endpoint's side and indexed from the client's
+ * (endpoint_clients has no index of its own); made on first use. */
 void dg_need_client_index(struct dg *x);
 /* Whether the knowledge base has a service clients are configured to use on `port`. */
 bool dg_service_port(const struct dg *x, int64_t port);

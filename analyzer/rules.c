@@ -76,7 +76,7 @@ void dg_each_key(struct dg *x, sqlite3_stmt *st, void (*fn)(struct dg *x, const 
 	"SELECT dport AS p FROM pu WHERE fid = :fid"                                               \
 	" UNION SELECT dport FROM te WHERE src = :src AND dst = :dst"                              \
 	" AND dport BETWEEN :lo AND :hi"                                                           \
-	" UNION SELECT port FROM endpoint_clients WHERE ip = :dst AND client_ip = :src"            \
+	" UNION SELECT port FROM ecl WHERE ip = :dst AND client_ip = :src"                         \
 	" AND port BETWEEN :lo AND :hi"
 
 static void traceroute_one(struct dg *x, const struct key *k)
@@ -99,6 +99,7 @@ static void traceroute_one(struct dg *x, const struct key *k)
 	 * target with almost no TTL left; several ports in the window either way. */
 	if (te == 0 && (k->n < 2 || min_qttl > 2))
 		return;
+	dg_need_client_index(x);
 	int64_t fid = dg_new_finding(x, "traceroute", k->b, 0, k->a);
 	dg_run(x,
 	       dg_prepare(x,
@@ -126,7 +127,7 @@ static void traceroute_one(struct dg *x, const struct key *k)
 			      "SELECT SUM(rx_packets) FROM epg WHERE ip = :dst AND port"
 			      " IN (SELECT d.port FROM (SELECT DISTINCT port FROM epg"
 			      " WHERE ip = :dst AND port BETWEEN :lo AND :hi) d WHERE"
-			      " EXISTS (SELECT 1 FROM endpoint_clients c WHERE"
+			      " EXISTS (SELECT 1 FROM ecl c WHERE"
 			      " c.ip = :dst AND c.port = d.port AND c.client_ip = :src))",
 			      TRACEROUTE_ARGS(k)),
 		   0);
@@ -177,7 +178,7 @@ void dg_traceroutes(struct dg *x)
  * per second), so refusals undercount a scan. */
 #define SCAN_PROBED(refused)                                                                       \
 	"SELECT COUNT(*) FROM (SELECT dport FROM pu WHERE " refused                                \
-	" UNION SELECT port FROM endpoint_clients WHERE ip = :dst AND client_ip = :src)"
+	" UNION SELECT port FROM ecl WHERE ip = :dst AND client_ip = :src)"
 
 /* Whether the source of key k probed enough ports of its target to be a scan: k->n refused
  * ports, or as many ports probed in all when fewer were refused. */
@@ -186,6 +187,7 @@ static bool scan_probed_enough(struct dg *x, const struct key *k)
 	if (k->n >= SCAN_MIN_PORTS)
 		return true;
 	dg_need_pair_index(x);
+	dg_need_client_index(x);
 	return dg_int(x,
 		      dg_prepare(x,
 				 SCAN_PROBED("+fid IS NULL AND src = :src AND dst = :dst"
@@ -197,6 +199,7 @@ static bool scan_probed_enough(struct dg *x, const struct key *k)
 /* The facts of scan fid (key k), its events claimed. */
 static void scan_conclude(struct dg *x, const struct key *k, int64_t fid)
 {
+	dg_need_client_index(x);
 	sqlite3_stmt *st = dg_prepare(x,
 				      "SELECT MIN(dport), MAX(dport), MIN(ts_ns), MAX(ts_ns),"
 				      " COUNT(DISTINCT sport) FROM pu WHERE fid = :fid",
@@ -217,7 +220,7 @@ static void scan_conclude(struct dg *x, const struct key *k, int64_t fid)
 	    dg_prepare(
 		x,
 		"SELECT SUM(rx_packets) FROM epg e WHERE ip = :dst AND (port IN (SELECT dport"
-		" FROM pu WHERE fid = :fid) OR EXISTS (SELECT 1 FROM endpoint_clients c"
+		" FROM pu WHERE fid = :fid) OR EXISTS (SELECT 1 FROM ecl c"
 		" WHERE c.ip = e.ip AND c.port = e.port AND c.client_ip = :src))",
 		DG_INT(":fid", fid), DG_TEXT(":src", k->a), DG_TEXT(":dst", k->b)),
 	    0);
@@ -232,7 +235,7 @@ static void scan_conclude(struct dg *x, const struct key *k, int64_t fid)
 		/* from the ports the source talked to (few), each refused one looked up
 		 * in the finding's index entries: not every port of the target in epg,
 		 * each against a list of the refused ones made for the statement */
-		"SELECT COUNT(DISTINCT e.port) FROM endpoint_clients c JOIN epg e"
+		"SELECT COUNT(DISTINCT e.port) FROM ecl c JOIN epg e"
 		" ON e.ip = c.ip AND e.port = c.port WHERE c.ip = :dst AND c.client_ip = :src"
 		" AND e.tx_packets > 0 AND NOT EXISTS (SELECT 1 FROM pu WHERE fid = :fid"
 		" AND dst = :dst AND dport = e.port)",

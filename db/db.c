@@ -88,6 +88,10 @@ static const char UPGRADE_TO_6[] = "DROP INDEX IF EXISTS endpoints_ip_port;"
 static const char UPGRADE_TO_7[] = "DROP INDEX IF EXISTS events_flow;"
 				   "DROP INDEX IF EXISTS events_finding;";
 
+/* Versions 1-7 -> 8: endpoint_clients_ep goes (the diagnosis indexes the pairs it reads in a
+ * temporary table of its own). */
+static const char UPGRADE_TO_8[] = "DROP INDEX IF EXISTS endpoint_clients_ep;";
+
 static int apply_schema(sqlite3 *db, char *errbuf)
 {
 	int v = 0;
@@ -109,6 +113,7 @@ static int apply_schema(sqlite3 *db, char *errbuf)
 	    (v >= 1 && v <= 3 && db_exec(db, UPGRADE_TO_4, errbuf) < 0) ||
 	    (v >= 1 && v <= 5 && db_exec(db, UPGRADE_TO_6, errbuf) < 0) ||
 	    (v >= 1 && v <= 6 && db_exec(db, UPGRADE_TO_7, errbuf) < 0) ||
+	    (v >= 1 && v <= 7 && db_exec(db, UPGRADE_TO_8, errbuf) < 0) ||
 	    db_exec(db, pm_schema_sql, errbuf) < 0 || db_exec(db, sql, errbuf) < 0) {
 		char ignore[DB_ERRBUF_SIZE];
 		db_exec(db, "ROLLBACK", ignore);

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #define DB_ERRBUF_SIZE 512
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 /* The oldest version whose tables this one reads as they are (6 and 7 only changed
  * indexes): such a database is reported read-only without the upgrade. */
 #define DB_SCHEMA_READS_FROM 5

@@ -54,7 +54,8 @@ done:
 /* Indexes that earlier schema versions created and the upgrade drops: a database made by an
  * earlier portmortem holds them until it is upgraded. */
 static const char *const RETIRED[] = {"index events_dst", "index endpoints_ip_port",
-				      "index endpoints_port", "index events_flow"};
+				      "index endpoints_port", "index events_flow",
+				      "index endpoint_clients_ep"};
 
 /* Whether an object of the inspected database is one the schema creates, as a plain table
  * or index (a virtual table of the same name is not), or one an earlier version created. */

@@ -163,7 +163,9 @@ CREATE TABLE IF NOT EXISTS endpoint_clients (
     client_ip  TEXT    NOT NULL,
     PRIMARY KEY (capture_id, ip, port, client_ip)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS endpoint_clients_ep ON endpoint_clients (ip, port, client_ip);
+-- No secondary index (version 8 dropped endpoint_clients_ep): its upkeep, a random insert per
+-- row, was a sixth of storing a rotated archive's files; the diagnosis copies the run's pairs
+-- into a temporary table indexed both ways (analyzer/diagnose.c, dg_need_client_index).
 
 -- TTLs seen in packets from each host that sent an ICMP error or a stored endpoint's datagrams.
 CREATE TABLE IF NOT EXISTS host_ttls (

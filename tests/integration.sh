@@ -182,7 +182,11 @@ fi
 cp tests/captures/v1-two-samples.db "$TMP/v1.db"
 "$BIN" analyze -q --db "$TMP/v1.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-1 database: upgraded to the current version (7)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 7
+check "version-1 database: upgraded to the current version (8)" test "$(sqlite3 "$TMP/v1.db" 'PRAGMA user_version')" = 8
+check "version-1 database: the indexes later versions retired are gone, the others kept" \
+	test "$(sqlite3 "$TMP/v1.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema
+	WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)")" = \
+	"captures_size events_capture events_finding host_ttls_ip"
 check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
 	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
@@ -215,7 +219,7 @@ check "-d :memory: writes no ./:memory: file" test ! -e ":memory:"
 cp tests/captures/v2-two-samples.db "$TMP/v2.db"
 "$BIN" analyze -q --db "$TMP/v2.db" -o /dev/null samples/dns-restart.pcap samples/dns-closed-v4.pcap \
 	samples/formats/dns-closed-v4.pcap.gz 2>/dev/null
-check "version-2 database: upgraded to version 7" test "$(sqlite3 "$TMP/v2.db" 'PRAGMA user_version')" = 7
+check "version-2 database: upgraded to version 8" test "$(sqlite3 "$TMP/v2.db" 'PRAGMA user_version')" = 8
 check "version-2 database: identities marked pkt1:" test "$(sqlite3 "$TMP/v2.db" \
 	"SELECT COUNT(*) FROM captures WHERE content_hash GLOB 'pkt1:*'")" = 2
 check "version-2 database: its captures are recognised, the .gz copy too (nothing added)" \
