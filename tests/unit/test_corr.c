@@ -167,17 +167,28 @@ Test(corr, endpoints_stay_found_while_the_table_grows)
 }
 
 /* A datagram to (203.0.113.x, port) from a client's port 40000, at ts. */
+/* An IPv4 packet of `kind` from src to dst, TTL 64, the rest zero. */
+static void v4_packet(struct dissection *d, enum pkt_kind kind, const uint8_t src[4],
+		      const uint8_t dst[4])
+{
+	memset(d, 0, sizeof *d);
+	d->kind = kind;
+	d->ip_version = 4;
+	d->src.family = d->dst.family = 4;
+	memcpy(d->src.b, src, 4);
+	memcpy(d->dst.b, dst, 4);
+	d->ttl = 64;
+}
+
+static const uint8_t CLIENT[4] = {198, 51, 100, 9}, SERVER[4] = {203, 0, 113, 1};
+
 static void to_service(struct corr *c, uint32_t x, uint16_t port, int64_t ts)
 {
 	struct dissection u;
-	memset(&u, 0, sizeof u);
-	u.kind = PK_UDP;
-	u.ip_version = 4;
-	u.src.family = u.dst.family = 4;
-	u.src.b[0] = 198, u.src.b[1] = 51, u.src.b[2] = 100, u.src.b[3] = 9;
-	u.dst.b[0] = 203, u.dst.b[1] = 0, u.dst.b[2] = 113, u.dst.b[3] = (uint8_t)(x % 250 + 1);
-	u.dst.b[1] = (uint8_t)(x / 250); /* more hosts than one /24 */
-	u.ttl = 64, u.sport = 40000, u.dport = port, u.udp_len = 20;
+	/* more hosts than one /24 */
+	const uint8_t dst[4] = {203, (uint8_t)(x / 250), 113, (uint8_t)(x % 250 + 1)};
+	v4_packet(&u, PK_UDP, CLIENT, dst);
+	u.sport = 40000, u.dport = port, u.udp_len = 20;
 	corr_udp(c, ts, &u);
 }
 
@@ -215,26 +226,15 @@ Test(corr, an_eviction_keeps_the_busy_endpoints_findable)
 static void dns_query(struct corr *c, uint16_t sport, int64_t ts)
 {
 	struct dissection u;
-	memset(&u, 0, sizeof u);
-	u.kind = PK_UDP;
-	u.ip_version = 4;
-	u.src.family = u.dst.family = 4;
-	u.src.b[0] = 198, u.src.b[1] = 51, u.src.b[2] = 100, u.src.b[3] = 9;
-	u.dst.b[0] = 203, u.dst.b[1] = 0, u.dst.b[2] = 113, u.dst.b[3] = 1;
-	u.ttl = 64, u.sport = sport, u.dport = 53, u.udp_len = 40;
+	v4_packet(&u, PK_UDP, CLIENT, SERVER);
+	u.sport = sport, u.dport = 53, u.udp_len = 40;
 	corr_udp(c, ts, &u);
 }
 
 static void dns_refused(struct corr *c, uint16_t sport, int64_t ts, struct corr_link *link)
 {
 	struct dissection d;
-	memset(&d, 0, sizeof d);
-	d.kind = PK_ICMP_UNREACH;
-	d.ip_version = 4;
-	d.src.family = d.dst.family = 4;
-	d.src.b[0] = 203, d.src.b[1] = 0, d.src.b[2] = 113, d.src.b[3] = 1;
-	d.dst.b[0] = 198, d.dst.b[1] = 51, d.dst.b[2] = 100, d.dst.b[3] = 9;
-	d.ttl = 64;
+	v4_packet(&d, PK_ICMP_UNREACH, SERVER, CLIENT);
 	d.icmp.family = 4, d.icmp.type = 3, d.icmp.code = 3;
 	struct quote *q = &d.icmp.q;
 	q->ip_version = 4, q->proto = 17, q->has_ports = true;
