@@ -216,7 +216,14 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 		o = j.corr ? OUT_DB : OUT_FAILED;
 		goto done;
 	}
-	int rc = scan_capture(r, &st, store_scanned, &j, cli->cap_opt.decode_threads);
+	/* A scan that gets a core to spare reads on it; in an error storm that reader waits for
+	 * the inserts most of the time, and the events' thread shares the core with it. Without
+	 * one (as many workers as cores, or a decompression thread holding it), neither runs. */
+	atomic_int *spare = cli->cap_opt.decode_threads;
+	store_allow_thread(j.store, spare && atomic_load(spare) > 0);
+	int rc = scan_capture(r, &st, store_scanned, &j, spare);
+	if (rc != SCAN_DB_ERROR && rc != SCAN_STOPPED && store_flush(j.store) < 0)
+		rc = SCAN_DB_ERROR;
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {
 		snprintf(msg, msg_len, "%s",
 			 rc == SCAN_DB_ERROR ? store_error(j.store) : "interrupted");

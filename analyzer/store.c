@@ -1,12 +1,16 @@
 /* store.c - one capture's rows written in one transaction with prepared statements. */
 #include "analyzer/store.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissectors/dissect.h"
 #include "db/db.h"
+
+struct ev_thread;
 
 struct store {
 	sqlite3 *db;
@@ -16,6 +20,9 @@ struct store {
 	int64_t flow_base;   /* flow ids of this capture start above it */
 	bool nested;	     /* inside the caller's transaction: a savepoint of its own */
 	bool in_transaction; /* BEGIN or SAVEPOINT done: store_abort() rolls it back */
+	bool may_thread;     /* store_allow_thread(): the events may go to a thread of their own */
+	uint64_t inline_n;   /* events stored in the caller's thread */
+	struct ev_thread *t; /* the events' thread, once started */
 	char errbuf[DB_ERRBUF_SIZE];
 };
 
@@ -72,6 +79,7 @@ enum event_param {
 
 static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt **st);
 static void unprepare(sqlite3_stmt *st);
+static int ev_thread_end(struct store *s, bool discard);
 
 struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
 			  char *errbuf)
@@ -139,6 +147,7 @@ void store_abort(struct store *s)
 	char ignore[DB_ERRBUF_SIZE];
 	if (!s)
 		return;
+	ev_thread_end(s, true);
 	unprepare(s->ev);
 	if (s->in_transaction)
 		db_exec(s->db, s->nested ? "ROLLBACK TO capture; RELEASE capture" : "ROLLBACK",
@@ -201,8 +210,8 @@ static void bind_quote(sqlite3_stmt *st, const struct quote *q, struct event_tex
 	}
 }
 
-int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
-		const struct corr_link *link)
+static int store_event_now(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
+			   const struct corr_link *link)
 {
 	sqlite3_stmt *st = s->ev;
 	struct event_text t;
@@ -252,6 +261,179 @@ int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissec
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- the events' own thread ----
+ * In a capture dense with errors (an error storm: a million refused requests), inserting
+ * the events is most of the packet loop's work, while the thread that reads and dissects
+ * waits for it. Past EV_THREAD_AFTER events, a capture allowed to (store_allow_thread())
+ * hands its events to a thread of their own in batches, and the packet loop goes on
+ * correlating: the same rows in the same order, written on the same connection, which the
+ * caller does not use until store_flush() has joined the thread. */
+#define EV_THREAD_AFTER 4096 /* events stored inline first: most captures never start it */
+#define EV_BATCH 256	     /* events per batch handed over */
+#define EV_BATCHES 4	     /* batches in circulation: at most this many wait to be stored */
+
+struct queued_event {
+	uint64_t frame;
+	int64_t ts;
+	struct corr_link link;
+	struct dissection d; /* its spans point into a packet gone by then: store_event_now()
+			      * reads none of them */
+};
+
+struct ev_batch {
+	int n;
+	struct queued_event ev[EV_BATCH];
+};
+
+struct ev_thread {
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t wake_store, wake_caller;
+	struct ev_batch *all[EV_BATCHES];
+	struct ev_batch *full[EV_BATCHES], *spare[EV_BATCHES]; /* full: a FIFO from full_at */
+	int n_full, full_at, n_spare;
+	struct ev_batch *cur; /* the caller's, being filled */
+	bool ending;	      /* no more batches: store what is queued and end */
+	bool discard;	      /* and drop what is queued (the capture is abandoned) */
+	atomic_bool failed;   /* an insert failed: s->errbuf says why; the rest is dropped */
+	struct store *s;
+};
+
+static void *ev_thread_main(void *arg)
+{
+	struct ev_thread *t = arg;
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		while (!t->n_full && !t->ending)
+			pthread_cond_wait(&t->wake_store, &t->lock);
+		if (!t->n_full)
+			break;
+		struct ev_batch *b = t->full[t->full_at];
+		t->full_at = (t->full_at + 1) % EV_BATCHES;
+		t->n_full--;
+		bool skip = t->discard || atomic_load(&t->failed);
+		pthread_mutex_unlock(&t->lock);
+		for (int i = 0; i < b->n && !skip; i++) {
+			const struct queued_event *q = &b->ev[i];
+			if (store_event_now(t->s, q->frame, q->ts, &q->d, &q->link) < 0) {
+				atomic_store(&t->failed, true); /* after s->errbuf is written */
+				skip = true;
+			}
+		}
+		b->n = 0;
+		pthread_mutex_lock(&t->lock);
+		t->spare[t->n_spare++] = b;
+		pthread_cond_signal(&t->wake_caller);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void ev_thread_free(struct ev_thread *t)
+{
+	for (int i = 0; i < EV_BATCHES; i++)
+		free(t->all[i]);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->wake_store);
+	pthread_cond_destroy(&t->wake_caller);
+	free(t);
+}
+
+/* Starts the events' thread; false (the events go on inline) when it cannot. */
+static bool ev_thread_start(struct store *s)
+{
+	struct ev_thread *t = calloc(1, sizeof *t);
+	if (!t)
+		return false;
+	t->s = s;
+	atomic_init(&t->failed, false);
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->wake_store, NULL);
+	pthread_cond_init(&t->wake_caller, NULL);
+	for (int i = 0; i < EV_BATCHES; i++) {
+		if (!(t->all[i] = malloc(sizeof *t->all[i]))) {
+			ev_thread_free(t);
+			return false;
+		}
+		t->all[i]->n = 0;
+	}
+	t->cur = t->all[0];
+	for (int i = 1; i < EV_BATCHES; i++)
+		t->spare[t->n_spare++] = t->all[i];
+	if (pthread_create(&t->tid, NULL, ev_thread_main, t) != 0) {
+		ev_thread_free(t);
+		return false;
+	}
+	s->t = t;
+	return true;
+}
+
+/* Hands the caller's batch over and takes a spare one, waiting for it if need be. */
+static void ev_thread_hand_over(struct ev_thread *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->full[(t->full_at + t->n_full) % EV_BATCHES] = t->cur;
+	t->n_full++;
+	pthread_cond_signal(&t->wake_store);
+	while (!t->n_spare)
+		pthread_cond_wait(&t->wake_caller, &t->lock);
+	t->cur = t->spare[--t->n_spare];
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Ends the events' thread: what is queued is stored first, or dropped (discard). 0, or -1
+ * when an insert failed (s->errbuf). */
+static int ev_thread_end(struct store *s, bool discard)
+{
+	struct ev_thread *t = s->t;
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->cur->n && !discard) {
+		t->full[(t->full_at + t->n_full) % EV_BATCHES] = t->cur;
+		t->n_full++;
+		t->cur = NULL;
+	}
+	t->ending = true;
+	t->discard = discard;
+	pthread_cond_signal(&t->wake_store);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->tid, NULL);
+	bool failed = atomic_load(&t->failed);
+	ev_thread_free(t);
+	s->t = NULL;
+	s->may_thread = false; /* one thread per capture */
+	return failed ? -1 : 0;
+}
+
+void store_allow_thread(struct store *s, bool allow)
+{
+	s->may_thread = allow;
+}
+
+int store_flush(struct store *s)
+{
+	return ev_thread_end(s, false);
+}
+
+int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
+		const struct corr_link *link)
+{
+	struct ev_thread *t = s->t;
+	if (!t && s->may_thread && ++s->inline_n > EV_THREAD_AFTER && ev_thread_start(s))
+		t = s->t;
+	if (!t)
+		return store_event_now(s, frame, ts, d, link);
+	if (atomic_load(&t->failed))
+		return -1;
+	struct queued_event *q = &t->cur->ev[t->cur->n++];
+	q->frame = frame, q->ts = ts, q->link = *link;
+	memcpy(&q->d, d, sizeof q->d); /* an error's fields are most of it */
+	if (t->cur->n == EV_BATCH)
+		ev_thread_hand_over(t);
+	return 0;
 }
 
 int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const struct dissection *d,
@@ -671,7 +853,7 @@ static int store_capture_row(struct store *s, const struct capture_facts *f)
 
 int store_finish(struct store *s, const struct capture_facts *f, char *errbuf)
 {
-	if (store_flows(s, f->corr) < 0 || store_endpoints(s, f->corr) < 0 ||
+	if (store_flush(s) < 0 || store_flows(s, f->corr) < 0 || store_endpoints(s, f->corr) < 0 ||
 	    store_anomalies(s, f->stats) < 0 || store_capture_row(s, f) < 0)
 		goto error;
 	unprepare(s->ev);

@@ -3,6 +3,7 @@
 #define PM_STORE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "analyzer/corr.h"
@@ -16,9 +17,18 @@ struct store;
 struct store *store_begin(sqlite3 *db, const char *schema, const char *path, const char *filter,
 			  char *errbuf);
 
-/* Inserts one ICMP error event (destination unreachable or time exceeded). 0 or -1. */
+/* Inserts one ICMP error event (destination unreachable or time exceeded), or queues it for
+ * the events' thread (store_allow_thread()). 0 or -1 (store_error()). */
 int store_event(struct store *s, uint64_t frame, int64_t ts, const struct dissection *d,
 		const struct corr_link *link);
+
+/* Lets the capture's events go to a thread of their own once they are many (an error storm),
+ * while the caller's thread goes on with the packets: for a caller with a core to spare. The
+ * caller must not use the connection between its first store_event() and store_flush(). */
+void store_allow_thread(struct store *s, bool allow);
+
+/* Waits until every event passed to store_event() is stored. 0, or -1 (store_error()). */
+int store_flush(struct store *s);
 
 /* A capture being stored: the scan_fn store_scanned() takes it as its argument. */
 struct store_job {
