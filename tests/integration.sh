@@ -187,6 +187,8 @@ check "version-1 database: the indexes later versions retired are gone, the othe
 	test "$(sqlite3 "$TMP/v1.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema
 	WHERE type = 'index' AND sql IS NOT NULL ORDER BY name)")" = \
 	"captures_size events_capture events_finding host_ttls_ip"
+check "version-1 database: keeps its 4 KiB pages (a new database gets 16 KiB ones)" \
+	test "$(sqlite3 "$TMP/v1.db" 'PRAGMA page_size')" = 4096
 check "version-1 database: its captures are recognised (the .gz copy is the only one added)" \
 	test "$(sqlite3 "$TMP/v1.db" 'SELECT COUNT(*) FROM captures')" = 3
 check "version-1 database: findings and errors as before" test "$(sqlite3 "$TMP/v1.db" \
@@ -230,6 +232,7 @@ check "version-2 database: findings and errors as before" test "$(sqlite3 "$TMP/
 "$BIN" analyze -q --db "$TMP/v3.db" -o /dev/null samples/dns-restart.pcap 2>/dev/null
 check "a new database stores XXH3 identities (32 hex digits, no tag)" test "$(sqlite3 "$TMP/v3.db" \
 	"SELECT COUNT(*) FROM captures WHERE content_hash GLOB '[0-9a-f]*' AND length(content_hash) = 32")" = 1
+check "a new database has 16 KiB pages" test "$(sqlite3 "$TMP/v3.db" 'PRAGMA page_size')" = 16384
 
 # 3i. --sha256: each capture file's SHA-256 as stored, the same as sha256sum's, in the
 # database and in every report format's capture list.
