@@ -38,9 +38,8 @@ static void error_event(struct dissection *d, uint32_t n)
 	q->hint.dns_id = (uint16_t)n;
 	q->hint.dns_has_question = true;
 	q->hint.dns_qtype = 1;
-	q->hint.dns_qname_len =
-	    (uint16_t)snprintf((char *)q->hint.dns_qname, sizeof q->hint.dns_qname, "h%u.example",
-			       (unsigned)n);
+	q->hint.dns_qname_len = (uint16_t)snprintf(
+	    (char *)q->hint.dns_qname, sizeof q->hint.dns_qname, "h%u.example", (unsigned)n);
 }
 
 /* Stores `n` events of one capture, with or without the events' thread; returns what
@@ -71,8 +70,8 @@ static int store_many(sqlite3 *db, bool thread, uint32_t n, bool finish, char *e
 	struct corr *c = corr_new(1024, 1024);
 	cr_assert_not_null(c);
 	struct scan_stats st = {.packets = n, .port_unreach = n, .icmp_unreach = n};
-	struct capture_facts f = {.size = -1, .hash = "many", .format = "pcap", .precision = 9,
-				  .stats = &st, .corr = c};
+	struct capture_facts f = {
+	    .size = -1, .hash = "many", .format = "pcap", .precision = 9, .stats = &st, .corr = c};
 	rc = store_finish(s, &f, err);
 	corr_free(c);
 	return rc;
@@ -82,14 +81,15 @@ static int store_many(sqlite3 *db, bool thread, uint32_t n, bool finish, char *e
 static char *events_digest(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db,
-					"SELECT group_concat(x, '|') FROM (SELECT id || ',' || frame"
-					" || ',' || ts_ns || ',' || reporter || ',' || src || ','"
-					" || sport || ',' || dst || ',' || dport || ',' || dns_qname"
-					" || ',' || icmp_cksum || ',' || quote_ip_id || ',' || role"
-					" AS x FROM events ORDER BY id)",
-					-1, &st, NULL),
-		     SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db,
+			       "SELECT group_concat(x, '|') FROM (SELECT id || ',' || frame"
+			       " || ',' || ts_ns || ',' || reporter || ',' || src || ','"
+			       " || sport || ',' || dst || ',' || dport || ',' || dns_qname"
+			       " || ',' || icmp_cksum || ',' || quote_ip_id || ',' || role"
+			       " AS x FROM events ORDER BY id)",
+			       -1, &st, NULL),
+	    SQLITE_OK, "%s", sqlite3_errmsg(db));
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	const char *t = (const char *)sqlite3_column_text(st, 0);
 	char *copy = strdup(t ? t : "");
@@ -136,12 +136,13 @@ Test(store, an_insert_failing_in_the_events_thread_is_reported_and_rolled_back)
 	char err[DB_ERRBUF_SIZE];
 	sqlite3 *db = NULL;
 	cr_assert_eq(db_open(":memory:", &db, err), 0, "%s", err);
-	cr_assert_eq(db_exec(db,
-			     "CREATE TEMP TRIGGER refuse_one BEFORE INSERT ON main.events"
-			     " WHEN NEW.frame = 9000 BEGIN SELECT RAISE(ABORT, 'event 9000 refused');"
-			     " END",
-			     err),
-		     0, "%s", err);
+	cr_assert_eq(
+	    db_exec(db,
+		    "CREATE TEMP TRIGGER refuse_one BEFORE INSERT ON main.events"
+		    " WHEN NEW.frame = 9000 BEGIN SELECT RAISE(ABORT, 'event 9000 refused');"
+		    " END",
+		    err),
+	    0, "%s", err);
 	err[0] = 0;
 	cr_expect_eq(store_many(db, true, MANY_EVENTS, true, err), -1);
 	cr_expect(strstr(err, "event 9000 refused") != NULL, "the error said: %s", err);
