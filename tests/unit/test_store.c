@@ -176,3 +176,26 @@ Test(store, a_capture_abandoned_with_events_queued_leaves_nothing)
 	cr_expect_eq(count(db, "SELECT COUNT(*) FROM captures"), 0);
 	sqlite3_close(db);
 }
+
+/* A capture stored in a transaction of its own runs with the foreign keys off (a flow's
+ * insert would otherwise look through every event for those pointing to it) and gives the
+ * connection back with them as it found them, whether it is kept or dropped. */
+Test(store, the_foreign_keys_are_as_they_were_after_a_capture)
+{
+	char err[DB_ERRBUF_SIZE];
+	sqlite3 *db = NULL;
+	cr_assert_eq(db_open(":memory:", &db, err), 0, "%s", err);
+	cr_assert_eq(count(db, "PRAGMA foreign_keys"), 1, "db_open() turns them on");
+	cr_assert_eq(store_many(db, true, MANY_EVENTS, true, err), 0, "%s", err);
+	cr_expect_eq(count(db, "PRAGMA foreign_keys"), 1, "after a capture kept");
+	cr_expect_eq(count(db, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0,
+		     "the rows keep their keys");
+	cr_assert_eq(db_exec(db, "DELETE FROM captures", err), 0, "%s", err);
+	cr_expect_eq(count(db, "SELECT COUNT(*) FROM events"), 0, "the cascade still works");
+	cr_assert_eq(store_many(db, false, 10, false, err), 0, "%s", err);
+	cr_expect_eq(count(db, "PRAGMA foreign_keys"), 1, "after a capture dropped");
+	cr_assert_eq(db_exec(db, "PRAGMA foreign_keys = OFF", err), 0, "%s", err);
+	cr_assert_eq(store_many(db, false, 10, true, err), 0, "%s", err);
+	cr_expect_eq(count(db, "PRAGMA foreign_keys"), 0, "left off when it was off");
+	sqlite3_close(db);
+}
