@@ -311,29 +311,19 @@ static const char LINK_SQL[] =
  * again costs a third as much. */
 #define RELINK_REBUILD_MIN 100000
 
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 static int link_events(sqlite3 *db, char *errbuf)
 {
 	if (db_exec(db, CLAIM_SQL, errbuf) < 0)
 		return -1;
 	/* The stored table, not a report's private copy of it (db_shadow_written). */
 	bool stored =
-	    query_int(db, "SELECT COUNT(*) FROM temp.sqlite_schema WHERE name = 'events'") == 0;
-	int64_t linked = stored ? query_int(db, "SELECT COUNT(*) FROM main.events WHERE finding_id"
+	    db_query_int(db, "SELECT COUNT(*) FROM temp.sqlite_schema WHERE name = 'events'") == 0;
+	int64_t linked = stored
+			     ? db_query_int(db, "SELECT COUNT(*) FROM main.events WHERE finding_id"
 						" IS NOT NULL")
-				: -1;
-	bool rebuild = linked >= 0 &&
-		       query_int(db, "SELECT COUNT(*) FROM claim") - linked >= RELINK_REBUILD_MIN;
+			     : -1;
+	bool rebuild = linked >= 0 && db_query_int(db, "SELECT COUNT(*) FROM claim") - linked >=
+					  RELINK_REBUILD_MIN;
 	if (rebuild && db_exec(db, "DROP INDEX main.events_finding", errbuf) < 0)
 		return -1;
 	if (db_exec(db, LINK_SQL, errbuf) < 0)
@@ -553,7 +543,7 @@ int diagnose_rebuild(sqlite3 *db, const struct diagnose_kb *kb, char *errbuf)
 		goto error;
 	}
 	x.census =
-	    dg_census_start(db, query_int(db, "SELECT SUM(port_unreachables) FROM captures"));
+	    dg_census_start(db, db_query_int(db, "SELECT SUM(port_unreachables) FROM captures"));
 	if (!x.census) {
 		snprintf(errbuf, DB_ERRBUF_SIZE, "diagnosis: out of memory");
 		goto error;

@@ -82,18 +82,6 @@ static int prepare(struct store *s, const char *sql, int n_params, sqlite3_stmt 
 static void unprepare(sqlite3_stmt *st);
 static int ev_thread_end(struct store *s, bool discard);
 
-/* The integer a pragma or query answers, or -1. */
-static int query_flag(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Turns the foreign keys on again once the store's own transaction has ended. */
 static void fk_restore(struct store *s)
 {
@@ -127,7 +115,7 @@ struct store *store_begin(sqlite3 *db, const char *schema, const char *path, con
 	 * end of the capture, and with the keys on each flow's insert looked for the events
 	 * waiting for it through a table that has no index on flow_id: a scan of the events
 	 * per flow, which kept a storm of 180,000 errors storing for minutes. */
-	if (!s->nested && query_flag(db, "PRAGMA foreign_keys") == 1) {
+	if (!s->nested && db_query_int(db, "PRAGMA foreign_keys") == 1) {
 		if (db_exec(db, "PRAGMA foreign_keys = OFF", s->errbuf) < 0)
 			goto error;
 		s->fk_restore = true;

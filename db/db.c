@@ -28,6 +28,17 @@ int db_exec(sqlite3 *db, const char *sql, char *errbuf)
 	return 0;
 }
 
+int64_t db_query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int user_version(sqlite3 *db, int *out, char *errbuf)
 {
 	sqlite3_stmt *st = NULL;

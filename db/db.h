@@ -126,6 +126,10 @@ void db_set_stop_flag(volatile sig_atomic_t *flag);
 /* Runs one SQL statement without results; 0 or -1 with errbuf. */
 int db_exec(sqlite3 *db, const char *sql, char *errbuf);
 
+/* The integer in the first column of the first row of sql (a count, a pragma), or -1 when
+ * the statement fails or gives no row. */
+int64_t db_query_int(sqlite3 *db, const char *sql);
+
 /* 1 when a capture with this content hash is stored, 0 when not, -1 on error. */
 int db_capture_known(sqlite3 *db, const char *schema, const char *hash, char *errbuf);
 

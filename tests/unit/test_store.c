@@ -97,16 +97,8 @@ static char *events_digest(sqlite3 *db)
 	return copy;
 }
 
-static int64_t count(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s",
-		     sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
+/* db_query_int(), -1 when the query fails: every expectation below is 0 or more. */
+#define count(db, sql) db_query_int(db, sql)
 
 Test(store, the_events_thread_stores_the_same_rows_in_the_same_order)
 {
