@@ -376,11 +376,12 @@ int db_open(const char *path, sqlite3 **out, char *errbuf)
 		goto error;
 	/* A new database gets 16 KiB pages (a file that has its pages keeps them): a storm's
 	 * million events go through the WAL and back into the file a quarter as many pages at a
-	 * time, which took 18 % off issue 8's storm (README, "Performance"). Pages are read
-	 * through SQLite's page cache, not a mapping of the file: a mapped page is checked
-	 * again (cell_size_check) at every lookup that passes it, a cached one once (see
-	 * report_write()); and the process's resident memory stays its own, not the file's
-	 * (issue 8's storm: 452 MB mapped, 177 MB without). */
+	 * time, which took 18 % off issue 8's storm (README, "Performance"). No connection maps
+	 * the file (SQLite's default, mmap_size 0): a mapped page is checked again
+	 * (cell_size_check) at every lookup that passes it, a cached one once, which made a
+	 * report's lookups of each finding's first events slow (issue 8's storm, 16 KiB pages:
+	 * `-f text` 0.20 s mapped, 0.08 s through the cache; json 0.72 and 0.41 s); and the
+	 * process's resident memory stays its own, not the file's (452 MB mapped, 177 MB). */
 	if (db_exec(db, "PRAGMA page_size = 16384", errbuf) < 0 ||
 	    db_exec(db, "PRAGMA journal_mode = WAL", errbuf) < 0 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", errbuf) < 0 ||

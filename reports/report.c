@@ -14,13 +14,6 @@ int report_write(sqlite3 *db, const struct report_options *opt, FILE *out, char 
 	int rc;
 	if (kb_check(errbuf, REPORT_ERRBUF_SIZE) < 0)
 		return -1;
-	/* A report looks up a finding's first events, scattered over the file, down the same
-	 * few index and interior pages each time: kept in SQLite's page cache, each is checked
-	 * once (cell_size_check); mapped, each lookup checks every page on its way again. On
-	 * issue 8's storm (16 KiB pages), mapped: text 0.20 s, json 0.72 s; through the cache:
-	 * 0.08 s and 0.41 s, in a fifth of the memory. So no mapping (db_open() makes none
-	 * either; this is for connections opened otherwise). */
-	(void)sqlite3_exec(db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 	if (rep_sql_register(db, errbuf) < 0 || rep_select(db, opt->filter, errbuf) < 0) {
 		rep_select_drop(db);
 		return -1;
