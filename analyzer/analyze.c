@@ -221,7 +221,7 @@ static enum outcome scan_and_store(sqlite3 *w, const char *schema, const char *p
 	 * one (as many workers as cores, or a decompression thread holding it), neither runs. */
 	atomic_int *spare = cli->cap_opt.decode_threads;
 	store_allow_thread(j.store, spare && atomic_load(spare) > 0);
-	int rc = scan_capture(r, &st, store_scanned, &j, spare);
+	int rc = scan_capture_ahead(r, &st, store_scanned, store_ahead, &j, spare);
 	if (rc != SCAN_DB_ERROR && rc != SCAN_STOPPED && store_flush(j.store) < 0)
 		rc = SCAN_DB_ERROR;
 	if (rc == SCAN_DB_ERROR || rc == SCAN_STOPPED || (rc < 0 && g_signal)) {

@@ -27,6 +27,12 @@ enum scan_verdict {
 typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
 		       const struct dissection *d, void *arg);
 
+/* Called, when records are queued between two threads, for a UDP datagram some records
+ * before fn gets it: first with stage 0 (AHEAD_FAR records before), then with stage 1
+ * (AHEAD_NEAR before), so that fn's tables can be brought into the cache beforehand (only
+ * the outer fields of d, up to `payload`, are valid). Never called for every datagram. */
+typedef void (*scan_ahead_fn)(const struct dissection *d, int stage, void *arg);
+
 /* Reads `r` to its end. Returns 0 at a clean end, -1 on a read error (cap_error(r)), or
  * the callback's verdict when it stopped the scan. *st is cleared first.
  * With a thread to take from `helpers` (stream_take_helper(); NULL: none), `r` is read and
@@ -36,6 +42,10 @@ typedef int (*scan_fn)(const struct cap_pkt *pkt, uint64_t frame, int64_t ts_ns,
  * A capture read through libpcap is read in the calling thread. */
 int scan_capture(struct cap_reader *r, struct scan_stats *st, scan_fn fn, void *arg,
 		 atomic_int *helpers);
+
+/* scan_capture() with a scan_ahead_fn (NULL: none) called with the same arg. */
+int scan_capture_ahead(struct cap_reader *r, struct scan_stats *st, scan_fn fn, scan_ahead_fn ahead,
+		       void *arg, atomic_int *helpers);
 
 /* Frees the ring the calling thread kept from one two-thread scan for the next. */
 void scan_drop_spares(void);

@@ -473,6 +473,12 @@ int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const s
 	return store_event(j->store, frame, ts, d, &link) < 0 ? SCAN_DB_ERROR : SCAN_GO_ON;
 }
 
+void store_ahead(const struct dissection *d, int stage, void *arg)
+{
+	const struct store_job *j = arg;
+	corr_udp_ahead(j->corr, d, stage == 0 ? CORR_AHEAD_FAR : CORR_AHEAD_NEAR);
+}
+
 struct capture_facts store_facts(struct cap_reader *r, int scan_rc, const struct scan_stats *st,
 				 struct corr *c)
 {

@@ -43,6 +43,10 @@ struct store_job {
 int store_scanned(const struct cap_pkt *pkt, uint64_t frame, int64_t ts, const struct dissection *d,
 		  void *arg);
 
+/* The scan_ahead_fn to go with store_scanned(): the correlation's tables for a datagram to
+ * come (corr_udp_ahead()). */
+void store_ahead(const struct dissection *d, int stage, void *arg);
+
 struct capture_facts {
 	long long size; /* bytes on disk, -1 for stdin */
 	const char *hash, *format, *link_name, *read_error;

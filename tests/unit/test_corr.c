@@ -290,3 +290,87 @@ Test(corr, the_flow_cache_keeps_the_flows_used_last)
 	corr_free(c);
 	corr_drop_spare();
 }
+
+/* What a state holds, digested: its endpoints, its touched flows, and the links of the
+ * errors fed to it. */
+struct state_digest {
+	uint64_t sum;
+	int n;
+};
+
+static void mix_in(struct state_digest *s, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < len; i++)
+		s->sum = (s->sum ^ b[i]) * 1099511628211ULL;
+}
+
+static int digest_endpoint(const struct endpoint *e, void *arg)
+{
+	struct state_digest *s = arg;
+	mix_in(s, e, sizeof *e);
+	s->n++;
+	return 0;
+}
+
+/* 20,000 datagrams over some 3,000 conversations, more than the flow cache's 256 flows and
+ * the 1,024 endpoints hold, with a refusal every 50: with `ahead`, each datagram is shown to
+ * corr_udp_ahead() (far, then near) a few datagrams before corr_udp() gets it, as the scan
+ * does. */
+static struct state_digest feed(bool ahead)
+{
+	enum { N = 20000, FAR = 12, NEAR = 5 };
+	static struct dissection u[N];
+	struct state_digest s = {14695981039346656037ULL, 0};
+	struct corr *c = corr_new(1024, 256);
+	cr_assert_not_null(c);
+	uint32_t x = 12345;
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		bool reply = (x >> 8) % 3 == 0;
+		const uint8_t cl[4] = {198, 51, 100, (uint8_t)(x >> 16)};
+		const uint8_t sv[4] = {203, 0, 113, (uint8_t)(x >> 24 & 63)};
+		uint16_t cport = (uint16_t)(40000 + (x >> 12) % 12),
+			 sport = (x >> 20) % 2 ? 53 : 123;
+		v4_packet(&u[i], PK_UDP, reply ? sv : cl, reply ? cl : sv);
+		u[i].sport = reply ? sport : cport, u[i].dport = reply ? cport : sport;
+		u[i].udp_len = (uint16_t)(20 + x % 400), u[i].ttl = (uint8_t)(50 + x % 3);
+	}
+	for (int i = 0; i < N; i++) {
+		if (ahead && i + FAR < N)
+			corr_udp_ahead(c, &u[i + FAR], CORR_AHEAD_FAR);
+		if (ahead && i + NEAR < N)
+			corr_udp_ahead(c, &u[i + NEAR], CORR_AHEAD_NEAR);
+		corr_udp(c, (int64_t)i * 1000000, &u[i]);
+		if (i % 50 == 49) {
+			struct dissection d;
+			struct corr_link link;
+			memset(&link, 0, sizeof link);
+			v4_packet(&d, PK_ICMP_UNREACH, u[i].dst.b, u[i].src.b);
+			d.icmp.family = 4, d.icmp.type = 3, d.icmp.code = 3;
+			struct quote *q = &d.icmp.q;
+			q->ip_version = 4, q->proto = 17, q->has_ports = true;
+			q->src = u[i].src, q->dst = u[i].dst, q->sport = u[i].sport,
+			q->dport = u[i].dport;
+			corr_icmp(c, (int64_t)i * 1000000 + 7, &d, &link);
+			mix_in(&s, &link, sizeof link);
+		}
+	}
+	corr_each_endpoint(c, digest_endpoint, &s);
+	for (size_t i = 0; i < corr_n_flows(c); i++)
+		mix_in(&s, corr_flow(c, i), sizeof(struct touched_flow));
+	mix_in(&s, &(size_t){corr_flows_filled(c)}, sizeof(size_t));
+	corr_free(c);
+	return s;
+}
+
+/* corr_udp_ahead() only asks for memory: a state fed with it holds the same endpoints, flows
+ * and links as one fed without. */
+Test(corr, looking_ahead_changes_nothing)
+{
+	struct state_digest plain = feed(false), ahead = feed(true);
+	cr_assert_gt(plain.n, 60, "%d endpoints", plain.n);
+	cr_expect_eq(plain.n, ahead.n, "%d endpoints, %d looking ahead", plain.n, ahead.n);
+	cr_expect_eq(plain.sum, ahead.sum, "the states differ");
+	corr_drop_spare();
+}

@@ -316,3 +316,92 @@ Test(scan, no_free_helper_reads_in_the_caller)
 	expect_same(&a, &b, "no helper");
 	cr_expect_eq(atomic_load(&helpers), 0);
 }
+
+/* What a scan_ahead_fn was shown: the datagrams' ports and addresses, each with how many
+ * datagrams the scan_fn had had then. */
+#define AHEAD_MAX 4096
+struct ahead_seen {
+	uint64_t udp; /* datagrams the scan_fn got */
+	struct dissection d[AHEAD_MAX];
+	uint64_t udp_then[AHEAD_MAX]; /* for those shown near */
+	size_t n[2];
+	int bad_stage, not_udp;
+	struct dissection got[AHEAD_MAX];
+};
+
+static void on_ahead(const struct dissection *d, int stage, void *arg)
+{
+	struct ahead_seen *s = arg;
+	if (stage != 0 && stage != 1) {
+		s->bad_stage++;
+		return;
+	}
+	if (d->kind != PK_UDP)
+		s->not_udp++;
+	size_t i = s->n[stage]++;
+	if (i < AHEAD_MAX && stage == 1) {
+		s->d[i] = *d;
+		s->udp_then[i] = s->udp;
+	}
+}
+
+static int on_datagram(const struct cap_pkt *pkt, uint64_t frame, int64_t ts,
+		       const struct dissection *d, void *arg)
+{
+	struct ahead_seen *s = arg;
+	if (d->kind == PK_UDP && s->udp < AHEAD_MAX)
+		s->got[s->udp] = *d;
+	s->udp += d->kind == PK_UDP;
+	return SCAN_GO_ON;
+}
+
+static bool same_datagram(const struct dissection *a, const struct dissection *b)
+{
+	return a->sport == b->sport && a->dport == b->dport && pm_addr_eq(&a->src, &b->src) &&
+	       pm_addr_eq(&a->dst, &b->dst);
+}
+
+/* In two threads, the scan_ahead_fn is shown datagrams (and only datagrams) before the
+ * scan_fn gets them, far and then near, in the order of the file; reading alone, there is
+ * nothing to show ahead and it is never called. */
+Test(scan, datagrams_are_shown_ahead_before_their_turn)
+{
+	static struct ahead_seen s;
+	struct cap_options opt = {0};
+	struct cap_reader *r;
+	char errbuf[CAP_ERRBUF_SIZE];
+	struct scan_stats st;
+	atomic_int helpers = 1;
+	const char *path = "samples/reflection-victim.pcap";
+	for (int two = 0; two < 2; two++) {
+		memset(&s, 0, sizeof s);
+		cr_assert_eq(cap_open(path, &opt, &r, errbuf), 0, "%s: %s", path, errbuf);
+		cr_assert_eq(
+		    scan_capture_ahead(r, &st, on_datagram, on_ahead, &s, two ? &helpers : NULL),
+		    0);
+		cap_close(r);
+		cr_assert_gt(s.udp, 20, "%llu datagrams", (unsigned long long)s.udp);
+		cr_assert_lt(s.udp, AHEAD_MAX);
+		if (!two) {
+			cr_expect_eq(s.n[0] + s.n[1], 0, "one thread: shown ahead %zu times",
+				     s.n[0] + s.n[1]);
+			continue;
+		}
+		cr_expect_eq(s.bad_stage, 0);
+		cr_expect_eq(s.not_udp, 0, "%d records shown ahead were no datagrams", s.not_udp);
+		cr_expect_gt(s.n[0], 0, "nothing shown far ahead");
+		cr_expect_gt(s.n[1], 0, "nothing shown near ahead");
+		cr_expect_leq(s.n[0], s.udp);
+		cr_expect_leq(s.n[1], s.udp);
+		/* each datagram shown near is one still to come, in the file's order */
+		uint64_t next = 0;
+		for (size_t i = 0; i < s.n[1]; i++) {
+			uint64_t j = s.udp_then[i] > next ? s.udp_then[i] : next;
+			while (j < s.udp && !same_datagram(&s.got[j], &s.d[i]))
+				j++;
+			cr_assert_lt(j, s.udp, "datagram %zu shown ahead never came after", i);
+			next = j + 1;
+		}
+	}
+	cr_expect_eq(atomic_load(&helpers), 1);
+}
