@@ -51,6 +51,12 @@ static enum pkt_kind scan_one(struct scan_stats *st, int link, const struct cap_
 	if (ts < st->first_ns)
 		st->first_ns = ts;
 	st->bytes += pkt->caplen;
+	/* Most frames are TCP: those the dissector would take by its shortcut are, for the
+	 * scan, a count and nothing more (PK_OTHER, no anomaly), and go undissected. */
+	if (dissect_plain_tcp4(link, pkt->data, pkt->caplen, pkt->len)) {
+		d->kind = PK_OTHER;
+		return PK_OTHER;
+	}
 	enum pkt_kind k = dissect_packet(link, pkt->data, pkt->caplen, pkt->len, d);
 	if (d->anomalies)
 		count_anomalies(st, d->anomalies);

@@ -308,6 +308,13 @@ enum {
 enum pkt_kind dissect_packet(int linktype, const uint8_t *data, size_t caplen, size_t wirelen,
 			     struct dissection *out);
 
+/* True when the frame is one that dissect_packet() takes by its shortcut, TCP over IPv4 over
+ * untagged Ethernet with nothing wrong that the chain of dissectors would find: its kind is
+ * PK_OTHER, with no anomaly. A caller that needs only the kind and anomalies of such a frame
+ * (most of the traffic of a capture) may skip dissect_packet() for it. Reads at most 34
+ * bytes, never past caplen. */
+bool dissect_plain_tcp4(int linktype, const uint8_t *data, size_t caplen, size_t wirelen);
+
 /* True when the link type is one dissect_packet understands. */
 bool dissect_linktype_supported(int linktype);
 

@@ -162,15 +162,30 @@ static enum pkt_kind chain(int linktype, const uint8_t *data, size_t caplen, siz
  * when it was one: no tag, a 20-byte header, a total length the wire held, not a later
  * fragment, all of the IP header captured and no more captured than sent.
  */
-static bool tcp_over_ipv4(const uint8_t *p, size_t caplen, size_t wirelen, struct dissection *out)
+enum { SHORTCUT_ETH = 14, SHORTCUT_IP = 20 };
+
+/* Whether p is such a frame. */
+static bool shortcut_applies(const uint8_t *p, size_t caplen, size_t wirelen)
 {
-	enum { ETH = 14, IP = 20 };
+	enum { ETH = SHORTCUT_ETH, IP = SHORTCUT_IP };
 	if (caplen < ETH + IP || caplen > wirelen || p[12] != 0x08 || p[13] != 0x00 ||
 	    p[ETH] != 0x45 || p[ETH + 9] != 6)
 		return false;
 	unsigned total = (unsigned)p[ETH + 2] << 8 | p[ETH + 3];
 	unsigned frag = (unsigned)p[ETH + 6] << 8 | p[ETH + 7];
-	if (total < IP || total > wirelen - ETH || (frag & 0x1fff) != 0)
+	return total >= IP && total <= wirelen - ETH && (frag & 0x1fff) == 0;
+}
+
+bool dissect_plain_tcp4(int linktype, const uint8_t *data, size_t caplen, size_t wirelen)
+{
+	return linktype == PM_LINKTYPE_ETHERNET && data && shortcut_applies(data, caplen, wirelen);
+}
+
+/* The chain's result for such a frame, into *out: true when it was one. */
+static bool tcp_over_ipv4(const uint8_t *p, size_t caplen, size_t wirelen, struct dissection *out)
+{
+	enum { ETH = SHORTCUT_ETH, IP = SHORTCUT_IP };
+	if (!shortcut_applies(p, caplen, wirelen))
 		return false;
 	struct cursor c = cur_make(p + ETH, IP);
 	struct ip_layer ip = {0};

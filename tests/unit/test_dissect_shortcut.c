@@ -1,5 +1,6 @@
 /* test_dissect_shortcut.c - dissect_packet()'s shortcut for TCP over IPv4 gives what the
- * whole chain of dissectors gives (dissect_chain()), on every frame of the samples and of
+ * whole chain of dissectors gives (dissect_chain()), and every frame dissect_plain_tcp4()
+ * lets the scan skip is one the chain finds nothing in, on every frame of the samples and of
  * the public corpus, on every truncation of a TCP frame, and on frames whose IPv4 header is
  * changed field by field and at random. */
 #include <criterion/criterion.h>
@@ -13,14 +14,26 @@
 #include "dissectors/internal.h"
 #include "tests/unit/shared_data.h"
 
+/* Frames dissect_plain_tcp4() let the scan skip, and frames it did not, in expect_alike(). */
+static size_t n_plain, n_not_plain;
+
 /* Frame for frame, what the analyzer reads of a dissection: its kind, anomalies and outer
- * fields, and whether it is an ICMP error. */
+ * fields, and whether it is an ICMP error. A frame dissect_plain_tcp4() says the scan may
+ * skip is one the chain finds nothing in: PK_OTHER, no anomaly. */
 static void expect_alike(int link, const uint8_t *p, size_t caplen, size_t wirelen,
 			 const char *what)
 {
 	struct dissection a, b;
 	enum pkt_kind ka = dissect_packet(link, p, caplen, wirelen, &a);
 	enum pkt_kind kb = dissect_chain(link, p, caplen, wirelen, &b);
+	if (dissect_plain_tcp4(link, p, caplen, wirelen)) {
+		n_plain++;
+		cr_assert(kb == PK_OTHER && b.anomalies == 0,
+			  "%s: skipped as plain TCP, the chain's kind %d, anomalies %#llx", what,
+			  kb, (unsigned long long)b.anomalies);
+	} else {
+		n_not_plain++;
+	}
 	cr_assert_eq(ka, kb, "%s: kind %d, the chain's %d", what, ka, kb);
 	cr_assert_eq(a.anomalies, b.anomalies, "%s: anomalies %#llx, the chain's %#llx", what,
 		     (unsigned long long)a.anomalies, (unsigned long long)b.anomalies);
@@ -102,12 +115,25 @@ Test(dissect_shortcut, tcp_frame_every_truncation_and_wire_length)
 	cr_assert_eq(d.anomalies, 0);
 	cr_assert_eq(d.ip_proto, 6);
 	cr_assert_eq(d.ttl, 64);
+	cr_assert(dissect_plain_tcp4(PM_LINKTYPE_ETHERNET, TCP_FRAME, sizeof TCP_FRAME,
+				     sizeof TCP_FRAME));
+	cr_assert(dissect_plain_tcp4(PM_LINKTYPE_ETHERNET, TCP_FRAME, 34, sizeof TCP_FRAME),
+		  "cut after the IP header (a snapshot length)");
+	cr_assert(!dissect_plain_tcp4(PM_LINKTYPE_ETHERNET, TCP_FRAME, 33, sizeof TCP_FRAME),
+		  "the IP header cut");
+	cr_assert(!dissect_plain_tcp4(PM_LINKTYPE_RAW, TCP_FRAME + 14, sizeof TCP_FRAME - 14,
+				      sizeof TCP_FRAME - 14),
+		  "the shortcut is Ethernet's only");
+	cr_assert(!dissect_plain_tcp4(PM_LINKTYPE_ETHERNET, NULL, 0, 0));
 	char what[80];
+	n_plain = n_not_plain = 0;
 	for (size_t cap = 0; cap <= sizeof TCP_FRAME; cap++)
 		for (size_t wire = 0; wire <= sizeof TCP_FRAME + 70; wire += 7) {
 			snprintf(what, sizeof what, "caplen %zu, wire length %zu", cap, wire);
 			expect_alike(PM_LINKTYPE_ETHERNET, TCP_FRAME, cap, wire, what);
 		}
+	cr_expect_gt(n_plain, 0);
+	cr_expect_gt(n_not_plain, 0);
 }
 
 Test(dissect_shortcut, every_value_of_the_fields_it_reads)
