@@ -138,7 +138,10 @@ static uint64_t addr_hash(const struct pm_addr *a, uint64_t seed)
 	uint64_t w0 = 0, w1 = 0;
 	memcpy(&w0, a->b, 8);
 	memcpy(&w1, a->b + 8, 8);
-	return mix64(seed ^ w0 ^ mix64(w1 + a->family));
+	/* an IPv4 address's upper half is zero: the inner mix is then a constant (folded at
+	 * compile time), the same value as computed */
+	uint64_t inner = w1 == 0 && a->family == 4 ? mix64(4) : mix64(w1 + a->family);
+	return mix64(seed ^ w0 ^ inner);
 }
 
 static size_t pow2_at_least(size_t n)
@@ -601,7 +604,7 @@ static void ep_tx(struct endpoint *e, int64_t ts, const struct dissection *d)
 static void flow_key(const struct pm_addr *src, uint16_t sport, const struct pm_addr *dst,
 		     uint16_t dport, struct flow_slot *k, int *dir)
 {
-	int cmp = memcmp(src, dst, sizeof *src);
+	int cmp = pm_addr_order(src, dst);
 	if (cmp < 0 || (cmp == 0 && sport <= dport)) {
 		k->a = *src, k->ap = sport, k->b = *dst, k->bp = dport, *dir = 0;
 	} else {

@@ -108,13 +108,3 @@ void pm_addr_str(const struct pm_addr *a, char *buf, size_t buf_len)
 		memcpy(buf, tmp, n);
 	buf[n] = '\0';
 }
-
-/* Same family and same address bytes (only the 4 bytes of an IPv4 address count). Two
- * absent addresses are equal. */
-bool pm_addr_eq(const struct pm_addr *a, const struct pm_addr *b)
-{
-	if (a->family != b->family)
-		return false;
-	size_t n = a->family == 4 ? 4 : a->family == 6 ? 16 : 0;
-	return memcmp(a->b, b->b, n) == 0;
-}

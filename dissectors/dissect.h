@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /*
  * Anomalies: stable names (see anomaly_name()), stored in the database and printed in
@@ -73,7 +74,39 @@ struct pm_addr {
 /* Writes the textual address (glibc's inet_ntop form) into buf (>= 46 bytes); "" when absent
  * or when buf is too small. */
 void pm_addr_str(const struct pm_addr *a, char *buf, size_t buf_len);
-bool pm_addr_eq(const struct pm_addr *a, const struct pm_addr *b);
+/* Same family and same address bytes (only the 4 bytes of an IPv4 address count). Two
+ * absent addresses are equal. Inline, with the sizes fixed: the correlation compares
+ * addresses several times per datagram, and a call to memcmp() each time showed in its
+ * profile. */
+static inline bool pm_addr_eq(const struct pm_addr *a, const struct pm_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == 4)
+		return memcmp(a->b, b->b, 4) == 0;
+	if (a->family == 6)
+		return memcmp(a->b, b->b, 16) == 0;
+	return true;
+}
+
+/* The order of memcmp(x, y, sizeof *x) (the family, then every address byte), negative,
+ * zero or positive, without the call: what orders the two ends of a conversation. */
+static inline int pm_addr_order(const struct pm_addr *x, const struct pm_addr *y)
+{
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	for (int half = 0; half < 2; half++) {
+		uint64_t a, b;
+		memcpy(&a, x->b + 8 * half, 8);
+		memcpy(&b, y->b + 8 * half, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		a = __builtin_bswap64(a), b = __builtin_bswap64(b); /* byte order = number order */
+#endif
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	return 0;
+}
 
 /* Bytes of the packet: valid until the next packet is read. */
 struct pm_span {

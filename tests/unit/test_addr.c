@@ -1,5 +1,6 @@
 /* test_addr.c - pm_addr_str against glibc's inet_ntop (RFC 4291 §2.2 text forms): every
- * pattern of zero words of an IPv6 address, random IPv4 addresses, and buffers too small. */
+ * pattern of zero words of an IPv6 address, random IPv4 addresses, and buffers too small;
+ * pm_addr_eq and pm_addr_order against memcmp. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,4 +247,43 @@ Test(addr_str, small_buffers_never_overflow)
 		for (size_t buf_len = 0; buf_len <= len + 2; buf_len++)
 			check_small(&cases[c].a, cases[c].text, buf_len);
 	}
+}
+
+static int sign(int v)
+{
+	return (v > 0) - (v < 0);
+}
+
+/* pm_addr_eq() and pm_addr_order() against memcmp(): pairs that differ in one byte (each
+ * byte, with values on both sides of 0x80), random pairs of every family, and equal ones. */
+Test(addr_compare, order_and_equality_as_memcmp_says)
+{
+	uint64_t seed = 20261202;
+	static const uint8_t families[] = {0, 4, 6, 7};
+	int checked = 0;
+	for (int n = 0; n < 200000; n++) {
+		struct pm_addr a, b;
+		uint8_t raw[34];
+		for (size_t i = 0; i < sizeof raw; i += 8) {
+			uint64_t r = next_rand(&seed);
+			memcpy(raw + i, &r, sizeof raw - i < 8 ? sizeof raw - i : 8);
+		}
+		memcpy(&a, raw, sizeof a);
+		memcpy(&b, raw + 17, sizeof b);
+		a.family = families[raw[0] % 4];
+		b.family = n % 3 ? a.family : families[raw[17] % 4];
+		if (n % 2) { /* the same but for one byte */
+			b = a;
+			b.b[raw[1] % 16] ^= (uint8_t)(1u << (raw[2] % 8));
+		} else if (n % 5 == 0) {
+			b = a;
+		}
+		cr_assert_eq(sign(pm_addr_order(&a, &b)), sign(memcmp(&a, &b, sizeof a)),
+			     "pair %d: order", n);
+		size_t len = a.family == 4 ? 4 : a.family == 6 ? 16 : 0;
+		bool same = a.family == b.family && memcmp(a.b, b.b, len) == 0;
+		cr_assert_eq(pm_addr_eq(&a, &b), same, "pair %d: equality", n);
+		checked++;
+	}
+	cr_expect_eq(checked, 200000);
 }
