@@ -790,15 +790,15 @@ static bool is_reporter(const struct corr *c, const struct pm_addr *ip)
 
 /* ---- feeding ---- */
 
+/* The prefetching helpers are inlined: GCC finds a function that only prefetches free of
+ * side effects and drops its calls (it did so to the prefetches of an earlier version). */
+#define PREFETCH_HELPER static inline __attribute__((always_inline)) void
+
 /* The cache lines a datagram will touch, asked for while earlier datagrams are correlated
  * (corr_udp_ahead()): the flow's set (its tags and ways), its endpoints' index slots, its
  * socket's fan-out slot and its source port's counts are each a miss in tables of
  * megabytes, and waited for one after another at the datagram's turn they were most of the
  * cost of a datagram (10 M small packets: corr_udp and flow_find, a third of the run). */
-/* The helpers are inlined: GCC finds a function that only prefetches free of side effects
- * and drops its calls (it did so to the prefetches of an earlier version). */
-#define PREFETCH_HELPER static inline __attribute__((always_inline)) void
-
 PREFETCH_HELPER prefetch_tables(const struct corr *c, const struct dissection *d, uint64_t flow_h)
 {
 	__builtin_prefetch(&c->fc_set[flow_h & (c->n_sets - 1)], 1);
@@ -1012,7 +1012,7 @@ const struct touched_flow *corr_flow(const struct corr *c, size_t i)
 
 static int cmp_addr(const void *x, const void *y)
 {
-	return memcmp(x, y, sizeof(struct pm_addr));
+	return pm_addr_order(x, y);
 }
 
 static int cmp_u16(const void *x, const void *y)
